@@ -1,0 +1,53 @@
+//! Micro-benchmarks of the hot paths: the event queue, header proof-of-work checks and
+//! nonce grinding. Whole-run figures come from `forksim bench`.
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use forksim::chain::block::{Header, grind_nonce};
+use forksim::chain::validate::check_header_pow;
+use forksim::chain::{BlockHash, CompactTarget, ConsensusParams, U256};
+use forksim::engine::EventQueue;
+use forksim::time::SimTime;
+use std::hint::black_box;
+
+fn queue(c: &mut Criterion) {
+    let mut q = EventQueue::new();
+    let mut t = 0u64;
+    for i in 0..10_000u64 {
+        q.push(SimTime(i * 7919 % 100_000), i);
+    }
+    c.bench_function("queue pop+push, 10k resident", |b| {
+        b.iter(|| {
+            let (time, e) = q.pop().expect("never empty");
+            t = t.wrapping_add(6_151);
+            q.push(SimTime(time.0 + t % 100_000), black_box(e));
+        })
+    });
+}
+
+fn header(c: &mut Criterion) {
+    let mut params = ConsensusParams::bitcoin();
+    params.pow_limit = U256::MAX;
+    params.sim_target_shift = 200;
+    let mut h = Header {
+        version: 0x2000_0000,
+        prev_blockhash: BlockHash([7; 32]),
+        merkle_root: [9; 32],
+        time: 1_600_000_000,
+        bits: CompactTarget(0x1d00_ffff),
+        nonce: 0,
+    };
+    let target = params.pow_check_target(h.bits.to_target().expect("valid bits"));
+    grind_nonce(&mut h, &target, u64::MAX).expect("an easy target is met");
+    c.bench_function("check_header_pow (one sha256d)", |b| {
+        b.iter(|| check_header_pow(black_box(&h), &params))
+    });
+    c.bench_function("grind 1000 nonces", |b| {
+        b.iter(|| {
+            let mut g = h;
+            grind_nonce(&mut g, &U256::ZERO, 1000)
+        })
+    });
+}
+
+criterion_group!(benches, queue, header);
+criterion_main!(benches);

@@ -1,0 +1,808 @@
+//! The global block store: every block is built once, hashed once and stored once.
+//!
+//! Hundreds of simulated nodes see the same blocks, so blocks live here, behind an `Arc`, and
+//! nodes refer to them by [`BlockId`]. Everything that is a function of a block and its
+//! ancestors alone (height, cumulative work, median time past, the bits its children must
+//! carry, its node-independent validity) is computed here once and cached, instead of once per
+//! node. What does differ per node (whether it has the block, its clock for the time-too-new
+//! rule, the cost of checking proof of work) stays with the node.
+//!
+//! Lookups by hash use a `BTreeMap`, so nothing depends on hash-map iteration order; ids are
+//! assigned in insertion order, which the deterministic engine fixes.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use crate::chain::block::{Block, Filler, Header, grind_nonce};
+use crate::chain::hash::BlockHash;
+use crate::chain::params::ConsensusParams;
+use crate::chain::pow::{CompactTarget, Work, retarget, work_from_target};
+use crate::chain::tx::{Amount, Transaction, TxOut};
+use crate::chain::validate::{
+    HeaderContext, RejectReason, check_block_body, contextual_check_block, contextual_check_header,
+    median_in_place,
+};
+use crate::time::SimTime;
+
+/// A block's index in the [`BlockStore`], assigned in insertion order.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug)]
+pub struct BlockId(pub u32);
+
+impl BlockId {
+    /// The genesis block, always the first one stored.
+    pub const GENESIS: BlockId = BlockId(0);
+
+    /// Returns the id as a vector index.
+    pub fn index(self) -> usize {
+        self.0 as usize
+    }
+}
+
+/// Simulation facts about a block that are not part of it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct BlockMeta {
+    /// The node that mined it; `None` for genesis.
+    pub miner: Option<u32>,
+    /// Virtual time at which it was mined.
+    pub mined_at: SimTime,
+}
+
+/// A block together with the facts derived from it and its ancestors.
+#[derive(Clone, Debug)]
+pub struct StoredBlock {
+    /// The block itself, shared.
+    pub block: Arc<Block>,
+    /// Its header hash.
+    pub hash: BlockHash,
+    /// Number of blocks between it and genesis (genesis is 0).
+    pub height: u32,
+    /// The parent; `None` only for genesis.
+    pub parent: Option<BlockId>,
+    /// Total work of the chain ending at this block, including it.
+    pub chain_work: Work,
+    /// Median time of the last `median_time_span` blocks ending at this one.
+    pub median_time_past: u32,
+    /// Who mined it and when.
+    pub meta: BlockMeta,
+    /// Its encoded size.
+    pub size_bytes: u64,
+    /// A far ancestor for fast ancestor lookups (Core's `pskip`).
+    skip: Option<BlockId>,
+}
+
+impl StoredBlock {
+    /// Returns the block's header.
+    pub fn header(&self) -> &Header {
+        &self.block.header
+    }
+}
+
+/// Why a block could not be stored.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum InsertError {
+    /// No stored block has the hash in `prev_blockhash` (an orphan).
+    #[error("parent block is unknown")]
+    UnknownParent,
+    /// The block is already stored under this id.
+    #[error("block already stored as {0:?}")]
+    Duplicate(BlockId),
+    /// The header's bits do not decode, so its work is undefined.
+    #[error("header bits do not decode to a target")]
+    BadCompact,
+}
+
+/// All blocks of a run, with per-block caches shared by every node.
+#[derive(Debug)]
+pub struct BlockStore {
+    params: ConsensusParams,
+    blocks: Vec<StoredBlock>,
+    by_hash: BTreeMap<BlockHash, BlockId>,
+    next_bits_cache: Vec<Option<CompactTarget>>,
+    validity_cache: Vec<Option<Result<(), RejectReason>>>,
+    scratch_times: Vec<u32>,
+}
+
+/// Clears the lowest set bit (Core's `InvertLowestOne`).
+fn invert_lowest_one(n: u32) -> u32 {
+    n & n.wrapping_sub(1)
+}
+
+/// The height a block's skip pointer points to (Core's `GetSkipHeight`): chosen so that
+/// ancestor lookups take O(log n) steps.
+fn skip_height(height: u32) -> u32 {
+    if height < 2 {
+        0
+    } else if !height.is_multiple_of(2) {
+        invert_lowest_one(invert_lowest_one(height - 1)) + 1
+    } else {
+        invert_lowest_one(height)
+    }
+}
+
+impl BlockStore {
+    /// Creates a store holding only `genesis` (id 0, height 0, work of its bits).
+    ///
+    /// Genesis is valid by definition: it is not validated. If its bits do not decode, its
+    /// work is zero.
+    pub fn new(genesis: Block, params: ConsensusParams) -> BlockStore {
+        let hash = genesis.header.block_hash();
+        let chain_work = genesis
+            .header
+            .bits
+            .to_target()
+            .map(work_from_target)
+            .unwrap_or(Work::ZERO);
+        let median_time_past = if params.median_time_span == 0 {
+            0
+        } else {
+            genesis.header.time
+        };
+        let size_bytes = genesis.size_bytes();
+        let stored = StoredBlock {
+            block: Arc::new(genesis),
+            hash,
+            height: 0,
+            parent: None,
+            chain_work,
+            median_time_past,
+            meta: BlockMeta {
+                miner: None,
+                mined_at: SimTime::ZERO,
+            },
+            size_bytes,
+            skip: None,
+        };
+        let mut by_hash = BTreeMap::new();
+        by_hash.insert(hash, BlockId::GENESIS);
+        BlockStore {
+            params,
+            blocks: vec![stored],
+            by_hash,
+            next_bits_cache: vec![None],
+            validity_cache: vec![Some(Ok(()))],
+            scratch_times: Vec::new(),
+        }
+    }
+
+    /// Returns the consensus parameters the store was created with.
+    pub fn params(&self) -> &ConsensusParams {
+        &self.params
+    }
+
+    /// Stores a block whose parent is already stored and returns its new id.
+    ///
+    /// Computes the hash (once), height, cumulative work, median time past and skip pointer.
+    /// Does not validate: see [`BlockStore::validity`].
+    pub fn insert(&mut self, block: Block, meta: BlockMeta) -> Result<BlockId, InsertError> {
+        let hash = block.header.block_hash();
+        if let Some(&existing) = self.by_hash.get(&hash) {
+            return Err(InsertError::Duplicate(existing));
+        }
+        let parent = *self
+            .by_hash
+            .get(&block.header.prev_blockhash)
+            .ok_or(InsertError::UnknownParent)?;
+        let target = block
+            .header
+            .bits
+            .to_target()
+            .map_err(|_| InsertError::BadCompact)?;
+        let id =
+            BlockId(u32::try_from(self.blocks.len()).expect("fewer than 2^32 blocks in one run"));
+        let parent_block = self.get(parent);
+        let height = parent_block.height + 1;
+        let chain_work = parent_block
+            .chain_work
+            .saturating_add(work_from_target(target));
+
+        // Median time past over this block and its ancestors.
+        let mut times = std::mem::take(&mut self.scratch_times);
+        times.clear();
+        if self.params.median_time_span > 0 {
+            times.push(block.header.time);
+            let mut walk = Some(parent);
+            while let Some(ancestor) = walk {
+                if times.len() >= self.params.median_time_span {
+                    break;
+                }
+                let stored = self.get(ancestor);
+                times.push(stored.header().time);
+                walk = stored.parent;
+            }
+        }
+        let median_time_past = median_in_place(&mut times);
+        self.scratch_times = times;
+
+        let skip = Some(self.ancestor(parent, skip_height(height)));
+        let size_bytes = block.size_bytes();
+        self.blocks.push(StoredBlock {
+            block: Arc::new(block),
+            hash,
+            height,
+            parent: Some(parent),
+            chain_work,
+            median_time_past,
+            meta,
+            size_bytes,
+            skip,
+        });
+        self.by_hash.insert(hash, id);
+        self.next_bits_cache.push(None);
+        self.validity_cache.push(None);
+        Ok(id)
+    }
+
+    /// Returns a stored block.
+    ///
+    /// # Panics
+    /// Panics if `id` did not come from this store.
+    pub fn get(&self, id: BlockId) -> &StoredBlock {
+        self.blocks
+            .get(id.index())
+            .expect("BlockId must come from this store")
+    }
+
+    /// Returns a stored block, or `None` for an id this store never issued.
+    pub fn try_get(&self, id: BlockId) -> Option<&StoredBlock> {
+        self.blocks.get(id.index())
+    }
+
+    /// Returns the number of stored blocks (at least 1: genesis).
+    pub fn len(&self) -> usize {
+        self.blocks.len()
+    }
+
+    /// Returns false: the store always holds genesis.
+    pub fn is_empty(&self) -> bool {
+        self.blocks.is_empty()
+    }
+
+    /// Returns the id of the block with this hash, if stored.
+    pub fn lookup(&self, hash: &BlockHash) -> Option<BlockId> {
+        self.by_hash.get(hash).copied()
+    }
+
+    /// Returns all ids in insertion order.
+    pub fn ids(&self) -> impl Iterator<Item = BlockId> + use<> {
+        (0..self.blocks.len() as u32).map(BlockId)
+    }
+
+    /// Returns the ancestor of `id` at `height` (`id` itself at its own height), in O(log n)
+    /// steps using skip pointers (Core's `GetAncestor`).
+    ///
+    /// # Panics
+    /// Panics if `height` is above the block's height (a caller bug).
+    pub fn ancestor(&self, id: BlockId, height: u32) -> BlockId {
+        let mut walk = id;
+        let mut walk_height = self.get(id).height;
+        assert!(
+            height <= walk_height,
+            "ancestor height {height} is above block height {walk_height}"
+        );
+        while walk_height > height {
+            let stored = self.get(walk);
+            let skip_h = skip_height(walk_height) as i64;
+            let skip_prev_h = skip_height(walk_height - 1) as i64;
+            let target = height as i64;
+            let take_skip = stored.skip.is_some()
+                && (skip_h == target
+                    || (skip_h > target && !(skip_prev_h < skip_h - 2 && skip_prev_h >= target)));
+            if take_skip {
+                walk = stored.skip.expect("checked above");
+                walk_height = skip_h as u32;
+            } else {
+                walk = stored.parent.expect("a block above height 0 has a parent");
+                walk_height -= 1;
+            }
+        }
+        walk
+    }
+
+    /// Returns the bits a child of `parent` must carry (Core's `GetNextWorkRequired` without
+    /// testnet rules), cached per parent.
+    ///
+    /// Between retargets the parent's bits carry over. When the child's height is a multiple
+    /// of `retarget_interval`, the target is rescaled by the time from the block at height
+    /// `parent.height + 1 - retarget_interval` to the parent (Core's off-by-one: the first
+    /// interval of a period is not measured).
+    pub fn next_bits(&mut self, parent: BlockId) -> CompactTarget {
+        if let Some(bits) = self.next_bits_cache[parent.index()] {
+            return bits;
+        }
+        let stored = self.get(parent);
+        let parent_bits = stored.header().bits;
+        let interval = self.params.retarget_interval;
+        let child_height = stored.height + 1;
+        let bits = if !child_height.is_multiple_of(interval) {
+            parent_bits
+        } else {
+            let first = self.ancestor(parent, child_height - interval);
+            retarget(
+                parent_bits,
+                self.get(first).header().time,
+                stored.header().time,
+                self.params.target_timespan_s(),
+                self.params.pow_limit,
+            )
+        };
+        self.next_bits_cache[parent.index()] = Some(bits);
+        bits
+    }
+
+    /// Returns the facts a child header of `parent` is checked against.
+    pub fn header_context(&mut self, parent: BlockId) -> HeaderContext {
+        let expected_bits = self.next_bits(parent);
+        let stored = self.get(parent);
+        HeaderContext {
+            height: stored.height + 1,
+            expected_bits,
+            median_time_past: stored.median_time_past,
+        }
+    }
+
+    /// Returns the node-independent validity of a block, computed once and cached.
+    ///
+    /// A block is invalid with [`RejectReason::BadPrevBlk`] if any ancestor is invalid;
+    /// otherwise the verdict is [`check_block_body`], then [`contextual_check_header`] without
+    /// the per-node time-too-new rule, then [`contextual_check_block`]. Proof of work is not
+    /// part of the verdict: every node checks it itself with
+    /// [`crate::chain::validate::check_header_pow`], whose cost is charged per node. Genesis is
+    /// valid by definition.
+    pub fn validity(&mut self, id: BlockId) -> Result<(), RejectReason> {
+        if let Some(verdict) = self.validity_cache[id.index()] {
+            return verdict;
+        }
+        // Walk up to the nearest ancestor with a verdict, then decide top-down, so a long
+        // unvalidated chain needs no recursion.
+        let mut pending = vec![id];
+        let mut walk = self.get(id).parent;
+        while let Some(ancestor) = walk {
+            if self.validity_cache[ancestor.index()].is_some() {
+                break;
+            }
+            pending.push(ancestor);
+            walk = self.get(ancestor).parent;
+        }
+        let mut verdict = Ok(());
+        while let Some(block_id) = pending.pop() {
+            verdict = self.compute_validity(block_id);
+            self.validity_cache[block_id.index()] = Some(verdict);
+        }
+        verdict
+    }
+
+    /// Decides one block's validity, given that its parent's verdict is cached.
+    fn compute_validity(&mut self, id: BlockId) -> Result<(), RejectReason> {
+        let Some(parent) = self.get(id).parent else {
+            return Ok(());
+        };
+        if self.validity_cache[parent.index()]
+            .expect("parent verdict is decided before its child")
+            .is_err()
+        {
+            return Err(RejectReason::BadPrevBlk);
+        }
+        let ctx = self.header_context(parent);
+        let block = Arc::clone(&self.get(id).block);
+        check_block_body(&block, &self.params)?;
+        contextual_check_header(&block.header, &ctx, u64::MAX, &self.params)?;
+        contextual_check_block(&block, ctx.height)
+    }
+
+    /// Returns true if `maybe_ancestor` is `of` or one of its ancestors.
+    pub fn is_ancestor(&self, maybe_ancestor: BlockId, of: BlockId) -> bool {
+        let height = self.get(maybe_ancestor).height;
+        height <= self.get(of).height && self.ancestor(of, height) == maybe_ancestor
+    }
+
+    /// Returns the last common ancestor of `a` and `b` (the block where their chains fork).
+    pub fn fork_point(&self, a: BlockId, b: BlockId) -> BlockId {
+        let height = self.get(a).height.min(self.get(b).height);
+        let mut a = self.ancestor(a, height);
+        let mut b = self.ancestor(b, height);
+        while a != b {
+            a = self
+                .get(a)
+                .parent
+                .expect("chains meet at genesis at the latest");
+            b = self
+                .get(b)
+                .parent
+                .expect("chains meet at genesis at the latest");
+        }
+        a
+    }
+
+    /// Returns how many blocks of `old_tip`'s chain are disconnected when switching to
+    /// `new_tip`: the height of `old_tip` above their fork point.
+    pub fn reorg_depth(&self, old_tip: BlockId, new_tip: BlockId) -> u32 {
+        self.get(old_tip).height - self.get(self.fork_point(old_tip, new_tip)).height
+    }
+
+    /// Returns the chain from genesis to `tip`, inclusive, in height order.
+    pub fn chain_to(&self, tip: BlockId) -> Vec<BlockId> {
+        let mut chain = Vec::with_capacity(self.get(tip).height as usize + 1);
+        let mut walk = Some(tip);
+        while let Some(id) = walk {
+            chain.push(id);
+            walk = self.get(id).parent;
+        }
+        chain.reverse();
+        chain
+    }
+}
+
+/// Builds a deterministic genesis block: a height-0 coinbase paying 50 coins to an all-zero
+/// key hash from miner `u32::MAX`, the Merkle root over it, and a nonce ground against
+/// `params.pow_check_target` of `bits`.
+///
+/// If the bits do not decode, or no nonce is found within 16 extra-nonce rounds of the full
+/// nonce space (a target far too hard for a simulation), the block is returned with the last
+/// nonce tried; genesis is valid by definition in the store either way.
+pub fn genesis_block(time_s: u32, bits: CompactTarget, params: &ConsensusParams) -> Block {
+    const EXTRA_NONCE_ROUNDS: u64 = 16;
+    let outputs = vec![TxOut {
+        value: Amount::from_coins(50),
+        pubkey_hash: [0u8; 20],
+    }];
+    let mut block = Block {
+        header: Header {
+            version: 1,
+            prev_blockhash: BlockHash::ZERO,
+            merkle_root: [0u8; 32],
+            time: time_s,
+            bits,
+            nonce: 0,
+        },
+        txs: vec![Transaction::new_coinbase(0, u32::MAX, 0, outputs.clone())],
+        filler: Filler::default(),
+    };
+    block.header.merkle_root = block.compute_merkle_root();
+    let Ok(target) = bits.to_target() else {
+        return block;
+    };
+    let check_target = params.pow_check_target(target);
+    for extra_nonce in 0..EXTRA_NONCE_ROUNDS {
+        if extra_nonce > 0 {
+            block.txs[0] = Transaction::new_coinbase(0, u32::MAX, extra_nonce, outputs.clone());
+            block.header.merkle_root = block.compute_merkle_root();
+            block.header.nonce = 0;
+        }
+        if grind_nonce(&mut block.header, &check_target, u64::MAX).is_some() {
+            break;
+        }
+    }
+    block
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::chain::uint::U256;
+    use crate::chain::validate::check_header_pow;
+
+    /// Easy bits so tests need no grinding to speak of; shift makes the check target easier.
+    const EASY_BITS: CompactTarget = CompactTarget(0x2000ffff);
+
+    fn params(retarget_interval: u32) -> ConsensusParams {
+        ConsensusParams {
+            retarget_interval,
+            target_block_interval_s: 10,
+            pow_limit: CompactTarget(0x207fffff).to_target().expect("valid"),
+            max_block_size_bytes: 1_000_000,
+            sim_target_shift: 16,
+            max_future_block_time_s: 7200,
+            median_time_span: 11,
+        }
+    }
+
+    fn new_store(retarget_interval: u32) -> BlockStore {
+        let p = params(retarget_interval);
+        BlockStore::new(genesis_block(1_000, EASY_BITS, &p), p)
+    }
+
+    /// Builds a valid child of `parent` at `time` with PoW ground; `salt` makes siblings differ.
+    fn child(store: &mut BlockStore, parent: BlockId, time: u32, salt: u32) -> Block {
+        let ctx = store.header_context(parent);
+        let mut block = Block {
+            header: Header {
+                version: 1,
+                prev_blockhash: store.get(parent).hash,
+                merkle_root: [0; 32],
+                time,
+                bits: ctx.expected_bits,
+                nonce: 0,
+            },
+            txs: vec![Transaction::new_coinbase(ctx.height, salt, 0, Vec::new())],
+            filler: Filler::default(),
+        };
+        block.header.merkle_root = block.compute_merkle_root();
+        let target = store
+            .params()
+            .pow_check_target(ctx.expected_bits.to_target().expect("valid bits"));
+        grind_nonce(&mut block.header, &target, 1 << 24).expect("easy target");
+        block
+    }
+
+    fn meta(miner: u32) -> BlockMeta {
+        BlockMeta {
+            miner: Some(miner),
+            mined_at: SimTime(miner as u64),
+        }
+    }
+
+    fn extend(store: &mut BlockStore, parent: BlockId, time: u32, salt: u32) -> BlockId {
+        let block = child(store, parent, time, salt);
+        store.insert(block, meta(salt)).expect("insertable")
+    }
+
+    /// Extends `from` by `n` blocks spaced `step_s` apart; returns the ids.
+    fn extend_chain(
+        store: &mut BlockStore,
+        from: BlockId,
+        n: u32,
+        step_s: u32,
+        salt: u32,
+    ) -> Vec<BlockId> {
+        let mut ids = Vec::new();
+        let mut tip = from;
+        for _ in 0..n {
+            let time = store.get(tip).header().time + step_s;
+            tip = extend(store, tip, time, salt);
+            ids.push(tip);
+        }
+        ids
+    }
+
+    #[test]
+    fn genesis_is_deterministic_and_meets_its_check_target() {
+        let p = params(0);
+        let a = genesis_block(1_000, EASY_BITS, &p);
+        assert_eq!(a, genesis_block(1_000, EASY_BITS, &p));
+        assert_eq!(check_header_pow(&a.header, &p), Ok(a.header.block_hash()));
+        assert_eq!(a.txs[0].coinbase.expect("coinbase").height, 0);
+        let store = BlockStore::new(a.clone(), p);
+        let g = store.get(BlockId::GENESIS);
+        assert_eq!(g.height, 0);
+        assert_eq!(g.parent, None);
+        assert_eq!(g.hash, a.header.block_hash());
+        assert_eq!(
+            g.chain_work,
+            work_from_target(EASY_BITS.to_target().expect("valid"))
+        );
+        assert_eq!(g.median_time_past, 1_000);
+        assert_eq!(store.len(), 1);
+        assert!(!store.is_empty());
+    }
+
+    #[test]
+    fn insert_computes_height_work_and_rejects_duplicates_and_orphans() {
+        let mut store = new_store(0);
+        let block = child(&mut store, BlockId::GENESIS, 1_010, 1);
+        let id = store.insert(block.clone(), meta(1)).expect("insertable");
+        assert_eq!(id, BlockId(1));
+        let stored = store.get(id);
+        assert_eq!(stored.height, 1);
+        assert_eq!(stored.parent, Some(BlockId::GENESIS));
+        let one = work_from_target(EASY_BITS.to_target().expect("valid"));
+        assert_eq!(stored.chain_work, one.saturating_add(one));
+        assert_eq!(stored.meta, meta(1));
+        assert_eq!(stored.size_bytes, block.size_bytes());
+        assert_eq!(store.lookup(&block.header.block_hash()), Some(id));
+        assert_eq!(
+            store.insert(block.clone(), meta(1)),
+            Err(InsertError::Duplicate(id))
+        );
+
+        // A block whose prev_blockhash names no stored block is an orphan.
+        let mut orphan = child(&mut store, id, 1_020, 1);
+        orphan.header.prev_blockhash.0[0] ^= 1;
+        assert_eq!(
+            store.insert(orphan, meta(1)),
+            Err(InsertError::UnknownParent)
+        );
+
+        let mut bad_bits = child(&mut store, id, 1_020, 1);
+        bad_bits.header.bits = CompactTarget(0x20800001);
+        assert_eq!(
+            store.insert(bad_bits, meta(1)),
+            Err(InsertError::BadCompact)
+        );
+        assert_eq!(
+            store.ids().collect::<Vec<_>>(),
+            vec![BlockId(0), BlockId(1)]
+        );
+    }
+
+    #[test]
+    fn forks_ancestors_and_reorg_depth() {
+        let mut store = new_store(0);
+        // Main chain: heights 1..=6. Fork off height 3: heights 4..=8.
+        let main = extend_chain(&mut store, BlockId::GENESIS, 6, 10, 1);
+        let fork = extend_chain(&mut store, main[2], 5, 11, 2);
+        let main_tip = main[5];
+        let fork_tip = fork[4];
+        assert_eq!(store.get(fork_tip).height, 8);
+        assert_eq!(store.fork_point(main_tip, fork_tip), main[2]);
+        assert_eq!(store.fork_point(fork_tip, main_tip), main[2]);
+        assert_eq!(store.fork_point(main_tip, main[1]), main[1]);
+        assert_eq!(store.fork_point(main_tip, main_tip), main_tip);
+        assert_eq!(store.reorg_depth(main_tip, fork_tip), 3);
+        assert_eq!(store.reorg_depth(fork_tip, main_tip), 5);
+        assert_eq!(store.reorg_depth(main[1], main_tip), 0);
+        assert!(store.get(fork_tip).chain_work > store.get(main_tip).chain_work);
+
+        assert_eq!(store.ancestor(fork_tip, 3), main[2]);
+        assert_eq!(store.ancestor(fork_tip, 0), BlockId::GENESIS);
+        assert_eq!(store.ancestor(fork_tip, 8), fork_tip);
+        assert!(store.is_ancestor(main[2], fork_tip));
+        assert!(store.is_ancestor(BlockId::GENESIS, fork_tip));
+        assert!(store.is_ancestor(fork_tip, fork_tip));
+        assert!(!store.is_ancestor(main[3], fork_tip));
+        assert!(!store.is_ancestor(fork_tip, main[2]));
+
+        let chain = store.chain_to(fork_tip);
+        assert_eq!(chain.len(), 9);
+        assert_eq!(chain[0], BlockId::GENESIS);
+        assert_eq!(&chain[1..4], &main[..3]);
+        assert_eq!(&chain[4..], &fork[..]);
+    }
+
+    #[test]
+    #[should_panic(expected = "above block height")]
+    fn ancestor_above_height_panics() {
+        let store = new_store(0);
+        store.ancestor(BlockId::GENESIS, 1);
+    }
+
+    #[test]
+    fn skip_pointers_agree_with_parent_walks() {
+        let mut store = new_store(0);
+        let main = extend_chain(&mut store, BlockId::GENESIS, 600, 10, 1);
+        let fork = extend_chain(&mut store, main[300], 300, 10, 2);
+        for &tip in [main[599], fork[299], main[17]].iter() {
+            let chain = store.chain_to(tip);
+            for (height, &expected) in chain.iter().enumerate() {
+                assert_eq!(store.ancestor(tip, height as u32), expected);
+            }
+        }
+    }
+
+    #[test]
+    fn median_time_past_covers_last_eleven() {
+        let mut store = new_store(0);
+        // Times 1010, 1020, ... ; the block at height 20 has MTP of heights 10..=20: 1150.
+        let ids = extend_chain(&mut store, BlockId::GENESIS, 20, 10, 1);
+        assert_eq!(store.get(ids[19]).median_time_past, 1_150);
+        // Height 4: times 1000..=1040 (5 values), sorted, element 2: 1020.
+        assert_eq!(store.get(ids[3]).median_time_past, 1_020);
+        let ctx = store.header_context(ids[19]);
+        assert_eq!(ctx.height, 21);
+        assert_eq!(ctx.median_time_past, 1_150);
+        assert_eq!(ctx.expected_bits, EASY_BITS);
+    }
+
+    #[test]
+    fn retarget_halves_target_when_blocks_come_twice_as_fast() {
+        // Interval 4 blocks of 10 s: timespan 40 s. Retarget at child height 4 measures
+        // heights 0..=3 (three gaps, Core's off-by-one).
+        let mut store = new_store(4);
+        let old_target = EASY_BITS.to_target().expect("valid");
+        let b1 = extend(&mut store, BlockId::GENESIS, 1_005, 1);
+        let b2 = extend(&mut store, b1, 1_010, 1);
+        assert_eq!(store.next_bits(b1), EASY_BITS, "no retarget mid-period");
+        let b3 = extend(&mut store, b2, 1_020, 1); // 20 s for the measured span: half of 40.
+        let bits = store.next_bits(b3);
+        assert_eq!(bits, CompactTarget::from_target(old_target.div_u64(2).0));
+        assert_eq!(store.header_context(b3).expected_bits, bits);
+
+        // The child with the new bits is valid; one that keeps the old bits is not.
+        let b4 = extend(&mut store, b3, 1_030, 1);
+        assert_eq!(store.get(b4).header().bits, bits);
+        assert_eq!(store.validity(b4), Ok(()));
+        let mut stale = child(&mut store, b3, 1_031, 2);
+        stale.header.bits = EASY_BITS;
+        let stale = store.insert(stale, meta(2)).expect("insertable");
+        assert_eq!(store.validity(stale), Err(RejectReason::BadDiffBits));
+        // Doubled difficulty means the correctly retargeted block adds twice the work.
+        assert!(store.get(b4).chain_work > store.get(stale).chain_work);
+    }
+
+    #[test]
+    fn retarget_clamps_at_four_times() {
+        let mut store = new_store(4);
+        let old_target = EASY_BITS.to_target().expect("valid");
+        // Much too fast: 3 s for the span -> clamped to 10 s -> target / 4.
+        let fast = extend_chain(&mut store, BlockId::GENESIS, 3, 1, 1);
+        assert_eq!(
+            store.next_bits(fast[2]),
+            CompactTarget::from_target(old_target.div_u64(4).0)
+        );
+        // Much too slow: 3000 s -> clamped to 160 s -> target * 4 (below the pow limit).
+        let slow = extend_chain(&mut store, BlockId::GENESIS, 3, 1_000, 2);
+        assert_eq!(
+            store.next_bits(slow[2]),
+            CompactTarget::from_target(old_target.mul_u64(4).expect("fits"))
+        );
+        // Never easier than the pow limit.
+        let p = ConsensusParams {
+            pow_limit: old_target,
+            ..params(4)
+        };
+        let mut capped = BlockStore::new(genesis_block(1_000, EASY_BITS, &p), p);
+        let slow = extend_chain(&mut capped, BlockId::GENESIS, 3, 1_000, 2);
+        assert_eq!(capped.next_bits(slow[2]), EASY_BITS);
+    }
+
+    #[test]
+    fn validity_is_cached_and_invalidity_is_inherited() {
+        let mut store = new_store(0);
+        let good = extend(&mut store, BlockId::GENESIS, 1_010, 1);
+        let mut bad = child(&mut store, good, 1_020, 1);
+        bad.txs[0].lock_time = 7; // Merkle root no longer matches.
+        let bad = store.insert(bad, meta(1)).expect("insertable");
+        let bad_child = extend(&mut store, bad, 1_030, 1);
+        let grandchild = extend(&mut store, bad_child, 1_040, 1);
+
+        assert_eq!(store.validity_cache[grandchild.index()], None);
+        assert_eq!(store.validity(grandchild), Err(RejectReason::BadPrevBlk));
+        // Asking for the grandchild decided every ancestor on the way.
+        assert_eq!(
+            store.validity_cache[bad.index()],
+            Some(Err(RejectReason::BadTxnMrklRoot))
+        );
+        assert_eq!(store.validity(bad), Err(RejectReason::BadTxnMrklRoot));
+        assert_eq!(store.validity(bad_child), Err(RejectReason::BadPrevBlk));
+        assert_eq!(store.validity(good), Ok(()));
+        assert_eq!(store.validity(BlockId::GENESIS), Ok(()));
+    }
+
+    #[test]
+    fn contextual_rules_in_validity() {
+        let mut store = new_store(0);
+        let ids = extend_chain(&mut store, BlockId::GENESIS, 12, 10, 1);
+        let tip = ids[11];
+        let mtp = store.get(tip).median_time_past;
+
+        let too_old = child(&mut store, tip, mtp, 2);
+        let too_old = store.insert(too_old, meta(2)).expect("insertable");
+        assert_eq!(store.validity(too_old), Err(RejectReason::TimeTooOld));
+
+        // Far in the future is fine for the shared verdict; nodes apply time-too-new.
+        let future = child(&mut store, tip, u32::MAX, 3);
+        let future = store.insert(future, meta(3)).expect("insertable");
+        assert_eq!(store.validity(future), Ok(()));
+
+        let mut wrong_height = child(&mut store, tip, mtp + 1, 4);
+        wrong_height.txs[0] = Transaction::new_coinbase(99, 4, 0, Vec::new());
+        wrong_height.header.merkle_root = wrong_height.compute_merkle_root();
+        let wrong_height = store.insert(wrong_height, meta(4)).expect("insertable");
+        assert_eq!(store.validity(wrong_height), Err(RejectReason::BadCbHeight));
+
+        let mut oversize = child(&mut store, tip, mtp + 1, 5);
+        oversize.filler = Filler {
+            tx_count: 10,
+            size_bytes: 2_000_000,
+        };
+        let oversize = store.insert(oversize, meta(5)).expect("insertable");
+        assert_eq!(store.validity(oversize), Err(RejectReason::BadBlkLength));
+    }
+
+    #[test]
+    fn long_unvalidated_chain_needs_no_recursion() {
+        let p = ConsensusParams {
+            sim_target_shift: 0,
+            ..params(0)
+        };
+        // Maximal target: every hash meets it, so no grinding.
+        let bits = CompactTarget::from_target(U256::MAX.shr(1));
+        let p = ConsensusParams {
+            pow_limit: U256::MAX,
+            ..p
+        };
+        let mut store = BlockStore::new(genesis_block(1_000, bits, &p), p);
+        let ids = extend_chain(&mut store, BlockId::GENESIS, 20_000, 1, 1);
+        assert_eq!(store.validity(ids[19_999]), Ok(()));
+        assert_eq!(store.ancestor(ids[19_999], 2016), ids[2015]);
+    }
+}

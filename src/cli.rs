@@ -1,0 +1,165 @@
+//! The command line: argument definitions and the commands they run.
+//!
+//! Exit codes: 0 success, 1 an I/O or internal failure, 2 bad input (a scenario or
+//! argument error, with a message naming the file, field and value).
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Instant;
+
+use clap::{Parser, Subcommand};
+
+use crate::observe::metrics::Metrics;
+use crate::observe::output::{render, write_results};
+use crate::report::terminal_summary;
+use crate::scenario::{self, Override, ScenarioError};
+use crate::sim::Simulation;
+
+/// Deterministic discrete-event simulator of proof-of-work blockchain networks.
+#[derive(Parser, Debug)]
+#[command(name = "forksim", version, about)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Subcommands.
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run a scenario and write its results.
+    Run {
+        /// Scenario file (TOML).
+        scenario: PathBuf,
+        /// Master seed (overrides run.seed).
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Results folder (default: results/<scenario name>).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Override a scenario field, e.g. --set network.nodes=1000 (repeatable).
+        #[arg(long = "set", value_name = "FIELD.PATH=VALUE")]
+        set: Vec<String>,
+        /// Print nothing but errors.
+        #[arg(long, short)]
+        quiet: bool,
+    },
+    /// Check a scenario and print it with every default filled in.
+    Validate {
+        /// Scenario file (TOML).
+        scenario: PathBuf,
+        /// Override a scenario field (repeatable).
+        #[arg(long = "set", value_name = "FIELD.PATH=VALUE")]
+        set: Vec<String>,
+    },
+}
+
+/// A failure, with its exit code.
+enum Failure {
+    Input(String),
+    Internal(String),
+}
+
+impl From<ScenarioError> for Failure {
+    fn from(e: ScenarioError) -> Self {
+        Failure::Input(e.to_string())
+    }
+}
+
+/// Parses arguments, runs the command and maps the outcome to an exit code.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(Failure::Input(msg)) => {
+            eprintln!("error: {msg}");
+            ExitCode::from(2)
+        }
+        Err(Failure::Internal(msg)) => {
+            eprintln!("error: {msg}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn parse_overrides(set: &[String]) -> Result<Vec<Override>, Failure> {
+    set.iter()
+        .map(|s| Override::parse(s).map_err(Failure::from))
+        .collect()
+}
+
+fn run(cli: Cli) -> Result<(), Failure> {
+    match cli.command {
+        Command::Validate {
+            scenario: path,
+            set,
+        } => {
+            let overrides = parse_overrides(&set)?;
+            let scenario = scenario::load(&path, &overrides, None)?;
+            // Building the world checks the network too (connectivity, degree limits).
+            Simulation::new(&scenario, crate::observe::Discard)?;
+            let text = toml::to_string_pretty(&scenario.resolved).map_err(|e| {
+                Failure::Internal(format!("cannot print the resolved scenario: {e}"))
+            })?;
+            println!(
+                "# {}: valid; every setting, defaults filled in:\n{text}",
+                path.display()
+            );
+            Ok(())
+        }
+        Command::Run {
+            scenario: path,
+            seed,
+            out,
+            set,
+            quiet,
+        } => {
+            let overrides = parse_overrides(&set)?;
+            let scenario = scenario::load(&path, &overrides, seed)?;
+            let out_dir = out.unwrap_or_else(|| PathBuf::from("results").join(&scenario.name));
+            let wall = Instant::now();
+            let mut sim = Simulation::new(&scenario, Metrics::new(scenario.network.nodes))?;
+            let bar = progress_bar(scenario.run.blocks, quiet);
+            if let Some(bar) = bar.clone() {
+                sim.on_progress(move |n| bar.set_position(n));
+            }
+            let stats = sim.run(&scenario);
+            if let Some(bar) = bar {
+                bar.finish_and_clear();
+            }
+            let rendered = render(&scenario, &mut sim, &stats);
+            write_results(&out_dir, &scenario, &rendered)
+                .map_err(|e| Failure::Internal(e.to_string()))?;
+            if !quiet {
+                let wall_s = wall.elapsed().as_secs_f64();
+                print!(
+                    "{}",
+                    terminal_summary(
+                        &scenario,
+                        &rendered.summary,
+                        wall_s,
+                        &out_dir.display().to_string()
+                    )
+                );
+            }
+            Ok(())
+        }
+    }
+}
+
+/// A progress bar on a terminal; nothing when output is piped or `quiet`.
+fn progress_bar(blocks: u64, quiet: bool) -> Option<indicatif::ProgressBar> {
+    if quiet || !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let bar = indicatif::ProgressBar::new(blocks);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "{spinner} mining [{bar:40}] {pos}/{len} blocks  {elapsed} (eta {eta})",
+        )
+        .expect("the template is valid")
+        .progress_chars("=> "),
+    );
+    Some(bar)
+}

@@ -1,0 +1,44 @@
+//! forksim: a deterministic discrete-event simulator of proof-of-work blockchain networks.
+//!
+//! Hundreds to thousands of virtual nodes, each with its own hash power, links, latency and
+//! bandwidth, run Bitcoin-style block logic (SHA-256d headers against a target, Merkle
+//! roots, most-work chain selection with reorgs, difficulty retargeting) on a seeded
+//! virtual clock.
+//!
+//! # Module map
+//!
+//! | module | job |
+//! |---|---|
+//! | [`time`] | integer virtual time (microseconds) |
+//! | [`rng`] | one ChaCha stream per (purpose, index), derived from the master seed |
+//! | [`engine`] | the event queue ordered by (time, sequence) and the run loop; knows nothing of blocks |
+//! | [`chain`] | hashes, headers, Merkle roots, compact targets, work, retargeting, validation, the shared block store |
+//! | [`network`] | peer graphs, regions, link latency, bandwidth |
+//! | [`node`] | a node's view of the chain and the relay messages with their wire sizes |
+//! | [`mining`] | hash power, sampled and ground mining, block templates |
+//! | [`sim`] | the honest protocol: what a node does on each event |
+//! | [`observe`] | read-only records, metrics and result files |
+//! | [`scenario`] | scenario files: parsing, `--set` overrides, validation |
+//! | [`report`], [`cli`] | the terminal summary and the command line |
+//!
+//! # Determinism contract
+//!
+//! The same scenario, seed and binary give byte-identical result files:
+//! - virtual time is an integer; the queue orders by (time, sequence number), FIFO on ties;
+//! - every random draw comes from a stream keyed by (master seed, purpose, index), so one
+//!   more draw in one place never shifts another;
+//! - no iteration over hash-ordered collections in logic, no wall clock and no threads
+//!   inside a run; floating-point distributions use the pure-Rust `libm`.
+
+pub mod chain;
+pub mod cli;
+pub mod engine;
+pub mod mining;
+pub mod network;
+pub mod node;
+pub mod observe;
+pub mod report;
+pub mod rng;
+pub mod scenario;
+pub mod sim;
+pub mod time;

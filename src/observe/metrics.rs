@@ -1,0 +1,208 @@
+//! The metrics of DESIGN.md, computed from records only.
+//!
+//! - **Propagation** of a block: time from being mined until 50 %, 90 % and 100 % of nodes
+//!   have accepted it (the miner counts as holding it at once). With `n` nodes, "p % of
+//!   nodes" means the first ⌈p·n/100⌉ acceptances.
+//! - **Stale block**: a valid block not in the final most-work chain, counted over the blocks
+//!   mined before the last `settle_blocks` (so the chain tip does not bias the rate).
+//! - **Reorg**: a node's tip moves to a chain that does not extend it; depth = blocks
+//!   disconnected.
+//! - **Revenue share**: a miner's blocks in the final main chain / all main-chain blocks.
+
+use serde::Serialize;
+
+use super::{Observer, Record};
+use crate::chain::{BlockId, BlockStore, RejectReason};
+use crate::time::SimTime;
+
+/// The share of nodes each propagation column reports, in percent.
+pub const PROPAGATION_PERCENTS: [u32; 3] = [50, 90, 100];
+
+/// Per-block propagation progress.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BlockSpread {
+    /// The block.
+    pub block: BlockId,
+    /// Who mined it.
+    pub miner: u32,
+    /// When it was mined.
+    pub mined_at: SimTime,
+    /// Nodes that hold it so far.
+    pub holders: u32,
+    /// When 50 %, 90 % and 100 % of nodes held it.
+    pub reached_at: [Option<SimTime>; 3],
+}
+
+/// One reorg as recorded.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ReorgEvent {
+    /// The node.
+    pub node: u32,
+    /// When.
+    pub time: SimTime,
+    /// Blocks disconnected.
+    pub depth: u32,
+    /// Old tip.
+    pub old_tip: BlockId,
+    /// New tip.
+    pub new_tip: BlockId,
+}
+
+/// Collects the metrics of a run from its records.
+pub struct Metrics {
+    thresholds: [u32; 3],
+    /// Mined blocks in mining order.
+    pub spreads: Vec<BlockSpread>,
+    /// Index into `spreads` by block id (u32::MAX for genesis).
+    spread_of: Vec<u32>,
+    /// Every reorg, in time order.
+    pub reorgs: Vec<ReorgEvent>,
+    /// Rejections by reason, summed over nodes.
+    pub rejected: Vec<u64>,
+}
+
+impl Metrics {
+    /// Metrics for a network of `nodes` nodes.
+    pub fn new(nodes: u32) -> Metrics {
+        let thresholds =
+            PROPAGATION_PERCENTS.map(|p| (u64::from(nodes) * u64::from(p)).div_ceil(100) as u32);
+        Metrics {
+            thresholds,
+            spreads: Vec::new(),
+            spread_of: Vec::new(),
+            reorgs: Vec::new(),
+            rejected: vec![0; RejectReason::ALL.len()],
+        }
+    }
+
+    fn hold(&mut self, block: BlockId, time: SimTime) {
+        let Some(&i) = self.spread_of.get(block.index()) else {
+            return;
+        };
+        if i == u32::MAX {
+            return;
+        }
+        let s = &mut self.spreads[i as usize];
+        s.holders += 1;
+        for (k, threshold) in self.thresholds.iter().enumerate() {
+            if s.holders == *threshold {
+                s.reached_at[k] = Some(time);
+            }
+        }
+    }
+}
+
+impl Observer for Metrics {
+    fn record(&mut self, record: &Record) {
+        match *record {
+            Record::BlockMined { block, miner, time } => {
+                if self.spread_of.len() <= block.index() {
+                    self.spread_of.resize(block.index() + 1, u32::MAX);
+                }
+                self.spread_of[block.index()] = self.spreads.len() as u32;
+                self.spreads.push(BlockSpread {
+                    block,
+                    miner,
+                    mined_at: time,
+                    holders: 0,
+                    reached_at: [None; 3],
+                });
+                self.hold(block, time);
+            }
+            Record::BlockAccepted { block, time, .. } => self.hold(block, time),
+            Record::BlockRejected { reason, .. } => {
+                let i = RejectReason::ALL
+                    .iter()
+                    .position(|r| *r == reason)
+                    .expect("ALL lists every reason");
+                self.rejected[i] += 1;
+            }
+            Record::Reorg {
+                node,
+                time,
+                depth,
+                old_tip,
+                new_tip,
+            } => {
+                self.reorgs.push(ReorgEvent {
+                    node,
+                    time,
+                    depth,
+                    old_tip,
+                    new_tip,
+                });
+            }
+        }
+    }
+}
+
+/// Summary statistics of one propagation column over blocks, in milliseconds.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Spread {
+    /// Blocks that reached this share of nodes.
+    pub blocks: u64,
+    /// Median over those blocks.
+    pub median_ms: f64,
+    /// Mean over those blocks.
+    pub mean_ms: f64,
+    /// 90th percentile over those blocks.
+    pub p90_ms: f64,
+    /// Largest.
+    pub max_ms: f64,
+}
+
+/// One miner's hash share against what it earned.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct MinerShare {
+    /// Node name.
+    pub node: String,
+    /// Share of the network's hash power.
+    pub hash_share: f64,
+    /// Blocks it mined.
+    pub blocks_mined: u64,
+    /// Of those, blocks in the final main chain.
+    pub blocks_in_main_chain: u64,
+    /// Its share of main-chain blocks.
+    pub revenue_share: f64,
+}
+
+/// The final main chain: the most-work valid block's ancestry (ties go to the block mined
+/// first), as a per-block flag.
+pub fn main_chain_flags(store: &mut BlockStore) -> (BlockId, Vec<bool>) {
+    let mut best = BlockId::GENESIS;
+    let ids: Vec<BlockId> = store.ids().collect();
+    for id in ids {
+        if store.validity(id).is_ok() && store.get(id).chain_work > store.get(best).chain_work {
+            best = id;
+        }
+    }
+    let mut flags = vec![false; store.len()];
+    for id in store.chain_to(best) {
+        flags[id.index()] = true;
+    }
+    (best, flags)
+}
+
+/// Median, mean, 90th percentile and maximum of `values_ms` (sorted in place).
+pub fn spread_of(values_ms: &mut [f64]) -> Spread {
+    values_ms.sort_by(f64::total_cmp);
+    let n = values_ms.len();
+    let pick = |q: f64| {
+        if n == 0 {
+            0.0
+        } else {
+            values_ms[((q * (n - 1) as f64).round() as usize).min(n - 1)]
+        }
+    };
+    Spread {
+        blocks: n as u64,
+        median_ms: pick(0.5),
+        mean_ms: if n == 0 {
+            0.0
+        } else {
+            values_ms.iter().sum::<f64>() / n as f64
+        },
+        p90_ms: pick(0.9),
+        max_ms: values_ms.last().copied().unwrap_or(0.0),
+    }
+}

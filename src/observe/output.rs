@@ -1,0 +1,377 @@
+//! Result files: tidy CSVs, `summary.json` and `manifest.json`, written atomically.
+//!
+//! Every file is first rendered in memory, then written to a temporary name in the results
+//! folder, flushed to disk and renamed into place, so an interrupted run never leaves a
+//! half-written file under a final name. `manifest.json` is written last and holds the
+//! SHA-256 of every other file: a results folder whose files do not match its manifest did
+//! not finish. Nothing in these files depends on the wall clock, so the same scenario and
+//! seed give the same bytes.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use super::metrics::Metrics;
+use super::metrics::{MinerShare, Spread, main_chain_flags, spread_of};
+use crate::chain::{BlockId, RejectReason};
+use crate::engine::StopReason;
+use crate::scenario::Scenario;
+use crate::sim::{RunStats, Simulation};
+use crate::time::SimTime;
+
+/// Formats microseconds as milliseconds with three decimals, exactly.
+pub fn format_ms(us: u64) -> String {
+    format!("{}.{:03}", us / 1_000, us % 1_000)
+}
+
+/// Propagation summary for the three node shares.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct PropagationSummary {
+    /// Time until 50 % of nodes held a block.
+    pub to_50_percent: Spread,
+    /// Time until 90 % of nodes held a block.
+    pub to_90_percent: Spread,
+    /// Time until every node held a block.
+    pub to_100_percent: Spread,
+}
+
+/// Reorg summary.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ReorgSummary {
+    /// Reorgs over all nodes.
+    pub count: u64,
+    /// Deepest reorg (blocks disconnected).
+    pub max_depth: u32,
+    /// Nodes that reorganised at least once.
+    pub nodes_affected: u64,
+}
+
+/// The run's headline figures (`summary.json`).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Summary {
+    /// Scenario name.
+    pub scenario: String,
+    /// Master seed.
+    pub seed: u64,
+    /// Why the run ended.
+    pub stopped_by: StopReason,
+    /// Events processed.
+    pub events: u64,
+    /// Virtual time at the end, in seconds.
+    pub virtual_time_s: f64,
+    /// Nodes in the network.
+    pub nodes: u32,
+    /// Nodes with hash power.
+    pub miners: u32,
+    /// Directed links (twice the connections).
+    pub links: u64,
+    /// Blocks mined, stale included.
+    pub blocks_mined: u64,
+    /// Height of the final most-work chain.
+    pub main_chain_height: u32,
+    /// Blocks left out of the stale rate at the end.
+    pub settle_blocks: u64,
+    /// Blocks the stale rate is computed over.
+    pub blocks_counted: u64,
+    /// Of those, blocks not in the final main chain.
+    pub stale_blocks: u64,
+    /// stale_blocks / blocks_counted.
+    pub stale_rate: f64,
+    /// Mean time between main-chain blocks, in seconds.
+    pub mean_block_interval_s: f64,
+    /// Propagation of blocks through the network.
+    pub propagation_ms: PropagationSummary,
+    /// Reorgs.
+    pub reorgs: ReorgSummary,
+    /// Blocks rejected by nodes, by Bitcoin Core reject reason.
+    pub rejected: BTreeMap<String, u64>,
+    /// Hash share against revenue share, per miner, in node order.
+    pub miners_detail: Vec<MinerShare>,
+}
+
+/// Everything a run writes, rendered in memory.
+pub struct Rendered {
+    /// The summary, also rendered as `summary.json`.
+    pub summary: Summary,
+    /// (file name, bytes) in writing order; the manifest is added when writing.
+    pub files: Vec<(&'static str, Vec<u8>)>,
+}
+
+fn csv_bytes<F>(header: &[&str], rows: F) -> Vec<u8>
+where
+    F: FnOnce(&mut csv::Writer<Vec<u8>>) -> csv::Result<()>,
+{
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record(header)
+        .expect("writing to memory cannot fail");
+    rows(&mut w).expect("writing to memory cannot fail");
+    w.into_inner().expect("flushing to memory cannot fail")
+}
+
+/// Renders the result files of a finished run.
+pub fn render(scenario: &Scenario, sim: &mut Simulation<Metrics>, stats: &RunStats) -> Rendered {
+    let names = &scenario.node_names;
+    let (best, in_main) = main_chain_flags(&mut sim.store);
+    let store = &sim.store;
+    let metrics = &sim.observer;
+    let hash_of = |id: BlockId| store.get(id).hash.to_string();
+
+    let blocks_csv = csv_bytes(
+        &[
+            "hash",
+            "height",
+            "parent",
+            "miner",
+            "mined_at_ms",
+            "size_bytes",
+            "tx_count",
+            "in_main_chain",
+        ],
+        |w| {
+            for s in &metrics.spreads {
+                let b = store.get(s.block);
+                w.write_record([
+                    b.hash.to_string(),
+                    b.height.to_string(),
+                    b.parent.map(hash_of).unwrap_or_default(),
+                    names[s.miner as usize].clone(),
+                    format_ms(s.mined_at.as_micros()),
+                    b.size_bytes.to_string(),
+                    b.block.tx_count().to_string(),
+                    in_main[s.block.index()].to_string(),
+                ])?;
+            }
+            Ok(())
+        },
+    );
+
+    let since = |t: Option<SimTime>, mined: SimTime| {
+        t.map(|t| format_ms((t - mined).as_micros()))
+            .unwrap_or_default()
+    };
+    let propagation_csv = csv_bytes(
+        &[
+            "hash",
+            "height",
+            "miner",
+            "nodes_reached",
+            "p50_ms",
+            "p90_ms",
+            "p100_ms",
+        ],
+        |w| {
+            for s in &metrics.spreads {
+                let b = store.get(s.block);
+                w.write_record([
+                    b.hash.to_string(),
+                    b.height.to_string(),
+                    names[s.miner as usize].clone(),
+                    s.holders.to_string(),
+                    since(s.reached_at[0], s.mined_at),
+                    since(s.reached_at[1], s.mined_at),
+                    since(s.reached_at[2], s.mined_at),
+                ])?;
+            }
+            Ok(())
+        },
+    );
+
+    let reorgs_csv = csv_bytes(&["node", "time_ms", "depth", "old_tip", "new_tip"], |w| {
+        for r in &metrics.reorgs {
+            w.write_record([
+                names[r.node as usize].clone(),
+                format_ms(r.time.as_micros()),
+                r.depth.to_string(),
+                hash_of(r.old_tip),
+                hash_of(r.new_tip),
+            ])?;
+        }
+        Ok(())
+    });
+
+    // Stale rate over the blocks mined before the last `settle_blocks`.
+    let mined = metrics.spreads.len() as u64;
+    let counted = mined.saturating_sub(scenario.run.settle_blocks);
+    let stale = metrics.spreads[..counted as usize]
+        .iter()
+        .filter(|s| !in_main[s.block.index()])
+        .count() as u64;
+
+    let column = |k: usize| {
+        let mut v: Vec<f64> = metrics
+            .spreads
+            .iter()
+            .filter_map(|s| s.reached_at[k].map(|t| (t - s.mined_at).as_micros() as f64 / 1_000.0))
+            .collect();
+        spread_of(&mut v)
+    };
+
+    let main_height = store.get(best).height;
+    let mean_block_interval_s = if main_height == 0 {
+        0.0
+    } else {
+        store.get(best).meta.mined_at.as_secs_f64() / f64::from(main_height)
+    };
+
+    let mut blocks_by_miner = vec![0u64; names.len()];
+    let mut main_by_miner = vec![0u64; names.len()];
+    for s in &metrics.spreads {
+        blocks_by_miner[s.miner as usize] += 1;
+        if in_main[s.block.index()] {
+            main_by_miner[s.miner as usize] += 1;
+        }
+    }
+    let miners_detail = sim
+        .miners
+        .iter()
+        .map(|m| {
+            let n = m.node as usize;
+            MinerShare {
+                node: names[n].clone(),
+                hash_share: sim.hash_shares[n],
+                blocks_mined: blocks_by_miner[n],
+                blocks_in_main_chain: main_by_miner[n],
+                revenue_share: if main_height == 0 {
+                    0.0
+                } else {
+                    main_by_miner[n] as f64 / f64::from(main_height)
+                },
+            }
+        })
+        .collect();
+
+    let mut affected: Vec<u32> = metrics.reorgs.iter().map(|r| r.node).collect();
+    affected.sort_unstable();
+    affected.dedup();
+
+    let summary = Summary {
+        scenario: scenario.name.clone(),
+        seed: scenario.seed,
+        stopped_by: stats.stopped_by,
+        events: stats.events,
+        virtual_time_s: stats.end_time.as_secs_f64(),
+        nodes: sim.network.node_count(),
+        miners: sim.miners.len() as u32,
+        links: sim.network.link_count() as u64,
+        blocks_mined: mined,
+        main_chain_height: main_height,
+        settle_blocks: scenario.run.settle_blocks,
+        blocks_counted: counted,
+        stale_blocks: stale,
+        stale_rate: if counted == 0 {
+            0.0
+        } else {
+            stale as f64 / counted as f64
+        },
+        mean_block_interval_s,
+        propagation_ms: PropagationSummary {
+            to_50_percent: column(0),
+            to_90_percent: column(1),
+            to_100_percent: column(2),
+        },
+        reorgs: ReorgSummary {
+            count: metrics.reorgs.len() as u64,
+            max_depth: metrics.reorgs.iter().map(|r| r.depth).max().unwrap_or(0),
+            nodes_affected: affected.len() as u64,
+        },
+        rejected: RejectReason::ALL
+            .iter()
+            .zip(&metrics.rejected)
+            .map(|(r, c)| (r.as_str().to_string(), *c))
+            .collect(),
+        miners_detail,
+    };
+    let mut summary_json = serde_json::to_vec_pretty(&summary).expect("the summary serializes");
+    summary_json.push(b'\n');
+
+    Rendered {
+        summary,
+        files: vec![
+            ("blocks.csv", blocks_csv),
+            ("propagation.csv", propagation_csv),
+            ("reorgs.csv", reorgs_csv),
+            ("summary.json", summary_json),
+        ],
+    }
+}
+
+/// Hex SHA-256 of `bytes`.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    let digest: [u8; 32] = Sha256::digest(bytes).into();
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Writes `bytes` to `path` atomically: a temporary file in the same folder, flushed to
+/// disk, then renamed over the final name.
+///
+/// # Errors
+///
+/// Returns the I/O error, naming the path.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let dir = path.parent().unwrap_or_else(|| Path::new("."));
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().to_string())
+        .unwrap_or_default();
+    let tmp = dir.join(format!(".{name}.tmp.{}", std::process::id()));
+    let result = (|| {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, path)
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result.map_err(|e| std::io::Error::new(e.kind(), format!("{}: {e}", path.display())))
+}
+
+/// The manifest: what ran, with which seed and version, and the digest of every file.
+#[derive(Serialize)]
+struct Manifest<'a> {
+    forksim_version: &'a str,
+    scenario_file: String,
+    scenario_name: &'a str,
+    seed: u64,
+    scenario: &'a crate::scenario::RawScenario,
+    files: BTreeMap<&'a str, String>,
+}
+
+/// Writes every rendered file, then the manifest, into `dir` (created if needed).
+///
+/// # Errors
+///
+/// Returns the first I/O error, naming the path.
+pub fn write_results(
+    dir: &Path,
+    scenario: &Scenario,
+    rendered: &Rendered,
+) -> std::io::Result<Vec<PathBuf>> {
+    std::fs::create_dir_all(dir)
+        .map_err(|e| std::io::Error::new(e.kind(), format!("{}: {e}", dir.display())))?;
+    let mut written = Vec::new();
+    let mut digests = BTreeMap::new();
+    for (name, bytes) in &rendered.files {
+        let path = dir.join(name);
+        write_atomic(&path, bytes)?;
+        digests.insert(*name, sha256_hex(bytes));
+        written.push(path);
+    }
+    let manifest = Manifest {
+        forksim_version: env!("CARGO_PKG_VERSION"),
+        scenario_file: scenario.source.display().to_string(),
+        scenario_name: &scenario.name,
+        seed: scenario.seed,
+        scenario: &scenario.resolved,
+        files: digests,
+    };
+    let mut bytes = serde_json::to_vec_pretty(&manifest).expect("the manifest serializes");
+    bytes.push(b'\n');
+    let path = dir.join("manifest.json");
+    write_atomic(&path, &bytes)?;
+    written.push(path);
+    Ok(written)
+}

@@ -1,0 +1,94 @@
+//! The short, readable table a run prints on the terminal.
+
+use std::fmt::Write;
+
+use crate::observe::output::Summary;
+use crate::scenario::{MiningMode, RelayProtocol, Scenario};
+
+fn percent(x: f64) -> String {
+    format!("{:.2} %", x * 100.0)
+}
+
+fn ms(x: f64) -> String {
+    if x >= 10_000.0 {
+        format!("{:.1} s", x / 1_000.0)
+    } else {
+        format!("{x:.0} ms")
+    }
+}
+
+/// Renders the terminal summary of a run.
+pub fn terminal_summary(scenario: &Scenario, s: &Summary, wall_s: f64, out_dir: &str) -> String {
+    let mode = match scenario.mining.mode {
+        MiningMode::Sampled => "sampled mining",
+        MiningMode::Ground => "ground mining",
+    };
+    let relay = match scenario.relay.protocol {
+        RelayProtocol::Inv => "inv/getdata relay",
+        RelayProtocol::Push => "push relay",
+        RelayProtocol::Compact => "compact-block relay",
+    };
+    let mut o = String::new();
+    let _ = writeln!(
+        o,
+        "forksim {} | {} | seed {} | {} nodes, {} miners | {mode} | {relay}",
+        env!("CARGO_PKG_VERSION"),
+        s.scenario,
+        s.seed,
+        s.nodes,
+        s.miners
+    );
+    let _ = writeln!(
+        o,
+        "  blocks mined        {:>10}    main chain height {:>8}",
+        s.blocks_mined, s.main_chain_height
+    );
+    let _ = writeln!(
+        o,
+        "  stale blocks        {:>10}    stale rate        {:>8}   (over the first {} blocks; last {} settle)",
+        s.stale_blocks,
+        percent(s.stale_rate),
+        s.blocks_counted,
+        s.settle_blocks
+    );
+    let _ = writeln!(
+        o,
+        "  mean block interval {:>10.1} s  (target {} s)",
+        s.mean_block_interval_s, scenario.chain.block_interval_s
+    );
+    let _ = writeln!(
+        o,
+        "  propagation           median       mean        p90        max"
+    );
+    for (label, sp) in [
+        ("to 50 % of nodes", &s.propagation_ms.to_50_percent),
+        ("to 90 % of nodes", &s.propagation_ms.to_90_percent),
+        ("to all nodes", &s.propagation_ms.to_100_percent),
+    ] {
+        let _ = writeln!(
+            o,
+            "    {label:<17} {:>10} {:>10} {:>10} {:>10}",
+            ms(sp.median_ms),
+            ms(sp.mean_ms),
+            ms(sp.p90_ms),
+            ms(sp.max_ms)
+        );
+    }
+    let _ = writeln!(
+        o,
+        "  reorgs              {:>10}    deepest           {:>8}   ({} nodes affected)",
+        s.reorgs.count, s.reorgs.max_depth, s.reorgs.nodes_affected
+    );
+    let rejected: u64 = s.rejected.values().sum();
+    let _ = writeln!(o, "  blocks rejected     {rejected:>10}");
+    let _ = writeln!(
+        o,
+        "  virtual time {:.0} s | {} events | stopped: {:?} | wall {:.2} s",
+        s.virtual_time_s, s.events, s.stopped_by, wall_s
+    );
+    let _ = writeln!(
+        o,
+        "  results in {out_dir}/ (blocks.csv, propagation.csv, reorgs.csv, summary.json, manifest.json)"
+    );
+    o
+}

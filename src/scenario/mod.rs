@@ -1,0 +1,277 @@
+//! Scenarios: the TOML files that describe a run, and their validated, typed form.
+//!
+//! Loading follows three steps, kept apart so each error is precise:
+//! 1. [`raw`]: parse the file into structs that mirror it (typos and wrong types fail here);
+//! 2. [`overrides`]: apply `--set FIELD.PATH=VALUE` to the parsed tree before step 1's
+//!    deserialization, so an override is checked exactly like the file;
+//! 3. [`validate`]: check meaning (positive rates, shares summing to 1, possible networks),
+//!    fill every default, and build the typed [`Scenario`] the simulator runs.
+//!
+//! Every error names the file (or the `--set` that caused it), the field path and the value.
+
+pub mod overrides;
+pub mod raw;
+pub mod validate;
+
+use std::path::{Path, PathBuf};
+
+use crate::chain::CompactTarget;
+use crate::network::NetworkSpec;
+use crate::time::{SimDuration, SimTime};
+
+pub use overrides::Override;
+pub use raw::RawScenario;
+
+/// A scenario that failed to load; every variant says where and why.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ScenarioError {
+    /// The file could not be read.
+    #[error("{file}: cannot read scenario file: {reason}")]
+    Read {
+        /// The path given.
+        file: String,
+        /// The operating system's reason.
+        reason: String,
+    },
+    /// The file is not valid TOML.
+    #[error("{file}: not valid TOML: {message}")]
+    Syntax {
+        /// The path given.
+        file: String,
+        /// The parser's message, with line and column.
+        message: String,
+    },
+    /// A field is unknown, has the wrong type, or a value that makes no sense.
+    #[error("{origin}: field `{field}` = {value}: {problem}")]
+    Field {
+        /// The file, or the `--set` argument the value came from.
+        origin: String,
+        /// Dotted path of the field, e.g. `network.topology.outbound`.
+        field: String,
+        /// The offending value as written (or `(missing)`).
+        value: String,
+        /// What is wrong, in plain words.
+        problem: String,
+    },
+    /// A `--set` argument is malformed.
+    #[error("--set {argument}: {problem}")]
+    Override {
+        /// The argument as given.
+        argument: String,
+        /// What is wrong with it.
+        problem: String,
+    },
+}
+
+/// How blocks are found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MiningMode {
+    /// Exponential block times from hash power and difficulty; a real nonce is then ground
+    /// against the easy simulation target.
+    Sampled,
+    /// Nodes try nonces one by one at their hash rate in virtual time against the real
+    /// (small) target: the hashes themselves decide who wins.
+    Ground,
+}
+
+/// How hash power is spread over the miners (weights are normalised to shares).
+#[derive(Clone, Debug, PartialEq)]
+pub enum HashPowerSpec {
+    /// Every miner has the same share.
+    Equal,
+    /// Explicit shares for nodes 0, 1, ... in order; the rest do not mine.
+    Shares(Vec<f64>),
+    /// Weights uniform on [min, max].
+    Uniform {
+        /// Smallest weight.
+        min: f64,
+        /// Largest weight.
+        max: f64,
+    },
+    /// Normal weights (truncated at a small positive floor).
+    Normal {
+        /// Mean weight.
+        mean: f64,
+        /// Standard deviation.
+        sd: f64,
+    },
+    /// Exponential weights.
+    Exponential {
+        /// Mean weight.
+        mean: f64,
+    },
+    /// Pareto weights with scale 1 and tail index `alpha` (few large pools).
+    Pareto {
+        /// Tail index.
+        alpha: f64,
+    },
+}
+
+/// Block relay protocol.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RelayProtocol {
+    /// inv, then getdata, then the block.
+    Inv,
+    /// The whole block is pushed to every peer unasked.
+    Push,
+    /// BIP152 high-bandwidth compact blocks between nodes that both speak them; inv
+    /// otherwise.
+    Compact,
+}
+
+/// When a run stops.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RunSpec {
+    /// Mining stops after this many blocks.
+    pub blocks: u64,
+    /// Hard cap on virtual time.
+    pub max_time: SimTime,
+    /// Hard cap on processed events.
+    pub max_events: u64,
+    /// Blocks at the end excluded from the stale rate.
+    pub settle_blocks: u64,
+    /// How long messages may drain after mining stops.
+    pub drain: SimDuration,
+}
+
+/// Consensus settings.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ChainSpec {
+    /// Target block interval in seconds.
+    pub block_interval_s: f64,
+    /// Blocks between retargets (0 = never).
+    pub retarget_interval: u32,
+    /// Size limit.
+    pub max_block_size_bytes: u64,
+    /// Genesis timestamp (Unix seconds).
+    pub genesis_time: u32,
+    /// Easiest allowed target.
+    pub pow_limit_bits: CompactTarget,
+}
+
+/// Mining settings.
+#[derive(Clone, Debug, PartialEq)]
+pub struct MiningSpec {
+    /// Sampled or ground.
+    pub mode: MiningMode,
+    /// Total hash rate (H/s) that sets the initial difficulty.
+    pub network_hashrate_hs: f64,
+    /// Expected hashes against the simulation target (sampled mode).
+    pub grind_hashes: f64,
+    /// Number of mining nodes.
+    pub miners: u32,
+    /// Spread of hash power.
+    pub hash_power: HashPowerSpec,
+    /// Payload per block.
+    pub block_size_bytes: u64,
+    /// Mean transaction size (for the transaction count).
+    pub tx_size_bytes: u32,
+}
+
+/// Relay settings.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RelaySpec {
+    /// Protocol.
+    pub protocol: RelayProtocol,
+    /// Share of nodes speaking compact blocks.
+    pub compact_share: f64,
+    /// Probability a compact block needs an extra round trip.
+    pub compact_failure_probability: f64,
+    /// Share of transaction bytes fetched in that round trip.
+    pub compact_missing_tx_share: f64,
+}
+
+/// Per-node settings.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NodeSpec {
+    /// Fixed validation cost.
+    pub validation_base: SimDuration,
+    /// Validation cost per megabyte, in milliseconds.
+    pub validation_ms_per_mb: f64,
+    /// Orphan pool bound.
+    pub orphan_pool_max: u32,
+}
+
+/// A validated scenario, ready to build a world from.
+#[derive(Clone, Debug)]
+pub struct Scenario {
+    /// Where it came from (for messages).
+    pub source: PathBuf,
+    /// Name, used for the results folder.
+    pub name: String,
+    /// Master seed.
+    pub seed: u64,
+    /// Stop rules.
+    pub run: RunSpec,
+    /// Consensus.
+    pub chain: ChainSpec,
+    /// Mining.
+    pub mining: MiningSpec,
+    /// Network layout.
+    pub network: NetworkSpec,
+    /// Node names (generated `n0`, `n1`, ... when not given).
+    pub node_names: Vec<String>,
+    /// Relay protocol.
+    pub relay: RelaySpec,
+    /// Node costs.
+    pub node: NodeSpec,
+    /// The scenario with every default filled in, as recorded in the manifest.
+    pub resolved: RawScenario,
+}
+
+/// Reads, overrides and validates a scenario file.
+///
+/// # Errors
+///
+/// Returns a [`ScenarioError`] naming the file, field and value of the first problem found.
+pub fn load(
+    path: &Path,
+    overrides: &[Override],
+    seed: Option<u64>,
+) -> Result<Scenario, ScenarioError> {
+    let file = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|e| ScenarioError::Read {
+        file: file.clone(),
+        reason: e.to_string(),
+    })?;
+    from_str(&text, path, overrides, seed)
+}
+
+/// Like [`load`], from text already in memory (`path` is used for messages and the default
+/// name).
+///
+/// # Errors
+///
+/// Returns a [`ScenarioError`] naming the file, field and value of the first problem found.
+pub fn from_str(
+    text: &str,
+    path: &Path,
+    overrides: &[Override],
+    seed: Option<u64>,
+) -> Result<Scenario, ScenarioError> {
+    let file = path.display().to_string();
+    let mut table: toml::Table = toml::from_str(text).map_err(|e| ScenarioError::Syntax {
+        file: file.clone(),
+        message: flatten(&e.to_string()),
+    })?;
+    for o in overrides {
+        o.apply(&mut table)?;
+    }
+    let mut raw: RawScenario = overrides::deserialize(table, &file, overrides)?;
+    if seed.is_some() {
+        raw.run.seed = seed;
+    }
+    let origin = validate::Origin::new(&file, overrides);
+    validate::validate(raw, path, &origin)
+}
+
+/// Turns a multi-line parser message into one line.
+fn flatten(message: &str) -> String {
+    message
+        .split('\n')
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
+}

@@ -1,0 +1,205 @@
+//! `--set FIELD.PATH=VALUE`: changes to a scenario from the command line.
+//!
+//! An override is applied to the parsed TOML tree *before* it is deserialized, so a value
+//! given on the command line passes through exactly the same checks as one in the file, and
+//! its errors say `--set network.nodes=abc` instead of the file name.
+
+use super::ScenarioError;
+use super::raw::RawScenario;
+
+/// One `--set` argument, parsed.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Override {
+    /// The argument as given, for messages.
+    pub argument: String,
+    /// Dotted path split into keys.
+    pub path: Vec<String>,
+    /// The value, parsed as TOML (bare words become strings).
+    pub value: toml::Value,
+}
+
+impl Override {
+    /// Parses `a.b.c=VALUE`. The value is read as a TOML value (`1000`, `0.5`, `true`,
+    /// `"x"`, `[1, 2]`); anything that is not valid TOML is taken as a string, so
+    /// `--set network.relay.protocol=compact` needs no quotes.
+    ///
+    /// # Errors
+    ///
+    /// Returns [`ScenarioError::Override`] when there is no `=` or the path is empty.
+    pub fn parse(argument: &str) -> Result<Override, ScenarioError> {
+        let bad = |problem: &str| ScenarioError::Override {
+            argument: argument.to_string(),
+            problem: problem.to_string(),
+        };
+        let (path, value) = argument
+            .split_once('=')
+            .ok_or_else(|| bad("expected FIELD.PATH=VALUE"))?;
+        let path: Vec<String> = path
+            .trim()
+            .split('.')
+            .map(|k| k.trim().to_string())
+            .collect();
+        if path.iter().any(String::is_empty) {
+            return Err(bad("the field path has an empty part"));
+        }
+        let value_text = value.trim();
+        let value = toml::from_str::<toml::Table>(&format!("v = {value_text}"))
+            .ok()
+            .and_then(|mut t| t.remove("v"))
+            .unwrap_or_else(|| toml::Value::String(value_text.to_string()));
+        Ok(Override {
+            argument: argument.to_string(),
+            path,
+            value,
+        })
+    }
+
+    /// The dotted field path.
+    pub fn field(&self) -> String {
+        self.path.join(".")
+    }
+
+    /// Writes the value into the tree, creating tables on the way.
+    ///
+    /// # Errors
+    ///
+    /// Returns [`ScenarioError::Override`] if the path runs through a value that is not a
+    /// table.
+    pub fn apply(&self, table: &mut toml::Table) -> Result<(), ScenarioError> {
+        let keys: Vec<&str> = self.path.iter().map(String::as_str).collect();
+        set_path(table, &keys, self.value.clone()).map_err(|at| ScenarioError::Override {
+            argument: self.argument.clone(),
+            problem: format!("`{at}` is not a table, so it has no fields to set"),
+        })
+    }
+}
+
+/// Sets `value` at `keys` in `table`, creating tables as needed; on failure returns the
+/// path prefix that is not a table.
+pub(crate) fn set_path(
+    table: &mut toml::Table,
+    keys: &[&str],
+    value: toml::Value,
+) -> Result<(), String> {
+    let (last, parents) = keys.split_last().expect("paths have at least one key");
+    let mut current = table;
+    for (depth, key) in parents.iter().enumerate() {
+        let entry = current
+            .entry(key.to_string())
+            .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+        current = match entry {
+            toml::Value::Table(t) => t,
+            _ => return Err(keys[..=depth].join(".")),
+        };
+    }
+    current.insert(last.to_string(), value);
+    Ok(())
+}
+
+/// Deserializes the tree into the raw scenario, turning serde's message into one that names
+/// the field path, its value and where it came from.
+pub(crate) fn deserialize(
+    table: toml::Table,
+    file: &str,
+    overrides: &[Override],
+) -> Result<RawScenario, ScenarioError> {
+    let lookup = table.clone();
+    let value = toml::Value::Table(table);
+    serde_path_to_error::deserialize(value).map_err(|err| {
+        let mut field = err.path().to_string();
+        let message = err.inner().to_string();
+        let message = message.lines().next().unwrap_or_default().to_string();
+        // For an unknown field serde reports the parent's path; add the field's own name.
+        if let Some(name) = between_backticks(&message, "unknown field `") {
+            field = if field == "." || field.is_empty() {
+                name
+            } else {
+                format!("{field}.{name}")
+            };
+        }
+        let keys: Vec<&str> = field.split('.').collect();
+        let value = value_at(&lookup, &keys).map_or_else(|| "(missing)".to_string(), show);
+        let origin = origin_of(&field, file, overrides);
+        ScenarioError::Field {
+            origin,
+            field,
+            value,
+            problem: message,
+        }
+    })
+}
+
+/// The text between `prefix` and the next backtick.
+fn between_backticks(message: &str, prefix: &str) -> Option<String> {
+    let start = message.find(prefix)? + prefix.len();
+    let end = message[start..].find('`')? + start;
+    Some(message[start..end].to_string())
+}
+
+/// The value at a dotted path, if present.
+pub(crate) fn value_at<'a>(table: &'a toml::Table, keys: &[&str]) -> Option<&'a toml::Value> {
+    let (first, rest) = keys.split_first()?;
+    let v = table.get(*first)?;
+    if rest.is_empty() {
+        return Some(v);
+    }
+    match v {
+        toml::Value::Table(t) => value_at(t, rest),
+        _ => None,
+    }
+}
+
+/// A TOML value as it would be written in a file.
+pub(crate) fn show(value: &toml::Value) -> String {
+    match value {
+        toml::Value::Table(_) => "{ ... }".to_string(),
+        other => other.to_string(),
+    }
+}
+
+/// Where the value at `field` came from: the last `--set` that touched it, or the file.
+pub(crate) fn origin_of(field: &str, file: &str, overrides: &[Override]) -> String {
+    overrides
+        .iter()
+        .rev()
+        .find(|o| {
+            let f = o.field();
+            f == field || field.starts_with(&format!("{f}.")) || f.starts_with(&format!("{field}."))
+        })
+        .map_or_else(
+            || file.to_string(),
+            |o| format!("{file} (--set {})", o.argument),
+        )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_parse_as_toml_and_bare_words_as_strings() {
+        let o = Override::parse("network.nodes=1000").unwrap();
+        assert_eq!(o.path, ["network", "nodes"]);
+        assert_eq!(o.value, toml::Value::Integer(1000));
+        let o = Override::parse("network.relay.protocol=compact").unwrap();
+        assert_eq!(o.value, toml::Value::String("compact".into()));
+        let o = Override::parse("chain.block_interval_s=2.5").unwrap();
+        assert_eq!(o.value, toml::Value::Float(2.5));
+    }
+
+    #[test]
+    fn malformed_arguments_are_errors() {
+        assert!(Override::parse("network.nodes").is_err());
+        assert!(Override::parse("network..nodes=3").is_err());
+    }
+
+    #[test]
+    fn setting_through_a_scalar_names_the_scalar() {
+        let mut t: toml::Table = toml::from_str("run = 5").unwrap();
+        let err = Override::parse("run.seed=3")
+            .unwrap()
+            .apply(&mut t)
+            .unwrap_err();
+        assert!(err.to_string().contains("`run` is not a table"), "{err}");
+    }
+}

@@ -1,0 +1,210 @@
+//! The scenario file exactly as written: serde structs that mirror the TOML one to one.
+//!
+//! Every struct denies unknown fields so a typo is an error, not a silently ignored setting.
+//! Optional fields are `Option`s here; [`super::validate`] fills in every default, so the
+//! resolved form written to `manifest.json` names every setting a run used. Fields whose
+//! TOML type varies (a number or a name) are kept as `toml::Value` and interpreted during
+//! validation, where the error can say exactly what was expected.
+
+use serde::{Deserialize, Serialize};
+
+/// A whole scenario file.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct RawScenario {
+    /// How long to run and with which seed.
+    #[serde(default)]
+    pub run: RawRun,
+    /// Consensus rules: block interval, retargeting, size limit.
+    #[serde(default)]
+    pub chain: RawChain,
+    /// Who mines, with how much hash power, in which mode.
+    #[serde(default)]
+    pub mining: RawMining,
+    /// Peers, regions, latency, bandwidth and relay protocol.
+    #[serde(default)]
+    pub network: RawNetwork,
+    /// Per-node costs and limits.
+    #[serde(default)]
+    pub node: RawNode,
+}
+
+/// `[run]`
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct RawRun {
+    /// Scenario name; results go to `results/<name>/`. Defaults to the file stem.
+    pub name: Option<String>,
+    /// Master seed of every random stream.
+    pub seed: Option<u64>,
+    /// Stop mining after this many blocks have been mined (stale ones included).
+    pub blocks: Option<u64>,
+    /// Hard cap on virtual time, in seconds.
+    pub max_time_s: Option<f64>,
+    /// Hard cap on processed events.
+    pub max_events: Option<u64>,
+    /// The last this-many mined blocks are left out of the stale rate.
+    pub settle_blocks: Option<u64>,
+    /// After mining stops, let messages drain for at most this many seconds.
+    pub drain_s: Option<f64>,
+}
+
+/// `[chain]`
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct RawChain {
+    /// Target time between blocks, in seconds.
+    pub block_interval_s: Option<f64>,
+    /// Blocks between difficulty retargets (0 = never).
+    pub retarget_interval: Option<u32>,
+    /// Consensus limit on serialized block size.
+    pub max_block_size_bytes: Option<u64>,
+    /// Timestamp of the genesis block (Unix seconds).
+    pub genesis_time: Option<u32>,
+    /// The easiest target allowed, in compact form.
+    pub pow_limit_bits: Option<u32>,
+}
+
+/// `[mining]`
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct RawMining {
+    /// "sampled" or "ground".
+    pub mode: Option<String>,
+    /// Total hash rate of the network, in hashes per second; sets the initial difficulty.
+    pub network_hashrate_hs: Option<f64>,
+    /// Sampled mode: expected hashes to grind a nonce against the simulation target.
+    pub grind_hashes: Option<f64>,
+    /// How many nodes mine (a seeded random subset); the rest only relay.
+    pub miners: Option<u32>,
+    /// How hash power is spread over the miners.
+    pub hash_power: Option<RawHashPower>,
+    /// Payload of every mined block, in bytes (coinbase included).
+    pub block_size_bytes: Option<u64>,
+    /// Mean transaction size used to turn the payload into a transaction count.
+    pub tx_size_bytes: Option<u32>,
+}
+
+/// `[mining.hash_power]`
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct RawHashPower {
+    /// "equal", "shares", "uniform", "normal", "exponential" or "pareto".
+    pub distribution: Option<String>,
+    /// `shares`: one share per node in node order, summing to 1.
+    pub shares: Option<Vec<f64>>,
+    /// `uniform`: smallest weight.
+    pub min: Option<f64>,
+    /// `uniform`: largest weight.
+    pub max: Option<f64>,
+    /// `normal` and `exponential`: mean weight.
+    pub mean: Option<f64>,
+    /// `normal`: standard deviation of the weight.
+    pub sd: Option<f64>,
+    /// `pareto`: tail index (smaller = more concentrated pools).
+    pub alpha: Option<f64>,
+}
+
+/// `[network]`
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct RawNetwork {
+    /// Number of nodes.
+    pub nodes: Option<u32>,
+    /// Optional node names (classroom networks), one per node.
+    pub names: Option<Vec<String>>,
+    /// Node share per region: a preset name or "global" for one region.
+    pub regions: Option<String>,
+    /// Peer graph.
+    pub topology: Option<RawTopology>,
+    /// Link latency.
+    pub latency: Option<RawLatency>,
+    /// Node bandwidth.
+    pub bandwidth: Option<RawBandwidth>,
+    /// Block relay protocol.
+    pub relay: Option<RawRelay>,
+}
+
+/// `[network.topology]`
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct RawTopology {
+    /// "random", "small_world", "scale_free", "complete" or "edges".
+    pub kind: Option<String>,
+    /// `random`: outbound connections per node, a number or a measured distribution name.
+    pub outbound: Option<toml::Value>,
+    /// `random`: most inbound connections a node accepts.
+    pub inbound_max: Option<u32>,
+    /// `small_world`: ring neighbours per node (even).
+    pub neighbors: Option<u32>,
+    /// `small_world`: probability of rewiring each ring edge.
+    pub rewire_probability: Option<f64>,
+    /// `scale_free`: edges each new node attaches with.
+    pub attach: Option<u32>,
+    /// `edges`: explicit undirected edges as `[a, b]` node index pairs.
+    pub edges: Option<Vec<[u32; 2]>>,
+}
+
+/// `[network.latency]`
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct RawLatency {
+    /// "regions", "constant", "uniform" or "lognormal".
+    pub model: Option<String>,
+    /// `regions`: which measured matrix, "2015" or "2019".
+    pub table: Option<String>,
+    /// `regions`: "pareto" (SimBlock-style spread around the table mean) or "none".
+    pub jitter: Option<String>,
+    /// `regions` with pareto jitter: Pareto shape.
+    pub jitter_shape: Option<f64>,
+    /// `constant`: one-way latency.
+    pub ms: Option<f64>,
+    /// `uniform`: lower bound.
+    pub min_ms: Option<f64>,
+    /// `uniform`: upper bound.
+    pub max_ms: Option<f64>,
+    /// `lognormal`: median latency.
+    pub median_ms: Option<f64>,
+    /// `lognormal`: sigma of the underlying normal.
+    pub sigma: Option<f64>,
+}
+
+/// `[network.bandwidth]`
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct RawBandwidth {
+    /// "regions" or "constant".
+    pub model: Option<String>,
+    /// `regions`: which measured table, "2015" or "2019".
+    pub table: Option<String>,
+    /// `constant`: upload of every node.
+    pub upload_bps: Option<u64>,
+    /// `constant`: download of every node.
+    pub download_bps: Option<u64>,
+}
+
+/// `[network.relay]`
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct RawRelay {
+    /// "inv" (inv, getdata, block), "push" (unsolicited blocks) or "compact" (BIP152).
+    pub protocol: Option<String>,
+    /// `compact`: share of nodes that speak compact blocks.
+    pub compact_share: Option<f64>,
+    /// `compact`: probability a receiver lacks transactions and needs an extra round trip.
+    pub compact_failure_probability: Option<f64>,
+    /// `compact`: share of the block's transaction bytes fetched in that round trip.
+    pub compact_missing_tx_share: Option<f64>,
+}
+
+/// `[node]`
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct RawNode {
+    /// Fixed validation cost per block before relaying.
+    pub validation_ms_base: Option<f64>,
+    /// Validation cost per megabyte of block.
+    pub validation_ms_per_mb: Option<f64>,
+    /// Most blocks with unknown parents a node holds.
+    pub orphan_pool_max: Option<u32>,
+}

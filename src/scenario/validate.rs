@@ -1,0 +1,873 @@
+//! Meaning checks: from the raw scenario to the typed [`Scenario`], with every default filled.
+//!
+//! Each check reports the field path and the value, and whether it came from the file or a
+//! `--set`. Defaults are written back into the raw tree, so the resolved scenario in the
+//! manifest names every setting the run used.
+
+use std::fmt::Display;
+use std::path::Path;
+
+use super::overrides::origin_of;
+use super::raw::{RawBandwidth, RawHashPower, RawLatency, RawRelay, RawScenario, RawTopology};
+use super::{
+    ChainSpec, HashPowerSpec, MiningMode, MiningSpec, NodeSpec, Override, RelayProtocol, RelaySpec,
+    RunSpec, Scenario, ScenarioError,
+};
+use crate::chain::CompactTarget;
+use crate::network::latency::{Jitter, LinkLatencySpec};
+use crate::network::presets;
+use crate::network::topology::{OutboundDegree, TopologySpec};
+use crate::network::{BandwidthSpec, NetworkSpec};
+use crate::time::{SimDuration, SimTime};
+
+/// Most hashes per block ground mode will grind for real (about 2.5 s of CPU per block).
+pub const GROUND_HASHES_MAX: f64 = 16_777_216.0;
+
+/// Where values came from, for messages.
+pub struct Origin<'a> {
+    file: &'a str,
+    overrides: &'a [Override],
+}
+
+impl<'a> Origin<'a> {
+    /// Values came from `file`, possibly changed by `overrides`.
+    pub fn new(file: &'a str, overrides: &'a [Override]) -> Self {
+        Origin { file, overrides }
+    }
+
+    /// A field error.
+    fn error(&self, field: &str, value: impl Display, problem: impl Display) -> ScenarioError {
+        ScenarioError::Field {
+            origin: origin_of(field, self.file, self.overrides),
+            field: field.to_string(),
+            value: value.to_string(),
+            problem: problem.to_string(),
+        }
+    }
+
+    /// Fails with `problem` unless `ok`.
+    fn check(
+        &self,
+        ok: bool,
+        field: &str,
+        value: impl Display,
+        problem: impl Display,
+    ) -> Result<(), ScenarioError> {
+        if ok {
+            Ok(())
+        } else {
+            Err(self.error(field, value, problem))
+        }
+    }
+
+    /// A finite number greater than zero.
+    fn positive(&self, field: &str, v: f64) -> Result<f64, ScenarioError> {
+        self.check(
+            v.is_finite() && v > 0.0,
+            field,
+            v,
+            "must be a number greater than 0",
+        )?;
+        Ok(v)
+    }
+
+    /// A finite number at least zero.
+    fn non_negative(&self, field: &str, v: f64) -> Result<f64, ScenarioError> {
+        self.check(
+            v.is_finite() && v >= 0.0,
+            field,
+            v,
+            "must be a number at least 0",
+        )?;
+        Ok(v)
+    }
+
+    /// A probability.
+    fn probability(&self, field: &str, v: f64) -> Result<f64, ScenarioError> {
+        self.check(
+            (0.0..=1.0).contains(&v),
+            field,
+            v,
+            "must be a probability between 0 and 1",
+        )?;
+        Ok(v)
+    }
+
+    /// Rejects a field that does not apply to the chosen kind.
+    fn absent<T: std::fmt::Debug>(
+        &self,
+        field: &str,
+        v: &Option<T>,
+        kind_field: &str,
+        kind: &str,
+    ) -> Result<(), ScenarioError> {
+        match v {
+            None => Ok(()),
+            Some(v) => Err(self.error(
+                field,
+                format!("{v:?}"),
+                format!("does not apply when {kind_field} = \"{kind}\""),
+            )),
+        }
+    }
+}
+
+/// Quotes a string value for messages.
+fn quoted(s: &str) -> String {
+    format!("\"{s}\"")
+}
+
+/// Validates `raw`, fills its defaults and builds the typed scenario.
+///
+/// # Errors
+///
+/// Returns the first problem found, naming field, value and origin.
+pub fn validate(
+    mut raw: RawScenario,
+    path: &Path,
+    origin: &Origin<'_>,
+) -> Result<Scenario, ScenarioError> {
+    // [run]
+    let stem = path.file_stem().map_or_else(
+        || "scenario".to_string(),
+        |s| s.to_string_lossy().to_string(),
+    );
+    let name = raw.run.name.get_or_insert(stem).clone();
+    origin.check(
+        !name.is_empty()
+            && name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+            && !name.starts_with('.'),
+        "run.name",
+        quoted(&name),
+        "must be a non-empty folder name of letters, digits, '-', '_' and '.'",
+    )?;
+    let seed = *raw.run.seed.get_or_insert(1);
+    let blocks = *raw.run.blocks.get_or_insert(100);
+    origin.check(blocks > 0, "run.blocks", blocks, "must be at least 1")?;
+
+    // [chain]
+    let block_interval_s = origin.positive(
+        "chain.block_interval_s",
+        *raw.chain.block_interval_s.get_or_insert(600.0),
+    )?;
+    let retarget_interval = *raw.chain.retarget_interval.get_or_insert(2016);
+    let max_block_size_bytes = *raw.chain.max_block_size_bytes.get_or_insert(1_000_000);
+    origin.check(
+        max_block_size_bytes >= 1_000,
+        "chain.max_block_size_bytes",
+        max_block_size_bytes,
+        "must be at least 1000 bytes (a header and a coinbase must fit)",
+    )?;
+    let genesis_time = *raw.chain.genesis_time.get_or_insert(1_231_006_505);
+    let pow_limit_bits = CompactTarget(*raw.chain.pow_limit_bits.get_or_insert(0x207f_ffff));
+    let pow_limit = pow_limit_bits.to_target().map_err(|e| {
+        origin.error(
+            "chain.pow_limit_bits",
+            format!("{pow_limit_bits}"),
+            format!("not a usable compact target: {e}"),
+        )
+    })?;
+
+    let max_time_default = blocks as f64 * block_interval_s * 1000.0;
+    let max_time_s = origin.positive(
+        "run.max_time_s",
+        *raw.run.max_time_s.get_or_insert(max_time_default),
+    )?;
+    let max_events = *raw.run.max_events.get_or_insert(4_000_000_000);
+    origin.check(
+        max_events > 0,
+        "run.max_events",
+        max_events,
+        "must be at least 1",
+    )?;
+    let settle_blocks = *raw.run.settle_blocks.get_or_insert(blocks.min(10) / 2);
+    origin.check(
+        settle_blocks < blocks,
+        "run.settle_blocks",
+        settle_blocks,
+        format!("must be less than run.blocks = {blocks}, or no block would be counted"),
+    )?;
+    let drain_s = origin.non_negative("run.drain_s", *raw.run.drain_s.get_or_insert(3600.0))?;
+
+    // [network] comes before mining: miners are counted in nodes.
+    let nodes = *raw.network.nodes.get_or_insert(100);
+    origin.check(nodes >= 2, "network.nodes", nodes, "must be at least 2")?;
+    origin.check(
+        nodes <= 1_000_000,
+        "network.nodes",
+        nodes,
+        "must be at most 1000000",
+    )?;
+    let node_names = match &raw.network.names {
+        None => (0..nodes).map(|i| format!("n{i}")).collect(),
+        Some(names) => {
+            origin.check(
+                names.len() == nodes as usize,
+                "network.names",
+                format!("[{} names]", names.len()),
+                format!("must give exactly one name per node (network.nodes = {nodes})"),
+            )?;
+            let mut sorted = names.clone();
+            sorted.sort();
+            if let Some(w) = sorted.windows(2).find(|w| w[0] == w[1]) {
+                return Err(origin.error("network.names", quoted(&w[0]), "names must be unique"));
+            }
+            if let Some(empty) = names.iter().position(String::is_empty) {
+                return Err(origin.error(
+                    &format!("network.names[{empty}]"),
+                    "\"\"",
+                    "must not be empty",
+                ));
+            }
+            names.clone()
+        }
+    };
+    let regions = raw
+        .network
+        .regions
+        .get_or_insert_with(|| "global".to_string())
+        .clone();
+    let (region_names, node_share): (Vec<String>, Vec<f64>) = if regions == "global" {
+        (vec!["global".to_string()], vec![1.0])
+    } else {
+        let share = presets::node_share(&regions).ok_or_else(|| {
+            origin.error(
+                "network.regions",
+                quoted(&regions),
+                format!(
+                    "unknown region share; expected \"global\" or one of {:?}",
+                    presets::NODE_SHARE_NAMES
+                ),
+            )
+        })?;
+        (
+            presets::REGION_NAMES
+                .iter()
+                .map(|s| s.to_string())
+                .collect(),
+            share.to_vec(),
+        )
+    };
+    let regional = region_names.len() > 1;
+
+    let topology = validate_topology(
+        raw.network.topology.get_or_insert_with(Default::default),
+        nodes,
+        origin,
+    )?;
+    let latency = validate_latency(
+        raw.network.latency.get_or_insert_with(Default::default),
+        regional,
+        &regions,
+        origin,
+    )?;
+    let bandwidth = validate_bandwidth(
+        raw.network.bandwidth.get_or_insert_with(Default::default),
+        regional,
+        &regions,
+        origin,
+    )?;
+    let relay = validate_relay(
+        raw.network.relay.get_or_insert_with(Default::default),
+        origin,
+    )?;
+
+    // [mining]
+    let mode_name = raw
+        .mining
+        .mode
+        .get_or_insert_with(|| "sampled".to_string())
+        .clone();
+    let mode = match mode_name.as_str() {
+        "sampled" => MiningMode::Sampled,
+        "ground" => MiningMode::Ground,
+        other => {
+            return Err(origin.error(
+                "mining.mode",
+                quoted(other),
+                "expected \"sampled\" or \"ground\"",
+            ));
+        }
+    };
+    let default_rate = match mode {
+        MiningMode::Sampled => 1e15,
+        MiningMode::Ground => 1_000.0,
+    };
+    let network_hashrate_hs = origin.positive(
+        "mining.network_hashrate_hs",
+        *raw.mining.network_hashrate_hs.get_or_insert(default_rate),
+    )?;
+    let expected_hashes = network_hashrate_hs * block_interval_s;
+    origin.check(
+        expected_hashes >= 1.0,
+        "mining.network_hashrate_hs",
+        network_hashrate_hs,
+        format!("times chain.block_interval_s = {block_interval_s} gives {expected_hashes} hashes per block; at least 1 is needed"),
+    )?;
+    let initial_target = crate::chain::pow::target_for_expected_hashes(expected_hashes);
+    origin.check(
+        initial_target <= pow_limit,
+        "mining.network_hashrate_hs",
+        network_hashrate_hs,
+        format!(
+            "gives {expected_hashes:.0} expected hashes per block, easier than chain.pow_limit_bits = {pow_limit_bits} allows; raise the hash rate or the limit"
+        ),
+    )?;
+    if mode == MiningMode::Ground {
+        origin.check(
+            expected_hashes <= GROUND_HASHES_MAX,
+            "mining.network_hashrate_hs",
+            network_hashrate_hs,
+            format!(
+                "ground mode computes every hash for real; {expected_hashes:.0} hashes per block (hash rate x chain.block_interval_s = {block_interval_s}) is more than {GROUND_HASHES_MAX}; use mode = \"sampled\" or a lower rate"
+            ),
+        )?;
+    }
+    let grind_hashes = *raw.mining.grind_hashes.get_or_insert(1_000.0);
+    origin.check(
+        (1.0..=GROUND_HASHES_MAX).contains(&grind_hashes),
+        "mining.grind_hashes",
+        grind_hashes,
+        format!("must be between 1 and {GROUND_HASHES_MAX}"),
+    )?;
+    let hash_power = validate_hash_power(
+        raw.mining.hash_power.get_or_insert_with(Default::default),
+        nodes,
+        origin,
+    )?;
+    let miners_default = match &hash_power {
+        HashPowerSpec::Shares(s) => s.len() as u32,
+        _ => nodes,
+    };
+    let miners = *raw.mining.miners.get_or_insert(miners_default);
+    origin.check(
+        miners >= 1 && miners <= nodes,
+        "mining.miners",
+        miners,
+        format!("must be between 1 and network.nodes = {nodes}"),
+    )?;
+    if let HashPowerSpec::Shares(s) = &hash_power {
+        origin.check(
+            miners as usize == s.len(),
+            "mining.miners",
+            miners,
+            format!(
+                "must equal the number of mining.hash_power.shares ({})",
+                s.len()
+            ),
+        )?;
+    }
+    let block_size_bytes = *raw.mining.block_size_bytes.get_or_insert(0);
+    origin.check(
+        block_size_bytes <= max_block_size_bytes,
+        "mining.block_size_bytes",
+        block_size_bytes,
+        format!("exceeds chain.max_block_size_bytes = {max_block_size_bytes}; every block would be invalid"),
+    )?;
+    let tx_size_bytes = *raw.mining.tx_size_bytes.get_or_insert(250);
+    origin.check(
+        tx_size_bytes >= 60,
+        "mining.tx_size_bytes",
+        tx_size_bytes,
+        "must be at least 60 bytes",
+    )?;
+
+    // [node]
+    let validation_ms_base = origin.non_negative(
+        "node.validation_ms_base",
+        *raw.node.validation_ms_base.get_or_insert(2.0),
+    )?;
+    let validation_ms_per_mb = origin.non_negative(
+        "node.validation_ms_per_mb",
+        *raw.node.validation_ms_per_mb.get_or_insert(20.0),
+    )?;
+    let orphan_pool_max = *raw.node.orphan_pool_max.get_or_insert(100);
+    origin.check(
+        orphan_pool_max >= 1,
+        "node.orphan_pool_max",
+        orphan_pool_max,
+        "must be at least 1",
+    )?;
+
+    Ok(Scenario {
+        source: path.to_path_buf(),
+        name,
+        seed,
+        run: RunSpec {
+            blocks,
+            max_time: SimTime(0) + SimDuration::from_secs_f64(max_time_s),
+            max_events,
+            settle_blocks,
+            drain: SimDuration::from_secs_f64(drain_s),
+        },
+        chain: ChainSpec {
+            block_interval_s,
+            retarget_interval,
+            max_block_size_bytes,
+            genesis_time,
+            pow_limit_bits,
+        },
+        mining: MiningSpec {
+            mode,
+            network_hashrate_hs,
+            grind_hashes,
+            miners,
+            hash_power,
+            block_size_bytes,
+            tx_size_bytes,
+        },
+        network: NetworkSpec {
+            nodes,
+            region_names,
+            node_share,
+            topology,
+            latency,
+            bandwidth,
+        },
+        node_names,
+        relay,
+        node: NodeSpec {
+            validation_base: SimDuration::from_millis_f64(validation_ms_base),
+            validation_ms_per_mb,
+            orphan_pool_max,
+        },
+        resolved: raw,
+    })
+}
+
+fn validate_topology(
+    t: &mut RawTopology,
+    nodes: u32,
+    origin: &Origin<'_>,
+) -> Result<TopologySpec, ScenarioError> {
+    let kind = t.kind.get_or_insert_with(|| "random".to_string()).clone();
+    let k = "network.topology.kind";
+    if kind != "random" {
+        origin.absent("network.topology.outbound", &t.outbound, k, &kind)?;
+        origin.absent("network.topology.inbound_max", &t.inbound_max, k, &kind)?;
+    }
+    if kind != "small_world" {
+        origin.absent("network.topology.neighbors", &t.neighbors, k, &kind)?;
+        origin.absent(
+            "network.topology.rewire_probability",
+            &t.rewire_probability,
+            k,
+            &kind,
+        )?;
+    }
+    if kind != "scale_free" {
+        origin.absent("network.topology.attach", &t.attach, k, &kind)?;
+    }
+    if kind != "edges" {
+        origin.absent("network.topology.edges", &t.edges, k, &kind)?;
+    }
+    match kind.as_str() {
+        "random" => {
+            let outbound_value = t.outbound.get_or_insert(toml::Value::Integer(8)).clone();
+            let field = "network.topology.outbound";
+            let outbound = match &outbound_value {
+                toml::Value::Integer(n) if *n >= 1 && *n < nodes as i64 => {
+                    OutboundDegree::Fixed(*n as u32)
+                }
+                toml::Value::Integer(n) => {
+                    return Err(origin.error(
+                        field,
+                        n,
+                        format!("must be between 1 and network.nodes - 1 = {}", nodes - 1),
+                    ));
+                }
+                toml::Value::String(name) => match presets::outbound_degree_cdf(name) {
+                    Some(cdf) => OutboundDegree::Cdf(cdf.to_vec()),
+                    None => {
+                        return Err(origin.error(
+                            field,
+                            quoted(name),
+                            format!(
+                                "unknown degree distribution; expected a number or one of {:?}",
+                                presets::OUTBOUND_DEGREE_CDF_NAMES
+                            ),
+                        ));
+                    }
+                },
+                other => {
+                    return Err(origin.error(
+                        field,
+                        other,
+                        "expected a number or a distribution name",
+                    ));
+                }
+            };
+            let inbound_max = *t.inbound_max.get_or_insert(125);
+            origin.check(
+                inbound_max >= 1,
+                "network.topology.inbound_max",
+                inbound_max,
+                "must be at least 1",
+            )?;
+            Ok(TopologySpec::Random {
+                outbound,
+                inbound_max,
+            })
+        }
+        "small_world" => {
+            let neighbors = *t.neighbors.get_or_insert(8);
+            let field = "network.topology.neighbors";
+            origin.check(
+                neighbors >= 2 && neighbors.is_multiple_of(2),
+                field,
+                neighbors,
+                "must be an even number, at least 2",
+            )?;
+            origin.check(
+                neighbors < nodes,
+                field,
+                neighbors,
+                format!("must be less than network.nodes = {nodes}"),
+            )?;
+            let p = origin.probability(
+                "network.topology.rewire_probability",
+                *t.rewire_probability.get_or_insert(0.1),
+            )?;
+            Ok(TopologySpec::SmallWorld {
+                neighbors,
+                rewire_probability: p,
+            })
+        }
+        "scale_free" => {
+            let attach = *t.attach.get_or_insert(4);
+            origin.check(
+                attach >= 1 && attach < nodes,
+                "network.topology.attach",
+                attach,
+                format!("must be between 1 and network.nodes - 1 = {}", nodes - 1),
+            )?;
+            Ok(TopologySpec::ScaleFree { attach })
+        }
+        "complete" => Ok(TopologySpec::Complete),
+        "edges" => {
+            let edges = t.edges.as_ref().ok_or_else(|| {
+                origin.error(
+                    "network.topology.edges",
+                    "(missing)",
+                    "kind = \"edges\" needs a list of [a, b] pairs",
+                )
+            })?;
+            for (i, [a, b]) in edges.iter().enumerate() {
+                origin.check(
+                    *a < nodes && *b < nodes,
+                    &format!("network.topology.edges[{i}]"),
+                    format!("[{a}, {b}]"),
+                    format!("node indices must be below network.nodes = {nodes}"),
+                )?;
+                origin.check(
+                    a != b,
+                    &format!("network.topology.edges[{i}]"),
+                    format!("[{a}, {b}]"),
+                    "a node cannot link to itself",
+                )?;
+            }
+            Ok(TopologySpec::Edges(
+                edges.iter().map(|[a, b]| (*a, *b)).collect(),
+            ))
+        }
+        other => Err(origin.error(
+            k,
+            quoted(other),
+            "expected \"random\", \"small_world\", \"scale_free\", \"complete\" or \"edges\"",
+        )),
+    }
+}
+
+fn validate_latency(
+    l: &mut RawLatency,
+    regional: bool,
+    regions: &str,
+    origin: &Origin<'_>,
+) -> Result<LinkLatencySpec, ScenarioError> {
+    let default_model = if regional { "regions" } else { "constant" };
+    let model = l
+        .model
+        .get_or_insert_with(|| default_model.to_string())
+        .clone();
+    let m = "network.latency.model";
+    if model != "regions" {
+        origin.absent("network.latency.table", &l.table, m, &model)?;
+        origin.absent("network.latency.jitter", &l.jitter, m, &model)?;
+        origin.absent("network.latency.jitter_shape", &l.jitter_shape, m, &model)?;
+    }
+    if model != "constant" {
+        origin.absent("network.latency.ms", &l.ms, m, &model)?;
+    }
+    if model != "uniform" {
+        origin.absent("network.latency.min_ms", &l.min_ms, m, &model)?;
+        origin.absent("network.latency.max_ms", &l.max_ms, m, &model)?;
+    }
+    if model != "lognormal" {
+        origin.absent("network.latency.median_ms", &l.median_ms, m, &model)?;
+        origin.absent("network.latency.sigma", &l.sigma, m, &model)?;
+    }
+    match model.as_str() {
+        "regions" => {
+            origin.check(
+                regional,
+                m,
+                quoted(&model),
+                format!("needs regional nodes, but network.regions = \"{regions}\"; pick a region share such as \"bitcoin-2019\""),
+            )?;
+            let table = l.table.get_or_insert_with(|| "2019".to_string()).clone();
+            let matrix = presets::latency_matrix_ms(&table).ok_or_else(|| {
+                origin.error(
+                    "network.latency.table",
+                    quoted(&table),
+                    "expected \"2015\" or \"2019\"",
+                )
+            })?;
+            let jitter_name = l.jitter.get_or_insert_with(|| "pareto".to_string()).clone();
+            let jitter = match jitter_name.as_str() {
+                "none" => {
+                    origin.absent(
+                        "network.latency.jitter_shape",
+                        &l.jitter_shape,
+                        "network.latency.jitter",
+                        "none",
+                    )?;
+                    Jitter::None
+                }
+                "pareto" => {
+                    let shape = *l.jitter_shape.get_or_insert(5.0);
+                    origin.check(
+                        shape.is_finite() && shape > 1.0,
+                        "network.latency.jitter_shape",
+                        shape,
+                        "must be greater than 1 (the mean is infinite otherwise)",
+                    )?;
+                    Jitter::Pareto { shape }
+                }
+                other => {
+                    return Err(origin.error(
+                        "network.latency.jitter",
+                        quoted(other),
+                        "expected \"pareto\" or \"none\"",
+                    ));
+                }
+            };
+            Ok(LinkLatencySpec::Regions {
+                matrix_ms: matrix.iter().map(|r| r.to_vec()).collect(),
+                jitter,
+            })
+        }
+        "constant" => {
+            let ms = origin.non_negative("network.latency.ms", *l.ms.get_or_insert(50.0))?;
+            Ok(LinkLatencySpec::Constant { ms })
+        }
+        "uniform" => {
+            let min_ms =
+                origin.non_negative("network.latency.min_ms", *l.min_ms.get_or_insert(10.0))?;
+            let max_ms =
+                origin.non_negative("network.latency.max_ms", *l.max_ms.get_or_insert(100.0))?;
+            origin.check(
+                max_ms >= min_ms,
+                "network.latency.max_ms",
+                max_ms,
+                format!("must be at least network.latency.min_ms = {min_ms}"),
+            )?;
+            Ok(LinkLatencySpec::Uniform { min_ms, max_ms })
+        }
+        "lognormal" => {
+            let median_ms = origin.positive(
+                "network.latency.median_ms",
+                *l.median_ms.get_or_insert(50.0),
+            )?;
+            let sigma =
+                origin.non_negative("network.latency.sigma", *l.sigma.get_or_insert(0.5))?;
+            Ok(LinkLatencySpec::LogNormal { median_ms, sigma })
+        }
+        other => Err(origin.error(
+            m,
+            quoted(other),
+            "expected \"regions\", \"constant\", \"uniform\" or \"lognormal\"",
+        )),
+    }
+}
+
+fn validate_bandwidth(
+    b: &mut RawBandwidth,
+    regional: bool,
+    regions: &str,
+    origin: &Origin<'_>,
+) -> Result<BandwidthSpec, ScenarioError> {
+    let default_model = if regional { "regions" } else { "constant" };
+    let model = b
+        .model
+        .get_or_insert_with(|| default_model.to_string())
+        .clone();
+    let m = "network.bandwidth.model";
+    match model.as_str() {
+        "regions" => {
+            origin.absent("network.bandwidth.upload_bps", &b.upload_bps, m, &model)?;
+            origin.absent("network.bandwidth.download_bps", &b.download_bps, m, &model)?;
+            origin.check(
+                regional,
+                m,
+                quoted(&model),
+                format!("needs regional nodes, but network.regions = \"{regions}\""),
+            )?;
+            let table = b.table.get_or_insert_with(|| "2019".to_string()).clone();
+            let (up, down) = presets::bandwidth_bps(&table).ok_or_else(|| {
+                origin.error(
+                    "network.bandwidth.table",
+                    quoted(&table),
+                    "expected \"2015\" or \"2019\"",
+                )
+            })?;
+            Ok(BandwidthSpec::PerRegion {
+                upload_bps: up.to_vec(),
+                download_bps: down.to_vec(),
+            })
+        }
+        "constant" => {
+            origin.absent("network.bandwidth.table", &b.table, m, &model)?;
+            let up = *b.upload_bps.get_or_insert(20_000_000);
+            let down = *b.download_bps.get_or_insert(50_000_000);
+            origin.check(
+                up > 0,
+                "network.bandwidth.upload_bps",
+                up,
+                "must be greater than 0",
+            )?;
+            origin.check(
+                down > 0,
+                "network.bandwidth.download_bps",
+                down,
+                "must be greater than 0",
+            )?;
+            Ok(BandwidthSpec::Constant {
+                upload_bps: up,
+                download_bps: down,
+            })
+        }
+        other => Err(origin.error(m, quoted(other), "expected \"regions\" or \"constant\"")),
+    }
+}
+
+fn validate_relay(r: &mut RawRelay, origin: &Origin<'_>) -> Result<RelaySpec, ScenarioError> {
+    let name = r.protocol.get_or_insert_with(|| "inv".to_string()).clone();
+    let protocol = match name.as_str() {
+        "inv" => RelayProtocol::Inv,
+        "push" => RelayProtocol::Push,
+        "compact" => RelayProtocol::Compact,
+        other => {
+            return Err(origin.error(
+                "network.relay.protocol",
+                quoted(other),
+                "expected \"inv\", \"push\" or \"compact\"",
+            ));
+        }
+    };
+    let compact_share = origin.probability(
+        "network.relay.compact_share",
+        *r.compact_share.get_or_insert(0.964),
+    )?;
+    let compact_failure_probability = origin.probability(
+        "network.relay.compact_failure_probability",
+        *r.compact_failure_probability.get_or_insert(0.13),
+    )?;
+    let compact_missing_tx_share = origin.probability(
+        "network.relay.compact_missing_tx_share",
+        *r.compact_missing_tx_share.get_or_insert(0.05),
+    )?;
+    Ok(RelaySpec {
+        protocol,
+        compact_share,
+        compact_failure_probability,
+        compact_missing_tx_share,
+    })
+}
+
+fn validate_hash_power(
+    h: &mut RawHashPower,
+    nodes: u32,
+    origin: &Origin<'_>,
+) -> Result<HashPowerSpec, ScenarioError> {
+    let dist = h.distribution.get_or_insert_with(|| {
+        if h.shares.is_some() {
+            "shares".to_string()
+        } else {
+            "equal".to_string()
+        }
+    });
+    let dist = dist.clone();
+    let d = "mining.hash_power.distribution";
+    if dist != "shares" {
+        origin.absent("mining.hash_power.shares", &h.shares, d, &dist)?;
+    }
+    if dist != "uniform" {
+        origin.absent("mining.hash_power.min", &h.min, d, &dist)?;
+        origin.absent("mining.hash_power.max", &h.max, d, &dist)?;
+    }
+    if dist != "normal" && dist != "exponential" {
+        origin.absent("mining.hash_power.mean", &h.mean, d, &dist)?;
+    }
+    if dist != "normal" {
+        origin.absent("mining.hash_power.sd", &h.sd, d, &dist)?;
+    }
+    if dist != "pareto" {
+        origin.absent("mining.hash_power.alpha", &h.alpha, d, &dist)?;
+    }
+    match dist.as_str() {
+        "equal" => Ok(HashPowerSpec::Equal),
+        "shares" => {
+            let shares = h.shares.as_ref().ok_or_else(|| {
+                origin.error("mining.hash_power.shares", "(missing)", "distribution = \"shares\" needs a list of shares")
+            })?;
+            origin.check(
+                !shares.is_empty() && shares.len() <= nodes as usize,
+                "mining.hash_power.shares",
+                format!("[{} shares]", shares.len()),
+                format!("must list between 1 and network.nodes = {nodes} shares"),
+            )?;
+            for (i, s) in shares.iter().enumerate() {
+                origin.check(
+                    s.is_finite() && *s > 0.0,
+                    &format!("mining.hash_power.shares[{i}]"),
+                    s,
+                    "must be greater than 0 (leave non-mining nodes off the list)",
+                )?;
+            }
+            let sum: f64 = shares.iter().sum();
+            origin.check(
+                (sum - 1.0).abs() <= 1e-6,
+                "mining.hash_power.shares",
+                format!("{shares:?}"),
+                format!("must sum to 1, but sum to {sum}"),
+            )?;
+            Ok(HashPowerSpec::Shares(shares.clone()))
+        }
+        "uniform" => {
+            let min = origin.positive("mining.hash_power.min", *h.min.get_or_insert(0.5))?;
+            let max = origin.positive("mining.hash_power.max", *h.max.get_or_insert(1.5))?;
+            origin.check(max >= min, "mining.hash_power.max", max, format!("must be at least mining.hash_power.min = {min}"))?;
+            Ok(HashPowerSpec::Uniform { min, max })
+        }
+        "normal" => {
+            let mean = origin.positive("mining.hash_power.mean", *h.mean.get_or_insert(1.0))?;
+            let sd = origin.non_negative("mining.hash_power.sd", *h.sd.get_or_insert(0.25))?;
+            Ok(HashPowerSpec::Normal { mean, sd })
+        }
+        "exponential" => {
+            let mean = origin.positive("mining.hash_power.mean", *h.mean.get_or_insert(1.0))?;
+            Ok(HashPowerSpec::Exponential { mean })
+        }
+        "pareto" => {
+            let alpha = origin.positive("mining.hash_power.alpha", *h.alpha.get_or_insert(1.16))?;
+            Ok(HashPowerSpec::Pareto { alpha })
+        }
+        other => Err(origin.error(
+            d,
+            quoted(other),
+            "expected \"equal\", \"shares\", \"uniform\", \"normal\", \"exponential\" or \"pareto\"",
+        )),
+    }
+}

@@ -1,0 +1,817 @@
+//! The simulated world: nodes running the honest protocol over the network, driven by the
+//! engine's events.
+//!
+//! This is where the protocol decides *what* a node does. The engine decides *when*; the
+//! chain module decides what is valid; the network module decides how long a message takes.
+//!
+//! Honest rules, as Bitcoin Core follows them:
+//! - **Chain selection**: a node's tip is its most-work valid block; on equal work the block
+//!   seen first stays (a node switches only for strictly more work).
+//! - **Relay**: a node announces a block once it has validated it and it became part of its
+//!   best chain; side-branch blocks are kept but not announced. Announcements go to every
+//!   peer but the one the block came from. With `inv` the peer asks (`getdata`) and gets the
+//!   block; with `push` the block is sent unasked; with `compact` two BIP152-speaking peers
+//!   exchange a `cmpctblock` and, when the receiver lacks transactions, one more round trip
+//!   (`getblocktxn`/`blocktxn`).
+//! - **Orphans**: a block whose parent the node lacks waits in a bounded pool while the
+//!   parent is requested from the peer that sent the block.
+//! - **Validation**: a node validates one block at a time and spends a modelled time on it
+//!   (a base cost plus a cost per megabyte) before it relays. Every node re-checks the
+//!   header's proof of work itself; the node-independent part of validity is computed once
+//!   per block in the shared store.
+//!
+//! One exact shortcut keeps large runs fast: an announcement to a peer that already has the
+//! block, or has asked for it, would be ignored on arrival whatever happens in between
+//! (those states never go back), so it is not delivered at all. Its bytes still occupy the
+//! sender's uplink, so timing is unchanged.
+
+use crate::chain::pow::target_for_expected_hashes;
+use crate::chain::store::BlockMeta;
+use crate::chain::validate::{check_header_pow, median_time_past};
+use crate::chain::{BlockId, BlockStore, CompactTarget, ConsensusParams, RejectReason};
+use crate::engine::{Engine, Limits, Model, Scheduler, StopReason};
+use crate::mining::{Miner, TemplateSpec, assign_hash_shares, build_template};
+use crate::network::Network;
+use crate::node::relay::{Message, MessageKind, WireSizes};
+use crate::node::{BlockState, Node, Orphan};
+use crate::observe::{Observer, Record};
+use crate::rng::{self, Purpose, RngStreams, SimRng};
+use crate::scenario::{MiningMode, RelayProtocol, RelaySpec, Scenario, ScenarioError};
+use crate::time::{SimDuration, SimTime};
+
+/// A link index meaning "no link" (a block the node mined itself).
+pub const NO_LINK: u32 = u32::MAX;
+
+/// Bitcoin's limit on how far a block's time may be ahead of the receiving node's clock.
+pub const MAX_FUTURE_BLOCK_TIME_S: u32 = 7_200;
+
+/// Everything that happens in a run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Event {
+    /// A message arrives over a directed link.
+    Deliver {
+        /// The link it travelled.
+        link: u32,
+        /// What it says.
+        msg: Message,
+    },
+    /// A node finishes validating a block.
+    Validated {
+        /// The node.
+        node: u32,
+        /// The block.
+        block: BlockId,
+        /// The link from the node back to the peer that sent it.
+        from_link: u32,
+        /// `None` if valid.
+        verdict: Option<RejectReason>,
+    },
+    /// A miner's clock fires (stale if the generation has moved on).
+    Mined {
+        /// Index into the miner list.
+        miner: u32,
+        /// The generation it was scheduled under.
+        generation: u32,
+    },
+}
+
+/// Per-block facts the simulation needs besides the block itself.
+#[derive(Clone, Copy, Debug)]
+struct BlockCosts {
+    wire: WireSizes,
+    validation: SimDuration,
+}
+
+/// Settings the event handlers read.
+struct Settings {
+    mode: MiningMode,
+    relay: RelaySpec,
+    template: TemplateSpec,
+    validation_base: SimDuration,
+    validation_ms_per_mb: f64,
+    orphan_pool_max: usize,
+    target_blocks: u64,
+    genesis_time: u32,
+}
+
+/// Which part of the run is under way.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Phase {
+    /// Miners are mining.
+    Mining,
+    /// The block count was reached; the engine returns so the drain cap can be set.
+    StopRequested,
+    /// Mining has stopped; messages in flight finish.
+    Draining,
+}
+
+/// The world of one run.
+pub struct Simulation<O: Observer> {
+    /// Every block ever mined, shared by all nodes.
+    pub store: BlockStore,
+    /// Peers, links and their delays.
+    pub network: Network,
+    /// Per-node state, by node index.
+    pub nodes: Vec<Node>,
+    /// Mining nodes.
+    pub miners: Vec<Miner>,
+    /// Each node's share of the hash power.
+    pub hash_shares: Vec<f64>,
+    /// Watches what happens.
+    pub observer: O,
+    /// Blocks mined so far.
+    pub blocks_mined: u64,
+    miner_of: Vec<u32>,
+    costs: Vec<BlockCosts>,
+    relay_rng: Vec<SimRng>,
+    settings: Settings,
+    phase: Phase,
+    in_flight: u64,
+    progress: Option<Box<dyn FnMut(u64)>>,
+}
+
+/// How a run ended, for the report.
+#[derive(Clone, Copy, Debug)]
+pub struct RunStats {
+    /// Why the engine stopped.
+    pub stopped_by: StopReason,
+    /// Events processed.
+    pub events: u64,
+    /// Virtual time at the end.
+    pub end_time: SimTime,
+}
+
+/// The consensus parameters a scenario implies, with the initial difficulty.
+///
+/// In sampled mode the simulation target is the bits target shifted left so that grinding
+/// a nonce takes about `grind_hashes` hashes at the initial difficulty; in ground mode the
+/// real target is used.
+pub fn consensus_params(scenario: &Scenario) -> (ConsensusParams, CompactTarget) {
+    let chain = &scenario.chain;
+    let mining = &scenario.mining;
+    let expected = mining.network_hashrate_hs * chain.block_interval_s;
+    let bits = CompactTarget::from_target(target_for_expected_hashes(expected));
+    let sim_target_shift = match mining.mode {
+        MiningMode::Ground => 0,
+        MiningMode::Sampled => {
+            libm::floor(libm::log2(expected / mining.grind_hashes)).max(0.0) as u32
+        }
+    };
+    let params = ConsensusParams {
+        retarget_interval: chain.retarget_interval,
+        target_block_interval_s: chain.block_interval_s as u32,
+        pow_limit: chain
+            .pow_limit_bits
+            .to_target()
+            .expect("validated when the scenario loaded"),
+        max_block_size_bytes: chain.max_block_size_bytes,
+        sim_target_shift,
+        max_future_block_time_s: MAX_FUTURE_BLOCK_TIME_S,
+        median_time_span: 11,
+    };
+    (params, bits)
+}
+
+impl<O: Observer> Simulation<O> {
+    /// Builds the world a scenario describes.
+    ///
+    /// # Errors
+    ///
+    /// Returns a [`ScenarioError`] naming the network fields when the network cannot be
+    /// built (a disconnected graph, impossible degrees).
+    pub fn new(scenario: &Scenario, observer: O) -> Result<Self, ScenarioError> {
+        let streams = RngStreams::new(scenario.seed);
+        let network =
+            Network::build(&scenario.network, &streams).map_err(|e| ScenarioError::Field {
+                origin: scenario.source.display().to_string(),
+                field: "network.topology".to_string(),
+                value: scenario
+                    .resolved
+                    .network
+                    .topology
+                    .as_ref()
+                    .and_then(|t| t.kind.clone())
+                    .map_or_else(|| "(default)".to_string(), |k| format!("kind = \"{k}\"")),
+                problem: format!("cannot build this network: {e}"),
+            })?;
+        let (params, bits) = consensus_params(scenario);
+        let genesis =
+            crate::chain::store::genesis_block(scenario.chain.genesis_time, bits, &params);
+        let store = BlockStore::new(genesis, params);
+        let nodes_n = scenario.network.nodes;
+        let hash_shares = assign_hash_shares(
+            nodes_n,
+            scenario.mining.miners,
+            &scenario.mining.hash_power,
+            &mut streams.stream(Purpose::Population, 1),
+        );
+        let compact_rng = &mut streams.stream(Purpose::Population, 2);
+        let relay = scenario.relay.clone();
+        let nodes: Vec<Node> = (0..nodes_n)
+            .map(|i| {
+                let compact = relay.protocol == RelayProtocol::Compact
+                    && rng::uniform01(compact_rng) < relay.compact_share;
+                Node::new(i, BlockId::GENESIS, compact)
+            })
+            .collect();
+        let mut miner_of = vec![u32::MAX; nodes_n as usize];
+        let mut miners = Vec::new();
+        for (node, share) in hash_shares.iter().enumerate() {
+            if *share > 0.0 {
+                miner_of[node] = miners.len() as u32;
+                miners.push(Miner {
+                    node: node as u32,
+                    hashrate_hs: share * scenario.mining.network_hashrate_hs,
+                    generation: 0,
+                    clock_bits: CompactTarget(0),
+                    pending_block: None,
+                    extra_nonce: 0,
+                    rng: streams.stream(Purpose::Mining, node as u64),
+                });
+            }
+        }
+        let relay_rng = if relay.protocol == RelayProtocol::Compact {
+            (0..nodes_n)
+                .map(|i| streams.stream(Purpose::Relay, u64::from(i)))
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let genesis_costs = BlockCosts {
+            wire: WireSizes::default(),
+            validation: SimDuration::ZERO,
+        };
+        Ok(Simulation {
+            store,
+            network,
+            nodes,
+            miners,
+            hash_shares,
+            observer,
+            blocks_mined: 0,
+            miner_of,
+            costs: vec![genesis_costs],
+            relay_rng,
+            settings: Settings {
+                mode: scenario.mining.mode,
+                relay,
+                template: TemplateSpec {
+                    genesis_time: scenario.chain.genesis_time,
+                    block_size_bytes: scenario.mining.block_size_bytes,
+                    tx_size_bytes: scenario.mining.tx_size_bytes,
+                },
+                validation_base: scenario.node.validation_base,
+                validation_ms_per_mb: scenario.node.validation_ms_per_mb,
+                orphan_pool_max: scenario.node.orphan_pool_max as usize,
+                target_blocks: scenario.run.blocks,
+                genesis_time: scenario.chain.genesis_time,
+            },
+            phase: Phase::Mining,
+            in_flight: 0,
+            progress: None,
+        })
+    }
+
+    /// Calls `f` with the number of blocks mined after every block.
+    pub fn on_progress(&mut self, f: impl FnMut(u64) + 'static) {
+        self.progress = Some(Box::new(f));
+    }
+
+    /// Runs the scenario: mine until the block count is reached, then let messages drain
+    /// (bounded by `drain`), all within the hard caps.
+    pub fn run(&mut self, scenario: &Scenario) -> RunStats {
+        let limits = Limits {
+            max_events: scenario.run.max_events,
+            max_time: scenario.run.max_time,
+        };
+        let mut engine = Engine::new(limits);
+        for m in 0..self.miners.len() {
+            self.start_mining(m, engine.scheduler());
+        }
+        let mut stopped_by = engine.run(self);
+        if stopped_by == StopReason::Done {
+            self.phase = Phase::Draining;
+            if self.in_flight == 0 {
+                return RunStats {
+                    stopped_by,
+                    events: engine.processed(),
+                    end_time: engine.now(),
+                };
+            }
+            let drain_end = engine.now() + scenario.run.drain;
+            engine.set_limits(Limits {
+                max_events: scenario.run.max_events,
+                max_time: drain_end.min(scenario.run.max_time),
+            });
+            stopped_by = engine.run(self);
+        }
+        RunStats {
+            stopped_by,
+            events: engine.processed(),
+            end_time: engine.now(),
+        }
+    }
+
+    /// The node a miner runs on.
+    pub fn miner_node(&self, miner: usize) -> u32 {
+        self.miners[miner].node
+    }
+
+    // ----- mining -----
+
+    fn start_mining(&mut self, m: usize, sched: &mut Scheduler<Event>) {
+        let now = sched.now();
+        let tip = self.nodes[self.miners[m].node as usize].tip;
+        let bits = self.store.next_bits(tip);
+        let miner = &mut self.miners[m];
+        miner.generation = miner.generation.wrapping_add(1);
+        let delay = match self.settings.mode {
+            MiningMode::Sampled => {
+                miner.clock_bits = bits;
+                miner.sample_delay(bits)
+            }
+            MiningMode::Ground => {
+                miner.extra_nonce += 1;
+                let (node, extra_nonce) = (miner.node, miner.extra_nonce);
+                let mut block = build_template(
+                    &mut self.store,
+                    tip,
+                    node,
+                    now,
+                    extra_nonce,
+                    &self.settings.template,
+                );
+                let miner = &mut self.miners[m];
+                let delay = miner.grind(&self.store, &mut block);
+                miner.pending_block = Some(block);
+                delay
+            }
+        };
+        let miner = &self.miners[m];
+        sched.at(
+            now + delay,
+            Event::Mined {
+                miner: m as u32,
+                generation: miner.generation,
+            },
+        );
+    }
+
+    /// A miner's node has a new tip: in sampled mode the clock only changes if the rate
+    /// does (a different next target); in ground mode the template must be rebuilt.
+    fn tip_changed(&mut self, node: u32, sched: &mut Scheduler<Event>) {
+        let m = self.miner_of[node as usize];
+        if m == u32::MAX || self.phase != Phase::Mining {
+            return;
+        }
+        let m = m as usize;
+        let needs_restart = match self.settings.mode {
+            MiningMode::Ground => true,
+            MiningMode::Sampled => {
+                let tip = self.nodes[node as usize].tip;
+                self.store.next_bits(tip) != self.miners[m].clock_bits
+            }
+        };
+        if needs_restart {
+            self.start_mining(m, sched);
+        }
+    }
+
+    fn on_mined(&mut self, m: usize, generation: u32, sched: &mut Scheduler<Event>) {
+        if self.phase != Phase::Mining || self.miners[m].generation != generation {
+            return;
+        }
+        let now = sched.now();
+        let node = self.miners[m].node;
+        let block = match self.settings.mode {
+            MiningMode::Ground => self.miners[m]
+                .pending_block
+                .take()
+                .expect("a ground miner's event has its block"),
+            MiningMode::Sampled => {
+                let tip = self.nodes[node as usize].tip;
+                let miner = &mut self.miners[m];
+                miner.extra_nonce += 1;
+                let extra_nonce = miner.extra_nonce;
+                let mut block = build_template(
+                    &mut self.store,
+                    tip,
+                    node,
+                    now,
+                    extra_nonce,
+                    &self.settings.template,
+                );
+                self.miners[m].grind(&self.store, &mut block);
+                block
+            }
+        };
+        let id = self
+            .store
+            .insert(
+                block,
+                BlockMeta {
+                    miner: Some(node),
+                    mined_at: now,
+                },
+            )
+            .expect("a freshly mined block extends a block in the store");
+        if let Err(reason) = self.store.validity(id) {
+            panic!(
+                "an honest miner built an invalid block ({reason}); this is a bug in the template builder"
+            );
+        }
+        let size = self.store.get(id).size_bytes;
+        let validation = self.settings.validation_base
+            + SimDuration::from_secs_f64(size as f64 * self.settings.validation_ms_per_mb / 1e9);
+        let wire = WireSizes::of(
+            &self.store.get(id).block,
+            self.settings.relay.compact_missing_tx_share,
+        );
+        debug_assert_eq!(self.costs.len(), id.index());
+        self.costs.push(BlockCosts { wire, validation });
+        self.blocks_mined += 1;
+        self.observer.record(&Record::BlockMined {
+            block: id,
+            miner: node,
+            time: now,
+        });
+        if let Some(progress) = self.progress.as_mut() {
+            progress(self.blocks_mined);
+        }
+        // The clock that fired is used up: force a fresh draw when the tip moves.
+        self.miners[m].clock_bits = CompactTarget(0);
+        self.accept(node, id, NO_LINK, true, sched);
+        if self.blocks_mined >= self.settings.target_blocks {
+            self.phase = Phase::StopRequested;
+            for miner in &mut self.miners {
+                miner.generation = miner.generation.wrapping_add(1);
+                miner.pending_block = None;
+            }
+        }
+    }
+
+    // ----- relay -----
+
+    /// Sends `msg` over `link`: the sender's uplink is busy for the transmission time, then
+    /// the message travels for the link's latency. `prunable` marks announcements that may
+    /// be skipped when the receiver would ignore them (see the module docs).
+    fn send(&mut self, link: usize, msg: Message, prunable: bool, sched: &mut Scheduler<Event>) {
+        let from = self.network.link_source(link) as usize;
+        let size = self.costs[msg.block.index()].wire.of_message(msg.kind);
+        let start = sched.now().max(self.nodes[from].uplink_free_at);
+        let sent = start + self.network.transmission_time(link, size);
+        self.nodes[from].uplink_free_at = sent;
+        if prunable {
+            let target_state = self.nodes[self.network.link_target(link) as usize].state(msg.block);
+            let ignored = match msg.kind {
+                MessageKind::Inv => target_state.ignores_announcement(),
+                _ => target_state.ignores_block(),
+            };
+            if ignored {
+                return;
+            }
+        }
+        self.in_flight += 1;
+        sched.at(
+            sent + self.network.link_latency(link),
+            Event::Deliver {
+                link: link as u32,
+                msg,
+            },
+        );
+    }
+
+    /// Announces `block` to every peer of `node` except over `except_link`.
+    fn announce(
+        &mut self,
+        node: u32,
+        block: BlockId,
+        except_link: u32,
+        sched: &mut Scheduler<Event>,
+    ) {
+        let protocol = self.settings.relay.protocol;
+        let sender_compact = self.nodes[node as usize].compact;
+        for link in self.network.links_of(node) {
+            if link as u32 == except_link {
+                continue;
+            }
+            let kind = match protocol {
+                RelayProtocol::Push => MessageKind::Block,
+                RelayProtocol::Compact
+                    if sender_compact
+                        && self.nodes[self.network.link_target(link) as usize].compact =>
+                {
+                    MessageKind::CmpctBlock
+                }
+                _ => MessageKind::Inv,
+            };
+            self.send(link, Message { kind, block }, true, sched);
+        }
+    }
+
+    fn on_deliver(&mut self, link: usize, msg: Message, sched: &mut Scheduler<Event>) {
+        self.in_flight -= 1;
+        let node = self.network.link_target(link);
+        let reply = self.network.reverse_link(link);
+        let state = self.nodes[node as usize].state(msg.block);
+        match msg.kind {
+            MessageKind::Inv => {
+                if state.wants() {
+                    self.nodes[node as usize].set_state(msg.block, BlockState::Requested);
+                    self.send(
+                        reply,
+                        Message {
+                            kind: MessageKind::GetData,
+                            block: msg.block,
+                        },
+                        false,
+                        sched,
+                    );
+                }
+            }
+            MessageKind::GetData => {
+                self.send(
+                    reply,
+                    Message {
+                        kind: MessageKind::Block,
+                        block: msg.block,
+                    },
+                    false,
+                    sched,
+                );
+            }
+            MessageKind::GetBlockTxn => {
+                self.send(
+                    reply,
+                    Message {
+                        kind: MessageKind::BlockTxn,
+                        block: msg.block,
+                    },
+                    false,
+                    sched,
+                );
+            }
+            MessageKind::Block | MessageKind::BlockTxn => {
+                if !state.ignores_block() {
+                    self.receive_block(node, msg.block, reply as u32, sched);
+                }
+            }
+            MessageKind::CmpctBlock => {
+                if state.ignores_block() {
+                    return;
+                }
+                let parent = self
+                    .store
+                    .get(msg.block)
+                    .parent
+                    .expect("genesis is never relayed");
+                let n = node as usize;
+                let next = if self.nodes[n].state(parent) != BlockState::Accepted {
+                    // Cannot reconstruct without the parent: fall back to the full block.
+                    Some(MessageKind::GetData)
+                } else if rng::uniform01(&mut self.relay_rng[n])
+                    < self.settings.relay.compact_failure_probability
+                {
+                    Some(MessageKind::GetBlockTxn)
+                } else {
+                    None
+                };
+                match next {
+                    Some(kind) => {
+                        if state != BlockState::Requested {
+                            self.nodes[n].set_state(msg.block, BlockState::Requested);
+                        }
+                        self.send(
+                            reply,
+                            Message {
+                                kind,
+                                block: msg.block,
+                            },
+                            false,
+                            sched,
+                        );
+                    }
+                    None => self.receive_block(node, msg.block, reply as u32, sched),
+                }
+            }
+        }
+    }
+
+    // ----- validation and chain selection -----
+
+    /// A node has the whole block: validate it if its parent is accepted, reject it if the
+    /// parent was rejected, otherwise hold it as an orphan and fetch the parent.
+    fn receive_block(
+        &mut self,
+        node: u32,
+        block: BlockId,
+        from_link: u32,
+        sched: &mut Scheduler<Event>,
+    ) {
+        let n = node as usize;
+        let parent = self
+            .store
+            .get(block)
+            .parent
+            .expect("genesis is never relayed");
+        match self.nodes[n].state(parent) {
+            BlockState::Accepted => self.start_validation(node, block, from_link, sched),
+            BlockState::Invalid => self.reject(node, block, RejectReason::BadPrevBlk, sched.now()),
+            parent_state => {
+                let pool_max = self.settings.orphan_pool_max;
+                let state = &mut self.nodes[n];
+                state.set_state(block, BlockState::Orphan);
+                state.orphans.push(Orphan { block, from_link });
+                if state.orphans.len() > pool_max {
+                    let evicted = state.orphans.remove(0);
+                    if state.state(evicted.block) == BlockState::Orphan {
+                        state.set_state(evicted.block, BlockState::Evicted);
+                    }
+                }
+                if parent_state.wants() && from_link != NO_LINK {
+                    self.nodes[n].set_state(parent, BlockState::Requested);
+                    let msg = Message {
+                        kind: MessageKind::GetData,
+                        block: parent,
+                    };
+                    self.send(from_link as usize, msg, false, sched);
+                }
+            }
+        }
+    }
+
+    fn start_validation(
+        &mut self,
+        node: u32,
+        block: BlockId,
+        from_link: u32,
+        sched: &mut Scheduler<Event>,
+    ) {
+        let n = node as usize;
+        let now = sched.now();
+        self.nodes[n].set_state(block, BlockState::Received);
+        let verdict = self.store.validity(block).and_then(|()| {
+            let header = &self.store.get(block).block.header;
+            check_header_pow(header, self.store.params())?;
+            let node_clock_s = u64::from(self.settings.genesis_time) + now.as_secs();
+            if u64::from(header.time) > node_clock_s + u64::from(MAX_FUTURE_BLOCK_TIME_S) {
+                return Err(RejectReason::TimeTooNew);
+            }
+            Ok(())
+        });
+        let start = now.max(self.nodes[n].validator_free_at);
+        let done = start + self.costs[block.index()].validation;
+        self.nodes[n].validator_free_at = done;
+        self.in_flight += 1;
+        sched.at(
+            done,
+            Event::Validated {
+                node,
+                block,
+                from_link,
+                verdict: verdict.err(),
+            },
+        );
+    }
+
+    fn reject(&mut self, node: u32, block: BlockId, reason: RejectReason, time: SimTime) {
+        let n = node as usize;
+        self.nodes[n].set_state(block, BlockState::Invalid);
+        self.nodes[n].count_rejection(reason);
+        self.observer.record(&Record::BlockRejected {
+            node,
+            block,
+            reason,
+            time,
+        });
+        // Orphans waiting on this block can never connect.
+        let children: Vec<Orphan> = self.take_orphans_of(node, block);
+        for child in children {
+            self.reject(node, child.block, RejectReason::BadPrevBlk, time);
+        }
+    }
+
+    fn take_orphans_of(&mut self, node: u32, parent: BlockId) -> Vec<Orphan> {
+        let state = &mut self.nodes[node as usize];
+        if state.orphans.is_empty() {
+            return Vec::new();
+        }
+        let store = &self.store;
+        let (children, rest): (Vec<Orphan>, Vec<Orphan>) = state
+            .orphans
+            .iter()
+            .partition(|o| store.get(o.block).parent == Some(parent));
+        state.orphans = rest;
+        children
+    }
+
+    /// A node accepts a valid block: switch tip if it has more work (recording a reorg if
+    /// the old tip is not its ancestor), announce newly connected blocks, let the node's
+    /// miner react, and connect orphans that were waiting for it.
+    fn accept(
+        &mut self,
+        node: u32,
+        block: BlockId,
+        from_link: u32,
+        mined_here: bool,
+        sched: &mut Scheduler<Event>,
+    ) {
+        let n = node as usize;
+        let now = sched.now();
+        self.nodes[n].set_state(block, BlockState::Accepted);
+        if !mined_here {
+            self.observer.record(&Record::BlockAccepted {
+                node,
+                block,
+                time: now,
+            });
+        }
+        let old_tip = self.nodes[n].tip;
+        if self.store.get(block).chain_work > self.store.get(old_tip).chain_work {
+            let fork = self.store.fork_point(old_tip, block);
+            if fork != old_tip {
+                let depth = self.store.get(old_tip).height - self.store.get(fork).height;
+                self.observer.record(&Record::Reorg {
+                    node,
+                    time: now,
+                    depth,
+                    old_tip,
+                    new_tip: block,
+                });
+            }
+            self.nodes[n].tip = block;
+            // Announce every block that joined the best chain, oldest first.
+            let mut connected = Vec::new();
+            let mut b = block;
+            while b != fork {
+                connected.push(b);
+                b = self
+                    .store
+                    .get(b)
+                    .parent
+                    .expect("the fork point is an ancestor");
+            }
+            for &b in connected.iter().rev() {
+                let except = if b == block { from_link } else { NO_LINK };
+                self.announce(node, b, except, sched);
+            }
+            self.tip_changed(node, sched);
+        }
+        for orphan in self.take_orphans_of(node, block) {
+            self.start_validation(node, orphan.block, orphan.from_link, sched);
+        }
+    }
+
+    fn on_validated(
+        &mut self,
+        node: u32,
+        block: BlockId,
+        from_link: u32,
+        verdict: Option<RejectReason>,
+        sched: &mut Scheduler<Event>,
+    ) {
+        self.in_flight -= 1;
+        match verdict {
+            None => self.accept(node, block, from_link, false, sched),
+            Some(reason) => self.reject(node, block, reason, sched.now()),
+        }
+    }
+
+    /// The median time past of a node's tip (for reports).
+    pub fn tip_median_time_past(&self, node: u32) -> u32 {
+        let mut times = Vec::with_capacity(11);
+        let mut b = Some(self.nodes[node as usize].tip);
+        while let (Some(id), true) = (b, times.len() < 11) {
+            times.push(self.store.get(id).block.header.time);
+            b = self.store.get(id).parent;
+        }
+        median_time_past(&times)
+    }
+}
+
+impl<O: Observer> Model for Simulation<O> {
+    type Event = Event;
+
+    fn handle(&mut self, event: Event, sched: &mut Scheduler<Event>) {
+        match event {
+            Event::Deliver { link, msg } => self.on_deliver(link as usize, msg, sched),
+            Event::Validated {
+                node,
+                block,
+                from_link,
+                verdict,
+            } => {
+                self.on_validated(node, block, from_link, verdict, sched);
+            }
+            Event::Mined { miner, generation } => self.on_mined(miner as usize, generation, sched),
+        }
+    }
+
+    fn is_done(&self, _: &Scheduler<Event>) -> bool {
+        match self.phase {
+            Phase::Mining => false,
+            Phase::StopRequested => true,
+            Phase::Draining => self.in_flight == 0,
+        }
+    }
+}

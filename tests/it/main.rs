@@ -1,0 +1,7 @@
+//! forksim's integration tests: one test binary made of modules.
+
+mod cli;
+mod determinism;
+mod race;
+mod scenario_errors;
+mod support;

@@ -1,0 +1,176 @@
+//! Bad input gets a message naming the file, the field and the value, and exit code 2.
+
+use crate::support::{forksim, scenario, stderr};
+
+/// Runs `forksim validate` on `text` written to a file and returns (exit code, stderr).
+fn validate_text(text: &str, extra: &[&str]) -> (i32, String, String) {
+    let tmp = tempfile::tempdir().unwrap();
+    let path = tmp.path().join("bad.toml");
+    std::fs::write(&path, text).unwrap();
+    let p = path.to_str().unwrap().to_string();
+    let mut args = vec!["validate", p.as_str()];
+    args.extend_from_slice(extra);
+    let o = forksim(&args);
+    (o.status.code().unwrap_or(-1), stderr(&o), p)
+}
+
+fn assert_error(text: &str, extra: &[&str], needles: &[&str]) {
+    let (code, err, path) = validate_text(text, extra);
+    assert_eq!(code, 2, "exit code for {text:?}: {err}");
+    assert!(
+        err.contains(&path),
+        "message does not name the file {path}: {err}"
+    );
+    for n in needles {
+        assert!(err.contains(n), "message lacks {n:?}: {err}");
+    }
+    assert!(!err.contains("panicked"), "panicked: {err}");
+}
+
+const BASE: &str = "[network]\nnodes = 10\n";
+
+#[test]
+fn unknown_field_is_named_with_its_path() {
+    assert_error(
+        "[network]\nnodez = 10\n",
+        &[],
+        &["network.nodez", "unknown field `nodez`"],
+    );
+    assert_error(
+        "[chain]\nblock_intervall_s = 10\n",
+        &[],
+        &["chain.block_intervall_s", "unknown field"],
+    );
+}
+
+#[test]
+fn wrong_type_names_field_and_value() {
+    assert_error(
+        "[network]\nnodes = \"many\"\n",
+        &[],
+        &["network.nodes", "\"many\"", "invalid type"],
+    );
+}
+
+#[test]
+fn zero_or_negative_rates_are_rejected() {
+    assert_error(
+        &format!("{BASE}[chain]\nblock_interval_s = 0\n"),
+        &[],
+        &["chain.block_interval_s", "= 0", "greater than 0"],
+    );
+    assert_error(
+        &format!("{BASE}[mining]\nnetwork_hashrate_hs = -5.0\n"),
+        &[],
+        &["mining.network_hashrate_hs", "-5", "greater than 0"],
+    );
+    assert_error(
+        &format!("{BASE}[network.latency]\nmodel = \"constant\"\nms = -1.0\n"),
+        &[],
+        &["network.latency.ms", "-1", "at least 0"],
+    );
+}
+
+#[test]
+fn shares_must_sum_to_one() {
+    assert_error(
+        &format!("{BASE}[mining.hash_power]\ndistribution = \"shares\"\nshares = [0.5, 0.4]\n"),
+        &[],
+        &[
+            "mining.hash_power.shares",
+            "[0.5, 0.4]",
+            "must sum to 1",
+            "0.9",
+        ],
+    );
+}
+
+#[test]
+fn impossible_topologies_are_rejected() {
+    // Two islands: {0,1,2} and {3,4}.
+    assert_error(
+        "[network]\nnodes = 5\n[network.topology]\nkind = \"edges\"\nedges = [[0, 1], [1, 2], [3, 4]]\n",
+        &[],
+        &["network.topology", "disconnected"],
+    );
+    assert_error(
+        &format!("{BASE}[network.topology]\noutbound = 10\n"),
+        &[],
+        &["network.topology.outbound", "= 10"],
+    );
+    assert_error(
+        "[network]\nnodes = 5\n[network.topology]\nkind = \"edges\"\nedges = [[0, 7]]\n",
+        &[],
+        &["network.topology.edges[0]", "[0, 7]", "below network.nodes"],
+    );
+    assert_error(
+        &format!("{BASE}[network.topology]\nkind = \"complete\"\noutbound = 3\n"),
+        &[],
+        &["network.topology.outbound", "does not apply"],
+    );
+}
+
+#[test]
+fn unknown_names_list_the_choices() {
+    assert_error(
+        &format!("{BASE}[network.relay]\nprotocol = \"gossip\"\n"),
+        &[],
+        &["network.relay.protocol", "\"gossip\"", "\"compact\""],
+    );
+    assert_error(
+        "[network]\nregions = \"mars\"\n",
+        &[],
+        &["network.regions", "\"mars\"", "bitcoin-2019"],
+    );
+}
+
+#[test]
+fn set_overrides_are_checked_like_the_file() {
+    let (code, err, _) = validate_text(BASE, &["--set", "network.nodes=abc"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("--set network.nodes=abc") && err.contains("network.nodes"),
+        "{err}"
+    );
+    let (code, err, _) = validate_text(BASE, &["--set", "network.nodez=3"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("network.nodez") && err.contains("unknown field"),
+        "{err}"
+    );
+    let (code, err, _) = validate_text(BASE, &["--set", "novalue"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("--set novalue"), "{err}");
+}
+
+#[test]
+fn syntax_errors_and_missing_files() {
+    let (code, err, path) = validate_text("[network\nnodes = 3\n", &[]);
+    assert_eq!(code, 2);
+    assert!(
+        err.contains(&path) && err.contains("not valid TOML"),
+        "{err}"
+    );
+    let o = forksim(&["run", "scenarios/does-not-exist.toml"]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = stderr(&o);
+    assert!(
+        err.contains("scenarios/does-not-exist.toml") && err.contains("cannot read"),
+        "{err}"
+    );
+}
+
+#[test]
+fn every_shipped_scenario_validates() {
+    for name in [
+        "quickstart.toml",
+        "bitcoin-2019.toml",
+        "litecoin.toml",
+        "dogecoin.toml",
+        "classroom.toml",
+    ] {
+        let p = scenario(name);
+        let o = forksim(&["validate", p.to_str().unwrap()]);
+        assert!(o.status.success(), "{name}: {}", stderr(&o));
+    }
+}
