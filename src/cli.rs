@@ -45,6 +45,17 @@ pub enum Command {
         #[arg(long, short)]
         quiet: bool,
     },
+    /// Time whole runs: median wall time and peak memory (the core benchmarks by default).
+    Bench {
+        /// Scenario to time instead of the default cases.
+        scenario: Option<PathBuf>,
+        /// Override a scenario field (repeatable; with SCENARIO only).
+        #[arg(long = "set", value_name = "FIELD.PATH=VALUE")]
+        set: Vec<String>,
+        /// Runs per case (the median is reported).
+        #[arg(long, default_value_t = 5)]
+        runs: usize,
+    },
     /// Check a scenario and print it with every default filled in.
     Validate {
         /// Scenario file (TOML).
@@ -106,6 +117,29 @@ fn run(cli: Cli) -> Result<(), Failure> {
                 "# {}: valid; every setting, defaults filled in:\n{text}",
                 path.display()
             );
+            Ok(())
+        }
+        Command::Bench {
+            scenario: path,
+            set,
+            runs,
+        } => {
+            let cases = match path {
+                Some(p) => vec![crate::bench::Case {
+                    label: p.display().to_string(),
+                    scenario: p,
+                    overrides: set,
+                }],
+                None => crate::bench::default_cases(std::path::Path::new(".")),
+            };
+            println!(
+                "forksim {} bench: {runs} runs per case, median wall time",
+                env!("CARGO_PKG_VERSION")
+            );
+            for case in &cases {
+                let m = crate::bench::run_case(case, runs.max(1))?;
+                println!("{}", crate::bench::report_line(case, &m));
+            }
             Ok(())
         }
         Command::Run {

@@ -19,7 +19,7 @@
 //! | [`sim`] | the honest protocol: what a node does on each event |
 //! | [`observe`] | read-only records, metrics and result files |
 //! | [`scenario`] | scenario files: parsing, `--set` overrides, validation |
-//! | [`report`], [`cli`] | the terminal summary and the command line |
+//! | [`report`], [`cli`], [`bench`] | the terminal summary, the command line, whole-run benchmarks |
 //!
 //! # Determinism contract
 //!
@@ -30,6 +30,7 @@
 //! - no iteration over hash-ordered collections in logic, no wall clock and no threads
 //!   inside a run; floating-point distributions use the pure-Rust `libm`.
 
+pub mod bench;
 pub mod chain;
 pub mod cli;
 pub mod engine;

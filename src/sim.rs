@@ -10,9 +10,11 @@
 //! - **Relay**: a node announces a block once it has validated it and it became part of its
 //!   best chain; side-branch blocks are kept but not announced. Announcements go to every
 //!   peer but the one the block came from. With `inv` the peer asks (`getdata`) and gets the
-//!   block; with `push` the block is sent unasked; with `compact` two BIP152-speaking peers
-//!   exchange a `cmpctblock` and, when the receiver lacks transactions, one more round trip
-//!   (`getblocktxn`/`blocktxn`).
+//!   block; with `push` the block is sent unasked. With `compact`, between two BIP152
+//!   speakers: each node picks a few high-bandwidth peers (3 by default, as Bitcoin Core)
+//!   that push it a `cmpctblock` unannounced; its other peers announce with `inv` and it
+//!   asks for the compact block. When the receiver lacks transactions it needs one more
+//!   round trip (`getblocktxn`/`blocktxn`).
 //! - **Orphans**: a block whose parent the node lacks waits in a bounded pool while the
 //!   parent is requested from the peer that sent the block.
 //! - **Validation**: a node validates one block at a time and spends a modelled time on it
@@ -124,6 +126,9 @@ pub struct Simulation<O: Observer> {
     miner_of: Vec<u32>,
     costs: Vec<BlockCosts>,
     relay_rng: Vec<SimRng>,
+    /// By directed link: whether the receiver chose the sender as a high-bandwidth
+    /// compact-block peer.
+    high_bandwidth: Vec<bool>,
     settings: Settings,
     phase: Phase,
     in_flight: u64,
@@ -237,6 +242,16 @@ impl<O: Observer> Simulation<O> {
         } else {
             Vec::new()
         };
+        let high_bandwidth = if relay.protocol == RelayProtocol::Compact {
+            choose_high_bandwidth_links(
+                &network,
+                &nodes,
+                relay.compact_high_bandwidth_peers,
+                &mut streams.stream(Purpose::Population, 3),
+            )
+        } else {
+            Vec::new()
+        };
         let genesis_costs = BlockCosts {
             wire: WireSizes::default(),
             validation: SimDuration::ZERO,
@@ -252,6 +267,7 @@ impl<O: Observer> Simulation<O> {
             miner_of,
             costs: vec![genesis_costs],
             relay_rng,
+            high_bandwidth,
             settings: Settings {
                 mode: scenario.mining.mode,
                 relay,
@@ -497,10 +513,7 @@ impl<O: Observer> Simulation<O> {
             }
             let kind = match protocol {
                 RelayProtocol::Push => MessageKind::Block,
-                RelayProtocol::Compact
-                    if sender_compact
-                        && self.nodes[self.network.link_target(link) as usize].compact =>
-                {
+                RelayProtocol::Compact if sender_compact && self.high_bandwidth[link] => {
                     MessageKind::CmpctBlock
                 }
                 _ => MessageKind::Inv,
@@ -518,10 +531,17 @@ impl<O: Observer> Simulation<O> {
             MessageKind::Inv => {
                 if state.wants() {
                     self.nodes[node as usize].set_state(msg.block, BlockState::Requested);
+                    let sender = self.network.link_source(link) as usize;
+                    let compact = self.nodes[node as usize].compact && self.nodes[sender].compact;
+                    let kind = if compact {
+                        MessageKind::GetCmpct
+                    } else {
+                        MessageKind::GetData
+                    };
                     self.send(
                         reply,
                         Message {
-                            kind: MessageKind::GetData,
+                            kind,
                             block: msg.block,
                         },
                         false,
@@ -539,6 +559,13 @@ impl<O: Observer> Simulation<O> {
                     false,
                     sched,
                 );
+            }
+            MessageKind::GetCmpct => {
+                let msg = Message {
+                    kind: MessageKind::CmpctBlock,
+                    block: msg.block,
+                };
+                self.send(reply, msg, false, sched);
             }
             MessageKind::GetBlockTxn => {
                 self.send(
@@ -787,6 +814,31 @@ impl<O: Observer> Simulation<O> {
         }
         median_time_past(&times)
     }
+}
+
+/// Each compact-block node picks up to `per_node` of its compact-speaking peers, at random,
+/// as high-bandwidth peers; returns, by directed link, whether the link's sender pushes
+/// compact blocks to its receiver unannounced.
+fn choose_high_bandwidth_links(
+    network: &Network,
+    nodes: &[Node],
+    per_node: u32,
+    rng: &mut SimRng,
+) -> Vec<bool> {
+    let mut high_bandwidth = vec![false; network.link_count()];
+    for node in nodes.iter().filter(|n| n.compact) {
+        let mut candidates: Vec<usize> = network
+            .links_of(node.id)
+            .filter(|&l| nodes[network.link_target(l) as usize].compact)
+            .collect();
+        let take = (per_node as usize).min(candidates.len());
+        for i in 0..take {
+            let j = i + rng::below(rng, (candidates.len() - i) as u64) as usize;
+            candidates.swap(i, j);
+            high_bandwidth[network.reverse_link(candidates[i])] = true;
+        }
+    }
+    high_bandwidth
 }
 
 impl<O: Observer> Model for Simulation<O> {

@@ -22,6 +22,8 @@ pub enum MessageKind {
     Inv,
     /// "Send me this block."
     GetData,
+    /// BIP152 low-bandwidth mode: a getdata asking for the compact block.
+    GetCmpct,
     /// The full block.
     Block,
     /// BIP152 compact block: header plus short transaction ids.
@@ -77,7 +79,9 @@ impl WireSizes {
             + coinbase_bytes;
         let missing = (missing_tx_share * short_ids as f64).ceil() as u64;
         let payload_bytes = block_bytes.saturating_sub(HEADER_SIZE_BYTES as u64 + coinbase_bytes);
-        let missing_bytes = (payload_bytes * missing).checked_div(short_ids).unwrap_or(0);
+        let missing_bytes = (payload_bytes * missing)
+            .checked_div(short_ids)
+            .unwrap_or(0);
         let get_block_txn = MESSAGE_HEADER_BYTES + 32 + compact_size_len(missing) as u64 + missing;
         let block_txn =
             MESSAGE_HEADER_BYTES + 32 + compact_size_len(missing) as u64 + missing_bytes;
@@ -92,7 +96,7 @@ impl WireSizes {
     /// Size of `msg` on the wire.
     pub fn of_message(&self, kind: MessageKind) -> u64 {
         match kind {
-            MessageKind::Inv | MessageKind::GetData => inv_size(),
+            MessageKind::Inv | MessageKind::GetData | MessageKind::GetCmpct => inv_size(),
             MessageKind::Block => self.block,
             MessageKind::CmpctBlock => self.cmpct_block,
             MessageKind::GetBlockTxn => self.get_block_txn,

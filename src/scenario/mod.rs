@@ -115,8 +115,8 @@ pub enum RelayProtocol {
     Inv,
     /// The whole block is pushed to every peer unasked.
     Push,
-    /// BIP152 high-bandwidth compact blocks between nodes that both speak them; inv
-    /// otherwise.
+    /// BIP152 compact blocks between nodes that both speak them (pushed by a node's
+    /// high-bandwidth peers, announced and then requested from the others); inv otherwise.
     Compact,
 }
 
@@ -176,6 +176,8 @@ pub struct RelaySpec {
     pub protocol: RelayProtocol,
     /// Share of nodes speaking compact blocks.
     pub compact_share: f64,
+    /// Peers a node takes compact blocks from unannounced (BIP152 high-bandwidth mode).
+    pub compact_high_bandwidth_peers: u32,
     /// Probability a compact block needs an extra round trip.
     pub compact_failure_probability: f64,
     /// Share of transaction bytes fetched in that round trip.

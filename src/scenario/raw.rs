@@ -191,6 +191,9 @@ pub struct RawRelay {
     pub protocol: Option<String>,
     /// `compact`: share of nodes that speak compact blocks.
     pub compact_share: Option<f64>,
+    /// `compact`: peers each node asks to push compact blocks unannounced (BIP152
+    /// high-bandwidth mode); its other compact peers announce first (low-bandwidth mode).
+    pub compact_high_bandwidth_peers: Option<u32>,
     /// `compact`: probability a receiver lacks transactions and needs an extra round trip.
     pub compact_failure_probability: Option<f64>,
     /// `compact`: share of the block's transaction bytes fetched in that round trip.

@@ -770,6 +770,7 @@ fn validate_relay(r: &mut RawRelay, origin: &Origin<'_>) -> Result<RelaySpec, Sc
         "network.relay.compact_share",
         *r.compact_share.get_or_insert(0.964),
     )?;
+    let compact_high_bandwidth_peers = *r.compact_high_bandwidth_peers.get_or_insert(3);
     let compact_failure_probability = origin.probability(
         "network.relay.compact_failure_probability",
         *r.compact_failure_probability.get_or_insert(0.13),
@@ -781,6 +782,7 @@ fn validate_relay(r: &mut RawRelay, origin: &Origin<'_>) -> Result<RelaySpec, Sc
     Ok(RelaySpec {
         protocol,
         compact_share,
+        compact_high_bandwidth_peers,
         compact_failure_probability,
         compact_missing_tx_share,
     })

@@ -1,0 +1,141 @@
+//! `forksim bench`: whole-run benchmarks anyone can re-run, reporting medians.
+//!
+//! Each case is a shipped scenario with overrides, run several times in this process from
+//! scenario loading to rendered result files (not written to disk). Wall time is reported
+//! as the median over runs, since this machine is shared and noisy; peak memory is the
+//! process's resident high-water mark, reset before each case on Linux
+//! (`/proc/self/clear_refs`), so each case's figure is its own.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use crate::observe::metrics::Metrics;
+use crate::observe::output::render;
+use crate::scenario::{self, Override, ScenarioError};
+use crate::sim::Simulation;
+
+/// One benchmark case.
+#[derive(Clone, Debug)]
+pub struct Case {
+    /// Label in the report.
+    pub label: String,
+    /// Scenario file.
+    pub scenario: PathBuf,
+    /// `--set` overrides.
+    pub overrides: Vec<String>,
+}
+
+/// The cases the core issue names: bitcoin-2019 at 1000 nodes x 1000 blocks and at
+/// 10,000 nodes x 100 blocks.
+pub fn default_cases(root: &Path) -> Vec<Case> {
+    let scenario = root.join("scenarios/bitcoin-2019.toml");
+    vec![
+        Case {
+            label: "bitcoin-2019, 1000 nodes x 1000 blocks".into(),
+            scenario: scenario.clone(),
+            overrides: vec!["network.nodes=1000".into(), "run.blocks=1000".into()],
+        },
+        Case {
+            label: "bitcoin-2019, 10000 nodes x 100 blocks".into(),
+            scenario,
+            overrides: vec!["network.nodes=10000".into(), "run.blocks=100".into()],
+        },
+    ]
+}
+
+/// Measured figures of one case.
+#[derive(Clone, Debug)]
+pub struct Measurement {
+    /// Wall time of each run, in seconds.
+    pub wall_s: Vec<f64>,
+    /// Peak resident memory in bytes, if the platform reports it.
+    pub peak_bytes: Option<u64>,
+    /// Events per run.
+    pub events: u64,
+    /// Header proof-of-work checks per run (one per block acceptance).
+    pub pow_checks: u64,
+}
+
+impl Measurement {
+    /// Median wall time.
+    pub fn median_s(&self) -> f64 {
+        let mut v = self.wall_s.clone();
+        v.sort_by(f64::total_cmp);
+        let n = v.len();
+        if n % 2 == 1 {
+            v[n / 2]
+        } else {
+            (v[n / 2 - 1] + v[n / 2]) / 2.0
+        }
+    }
+}
+
+/// Runs one case `runs` times.
+///
+/// # Errors
+///
+/// Returns the scenario error if the case does not load or build.
+pub fn run_case(case: &Case, runs: usize) -> Result<Measurement, ScenarioError> {
+    let overrides: Vec<Override> = case
+        .overrides
+        .iter()
+        .map(|s| Override::parse(s))
+        .collect::<Result<_, _>>()?;
+    reset_peak_memory();
+    let mut wall_s = Vec::with_capacity(runs);
+    let (mut events, mut pow_checks) = (0, 0);
+    for _ in 0..runs {
+        let start = Instant::now();
+        let scenario = scenario::load(&case.scenario, &overrides, None)?;
+        let mut sim = Simulation::new(&scenario, Metrics::new(scenario.network.nodes))?;
+        let stats = sim.run(&scenario);
+        let rendered = render(&scenario, &mut sim, &stats);
+        wall_s.push(start.elapsed().as_secs_f64());
+        events = stats.events;
+        pow_checks = sim
+            .observer
+            .spreads
+            .iter()
+            .map(|s| u64::from(s.holders))
+            .sum::<u64>()
+            - sim.observer.spreads.len() as u64;
+        std::hint::black_box(rendered);
+    }
+    Ok(Measurement {
+        wall_s,
+        peak_bytes: peak_memory_bytes(),
+        events,
+        pow_checks,
+    })
+}
+
+/// Resets the kernel's resident-memory high-water mark of this process (Linux only).
+fn reset_peak_memory() {
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+}
+
+/// The resident-memory high-water mark of this process (Linux only).
+fn peak_memory_bytes() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb * 1024)
+}
+
+/// Formats the report line of a case.
+pub fn report_line(case: &Case, m: &Measurement) -> String {
+    let runs: Vec<String> = m.wall_s.iter().map(|s| format!("{s:.2}")).collect();
+    let peak = m.peak_bytes.map_or_else(
+        || "n/a".to_string(),
+        |b| format!("{:.1} MiB", b as f64 / 1_048_576.0),
+    );
+    format!(
+        "{:<42} median {:>6.2} s  peak {:>9}  {} events, {} header PoW checks  (runs: {})",
+        case.label,
+        m.median_s(),
+        peak,
+        m.events,
+        m.pow_checks,
+        runs.join(" ")
+    )
+}
