@@ -151,7 +151,8 @@ pub struct RawTopology {
 pub struct RawLatency {
     /// "regions", "constant", "uniform" or "lognormal".
     pub model: Option<String>,
-    /// `regions`: which measured matrix, "2015" or "2019".
+    /// `regions`: which measured matrix, "2015" or "2019" (a bare number is accepted).
+    #[serde(default, deserialize_with = "name_or_number")]
     pub table: Option<String>,
     /// `regions`: "pareto" (SimBlock-style spread around the table mean) or "none".
     pub jitter: Option<String>,
@@ -175,7 +176,8 @@ pub struct RawLatency {
 pub struct RawBandwidth {
     /// "regions" or "constant".
     pub model: Option<String>,
-    /// `regions`: which measured table, "2015" or "2019".
+    /// `regions`: which measured table, "2015" or "2019" (a bare number is accepted).
+    #[serde(default, deserialize_with = "name_or_number")]
     pub table: Option<String>,
     /// `constant`: upload of every node.
     pub upload_bps: Option<u64>,
@@ -210,4 +212,26 @@ pub struct RawNode {
     pub validation_ms_per_mb: Option<f64>,
     /// Most blocks with unknown parents a node holds.
     pub orphan_pool_max: Option<u32>,
+}
+
+/// Reads a name that may be written as a bare integer (`table = 2019` or `"2019"`), as
+/// users type on the command line.
+fn name_or_number<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    struct NameOrNumber;
+    impl serde::de::Visitor<'_> for NameOrNumber {
+        type Value = Option<String>;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("a table name such as \"2019\"")
+        }
+        fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Self::Value, E> {
+            Ok(Some(v.to_string()))
+        }
+        fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Self::Value, E> {
+            Ok(Some(v.to_string()))
+        }
+        fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Self::Value, E> {
+            Ok(Some(v.to_string()))
+        }
+    }
+    d.deserialize_any(NameOrNumber)
 }

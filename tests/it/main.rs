@@ -2,6 +2,7 @@
 
 mod cli;
 mod determinism;
+mod published;
 mod race;
 mod scenario_errors;
 mod support;
