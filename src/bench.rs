@@ -62,11 +62,7 @@ impl Measurement {
         let mut v = self.wall_s.clone();
         v.sort_by(f64::total_cmp);
         let n = v.len();
-        if n % 2 == 1 {
-            v[n / 2]
-        } else {
-            (v[n / 2 - 1] + v[n / 2]) / 2.0
-        }
+        if n % 2 == 1 { v[n / 2] } else { (v[n / 2 - 1] + v[n / 2]) / 2.0 }
     }
 }
 
@@ -76,11 +72,8 @@ impl Measurement {
 ///
 /// Returns the scenario error if the case does not load or build.
 pub fn run_case(case: &Case, runs: usize) -> Result<Measurement, ScenarioError> {
-    let overrides: Vec<Override> = case
-        .overrides
-        .iter()
-        .map(|s| Override::parse(s))
-        .collect::<Result<_, _>>()?;
+    let overrides: Vec<Override> =
+        case.overrides.iter().map(|s| Override::parse(s)).collect::<Result<_, _>>()?;
     reset_peak_memory();
     let mut wall_s = Vec::with_capacity(runs);
     let (mut events, mut pow_checks) = (0, 0);
@@ -92,21 +85,11 @@ pub fn run_case(case: &Case, runs: usize) -> Result<Measurement, ScenarioError> 
         let rendered = render(&scenario, &mut sim, &stats);
         wall_s.push(start.elapsed().as_secs_f64());
         events = stats.events;
-        pow_checks = sim
-            .observer
-            .spreads
-            .iter()
-            .map(|s| u64::from(s.holders))
-            .sum::<u64>()
+        pow_checks = sim.observer.spreads.iter().map(|s| u64::from(s.holders)).sum::<u64>()
             - sim.observer.spreads.len() as u64;
         std::hint::black_box(rendered);
     }
-    Ok(Measurement {
-        wall_s,
-        peak_bytes: peak_memory_bytes(),
-        events,
-        pow_checks,
-    })
+    Ok(Measurement { wall_s, peak_bytes: peak_memory_bytes(), events, pow_checks })
 }
 
 /// Resets the kernel's resident-memory high-water mark of this process (Linux only).
@@ -125,10 +108,9 @@ fn peak_memory_bytes() -> Option<u64> {
 /// Formats the report line of a case.
 pub fn report_line(case: &Case, m: &Measurement) -> String {
     let runs: Vec<String> = m.wall_s.iter().map(|s| format!("{s:.2}")).collect();
-    let peak = m.peak_bytes.map_or_else(
-        || "n/a".to_string(),
-        |b| format!("{:.1} MiB", b as f64 / 1_048_576.0),
-    );
+    let peak = m
+        .peak_bytes
+        .map_or_else(|| "n/a".to_string(), |b| format!("{:.1} MiB", b as f64 / 1_048_576.0));
     format!(
         "{:<42} median {:>6.2} s  peak {:>9}  {} events, {} header PoW checks  (runs: {})",
         case.label,

@@ -95,17 +95,12 @@ pub fn main() -> ExitCode {
 }
 
 fn parse_overrides(set: &[String]) -> Result<Vec<Override>, Failure> {
-    set.iter()
-        .map(|s| Override::parse(s).map_err(Failure::from))
-        .collect()
+    set.iter().map(|s| Override::parse(s).map_err(Failure::from)).collect()
 }
 
 fn run(cli: Cli) -> Result<(), Failure> {
     match cli.command {
-        Command::Validate {
-            scenario: path,
-            set,
-        } => {
+        Command::Validate { scenario: path, set } => {
             let overrides = parse_overrides(&set)?;
             let scenario = scenario::load(&path, &overrides, None)?;
             // Building the world checks the network too (connectivity, degree limits).
@@ -113,17 +108,10 @@ fn run(cli: Cli) -> Result<(), Failure> {
             let text = toml::to_string_pretty(&scenario.resolved).map_err(|e| {
                 Failure::Internal(format!("cannot print the resolved scenario: {e}"))
             })?;
-            println!(
-                "# {}: valid; every setting, defaults filled in:\n{text}",
-                path.display()
-            );
+            println!("# {}: valid; every setting, defaults filled in:\n{text}", path.display());
             Ok(())
         }
-        Command::Bench {
-            scenario: path,
-            set,
-            runs,
-        } => {
+        Command::Bench { scenario: path, set, runs } => {
             let cases = match path {
                 Some(p) => vec![crate::bench::Case {
                     label: p.display().to_string(),
@@ -142,13 +130,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
             }
             Ok(())
         }
-        Command::Run {
-            scenario: path,
-            seed,
-            out,
-            set,
-            quiet,
-        } => {
+        Command::Run { scenario: path, seed, out, set, quiet } => {
             let overrides = parse_overrides(&set)?;
             let scenario = scenario::load(&path, &overrides, seed)?;
             let out_dir = out.unwrap_or_else(|| PathBuf::from("results").join(&scenario.name));

@@ -78,11 +78,7 @@ pub fn payout_key_hash(node: u32) -> [u8; 20] {
 /// The block subsidy (50 coins, halving every 210,000 blocks as on Bitcoin).
 pub fn subsidy(height: u32) -> Amount {
     let halvings = height / 210_000;
-    if halvings >= 64 {
-        Amount::ZERO
-    } else {
-        Amount(Amount::from_coins(50).0 >> halvings)
-    }
+    if halvings >= 64 { Amount::ZERO } else { Amount(Amount::from_coins(50).0 >> halvings) }
 }
 
 /// What every block template needs to know besides its parent.
@@ -111,27 +107,18 @@ pub fn build_template(
     let ctx = store.header_context(parent);
     let parent_entry = store.get(parent);
     let clock = u64::from(spec.genesis_time) + now.as_secs();
-    let time = clock
-        .max(u64::from(ctx.median_time_past) + 1)
-        .min(u64::from(u32::MAX)) as u32;
+    let time = clock.max(u64::from(ctx.median_time_past) + 1).min(u64::from(u32::MAX)) as u32;
     let coinbase = Transaction::new_coinbase(
         ctx.height,
         miner,
         extra_nonce,
-        vec![TxOut {
-            value: subsidy(ctx.height),
-            pubkey_hash: payout_key_hash(miner),
-        }],
+        vec![TxOut { value: subsidy(ctx.height), pubkey_hash: payout_key_hash(miner) }],
     );
     let base_bytes = 80 + 1 + coinbase.size_bytes() as u64;
     let filler_bytes = spec.block_size_bytes.saturating_sub(base_bytes);
     let filler_txs = (filler_bytes / u64::from(spec.tx_size_bytes)) as u32;
     let filler = Filler {
-        tx_count: if filler_bytes > 0 {
-            filler_txs.max(1)
-        } else {
-            0
-        },
+        tx_count: if filler_bytes > 0 { filler_txs.max(1) } else { 0 },
         size_bytes: filler_bytes as u32,
     };
     let mut block = Block {
@@ -181,11 +168,7 @@ impl Miner {
     /// the 32-bit nonce bumps the coinbase extra nonce (new Merkle root) and goes on.
     pub fn grind(&mut self, store: &BlockStore, block: &mut Block) -> SimDuration {
         let target = store.params().pow_check_target(
-            block
-                .header
-                .bits
-                .to_target()
-                .expect("bits in the store always decode"),
+            block.header.bits.to_target().expect("bits in the store always decode"),
         );
         let mut hashes: u64 = 0;
         loop {

@@ -10,11 +10,7 @@ fn percent(x: f64) -> String {
 }
 
 fn ms(x: f64) -> String {
-    if x >= 10_000.0 {
-        format!("{:.1} s", x / 1_000.0)
-    } else {
-        format!("{x:.0} ms")
-    }
+    if x >= 10_000.0 { format!("{:.1} s", x / 1_000.0) } else { format!("{x:.0} ms") }
 }
 
 /// Renders the terminal summary of a run.
@@ -56,10 +52,7 @@ pub fn terminal_summary(scenario: &Scenario, s: &Summary, wall_s: f64, out_dir: 
         "  mean block interval {:>10.1} s  (target {} s)",
         s.mean_block_interval_s, scenario.chain.block_interval_s
     );
-    let _ = writeln!(
-        o,
-        "  propagation           median       mean        p90        max"
-    );
+    let _ = writeln!(o, "  propagation           median       mean        p90        max");
     for (label, sp) in [
         ("to 50 % of nodes", &s.propagation_ms.to_50_percent),
         ("to 90 % of nodes", &s.propagation_ms.to_90_percent),

@@ -136,36 +136,26 @@ mod tests {
         let streams = RngStreams::new(42);
         let a1: Vec<u64> = (0..4)
             .map(|_| 0)
-            .scan(streams.stream(Purpose::Mining, 3), |r, _| {
-                Some(r.next_u64())
-            })
+            .scan(streams.stream(Purpose::Mining, 3), |r, _| Some(r.next_u64()))
             .collect();
         let a2: Vec<u64> = (0..4)
             .map(|_| 0)
-            .scan(streams.stream(Purpose::Mining, 3), |r, _| {
-                Some(r.next_u64())
-            })
+            .scan(streams.stream(Purpose::Mining, 3), |r, _| Some(r.next_u64()))
             .collect();
         let b: Vec<u64> = (0..4)
             .map(|_| 0)
-            .scan(streams.stream(Purpose::Mining, 4), |r, _| {
-                Some(r.next_u64())
-            })
+            .scan(streams.stream(Purpose::Mining, 4), |r, _| Some(r.next_u64()))
             .collect();
         let c: Vec<u64> = (0..4)
             .map(|_| 0)
-            .scan(streams.stream(Purpose::Latency, 3), |r, _| {
-                Some(r.next_u64())
-            })
+            .scan(streams.stream(Purpose::Latency, 3), |r, _| Some(r.next_u64()))
             .collect();
         assert_eq!(a1, a2);
         assert_ne!(a1, b);
         assert_ne!(a1, c);
         let other_seed: Vec<u64> = (0..4)
             .map(|_| 0)
-            .scan(RngStreams::new(43).stream(Purpose::Mining, 3), |r, _| {
-                Some(r.next_u64())
-            })
+            .scan(RngStreams::new(43).stream(Purpose::Mining, 3), |r, _| Some(r.next_u64()))
             .collect();
         assert_ne!(a1, other_seed);
     }

@@ -165,10 +165,7 @@ pub fn consensus_params(scenario: &Scenario) -> (ConsensusParams, CompactTarget)
     let params = ConsensusParams {
         retarget_interval: chain.retarget_interval,
         target_block_interval_s: chain.block_interval_s as u32,
-        pow_limit: chain
-            .pow_limit_bits
-            .to_target()
-            .expect("validated when the scenario loaded"),
+        pow_limit: chain.pow_limit_bits.to_target().expect("validated when the scenario loaded"),
         max_block_size_bytes: chain.max_block_size_bytes,
         sim_target_shift,
         max_future_block_time_s: MAX_FUTURE_BLOCK_TIME_S,
@@ -236,9 +233,7 @@ impl<O: Observer> Simulation<O> {
             }
         }
         let relay_rng = if relay.protocol == RelayProtocol::Compact {
-            (0..nodes_n)
-                .map(|i| streams.stream(Purpose::Relay, u64::from(i)))
-                .collect()
+            (0..nodes_n).map(|i| streams.stream(Purpose::Relay, u64::from(i))).collect()
         } else {
             Vec::new()
         };
@@ -252,10 +247,8 @@ impl<O: Observer> Simulation<O> {
         } else {
             Vec::new()
         };
-        let genesis_costs = BlockCosts {
-            wire: WireSizes::default(),
-            validation: SimDuration::ZERO,
-        };
+        let genesis_costs =
+            BlockCosts { wire: WireSizes::default(), validation: SimDuration::ZERO };
         Ok(Simulation {
             store,
             network,
@@ -296,10 +289,8 @@ impl<O: Observer> Simulation<O> {
     /// Runs the scenario: mine until the block count is reached, then let messages drain
     /// (bounded by `drain`), all within the hard caps.
     pub fn run(&mut self, scenario: &Scenario) -> RunStats {
-        let limits = Limits {
-            max_events: scenario.run.max_events,
-            max_time: scenario.run.max_time,
-        };
+        let limits =
+            Limits { max_events: scenario.run.max_events, max_time: scenario.run.max_time };
         let mut engine = Engine::new(limits);
         for m in 0..self.miners.len() {
             self.start_mining(m, engine.scheduler());
@@ -308,11 +299,7 @@ impl<O: Observer> Simulation<O> {
         if stopped_by == StopReason::Done {
             self.phase = Phase::Draining;
             if self.in_flight == 0 {
-                return RunStats {
-                    stopped_by,
-                    events: engine.processed(),
-                    end_time: engine.now(),
-                };
+                return RunStats { stopped_by, events: engine.processed(), end_time: engine.now() };
             }
             let drain_end = engine.now() + scenario.run.drain;
             engine.set_limits(Limits {
@@ -321,11 +308,7 @@ impl<O: Observer> Simulation<O> {
             });
             stopped_by = engine.run(self);
         }
-        RunStats {
-            stopped_by,
-            events: engine.processed(),
-            end_time: engine.now(),
-        }
+        RunStats { stopped_by, events: engine.processed(), end_time: engine.now() }
     }
 
     /// The node a miner runs on.
@@ -364,13 +347,7 @@ impl<O: Observer> Simulation<O> {
             }
         };
         let miner = &self.miners[m];
-        sched.at(
-            now + delay,
-            Event::Mined {
-                miner: m as u32,
-                generation: miner.generation,
-            },
-        );
+        sched.at(now + delay, Event::Mined { miner: m as u32, generation: miner.generation });
     }
 
     /// A miner's node has a new tip: in sampled mode the clock only changes if the rate
@@ -400,10 +377,9 @@ impl<O: Observer> Simulation<O> {
         let now = sched.now();
         let node = self.miners[m].node;
         let block = match self.settings.mode {
-            MiningMode::Ground => self.miners[m]
-                .pending_block
-                .take()
-                .expect("a ground miner's event has its block"),
+            MiningMode::Ground => {
+                self.miners[m].pending_block.take().expect("a ground miner's event has its block")
+            }
             MiningMode::Sampled => {
                 let tip = self.nodes[node as usize].tip;
                 let miner = &mut self.miners[m];
@@ -423,13 +399,7 @@ impl<O: Observer> Simulation<O> {
         };
         let id = self
             .store
-            .insert(
-                block,
-                BlockMeta {
-                    miner: Some(node),
-                    mined_at: now,
-                },
-            )
+            .insert(block, BlockMeta { miner: Some(node), mined_at: now })
             .expect("a freshly mined block extends a block in the store");
         if let Err(reason) = self.store.validity(id) {
             panic!(
@@ -439,18 +409,12 @@ impl<O: Observer> Simulation<O> {
         let size = self.store.get(id).size_bytes;
         let validation = self.settings.validation_base
             + SimDuration::from_secs_f64(size as f64 * self.settings.validation_ms_per_mb / 1e9);
-        let wire = WireSizes::of(
-            &self.store.get(id).block,
-            self.settings.relay.compact_missing_tx_share,
-        );
+        let wire =
+            WireSizes::of(&self.store.get(id).block, self.settings.relay.compact_missing_tx_share);
         debug_assert_eq!(self.costs.len(), id.index());
         self.costs.push(BlockCosts { wire, validation });
         self.blocks_mined += 1;
-        self.observer.record(&Record::BlockMined {
-            block: id,
-            miner: node,
-            time: now,
-        });
+        self.observer.record(&Record::BlockMined { block: id, miner: node, time: now });
         if let Some(progress) = self.progress.as_mut() {
             progress(self.blocks_mined);
         }
@@ -488,13 +452,13 @@ impl<O: Observer> Simulation<O> {
             }
         }
         self.in_flight += 1;
-        sched.at(
-            sent + self.network.link_latency(link),
-            Event::Deliver {
-                link: link as u32,
-                msg,
-            },
-        );
+        sched.at(sent + self.network.link_latency(link), Event::Deliver { link: link as u32, msg });
+    }
+
+    /// Sends a request or answer about `block` over `link` (never skipped: the other side
+    /// is waiting for it).
+    fn reply(&mut self, link: usize, kind: MessageKind, block: BlockId, sched: &mut Scheduler<Event>) {
+        self.send(link, Message { kind, block }, false, sched);
     }
 
     /// Announces `block` to every peer of `node` except over `except_link`.
@@ -533,51 +497,13 @@ impl<O: Observer> Simulation<O> {
                     self.nodes[node as usize].set_state(msg.block, BlockState::Requested);
                     let sender = self.network.link_source(link) as usize;
                     let compact = self.nodes[node as usize].compact && self.nodes[sender].compact;
-                    let kind = if compact {
-                        MessageKind::GetCmpct
-                    } else {
-                        MessageKind::GetData
-                    };
-                    self.send(
-                        reply,
-                        Message {
-                            kind,
-                            block: msg.block,
-                        },
-                        false,
-                        sched,
-                    );
+                    let kind = if compact { MessageKind::GetCmpct } else { MessageKind::GetData };
+                    self.reply(reply, kind, msg.block, sched);
                 }
             }
-            MessageKind::GetData => {
-                self.send(
-                    reply,
-                    Message {
-                        kind: MessageKind::Block,
-                        block: msg.block,
-                    },
-                    false,
-                    sched,
-                );
-            }
-            MessageKind::GetCmpct => {
-                let msg = Message {
-                    kind: MessageKind::CmpctBlock,
-                    block: msg.block,
-                };
-                self.send(reply, msg, false, sched);
-            }
-            MessageKind::GetBlockTxn => {
-                self.send(
-                    reply,
-                    Message {
-                        kind: MessageKind::BlockTxn,
-                        block: msg.block,
-                    },
-                    false,
-                    sched,
-                );
-            }
+            MessageKind::GetData => self.reply(reply, MessageKind::Block, msg.block, sched),
+            MessageKind::GetCmpct => self.reply(reply, MessageKind::CmpctBlock, msg.block, sched),
+            MessageKind::GetBlockTxn => self.reply(reply, MessageKind::BlockTxn, msg.block, sched),
             MessageKind::Block | MessageKind::BlockTxn => {
                 if !state.ignores_block() {
                     self.receive_block(node, msg.block, reply as u32, sched);
@@ -587,11 +513,7 @@ impl<O: Observer> Simulation<O> {
                 if state.ignores_block() {
                     return;
                 }
-                let parent = self
-                    .store
-                    .get(msg.block)
-                    .parent
-                    .expect("genesis is never relayed");
+                let parent = self.store.get(msg.block).parent.expect("genesis is never relayed");
                 let n = node as usize;
                 let next = if self.nodes[n].state(parent) != BlockState::Accepted {
                     // Cannot reconstruct without the parent: fall back to the full block.
@@ -608,15 +530,7 @@ impl<O: Observer> Simulation<O> {
                         if state != BlockState::Requested {
                             self.nodes[n].set_state(msg.block, BlockState::Requested);
                         }
-                        self.send(
-                            reply,
-                            Message {
-                                kind,
-                                block: msg.block,
-                            },
-                            false,
-                            sched,
-                        );
+                        self.reply(reply, kind, msg.block, sched);
                     }
                     None => self.receive_block(node, msg.block, reply as u32, sched),
                 }
@@ -636,11 +550,7 @@ impl<O: Observer> Simulation<O> {
         sched: &mut Scheduler<Event>,
     ) {
         let n = node as usize;
-        let parent = self
-            .store
-            .get(block)
-            .parent
-            .expect("genesis is never relayed");
+        let parent = self.store.get(block).parent.expect("genesis is never relayed");
         match self.nodes[n].state(parent) {
             BlockState::Accepted => self.start_validation(node, block, from_link, sched),
             BlockState::Invalid => self.reject(node, block, RejectReason::BadPrevBlk, sched.now()),
@@ -657,11 +567,7 @@ impl<O: Observer> Simulation<O> {
                 }
                 if parent_state.wants() && from_link != NO_LINK {
                     self.nodes[n].set_state(parent, BlockState::Requested);
-                    let msg = Message {
-                        kind: MessageKind::GetData,
-                        block: parent,
-                    };
-                    self.send(from_link as usize, msg, false, sched);
+                    self.reply(from_link as usize, MessageKind::GetData, parent, sched);
                 }
             }
         }
@@ -690,27 +596,14 @@ impl<O: Observer> Simulation<O> {
         let done = start + self.costs[block.index()].validation;
         self.nodes[n].validator_free_at = done;
         self.in_flight += 1;
-        sched.at(
-            done,
-            Event::Validated {
-                node,
-                block,
-                from_link,
-                verdict: verdict.err(),
-            },
-        );
+        sched.at(done, Event::Validated { node, block, from_link, verdict: verdict.err() });
     }
 
     fn reject(&mut self, node: u32, block: BlockId, reason: RejectReason, time: SimTime) {
         let n = node as usize;
         self.nodes[n].set_state(block, BlockState::Invalid);
         self.nodes[n].count_rejection(reason);
-        self.observer.record(&Record::BlockRejected {
-            node,
-            block,
-            reason,
-            time,
-        });
+        self.observer.record(&Record::BlockRejected { node, block, reason, time });
         // Orphans waiting on this block can never connect.
         let children: Vec<Orphan> = self.take_orphans_of(node, block);
         for child in children {
@@ -724,10 +617,8 @@ impl<O: Observer> Simulation<O> {
             return Vec::new();
         }
         let store = &self.store;
-        let (children, rest): (Vec<Orphan>, Vec<Orphan>) = state
-            .orphans
-            .iter()
-            .partition(|o| store.get(o.block).parent == Some(parent));
+        let (children, rest): (Vec<Orphan>, Vec<Orphan>) =
+            state.orphans.iter().partition(|o| store.get(o.block).parent == Some(parent));
         state.orphans = rest;
         children
     }
@@ -747,11 +638,7 @@ impl<O: Observer> Simulation<O> {
         let now = sched.now();
         self.nodes[n].set_state(block, BlockState::Accepted);
         if !mined_here {
-            self.observer.record(&Record::BlockAccepted {
-                node,
-                block,
-                time: now,
-            });
+            self.observer.record(&Record::BlockAccepted { node, block, time: now });
         }
         let old_tip = self.nodes[n].tip;
         if self.store.get(block).chain_work > self.store.get(old_tip).chain_work {
@@ -772,11 +659,7 @@ impl<O: Observer> Simulation<O> {
             let mut b = block;
             while b != fork {
                 connected.push(b);
-                b = self
-                    .store
-                    .get(b)
-                    .parent
-                    .expect("the fork point is an ancestor");
+                b = self.store.get(b).parent.expect("the fork point is an ancestor");
             }
             for &b in connected.iter().rev() {
                 let except = if b == block { from_link } else { NO_LINK };
@@ -847,12 +730,7 @@ impl<O: Observer> Model for Simulation<O> {
     fn handle(&mut self, event: Event, sched: &mut Scheduler<Event>) {
         match event {
             Event::Deliver { link, msg } => self.on_deliver(link as usize, msg, sched),
-            Event::Validated {
-                node,
-                block,
-                from_link,
-                verdict,
-            } => {
+            Event::Validated { node, block, from_link, verdict } => {
                 self.on_validated(node, block, from_link, verdict, sched);
             }
             Event::Mined { miner, generation } => self.on_mined(miner as usize, generation, sched),

@@ -78,11 +78,7 @@ impl SimDuration {
             return SimDuration::ZERO;
         }
         let ticks = secs * TICKS_PER_SEC as f64 + 0.5;
-        if ticks >= u64::MAX as f64 {
-            SimDuration(u64::MAX)
-        } else {
-            SimDuration(ticks as u64)
-        }
+        if ticks >= u64::MAX as f64 { SimDuration(u64::MAX) } else { SimDuration(ticks as u64) }
     }
 
     /// Converts a delay in milliseconds to ticks (see [`SimDuration::from_secs_f64`]).
@@ -135,11 +131,7 @@ impl Sub for SimTime {
     ///
     /// Panics if `rhs` is later than `self`: the engine never moves time backwards.
     fn sub(self, rhs: SimTime) -> SimDuration {
-        SimDuration(
-            self.0
-                .checked_sub(rhs.0)
-                .expect("virtual time never runs backwards"),
-        )
+        SimDuration(self.0.checked_sub(rhs.0).expect("virtual time never runs backwards"))
     }
 }
 
@@ -160,14 +152,8 @@ mod tests {
 
     #[test]
     fn float_conversion_rounds_to_nearest_microsecond() {
-        assert_eq!(
-            SimDuration::from_secs_f64(1.0000004),
-            SimDuration(1_000_000)
-        );
-        assert_eq!(
-            SimDuration::from_secs_f64(1.0000006),
-            SimDuration(1_000_001)
-        );
+        assert_eq!(SimDuration::from_secs_f64(1.0000004), SimDuration(1_000_000));
+        assert_eq!(SimDuration::from_secs_f64(1.0000006), SimDuration(1_000_001));
         assert_eq!(SimDuration::from_secs_f64(-3.0), SimDuration::ZERO);
         assert_eq!(SimDuration::from_secs_f64(f64::NAN), SimDuration::ZERO);
         assert_eq!(SimDuration::from_secs_f64(1e300), SimDuration(u64::MAX));

@@ -88,9 +88,7 @@ impl Block {
 
     /// Returns the number of transactions, real plus filler (saturating).
     pub fn tx_count(&self) -> u32 {
-        u32::try_from(self.txs.len())
-            .unwrap_or(u32::MAX)
-            .saturating_add(self.filler.tx_count)
+        u32::try_from(self.txs.len()).unwrap_or(u32::MAX).saturating_add(self.filler.tx_count)
     }
 
     /// Returns the encoded block size: header, transaction-count CompactSize (over real plus
@@ -199,10 +197,7 @@ mod tests {
             1,
             0,
             0,
-            vec![TxOut {
-                value: Amount::from_coins(50),
-                pubkey_hash: [0; 20],
-            }],
+            vec![TxOut { value: Amount::from_coins(50), pubkey_hash: [0; 20] }],
         );
         let mut block = Block {
             header: genesis_header(),
@@ -213,15 +208,9 @@ mod tests {
         assert_eq!(block.size_bytes(), 80 + 1 + coinbase.size_bytes() as u64);
         assert_eq!(block.compute_merkle_root(), coinbase.txid().0);
         let root = block.compute_merkle_root();
-        block.filler = Filler {
-            tx_count: 1000,
-            size_bytes: 500_000,
-        };
+        block.filler = Filler { tx_count: 1000, size_bytes: 500_000 };
         assert_eq!(block.tx_count(), 1001);
-        assert_eq!(
-            block.size_bytes(),
-            80 + 3 + coinbase.size_bytes() as u64 + 500_000
-        );
+        assert_eq!(block.size_bytes(), 80 + 3 + coinbase.size_bytes() as u64 + 500_000);
         assert_eq!(block.compute_merkle_root(), root, "filler is not committed");
     }
 }

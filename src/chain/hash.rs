@@ -41,11 +41,7 @@ fn parse_reversed_hex(hex: &str) -> Option<[u8; 32]> {
 
 /// The first eight display-order hex digits of a hash, for logs and tables.
 fn short_hex(bytes: &[u8; 32]) -> String {
-    bytes[28..]
-        .iter()
-        .rev()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    bytes[28..].iter().rev().map(|b| format!("{b:02x}")).collect()
 }
 
 macro_rules! hash_newtype {
@@ -109,10 +105,7 @@ mod tests {
         let h = TxId(sha256d(b""));
         // Internal order, printed forwards:
         let forward: String = h.0.iter().map(|b| format!("{b:02x}")).collect();
-        assert_eq!(
-            forward,
-            "5df6e0e2761359d30a8275058e299fcc0381534545f55cf43e41983f5d4c9456"
-        );
+        assert_eq!(forward, "5df6e0e2761359d30a8275058e299fcc0381534545f55cf43e41983f5d4c9456");
     }
 
     #[test]

@@ -26,11 +26,7 @@ pub fn merkle_root(txids: &[TxId]) -> [u8; 32] {
         let parents = len.div_ceil(2);
         for i in 0..parents {
             let left = level[2 * i];
-            let right = if 2 * i + 1 < len {
-                level[2 * i + 1]
-            } else {
-                left
-            };
+            let right = if 2 * i + 1 < len { level[2 * i + 1] } else { left };
             pair[..32].copy_from_slice(&left);
             pair[32..].copy_from_slice(&right);
             level[i] = sha256d(&pair);

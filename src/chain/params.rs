@@ -60,8 +60,7 @@ impl ConsensusParams {
     /// Returns the intended duration of one retarget period: block interval × retarget
     /// interval (saturating).
     pub fn target_timespan_s(&self) -> u32 {
-        self.target_block_interval_s
-            .saturating_mul(self.retarget_interval)
+        self.target_block_interval_s.saturating_mul(self.retarget_interval)
     }
 
     /// Returns the target a header hash is checked against, given the target its bits encode:
@@ -79,19 +78,13 @@ mod tests {
     fn bitcoin_values() {
         let p = ConsensusParams::bitcoin();
         assert_eq!(p.target_timespan_s(), 1_209_600);
-        assert_eq!(
-            CompactTarget::from_target(p.pow_limit),
-            CompactTarget(0x1d00ffff)
-        );
+        assert_eq!(CompactTarget::from_target(p.pow_limit), CompactTarget(0x1d00ffff));
         assert_eq!(p.pow_check_target(p.pow_limit), p.pow_limit);
     }
 
     #[test]
     fn shifted_check_target() {
-        let p = ConsensusParams {
-            sim_target_shift: 20,
-            ..ConsensusParams::bitcoin()
-        };
+        let p = ConsensusParams { sim_target_shift: 20, ..ConsensusParams::bitcoin() };
         assert_eq!(p.pow_check_target(U256::ONE), U256::ONE.shl(20));
         assert_eq!(p.pow_check_target(U256::MAX.shr(10)), U256::MAX);
     }

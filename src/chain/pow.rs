@@ -166,11 +166,7 @@ pub fn retarget(
     let (old, _, _) = last_bits.decode_raw();
     let new = match old.mul_u64(actual) {
         Some(product) => product.div_u64(timespan as u64).0,
-        None => old
-            .div_u64(timespan as u64)
-            .0
-            .mul_u64(actual)
-            .unwrap_or(U256::MAX),
+        None => old.div_u64(timespan as u64).0.mul_u64(actual).unwrap_or(U256::MAX),
     };
     CompactTarget::from_target(new.min(pow_limit))
 }
@@ -184,9 +180,7 @@ mod tests {
     }
 
     fn mainnet_limit() -> U256 {
-        CompactTarget(0x1d00ffff)
-            .to_target()
-            .expect("0x1d00ffff is a valid target")
+        CompactTarget(0x1d00ffff).to_target().expect("0x1d00ffff is a valid target")
     }
 
     #[test]
@@ -194,69 +188,24 @@ mod tests {
         // Values from Bitcoin Core's arith_uint256 tests (SetCompact / GetCompact).
         assert_eq!(CompactTarget(0).decode_raw(), (U256::ZERO, false, false));
         assert_eq!(CompactTarget(0).to_target(), Err(CompactError::Zero));
-        assert_eq!(
-            CompactTarget(0x00123456).to_target(),
-            Err(CompactError::Zero)
-        );
-        assert_eq!(
-            CompactTarget(0x01003456).to_target(),
-            Err(CompactError::Zero)
-        );
-        assert_eq!(
-            CompactTarget(0x02000056).to_target(),
-            Err(CompactError::Zero)
-        );
-        assert_eq!(
-            CompactTarget(0x03000000).to_target(),
-            Err(CompactError::Zero)
-        );
-        assert_eq!(
-            CompactTarget(0x04000000).to_target(),
-            Err(CompactError::Zero)
-        );
-        assert_eq!(
-            CompactTarget(0x00923456).to_target(),
-            Err(CompactError::Zero)
-        );
-        assert_eq!(
-            CompactTarget(0x01803456).to_target(),
-            Err(CompactError::Zero)
-        );
+        assert_eq!(CompactTarget(0x00123456).to_target(), Err(CompactError::Zero));
+        assert_eq!(CompactTarget(0x01003456).to_target(), Err(CompactError::Zero));
+        assert_eq!(CompactTarget(0x02000056).to_target(), Err(CompactError::Zero));
+        assert_eq!(CompactTarget(0x03000000).to_target(), Err(CompactError::Zero));
+        assert_eq!(CompactTarget(0x04000000).to_target(), Err(CompactError::Zero));
+        assert_eq!(CompactTarget(0x00923456).to_target(), Err(CompactError::Zero));
+        assert_eq!(CompactTarget(0x01803456).to_target(), Err(CompactError::Zero));
 
-        assert_eq!(
-            CompactTarget(0x01123456).to_target(),
-            Ok(U256::from_u64(0x12))
-        );
-        assert_eq!(
-            CompactTarget::from_target(U256::from_u64(0x12)),
-            CompactTarget(0x01120000)
-        );
-        assert_eq!(
-            CompactTarget::from_target(U256::from_u64(0x80)),
-            CompactTarget(0x02008000)
-        );
+        assert_eq!(CompactTarget(0x01123456).to_target(), Ok(U256::from_u64(0x12)));
+        assert_eq!(CompactTarget::from_target(U256::from_u64(0x12)), CompactTarget(0x01120000));
+        assert_eq!(CompactTarget::from_target(U256::from_u64(0x80)), CompactTarget(0x02008000));
 
-        assert_eq!(
-            CompactTarget(0x01fedcba).decode_raw(),
-            (U256::from_u64(0x7e), true, false)
-        );
-        assert_eq!(
-            CompactTarget(0x01fedcba).to_target(),
-            Err(CompactError::Negative)
-        );
+        assert_eq!(CompactTarget(0x01fedcba).decode_raw(), (U256::from_u64(0x7e), true, false));
+        assert_eq!(CompactTarget(0x01fedcba).to_target(), Err(CompactError::Negative));
 
-        assert_eq!(
-            CompactTarget(0x02123456).to_target(),
-            Ok(U256::from_u64(0x1234))
-        );
-        assert_eq!(
-            CompactTarget(0x03123456).to_target(),
-            Ok(U256::from_u64(0x123456))
-        );
-        assert_eq!(
-            CompactTarget(0x04123456).to_target(),
-            Ok(U256::from_u64(0x12345600))
-        );
+        assert_eq!(CompactTarget(0x02123456).to_target(), Ok(U256::from_u64(0x1234)));
+        assert_eq!(CompactTarget(0x03123456).to_target(), Ok(U256::from_u64(0x123456)));
+        assert_eq!(CompactTarget(0x04123456).to_target(), Ok(U256::from_u64(0x12345600)));
         assert_eq!(
             CompactTarget::from_target(U256::from_u64(0x12345600)),
             CompactTarget(0x04123456)
@@ -266,15 +215,9 @@ mod tests {
             CompactTarget(0x04923456).decode_raw(),
             (U256::from_u64(0x12345600), true, false)
         );
-        assert_eq!(
-            CompactTarget(0x04923456).to_target(),
-            Err(CompactError::Negative)
-        );
+        assert_eq!(CompactTarget(0x04923456).to_target(), Err(CompactError::Negative));
 
-        assert_eq!(
-            CompactTarget(0x05009234).to_target(),
-            Ok(U256::from_u64(0x92340000))
-        );
+        assert_eq!(CompactTarget(0x05009234).to_target(), Ok(U256::from_u64(0x92340000)));
         assert_eq!(
             CompactTarget::from_target(U256::from_u64(0x92340000)),
             CompactTarget(0x05009234)
@@ -286,10 +229,7 @@ mod tests {
 
         let (_, negative, overflow) = CompactTarget(0xff123456).decode_raw();
         assert!(!negative && overflow);
-        assert_eq!(
-            CompactTarget(0xff123456).to_target(),
-            Err(CompactError::Overflow)
-        );
+        assert_eq!(CompactTarget(0xff123456).to_target(), Err(CompactError::Overflow));
     }
 
     #[test]

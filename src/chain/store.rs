@@ -126,17 +126,9 @@ impl BlockStore {
     /// work is zero.
     pub fn new(genesis: Block, params: ConsensusParams) -> BlockStore {
         let hash = genesis.header.block_hash();
-        let chain_work = genesis
-            .header
-            .bits
-            .to_target()
-            .map(work_from_target)
-            .unwrap_or(Work::ZERO);
-        let median_time_past = if params.median_time_span == 0 {
-            0
-        } else {
-            genesis.header.time
-        };
+        let chain_work =
+            genesis.header.bits.to_target().map(work_from_target).unwrap_or(Work::ZERO);
+        let median_time_past = if params.median_time_span == 0 { 0 } else { genesis.header.time };
         let size_bytes = genesis.size_bytes();
         let stored = StoredBlock {
             block: Arc::new(genesis),
@@ -145,10 +137,7 @@ impl BlockStore {
             parent: None,
             chain_work,
             median_time_past,
-            meta: BlockMeta {
-                miner: None,
-                mined_at: SimTime::ZERO,
-            },
+            meta: BlockMeta { miner: None, mined_at: SimTime::ZERO },
             size_bytes,
             skip: None,
         };
@@ -178,22 +167,14 @@ impl BlockStore {
         if let Some(&existing) = self.by_hash.get(&hash) {
             return Err(InsertError::Duplicate(existing));
         }
-        let parent = *self
-            .by_hash
-            .get(&block.header.prev_blockhash)
-            .ok_or(InsertError::UnknownParent)?;
-        let target = block
-            .header
-            .bits
-            .to_target()
-            .map_err(|_| InsertError::BadCompact)?;
+        let parent =
+            *self.by_hash.get(&block.header.prev_blockhash).ok_or(InsertError::UnknownParent)?;
+        let target = block.header.bits.to_target().map_err(|_| InsertError::BadCompact)?;
         let id =
             BlockId(u32::try_from(self.blocks.len()).expect("fewer than 2^32 blocks in one run"));
         let parent_block = self.get(parent);
         let height = parent_block.height + 1;
-        let chain_work = parent_block
-            .chain_work
-            .saturating_add(work_from_target(target));
+        let chain_work = parent_block.chain_work.saturating_add(work_from_target(target));
 
         // Median time past over this block and its ancestors.
         let mut times = std::mem::take(&mut self.scratch_times);
@@ -237,9 +218,7 @@ impl BlockStore {
     /// # Panics
     /// Panics if `id` did not come from this store.
     pub fn get(&self, id: BlockId) -> &StoredBlock {
-        self.blocks
-            .get(id.index())
-            .expect("BlockId must come from this store")
+        self.blocks.get(id.index()).expect("BlockId must come from this store")
     }
 
     /// Returns a stored block, or `None` for an id this store never issued.
@@ -401,14 +380,8 @@ impl BlockStore {
         let mut a = self.ancestor(a, height);
         let mut b = self.ancestor(b, height);
         while a != b {
-            a = self
-                .get(a)
-                .parent
-                .expect("chains meet at genesis at the latest");
-            b = self
-                .get(b)
-                .parent
-                .expect("chains meet at genesis at the latest");
+            a = self.get(a).parent.expect("chains meet at genesis at the latest");
+            b = self.get(b).parent.expect("chains meet at genesis at the latest");
         }
         a
     }
@@ -441,10 +414,7 @@ impl BlockStore {
 /// nonce tried; genesis is valid by definition in the store either way.
 pub fn genesis_block(time_s: u32, bits: CompactTarget, params: &ConsensusParams) -> Block {
     const EXTRA_NONCE_ROUNDS: u64 = 16;
-    let outputs = vec![TxOut {
-        value: Amount::from_coins(50),
-        pubkey_hash: [0u8; 20],
-    }];
+    let outputs = vec![TxOut { value: Amount::from_coins(50), pubkey_hash: [0u8; 20] }];
     let mut block = Block {
         header: Header {
             version: 1,
@@ -517,18 +487,14 @@ mod tests {
             filler: Filler::default(),
         };
         block.header.merkle_root = block.compute_merkle_root();
-        let target = store
-            .params()
-            .pow_check_target(ctx.expected_bits.to_target().expect("valid bits"));
+        let target =
+            store.params().pow_check_target(ctx.expected_bits.to_target().expect("valid bits"));
         grind_nonce(&mut block.header, &target, 1 << 24).expect("easy target");
         block
     }
 
     fn meta(miner: u32) -> BlockMeta {
-        BlockMeta {
-            miner: Some(miner),
-            mined_at: SimTime(miner as u64),
-        }
+        BlockMeta { miner: Some(miner), mined_at: SimTime(miner as u64) }
     }
 
     fn extend(store: &mut BlockStore, parent: BlockId, time: u32, salt: u32) -> BlockId {
@@ -566,10 +532,7 @@ mod tests {
         assert_eq!(g.height, 0);
         assert_eq!(g.parent, None);
         assert_eq!(g.hash, a.header.block_hash());
-        assert_eq!(
-            g.chain_work,
-            work_from_target(EASY_BITS.to_target().expect("valid"))
-        );
+        assert_eq!(g.chain_work, work_from_target(EASY_BITS.to_target().expect("valid")));
         assert_eq!(g.median_time_past, 1_000);
         assert_eq!(store.len(), 1);
         assert!(!store.is_empty());
@@ -589,29 +552,17 @@ mod tests {
         assert_eq!(stored.meta, meta(1));
         assert_eq!(stored.size_bytes, block.size_bytes());
         assert_eq!(store.lookup(&block.header.block_hash()), Some(id));
-        assert_eq!(
-            store.insert(block.clone(), meta(1)),
-            Err(InsertError::Duplicate(id))
-        );
+        assert_eq!(store.insert(block.clone(), meta(1)), Err(InsertError::Duplicate(id)));
 
         // A block whose prev_blockhash names no stored block is an orphan.
         let mut orphan = child(&mut store, id, 1_020, 1);
         orphan.header.prev_blockhash.0[0] ^= 1;
-        assert_eq!(
-            store.insert(orphan, meta(1)),
-            Err(InsertError::UnknownParent)
-        );
+        assert_eq!(store.insert(orphan, meta(1)), Err(InsertError::UnknownParent));
 
         let mut bad_bits = child(&mut store, id, 1_020, 1);
         bad_bits.header.bits = CompactTarget(0x20800001);
-        assert_eq!(
-            store.insert(bad_bits, meta(1)),
-            Err(InsertError::BadCompact)
-        );
-        assert_eq!(
-            store.ids().collect::<Vec<_>>(),
-            vec![BlockId(0), BlockId(1)]
-        );
+        assert_eq!(store.insert(bad_bits, meta(1)), Err(InsertError::BadCompact));
+        assert_eq!(store.ids().collect::<Vec<_>>(), vec![BlockId(0), BlockId(1)]);
     }
 
     #[test]
@@ -714,10 +665,7 @@ mod tests {
         let old_target = EASY_BITS.to_target().expect("valid");
         // Much too fast: 3 s for the span -> clamped to 10 s -> target / 4.
         let fast = extend_chain(&mut store, BlockId::GENESIS, 3, 1, 1);
-        assert_eq!(
-            store.next_bits(fast[2]),
-            CompactTarget::from_target(old_target.div_u64(4).0)
-        );
+        assert_eq!(store.next_bits(fast[2]), CompactTarget::from_target(old_target.div_u64(4).0));
         // Much too slow: 3000 s -> clamped to 160 s -> target * 4 (below the pow limit).
         let slow = extend_chain(&mut store, BlockId::GENESIS, 3, 1_000, 2);
         assert_eq!(
@@ -725,10 +673,7 @@ mod tests {
             CompactTarget::from_target(old_target.mul_u64(4).expect("fits"))
         );
         // Never easier than the pow limit.
-        let p = ConsensusParams {
-            pow_limit: old_target,
-            ..params(4)
-        };
+        let p = ConsensusParams { pow_limit: old_target, ..params(4) };
         let mut capped = BlockStore::new(genesis_block(1_000, EASY_BITS, &p), p);
         let slow = extend_chain(&mut capped, BlockId::GENESIS, 3, 1_000, 2);
         assert_eq!(capped.next_bits(slow[2]), EASY_BITS);
@@ -747,10 +692,7 @@ mod tests {
         assert_eq!(store.validity_cache[grandchild.index()], None);
         assert_eq!(store.validity(grandchild), Err(RejectReason::BadPrevBlk));
         // Asking for the grandchild decided every ancestor on the way.
-        assert_eq!(
-            store.validity_cache[bad.index()],
-            Some(Err(RejectReason::BadTxnMrklRoot))
-        );
+        assert_eq!(store.validity_cache[bad.index()], Some(Err(RejectReason::BadTxnMrklRoot)));
         assert_eq!(store.validity(bad), Err(RejectReason::BadTxnMrklRoot));
         assert_eq!(store.validity(bad_child), Err(RejectReason::BadPrevBlk));
         assert_eq!(store.validity(good), Ok(()));
@@ -780,26 +722,17 @@ mod tests {
         assert_eq!(store.validity(wrong_height), Err(RejectReason::BadCbHeight));
 
         let mut oversize = child(&mut store, tip, mtp + 1, 5);
-        oversize.filler = Filler {
-            tx_count: 10,
-            size_bytes: 2_000_000,
-        };
+        oversize.filler = Filler { tx_count: 10, size_bytes: 2_000_000 };
         let oversize = store.insert(oversize, meta(5)).expect("insertable");
         assert_eq!(store.validity(oversize), Err(RejectReason::BadBlkLength));
     }
 
     #[test]
     fn long_unvalidated_chain_needs_no_recursion() {
-        let p = ConsensusParams {
-            sim_target_shift: 0,
-            ..params(0)
-        };
+        let p = ConsensusParams { sim_target_shift: 0, ..params(0) };
         // Maximal target: every hash meets it, so no grinding.
         let bits = CompactTarget::from_target(U256::MAX.shr(1));
-        let p = ConsensusParams {
-            pow_limit: U256::MAX,
-            ..p
-        };
+        let p = ConsensusParams { pow_limit: U256::MAX, ..p };
         let mut store = BlockStore::new(genesis_block(1_000, bits, &p), p);
         let ids = extend_chain(&mut store, BlockId::GENESIS, 20_000, 1, 1);
         assert_eq!(store.validity(ids[19_999]), Ok(()));

@@ -112,11 +112,7 @@ impl Transaction {
     ) -> Transaction {
         Transaction {
             version: 1,
-            coinbase: Some(CoinbaseData {
-                height,
-                extra_nonce,
-                miner,
-            }),
+            coinbase: Some(CoinbaseData { height, extra_nonce, miner }),
             inputs: Vec::new(),
             outputs,
             lock_time: 0,
@@ -181,11 +177,7 @@ impl Transaction {
 
     /// Returns the length of the canonical encoding, computed without encoding.
     pub fn size_bytes(&self) -> usize {
-        let coinbase = if self.coinbase.is_some() {
-            COINBASE_DATA_BYTES
-        } else {
-            0
-        };
+        let coinbase = if self.coinbase.is_some() { COINBASE_DATA_BYTES } else { 0 };
         4 + 1
             + coinbase
             + compact_size_len(self.inputs.len() as u64)
@@ -234,22 +226,13 @@ mod tests {
             version: 1,
             coinbase: None,
             inputs: vec![TxIn {
-                prevout: OutPoint {
-                    txid: TxId([7u8; 32]),
-                    vout: 3,
-                },
+                prevout: OutPoint { txid: TxId([7u8; 32]), vout: 3 },
                 pubkey: [1u8; 32],
                 signature: [2u8; 64],
             }],
             outputs: vec![
-                TxOut {
-                    value: Amount(5),
-                    pubkey_hash: [3u8; 20],
-                },
-                TxOut {
-                    value: Amount(6),
-                    pubkey_hash: [4u8; 20],
-                },
+                TxOut { value: Amount(5), pubkey_hash: [3u8; 20] },
+                TxOut { value: Amount(6), pubkey_hash: [4u8; 20] },
             ],
             lock_time: 9,
         }
@@ -279,10 +262,7 @@ mod tests {
             0x0102_0304,
             7,
             0x1122_3344_5566_7788,
-            vec![TxOut {
-                value: Amount::from_coins(50),
-                pubkey_hash: [0xaa; 20],
-            }],
+            vec![TxOut { value: Amount::from_coins(50), pubkey_hash: [0xaa; 20] }],
         );
         assert!(cb.is_coinbase());
         let bytes = cb.serialize();
@@ -305,10 +285,7 @@ mod tests {
         let tx = payment();
         assert!(!tx.is_coinbase());
         assert_eq!(tx.serialize().len(), tx.size_bytes());
-        assert_eq!(
-            tx.size_bytes(),
-            4 + 1 + 1 + TXIN_BYTES + 1 + 2 * TXOUT_BYTES + 4
-        );
+        assert_eq!(tx.size_bytes(), 4 + 1 + 1 + TXIN_BYTES + 1 + 2 * TXOUT_BYTES + 4);
         let mut other = tx.clone();
         other.lock_time += 1;
         assert_ne!(tx.txid(), other.txid());

@@ -74,10 +74,7 @@ impl U256 {
     ///
     /// Returns `None` for empty, over-long or non-hex input.
     pub fn from_be_hex(hex: &str) -> Option<U256> {
-        let digits = hex
-            .strip_prefix("0x")
-            .or_else(|| hex.strip_prefix("0X"))
-            .unwrap_or(hex);
+        let digits = hex.strip_prefix("0x").or_else(|| hex.strip_prefix("0X")).unwrap_or(hex);
         if digits.is_empty() || digits.len() > 64 {
             return None;
         }
@@ -363,11 +360,7 @@ impl Shr<u32> for U256 {
 impl fmt::Display for U256 {
     /// Formats as `0x` followed by 64 hex digits, most significant first.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "0x{:016x}{:016x}{:016x}{:016x}",
-            self.0[3], self.0[2], self.0[1], self.0[0]
-        )
+        write!(f, "0x{:016x}{:016x}{:016x}{:016x}", self.0[3], self.0[2], self.0[1], self.0[0])
     }
 }
 

@@ -90,10 +90,7 @@ pub fn check_header_pow(
     header: &Header,
     params: &ConsensusParams,
 ) -> Result<BlockHash, RejectReason> {
-    let target = header
-        .bits
-        .to_target()
-        .map_err(|_| RejectReason::BadCompact)?;
+    let target = header.bits.to_target().map_err(|_| RejectReason::BadCompact)?;
     if target > params.pow_limit {
         return Err(RejectReason::HighHash);
     }
@@ -207,11 +204,7 @@ mod tests {
     const BITS: CompactTarget = CompactTarget(0x1f00ffff);
 
     fn ctx() -> HeaderContext {
-        HeaderContext {
-            height: 5,
-            expected_bits: BITS,
-            median_time_past: 1_000,
-        }
+        HeaderContext { height: 5, expected_bits: BITS, median_time_past: 1_000 }
     }
 
     fn valid_block(p: &ConsensusParams) -> Block {
@@ -219,10 +212,7 @@ mod tests {
             5,
             3,
             0,
-            vec![TxOut {
-                value: Amount::from_coins(50),
-                pubkey_hash: [9; 20],
-            }],
+            vec![TxOut { value: Amount::from_coins(50), pubkey_hash: [9; 20] }],
         );
         let mut block = Block {
             header: Header {
@@ -282,20 +272,11 @@ mod tests {
     fn valid_block_passes_and_pow_returns_hash() {
         let p = params();
         let block = valid_block(&p);
-        assert_eq!(
-            check_header_pow(&block.header, &p),
-            Ok(block.header.block_hash())
-        );
+        assert_eq!(check_header_pow(&block.header, &p), Ok(block.header.block_hash()));
         assert_eq!(full_check(&block, 0, &p), Ok(()));
         // Without the simulation shift the same nonce almost surely fails (deterministic here).
-        let strict = ConsensusParams {
-            sim_target_shift: 0,
-            ..p.clone()
-        };
-        assert_eq!(
-            check_header_pow(&block.header, &strict),
-            Err(RejectReason::HighHash)
-        );
+        let strict = ConsensusParams { sim_target_shift: 0, ..p.clone() };
+        assert_eq!(check_header_pow(&block.header, &strict), Err(RejectReason::HighHash));
     }
 
     #[test]
@@ -344,15 +325,9 @@ mod tests {
         bad.header.bits = CompactTarget(0x1f80ffff);
         assert_eq!(full_check(&bad, 0, &p), Err(RejectReason::BadCompact));
         bad.header.bits = CompactTarget(0);
-        assert_eq!(
-            check_header_pow(&bad.header, &p),
-            Err(RejectReason::BadCompact)
-        );
+        assert_eq!(check_header_pow(&bad.header, &p), Err(RejectReason::BadCompact));
         bad.header.bits = CompactTarget(0x2100ffff);
-        assert_eq!(
-            check_header_pow(&bad.header, &p),
-            Err(RejectReason::HighHash)
-        );
+        assert_eq!(check_header_pow(&bad.header, &p), Err(RejectReason::HighHash));
     }
 
     #[test]
@@ -367,10 +342,7 @@ mod tests {
         bad.header.time = 20_000;
         regrind(&mut bad.header, &p);
         assert_eq!(full_check(&bad, 20_000 - 7_200, &p), Ok(()));
-        assert_eq!(
-            full_check(&bad, 20_000 - 7_201, &p),
-            Err(RejectReason::TimeTooNew)
-        );
+        assert_eq!(full_check(&bad, 20_000 - 7_201, &p), Err(RejectReason::TimeTooNew));
         assert_eq!(full_check(&bad, u64::MAX, &p), Ok(()));
     }
 
@@ -409,17 +381,10 @@ mod tests {
         let p = params();
         let mut bad = valid_block(&p);
         let room = p.max_block_size_bytes - bad.size_bytes();
-        bad.filler = Filler {
-            tx_count: 1,
-            size_bytes: room as u32,
-        };
+        bad.filler = Filler { tx_count: 1, size_bytes: room as u32 };
         // Two transactions still need a one-byte count, so this is exactly at the limit.
         assert_eq!(bad.size_bytes(), p.max_block_size_bytes);
-        assert_eq!(
-            full_check(&bad, 0, &p),
-            Ok(()),
-            "filler is not committed; header still valid"
-        );
+        assert_eq!(full_check(&bad, 0, &p), Ok(()), "filler is not committed; header still valid");
         bad.filler.size_bytes += 1;
         assert_eq!(full_check(&bad, 0, &p), Err(RejectReason::BadBlkLength));
     }

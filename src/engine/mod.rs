@@ -29,11 +29,7 @@ impl<E> Scheduler<E> {
     ///
     /// Panics if `time` is in the past: that would break causality and determinism.
     pub fn at(&mut self, time: SimTime, event: E) {
-        assert!(
-            time >= self.now,
-            "event scheduled in the past ({time:?} < {:?})",
-            self.now
-        );
+        assert!(time >= self.now, "event scheduled in the past ({time:?} < {:?})", self.now);
         self.queue.push(time, event);
     }
 
@@ -92,10 +88,7 @@ impl<E> Engine<E> {
     /// A fresh engine at time zero.
     pub fn new(limits: Limits) -> Self {
         Engine {
-            scheduler: Scheduler {
-                now: SimTime::ZERO,
-                queue: EventQueue::new(),
-            },
+            scheduler: Scheduler { now: SimTime::ZERO, queue: EventQueue::new() },
             processed: 0,
             limits,
         }
@@ -137,11 +130,7 @@ impl<E> Engine<E> {
                 self.scheduler.now = self.limits.max_time;
                 return StopReason::MaxTime;
             }
-            let (time, event) = self
-                .scheduler
-                .queue
-                .pop()
-                .expect("peeked an event just now");
+            let (time, event) = self.scheduler.queue.pop().expect("peeked an event just now");
             self.scheduler.now = time;
             self.processed += 1;
             model.handle(event, &mut self.scheduler);
@@ -174,41 +163,20 @@ mod tests {
 
     #[test]
     fn caps_bound_the_run() {
-        let limits = Limits {
-            max_events: 5,
-            max_time: SimTime::MAX,
-        };
+        let limits = Limits { max_events: 5, max_time: SimTime::MAX };
         let mut engine = Engine::new(limits);
         engine.scheduler().at(SimTime::ZERO, ());
-        assert_eq!(
-            engine.run(&mut Ticker {
-                ticks: 0,
-                until: 100
-            }),
-            StopReason::MaxEvents
-        );
+        assert_eq!(engine.run(&mut Ticker { ticks: 0, until: 100 }), StopReason::MaxEvents);
 
-        let limits = Limits {
-            max_events: 1000,
-            max_time: SimTime(2_500_000),
-        };
+        let limits = Limits { max_events: 1000, max_time: SimTime(2_500_000) };
         let mut engine = Engine::new(limits);
         engine.scheduler().at(SimTime::ZERO, ());
-        let mut t = Ticker {
-            ticks: 0,
-            until: 100,
-        };
+        let mut t = Ticker { ticks: 0, until: 100 };
         assert_eq!(engine.run(&mut t), StopReason::MaxTime);
         assert_eq!(t.ticks, 3);
 
-        let mut engine = Engine::new(Limits {
-            max_events: 1000,
-            max_time: SimTime::MAX,
-        });
+        let mut engine = Engine::new(Limits { max_events: 1000, max_time: SimTime::MAX });
         engine.scheduler().at(SimTime::ZERO, ());
-        assert_eq!(
-            engine.run(&mut Ticker { ticks: 0, until: 4 }),
-            StopReason::Done
-        );
+        assert_eq!(engine.run(&mut Ticker { ticks: 0, until: 4 }), StopReason::Done);
     }
 }

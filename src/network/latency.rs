@@ -112,10 +112,7 @@ impl LinkLatencySpec {
         match self {
             LinkLatencySpec::Regions { matrix_ms, jitter } => {
                 if matrix_ms.len() != regions {
-                    return Err(NetworkError::LatencyMatrixRows {
-                        rows: matrix_ms.len(),
-                        regions,
-                    });
+                    return Err(NetworkError::LatencyMatrixRows { rows: matrix_ms.len(), regions });
                 }
                 for (from, row) in matrix_ms.iter().enumerate() {
                     if row.len() != regions {
@@ -143,10 +140,7 @@ impl LinkLatencySpec {
                 non_negative("min_ms", *min_ms)?;
                 non_negative("max_ms", *max_ms)?;
                 if min_ms > max_ms {
-                    return Err(NetworkError::UniformRange {
-                        min_ms: *min_ms,
-                        max_ms: *max_ms,
-                    });
+                    return Err(NetworkError::UniformRange { min_ms: *min_ms, max_ms: *max_ms });
                 }
                 Ok(())
             }
@@ -178,10 +172,7 @@ mod tests {
     #[test]
     fn unjittered_regions_and_constant_are_exact() {
         let mut r = rng(1);
-        assert_eq!(
-            regions_2019(Jitter::None).sample(0, 3, &mut r),
-            SimDuration::from_millis(198)
-        );
+        assert_eq!(regions_2019(Jitter::None).sample(0, 3, &mut r), SimDuration::from_millis(198));
         assert_eq!(
             LinkLatencySpec::Constant { ms: 2.5 }.sample(0, 0, &mut r),
             SimDuration::from_micros(2_500)
@@ -195,10 +186,8 @@ mod tests {
         let spec = regions_2019(Jitter::Pareto { shape: 5.0 });
         let mut r = rng(2);
         let n = 200_000;
-        let mean_ms = (0..n)
-            .map(|_| spec.sample(1, 2, &mut r).as_millis_f64())
-            .sum::<f64>()
-            / n as f64;
+        let mean_ms =
+            (0..n).map(|_| spec.sample(1, 2, &mut r).as_millis_f64()).sum::<f64>() / n as f64;
         assert!((mean_ms - 227.0).abs() < 2.27, "mean {mean_ms}");
         let floor = spec.sample(1, 2, &mut r).as_millis_f64();
         assert!(floor >= 227.0 * 4.0 / 5.0 - 0.001);
@@ -206,22 +195,15 @@ mod tests {
 
     #[test]
     fn uniform_stays_in_range_and_lognormal_has_its_median() {
-        let uniform = LinkLatencySpec::Uniform {
-            min_ms: 10.0,
-            max_ms: 20.0,
-        };
+        let uniform = LinkLatencySpec::Uniform { min_ms: 10.0, max_ms: 20.0 };
         let mut r = rng(3);
         assert!((0..10_000).all(|_| {
             let d = uniform.sample(0, 0, &mut r).as_micros();
             (10_000..=20_000).contains(&d)
         }));
-        let lognormal = LinkLatencySpec::LogNormal {
-            median_ms: 50.0,
-            sigma: 0.5,
-        };
-        let mut draws: Vec<u64> = (0..20_001)
-            .map(|_| lognormal.sample(0, 0, &mut r).as_micros())
-            .collect();
+        let lognormal = LinkLatencySpec::LogNormal { median_ms: 50.0, sigma: 0.5 };
+        let mut draws: Vec<u64> =
+            (0..20_001).map(|_| lognormal.sample(0, 0, &mut r).as_micros()).collect();
         draws.sort_unstable();
         let median_ms = draws[10_000] as f64 / 1_000.0;
         // The sample median's SE is about 1.25 sigma m / sqrt(n) = 0.22 ms; allow 5 SE.
@@ -233,10 +215,7 @@ mod tests {
         assert!(regions_2019(Jitter::None).validate(6).is_ok());
         assert_eq!(
             regions_2019(Jitter::None).validate(5),
-            Err(NetworkError::LatencyMatrixRows {
-                rows: 6,
-                regions: 5
-            })
+            Err(NetworkError::LatencyMatrixRows { rows: 6, regions: 5 })
         );
         let ragged = LinkLatencySpec::Regions {
             matrix_ms: vec![vec![1.0, 2.0], vec![3.0]],
@@ -244,11 +223,7 @@ mod tests {
         };
         assert_eq!(
             ragged.validate(2),
-            Err(NetworkError::LatencyMatrixColumns {
-                row: 1,
-                columns: 1,
-                regions: 2
-            })
+            Err(NetworkError::LatencyMatrixColumns { row: 1, columns: 1, regions: 2 })
         );
         let negative = LinkLatencySpec::Regions {
             matrix_ms: vec![vec![1.0, -2.0], vec![3.0, 4.0]],
@@ -256,42 +231,20 @@ mod tests {
         };
         assert_eq!(
             negative.validate(2),
-            Err(NetworkError::LatencyMatrixEntry {
-                from: 0,
-                to: 1,
-                value: -2.0
-            })
+            Err(NetworkError::LatencyMatrixEntry { from: 0, to: 1, value: -2.0 })
         );
         assert_eq!(
             regions_2019(Jitter::Pareto { shape: 1.0 }).validate(6),
             Err(NetworkError::ParetoShape { shape: 1.0 })
         );
-        assert!(
-            LinkLatencySpec::Constant { ms: f64::NAN }
-                .validate(1)
-                .is_err()
+        assert!(LinkLatencySpec::Constant { ms: f64::NAN }.validate(1).is_err());
+        assert_eq!(
+            LinkLatencySpec::Uniform { min_ms: 5.0, max_ms: 4.0 }.validate(1),
+            Err(NetworkError::UniformRange { min_ms: 5.0, max_ms: 4.0 })
         );
         assert_eq!(
-            LinkLatencySpec::Uniform {
-                min_ms: 5.0,
-                max_ms: 4.0
-            }
-            .validate(1),
-            Err(NetworkError::UniformRange {
-                min_ms: 5.0,
-                max_ms: 4.0
-            })
-        );
-        assert_eq!(
-            LinkLatencySpec::LogNormal {
-                median_ms: 5.0,
-                sigma: -1.0
-            }
-            .validate(1),
-            Err(NetworkError::LatencyParameter {
-                name: "sigma",
-                value: -1.0
-            })
+            LinkLatencySpec::LogNormal { median_ms: 5.0, sigma: -1.0 }.validate(1),
+            Err(NetworkError::LatencyParameter { name: "sigma", value: -1.0 })
         );
     }
 

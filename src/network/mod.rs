@@ -271,14 +271,10 @@ impl Network {
         let mut population_rng = streams.stream(Purpose::Population, 0);
         let node_region = assign_regions(spec.nodes, &spec.node_share, &mut population_rng);
 
-        let upload_bps: Vec<u64> = node_region
-            .iter()
-            .map(|&r| upload_by_region[r as usize])
-            .collect();
-        let download_bps: Vec<u64> = node_region
-            .iter()
-            .map(|&r| download_by_region[r as usize])
-            .collect();
+        let upload_bps: Vec<u64> =
+            node_region.iter().map(|&r| upload_by_region[r as usize]).collect();
+        let download_bps: Vec<u64> =
+            node_region.iter().map(|&r| download_by_region[r as usize]).collect();
 
         let mut edges: Vec<(u32, u32)> = graph
             .edge_references()
@@ -299,12 +295,7 @@ impl Network {
         for i in 0..n {
             link_offsets[i + 1] += link_offsets[i];
         }
-        let placeholder = Link {
-            latency: SimDuration::ZERO,
-            rate_bps: 0,
-            reverse: 0,
-            target: 0,
-        };
+        let placeholder = Link { latency: SimDuration::ZERO, rate_bps: 0, reverse: 0, target: 0 };
         let mut links = vec![placeholder; 2 * edges.len()];
         let mut cursor: Vec<usize> = link_offsets[..n].to_vec();
         // Edges are sorted by (lower, higher): every edge (x, b) with x < a reaches row a before
@@ -380,10 +371,7 @@ impl Network {
     pub fn find_link(&self, from: u32, to: u32) -> Option<usize> {
         let start = *self.link_offsets.get(from as usize)?;
         let end = *self.link_offsets.get(from as usize + 1)?;
-        self.links[start..end]
-            .binary_search_by_key(&to, |l| l.target)
-            .ok()
-            .map(|i| start + i)
+        self.links[start..end].binary_search_by_key(&to, |l| l.target).ok().map(|i| start + i)
     }
 
     /// The propagation delay of a link, the same in both directions.
@@ -478,11 +466,7 @@ impl Network {
         NetworkStats {
             nodes,
             edges: self.links.len() / 2,
-            degree_mean: if nodes == 0 {
-                0.0
-            } else {
-                self.links.len() as f64 / nodes as f64
-            },
+            degree_mean: if nodes == 0 { 0.0 } else { self.links.len() as f64 / nodes as f64 },
             degree_min,
             degree_max,
             latency_ms_mean,
@@ -506,10 +490,7 @@ fn validate_regions(spec: &NetworkSpec) -> Result<usize, NetworkError> {
         return Err(NetworkError::DuplicateRegion { name: w[0].clone() });
     }
     if spec.node_share.len() != regions {
-        return Err(NetworkError::ShareLength {
-            shares: spec.node_share.len(),
-            regions,
-        });
+        return Err(NetworkError::ShareLength { shares: spec.node_share.len(), regions });
     }
     for (region, &value) in spec.node_share.iter().enumerate() {
         if !(value.is_finite() && value >= 0.0) {
@@ -529,10 +510,7 @@ fn validate_bandwidth(
     regions: usize,
 ) -> Result<(Vec<u64>, Vec<u64>), NetworkError> {
     match &spec.bandwidth {
-        BandwidthSpec::Constant {
-            upload_bps,
-            download_bps,
-        } => {
+        BandwidthSpec::Constant { upload_bps, download_bps } => {
             for (direction, value) in [("upload", upload_bps), ("download", download_bps)] {
                 if *value == 0 {
                     return Err(NetworkError::ZeroBandwidth { direction });
@@ -540,10 +518,7 @@ fn validate_bandwidth(
             }
             Ok((vec![*upload_bps; regions], vec![*download_bps; regions]))
         }
-        BandwidthSpec::PerRegion {
-            upload_bps,
-            download_bps,
-        } => {
+        BandwidthSpec::PerRegion { upload_bps, download_bps } => {
             for (direction, values) in [("upload", upload_bps), ("download", download_bps)] {
                 if values.len() != regions {
                     return Err(NetworkError::BandwidthLength {
@@ -568,16 +543,8 @@ fn validate_bandwidth(
 /// Exact node counts per region by the largest-remainder method (shares normalised first).
 fn region_counts(nodes: u32, share: &[f64]) -> Vec<u32> {
     let total: f64 = share.iter().sum();
-    let quotas: Vec<f64> = share
-        .iter()
-        .map(|&s| {
-            if total > 0.0 {
-                nodes as f64 * s / total
-            } else {
-                0.0
-            }
-        })
-        .collect();
+    let quotas: Vec<f64> =
+        share.iter().map(|&s| if total > 0.0 { nodes as f64 * s / total } else { 0.0 }).collect();
     let mut counts: Vec<u32> = quotas.iter().map(|&q| libm::floor(q) as u32).collect();
     let assigned: u64 = counts.iter().map(|&c| c as u64).sum();
     if assigned > nodes as u64 {
@@ -634,20 +601,11 @@ mod tests {
         let (upload, download) = presets::bandwidth_bps("2019").expect("preset");
         NetworkSpec {
             nodes,
-            region_names: presets::REGION_NAMES
-                .iter()
-                .map(|s| s.to_string())
-                .collect(),
+            region_names: presets::REGION_NAMES.iter().map(|s| s.to_string()).collect(),
             node_share: presets::NODE_SHARE_BITCOIN_2019.to_vec(),
-            topology: TopologySpec::Random {
-                outbound: OutboundDegree::Fixed(8),
-                inbound_max: 125,
-            },
+            topology: TopologySpec::Random { outbound: OutboundDegree::Fixed(8), inbound_max: 125 },
             latency: LinkLatencySpec::Regions {
-                matrix_ms: presets::LATENCY_MS_2019
-                    .iter()
-                    .map(|r| r.to_vec())
-                    .collect(),
+                matrix_ms: presets::LATENCY_MS_2019.iter().map(|r| r.to_vec()).collect(),
                 jitter: Jitter::Pareto { shape: 5.0 },
             },
             bandwidth: BandwidthSpec::PerRegion {
@@ -664,10 +622,7 @@ mod tests {
             node_share: vec![1.0],
             topology,
             latency: LinkLatencySpec::Constant { ms: 50.0 },
-            bandwidth: BandwidthSpec::Constant {
-                upload_bps: 19_200_000,
-                download_bps: 22_800_000,
-            },
+            bandwidth: BandwidthSpec::Constant { upload_bps: 19_200_000, download_bps: 22_800_000 },
         }
     }
 
@@ -709,33 +664,21 @@ mod tests {
         let net = Network::build(&spec, &RngStreams::new(2)).expect("builds");
         let link = net.find_link(0, 1).expect("edge");
         // 535_000 bytes * 8 / 19_200_000 bit/s = 0.22291666... s.
-        assert_eq!(
-            net.transmission_time(link, 535_000),
-            SimDuration::from_micros(222_917)
-        );
+        assert_eq!(net.transmission_time(link, 535_000), SimDuration::from_micros(222_917));
         assert_eq!(net.transmission_time(link, 0), SimDuration::ZERO);
         // 1 byte = 8 bits at 19.2 Mbit/s = 0.4166 us, rounded up to 1.
         assert_eq!(net.transmission_time(link, 1), SimDuration::from_micros(1));
         // 2_400 bytes = 19_200 bits = exactly 1_000 us.
-        assert_eq!(
-            net.transmission_time(link, 2_400),
-            SimDuration::from_micros(1_000)
-        );
+        assert_eq!(net.transmission_time(link, 2_400), SimDuration::from_micros(1_000));
         // Overflowing the u64 fast path still gives the exact answer, or saturates.
         assert_eq!(
             net.transmission_time(link, u64::MAX),
             SimDuration::from_micros((u64::MAX as u128 * 8_000_000).div_ceil(19_200_000) as u64)
         );
         let mut slow = spec.clone();
-        slow.bandwidth = BandwidthSpec::Constant {
-            upload_bps: 1_000_000,
-            download_bps: 1_000_000,
-        };
+        slow.bandwidth = BandwidthSpec::Constant { upload_bps: 1_000_000, download_bps: 1_000_000 };
         let slow = Network::build(&slow, &RngStreams::new(2)).expect("builds");
-        assert_eq!(
-            slow.transmission_time(0, u64::MAX),
-            SimDuration::from_micros(u64::MAX)
-        );
+        assert_eq!(slow.transmission_time(0, u64::MAX), SimDuration::from_micros(u64::MAX));
         assert_eq!(
             net.transmission_time(link, 1 << 50),
             SimDuration::from_micros(((1u128 << 50) * 8_000_000).div_ceil(19_200_000) as u64)
@@ -771,11 +714,7 @@ mod tests {
         };
         assert_eq!(view(&a), view(&b));
         assert_ne!(view(&a), view(&c));
-        let regions = |n: &Network| {
-            (0..n.node_count())
-                .map(|i| n.region_of(i))
-                .collect::<Vec<_>>()
-        };
+        let regions = |n: &Network| (0..n.node_count()).map(|i| n.region_of(i)).collect::<Vec<_>>();
         assert_eq!(regions(&a), regions(&b));
         assert_ne!(regions(&a), regions(&c));
     }
@@ -808,10 +747,7 @@ mod tests {
                 let counts = region_counts(nodes, &share);
                 assert_eq!(counts.iter().sum::<u32>(), nodes);
                 for (c, s) in counts.iter().zip(share) {
-                    assert!(
-                        (*c as f64 - nodes as f64 * s).abs() < 1.01,
-                        "{name} {nodes}"
-                    );
+                    assert!((*c as f64 - nodes as f64 * s).abs() < 1.01, "{name} {nodes}");
                 }
             }
         }
@@ -832,13 +768,8 @@ mod tests {
         let stats = complete.stats();
         assert_eq!(stats.latency_ms_mean, 50.0);
         assert_eq!(stats.nodes_per_region, vec![20]);
-        let small_world = global(
-            100,
-            TopologySpec::SmallWorld {
-                neighbors: 4,
-                rewire_probability: 0.1,
-            },
-        );
+        let small_world =
+            global(100, TopologySpec::SmallWorld { neighbors: 4, rewire_probability: 0.1 });
         assert!(Network::build(&small_world, &RngStreams::new(8)).is_ok());
         let scale_free = global(100, TopologySpec::ScaleFree { attach: 2 });
         assert!(Network::build(&scale_free, &RngStreams::new(8)).is_ok());
@@ -855,53 +786,33 @@ mod tests {
         assert_eq!(build(&|s| s.region_names.clear()), NetworkError::NoRegions);
         assert_eq!(
             build(&|s| s.region_names[3] = "europe".to_string()),
-            NetworkError::DuplicateRegion {
-                name: "europe".to_string()
-            }
+            NetworkError::DuplicateRegion { name: "europe".to_string() }
         );
         assert_eq!(
             build(&|s| {
                 s.node_share.pop();
             }),
-            NetworkError::ShareLength {
-                shares: 5,
-                regions: 6
-            }
+            NetworkError::ShareLength { shares: 5, regions: 6 }
         );
         let nan = build(&|s| s.node_share[2] = f64::NAN);
         assert!(matches!(nan, NetworkError::ShareValue { region: 2, value } if value.is_nan()));
-        assert_eq!(
-            nan.to_string(),
-            "node_share of region 2 is NaN, not a finite number >= 0"
-        );
+        assert_eq!(nan.to_string(), "node_share of region 2 is NaN, not a finite number >= 0");
         assert!(matches!(
             build(&|s| s.node_share[2] = -0.1),
             NetworkError::ShareValue { region: 2, .. }
         ));
-        assert!(matches!(
-            build(&|s| s.node_share[0] = 0.5),
-            NetworkError::ShareSum { .. }
-        ));
+        assert!(matches!(build(&|s| s.node_share[0] = 0.5), NetworkError::ShareSum { .. }));
         assert_eq!(
             build(&|s| s.latency = LinkLatencySpec::Regions {
                 matrix_ms: vec![vec![1.0; 6]; 5],
                 jitter: Jitter::None
             }),
-            NetworkError::LatencyMatrixRows {
-                rows: 5,
-                regions: 6
-            }
+            NetworkError::LatencyMatrixRows { rows: 5, regions: 6 }
         );
         assert_eq!(
-            build(&|s| s.bandwidth = BandwidthSpec::PerRegion {
-                upload_bps: vec![1; 6],
-                download_bps: vec![1; 4]
-            }),
-            NetworkError::BandwidthLength {
-                direction: "download",
-                len: 4,
-                regions: 6
-            }
+            build(&|s| s.bandwidth =
+                BandwidthSpec::PerRegion { upload_bps: vec![1; 6], download_bps: vec![1; 4] }),
+            NetworkError::BandwidthLength { direction: "download", len: 4, regions: 6 }
         );
         let zero = build(&|s| {
             s.bandwidth = BandwidthSpec::PerRegion {
@@ -909,32 +820,17 @@ mod tests {
                 download_bps: vec![1; 6],
             }
         });
+        assert_eq!(zero.to_string(), "upload bandwidth of region 2 (south_america) is 0 bit/s");
         assert_eq!(
-            zero.to_string(),
-            "upload bandwidth of region 2 (south_america) is 0 bit/s"
-        );
-        assert_eq!(
-            build(&|s| s.bandwidth = BandwidthSpec::Constant {
-                upload_bps: 5,
-                download_bps: 0
-            }),
-            NetworkError::ZeroBandwidth {
-                direction: "download"
-            }
+            build(&|s| s.bandwidth = BandwidthSpec::Constant { upload_bps: 5, download_bps: 0 }),
+            NetworkError::ZeroBandwidth { direction: "download" }
         );
         assert_eq!(
             build(&|s| s.nodes = 1),
             NetworkError::Topology(TopologyError::NodeCount { nodes: 1 })
         );
         let islands = build(&|s| s.topology = TopologySpec::Edges(vec![(0, 1)]));
-        assert!(matches!(
-            islands,
-            NetworkError::Topology(TopologyError::Disconnected { .. })
-        ));
-        assert!(
-            islands
-                .to_string()
-                .starts_with("topology is disconnected: 49 components")
-        );
+        assert!(matches!(islands, NetworkError::Topology(TopologyError::Disconnected { .. })));
+        assert!(islands.to_string().starts_with("topology is disconnected: 49 components"));
     }
 }

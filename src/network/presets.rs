@@ -11,14 +11,8 @@
 //! `*_NAMES` constant listing the valid names (for error messages).
 
 /// The six regions of every table, in row/column order.
-pub const REGION_NAMES: [&str; 6] = [
-    "north_america",
-    "europe",
-    "south_america",
-    "asia_pacific",
-    "japan",
-    "australia",
-];
+pub const REGION_NAMES: [&str; 6] =
+    ["north_america", "europe", "south_america", "asia_pacific", "japan", "australia"];
 
 /// Mean one-way latency between regions in 2015, in milliseconds (row = from, column = to).
 pub const LATENCY_MS_2015: [[f64; 6]; 6] = [
@@ -41,24 +35,20 @@ pub const LATENCY_MS_2019: [[f64; 6]; 6] = [
 ];
 
 /// Per-node download bandwidth by region in 2015, in bit/s.
-pub const DOWNLOAD_BPS_2015: [u64; 6] = [
-    25_000_000, 24_000_000, 6_500_000, 10_000_000, 17_500_000, 14_000_000,
-];
+pub const DOWNLOAD_BPS_2015: [u64; 6] =
+    [25_000_000, 24_000_000, 6_500_000, 10_000_000, 17_500_000, 14_000_000];
 
 /// Per-node download bandwidth by region in 2019, in bit/s.
-pub const DOWNLOAD_BPS_2019: [u64; 6] = [
-    52_000_000, 40_000_000, 18_000_000, 22_800_000, 22_800_000, 29_900_000,
-];
+pub const DOWNLOAD_BPS_2019: [u64; 6] =
+    [52_000_000, 40_000_000, 18_000_000, 22_800_000, 22_800_000, 29_900_000];
 
 /// Per-node upload bandwidth by region in 2015, in bit/s.
-pub const UPLOAD_BPS_2015: [u64; 6] = [
-    4_700_000, 8_100_000, 1_800_000, 5_300_000, 3_400_000, 5_200_000,
-];
+pub const UPLOAD_BPS_2015: [u64; 6] =
+    [4_700_000, 8_100_000, 1_800_000, 5_300_000, 3_400_000, 5_200_000];
 
 /// Per-node upload bandwidth by region in 2019, in bit/s.
-pub const UPLOAD_BPS_2019: [u64; 6] = [
-    19_200_000, 20_700_000, 5_800_000, 15_700_000, 10_200_000, 11_300_000,
-];
+pub const UPLOAD_BPS_2019: [u64; 6] =
+    [19_200_000, 20_700_000, 5_800_000, 15_700_000, 10_200_000, 11_300_000];
 
 /// Share of Bitcoin nodes per region in 2015.
 pub const NODE_SHARE_BITCOIN_2015: [f64; 6] = [0.3869, 0.5159, 0.0113, 0.0574, 0.0119, 0.0166];
@@ -170,11 +160,7 @@ mod tests {
 
     #[test]
     fn every_listed_name_resolves_and_others_do_not() {
-        assert!(
-            LATENCY_MATRIX_NAMES
-                .iter()
-                .all(|n| latency_matrix_ms(n).is_some())
-        );
+        assert!(LATENCY_MATRIX_NAMES.iter().all(|n| latency_matrix_ms(n).is_some()));
         assert!(BANDWIDTH_NAMES.iter().all(|n| bandwidth_bps(n).is_some()));
         assert!(latency_matrix_ms("2020").is_none());
         assert!(bandwidth_bps("").is_none());

@@ -69,10 +69,7 @@ pub enum TopologySpec {
 #[non_exhaustive]
 pub enum TopologyError {
     /// A network needs at least two nodes (and fewer than `u32::MAX`).
-    #[error(
-        "a network needs at least 2 nodes and fewer than {}, got {nodes}",
-        u32::MAX
-    )]
+    #[error("a network needs at least 2 nodes and fewer than {}, got {nodes}", u32::MAX)]
     NodeCount {
         /// The requested node count.
         nodes: u32,
@@ -234,14 +231,12 @@ pub fn build_topology(
         return Err(TopologyError::NodeCount { nodes });
     }
     let edges = match spec {
-        TopologySpec::Random {
-            outbound,
-            inbound_max,
-        } => random_outbound_edges(nodes, outbound, *inbound_max, rng)?,
-        TopologySpec::SmallWorld {
-            neighbors,
-            rewire_probability,
-        } => small_world_edges(nodes, *neighbors, *rewire_probability, rng)?,
+        TopologySpec::Random { outbound, inbound_max } => {
+            random_outbound_edges(nodes, outbound, *inbound_max, rng)?
+        }
+        TopologySpec::SmallWorld { neighbors, rewire_probability } => {
+            small_world_edges(nodes, *neighbors, *rewire_probability, rng)?
+        }
         TopologySpec::ScaleFree { attach } => scale_free_edges(nodes, *attach, rng)?,
         TopologySpec::Complete => complete_edges(nodes)?,
         TopologySpec::Edges(list) => {
@@ -268,9 +263,7 @@ struct Adjacency {
 
 impl Adjacency {
     fn new(nodes: u32) -> Self {
-        Adjacency {
-            neighbors: vec![Vec::new(); nodes as usize],
-        }
+        Adjacency { neighbors: vec![Vec::new(); nodes as usize] }
     }
 
     fn linked(&self, a: u32, b: u32) -> bool {
@@ -324,20 +317,13 @@ fn pick_eligible(rng: &mut SimRng, nodes: u32, eligible: impl Fn(u32) -> bool) -
         }
     }
     let pool: Vec<u32> = (0..nodes).filter(|&n| eligible(n)).collect();
-    if pool.is_empty() {
-        None
-    } else {
-        Some(pool[below(rng, pool.len() as u64) as usize])
-    }
+    if pool.is_empty() { None } else { Some(pool[below(rng, pool.len() as u64) as usize]) }
 }
 
 /// Checks a degree CDF and returns the largest degree it can produce.
 fn cdf_max_degree(cdf: &[f64]) -> Result<u32, TopologyError> {
     let Some(&last) = cdf.last() else {
-        return Err(TopologyError::InvalidDegreeCdf {
-            index: 0,
-            value: f64::NAN,
-        });
+        return Err(TopologyError::InvalidDegreeCdf { index: 0, value: f64::NAN });
     };
     let mut previous = 0.0;
     for (index, &value) in cdf.iter().enumerate() {
@@ -347,10 +333,7 @@ fn cdf_max_degree(cdf: &[f64]) -> Result<u32, TopologyError> {
         previous = value;
     }
     if last < 1.0 - CDF_END_TOLERANCE {
-        return Err(TopologyError::InvalidDegreeCdf {
-            index: cdf.len() - 1,
-            value: last,
-        });
+        return Err(TopologyError::InvalidDegreeCdf { index: cdf.len() - 1, value: last });
     }
     // `from_cdf` returns the first index whose entry exceeds a draw in [0, 1), so it never goes
     // past the first entry that reaches 1 (and falls back to the last entry otherwise).
@@ -372,10 +355,7 @@ fn draw_outbound_degrees(
         return Err(TopologyError::ZeroOutbound);
     }
     if max_degree >= nodes {
-        return Err(TopologyError::OutboundTooLarge {
-            outbound: max_degree,
-            nodes,
-        });
+        return Err(TopologyError::OutboundTooLarge { outbound: max_degree, nodes });
     }
     Ok(match outbound {
         OutboundDegree::Fixed(d) => vec![*d; nodes as usize],
@@ -393,11 +373,7 @@ fn random_outbound_edges(
     let degrees = draw_outbound_degrees(nodes, outbound, rng)?;
     let demand: u64 = degrees.iter().map(|&d| d as u64).sum();
     if demand > nodes as u64 * inbound_max as u64 {
-        return Err(TopologyError::InboundCapacity {
-            nodes,
-            inbound_max,
-            demand,
-        });
+        return Err(TopologyError::InboundCapacity { nodes, inbound_max, demand });
     }
     let mut adjacency = Adjacency::new(nodes);
     let mut inbound = vec![0u32; nodes as usize];
@@ -407,11 +383,7 @@ fn random_outbound_edges(
             let peer = pick_eligible(rng, nodes, |c| {
                 c != node && inbound[c as usize] < inbound_max && !adjacency.linked(node, c)
             })
-            .ok_or(TopologyError::NoPeerAvailable {
-                node,
-                opened,
-                wanted,
-            })?;
+            .ok_or(TopologyError::NoPeerAvailable { node, opened, wanted })?;
             adjacency.link(node, peer);
             inbound[peer as usize] += 1;
             edges.push((node, peer));
@@ -431,9 +403,7 @@ fn small_world_edges(
         return Err(TopologyError::SmallWorldNeighbors { neighbors, nodes });
     }
     if !(0.0..=1.0).contains(&rewire_probability) {
-        return Err(TopologyError::RewireProbability {
-            value: rewire_probability,
-        });
+        return Err(TopologyError::RewireProbability { value: rewire_probability });
     }
     let half = neighbors / 2;
     let mut adjacency = Adjacency::new(nodes);
@@ -511,11 +481,7 @@ fn pick_by_degree(
         }
     }
     let weight = |c: u32| {
-        if chosen.contains(&c) {
-            0
-        } else {
-            adjacency.degree(c) as u64
-        }
+        if chosen.contains(&c) { 0 } else { adjacency.degree(c) as u64 }
     };
     let total: u64 = (0..node).map(weight).sum();
     // The core is complete with attach + 1 nodes of positive degree, and fewer than attach are
@@ -547,10 +513,7 @@ fn complete_edges(nodes: u32) -> Result<Vec<(u32, u32)>, TopologyError> {
 /// Checks an explicit edge list for range errors, self-loops and duplicates.
 fn check_edge_list(nodes: u32, list: &[(u32, u32)]) -> Result<(), TopologyError> {
     if list.len() >= u32::MAX as usize {
-        return Err(TopologyError::TooManyEdges {
-            nodes,
-            edges: list.len() as u64,
-        });
+        return Err(TopologyError::TooManyEdges { nodes, edges: list.len() as u64 });
     }
     let mut seen: Vec<(u32, u32, usize)> = Vec::with_capacity(list.len());
     for (index, &(a, b)) in list.iter().enumerate() {
@@ -568,18 +531,12 @@ fn check_edge_list(nodes: u32, list: &[(u32, u32)]) -> Result<(), TopologyError>
         seen.push((a.min(b), a.max(b), index));
     }
     seen.sort_unstable();
-    if let Some(w) = seen
-        .windows(2)
-        .filter(|w| (w[0].0, w[0].1) == (w[1].0, w[1].1))
-        .min_by_key(|w| w[1].2)
+    if let Some(w) =
+        seen.windows(2).filter(|w| (w[0].0, w[0].1) == (w[1].0, w[1].1)).min_by_key(|w| w[1].2)
     {
         let index = w[1].2;
         let (source_node, target_node) = list[index];
-        return Err(TopologyError::DuplicateEdge {
-            index,
-            source_node,
-            target_node,
-        });
+        return Err(TopologyError::DuplicateEdge { index, source_node, target_node });
     }
     Ok(())
 }
@@ -601,11 +558,8 @@ fn check_connected(nodes: u32, edges: &[(u32, u32)]) -> Result<(), TopologyError
     for &(a, b) in edges {
         let (ra, rb) = (find(&mut parent, a), find(&mut parent, b));
         if ra != rb {
-            let (big, small) = if size[ra as usize] >= size[rb as usize] {
-                (ra, rb)
-            } else {
-                (rb, ra)
-            };
+            let (big, small) =
+                if size[ra as usize] >= size[rb as usize] { (ra, rb) } else { (rb, ra) };
             parent[small as usize] = big;
             size[big as usize] += size[small as usize];
             components -= 1;
@@ -629,11 +583,7 @@ fn check_connected(nodes: u32, edges: &[(u32, u32)]) -> Result<(), TopologyError
         }
     }
     let (smallest_size, smallest_node) = smallest.expect("a graph with nodes has a component");
-    Err(TopologyError::Disconnected {
-        components,
-        smallest_size,
-        smallest_node,
-    })
+    Err(TopologyError::Disconnected { components, smallest_size, smallest_node })
 }
 
 #[cfg(test)]
@@ -654,17 +604,12 @@ mod tests {
     }
 
     fn degrees(graph: &UnGraph<(), ()>) -> Vec<usize> {
-        graph
-            .node_indices()
-            .map(|n| graph.neighbors(n).count())
-            .collect()
+        graph.node_indices().map(|n| graph.neighbors(n).count()).collect()
     }
 
     fn assert_simple(graph: &UnGraph<(), ()>) {
-        let mut pairs: Vec<(u32, u32)> = edge_list(graph)
-            .into_iter()
-            .map(|(a, b)| (a.min(b), a.max(b)))
-            .collect();
+        let mut pairs: Vec<(u32, u32)> =
+            edge_list(graph).into_iter().map(|(a, b)| (a.min(b), a.max(b))).collect();
         assert!(pairs.iter().all(|&(a, b)| a != b), "self-loop");
         let before = pairs.len();
         pairs.sort_unstable();
@@ -689,10 +634,7 @@ mod tests {
         assert!(inbound.iter().all(|&d| d <= inbound_max));
         let graph = build_topology(
             nodes,
-            &TopologySpec::Random {
-                outbound: OutboundDegree::Fixed(8),
-                inbound_max,
-            },
+            &TopologySpec::Random { outbound: OutboundDegree::Fixed(8), inbound_max },
             &mut rng(1),
         )
         .expect("feasible");
@@ -718,10 +660,7 @@ mod tests {
 
     #[test]
     fn random_large_network_builds() {
-        let spec = TopologySpec::Random {
-            outbound: OutboundDegree::Fixed(8),
-            inbound_max: 125,
-        };
+        let spec = TopologySpec::Random { outbound: OutboundDegree::Fixed(8), inbound_max: 125 };
         let graph = build_topology(10_000, &spec, &mut rng(3)).expect("feasible");
         assert_eq!(graph.edge_count(), 80_000);
         assert!(degrees(&graph).iter().all(|&d| (8..=133).contains(&d)));
@@ -735,18 +674,11 @@ mod tests {
         };
         assert_eq!(
             build_topology(8, &spec(8, 125), &mut rng(4)).err(),
-            Some(TopologyError::OutboundTooLarge {
-                outbound: 8,
-                nodes: 8
-            })
+            Some(TopologyError::OutboundTooLarge { outbound: 8, nodes: 8 })
         );
         assert_eq!(
             build_topology(100, &spec(8, 7), &mut rng(4)).err(),
-            Some(TopologyError::InboundCapacity {
-                nodes: 100,
-                inbound_max: 7,
-                demand: 800
-            })
+            Some(TopologyError::InboundCapacity { nodes: 100, inbound_max: 7, demand: 800 })
         );
         assert_eq!(
             build_topology(10, &spec(0, 7), &mut rng(4)).err(),
@@ -754,20 +686,14 @@ mod tests {
         );
         // Capacity suffices in total, but the last nodes find every peer linked or full.
         let err = build_topology(5, &spec(4, 4), &mut rng(4)).expect_err("infeasible");
-        assert!(
-            matches!(err, TopologyError::NoPeerAvailable { .. }),
-            "{err}"
-        );
+        assert!(matches!(err, TopologyError::NoPeerAvailable { .. }), "{err}");
         let bad_cdf = TopologySpec::Random {
             outbound: OutboundDegree::Cdf(vec![0.5, 0.4, 1.0]),
             inbound_max: 10,
         };
         assert_eq!(
             build_topology(10, &bad_cdf, &mut rng(4)).err(),
-            Some(TopologyError::InvalidDegreeCdf {
-                index: 1,
-                value: 0.4
-            })
+            Some(TopologyError::InvalidDegreeCdf { index: 1, value: 0.4 })
         );
         let big_cdf = TopologySpec::Random {
             outbound: OutboundDegree::Cdf(
@@ -777,24 +703,15 @@ mod tests {
         };
         assert_eq!(
             build_topology(20, &big_cdf, &mut rng(4)).err(),
-            Some(TopologyError::OutboundTooLarge {
-                outbound: 20,
-                nodes: 20
-            })
+            Some(TopologyError::OutboundTooLarge { outbound: 20, nodes: 20 })
         );
     }
 
     #[test]
     fn same_seed_gives_identical_edges_and_other_seeds_differ() {
         let specs = [
-            TopologySpec::Random {
-                outbound: OutboundDegree::Fixed(4),
-                inbound_max: 20,
-            },
-            TopologySpec::SmallWorld {
-                neighbors: 4,
-                rewire_probability: 0.3,
-            },
+            TopologySpec::Random { outbound: OutboundDegree::Fixed(4), inbound_max: 20 },
+            TopologySpec::SmallWorld { neighbors: 4, rewire_probability: 0.3 },
             TopologySpec::ScaleFree { attach: 3 },
         ];
         for spec in &specs {
@@ -808,10 +725,7 @@ mod tests {
 
     #[test]
     fn small_world_without_rewiring_is_the_ring_lattice() {
-        let spec = TopologySpec::SmallWorld {
-            neighbors: 4,
-            rewire_probability: 0.0,
-        };
+        let spec = TopologySpec::SmallWorld { neighbors: 4, rewire_probability: 0.0 };
         let graph = build_topology(10, &spec, &mut rng(7)).expect("valid");
         let mut expected: Vec<(u32, u32)> = (0..10u32)
             .flat_map(|i| [1, 2].map(|j| ((i).min((i + j) % 10), (i).max((i + j) % 10))))
@@ -823,18 +737,12 @@ mod tests {
 
     #[test]
     fn small_world_rewiring_keeps_edge_count_and_simplicity() {
-        let spec = TopologySpec::SmallWorld {
-            neighbors: 6,
-            rewire_probability: 0.2,
-        };
+        let spec = TopologySpec::SmallWorld { neighbors: 6, rewire_probability: 0.2 };
         let graph = build_topology(1_000, &spec, &mut rng(8)).expect("connected");
         assert_eq!(graph.edge_count(), 3_000);
         assert_simple(&graph);
         // Full rewiring on a sparse ring tends to disconnect; either way no panic and no dups.
-        let wild = TopologySpec::SmallWorld {
-            neighbors: 2,
-            rewire_probability: 1.0,
-        };
+        let wild = TopologySpec::SmallWorld { neighbors: 2, rewire_probability: 1.0 };
         match build_topology(200, &wild, &mut rng(8)) {
             Ok(g) => assert_simple(&g),
             Err(e) => assert!(matches!(e, TopologyError::Disconnected { .. }), "{e}"),
@@ -843,17 +751,11 @@ mod tests {
 
     #[test]
     fn small_world_rejects_bad_parameters() {
-        let spec = |neighbors, p| TopologySpec::SmallWorld {
-            neighbors,
-            rewire_probability: p,
-        };
+        let spec = |neighbors, p| TopologySpec::SmallWorld { neighbors, rewire_probability: p };
         for neighbors in [0, 3, 10, 12] {
             assert_eq!(
                 build_topology(10, &spec(neighbors, 0.1), &mut rng(9)).err(),
-                Some(TopologyError::SmallWorldNeighbors {
-                    neighbors,
-                    nodes: 10
-                })
+                Some(TopologyError::SmallWorldNeighbors { neighbors, nodes: 10 })
             );
         }
         for p in [-0.1, 1.5, f64::NAN] {
@@ -875,10 +777,7 @@ mod tests {
         assert!(max_degree > 30, "hubs form: max degree {max_degree}");
         assert_eq!(
             build_topology(5, &TopologySpec::ScaleFree { attach: 5 }, &mut rng(10)).err(),
-            Some(TopologyError::ScaleFreeAttach {
-                attach: 5,
-                nodes: 5
-            })
+            Some(TopologyError::ScaleFreeAttach { attach: 5, nodes: 5 })
         );
         // attach = nodes - 1 is the complete graph.
         let full =
@@ -906,11 +805,7 @@ mod tests {
         assert_eq!(edge_list(&ok), vec![(0, 1), (2, 1)]);
         assert_eq!(
             build(4, vec![(0, 1), (2, 3), (1, 0)]).err(),
-            Some(TopologyError::DuplicateEdge {
-                index: 2,
-                source_node: 1,
-                target_node: 0
-            })
+            Some(TopologyError::DuplicateEdge { index: 2, source_node: 1, target_node: 0 })
         );
         assert_eq!(
             build(3, vec![(0, 1), (1, 3)]).err(),
@@ -934,11 +829,7 @@ mod tests {
         let err = build_topology(6, &TopologySpec::Edges(list), &mut rng(13)).expect_err("split");
         assert_eq!(
             err,
-            TopologyError::Disconnected {
-                components: 2,
-                smallest_size: 2,
-                smallest_node: 4
-            }
+            TopologyError::Disconnected { components: 2, smallest_size: 2, smallest_node: 4 }
         );
         assert_eq!(
             err.to_string(),
@@ -949,29 +840,18 @@ mod tests {
             build_topology(5, &TopologySpec::Edges(vec![(1, 2)]), &mut rng(13)).expect_err("split");
         assert_eq!(
             err,
-            TopologyError::Disconnected {
-                components: 4,
-                smallest_size: 1,
-                smallest_node: 0
-            }
+            TopologyError::Disconnected { components: 4, smallest_size: 1, smallest_node: 0 }
         );
     }
 
     #[test]
     fn error_messages_name_the_numbers() {
-        let err = TopologyError::InboundCapacity {
-            nodes: 100,
-            inbound_max: 7,
-            demand: 800,
-        };
+        let err = TopologyError::InboundCapacity { nodes: 100, inbound_max: 7, demand: 800 };
         assert_eq!(
             err.to_string(),
             "100 nodes with inbound_max 7 accept at most 700 connections, but the nodes open 800"
         );
-        let err = TopologyError::OutboundTooLarge {
-            outbound: 8,
-            nodes: 8,
-        };
+        let err = TopologyError::OutboundTooLarge { outbound: 8, nodes: 8 };
         assert_eq!(
             err.to_string(),
             "outbound degree 8 is impossible with 8 nodes (a node has at most 7 peers)"

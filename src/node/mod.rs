@@ -59,10 +59,7 @@ impl BlockState {
 
     /// Whether the full block or a compact block would be ignored now and at any later time.
     pub fn ignores_block(self) -> bool {
-        matches!(
-            self,
-            BlockState::Received | BlockState::Accepted | BlockState::Invalid
-        )
+        matches!(self, BlockState::Received | BlockState::Accepted | BlockState::Invalid)
     }
 
     /// Whether the node would fetch the block if told about it.
@@ -119,9 +116,7 @@ impl Node {
     /// What the node knows of `block`.
     #[inline]
     pub fn state(&self, block: BlockId) -> BlockState {
-        self.states
-            .get(block.index())
-            .map_or(BlockState::Unknown, |&s| BlockState::from_u8(s))
+        self.states.get(block.index()).map_or(BlockState::Unknown, |&s| BlockState::from_u8(s))
     }
 
     /// Records what the node now knows of `block`.
@@ -136,10 +131,8 @@ impl Node {
 
     /// Counts a rejection.
     pub fn count_rejection(&mut self, reason: RejectReason) {
-        let i = RejectReason::ALL
-            .iter()
-            .position(|r| *r == reason)
-            .expect("ALL lists every reason");
+        let i =
+            RejectReason::ALL.iter().position(|r| *r == reason).expect("ALL lists every reason");
         self.rejected[i] += 1;
     }
 }

@@ -79,9 +79,7 @@ impl WireSizes {
             + coinbase_bytes;
         let missing = (missing_tx_share * short_ids as f64).ceil() as u64;
         let payload_bytes = block_bytes.saturating_sub(HEADER_SIZE_BYTES as u64 + coinbase_bytes);
-        let missing_bytes = (payload_bytes * missing)
-            .checked_div(short_ids)
-            .unwrap_or(0);
+        let missing_bytes = (payload_bytes * missing).checked_div(short_ids).unwrap_or(0);
         let get_block_txn = MESSAGE_HEADER_BYTES + 32 + compact_size_len(missing) as u64 + missing;
         let block_txn =
             MESSAGE_HEADER_BYTES + 32 + compact_size_len(missing) as u64 + missing_bytes;

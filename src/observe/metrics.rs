@@ -117,20 +117,8 @@ impl Observer for Metrics {
                     .expect("ALL lists every reason");
                 self.rejected[i] += 1;
             }
-            Record::Reorg {
-                node,
-                time,
-                depth,
-                old_tip,
-                new_tip,
-            } => {
-                self.reorgs.push(ReorgEvent {
-                    node,
-                    time,
-                    depth,
-                    old_tip,
-                    new_tip,
-                });
+            Record::Reorg { node, time, depth, old_tip, new_tip } => {
+                self.reorgs.push(ReorgEvent { node, time, depth, old_tip, new_tip });
             }
         }
     }
@@ -188,20 +176,12 @@ pub fn spread_of(values_ms: &mut [f64]) -> Spread {
     values_ms.sort_by(f64::total_cmp);
     let n = values_ms.len();
     let pick = |q: f64| {
-        if n == 0 {
-            0.0
-        } else {
-            values_ms[((q * (n - 1) as f64).round() as usize).min(n - 1)]
-        }
+        if n == 0 { 0.0 } else { values_ms[((q * (n - 1) as f64).round() as usize).min(n - 1)] }
     };
     Spread {
         blocks: n as u64,
         median_ms: pick(0.5),
-        mean_ms: if n == 0 {
-            0.0
-        } else {
-            values_ms.iter().sum::<f64>() / n as f64
-        },
+        mean_ms: if n == 0 { 0.0 } else { values_ms.iter().sum::<f64>() / n as f64 },
         p90_ms: pick(0.9),
         max_ms: values_ms.last().copied().unwrap_or(0.0),
     }

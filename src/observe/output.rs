@@ -105,8 +105,7 @@ where
     F: FnOnce(&mut csv::Writer<Vec<u8>>) -> csv::Result<()>,
 {
     let mut w = csv::Writer::from_writer(Vec::new());
-    w.write_record(header)
-        .expect("writing to memory cannot fail");
+    w.write_record(header).expect("writing to memory cannot fail");
     rows(&mut w).expect("writing to memory cannot fail");
     w.into_inner().expect("flushing to memory cannot fail")
 }
@@ -149,19 +148,10 @@ pub fn render(scenario: &Scenario, sim: &mut Simulation<Metrics>, stats: &RunSta
     );
 
     let since = |t: Option<SimTime>, mined: SimTime| {
-        t.map(|t| format_ms((t - mined).as_micros()))
-            .unwrap_or_default()
+        t.map(|t| format_ms((t - mined).as_micros())).unwrap_or_default()
     };
     let propagation_csv = csv_bytes(
-        &[
-            "hash",
-            "height",
-            "miner",
-            "nodes_reached",
-            "p50_ms",
-            "p90_ms",
-            "p100_ms",
-        ],
+        &["hash", "height", "miner", "nodes_reached", "p50_ms", "p90_ms", "p100_ms"],
         |w| {
             for s in &metrics.spreads {
                 let b = store.get(s.block);
@@ -195,10 +185,9 @@ pub fn render(scenario: &Scenario, sim: &mut Simulation<Metrics>, stats: &RunSta
     // Stale rate over the blocks mined before the last `settle_blocks`.
     let mined = metrics.spreads.len() as u64;
     let counted = mined.saturating_sub(scenario.run.settle_blocks);
-    let stale = metrics.spreads[..counted as usize]
-        .iter()
-        .filter(|s| !in_main[s.block.index()])
-        .count() as u64;
+    let stale =
+        metrics.spreads[..counted as usize].iter().filter(|s| !in_main[s.block.index()]).count()
+            as u64;
 
     let column = |k: usize| {
         let mut v: Vec<f64> = metrics
@@ -261,11 +250,7 @@ pub fn render(scenario: &Scenario, sim: &mut Simulation<Metrics>, stats: &RunSta
         settle_blocks: scenario.run.settle_blocks,
         blocks_counted: counted,
         stale_blocks: stale,
-        stale_rate: if counted == 0 {
-            0.0
-        } else {
-            stale as f64 / counted as f64
-        },
+        stale_rate: if counted == 0 { 0.0 } else { stale as f64 / counted as f64 },
         mean_block_interval_s,
         propagation_ms: PropagationSummary {
             to_50_percent: column(0),
@@ -312,10 +297,7 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 /// Returns the I/O error, naming the path.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let dir = path.parent().unwrap_or_else(|| Path::new("."));
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().to_string())
-        .unwrap_or_default();
+    let name = path.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
     let tmp = dir.join(format!(".{name}.tmp.{}", std::process::id()));
     let result = (|| {
         let mut f = std::fs::File::create(&tmp)?;

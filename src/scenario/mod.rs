@@ -233,10 +233,8 @@ pub fn load(
     seed: Option<u64>,
 ) -> Result<Scenario, ScenarioError> {
     let file = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|e| ScenarioError::Read {
-        file: file.clone(),
-        reason: e.to_string(),
-    })?;
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| ScenarioError::Read { file: file.clone(), reason: e.to_string() })?;
     from_str(&text, path, overrides, seed)
 }
 
@@ -270,10 +268,5 @@ pub fn from_str(
 
 /// Turns a multi-line parser message into one line.
 fn flatten(message: &str) -> String {
-    message
-        .split('\n')
-        .map(str::trim)
-        .filter(|l| !l.is_empty())
-        .collect::<Vec<_>>()
-        .join(" ")
+    message.split('\n').map(str::trim).filter(|l| !l.is_empty()).collect::<Vec<_>>().join(" ")
 }

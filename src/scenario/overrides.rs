@@ -31,14 +31,9 @@ impl Override {
             argument: argument.to_string(),
             problem: problem.to_string(),
         };
-        let (path, value) = argument
-            .split_once('=')
-            .ok_or_else(|| bad("expected FIELD.PATH=VALUE"))?;
-        let path: Vec<String> = path
-            .trim()
-            .split('.')
-            .map(|k| k.trim().to_string())
-            .collect();
+        let (path, value) =
+            argument.split_once('=').ok_or_else(|| bad("expected FIELD.PATH=VALUE"))?;
+        let path: Vec<String> = path.trim().split('.').map(|k| k.trim().to_string()).collect();
         if path.iter().any(String::is_empty) {
             return Err(bad("the field path has an empty part"));
         }
@@ -47,11 +42,7 @@ impl Override {
             .ok()
             .and_then(|mut t| t.remove("v"))
             .unwrap_or_else(|| toml::Value::String(value_text.to_string()));
-        Ok(Override {
-            argument: argument.to_string(),
-            path,
-            value,
-        })
+        Ok(Override { argument: argument.to_string(), path, value })
     }
 
     /// The dotted field path.
@@ -111,21 +102,12 @@ pub(crate) fn deserialize(
         let message = message.lines().next().unwrap_or_default().to_string();
         // For an unknown field serde reports the parent's path; add the field's own name.
         if let Some(name) = between_backticks(&message, "unknown field `") {
-            field = if field == "." || field.is_empty() {
-                name
-            } else {
-                format!("{field}.{name}")
-            };
+            field = if field == "." || field.is_empty() { name } else { format!("{field}.{name}") };
         }
         let keys: Vec<&str> = field.split('.').collect();
         let value = value_at(&lookup, &keys).map_or_else(|| "(missing)".to_string(), show);
         let origin = origin_of(&field, file, overrides);
-        ScenarioError::Field {
-            origin,
-            field,
-            value,
-            problem: message,
-        }
+        ScenarioError::Field { origin, field, value, problem: message }
     })
 }
 
@@ -166,10 +148,7 @@ pub(crate) fn origin_of(field: &str, file: &str, overrides: &[Override]) -> Stri
             let f = o.field();
             f == field || field.starts_with(&format!("{f}.")) || f.starts_with(&format!("{field}."))
         })
-        .map_or_else(
-            || file.to_string(),
-            |o| format!("{file} (--set {})", o.argument),
-        )
+        .map_or_else(|| file.to_string(), |o| format!("{file} (--set {})", o.argument))
 }
 
 #[cfg(test)]
@@ -196,10 +175,7 @@ mod tests {
     #[test]
     fn setting_through_a_scalar_names_the_scalar() {
         let mut t: toml::Table = toml::from_str("run = 5").unwrap();
-        let err = Override::parse("run.seed=3")
-            .unwrap()
-            .apply(&mut t)
-            .unwrap_err();
+        let err = Override::parse("run.seed=3").unwrap().apply(&mut t).unwrap_err();
         assert!(err.to_string().contains("`run` is not a table"), "{err}");
     }
 }

@@ -53,43 +53,24 @@ impl<'a> Origin<'a> {
         value: impl Display,
         problem: impl Display,
     ) -> Result<(), ScenarioError> {
-        if ok {
-            Ok(())
-        } else {
-            Err(self.error(field, value, problem))
-        }
+        if ok { Ok(()) } else { Err(self.error(field, value, problem)) }
     }
 
     /// A finite number greater than zero.
     fn positive(&self, field: &str, v: f64) -> Result<f64, ScenarioError> {
-        self.check(
-            v.is_finite() && v > 0.0,
-            field,
-            v,
-            "must be a number greater than 0",
-        )?;
+        self.check(v.is_finite() && v > 0.0, field, v, "must be a number greater than 0")?;
         Ok(v)
     }
 
     /// A finite number at least zero.
     fn non_negative(&self, field: &str, v: f64) -> Result<f64, ScenarioError> {
-        self.check(
-            v.is_finite() && v >= 0.0,
-            field,
-            v,
-            "must be a number at least 0",
-        )?;
+        self.check(v.is_finite() && v >= 0.0, field, v, "must be a number at least 0")?;
         Ok(v)
     }
 
     /// A probability.
     fn probability(&self, field: &str, v: f64) -> Result<f64, ScenarioError> {
-        self.check(
-            (0.0..=1.0).contains(&v),
-            field,
-            v,
-            "must be a probability between 0 and 1",
-        )?;
+        self.check((0.0..=1.0).contains(&v), field, v, "must be a probability between 0 and 1")?;
         Ok(v)
     }
 
@@ -128,16 +109,13 @@ pub fn validate(
     origin: &Origin<'_>,
 ) -> Result<Scenario, ScenarioError> {
     // [run]
-    let stem = path.file_stem().map_or_else(
-        || "scenario".to_string(),
-        |s| s.to_string_lossy().to_string(),
-    );
+    let stem = path
+        .file_stem()
+        .map_or_else(|| "scenario".to_string(), |s| s.to_string_lossy().to_string());
     let name = raw.run.name.get_or_insert(stem).clone();
     origin.check(
         !name.is_empty()
-            && name
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+            && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
             && !name.starts_with('.'),
         "run.name",
         quoted(&name),
@@ -148,10 +126,8 @@ pub fn validate(
     origin.check(blocks > 0, "run.blocks", blocks, "must be at least 1")?;
 
     // [chain]
-    let block_interval_s = origin.positive(
-        "chain.block_interval_s",
-        *raw.chain.block_interval_s.get_or_insert(600.0),
-    )?;
+    let block_interval_s = origin
+        .positive("chain.block_interval_s", *raw.chain.block_interval_s.get_or_insert(600.0))?;
     let retarget_interval = *raw.chain.retarget_interval.get_or_insert(2016);
     let max_block_size_bytes = *raw.chain.max_block_size_bytes.get_or_insert(1_000_000);
     origin.check(
@@ -171,17 +147,10 @@ pub fn validate(
     })?;
 
     let max_time_default = blocks as f64 * block_interval_s * 1000.0;
-    let max_time_s = origin.positive(
-        "run.max_time_s",
-        *raw.run.max_time_s.get_or_insert(max_time_default),
-    )?;
+    let max_time_s =
+        origin.positive("run.max_time_s", *raw.run.max_time_s.get_or_insert(max_time_default))?;
     let max_events = *raw.run.max_events.get_or_insert(4_000_000_000);
-    origin.check(
-        max_events > 0,
-        "run.max_events",
-        max_events,
-        "must be at least 1",
-    )?;
+    origin.check(max_events > 0, "run.max_events", max_events, "must be at least 1")?;
     let settle_blocks = *raw.run.settle_blocks.get_or_insert(blocks.min(10) / 2);
     origin.check(
         settle_blocks < blocks,
@@ -194,12 +163,7 @@ pub fn validate(
     // [network] comes before mining: miners are counted in nodes.
     let nodes = *raw.network.nodes.get_or_insert(100);
     origin.check(nodes >= 2, "network.nodes", nodes, "must be at least 2")?;
-    origin.check(
-        nodes <= 1_000_000,
-        "network.nodes",
-        nodes,
-        "must be at most 1000000",
-    )?;
+    origin.check(nodes <= 1_000_000, "network.nodes", nodes, "must be at most 1000000")?;
     let node_names = match &raw.network.names {
         None => (0..nodes).map(|i| format!("n{i}")).collect(),
         Some(names) => {
@@ -224,11 +188,7 @@ pub fn validate(
             names.clone()
         }
     };
-    let regions = raw
-        .network
-        .regions
-        .get_or_insert_with(|| "global".to_string())
-        .clone();
+    let regions = raw.network.regions.get_or_insert_with(|| "global".to_string()).clone();
     let (region_names, node_share): (Vec<String>, Vec<f64>) = if regions == "global" {
         (vec!["global".to_string()], vec![1.0])
     } else {
@@ -242,13 +202,7 @@ pub fn validate(
                 ),
             )
         })?;
-        (
-            presets::REGION_NAMES
-                .iter()
-                .map(|s| s.to_string())
-                .collect(),
-            share.to_vec(),
-        )
+        (presets::REGION_NAMES.iter().map(|s| s.to_string()).collect(), share.to_vec())
     };
     let regional = region_names.len() > 1;
 
@@ -269,17 +223,10 @@ pub fn validate(
         &regions,
         origin,
     )?;
-    let relay = validate_relay(
-        raw.network.relay.get_or_insert_with(Default::default),
-        origin,
-    )?;
+    let relay = validate_relay(raw.network.relay.get_or_insert_with(Default::default), origin)?;
 
     // [mining]
-    let mode_name = raw
-        .mining
-        .mode
-        .get_or_insert_with(|| "sampled".to_string())
-        .clone();
+    let mode_name = raw.mining.mode.get_or_insert_with(|| "sampled".to_string()).clone();
     let mode = match mode_name.as_str() {
         "sampled" => MiningMode::Sampled,
         "ground" => MiningMode::Ground,
@@ -353,10 +300,7 @@ pub fn validate(
             miners as usize == s.len(),
             "mining.miners",
             miners,
-            format!(
-                "must equal the number of mining.hash_power.shares ({})",
-                s.len()
-            ),
+            format!("must equal the number of mining.hash_power.shares ({})", s.len()),
         )?;
     }
     let block_size_bytes = *raw.mining.block_size_bytes.get_or_insert(0);
@@ -375,10 +319,8 @@ pub fn validate(
     )?;
 
     // [node]
-    let validation_ms_base = origin.non_negative(
-        "node.validation_ms_base",
-        *raw.node.validation_ms_base.get_or_insert(2.0),
-    )?;
+    let validation_ms_base = origin
+        .non_negative("node.validation_ms_base", *raw.node.validation_ms_base.get_or_insert(2.0))?;
     let validation_ms_per_mb = origin.non_negative(
         "node.validation_ms_per_mb",
         *raw.node.validation_ms_per_mb.get_or_insert(20.0),
@@ -418,14 +360,7 @@ pub fn validate(
             block_size_bytes,
             tx_size_bytes,
         },
-        network: NetworkSpec {
-            nodes,
-            region_names,
-            node_share,
-            topology,
-            latency,
-            bandwidth,
-        },
+        network: NetworkSpec { nodes, region_names, node_share, topology, latency, bandwidth },
         node_names,
         relay,
         node: NodeSpec {
@@ -450,12 +385,7 @@ fn validate_topology(
     }
     if kind != "small_world" {
         origin.absent("network.topology.neighbors", &t.neighbors, k, &kind)?;
-        origin.absent(
-            "network.topology.rewire_probability",
-            &t.rewire_probability,
-            k,
-            &kind,
-        )?;
+        origin.absent("network.topology.rewire_probability", &t.rewire_probability, k, &kind)?;
     }
     if kind != "scale_free" {
         origin.absent("network.topology.attach", &t.attach, k, &kind)?;
@@ -506,10 +436,7 @@ fn validate_topology(
                 inbound_max,
                 "must be at least 1",
             )?;
-            Ok(TopologySpec::Random {
-                outbound,
-                inbound_max,
-            })
+            Ok(TopologySpec::Random { outbound, inbound_max })
         }
         "small_world" => {
             let neighbors = *t.neighbors.get_or_insert(8);
@@ -530,10 +457,7 @@ fn validate_topology(
                 "network.topology.rewire_probability",
                 *t.rewire_probability.get_or_insert(0.1),
             )?;
-            Ok(TopologySpec::SmallWorld {
-                neighbors,
-                rewire_probability: p,
-            })
+            Ok(TopologySpec::SmallWorld { neighbors, rewire_probability: p })
         }
         "scale_free" => {
             let attach = *t.attach.get_or_insert(4);
@@ -568,9 +492,7 @@ fn validate_topology(
                     "a node cannot link to itself",
                 )?;
             }
-            Ok(TopologySpec::Edges(
-                edges.iter().map(|[a, b]| (*a, *b)).collect(),
-            ))
+            Ok(TopologySpec::Edges(edges.iter().map(|[a, b]| (*a, *b)).collect()))
         }
         other => Err(origin.error(
             k,
@@ -587,10 +509,7 @@ fn validate_latency(
     origin: &Origin<'_>,
 ) -> Result<LinkLatencySpec, ScenarioError> {
     let default_model = if regional { "regions" } else { "constant" };
-    let model = l
-        .model
-        .get_or_insert_with(|| default_model.to_string())
-        .clone();
+    let model = l.model.get_or_insert_with(|| default_model.to_string()).clone();
     let m = "network.latency.model";
     if model != "regions" {
         origin.absent("network.latency.table", &l.table, m, &model)?;
@@ -676,10 +595,8 @@ fn validate_latency(
             Ok(LinkLatencySpec::Uniform { min_ms, max_ms })
         }
         "lognormal" => {
-            let median_ms = origin.positive(
-                "network.latency.median_ms",
-                *l.median_ms.get_or_insert(50.0),
-            )?;
+            let median_ms =
+                origin.positive("network.latency.median_ms", *l.median_ms.get_or_insert(50.0))?;
             let sigma =
                 origin.non_negative("network.latency.sigma", *l.sigma.get_or_insert(0.5))?;
             Ok(LinkLatencySpec::LogNormal { median_ms, sigma })
@@ -699,10 +616,7 @@ fn validate_bandwidth(
     origin: &Origin<'_>,
 ) -> Result<BandwidthSpec, ScenarioError> {
     let default_model = if regional { "regions" } else { "constant" };
-    let model = b
-        .model
-        .get_or_insert_with(|| default_model.to_string())
-        .clone();
+    let model = b.model.get_or_insert_with(|| default_model.to_string()).clone();
     let m = "network.bandwidth.model";
     match model.as_str() {
         "regions" => {
@@ -722,31 +636,20 @@ fn validate_bandwidth(
                     "expected \"2015\" or \"2019\"",
                 )
             })?;
-            Ok(BandwidthSpec::PerRegion {
-                upload_bps: up.to_vec(),
-                download_bps: down.to_vec(),
-            })
+            Ok(BandwidthSpec::PerRegion { upload_bps: up.to_vec(), download_bps: down.to_vec() })
         }
         "constant" => {
             origin.absent("network.bandwidth.table", &b.table, m, &model)?;
             let up = *b.upload_bps.get_or_insert(20_000_000);
             let down = *b.download_bps.get_or_insert(50_000_000);
-            origin.check(
-                up > 0,
-                "network.bandwidth.upload_bps",
-                up,
-                "must be greater than 0",
-            )?;
+            origin.check(up > 0, "network.bandwidth.upload_bps", up, "must be greater than 0")?;
             origin.check(
                 down > 0,
                 "network.bandwidth.download_bps",
                 down,
                 "must be greater than 0",
             )?;
-            Ok(BandwidthSpec::Constant {
-                upload_bps: up,
-                download_bps: down,
-            })
+            Ok(BandwidthSpec::Constant { upload_bps: up, download_bps: down })
         }
         other => Err(origin.error(m, quoted(other), "expected \"regions\" or \"constant\"")),
     }
@@ -766,10 +669,8 @@ fn validate_relay(r: &mut RawRelay, origin: &Origin<'_>) -> Result<RelaySpec, Sc
             ));
         }
     };
-    let compact_share = origin.probability(
-        "network.relay.compact_share",
-        *r.compact_share.get_or_insert(0.964),
-    )?;
+    let compact_share =
+        origin.probability("network.relay.compact_share", *r.compact_share.get_or_insert(0.964))?;
     let compact_high_bandwidth_peers = *r.compact_high_bandwidth_peers.get_or_insert(3);
     let compact_failure_probability = origin.probability(
         "network.relay.compact_failure_probability",
@@ -794,11 +695,7 @@ fn validate_hash_power(
     origin: &Origin<'_>,
 ) -> Result<HashPowerSpec, ScenarioError> {
     let dist = h.distribution.get_or_insert_with(|| {
-        if h.shares.is_some() {
-            "shares".to_string()
-        } else {
-            "equal".to_string()
-        }
+        if h.shares.is_some() { "shares".to_string() } else { "equal".to_string() }
     });
     let dist = dist.clone();
     let d = "mining.hash_power.distribution";

@@ -17,29 +17,14 @@ fn quickstart_writes_every_file_with_matching_digests() {
     ]);
     assert!(o.status.success(), "{}", stderr(&o));
     let text = stdout(&o);
-    assert!(
-        text.contains("stale rate") && text.contains("propagation"),
-        "{text}"
-    );
+    assert!(text.contains("stale rate") && text.contains("propagation"), "{text}");
 
     let manifest: serde_json::Value = serde_json::from_slice(&read(&out, "manifest.json")).unwrap();
-    for f in [
-        "blocks.csv",
-        "propagation.csv",
-        "reorgs.csv",
-        "summary.json",
-    ] {
+    for f in ["blocks.csv", "propagation.csv", "reorgs.csv", "summary.json"] {
         let digest = forksim::observe::output::sha256_hex(&read(&out, f));
-        assert_eq!(
-            manifest["files"][f],
-            digest.as_str(),
-            "{f} does not match its manifest digest"
-        );
+        assert_eq!(manifest["files"][f], digest.as_str(), "{f} does not match its manifest digest");
     }
-    assert_eq!(
-        manifest["scenario"]["run"]["blocks"], 100,
-        "the override is recorded"
-    );
+    assert_eq!(manifest["scenario"]["run"]["blocks"], 100, "the override is recorded");
     assert_eq!(manifest["seed"], 1);
     // No temporary files are left behind.
     let leftovers: Vec<_> = std::fs::read_dir(&out)
@@ -52,11 +37,7 @@ fn quickstart_writes_every_file_with_matching_digests() {
     let summary: serde_json::Value = serde_json::from_slice(&read(&out, "summary.json")).unwrap();
     assert_eq!(summary["blocks_mined"], 100);
     let blocks = String::from_utf8(read(&out, "blocks.csv")).unwrap();
-    let in_main = blocks
-        .lines()
-        .skip(1)
-        .filter(|l| l.ends_with(",true"))
-        .count() as u64;
+    let in_main = blocks.lines().skip(1).filter(|l| l.ends_with(",true")).count() as u64;
     assert_eq!(
         summary["main_chain_height"].as_u64().unwrap(),
         in_main,
@@ -70,8 +51,5 @@ fn validate_prints_the_resolved_scenario() {
     let o = forksim(&["validate", q.to_str().unwrap(), "--set", "network.nodes=42"]);
     assert!(o.status.success(), "{}", stderr(&o));
     let text = stdout(&o);
-    assert!(
-        text.contains("nodes = 42") && text.contains("max_events"),
-        "{text}"
-    );
+    assert!(text.contains("nodes = 42") && text.contains("max_events"), "{text}");
 }

@@ -3,25 +3,13 @@
 
 use crate::support::{forksim, read, scenario, stderr};
 
-const FILES: [&str; 5] = [
-    "blocks.csv",
-    "propagation.csv",
-    "reorgs.csv",
-    "summary.json",
-    "manifest.json",
-];
+const FILES: [&str; 5] =
+    ["blocks.csv", "propagation.csv", "reorgs.csv", "summary.json", "manifest.json"];
 
 fn run_quickstart(out: &std::path::Path, seed: &str, extra: &[&str]) {
     let q = scenario("quickstart.toml");
-    let mut args = vec![
-        "run",
-        q.to_str().unwrap(),
-        "--quiet",
-        "--seed",
-        seed,
-        "--out",
-        out.to_str().unwrap(),
-    ];
+    let mut args =
+        vec!["run", q.to_str().unwrap(), "--quiet", "--seed", seed, "--out", out.to_str().unwrap()];
     args.extend_from_slice(&["--set", "run.blocks=150", "--set", "network.nodes=60"]);
     args.extend_from_slice(extra);
     let o = forksim(&args);
@@ -31,19 +19,12 @@ fn run_quickstart(out: &std::path::Path, seed: &str, extra: &[&str]) {
 #[test]
 fn same_seed_gives_identical_bytes_and_another_seed_differs() {
     let tmp = tempfile::tempdir().unwrap();
-    let (a, b, c) = (
-        tmp.path().join("a"),
-        tmp.path().join("b"),
-        tmp.path().join("c"),
-    );
+    let (a, b, c) = (tmp.path().join("a"), tmp.path().join("b"), tmp.path().join("c"));
     run_quickstart(&a, "7", &[]);
     run_quickstart(&b, "7", &[]);
     run_quickstart(&c, "8", &[]);
     for f in FILES {
-        assert!(
-            read(&a, f) == read(&b, f),
-            "{f} differs between two runs with seed 7"
-        );
+        assert!(read(&a, f) == read(&b, f), "{f} differs between two runs with seed 7");
     }
     assert!(
         read(&a, "blocks.csv") != read(&c, "blocks.csv"),
@@ -59,35 +40,22 @@ fn every_relay_protocol_and_ground_mode_is_deterministic() {
     let tmp = tempfile::tempdir().unwrap();
     for protocol in ["push", "compact"] {
         let set = format!("network.relay.protocol={protocol}");
-        let (a, b) = (
-            tmp.path().join(format!("{protocol}-a")),
-            tmp.path().join(format!("{protocol}-b")),
-        );
+        let (a, b) =
+            (tmp.path().join(format!("{protocol}-a")), tmp.path().join(format!("{protocol}-b")));
         run_quickstart(&a, "3", &["--set", &set]);
         run_quickstart(&b, "3", &["--set", &set]);
         for f in FILES {
-            assert!(
-                read(&a, f) == read(&b, f),
-                "{f} differs between two {protocol} runs"
-            );
+            assert!(read(&a, f) == read(&b, f), "{f} differs between two {protocol} runs");
         }
     }
     let class = scenario("classroom.toml");
     let (a, b) = (tmp.path().join("class-a"), tmp.path().join("class-b"));
     for out in [&a, &b] {
-        let o = forksim(&[
-            "run",
-            class.to_str().unwrap(),
-            "--quiet",
-            "--out",
-            out.to_str().unwrap(),
-        ]);
+        let o =
+            forksim(&["run", class.to_str().unwrap(), "--quiet", "--out", out.to_str().unwrap()]);
         assert!(o.status.success(), "classroom failed: {}", stderr(&o));
     }
     for f in FILES {
-        assert!(
-            read(&a, f) == read(&b, f),
-            "{f} differs between two classroom runs"
-        );
+        assert!(read(&a, f) == read(&b, f), "{f} differs between two classroom runs");
     }
 }

@@ -35,10 +35,7 @@ fn mean_propagation(year: u32, relay: &str) -> (f64, f64) {
     let mut sim = Simulation::new(&scenario, Metrics::new(scenario.network.nodes)).unwrap();
     let stats = sim.run(&scenario);
     let summary = render(&scenario, &mut sim, &stats).summary;
-    (
-        summary.propagation_ms.to_50_percent.mean_ms,
-        summary.propagation_ms.to_90_percent.mean_ms,
-    )
+    (summary.propagation_ms.to_50_percent.mean_ms, summary.propagation_ms.to_90_percent.mean_ms)
 }
 
 fn reduction(before: f64, after: f64) -> f64 {
@@ -53,16 +50,8 @@ fn internet_and_compact_block_effects_match_the_published_reductions() {
     let checks = [
         ("internet, 50 %", reduction(inv_2015.0, inv_2019.0), 64.5),
         ("internet, 90 %", reduction(inv_2015.1, inv_2019.1), 63.7),
-        (
-            "compact relay, 50 %",
-            reduction(inv_2019.0, compact_2019.0),
-            90.1,
-        ),
-        (
-            "compact relay, 90 %",
-            reduction(inv_2019.1, compact_2019.1),
-            87.6,
-        ),
+        ("compact relay, 50 %", reduction(inv_2019.0, compact_2019.0), 90.1),
+        ("compact relay, 90 %", reduction(inv_2019.1, compact_2019.1), 87.6),
     ];
     for (what, simulated, published) in checks {
         assert!(

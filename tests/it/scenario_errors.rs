@@ -17,10 +17,7 @@ fn validate_text(text: &str, extra: &[&str]) -> (i32, String, String) {
 fn assert_error(text: &str, extra: &[&str], needles: &[&str]) {
     let (code, err, path) = validate_text(text, extra);
     assert_eq!(code, 2, "exit code for {text:?}: {err}");
-    assert!(
-        err.contains(&path),
-        "message does not name the file {path}: {err}"
-    );
+    assert!(err.contains(&path), "message does not name the file {path}: {err}");
     for n in needles {
         assert!(err.contains(n), "message lacks {n:?}: {err}");
     }
@@ -31,11 +28,7 @@ const BASE: &str = "[network]\nnodes = 10\n";
 
 #[test]
 fn unknown_field_is_named_with_its_path() {
-    assert_error(
-        "[network]\nnodez = 10\n",
-        &[],
-        &["network.nodez", "unknown field `nodez`"],
-    );
+    assert_error("[network]\nnodez = 10\n", &[], &["network.nodez", "unknown field `nodez`"]);
     assert_error(
         "[chain]\nblock_intervall_s = 10\n",
         &[],
@@ -76,12 +69,7 @@ fn shares_must_sum_to_one() {
     assert_error(
         &format!("{BASE}[mining.hash_power]\ndistribution = \"shares\"\nshares = [0.5, 0.4]\n"),
         &[],
-        &[
-            "mining.hash_power.shares",
-            "[0.5, 0.4]",
-            "must sum to 1",
-            "0.9",
-        ],
+        &["mining.hash_power.shares", "[0.5, 0.4]", "must sum to 1", "0.9"],
     );
 }
 
@@ -128,16 +116,10 @@ fn unknown_names_list_the_choices() {
 fn set_overrides_are_checked_like_the_file() {
     let (code, err, _) = validate_text(BASE, &["--set", "network.nodes=abc"]);
     assert_eq!(code, 2, "{err}");
-    assert!(
-        err.contains("--set network.nodes=abc") && err.contains("network.nodes"),
-        "{err}"
-    );
+    assert!(err.contains("--set network.nodes=abc") && err.contains("network.nodes"), "{err}");
     let (code, err, _) = validate_text(BASE, &["--set", "network.nodez=3"]);
     assert_eq!(code, 2, "{err}");
-    assert!(
-        err.contains("network.nodez") && err.contains("unknown field"),
-        "{err}"
-    );
+    assert!(err.contains("network.nodez") && err.contains("unknown field"), "{err}");
     let (code, err, _) = validate_text(BASE, &["--set", "novalue"]);
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("--set novalue"), "{err}");
@@ -147,28 +129,18 @@ fn set_overrides_are_checked_like_the_file() {
 fn syntax_errors_and_missing_files() {
     let (code, err, path) = validate_text("[network\nnodes = 3\n", &[]);
     assert_eq!(code, 2);
-    assert!(
-        err.contains(&path) && err.contains("not valid TOML"),
-        "{err}"
-    );
+    assert!(err.contains(&path) && err.contains("not valid TOML"), "{err}");
     let o = forksim(&["run", "scenarios/does-not-exist.toml"]);
     assert_eq!(o.status.code(), Some(2));
     let err = stderr(&o);
-    assert!(
-        err.contains("scenarios/does-not-exist.toml") && err.contains("cannot read"),
-        "{err}"
-    );
+    assert!(err.contains("scenarios/does-not-exist.toml") && err.contains("cannot read"), "{err}");
 }
 
 #[test]
 fn every_shipped_scenario_validates() {
-    for name in [
-        "quickstart.toml",
-        "bitcoin-2019.toml",
-        "litecoin.toml",
-        "dogecoin.toml",
-        "classroom.toml",
-    ] {
+    for name in
+        ["quickstart.toml", "bitcoin-2019.toml", "litecoin.toml", "dogecoin.toml", "classroom.toml"]
+    {
         let p = scenario(name);
         let o = forksim(&["validate", p.to_str().unwrap()]);
         assert!(o.status.success(), "{name}: {}", stderr(&o));
