@@ -457,7 +457,13 @@ impl<O: Observer> Simulation<O> {
 
     /// Sends a request or answer about `block` over `link` (never skipped: the other side
     /// is waiting for it).
-    fn reply(&mut self, link: usize, kind: MessageKind, block: BlockId, sched: &mut Scheduler<Event>) {
+    fn reply(
+        &mut self,
+        link: usize,
+        kind: MessageKind,
+        block: BlockId,
+        sched: &mut Scheduler<Event>,
+    ) {
         self.send(link, Message { kind, block }, false, sched);
     }
 

@@ -53,3 +53,27 @@ fn validate_prints_the_resolved_scenario() {
     let text = stdout(&o);
     assert!(text.contains("nodes = 42") && text.contains("max_events"), "{text}");
 }
+
+#[test]
+fn hard_caps_stop_a_run_and_say_so() {
+    let tmp = tempfile::tempdir().unwrap();
+    let q = scenario("quickstart.toml");
+    for (set, reason) in [("run.max_events=5000", "max_events"), ("run.max_time_s=600", "max_time")]
+    {
+        let out = tmp.path().join(reason);
+        let o = forksim(&[
+            "run",
+            q.to_str().unwrap(),
+            "--quiet",
+            "--out",
+            out.to_str().unwrap(),
+            "--set",
+            set,
+        ]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        let summary: serde_json::Value =
+            serde_json::from_slice(&read(&out, "summary.json")).unwrap();
+        assert_eq!(summary["stopped_by"], reason, "{set}");
+        assert!(summary["blocks_mined"].as_u64().unwrap() < 500, "{set} stopped the run early");
+    }
+}

@@ -70,6 +70,9 @@ fn two_miner_stale_rate_matches_the_race_closed_form() {
     let simulated = stale_rate(a, d, t, n, 11);
     let se = (expected * (1.0 - expected) / n as f64).sqrt();
     let tolerance = 3.0 * se + (d / t) * (d / t);
+    eprintln!(
+        "two-miner race: simulated {simulated:.5}, closed form {expected:.5}, tolerance {tolerance:.5}"
+    );
     assert!(
         (simulated - expected).abs() <= tolerance,
         "stale rate {simulated:.5} vs closed form {expected:.5} (tolerance {tolerance:.5}); replay with seed 11"
