@@ -11,7 +11,8 @@ use std::time::Instant;
 use clap::{Parser, Subcommand};
 
 use crate::observe::metrics::Metrics;
-use crate::observe::output::{render, write_results};
+use crate::observe::output::{render, sha256_hex, write_data, write_manifest};
+use crate::plot::draw_run_plots;
 use crate::report::terminal_summary;
 use crate::scenario::{self, Override, ScenarioError};
 use crate::sim::Simulation;
@@ -35,7 +36,7 @@ pub enum Command {
         /// Master seed (overrides run.seed).
         #[arg(long)]
         seed: Option<u64>,
-        /// Results folder (default: results/<scenario name>).
+        /// Results folder (default: results/NAME, NAME being the scenario name).
         #[arg(long)]
         out: Option<PathBuf>,
         /// Override a scenario field, e.g. --set network.nodes=1000 (repeatable).
@@ -55,6 +56,11 @@ pub enum Command {
         /// Runs per case (the median is reported).
         #[arg(long, default_value_t = 5)]
         runs: usize,
+    },
+    /// Redraw the figures of a results folder from its CSV files.
+    Plot {
+        /// A folder written by `forksim run`.
+        results: PathBuf,
     },
     /// Check a scenario and print it with every default filled in.
     Validate {
@@ -111,6 +117,13 @@ fn run(cli: Cli) -> Result<(), Failure> {
             println!("# {}: valid; every setting, defaults filled in:\n{text}", path.display());
             Ok(())
         }
+        Command::Plot { results } => {
+            let written = draw_run_plots(&results).map_err(|e| Failure::Input(e.to_string()))?;
+            for (path, _) in written {
+                println!("{}", path.display());
+            }
+            Ok(())
+        }
         Command::Bench { scenario: path, set, runs } => {
             let cases = match path {
                 Some(p) => vec![crate::bench::Case {
@@ -145,7 +158,16 @@ fn run(cli: Cli) -> Result<(), Failure> {
                 bar.finish_and_clear();
             }
             let rendered = render(&scenario, &mut sim, &stats);
-            write_results(&out_dir, &scenario, &rendered)
+            let mut digests =
+                write_data(&out_dir, &rendered).map_err(|e| Failure::Internal(e.to_string()))?;
+            for (path, bytes) in
+                draw_run_plots(&out_dir).map_err(|e| Failure::Internal(e.to_string()))?
+            {
+                let name =
+                    path.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
+                digests.insert(name, sha256_hex(&bytes));
+            }
+            write_manifest(&out_dir, &scenario, &digests)
                 .map_err(|e| Failure::Internal(e.to_string()))?;
             if !quiet {
                 let wall_s = wall.elapsed().as_secs_f64();

@@ -18,8 +18,9 @@
 //! | [`mining`] | hash power, sampled and ground mining, block templates |
 //! | [`sim`] | the honest protocol: what a node does on each event |
 //! | [`observe`] | read-only records, metrics and result files |
+//! | [`plot`] | figures drawn from the result files alone |
 //! | [`scenario`] | scenario files: parsing, `--set` overrides, validation |
-//! | [`report`], [`cli`], [`bench`] | the terminal summary, the command line, whole-run benchmarks |
+//! | [`report`], [`cli`], [`bench`](mod@bench) | the terminal summary, the command line, whole-run benchmarks |
 //!
 //! # Determinism contract
 //!
@@ -38,6 +39,7 @@ pub mod mining;
 pub mod network;
 pub mod node;
 pub mod observe;
+pub mod plot;
 pub mod report;
 pub mod rng;
 pub mod scenario;

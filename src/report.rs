@@ -81,7 +81,7 @@ pub fn terminal_summary(scenario: &Scenario, s: &Summary, wall_s: f64, out_dir: 
     );
     let _ = writeln!(
         o,
-        "  results in {out_dir}/ (blocks.csv, propagation.csv, reorgs.csv, summary.json, manifest.json)"
+        "  results in {out_dir}/ (blocks, propagation, reorgs and miners CSVs, summary.json, manifest.json, propagation and revenue plots)"
     );
     o
 }

@@ -15,8 +15,12 @@ use super::{Observer, Record};
 use crate::chain::{BlockId, BlockStore, RejectReason};
 use crate::time::SimTime;
 
-/// The share of nodes each propagation column reports, in percent.
-pub const PROPAGATION_PERCENTS: [u32; 3] = [50, 90, 100];
+/// Shares of nodes, in percent, at which each block's spread is timed (every 5 %).
+pub const CDF_PERCENTS: [u32; 20] =
+    [5, 10, 15, 20, 25, 30, 35, 40, 45, 50, 55, 60, 65, 70, 75, 80, 85, 90, 95, 100];
+
+/// Indices into [`CDF_PERCENTS`] of the 50 %, 90 % and 100 % columns of `propagation.csv`.
+pub const P50_P90_P100: [usize; 3] = [9, 17, 19];
 
 /// Per-block propagation progress.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -29,8 +33,10 @@ pub struct BlockSpread {
     pub mined_at: SimTime,
     /// Nodes that hold it so far.
     pub holders: u32,
-    /// When 50 %, 90 % and 100 % of nodes held it.
-    pub reached_at: [Option<SimTime>; 3],
+    /// When each share of [`CDF_PERCENTS`] of nodes held it.
+    pub reached_at: [Option<SimTime>; 20],
+    /// How many entries of `reached_at` are filled.
+    reached: u8,
 }
 
 /// One reorg as recorded.
@@ -50,7 +56,7 @@ pub struct ReorgEvent {
 
 /// Collects the metrics of a run from its records.
 pub struct Metrics {
-    thresholds: [u32; 3],
+    thresholds: [u32; 20],
     /// Mined blocks in mining order.
     pub spreads: Vec<BlockSpread>,
     /// Index into `spreads` by block id (u32::MAX for genesis).
@@ -65,7 +71,7 @@ impl Metrics {
     /// Metrics for a network of `nodes` nodes.
     pub fn new(nodes: u32) -> Metrics {
         let thresholds =
-            PROPAGATION_PERCENTS.map(|p| (u64::from(nodes) * u64::from(p)).div_ceil(100) as u32);
+            CDF_PERCENTS.map(|p| (u64::from(nodes) * u64::from(p)).div_ceil(100) as u32);
         Metrics {
             thresholds,
             spreads: Vec::new(),
@@ -84,10 +90,12 @@ impl Metrics {
         }
         let s = &mut self.spreads[i as usize];
         s.holders += 1;
-        for (k, threshold) in self.thresholds.iter().enumerate() {
-            if s.holders == *threshold {
-                s.reached_at[k] = Some(time);
+        while let Some(&threshold) = self.thresholds.get(usize::from(s.reached)) {
+            if s.holders < threshold {
+                break;
             }
+            s.reached_at[usize::from(s.reached)] = Some(time);
+            s.reached += 1;
         }
     }
 }
@@ -105,7 +113,8 @@ impl Observer for Metrics {
                     miner,
                     mined_at: time,
                     holders: 0,
-                    reached_at: [None; 3],
+                    reached_at: [None; 20],
+                    reached: 0,
                 });
                 self.hold(block, time);
             }

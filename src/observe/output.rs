@@ -9,13 +9,13 @@
 
 use std::collections::BTreeMap;
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use super::metrics::Metrics;
-use super::metrics::{MinerShare, Spread, main_chain_flags, spread_of};
+use super::metrics::{CDF_PERCENTS, MinerShare, P50_P90_P100, Spread, main_chain_flags, spread_of};
 use crate::chain::{BlockId, RejectReason};
 use crate::engine::StopReason;
 use crate::scenario::Scenario;
@@ -160,9 +160,9 @@ pub fn render(scenario: &Scenario, sim: &mut Simulation<Metrics>, stats: &RunSta
                     b.height.to_string(),
                     names[s.miner as usize].clone(),
                     s.holders.to_string(),
-                    since(s.reached_at[0], s.mined_at),
-                    since(s.reached_at[1], s.mined_at),
-                    since(s.reached_at[2], s.mined_at),
+                    since(s.reached_at[P50_P90_P100[0]], s.mined_at),
+                    since(s.reached_at[P50_P90_P100[1]], s.mined_at),
+                    since(s.reached_at[P50_P90_P100[2]], s.mined_at),
                 ])?;
             }
             Ok(())
@@ -198,6 +198,21 @@ pub fn render(scenario: &Scenario, sim: &mut Simulation<Metrics>, stats: &RunSta
         spread_of(&mut v)
     };
 
+    let cdf_csv =
+        csv_bytes(&["percent_of_nodes", "blocks", "median_ms", "mean_ms", "p90_ms"], |w| {
+            for (k, percent) in CDF_PERCENTS.iter().enumerate() {
+                let c = column(k);
+                w.write_record([
+                    percent.to_string(),
+                    c.blocks.to_string(),
+                    format!("{:.3}", c.median_ms),
+                    format!("{:.3}", c.mean_ms),
+                    format!("{:.3}", c.p90_ms),
+                ])?;
+            }
+            Ok(())
+        });
+
     let main_height = store.get(best).height;
     let mean_block_interval_s = if main_height == 0 {
         0.0
@@ -230,7 +245,22 @@ pub fn render(scenario: &Scenario, sim: &mut Simulation<Metrics>, stats: &RunSta
                 },
             }
         })
-        .collect();
+        .collect::<Vec<MinerShare>>();
+    let miners_csv = csv_bytes(
+        &["node", "hash_share", "blocks_mined", "blocks_in_main_chain", "revenue_share"],
+        |w| {
+            for m in &miners_detail {
+                w.write_record([
+                    m.node.clone(),
+                    format!("{:.6}", m.hash_share),
+                    m.blocks_mined.to_string(),
+                    m.blocks_in_main_chain.to_string(),
+                    format!("{:.6}", m.revenue_share),
+                ])?;
+            }
+            Ok(())
+        },
+    );
 
     let mut affected: Vec<u32> = metrics.reorgs.iter().map(|r| r.node).collect();
     affected.sort_unstable();
@@ -253,9 +283,9 @@ pub fn render(scenario: &Scenario, sim: &mut Simulation<Metrics>, stats: &RunSta
         stale_rate: if counted == 0 { 0.0 } else { stale as f64 / counted as f64 },
         mean_block_interval_s,
         propagation_ms: PropagationSummary {
-            to_50_percent: column(0),
-            to_90_percent: column(1),
-            to_100_percent: column(2),
+            to_50_percent: column(P50_P90_P100[0]),
+            to_90_percent: column(P50_P90_P100[1]),
+            to_100_percent: column(P50_P90_P100[2]),
         },
         reorgs: ReorgSummary {
             count: metrics.reorgs.len() as u64,
@@ -277,7 +307,9 @@ pub fn render(scenario: &Scenario, sim: &mut Simulation<Metrics>, stats: &RunSta
         files: vec![
             ("blocks.csv", blocks_csv),
             ("propagation.csv", propagation_csv),
+            ("propagation_cdf.csv", cdf_csv),
             ("reorgs.csv", reorgs_csv),
+            ("miners.csv", miners_csv),
             ("summary.json", summary_json),
         ],
     }
@@ -319,29 +351,37 @@ struct Manifest<'a> {
     scenario_name: &'a str,
     seed: u64,
     scenario: &'a crate::scenario::RawScenario,
-    files: BTreeMap<&'a str, String>,
+    files: &'a BTreeMap<String, String>,
 }
 
-/// Writes every rendered file, then the manifest, into `dir` (created if needed).
+/// Writes every rendered file into `dir` (created if needed) and returns their SHA-256
+/// digests by file name, for the manifest.
 ///
 /// # Errors
 ///
 /// Returns the first I/O error, naming the path.
-pub fn write_results(
-    dir: &Path,
-    scenario: &Scenario,
-    rendered: &Rendered,
-) -> std::io::Result<Vec<PathBuf>> {
+pub fn write_data(dir: &Path, rendered: &Rendered) -> std::io::Result<BTreeMap<String, String>> {
     std::fs::create_dir_all(dir)
         .map_err(|e| std::io::Error::new(e.kind(), format!("{}: {e}", dir.display())))?;
-    let mut written = Vec::new();
     let mut digests = BTreeMap::new();
     for (name, bytes) in &rendered.files {
-        let path = dir.join(name);
-        write_atomic(&path, bytes)?;
-        digests.insert(*name, sha256_hex(bytes));
-        written.push(path);
+        write_atomic(&dir.join(name), bytes)?;
+        digests.insert(name.to_string(), sha256_hex(bytes));
     }
+    Ok(digests)
+}
+
+/// Writes `manifest.json` last: the resolved scenario, seed, version and the digest of
+/// every other file of the run.
+///
+/// # Errors
+///
+/// Returns the I/O error, naming the path.
+pub fn write_manifest(
+    dir: &Path,
+    scenario: &Scenario,
+    digests: &BTreeMap<String, String>,
+) -> std::io::Result<()> {
     let manifest = Manifest {
         forksim_version: env!("CARGO_PKG_VERSION"),
         scenario_file: scenario.source.display().to_string(),
@@ -352,8 +392,5 @@ pub fn write_results(
     };
     let mut bytes = serde_json::to_vec_pretty(&manifest).expect("the manifest serializes");
     bytes.push(b'\n');
-    let path = dir.join("manifest.json");
-    write_atomic(&path, &bytes)?;
-    written.push(path);
-    Ok(written)
+    write_atomic(&dir.join("manifest.json"), &bytes)
 }

@@ -20,10 +20,27 @@ fn quickstart_writes_every_file_with_matching_digests() {
     assert!(text.contains("stale rate") && text.contains("propagation"), "{text}");
 
     let manifest: serde_json::Value = serde_json::from_slice(&read(&out, "manifest.json")).unwrap();
-    for f in ["blocks.csv", "propagation.csv", "reorgs.csv", "summary.json"] {
-        let digest = forksim::observe::output::sha256_hex(&read(&out, f));
-        assert_eq!(manifest["files"][f], digest.as_str(), "{f} does not match its manifest digest");
+    let files = manifest["files"].as_object().unwrap();
+    let mut names: Vec<&str> = files.keys().map(String::as_str).collect();
+    names.sort_unstable();
+    let expected = [
+        "blocks.csv",
+        "miners.csv",
+        "propagation.csv",
+        "propagation.png",
+        "propagation.svg",
+        "propagation_cdf.csv",
+        "reorgs.csv",
+        "revenue.png",
+        "revenue.svg",
+        "summary.json",
+    ];
+    assert_eq!(names, expected);
+    for (f, digest) in files {
+        let actual = forksim::observe::output::sha256_hex(&read(&out, f));
+        assert_eq!(digest, actual.as_str(), "{f} does not match its manifest digest");
     }
+    assert!(read(&out, "propagation.png").starts_with(b"\x89PNG"), "a real PNG");
     assert_eq!(manifest["scenario"]["run"]["blocks"], 100, "the override is recorded");
     assert_eq!(manifest["seed"], 1);
     // No temporary files are left behind.
@@ -76,4 +93,29 @@ fn hard_caps_stop_a_run_and_say_so() {
         assert_eq!(summary["stopped_by"], reason, "{set}");
         assert!(summary["blocks_mined"].as_u64().unwrap() < 500, "{set} stopped the run early");
     }
+}
+
+#[test]
+fn plot_redraws_the_same_figures_from_the_csv_files() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("q");
+    let q = scenario("quickstart.toml");
+    let o = forksim(&[
+        "run",
+        q.to_str().unwrap(),
+        "--quiet",
+        "--out",
+        out.to_str().unwrap(),
+        "--set",
+        "run.blocks=50",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let before = read(&out, "propagation.png");
+    std::fs::remove_file(out.join("propagation.png")).unwrap();
+    let o = forksim(&["plot", out.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(read(&out, "propagation.png") == before, "redrawn figure differs");
+    let o = forksim(&["plot", tmp.path().join("missing").to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("propagation_cdf.csv"), "{}", stderr(&o));
 }

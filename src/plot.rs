@@ -1,0 +1,262 @@
+//! Pictures of a run, drawn from its result files alone (never from the engine).
+//!
+//! - `propagation.png`/`.svg`: the share of nodes holding a block against time since it was
+//!   mined: the median block and the 90th-percentile block (from `propagation_cdf.csv`);
+//! - `revenue.png`/`.svg`: each miner's share of main-chain blocks against its share of
+//!   hash power, with the fair line y = x (from `miners.csv`).
+//!
+//! Because plots read only the CSV files, `forksim plot DIR` redraws them for any results
+//! folder, and a plot can never show something the data files do not hold. Text uses the
+//! DejaVu Sans font compiled into the binary, so no system font library is needed.
+
+use std::path::{Path, PathBuf};
+use std::sync::Once;
+
+use image::ImageEncoder;
+use plotters::coord::Shift;
+use plotters::prelude::*;
+
+use crate::observe::output::write_atomic;
+
+/// Pixel size of every figure.
+const SIZE: (u32, u32) = (900, 600);
+
+/// A figure that could not be drawn.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum PlotError {
+    /// A results file is missing or unreadable.
+    #[error("{path}: {reason}")]
+    Read {
+        /// The file.
+        path: String,
+        /// Why.
+        reason: String,
+    },
+    /// The drawing backend failed.
+    #[error("drawing {file}: {reason}")]
+    Draw {
+        /// The figure.
+        file: String,
+        /// Why.
+        reason: String,
+    },
+}
+
+static FONT: Once = Once::new();
+
+fn register_font() {
+    FONT.call_once(|| {
+        // The font is compiled in and valid; failing here would be a build defect.
+        plotters::style::register_font("sans-serif", FontStyle::Normal, dejavu::sans::regular())
+            .unwrap_or_else(|_| panic!("the bundled DejaVu Sans font is a valid TTF"));
+    });
+}
+
+fn read_csv(dir: &Path, name: &str) -> Result<Vec<csv::StringRecord>, PlotError> {
+    let path = dir.join(name);
+    let err = |e: &dyn std::fmt::Display| PlotError::Read {
+        path: path.display().to_string(),
+        reason: e.to_string(),
+    };
+    let mut reader = csv::Reader::from_path(&path).map_err(|e| err(&e))?;
+    reader.records().collect::<Result<Vec<_>, _>>().map_err(|e| err(&e))
+}
+
+fn field(record: &csv::StringRecord, i: usize, path: &str) -> Result<f64, PlotError> {
+    record.get(i).and_then(|v| v.parse::<f64>().ok()).ok_or_else(|| PlotError::Read {
+        path: path.to_string(),
+        reason: format!("column {i} of {:?} is not a number", record.get(i).unwrap_or("")),
+    })
+}
+
+/// A caption line naming the run, from `summary.json`.
+fn run_label(dir: &Path) -> String {
+    std::fs::read(dir.join("summary.json"))
+        .ok()
+        .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+        .map(|s| {
+            format!(
+                "{}: {} nodes, {} blocks, seed {}",
+                s["scenario"].as_str().unwrap_or("run"),
+                s["nodes"],
+                s["blocks_mined"],
+                s["seed"]
+            )
+        })
+        .unwrap_or_default()
+}
+
+/// Draws every figure of a run into `dir` and returns the files written with their bytes.
+///
+/// # Errors
+///
+/// Returns [`PlotError`] if a results file is missing or malformed, or drawing fails.
+pub fn draw_run_plots(dir: &Path) -> Result<Vec<(PathBuf, Vec<u8>)>, PlotError> {
+    register_font();
+    let label = run_label(dir);
+    let cdf_path = dir.join("propagation_cdf.csv").display().to_string();
+    let mut median = vec![(0.0, 0.0)];
+    let mut p90 = vec![(0.0, 0.0)];
+    for r in read_csv(dir, "propagation_cdf.csv")? {
+        let percent = field(&r, 0, &cdf_path)?;
+        if field(&r, 1, &cdf_path)? > 0.0 {
+            median.push((field(&r, 2, &cdf_path)? / 1_000.0, percent));
+            p90.push((field(&r, 4, &cdf_path)? / 1_000.0, percent));
+        }
+    }
+    let miners_path = dir.join("miners.csv").display().to_string();
+    let mut shares = Vec::new();
+    for r in read_csv(dir, "miners.csv")? {
+        shares.push((field(&r, 1, &miners_path)?, field(&r, 4, &miners_path)?));
+    }
+
+    let mut written = save_figure(
+        dir,
+        "propagation",
+        |a| draw_propagation(a, &median, &p90, &label),
+        |a| draw_propagation(a, &median, &p90, &label),
+    )?;
+    written.extend(save_figure(
+        dir,
+        "revenue",
+        |a| draw_revenue(a, &shares, &label),
+        |a| draw_revenue(a, &shares, &label),
+    )?);
+    Ok(written)
+}
+
+/// What a drawing step returns; backend errors are turned into text.
+type DrawResult = Result<(), String>;
+
+fn text_err<E: std::fmt::Debug>(e: E) -> String {
+    format!("{e:?}")
+}
+
+/// Draws one figure as `NAME.png` and `NAME.svg` in `dir`, each written atomically.
+fn save_figure(
+    dir: &Path,
+    name: &str,
+    png: impl Fn(&DrawingArea<BitMapBackend<'_>, Shift>) -> DrawResult,
+    svg: impl Fn(&DrawingArea<SVGBackend<'_>, Shift>) -> DrawResult,
+) -> Result<Vec<(PathBuf, Vec<u8>)>, PlotError> {
+    let draw_err = |file: &str, reason: String| PlotError::Draw { file: file.to_string(), reason };
+    let io_err = |path: &Path, e: std::io::Error| PlotError::Read {
+        path: path.display().to_string(),
+        reason: e.to_string(),
+    };
+
+    let png_name = format!("{name}.png");
+    let png_path = dir.join(&png_name);
+    let mut rgb = vec![0u8; (SIZE.0 * SIZE.1 * 3) as usize];
+    {
+        let area = BitMapBackend::with_buffer(&mut rgb, SIZE).into_drawing_area();
+        png(&area).map_err(|r| draw_err(&png_name, r))?;
+        area.present().map_err(|e| draw_err(&png_name, text_err(e)))?;
+    }
+    let png_bytes = encode_png(&rgb, SIZE).map_err(|r| draw_err(&png_name, r))?;
+    write_atomic(&png_path, &png_bytes).map_err(|e| io_err(&png_path, e))?;
+
+    let svg_name = format!("{name}.svg");
+    let svg_path = dir.join(&svg_name);
+    let mut text = String::new();
+    {
+        let area = SVGBackend::with_string(&mut text, SIZE).into_drawing_area();
+        svg(&area).map_err(|r| draw_err(&svg_name, r))?;
+        area.present().map_err(|e| draw_err(&svg_name, text_err(e)))?;
+    }
+    write_atomic(&svg_path, text.as_bytes()).map_err(|e| io_err(&svg_path, e))?;
+    Ok(vec![(png_path, png_bytes), (svg_path, text.into_bytes())])
+}
+
+/// Encodes an RGB buffer as PNG in memory (so the file can be written atomically).
+fn encode_png(rgb: &[u8], (width, height): (u32, u32)) -> Result<Vec<u8>, String> {
+    let mut out = Vec::new();
+    image::codecs::png::PngEncoder::new(&mut out)
+        .write_image(rgb, width, height, image::ColorType::Rgb8)
+        .map_err(text_err)?;
+    Ok(out)
+}
+
+fn draw_propagation<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    median: &[(f64, f64)],
+    p90: &[(f64, f64)],
+    label: &str,
+) -> DrawResult {
+    area.fill(&WHITE).map_err(text_err)?;
+    let x_max = p90.iter().chain(median).map(|p| p.0).fold(0.0, f64::max).max(0.001) * 1.05;
+    let mut chart = ChartBuilder::on(area)
+        .caption(format!("Block propagation  ({label})"), ("sans-serif", 22))
+        .margin(20)
+        .x_label_area_size(50)
+        .y_label_area_size(60)
+        .build_cartesian_2d(0.0..x_max, 0.0..100.0)
+        .map_err(text_err)?;
+    chart
+        .configure_mesh()
+        .x_desc("time since the block was mined (s)")
+        .y_desc("nodes holding the block (%)")
+        .label_style(("sans-serif", 16))
+        .draw()
+        .map_err(text_err)?;
+    chart
+        .draw_series(LineSeries::new(median.iter().copied(), BLUE.stroke_width(3)))
+        .map_err(text_err)?
+        .label("median block")
+        .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 24, y)], BLUE.stroke_width(3)));
+    chart
+        .draw_series(LineSeries::new(p90.iter().copied(), RED.stroke_width(2)))
+        .map_err(text_err)?
+        .label("90th-percentile block (slower than 90 % of blocks)")
+        .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 24, y)], RED.stroke_width(2)));
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::LowerRight)
+        .label_font(("sans-serif", 16))
+        .background_style(WHITE.mix(0.9))
+        .border_style(BLACK)
+        .draw()
+        .map_err(text_err)
+}
+
+fn draw_revenue<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    shares: &[(f64, f64)],
+    label: &str,
+) -> DrawResult {
+    area.fill(&WHITE).map_err(text_err)?;
+    let max = shares.iter().map(|p| p.0.max(p.1)).fold(0.0, f64::max).max(1e-6) * 1.1;
+    let mut chart = ChartBuilder::on(area)
+        .caption(format!("Revenue against hash power  ({label})"), ("sans-serif", 22))
+        .margin(20)
+        .x_label_area_size(50)
+        .y_label_area_size(70)
+        .build_cartesian_2d(0.0..max, 0.0..max)
+        .map_err(text_err)?;
+    chart
+        .configure_mesh()
+        .x_desc("share of hash power")
+        .y_desc("share of main-chain blocks")
+        .label_style(("sans-serif", 16))
+        .draw()
+        .map_err(text_err)?;
+    chart
+        .draw_series(LineSeries::new([(0.0, 0.0), (max, max)], BLACK.mix(0.6).stroke_width(1)))
+        .map_err(text_err)?
+        .label("fair share (y = x)")
+        .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 24, y)], BLACK.mix(0.6)));
+    chart
+        .draw_series(shares.iter().map(|&(x, y)| Circle::new((x, y), 4, BLUE.mix(0.7).filled())))
+        .map_err(text_err)?
+        .label("miner")
+        .legend(|(x, y)| Circle::new((x + 12, y), 4, BLUE.mix(0.7).filled()));
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::UpperLeft)
+        .label_font(("sans-serif", 16))
+        .background_style(WHITE.mix(0.9))
+        .border_style(BLACK)
+        .draw()
+        .map_err(text_err)
+}
