@@ -3,18 +3,20 @@
 //! Exit codes: 0 success, 1 an I/O or internal failure, 2 bad input (a scenario or
 //! argument error, with a message naming the file, field and value).
 
+use std::collections::BTreeMap;
 use std::io::IsTerminal;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 
 use clap::{Parser, Subcommand};
 
 use crate::observe::metrics::Metrics;
+use crate::observe::output::Summary;
 use crate::observe::output::{render, sha256_hex, write_data, write_manifest};
 use crate::plot::draw_run_plots;
 use crate::report::terminal_summary;
-use crate::scenario::{self, Override, ScenarioError};
+use crate::scenario::{self, Override, Scenario, ScenarioError};
 use crate::sim::Simulation;
 
 /// Deterministic discrete-event simulator of proof-of-work blockchain networks.
@@ -56,6 +58,11 @@ pub enum Command {
         /// Runs per case (the median is reported).
         #[arg(long, default_value_t = 5)]
         runs: usize,
+    },
+    /// Re-run a results folder from its manifest and confirm every file is byte-identical.
+    Replay {
+        /// A folder written by `forksim run`.
+        results: PathBuf,
     },
     /// Redraw the figures of a results folder from its CSV files.
     Plot {
@@ -117,6 +124,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
             println!("# {}: valid; every setting, defaults filled in:\n{text}", path.display());
             Ok(())
         }
+        Command::Replay { results } => replay(&results),
         Command::Plot { results } => {
             let written = draw_run_plots(&results).map_err(|e| Failure::Input(e.to_string()))?;
             for (path, _) in written {
@@ -148,41 +156,107 @@ fn run(cli: Cli) -> Result<(), Failure> {
             let scenario = scenario::load(&path, &overrides, seed)?;
             let out_dir = out.unwrap_or_else(|| PathBuf::from("results").join(&scenario.name));
             let wall = Instant::now();
-            let mut sim = Simulation::new(&scenario, Metrics::new(scenario.network.nodes))?;
-            let bar = progress_bar(scenario.run.blocks, quiet);
-            if let Some(bar) = bar.clone() {
-                sim.on_progress(move |n| bar.set_position(n));
-            }
-            let stats = sim.run(&scenario);
-            if let Some(bar) = bar {
-                bar.finish_and_clear();
-            }
-            let rendered = render(&scenario, &mut sim, &stats);
-            let mut digests =
-                write_data(&out_dir, &rendered).map_err(|e| Failure::Internal(e.to_string()))?;
-            for (path, bytes) in
-                draw_run_plots(&out_dir).map_err(|e| Failure::Internal(e.to_string()))?
-            {
-                let name =
-                    path.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
-                digests.insert(name, sha256_hex(&bytes));
-            }
-            write_manifest(&out_dir, &scenario, &digests)
-                .map_err(|e| Failure::Internal(e.to_string()))?;
+            let (summary, _) = execute(&scenario, &out_dir, !quiet)?;
             if !quiet {
                 let wall_s = wall.elapsed().as_secs_f64();
                 print!(
                     "{}",
-                    terminal_summary(
-                        &scenario,
-                        &rendered.summary,
-                        wall_s,
-                        &out_dir.display().to_string()
-                    )
+                    terminal_summary(&scenario, &summary, wall_s, &out_dir.display().to_string())
                 );
             }
             Ok(())
         }
+    }
+}
+
+/// Runs a validated scenario and writes every result file into `out_dir`: data files,
+/// then figures drawn from them, then the manifest with every file's digest.
+fn execute(
+    scenario: &Scenario,
+    out_dir: &Path,
+    show_progress: bool,
+) -> Result<(Summary, BTreeMap<String, String>), Failure> {
+    let mut sim = Simulation::new(scenario, Metrics::new(scenario.network.nodes))?;
+    let bar = progress_bar(scenario.run.blocks, !show_progress);
+    if let Some(bar) = bar.clone() {
+        sim.on_progress(move |n| bar.set_position(n));
+    }
+    let stats = sim.run(scenario);
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+    let rendered = render(scenario, &mut sim, &stats);
+    let internal = |e: &dyn std::fmt::Display| Failure::Internal(e.to_string());
+    let mut digests = write_data(out_dir, &rendered).map_err(|e| internal(&e))?;
+    for (path, bytes) in draw_run_plots(out_dir).map_err(|e| internal(&e))? {
+        let name = path.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
+        digests.insert(name, sha256_hex(&bytes));
+    }
+    write_manifest(out_dir, scenario, &digests).map_err(|e| internal(&e))?;
+    Ok((rendered.summary, digests))
+}
+
+/// Re-runs a results folder from its manifest into a scratch folder and compares every
+/// file's digest with the manifest's.
+fn replay(results: &Path) -> Result<(), Failure> {
+    let manifest_path = results.join("manifest.json");
+    let input = |reason: String| Failure::Input(format!("{}: {reason}", manifest_path.display()));
+    let bytes = std::fs::read(&manifest_path).map_err(|e| input(format!("cannot read: {e}")))?;
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&bytes).map_err(|e| input(format!("not valid JSON: {e}")))?;
+    let raw: scenario::RawScenario = serde_json::from_value(manifest["scenario"].clone())
+        .map_err(|e| input(format!("field `scenario` is not a scenario: {e}")))?;
+    let expected: BTreeMap<String, String> = serde_json::from_value(manifest["files"].clone())
+        .map_err(|e| input(format!("field `files` is not a map of digests: {e}")))?;
+    let source = PathBuf::from(manifest["scenario_file"].as_str().unwrap_or("manifest.json"));
+    let scenario = scenario::from_raw(raw, &source)?;
+    let recorded_version = manifest["forksim_version"].as_str().unwrap_or("unknown");
+    if recorded_version != env!("CARGO_PKG_VERSION") {
+        eprintln!(
+            "warning: the run was made by forksim {recorded_version}; this is {}",
+            env!("CARGO_PKG_VERSION")
+        );
+    }
+    let scratch = results.join(format!(".replay.{}", std::process::id()));
+    let outcome = execute(&scenario, &scratch, false);
+    let _ = std::fs::remove_dir_all(&scratch);
+    let (_, actual) = outcome?;
+    let mut differing = Vec::new();
+    for (name, recorded) in &expected {
+        let on_disk = std::fs::read(results.join(name)).ok().map(|b| sha256_hex(&b));
+        let status = match (on_disk.as_ref(), actual.get(name)) {
+            (None, _) => "MISSING",
+            (Some(_), None) => "NOT PRODUCED",
+            (Some(disk), Some(new)) if disk != new => "DIFFERS",
+            (Some(disk), Some(_)) if disk != recorded => {
+                "identical (but the manifest digest differs)"
+            }
+            _ => "identical",
+        };
+        if !status.starts_with("identical") {
+            differing.push(name.clone());
+        }
+        println!("  {status:<12} {name}");
+    }
+    for name in actual.keys().filter(|n| !expected.contains_key(*n)) {
+        println!("  {:<12} {name}", "NEW");
+        differing.push(name.clone());
+    }
+    if differing.is_empty() {
+        println!(
+            "replay of {} (seed {}): all {} files byte-identical",
+            results.display(),
+            scenario.seed,
+            expected.len()
+        );
+        Ok(())
+    } else {
+        Err(Failure::Internal(format!(
+            "replay of {} differs in {} file(s): {}",
+            results.display(),
+            differing.len(),
+            differing.join(", ")
+        )))
     }
 }
 

@@ -266,6 +266,17 @@ pub fn from_str(
     validate::validate(raw, path, &origin)
 }
 
+/// Validates a scenario that is already parsed, such as the resolved scenario recorded in a
+/// run's `manifest.json` (`source` is used in messages and for the default name).
+///
+/// # Errors
+///
+/// Returns a [`ScenarioError`] naming the field and value of the first problem found.
+pub fn from_raw(raw: RawScenario, source: &Path) -> Result<Scenario, ScenarioError> {
+    let file = source.display().to_string();
+    validate::validate(raw, source, &validate::Origin::new(&file, &[]))
+}
+
 /// Turns a multi-line parser message into one line.
 fn flatten(message: &str) -> String {
     message.split('\n').map(str::trim).filter(|l| !l.is_empty()).collect::<Vec<_>>().join(" ")

@@ -218,7 +218,7 @@ pub struct RawNode {
 /// users type on the command line.
 fn name_or_number<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
     struct NameOrNumber;
-    impl serde::de::Visitor<'_> for NameOrNumber {
+    impl<'de> serde::de::Visitor<'de> for NameOrNumber {
         type Value = Option<String>;
         fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
             f.write_str("a table name such as \"2019\"")
@@ -232,6 +232,15 @@ fn name_or_number<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Strin
         fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Self::Value, E> {
             Ok(Some(v.to_string()))
         }
+        fn visit_none<E: serde::de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_unit<E: serde::de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_some<D2: serde::Deserializer<'de>>(self, d: D2) -> Result<Self::Value, D2::Error> {
+            d.deserialize_any(self)
+        }
     }
-    d.deserialize_any(NameOrNumber)
+    d.deserialize_option(NameOrNumber)
 }

@@ -119,3 +119,29 @@ fn plot_redraws_the_same_figures_from_the_csv_files() {
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("propagation_cdf.csv"), "{}", stderr(&o));
 }
+
+#[test]
+fn replay_confirms_identical_bytes_and_names_a_changed_file() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("c");
+    let class = scenario("classroom.toml");
+    let o = forksim(&["run", class.to_str().unwrap(), "--quiet", "--out", out.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = forksim(&["replay", out.to_str().unwrap()]);
+    assert!(o.status.success(), "{}{}", stdout(&o), stderr(&o));
+    assert!(stdout(&o).contains("byte-identical"), "{}", stdout(&o));
+
+    let mut blocks = read(&out, "blocks.csv");
+    blocks.push(b'\n');
+    std::fs::write(out.join("blocks.csv"), blocks).unwrap();
+    let o = forksim(&["replay", out.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stdout(&o).contains("DIFFERS      blocks.csv"), "{}", stdout(&o));
+    assert!(stderr(&o).contains("differs in 1 file(s): blocks.csv"), "{}", stderr(&o));
+    let leftovers: Vec<_> = std::fs::read_dir(&out)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().starts_with(".replay"))
+        .collect();
+    assert!(leftovers.is_empty(), "scratch folder left behind");
+}
