@@ -10,14 +10,20 @@
 //!   nonces 0, 1, 2, ... against the real (small) target; nonce `k` is tried at
 //!   `start + k / rate` of virtual time, so the block is found at the first `k` that meets
 //!   the target. A new tip before then means a new template: the hashes decide who wins.
+//!   Hashing is done in chunks of [`GROUND_CHUNK_HASHES`] as virtual time passes, so the
+//!   real work per block stays about the expected hashes of one block, however many nodes
+//!   mine.
 
 use crate::chain::block::{Block, Filler, Header, grind_nonce};
 use crate::chain::pow::{CompactTarget, work_from_target};
 use crate::chain::tx::{Amount, Transaction, TxOut};
-use crate::chain::{BlockId, BlockStore};
+use crate::chain::{BlockId, BlockStore, U256};
 use crate::rng::{self, SimRng};
 use crate::scenario::HashPowerSpec;
 use crate::time::{SimDuration, SimTime};
+
+/// Hashes a ground-mode miner computes per step of virtual time.
+pub const GROUND_CHUNK_HASHES: u64 = 4096;
 
 /// Smallest weight a normal draw is truncated to (a miner with no power would not mine).
 const NORMAL_WEIGHT_FLOOR: f64 = 1e-3;
@@ -147,8 +153,15 @@ pub struct Miner {
     pub generation: u32,
     /// The next-block bits the pending clock was drawn for (sampled mode).
     pub clock_bits: CompactTarget,
-    /// The block being ground (ground mode), found at the pending event.
+    /// The block being ground (ground mode).
     pub pending_block: Option<Block>,
+    /// Ground mode: whether the pending event completes `pending_block` (otherwise it ends a
+    /// chunk of hashing and the next chunk follows).
+    pub pending_found: bool,
+    /// Ground mode: when hashing on the pending template started.
+    pub template_started_at: SimTime,
+    /// Ground mode: hashes tried on the pending template so far.
+    pub template_hashes: u64,
     /// Coinbase extra nonce, bumped per template so templates never repeat.
     pub extra_nonce: u64,
     /// This miner's own clock stream.
@@ -163,28 +176,110 @@ impl Miner {
         SimDuration::from_secs_f64(rng::exp1(&mut self.rng) * expected_hashes / self.hashrate_hs)
     }
 
-    /// Ground mode: grinds `block` from nonce 0 against its real target and returns the
-    /// virtual time needed to reach the winning nonce at this miner's hash rate. Exhausting
-    /// the 32-bit nonce bumps the coinbase extra nonce (new Merkle root) and goes on.
-    pub fn grind(&mut self, store: &BlockStore, block: &mut Block) -> SimDuration {
-        let target = store.params().pow_check_target(
-            block.header.bits.to_target().expect("bits in the store always decode"),
-        );
-        let mut hashes: u64 = 0;
+    /// Grinds `block` from its current nonce until the hash meets `target`, bumping the
+    /// coinbase extra nonce (a new Merkle root) whenever the 32-bit nonce runs out, and
+    /// tries at most `max_tries` hashes. Returns the hashes tried and whether the last one
+    /// won; after a miss the block is left at the next nonce to try.
+    pub fn grind(&mut self, target: &U256, block: &mut Block, max_tries: u64) -> (u64, bool) {
+        let mut tried: u64 = 0;
+        while tried < max_tries {
+            let start = u64::from(block.header.nonce);
+            if let Some(t) = grind_nonce(&mut block.header, target, max_tries - tried) {
+                return (tried + t, true);
+            }
+            let last = u64::from(block.header.nonce);
+            tried += last - start + 1;
+            if last == u64::from(u32::MAX) {
+                // Nonce space exhausted: a new extra nonce gives a new Merkle root.
+                self.extra_nonce += 1;
+                if let Some(cb) = block.txs[0].coinbase.as_mut() {
+                    cb.extra_nonce = self.extra_nonce;
+                }
+                block.header.merkle_root = block.compute_merkle_root();
+                block.header.nonce = 0;
+            } else {
+                block.header.nonce += 1;
+            }
+        }
+        (tried, false)
+    }
+
+    /// Virtual time this miner needs for `hashes` hashes.
+    pub fn time_for(&self, hashes: u64) -> SimDuration {
+        SimDuration::from_secs_f64(hashes as f64 / self.hashrate_hs)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::chain::store::genesis_block;
+    use crate::chain::{CompactTarget, ConsensusParams};
+    use crate::rng::{Purpose, RngStreams};
+
+    fn miner() -> Miner {
+        Miner {
+            node: 0,
+            hashrate_hs: 1000.0,
+            generation: 0,
+            clock_bits: CompactTarget(0),
+            pending_block: None,
+            pending_found: false,
+            template_started_at: SimTime::ZERO,
+            template_hashes: 0,
+            extra_nonce: 0,
+            rng: RngStreams::new(1).stream(Purpose::Mining, 0),
+        }
+    }
+
+    #[test]
+    fn grinding_in_chunks_finds_the_same_nonce_as_one_long_grind() {
+        let mut params = ConsensusParams::bitcoin();
+        params.pow_limit = U256::MAX;
+        params.sim_target_shift = 0;
+        let bits =
+            CompactTarget::from_target(crate::chain::pow::target_for_expected_hashes(30_000.0));
+        let spec =
+            TemplateSpec { genesis_time: 1_600_000_000, block_size_bytes: 0, tx_size_bytes: 250 };
+        let mut store = BlockStore::new(genesis_block(1_600_000_000, bits, &params), params);
+        let template = build_template(&mut store, BlockId::GENESIS, 0, SimTime::ZERO, 1, &spec);
+        let target = bits.to_target().unwrap();
+
+        let mut whole = template.clone();
+        let (all, found) = miner().grind(&target, &mut whole, u64::MAX);
+        assert!(found);
+
+        let mut chunked = template;
+        let mut m = miner();
+        let mut total = 0;
         loop {
-            block.header.nonce = 0;
-            if let Some(tries) = grind_nonce(&mut block.header, &target, 1u64 << 32) {
-                hashes += tries;
+            let (h, found) = m.grind(&target, &mut chunked, 1000);
+            total += h;
+            if found {
                 break;
             }
-            hashes += 1u64 << 32;
-            self.extra_nonce += 1;
-            let tx = &mut block.txs[0];
-            if let Some(cb) = tx.coinbase.as_mut() {
-                cb.extra_nonce = self.extra_nonce;
-            }
-            block.header.merkle_root = block.compute_merkle_root();
+            assert_eq!(h, 1000, "a missed chunk tries every hash it was given");
         }
-        SimDuration::from_secs_f64(hashes as f64 / self.hashrate_hs)
+        assert_eq!(total, all);
+        assert_eq!(chunked.header, whole.header);
+        assert!(chunked.header.block_hash().to_u256() <= target);
+    }
+
+    #[test]
+    fn shares_sum_to_one_and_respect_the_miner_count() {
+        let mut rng = RngStreams::new(3).stream(Purpose::Population, 1);
+        for spec in [
+            HashPowerSpec::Equal,
+            HashPowerSpec::Uniform { min: 0.5, max: 1.5 },
+            HashPowerSpec::Normal { mean: 1.0, sd: 0.5 },
+            HashPowerSpec::Exponential { mean: 1.0 },
+            HashPowerSpec::Pareto { alpha: 1.16 },
+        ] {
+            let shares = assign_hash_shares(50, 20, &spec, &mut rng);
+            assert_eq!(shares.iter().filter(|s| **s > 0.0).count(), 20, "{spec:?}");
+            assert!((shares.iter().sum::<f64>() - 1.0).abs() < 1e-9, "{spec:?}");
+        }
+        let explicit = assign_hash_shares(4, 2, &HashPowerSpec::Shares(vec![0.7, 0.3]), &mut rng);
+        assert_eq!(explicit, vec![0.7, 0.3, 0.0, 0.0]);
     }
 }

@@ -32,7 +32,7 @@ use crate::chain::store::BlockMeta;
 use crate::chain::validate::{check_header_pow, median_time_past};
 use crate::chain::{BlockId, BlockStore, CompactTarget, ConsensusParams, RejectReason};
 use crate::engine::{Engine, Limits, Model, Scheduler, StopReason};
-use crate::mining::{Miner, TemplateSpec, assign_hash_shares, build_template};
+use crate::mining::{GROUND_CHUNK_HASHES, Miner, TemplateSpec, assign_hash_shares, build_template};
 use crate::network::Network;
 use crate::node::relay::{Message, MessageKind, WireSizes};
 use crate::node::{BlockState, Node, Orphan};
@@ -227,6 +227,9 @@ impl<O: Observer> Simulation<O> {
                     generation: 0,
                     clock_bits: CompactTarget(0),
                     pending_block: None,
+                    pending_found: false,
+                    template_started_at: SimTime::ZERO,
+                    template_hashes: 0,
                     extra_nonce: 0,
                     rng: streams.stream(Purpose::Mining, node as u64),
                 });
@@ -332,7 +335,7 @@ impl<O: Observer> Simulation<O> {
             MiningMode::Ground => {
                 miner.extra_nonce += 1;
                 let (node, extra_nonce) = (miner.node, miner.extra_nonce);
-                let mut block = build_template(
+                let block = build_template(
                     &mut self.store,
                     tip,
                     node,
@@ -341,13 +344,31 @@ impl<O: Observer> Simulation<O> {
                     &self.settings.template,
                 );
                 let miner = &mut self.miners[m];
-                let delay = miner.grind(&self.store, &mut block);
                 miner.pending_block = Some(block);
-                delay
+                miner.template_started_at = now;
+                miner.template_hashes = 0;
+                return self.ground_step(m, sched);
             }
         };
         let miner = &self.miners[m];
         sched.at(now + delay, Event::Mined { miner: m as u32, generation: miner.generation });
+    }
+
+    /// Ground mode: hashes the next chunk of nonces and schedules either the find (at the
+    /// virtual time of the winning hash) or the end of the chunk.
+    fn ground_step(&mut self, m: usize, sched: &mut Scheduler<Event>) {
+        let now = sched.now();
+        let miner = &mut self.miners[m];
+        let mut block = miner.pending_block.take().expect("a ground miner has a template");
+        let bits_target = block.header.bits.to_target().expect("bits in the store always decode");
+        let target = self.store.params().pow_check_target(bits_target);
+        let (hashes, found) = miner.grind(&target, &mut block, GROUND_CHUNK_HASHES);
+        miner.pending_block = Some(block);
+        miner.pending_found = found;
+        miner.template_hashes += hashes;
+        // Measured from the template's start so chunking never changes the result.
+        let at = (miner.template_started_at + miner.time_for(miner.template_hashes)).max(now);
+        sched.at(at, Event::Mined { miner: m as u32, generation: miner.generation });
     }
 
     /// A miner's node has a new tip: in sampled mode the clock only changes if the rate
@@ -377,6 +398,9 @@ impl<O: Observer> Simulation<O> {
         let now = sched.now();
         let node = self.miners[m].node;
         let block = match self.settings.mode {
+            MiningMode::Ground if !self.miners[m].pending_found => {
+                return self.ground_step(m, sched);
+            }
             MiningMode::Ground => {
                 self.miners[m].pending_block.take().expect("a ground miner's event has its block")
             }
@@ -393,7 +417,8 @@ impl<O: Observer> Simulation<O> {
                     extra_nonce,
                     &self.settings.template,
                 );
-                self.miners[m].grind(&self.store, &mut block);
+                let target = self.store.params().pow_check_target(bits_target_of(&block));
+                self.miners[m].grind(&target, &mut block, u64::MAX);
                 block
             }
         };
@@ -703,6 +728,11 @@ impl<O: Observer> Simulation<O> {
         }
         median_time_past(&times)
     }
+}
+
+/// The target a block's `bits` encode (valid for every block built from the store).
+fn bits_target_of(block: &crate::chain::Block) -> crate::chain::U256 {
+    block.header.bits.to_target().expect("bits in the store always decode")
 }
 
 /// Each compact-block node picks up to `per_node` of its compact-speaking peers, at random,
