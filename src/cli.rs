@@ -11,13 +11,31 @@ use std::time::Instant;
 
 use clap::{Parser, Subcommand};
 
+use crate::observe::Observer;
 use crate::observe::metrics::Metrics;
+use crate::observe::narrate::Narrator;
 use crate::observe::output::Summary;
 use crate::observe::output::{render, sha256_hex, write_data, write_manifest};
 use crate::plot::draw_run_plots;
 use crate::report::terminal_summary;
 use crate::scenario::{self, Override, Scenario, ScenarioError};
 use crate::sim::Simulation;
+
+/// Writes a line to standard output; a closed pipe (`forksim ... | head`) is not an error.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout().lock(), $($arg)*);
+    }};
+}
+
+/// Writes text to standard output without adding a newline; a closed pipe is not an error.
+macro_rules! say_raw {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = write!(std::io::stdout().lock(), $($arg)*);
+    }};
+}
 
 /// Deterministic discrete-event simulator of proof-of-work blockchain networks.
 #[derive(Parser, Debug)]
@@ -47,6 +65,12 @@ pub enum Command {
         /// Print nothing but errors.
         #[arg(long, short)]
         quiet: bool,
+        /// Tell the story of the run as it happens, one line per event (for teaching).
+        #[arg(long)]
+        narrate: bool,
+        /// With --narrate: only the lines about this node (by name).
+        #[arg(long, value_name = "NAME", requires = "narrate")]
+        node: Option<String>,
     },
     /// Time whole runs: median wall time and peak memory (the core benchmarks by default).
     Bench {
@@ -121,14 +145,14 @@ fn run(cli: Cli) -> Result<(), Failure> {
             let text = toml::to_string_pretty(&scenario.resolved).map_err(|e| {
                 Failure::Internal(format!("cannot print the resolved scenario: {e}"))
             })?;
-            println!("# {}: valid; every setting, defaults filled in:\n{text}", path.display());
+            say!("# {}: valid; every setting, defaults filled in:\n{text}", path.display());
             Ok(())
         }
         Command::Replay { results } => replay(&results),
         Command::Plot { results } => {
             let written = draw_run_plots(&results).map_err(|e| Failure::Input(e.to_string()))?;
             for (path, _) in written {
-                println!("{}", path.display());
+                say!("{}", path.display());
             }
             Ok(())
         }
@@ -141,25 +165,53 @@ fn run(cli: Cli) -> Result<(), Failure> {
                 }],
                 None => crate::bench::default_cases(std::path::Path::new(".")),
             };
-            println!(
+            say!(
                 "forksim {} bench: {runs} runs per case, median wall time",
                 env!("CARGO_PKG_VERSION")
             );
             for case in &cases {
                 let m = crate::bench::run_case(case, runs.max(1))?;
-                println!("{}", crate::bench::report_line(case, &m));
+                say!("{}", crate::bench::report_line(case, &m));
             }
             Ok(())
         }
-        Command::Run { scenario: path, seed, out, set, quiet } => {
+        Command::Run { scenario: path, seed, out, set, quiet, narrate, node } => {
             let overrides = parse_overrides(&set)?;
             let scenario = scenario::load(&path, &overrides, seed)?;
             let out_dir = out.unwrap_or_else(|| PathBuf::from("results").join(&scenario.name));
             let wall = Instant::now();
-            let (summary, _) = execute(&scenario, &out_dir, !quiet)?;
+            let (summary, _) = if narrate {
+                let only = match node {
+                    None => None,
+                    Some(name) => Some(
+                        scenario.node_names.iter().position(|n| *n == name).ok_or_else(|| {
+                            Failure::Input(format!(
+                                "--node {name}: {} has no node of that name (its nodes: {})",
+                                path.display(),
+                                name_list(&scenario.node_names)
+                            ))
+                        })? as u32,
+                    ),
+                };
+                let ground = scenario.mining.mode == crate::scenario::MiningMode::Ground;
+                let narrator = Narrator::new(
+                    scenario.node_names.clone(),
+                    only,
+                    ground,
+                    Box::new(std::io::stdout()),
+                );
+                execute(
+                    &scenario,
+                    &out_dir,
+                    false,
+                    (Metrics::new(scenario.network.nodes), narrator),
+                )?
+            } else {
+                execute(&scenario, &out_dir, !quiet, Metrics::new(scenario.network.nodes))?
+            };
             if !quiet {
                 let wall_s = wall.elapsed().as_secs_f64();
-                print!(
+                say_raw!(
                     "{}",
                     terminal_summary(&scenario, &summary, wall_s, &out_dir.display().to_string())
                 );
@@ -171,12 +223,13 @@ fn run(cli: Cli) -> Result<(), Failure> {
 
 /// Runs a validated scenario and writes every result file into `out_dir`: data files,
 /// then figures drawn from them, then the manifest with every file's digest.
-fn execute(
+fn execute<O: Observer + AsRef<Metrics>>(
     scenario: &Scenario,
     out_dir: &Path,
     show_progress: bool,
+    observer: O,
 ) -> Result<(Summary, BTreeMap<String, String>), Failure> {
-    let mut sim = Simulation::new(scenario, Metrics::new(scenario.network.nodes))?;
+    let mut sim = Simulation::new(scenario, observer)?;
     let bar = progress_bar(scenario.run.blocks, !show_progress);
     if let Some(bar) = bar.clone() {
         sim.on_progress(move |n| bar.set_position(n));
@@ -218,7 +271,7 @@ fn replay(results: &Path) -> Result<(), Failure> {
         );
     }
     let scratch = results.join(format!(".replay.{}", std::process::id()));
-    let outcome = execute(&scenario, &scratch, false);
+    let outcome = execute(&scenario, &scratch, false, Metrics::new(scenario.network.nodes));
     let _ = std::fs::remove_dir_all(&scratch);
     let (_, actual) = outcome?;
     let mut differing = Vec::new();
@@ -236,14 +289,14 @@ fn replay(results: &Path) -> Result<(), Failure> {
         if !status.starts_with("identical") {
             differing.push(name.clone());
         }
-        println!("  {status:<12} {name}");
+        say!("  {status:<12} {name}");
     }
     for name in actual.keys().filter(|n| !expected.contains_key(*n)) {
-        println!("  {:<12} {name}", "NEW");
+        say!("  {:<12} {name}", "NEW");
         differing.push(name.clone());
     }
     if differing.is_empty() {
-        println!(
+        say!(
             "replay of {} (seed {}): all {} files byte-identical",
             results.display(),
             scenario.seed,
@@ -258,6 +311,14 @@ fn replay(results: &Path) -> Result<(), Failure> {
             differing.join(", ")
         )))
     }
+}
+
+/// The first few names of a list, for messages.
+fn name_list(names: &[String]) -> String {
+    let shown: Vec<&str> = names.iter().take(8).map(String::as_str).collect();
+    let more =
+        if names.len() > 8 { format!(", ... ({} in all)", names.len()) } else { String::new() };
+    format!("{}{more}", shown.join(", "))
 }
 
 /// A progress bar on a terminal; nothing when output is piped or `quiet`.

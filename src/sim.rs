@@ -36,7 +36,7 @@ use crate::mining::{GROUND_CHUNK_HASHES, Miner, TemplateSpec, assign_hash_shares
 use crate::network::Network;
 use crate::node::relay::{Message, MessageKind, WireSizes};
 use crate::node::{BlockState, Node, Orphan};
-use crate::observe::{Observer, Record};
+use crate::observe::{KeepReason, Observer, Record, TipOutcome};
 use crate::rng::{self, Purpose, RngStreams, SimRng};
 use crate::scenario::{MiningMode, RelayProtocol, RelaySpec, Scenario, ScenarioError};
 use crate::time::{SimDuration, SimTime};
@@ -439,7 +439,8 @@ impl<O: Observer> Simulation<O> {
         debug_assert_eq!(self.costs.len(), id.index());
         self.costs.push(BlockCosts { wire, validation });
         self.blocks_mined += 1;
-        self.observer.record(&Record::BlockMined { block: id, miner: node, time: now });
+        self.observer
+            .record(&Record::BlockMined { block: id, miner: node, time: now }, &self.store);
         if let Some(progress) = self.progress.as_mut() {
             progress(self.blocks_mined);
         }
@@ -634,7 +635,7 @@ impl<O: Observer> Simulation<O> {
         let n = node as usize;
         self.nodes[n].set_state(block, BlockState::Invalid);
         self.nodes[n].count_rejection(reason);
-        self.observer.record(&Record::BlockRejected { node, block, reason, time });
+        self.observer.record(&Record::BlockRejected { node, block, reason, time }, &self.store);
         // Orphans waiting on this block can never connect.
         let children: Vec<Orphan> = self.take_orphans_of(node, block);
         for child in children {
@@ -668,22 +669,11 @@ impl<O: Observer> Simulation<O> {
         let n = node as usize;
         let now = sched.now();
         self.nodes[n].set_state(block, BlockState::Accepted);
-        if !mined_here {
-            self.observer.record(&Record::BlockAccepted { node, block, time: now });
-        }
         let old_tip = self.nodes[n].tip;
-        if self.store.get(block).chain_work > self.store.get(old_tip).chain_work {
+        let (work, tip_work) =
+            (self.store.get(block).chain_work, self.store.get(old_tip).chain_work);
+        let outcome = if work > tip_work {
             let fork = self.store.fork_point(old_tip, block);
-            if fork != old_tip {
-                let depth = self.store.get(old_tip).height - self.store.get(fork).height;
-                self.observer.record(&Record::Reorg {
-                    node,
-                    time: now,
-                    depth,
-                    old_tip,
-                    new_tip: block,
-                });
-            }
             self.nodes[n].tip = block;
             // Announce every block that joined the best chain, oldest first.
             let mut connected = Vec::new();
@@ -697,6 +687,21 @@ impl<O: Observer> Simulation<O> {
                 self.announce(node, b, except, sched);
             }
             self.tip_changed(node, sched);
+            if fork == old_tip {
+                TipOutcome::Extended { old_tip }
+            } else {
+                let depth = self.store.get(old_tip).height - self.store.get(fork).height;
+                TipOutcome::Reorged { old_tip, depth }
+            }
+        } else {
+            let reason =
+                if work == tip_work { KeepReason::SeenFirst } else { KeepReason::MoreWork };
+            TipOutcome::Kept { tip: old_tip, reason }
+        };
+        if !mined_here {
+            let from = (from_link != NO_LINK).then(|| self.network.link_target(from_link as usize));
+            let record = Record::BlockAccepted { node, block, from, outcome, time: now };
+            self.observer.record(&record, &self.store);
         }
         for orphan in self.take_orphans_of(node, block) {
             self.start_validation(node, orphan.block, orphan.from_link, sched);

@@ -11,7 +11,7 @@
 
 use serde::Serialize;
 
-use super::{Observer, Record};
+use super::{Observer, Record, TipOutcome};
 use crate::chain::{BlockId, BlockStore, RejectReason};
 use crate::time::SimTime;
 
@@ -100,8 +100,14 @@ impl Metrics {
     }
 }
 
+impl AsRef<Metrics> for Metrics {
+    fn as_ref(&self) -> &Metrics {
+        self
+    }
+}
+
 impl Observer for Metrics {
-    fn record(&mut self, record: &Record) {
+    fn record(&mut self, record: &Record, _: &BlockStore) {
         match *record {
             Record::BlockMined { block, miner, time } => {
                 if self.spread_of.len() <= block.index() {
@@ -118,16 +124,18 @@ impl Observer for Metrics {
                 });
                 self.hold(block, time);
             }
-            Record::BlockAccepted { block, time, .. } => self.hold(block, time),
+            Record::BlockAccepted { node, block, outcome, time, .. } => {
+                self.hold(block, time);
+                if let TipOutcome::Reorged { old_tip, depth } = outcome {
+                    self.reorgs.push(ReorgEvent { node, time, depth, old_tip, new_tip: block });
+                }
+            }
             Record::BlockRejected { reason, .. } => {
                 let i = RejectReason::ALL
                     .iter()
                     .position(|r| *r == reason)
                     .expect("ALL lists every reason");
                 self.rejected[i] += 1;
-            }
-            Record::Reorg { node, time, depth, old_tip, new_tip } => {
-                self.reorgs.push(ReorgEvent { node, time, depth, old_tip, new_tip });
             }
         }
     }

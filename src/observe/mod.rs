@@ -5,15 +5,49 @@
 //! metric cannot depend on anything but the recorded history.
 
 pub mod metrics;
+pub mod narrate;
 pub mod output;
 
-use crate::chain::{BlockId, RejectReason};
+use crate::chain::{BlockId, BlockStore, RejectReason};
 use crate::time::SimTime;
+
+/// What a node did with its tip when it accepted a block.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TipOutcome {
+    /// The block extends the node's tip (directly or through blocks it connected).
+    Extended {
+        /// The tip before.
+        old_tip: BlockId,
+    },
+    /// The block is on another branch with more work: the node switched (a reorg).
+    Reorged {
+        /// The tip before.
+        old_tip: BlockId,
+        /// Blocks disconnected from the old chain.
+        depth: u32,
+    },
+    /// The block is on a branch without more work: the node kept its tip.
+    Kept {
+        /// The tip it kept.
+        tip: BlockId,
+        /// Why: the tip has strictly more work, or equal work and was seen first.
+        reason: KeepReason,
+    },
+}
+
+/// Why a node kept its tip over a rival block.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KeepReason {
+    /// Its tip has more cumulative work.
+    MoreWork,
+    /// Equal work: the block seen first stays.
+    SeenFirst,
+}
 
 /// Something that happened.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Record {
-    /// A miner found a block (the miner accepts it at once).
+    /// A miner found a block (the miner accepts it at once and builds on it).
     BlockMined {
         /// The new block.
         block: BlockId,
@@ -22,12 +56,16 @@ pub enum Record {
         /// When.
         time: SimTime,
     },
-    /// A node validated and accepted a block.
+    /// A node validated and accepted a block from a peer.
     BlockAccepted {
         /// The node.
         node: u32,
         /// The block.
         block: BlockId,
+        /// The peer that sent it.
+        from: Option<u32>,
+        /// What the node did with its tip.
+        outcome: TipOutcome,
         /// When.
         time: SimTime,
     },
@@ -42,30 +80,32 @@ pub enum Record {
         /// When.
         time: SimTime,
     },
-    /// A node's tip moved to a block that does not extend the old tip.
-    Reorg {
-        /// The node.
-        node: u32,
-        /// When.
-        time: SimTime,
-        /// Blocks disconnected from the old chain.
-        depth: u32,
-        /// The old tip.
-        old_tip: BlockId,
-        /// The new tip.
-        new_tip: BlockId,
-    },
 }
 
-/// Receives records as the run goes.
+/// Receives records as the run goes. Observers may read the shared block store to describe
+/// blocks, but never change anything.
 pub trait Observer {
     /// Called once per record, in event order.
-    fn record(&mut self, record: &Record);
+    fn record(&mut self, record: &Record, store: &BlockStore);
 }
 
 /// An observer that ignores everything (for runs whose outputs are not needed).
 pub struct Discard;
 
 impl Observer for Discard {
-    fn record(&mut self, _: &Record) {}
+    fn record(&mut self, _: &Record, _: &BlockStore) {}
+}
+
+/// Two observers fed the same records, in order.
+impl<A: Observer, B: Observer> Observer for (A, B) {
+    fn record(&mut self, record: &Record, store: &BlockStore) {
+        self.0.record(record, store);
+        self.1.record(record, store);
+    }
+}
+
+impl AsRef<metrics::Metrics> for (metrics::Metrics, narrate::Narrator) {
+    fn as_ref(&self) -> &metrics::Metrics {
+        &self.0
+    }
 }

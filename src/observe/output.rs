@@ -14,6 +14,7 @@ use std::path::Path;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
+use super::Observer;
 use super::metrics::Metrics;
 use super::metrics::{CDF_PERCENTS, MinerShare, P50_P90_P100, Spread, main_chain_flags, spread_of};
 use crate::chain::{BlockId, RejectReason};
@@ -111,11 +112,15 @@ where
 }
 
 /// Renders the result files of a finished run.
-pub fn render(scenario: &Scenario, sim: &mut Simulation<Metrics>, stats: &RunStats) -> Rendered {
+pub fn render<O: Observer + AsRef<Metrics>>(
+    scenario: &Scenario,
+    sim: &mut Simulation<O>,
+    stats: &RunStats,
+) -> Rendered {
     let names = &scenario.node_names;
     let (best, in_main) = main_chain_flags(&mut sim.store);
     let store = &sim.store;
-    let metrics = &sim.observer;
+    let metrics: &Metrics = sim.observer.as_ref();
     let hash_of = |id: BlockId| store.get(id).hash.to_string();
 
     let blocks_csv = csv_bytes(

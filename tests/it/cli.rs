@@ -145,3 +145,42 @@ fn replay_confirms_identical_bytes_and_names_a_changed_file() {
         .collect();
     assert!(leftovers.is_empty(), "scratch folder left behind");
 }
+
+#[test]
+fn narration_tells_the_fork_story_and_is_identical_for_the_same_seed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let class = scenario("classroom.toml");
+    let run = |dir: &str, extra: &[&str]| {
+        let out = tmp.path().join(dir);
+        let mut args =
+            vec!["run", class.to_str().unwrap(), "--narrate", "--out", out.to_str().unwrap()];
+        args.extend_from_slice(extra);
+        let o = forksim(&args);
+        assert!(o.status.success(), "{}", stderr(&o));
+        // The story lines start with the virtual time; the summary after them has wall time.
+        let text = stdout(&o);
+        text.lines()
+            .filter(|l| l.starts_with(|c: char| c.is_ascii_digit()))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    let first = run("a", &[]);
+    assert_eq!(first, run("b", &[]), "narration differs between two runs with the same seed");
+    // The story shows mining with real nonces, a fork kept by first-seen, and its resolution.
+    assert!(first.contains("found block #1") && first.contains("zero bits"), "{first}");
+    assert!(first.contains("a fork! It ties with"), "{first}");
+    assert!(first.contains("switches to it and drops 1 block"), "{first}");
+    // One node's view mentions only that node.
+    let carol = run("c", &["--node", "Carol"]);
+    assert!(!carol.is_empty());
+    for line in carol.lines() {
+        assert!(line.contains("Carol"), "{line}");
+    }
+    let o = forksim(&["run", class.to_str().unwrap(), "--narrate", "--node", "Zed"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("--node Zed") && stderr(&o).contains("Alice, Bob, Carol, Dave, Erin"),
+        "{}",
+        stderr(&o)
+    );
+}

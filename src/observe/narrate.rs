@@ -1,0 +1,135 @@
+//! The story of a run in plain language, one line per meaningful event, for teaching.
+//!
+//! `forksim run SCENARIO --narrate` prints who found a block (and, in ground mode, the
+//! winning nonce and how many zero bits its hash starts with), who received it from whom and
+//! when, what each node did with it: build on it, switch branch (a reorg, and how deep), or
+//! keep its own tip because it has more work or was seen first. `--node NAME` keeps only the
+//! lines about one node. The text depends only on the records, so the same seed gives the
+//! same story.
+
+use std::io::Write;
+
+use super::{KeepReason, Observer, Record, TipOutcome};
+use crate::chain::{BlockId, BlockStore};
+
+/// Writes the narrated story of a run.
+pub struct Narrator {
+    names: Vec<String>,
+    only: Option<u32>,
+    show_nonces: bool,
+    out: Box<dyn Write>,
+}
+
+impl Narrator {
+    /// A narrator writing to `out`; `only` keeps lines about one node; `show_nonces` adds the
+    /// nonce and leading zero bits of found blocks (ground mode, where the hashes decide).
+    pub fn new(
+        names: Vec<String>,
+        only: Option<u32>,
+        show_nonces: bool,
+        out: Box<dyn Write>,
+    ) -> Self {
+        Narrator { names, only, show_nonces, out }
+    }
+
+    fn name(&self, node: u32) -> &str {
+        &self.names[node as usize]
+    }
+
+    fn line(&mut self, text: std::fmt::Arguments<'_>) {
+        // Narration goes to a terminal or pipe; a closed pipe must not stop the simulation.
+        let _ = writeln!(self.out, "{text}");
+    }
+
+    fn wants(&self, nodes: &[u32]) -> bool {
+        self.only.is_none_or(|only| nodes.contains(&only))
+    }
+}
+
+/// `#height [short hash]`.
+fn label(store: &BlockStore, block: BlockId) -> String {
+    let b = store.get(block);
+    format!("#{} [{}]", b.height, b.hash.short())
+}
+
+/// Zero bits at the start of a block hash (in the usual big-endian display order).
+fn leading_zero_bits(store: &BlockStore, block: BlockId) -> u32 {
+    256 - store.get(block).hash.to_u256().bits()
+}
+
+impl Observer for Narrator {
+    fn record(&mut self, record: &Record, store: &BlockStore) {
+        match *record {
+            Record::BlockMined { block, miner, time } => {
+                if !self.wants(&[miner]) {
+                    return;
+                }
+                let parent = store.get(block).parent.map_or_else(String::new, |p| label(store, p));
+                let detail = if self.show_nonces {
+                    format!(
+                        " (nonce {}: its hash starts with {} zero bits)",
+                        store.get(block).header().nonce,
+                        leading_zero_bits(store, block)
+                    )
+                } else {
+                    String::new()
+                };
+                let who = self.name(miner).to_string();
+                self.line(format_args!(
+                    "{time}  {who} found block {} on top of {parent}{detail}",
+                    label(store, block)
+                ));
+            }
+            Record::BlockAccepted { node, block, from, outcome, time } => {
+                let mut involved = vec![node];
+                involved.extend(from);
+                if !self.wants(&involved) {
+                    return;
+                }
+                let who = self.name(node).to_string();
+                let from = from.map_or_else(String::new, |f| format!(" from {}", self.name(f)));
+                let got = format!("{time}  {who} got block {}{from}", label(store, block));
+                match outcome {
+                    TipOutcome::Extended { old_tip } => {
+                        let joined = store.get(block).height - store.get(old_tip).height;
+                        let extra = if joined > 1 {
+                            format!(" (it connects {joined} blocks)")
+                        } else {
+                            String::new()
+                        };
+                        self.line(format_args!("{got} and builds on it{extra}"));
+                    }
+                    TipOutcome::Reorged { old_tip, depth } => {
+                        let plural = if depth == 1 { "" } else { "s" };
+                        self.line(format_args!(
+                            "{got}: that branch has more work, so {who} switches to it and drops {depth} block{plural} of its old chain (tip {})",
+                            label(store, old_tip)
+                        ));
+                    }
+                    TipOutcome::Kept { tip, reason: KeepReason::SeenFirst } => {
+                        self.line(format_args!(
+                            "{got}: a fork! It ties with {who}'s tip {} (same work), so {who} keeps the one it saw first",
+                            label(store, tip)
+                        ));
+                    }
+                    TipOutcome::Kept { tip, reason: KeepReason::MoreWork } => {
+                        self.line(format_args!(
+                            "{got}: {who}'s tip {} already has more work, so it keeps its chain",
+                            label(store, tip)
+                        ));
+                    }
+                }
+            }
+            Record::BlockRejected { node, block, reason, time } => {
+                if !self.wants(&[node]) {
+                    return;
+                }
+                let who = self.name(node).to_string();
+                self.line(format_args!(
+                    "{time}  {who} rejected block {}: {reason}",
+                    label(store, block)
+                ));
+            }
+        }
+    }
+}
