@@ -16,7 +16,7 @@
 
 use crate::chain::block::{Block, Filler, Header, grind_nonce};
 use crate::chain::pow::{CompactTarget, work_from_target};
-use crate::chain::tx::{Amount, Transaction, TxOut};
+use crate::chain::tx::{Transaction, TxOut};
 use crate::chain::{BlockId, BlockStore, U256};
 use crate::rng::{self, SimRng};
 use crate::scenario::HashPowerSpec;
@@ -81,12 +81,6 @@ pub fn payout_key_hash(node: u32) -> [u8; 20] {
     h
 }
 
-/// The block subsidy (50 coins, halving every 210,000 blocks as on Bitcoin).
-pub fn subsidy(height: u32) -> Amount {
-    let halvings = height / 210_000;
-    if halvings >= 64 { Amount::ZERO } else { Amount(Amount::from_coins(50).0 >> halvings) }
-}
-
 /// What every block template needs to know besides its parent.
 #[derive(Clone, Copy, Debug)]
 pub struct TemplateSpec {
@@ -118,7 +112,10 @@ pub fn build_template(
         ctx.height,
         miner,
         extra_nonce,
-        vec![TxOut { value: subsidy(ctx.height), pubkey_hash: payout_key_hash(miner) }],
+        vec![TxOut {
+            value: store.params().subsidy(ctx.height),
+            pubkey_hash: payout_key_hash(miner),
+        }],
     );
     let base_bytes = 80 + 1 + coinbase.size_bytes() as u64;
     let filler_bytes = spec.block_size_bytes.saturating_sub(base_bytes);

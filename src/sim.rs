@@ -170,6 +170,8 @@ pub fn consensus_params(scenario: &Scenario) -> (ConsensusParams, CompactTarget)
         sim_target_shift,
         max_future_block_time_s: MAX_FUTURE_BLOCK_TIME_S,
         median_time_span: 11,
+        coinbase_maturity: 100,
+        halving_interval: 210_000,
     };
     (params, bits)
 }

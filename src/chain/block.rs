@@ -10,7 +10,7 @@
 
 use sha2::{Digest, Sha256};
 
-use crate::chain::hash::{BlockHash, sha256d};
+use crate::chain::hash::{BlockHash, TxId, sha256d};
 use crate::chain::merkle::merkle_root;
 use crate::chain::pow::CompactTarget;
 use crate::chain::tx::{Transaction, compact_size_len};
@@ -82,8 +82,13 @@ pub struct Block {
 impl Block {
     /// Returns the Merkle root over the real transactions' ids (filler is not included).
     pub fn compute_merkle_root(&self) -> [u8; 32] {
-        let txids: Vec<_> = self.txs.iter().map(Transaction::txid).collect();
-        merkle_root(&txids)
+        merkle_root(&self.txids())
+    }
+
+    /// Returns the ids of the real transactions, in block order. Callers that need them more
+    /// than once (the Merkle check and then the UTXO update) compute them once with this.
+    pub fn txids(&self) -> Vec<TxId> {
+        self.txs.iter().map(Transaction::txid).collect()
     }
 
     /// Returns the number of transactions, real plus filler (saturating).
@@ -135,7 +140,6 @@ pub fn grind_nonce(header: &mut Header, target: &U256, max_tries: u64) -> Option
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::chain::hash::TxId;
     use crate::chain::tx::{Amount, TxOut};
 
     fn genesis_header() -> Header {

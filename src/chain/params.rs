@@ -19,7 +19,11 @@
 //! target itself, exactly as in Bitcoin.
 
 use crate::chain::pow::CompactTarget;
+use crate::chain::tx::Amount;
 use crate::chain::uint::U256;
+
+/// The subsidy of the first halving era (Bitcoin: 50 coins).
+pub const INITIAL_SUBSIDY: Amount = Amount(50 * crate::chain::tx::UNITS_PER_COIN);
 
 /// The consensus rules' numeric parameters.
 #[derive(Clone, Debug, PartialEq)]
@@ -39,6 +43,18 @@ pub struct ConsensusParams {
     pub max_future_block_time_s: u32,
     /// Number of blocks whose median time a new block must exceed (Bitcoin: 11).
     pub median_time_span: usize,
+    /// Confirmations a coinbase output needs before it may be spent (Bitcoin: 100): spending
+    /// at height `h` an output created at height `c` needs `h - c >= coinbase_maturity`.
+    pub coinbase_maturity: u32,
+    /// Blocks between subsidy halvings (Bitcoin: 210 000); 0 means the subsidy never halves.
+    pub halving_interval: u32,
+}
+
+/// Returns the block subsidy at `height` (Core's `GetBlockSubsidy`): [`INITIAL_SUBSIDY`]
+/// halved once per `halving_interval` blocks, and zero after 64 halvings.
+pub fn subsidy(height: u32, params: &ConsensusParams) -> Amount {
+    let halvings = height.checked_div(params.halving_interval).unwrap_or(0);
+    if halvings >= 64 { Amount::ZERO } else { Amount(INITIAL_SUBSIDY.0 >> halvings) }
 }
 
 impl ConsensusParams {
@@ -54,7 +70,14 @@ impl ConsensusParams {
             sim_target_shift: 0,
             max_future_block_time_s: 7200,
             median_time_span: 11,
+            coinbase_maturity: 100,
+            halving_interval: 210_000,
         }
+    }
+
+    /// Returns the block subsidy at `height`; see [`subsidy`].
+    pub fn subsidy(&self, height: u32) -> Amount {
+        subsidy(height, self)
     }
 
     /// Returns the intended duration of one retarget period: block interval × retarget
@@ -80,6 +103,21 @@ mod tests {
         assert_eq!(p.target_timespan_s(), 1_209_600);
         assert_eq!(CompactTarget::from_target(p.pow_limit), CompactTarget(0x1d00ffff));
         assert_eq!(p.pow_check_target(p.pow_limit), p.pow_limit);
+    }
+
+    #[test]
+    fn subsidy_halves() {
+        let p = ConsensusParams::bitcoin();
+        assert_eq!(subsidy(0, &p), Amount::from_coins(50));
+        assert_eq!(subsidy(209_999, &p), Amount::from_coins(50));
+        assert_eq!(subsidy(210_000, &p), Amount(2_500_000_000));
+        assert_eq!(p.subsidy(420_000), Amount(1_250_000_000));
+        assert_eq!(subsidy(64 * 210_000, &p), Amount::ZERO);
+        let fast = ConsensusParams { halving_interval: 10, ..ConsensusParams::bitcoin() };
+        assert_eq!(subsidy(25, &fast), Amount(1_250_000_000));
+        assert_eq!(subsidy(u32::MAX, &fast), Amount::ZERO);
+        let never = ConsensusParams { halving_interval: 0, ..ConsensusParams::bitcoin() };
+        assert_eq!(subsidy(u32::MAX, &never), Amount::from_coins(50));
     }
 
     #[test]

@@ -7,6 +7,15 @@
 //! node. What does differ per node (whether it has the block, its clock for the time-too-new
 //! rule, the cost of checking proof of work) stays with the node.
 //!
+//! The UTXO state is shared the same way. The store owns a single [`UtxoSet`], a *cursor*
+//! positioned at some block, and moves it along the block tree: to reach block `b` it
+//! disconnects blocks back to the fork point with `b`'s chain and reconnects forward. Each
+//! block's [`BlockUndo`] is computed once, when the block is first connected during
+//! validation, and kept, so moving the cursor never checks a rule or a signature again. So
+//! hundreds of nodes on several branches share one set instead of holding one copy each, and
+//! a reorg costs the store only the blocks between the two tips. Validation also shares one
+//! [`SigCache`], so a transaction seen on two branches has its signatures verified once.
+//!
 //! Lookups by hash use a `BTreeMap`, so nothing depends on hash-map iteration order; ids are
 //! assigned in insertion order, which the deterministic engine fixes.
 
@@ -17,10 +26,12 @@ use crate::chain::block::{Block, Filler, Header, grind_nonce};
 use crate::chain::hash::BlockHash;
 use crate::chain::params::ConsensusParams;
 use crate::chain::pow::{CompactTarget, Work, retarget, work_from_target};
+use crate::chain::sigcache::SigCache;
 use crate::chain::tx::{Amount, Transaction, TxOut};
+use crate::chain::utxo::{BlockUndo, UtxoSet};
 use crate::chain::validate::{
-    HeaderContext, RejectReason, check_block_body, contextual_check_block, contextual_check_header,
-    median_in_place,
+    HeaderContext, RejectReason, check_block_body_with_txids, contextual_check_block,
+    contextual_check_header, median_in_place,
 };
 use crate::time::SimTime;
 
@@ -100,6 +111,12 @@ pub struct BlockStore {
     next_bits_cache: Vec<Option<CompactTarget>>,
     validity_cache: Vec<Option<Result<(), RejectReason>>>,
     scratch_times: Vec<u32>,
+    /// The shared UTXO set, positioned at `utxo_tip`.
+    utxo: UtxoSet,
+    utxo_tip: BlockId,
+    /// Per block, the undo data of its connect; present exactly for valid non-genesis blocks.
+    undo_cache: Vec<Option<BlockUndo>>,
+    sigcache: SigCache,
 }
 
 /// Clears the lowest set bit (Core's `InvertLowestOne`).
@@ -130,6 +147,7 @@ impl BlockStore {
             genesis.header.bits.to_target().map(work_from_target).unwrap_or(Work::ZERO);
         let median_time_past = if params.median_time_span == 0 { 0 } else { genesis.header.time };
         let size_bytes = genesis.size_bytes();
+        let utxo = UtxoSet::from_genesis(&genesis);
         let stored = StoredBlock {
             block: Arc::new(genesis),
             hash,
@@ -150,6 +168,10 @@ impl BlockStore {
             next_bits_cache: vec![None],
             validity_cache: vec![Some(Ok(()))],
             scratch_times: Vec::new(),
+            utxo,
+            utxo_tip: BlockId::GENESIS,
+            undo_cache: vec![None],
+            sigcache: SigCache::new(),
         }
     }
 
@@ -210,6 +232,7 @@ impl BlockStore {
         self.by_hash.insert(hash, id);
         self.next_bits_cache.push(None);
         self.validity_cache.push(None);
+        self.undo_cache.push(None);
         Ok(id)
     }
 
@@ -322,8 +345,11 @@ impl BlockStore {
     /// Returns the node-independent validity of a block, computed once and cached.
     ///
     /// A block is invalid with [`RejectReason::BadPrevBlk`] if any ancestor is invalid;
-    /// otherwise the verdict is [`check_block_body`], then [`contextual_check_header`] without
-    /// the per-node time-too-new rule, then [`contextual_check_block`]. Proof of work is not
+    /// otherwise the verdict is [`crate::chain::validate::check_block_body`], then
+    /// [`contextual_check_header`] without the per-node time-too-new rule, then
+    /// [`contextual_check_block`], then the transaction rules of [`UtxoSet::connect_block`]
+    /// against the UTXO state at the parent (which moves the shared UTXO cursor to the block
+    /// if it is valid, or leaves it at the parent if not). Proof of work is not
     /// part of the verdict: every node checks it itself with
     /// [`crate::chain::validate::check_header_pow`], whose cost is charged per node. Genesis is
     /// valid by definition.
@@ -363,9 +389,93 @@ impl BlockStore {
         }
         let ctx = self.header_context(parent);
         let block = Arc::clone(&self.get(id).block);
-        check_block_body(&block, &self.params)?;
+        let txids = block.txids();
+        check_block_body_with_txids(&block, &txids, &self.params)?;
         contextual_check_header(&block.header, &ctx, u64::MAX, &self.params)?;
-        contextual_check_block(&block, ctx.height)
+        contextual_check_block(&block, ctx.height)?;
+        self.move_utxo_to(parent);
+        let undo =
+            self.utxo.connect_block(&block, txids, ctx.height, &self.params, &mut self.sigcache)?;
+        self.undo_cache[id.index()] = Some(undo);
+        self.utxo_tip = id;
+        Ok(())
+    }
+
+    /// Moves the UTXO cursor to `target`, which must be valid with every block on its chain
+    /// connected once (so its undo data is cached): disconnects back to the fork point with
+    /// `target`'s chain, then reconnects forward from cached undo data.
+    fn move_utxo_to(&mut self, target: BlockId) {
+        if self.utxo_tip == target {
+            return;
+        }
+        let fork = self.fork_point(self.utxo_tip, target);
+        while self.utxo_tip != fork {
+            let stored = &self.blocks[self.utxo_tip.index()];
+            let undo = self.undo_cache[self.utxo_tip.index()]
+                .as_ref()
+                .expect("every block the cursor passed was connected and keeps its undo data");
+            self.utxo
+                .disconnect_block(&stored.block, undo)
+                .expect("the cursor's block is the set's best block");
+            self.utxo_tip = stored.parent.expect("the fork point is an ancestor");
+        }
+        let mut path =
+            Vec::with_capacity((self.get(target).height - self.get(fork).height) as usize);
+        let mut walk = target;
+        while walk != fork {
+            path.push(walk);
+            walk = self.get(walk).parent.expect("the fork point is an ancestor");
+        }
+        for &id in path.iter().rev() {
+            let stored = &self.blocks[id.index()];
+            let undo = self.undo_cache[id.index()]
+                .as_ref()
+                .expect("a valid block's undo data is cached when it is first connected");
+            self.utxo
+                .reconnect_block(&stored.block, undo, stored.height)
+                .expect("the path starts at the cursor and follows parent links");
+            self.utxo_tip = id;
+        }
+    }
+
+    /// Returns the UTXO set after block `id` (the state a mempool on that tip checks
+    /// transactions against), moving the shared cursor there; or the block's reject reason if
+    /// it is invalid, since an invalid block has no UTXO state.
+    ///
+    /// Moving the cursor costs one disconnect or reconnect (no rule or signature checks) per
+    /// block between the current position and `id`.
+    pub fn utxo_at(&mut self, id: BlockId) -> Result<&UtxoSet, RejectReason> {
+        self.validity(id)?;
+        self.move_utxo_to(id);
+        Ok(&self.utxo)
+    }
+
+    /// [`BlockStore::utxo_at`] together with the shared signature cache, so that a mempool can
+    /// check a transaction with [`UtxoSet::check_tx_inputs`] and leave its verified signatures
+    /// for the block that later includes it.
+    pub fn utxo_and_sigcache_at(
+        &mut self,
+        id: BlockId,
+    ) -> Result<(&UtxoSet, &mut SigCache), RejectReason> {
+        self.validity(id)?;
+        self.move_utxo_to(id);
+        Ok((&self.utxo, &mut self.sigcache))
+    }
+
+    /// Returns the block the UTXO cursor is positioned at.
+    pub fn utxo_tip(&self) -> BlockId {
+        self.utxo_tip
+    }
+
+    /// Returns the undo data of a block that was connected (a valid block other than
+    /// genesis), for its fees and spent coins.
+    pub fn block_undo(&self, id: BlockId) -> Option<&BlockUndo> {
+        self.undo_cache.get(id.index()).and_then(Option::as_ref)
+    }
+
+    /// Returns the shared signature cache (for its counters).
+    pub fn sigcache(&self) -> &SigCache {
+        &self.sigcache
     }
 
     /// Returns true if `maybe_ancestor` is `of` or one of its ancestors.
@@ -448,6 +558,7 @@ pub fn genesis_block(time_s: u32, bits: CompactTarget, params: &ConsensusParams)
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::chain::tx::OutPoint;
     use crate::chain::uint::U256;
     use crate::chain::validate::check_header_pow;
 
@@ -463,6 +574,8 @@ mod tests {
             sim_target_shift: 16,
             max_future_block_time_s: 7200,
             median_time_span: 11,
+            coinbase_maturity: 100,
+            halving_interval: 210_000,
         }
     }
 
@@ -737,5 +850,190 @@ mod tests {
         let ids = extend_chain(&mut store, BlockId::GENESIS, 20_000, 1, 1);
         assert_eq!(store.validity(ids[19_999]), Ok(()));
         assert_eq!(store.ancestor(ids[19_999], 2016), ids[2015]);
+    }
+
+    /// Builds a child of `parent` holding a coinbase paying `coinbase_value` to `payee` (salt
+    /// makes coinbases unique) followed by `payments`, with proof of work ground.
+    fn child_with(
+        store: &mut BlockStore,
+        parent: BlockId,
+        salt: u32,
+        coinbase_outputs: Vec<TxOut>,
+        payments: Vec<Transaction>,
+    ) -> Block {
+        let time = store.get(parent).header().time + 10;
+        let mut block = child(store, parent, time, salt);
+        let height = store.get(parent).height + 1;
+        block.txs = vec![Transaction::new_coinbase(height, salt, 0, coinbase_outputs)];
+        block.txs.extend(payments);
+        block.header.merkle_root = block.compute_merkle_root();
+        let target =
+            store.params().pow_check_target(block.header.bits.to_target().expect("valid bits"));
+        block.header.nonce = 0;
+        grind_nonce(&mut block.header, &target, 1 << 24).expect("easy target");
+        block
+    }
+
+    fn utxo_params() -> ConsensusParams {
+        ConsensusParams { coinbase_maturity: 2, halving_interval: 6, ..params(0) }
+    }
+
+    /// Recomputes the UTXO set at `tip` from genesis with a fresh signature cache.
+    fn recompute(store: &BlockStore, tip: BlockId) -> UtxoSet {
+        let chain = store.chain_to(tip);
+        let mut set = UtxoSet::from_genesis(&store.get(BlockId::GENESIS).block);
+        let mut sigs = SigCache::new();
+        for &id in &chain[1..] {
+            let stored = store.get(id);
+            set.apply_block(&stored.block, stored.height, store.params(), &mut sigs)
+                .expect("a valid chain recomputes");
+        }
+        set
+    }
+
+    #[test]
+    fn filler_blocks_validate_as_before() {
+        let p = utxo_params();
+        let mut store = BlockStore::new(genesis_block(1_000, EASY_BITS, &p), p.clone());
+        let genesis_total =
+            store.utxo_at(BlockId::GENESIS).expect("genesis is valid").total_value();
+        assert_eq!(genesis_total, Amount::from_coins(50), "genesis outputs are coins");
+        let pay = |v: u64| vec![TxOut { value: Amount(v), pubkey_hash: [7; 20] }];
+        let subsidy = p.subsidy(1).0;
+        let mut exact = child_with(&mut store, BlockId::GENESIS, 1, pay(subsidy), Vec::new());
+        exact.filler = Filler { tx_count: 2_000, size_bytes: 500_000 };
+        let exact = store.insert(exact, meta(1)).expect("insertable");
+        assert_eq!(store.validity(exact), Ok(()));
+        let greedy = child_with(&mut store, BlockId::GENESIS, 2, pay(subsidy + 1), Vec::new());
+        let greedy = store.insert(greedy, meta(2)).expect("insertable");
+        assert_eq!(store.validity(greedy), Err(RejectReason::BadCbAmount));
+        assert_eq!(store.utxo_at(greedy).map(|_| ()), Err(RejectReason::BadCbAmount));
+        let set = store.utxo_at(exact).expect("valid");
+        assert_eq!(set.total_value(), Amount(genesis_total.0 + subsidy));
+        assert_eq!(set.best_block(), store.get(exact).hash);
+        assert_eq!(store.utxo_tip(), exact);
+        assert_eq!(store.block_undo(exact).map(BlockUndo::fees), Some(Amount::ZERO));
+        assert!(store.block_undo(greedy).is_none());
+    }
+
+    #[test]
+    fn one_transaction_on_two_branches_is_verified_once() {
+        let p = utxo_params();
+        let keys = crate::chain::testutil::keys();
+        let mut store = BlockStore::new(genesis_block(1_000, EASY_BITS, &p), p.clone());
+        let first = child_with(
+            &mut store,
+            BlockId::GENESIS,
+            1,
+            vec![keys[0].pay(p.subsidy(1))],
+            Vec::new(),
+        );
+        let coin = OutPoint { txid: first.txs[0].txid(), vout: 0 };
+        let mut tip = store.insert(first, meta(1)).expect("insertable");
+        for salt in 2..4 {
+            let block = child_with(&mut store, tip, salt, Vec::new(), Vec::new());
+            tip = store.insert(block, meta(salt)).expect("insertable");
+        }
+        let mut tx = Transaction {
+            version: 1,
+            coinbase: None,
+            inputs: vec![crate::chain::testutil::input(coin)],
+            outputs: vec![keys[1].pay(Amount(1_000))],
+            lock_time: 0,
+        };
+        crate::chain::keys::sign_all(&mut tx, &[&keys[0]]).expect("one key");
+        let a = child_with(&mut store, tip, 10, Vec::new(), vec![tx.clone()]);
+        let a = store.insert(a, meta(10)).expect("insertable");
+        let b = child_with(&mut store, tip, 11, Vec::new(), vec![tx.clone()]);
+        let b = store.insert(b, meta(11)).expect("insertable");
+        assert_eq!(store.validity(a), Ok(()));
+        assert_eq!(store.sigcache().verifications(), 1);
+        assert_eq!(store.validity(b), Ok(()));
+        assert_eq!(store.sigcache().verifications(), 1, "cached from branch a");
+        // Spending it again on top of a is a missing input there.
+        let again = child_with(&mut store, a, 12, Vec::new(), vec![tx]);
+        let again = store.insert(again, meta(12)).expect("insertable");
+        assert_eq!(store.validity(again), Err(RejectReason::BadTxnsInputsMissingOrSpent));
+        assert_eq!(store.utxo_tip(), a, "a failed connect leaves the cursor at the parent");
+        for id in [a, b, a, tip, b] {
+            let expected = recompute(&store, id);
+            assert!(*store.utxo_at(id).expect("valid") == expected);
+        }
+    }
+
+    /// One step of the random reorg test: a new block on a random valid block (possibly
+    /// invalid on purpose), or a cursor move to a random valid block.
+    #[derive(Clone, Debug)]
+    enum Step {
+        Mine { parent: usize, seed: u64, max_txs: usize, corrupt: Option<bool> },
+        Visit(usize),
+    }
+
+    fn step() -> impl Strategy<Value = Step> {
+        prop_oneof![
+            3 => (any::<usize>(), any::<u64>(), 1usize..6, proptest::option::weighted(0.15, any::<bool>()))
+                .prop_map(|(parent, seed, max_txs, corrupt)| Step::Mine { parent, seed, max_txs, corrupt }),
+            1 => any::<usize>().prop_map(Step::Visit),
+        ]
+    }
+
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(24))]
+
+        #[test]
+        fn random_reorgs_keep_the_cursor_equal_to_a_recomputation(
+            steps in prop::collection::vec(step(), 1..60),
+        ) {
+            let p = utxo_params();
+            let keys = crate::chain::testutil::keys();
+            let mut store = BlockStore::new(genesis_block(1_000, EASY_BITS, &p), p.clone());
+            let mut valid = vec![BlockId::GENESIS];
+            for (n, step) in steps.into_iter().enumerate() {
+                let salt = n as u32 + 1;
+                let target = match step {
+                    Step::Visit(pick) => valid[pick % valid.len()],
+                    Step::Mine { parent, seed, max_txs, corrupt } => {
+                        let parent = valid[parent % valid.len()];
+                        let height = store.get(parent).height + 1;
+                        let set = store.utxo_at(parent).expect("valid parent");
+                        let (mut payments, fees) = crate::chain::testutil::random_payments(
+                            set, height, &p, &keys, seed, max_txs,
+                        );
+                        let before = set.clone();
+                        let mut claim = p.subsidy(height).0 + fees.0;
+                        let expected = match corrupt {
+                            Some(true) if !payments.is_empty() => {
+                                payments.push(payments[0].clone());
+                                Err(RejectReason::BadTxnsSpendsConflictingTx)
+                            }
+                            Some(_) => {
+                                claim += 1;
+                                Err(RejectReason::BadCbAmount)
+                            }
+                            None => Ok(()),
+                        };
+                        let payee = keys[(seed % keys.len() as u64) as usize].pay(Amount(claim));
+                        let block = child_with(&mut store, parent, salt, vec![payee], payments);
+                        let id = store.insert(block, meta(salt)).expect("insertable");
+                        prop_assert_eq!(store.validity(id), expected);
+                        if expected.is_err() {
+                            prop_assert_eq!(store.utxo_tip(), parent);
+                            prop_assert!(store.utxo_at(parent).expect("valid") == &before);
+                            parent
+                        } else {
+                            valid.push(id);
+                            id
+                        }
+                    }
+                };
+                let expected = recompute(&store, target);
+                let set = store.utxo_at(target).expect("valid");
+                prop_assert_eq!(set.to_sorted_vec(), expected.to_sorted_vec());
+                prop_assert_eq!(set.total_value(), expected.total_value());
+                prop_assert!(*set == expected);
+            }
+        }
     }
 }

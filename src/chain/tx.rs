@@ -1,15 +1,26 @@
 //! Transactions, their canonical encoding, and Bitcoin's CompactSize integers.
 //!
-//! Today blocks carry only a coinbase transaction (the rest of a block's payload is modelled
-//! as filler, see the block module), but the types are already shaped for ed25519-signed UTXO
-//! payments: inputs spend outpoints with a public key and signature, outputs pay to a 20-byte
-//! public-key hash. The byte encoding is fixed and documented so that transaction ids, block
-//! sizes and message sizes are the same everywhere.
+//! Payments are ed25519-signed UTXO transactions: inputs spend outpoints with a public key and
+//! signature, outputs pay to a 20-byte public-key hash (see the keys module for signing and
+//! the utxo module for the rules). Blocks may also carry filler standing for payload that is
+//! not simulated transaction by transaction (see the block module). The byte encoding is fixed
+//! and documented so that transaction ids, signature hashes, block sizes and message sizes are
+//! the same everywhere.
+//!
+//! Ids and signature hashes are computed by streaming the encoding into SHA-256 rather than
+//! building a byte vector first, because they are computed for every transaction of every
+//! block and allocation would dominate their cost.
 
-use crate::chain::hash::{TxId, sha256d};
+use sha2::{Digest, Sha256};
+
+use crate::chain::hash::TxId;
 
 /// Base units per coin (Bitcoin's `COIN`).
 pub const UNITS_PER_COIN: u64 = 100_000_000;
+
+/// The largest amount any output or transaction total may carry (Bitcoin's `MAX_MONEY`,
+/// 21 million coins); larger totals are rejected with `bad-txns-txouttotal-toolarge`.
+pub const MAX_MONEY: Amount = Amount(21_000_000 * UNITS_PER_COIN);
 
 /// An amount of currency in base units (1 coin = 100 000 000 units).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -32,6 +43,29 @@ impl Amount {
     /// Subtracts, returning `None` if `rhs` is larger.
     pub fn checked_sub(self, rhs: Amount) -> Option<Amount> {
         self.0.checked_sub(rhs.0).map(Amount)
+    }
+
+    /// Returns true if the amount is at most [`MAX_MONEY`] (Core's `MoneyRange`).
+    pub fn is_money_range(self) -> bool {
+        self <= MAX_MONEY
+    }
+}
+
+/// Where the encoder writes: a byte vector (serialization) or a running hash (ids and
+/// signature hashes without allocating).
+trait ByteSink {
+    fn put(&mut self, bytes: &[u8]);
+}
+
+impl ByteSink for Vec<u8> {
+    fn put(&mut self, bytes: &[u8]) {
+        self.extend_from_slice(bytes);
+    }
+}
+
+impl ByteSink for Sha256 {
+    fn put(&mut self, bytes: &[u8]) {
+        self.update(bytes);
     }
 }
 
@@ -138,29 +172,49 @@ impl Transaction {
     /// | lock time | 4 (`u32`) |
     pub fn serialize_into(&self, out: &mut Vec<u8>) {
         out.reserve(self.size_bytes());
-        out.extend_from_slice(&self.version.to_le_bytes());
+        self.encode(true, out);
+    }
+
+    /// Writes the canonical encoding to `sink`; with `with_signatures` false every input's
+    /// signature is written as 64 zero bytes (the signature-hash preimage).
+    fn encode<S: ByteSink>(&self, with_signatures: bool, sink: &mut S) {
+        const ZERO_SIGNATURE: [u8; 64] = [0u8; 64];
+        sink.put(&self.version.to_le_bytes());
         match &self.coinbase {
             Some(cb) => {
-                out.push(COINBASE_MARKER);
-                out.extend_from_slice(&cb.height.to_le_bytes());
-                out.extend_from_slice(&cb.extra_nonce.to_le_bytes());
-                out.extend_from_slice(&cb.miner.to_le_bytes());
+                let mut data = [0u8; 1 + COINBASE_DATA_BYTES];
+                data[0] = COINBASE_MARKER;
+                data[1..5].copy_from_slice(&cb.height.to_le_bytes());
+                data[5..13].copy_from_slice(&cb.extra_nonce.to_le_bytes());
+                data[13..17].copy_from_slice(&cb.miner.to_le_bytes());
+                sink.put(&data);
             }
-            None => out.push(REGULAR_MARKER),
+            None => sink.put(&[REGULAR_MARKER]),
         }
-        write_compact_size(self.inputs.len() as u64, out);
+        put_compact_size(self.inputs.len() as u64, sink);
         for input in &self.inputs {
-            out.extend_from_slice(&input.prevout.txid.0);
-            out.extend_from_slice(&input.prevout.vout.to_le_bytes());
-            out.extend_from_slice(&input.pubkey);
-            out.extend_from_slice(&input.signature);
+            let mut head = [0u8; 32 + 4 + 32];
+            head[..32].copy_from_slice(&input.prevout.txid.0);
+            head[32..36].copy_from_slice(&input.prevout.vout.to_le_bytes());
+            head[36..].copy_from_slice(&input.pubkey);
+            sink.put(&head);
+            sink.put(if with_signatures { &input.signature } else { &ZERO_SIGNATURE });
         }
-        write_compact_size(self.outputs.len() as u64, out);
+        put_compact_size(self.outputs.len() as u64, sink);
         for output in &self.outputs {
-            out.extend_from_slice(&output.value.0.to_le_bytes());
-            out.extend_from_slice(&output.pubkey_hash);
+            let mut bytes = [0u8; TXOUT_BYTES];
+            bytes[..8].copy_from_slice(&output.value.0.to_le_bytes());
+            bytes[8..].copy_from_slice(&output.pubkey_hash);
+            sink.put(&bytes);
         }
-        out.extend_from_slice(&self.lock_time.to_le_bytes());
+        sink.put(&self.lock_time.to_le_bytes());
+    }
+
+    /// Returns SHA-256d of the encoding, streamed into the hash without allocating.
+    fn hash_encoding(&self, with_signatures: bool) -> [u8; 32] {
+        let mut hasher = Sha256::new();
+        self.encode(with_signatures, &mut hasher);
+        Sha256::digest(hasher.finalize()).into()
     }
 
     /// Returns the canonical encoding as a new vector.
@@ -171,8 +225,27 @@ impl Transaction {
     }
 
     /// Returns the transaction id: SHA-256d of the canonical encoding.
+    ///
+    /// The id commits to the signatures too (there is no segregated witness), so a
+    /// (txid, input) pair names exact signature bytes: that is what makes the signature cache
+    /// sound.
     pub fn txid(&self) -> TxId {
-        TxId(sha256d(&self.serialize()))
+        TxId(self.hash_encoding(true))
+    }
+
+    /// Returns the signature hash every input signs: SHA-256d of the canonical encoding with
+    /// every input's signature replaced by 64 zero bytes.
+    ///
+    /// It commits to everything except the signatures: version, coinbase data, every input's
+    /// outpoint and public key, every output, and the lock time. So a signature cannot be
+    /// moved to a changed transaction, and signing one input does not invalidate another's
+    /// signature. All inputs sign the same message (like `SIGHASH_ALL`, but the input index is
+    /// not committed); since each input names its own key, this allows no theft, only reuse of
+    /// one key's signature by two inputs spending outputs of that same key. The spent
+    /// outputs' values are not committed either (as in legacy Bitcoin signatures); the
+    /// outpoints fix them.
+    pub fn sighash(&self) -> [u8; 32] {
+        self.hash_encoding(false)
     }
 
     /// Returns the length of the canonical encoding, computed without encoding.
@@ -202,6 +275,28 @@ pub fn write_compact_size(n: u64, out: &mut Vec<u8>) {
         out.push(0xff);
         out.extend_from_slice(&n.to_le_bytes());
     }
+}
+
+/// Writes `n` as a CompactSize integer to `sink`.
+fn put_compact_size<S: ByteSink>(n: u64, sink: &mut S) {
+    let mut buf = [0u8; 9];
+    let len = compact_size_len(n);
+    match len {
+        1 => buf[0] = n as u8,
+        3 => {
+            buf[0] = 0xfd;
+            buf[1..3].copy_from_slice(&(n as u16).to_le_bytes());
+        }
+        5 => {
+            buf[0] = 0xfe;
+            buf[1..5].copy_from_slice(&(n as u32).to_le_bytes());
+        }
+        _ => {
+            buf[0] = 0xff;
+            buf[1..9].copy_from_slice(&n.to_le_bytes());
+        }
+    }
+    sink.put(&buf[..len]);
 }
 
 /// Returns how many bytes [`write_compact_size`] writes for `n`.
@@ -277,7 +372,7 @@ mod tests {
         assert_eq!(&bytes[23..31], &5_000_000_000u64.to_le_bytes());
         assert_eq!(&bytes[31..51], &[0xaa; 20]);
         assert_eq!(&bytes[51..], &[0, 0, 0, 0]);
-        assert_eq!(cb.txid(), TxId(sha256d(&bytes)));
+        assert_eq!(cb.txid(), TxId(crate::chain::hash::sha256d(&bytes)));
     }
 
     #[test]
@@ -295,7 +390,33 @@ mod tests {
     }
 
     #[test]
+    fn streamed_hashes_match_the_serialization() {
+        use crate::chain::hash::sha256d;
+        let tx = payment();
+        assert_eq!(tx.txid(), TxId(sha256d(&tx.serialize())));
+        let mut zeroed = tx.clone();
+        zeroed.inputs[0].signature = [0u8; 64];
+        assert_eq!(tx.sighash(), sha256d(&zeroed.serialize()));
+        // The signature hash ignores signatures but not public keys.
+        let mut resigned = tx.clone();
+        resigned.inputs[0].signature = [9u8; 64];
+        assert_eq!(resigned.sighash(), tx.sighash());
+        assert_ne!(resigned.txid(), tx.txid());
+        let mut rekeyed = tx.clone();
+        rekeyed.inputs[0].pubkey = [9u8; 32];
+        assert_ne!(rekeyed.sighash(), tx.sighash());
+        // Large counts use the longer CompactSize forms in the stream too.
+        let mut big = tx.clone();
+        big.outputs = vec![TxOut::default(); 0x1_0000];
+        assert_eq!(big.txid(), TxId(sha256d(&big.serialize())));
+        big.outputs.truncate(0xfd);
+        assert_eq!(big.txid(), TxId(sha256d(&big.serialize())));
+    }
+
+    #[test]
     fn amount_arithmetic() {
+        assert!(MAX_MONEY.is_money_range());
+        assert!(!Amount(MAX_MONEY.0 + 1).is_money_range());
         assert_eq!(Amount::from_coins(1), Amount(100_000_000));
         assert_eq!(Amount(u64::MAX).checked_add(Amount(1)), None);
         assert_eq!(Amount(1).checked_sub(Amount(2)), None);

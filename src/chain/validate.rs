@@ -7,13 +7,17 @@
 //! - [`contextual_check_header`] and [`contextual_check_block`]: rules that need facts about
 //!   the parent chain (expected bits, median time past, height), which the block store computes
 //!   once for everyone.
+//! - The transaction rules (Core's `CheckTransaction`, `CheckTxInputs`, the coinbase amount and
+//!   the signature checks of `ConnectBlock`) live with the UTXO set in the utxo module, since
+//!   all but the first need the coins a block spends; their reasons are listed here.
 //!
 //! Rejections use Bitcoin Core's reject strings so results read like a real node's logs.
 
 use std::fmt;
 
 use crate::chain::block::{Block, Header};
-use crate::chain::hash::BlockHash;
+use crate::chain::hash::{BlockHash, TxId};
+use crate::chain::merkle::merkle_root;
 use crate::chain::params::ConsensusParams;
 use crate::chain::pow::{CompactTarget, hash_meets_target};
 
@@ -41,11 +45,45 @@ pub enum RejectReason {
     BadPrevBlk,
     /// The bits do not decode to a usable target.
     BadCompact,
+    /// A non-coinbase transaction has no inputs.
+    BadTxnsVinEmpty,
+    /// A non-coinbase transaction has no outputs.
+    BadTxnsVoutEmpty,
+    /// An output, or the sum of a transaction's outputs, overflows or exceeds `MAX_MONEY`
+    /// (Core's `bad-txns-vout-toolarge` is folded into this reason).
+    BadTxnsTxoutTotalTooLarge,
+    /// One transaction spends the same outpoint twice.
+    BadTxnsInputsDuplicate,
+    /// An input's outpoint is not in the UTXO set (never created, or spent by an earlier
+    /// block).
+    BadTxnsInputsMissingOrSpent,
+    /// Two transactions of one block spend the same outpoint. Core reports the second spend
+    /// as `bad-txns-inputs-missingorspent` and uses this string for mempool conflicts; the
+    /// simulator gives the in-block double spend its own reason so results can tell it apart.
+    BadTxnsSpendsConflictingTx,
+    /// An input spends a coinbase output with fewer than `coinbase_maturity` confirmations.
+    BadTxnsPrematureSpendOfCoinbase,
+    /// The sum of a transaction's input values overflows or exceeds `MAX_MONEY`.
+    BadTxnsInputValuesOutOfRange,
+    /// A transaction's outputs are worth more than its inputs.
+    BadTxnsInBelowOut,
+    /// A transaction would create an output that already exists unspent (BIP 30).
+    BadTxnsBip30,
+    /// The coinbase pays more than the block subsidy plus the block's fees.
+    BadCbAmount,
+    /// An input's signature does not verify, or its public key does not hash to the spent
+    /// output's public-key hash (the simulator's whole "script").
+    MandatoryScriptVerifyFlagFailed,
+    /// A coinbase carries inputs. (Core's string is about the coinbase script's length; the
+    /// simulator's coinbase has no script, so inputs are its only malformation.)
+    BadCbLength,
+    /// A coinbase transaction was offered outside a block (Core's mempool reason).
+    Coinbase,
 }
 
 impl RejectReason {
     /// Every reason, in declaration order, for counting tables.
-    pub const ALL: [RejectReason; 10] = [
+    pub const ALL: [RejectReason; 24] = [
         RejectReason::HighHash,
         RejectReason::BadDiffBits,
         RejectReason::BadTxnMrklRoot,
@@ -56,6 +94,20 @@ impl RejectReason {
         RejectReason::BadCbHeight,
         RejectReason::BadPrevBlk,
         RejectReason::BadCompact,
+        RejectReason::BadTxnsVinEmpty,
+        RejectReason::BadTxnsVoutEmpty,
+        RejectReason::BadTxnsTxoutTotalTooLarge,
+        RejectReason::BadTxnsInputsDuplicate,
+        RejectReason::BadTxnsInputsMissingOrSpent,
+        RejectReason::BadTxnsSpendsConflictingTx,
+        RejectReason::BadTxnsPrematureSpendOfCoinbase,
+        RejectReason::BadTxnsInputValuesOutOfRange,
+        RejectReason::BadTxnsInBelowOut,
+        RejectReason::BadTxnsBip30,
+        RejectReason::BadCbAmount,
+        RejectReason::MandatoryScriptVerifyFlagFailed,
+        RejectReason::BadCbLength,
+        RejectReason::Coinbase,
     ];
 
     /// Returns Bitcoin Core's reject string for this reason.
@@ -71,6 +123,20 @@ impl RejectReason {
             RejectReason::BadCbHeight => "bad-cb-height",
             RejectReason::BadPrevBlk => "bad-prevblk",
             RejectReason::BadCompact => "bad-compact",
+            RejectReason::BadTxnsVinEmpty => "bad-txns-vin-empty",
+            RejectReason::BadTxnsVoutEmpty => "bad-txns-vout-empty",
+            RejectReason::BadTxnsTxoutTotalTooLarge => "bad-txns-txouttotal-toolarge",
+            RejectReason::BadTxnsInputsDuplicate => "bad-txns-inputs-duplicate",
+            RejectReason::BadTxnsInputsMissingOrSpent => "bad-txns-inputs-missingorspent",
+            RejectReason::BadTxnsSpendsConflictingTx => "bad-txns-spends-conflicting-tx",
+            RejectReason::BadTxnsPrematureSpendOfCoinbase => "bad-txns-premature-spend-of-coinbase",
+            RejectReason::BadTxnsInputValuesOutOfRange => "bad-txns-inputvalues-outofrange",
+            RejectReason::BadTxnsInBelowOut => "bad-txns-in-belowout",
+            RejectReason::BadTxnsBip30 => "bad-txns-BIP30",
+            RejectReason::BadCbAmount => "bad-cb-amount",
+            RejectReason::MandatoryScriptVerifyFlagFailed => "mandatory-script-verify-flag-failed",
+            RejectReason::BadCbLength => "bad-cb-length",
+            RejectReason::Coinbase => "coinbase",
         }
     }
 }
@@ -107,7 +173,17 @@ pub fn check_header_pow(
 /// coinbase ([`RejectReason::BadCbMissing`]; Core says `bad-cb-multiple` for a second
 /// coinbase, which this simulator folds into the same reason).
 pub fn check_block_body(block: &Block, params: &ConsensusParams) -> Result<(), RejectReason> {
-    if block.compute_merkle_root() != block.header.merkle_root {
+    check_block_body_with_txids(block, &block.txids(), params)
+}
+
+/// [`check_block_body`] with the block's transaction ids already computed (they must be
+/// `block.txids()`), so a caller that needs them again does not hash every transaction twice.
+pub fn check_block_body_with_txids(
+    block: &Block,
+    txids: &[TxId],
+    params: &ConsensusParams,
+) -> Result<(), RejectReason> {
+    if merkle_root(txids) != block.header.merkle_root {
         return Err(RejectReason::BadTxnMrklRoot);
     }
     if block.size_bytes() > params.max_block_size_bytes {
@@ -198,6 +274,8 @@ mod tests {
             sim_target_shift: 12,
             max_future_block_time_s: 7200,
             median_time_span: 11,
+            coinbase_maturity: 100,
+            halving_interval: 210_000,
         }
     }
 
@@ -263,7 +341,21 @@ mod tests {
                 "bad-cb-missing",
                 "bad-cb-height",
                 "bad-prevblk",
-                "bad-compact"
+                "bad-compact",
+                "bad-txns-vin-empty",
+                "bad-txns-vout-empty",
+                "bad-txns-txouttotal-toolarge",
+                "bad-txns-inputs-duplicate",
+                "bad-txns-inputs-missingorspent",
+                "bad-txns-spends-conflicting-tx",
+                "bad-txns-premature-spend-of-coinbase",
+                "bad-txns-inputvalues-outofrange",
+                "bad-txns-in-belowout",
+                "bad-txns-BIP30",
+                "bad-cb-amount",
+                "mandatory-script-verify-flag-failed",
+                "bad-cb-length",
+                "coinbase",
             ]
         );
     }
