@@ -88,6 +88,11 @@ pub enum Command {
         /// A folder written by `forksim run`.
         results: PathBuf,
     },
+    /// Draw the block tree of a results folder (tree.png and tree.svg) from blocks.csv.
+    Tree {
+        /// A folder written by `forksim run`.
+        results: PathBuf,
+    },
     /// Redraw the figures of a results folder from its CSV files.
     Plot {
         /// A folder written by `forksim run`.
@@ -149,6 +154,15 @@ fn run(cli: Cli) -> Result<(), Failure> {
             Ok(())
         }
         Command::Replay { results } => replay(&results),
+        Command::Tree { results } => {
+            let title = crate::plot::scenario_name(&results);
+            let written = crate::tree::draw_tree(&results, &title)
+                .map_err(|e| Failure::Input(e.to_string()))?;
+            for (path, _) in written {
+                say!("{}", path.display());
+            }
+            Ok(())
+        }
         Command::Plot { results } => {
             let written = draw_run_plots(&results).map_err(|e| Failure::Input(e.to_string()))?;
             for (path, _) in written {

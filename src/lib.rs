@@ -18,7 +18,7 @@
 //! | [`mining`] | hash power, sampled and ground mining, block templates |
 //! | [`sim`] | the honest protocol: what a node does on each event |
 //! | [`observe`] | read-only records, metrics and result files |
-//! | [`plot`] | figures drawn from the result files alone |
+//! | [`plot`], [`tree`] | figures drawn from the result files alone, the block tree among them |
 //! | [`scenario`] | scenario files: parsing, `--set` overrides, validation |
 //! | [`report`], [`cli`], [`bench`](mod@bench) | the terminal summary, the command line, whole-run benchmarks |
 //!
@@ -45,3 +45,4 @@ pub mod rng;
 pub mod scenario;
 pub mod sim;
 pub mod time;
+pub mod tree;

@@ -3,7 +3,8 @@
 //! - `propagation.png`/`.svg`: the share of nodes holding a block against time since it was
 //!   mined: the median block and the 90th-percentile block (from `propagation_cdf.csv`);
 //! - `revenue.png`/`.svg`: each miner's share of main-chain blocks against its share of
-//!   hash power, with the fair line y = x (from `miners.csv`).
+//!   hash power, with the fair line y = x (from `miners.csv`);
+//! - `tree.png`/`.svg`: the block tree with forks (from `blocks.csv`, see [`crate::tree`]).
 //!
 //! Because plots read only the CSV files, `forksim plot DIR` redraws them for any results
 //! folder, and a plot can never show something the data files do not hold. Text uses the
@@ -70,6 +71,15 @@ fn field(record: &csv::StringRecord, i: usize, path: &str) -> Result<f64, PlotEr
     })
 }
 
+/// The scenario name from `summary.json` ("run" if unreadable).
+pub(crate) fn scenario_name(dir: &Path) -> String {
+    std::fs::read(dir.join("summary.json"))
+        .ok()
+        .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+        .and_then(|s| s["scenario"].as_str().map(str::to_string))
+        .unwrap_or_else(|| "run".to_string())
+}
+
 /// A caption line naming the run, from `summary.json`.
 fn run_label(dir: &Path) -> String {
     std::fs::read(dir.join("summary.json"))
@@ -123,6 +133,7 @@ pub fn draw_run_plots(dir: &Path) -> Result<Vec<(PathBuf, Vec<u8>)>, PlotError> 
         |a| draw_revenue(a, &shares, &label),
         |a| draw_revenue(a, &shares, &label),
     )?);
+    written.extend(crate::tree::draw_tree(dir, &scenario_name(dir))?);
     Ok(written)
 }
 
@@ -140,6 +151,18 @@ fn save_figure(
     png: impl Fn(&DrawingArea<BitMapBackend<'_>, Shift>) -> DrawResult,
     svg: impl Fn(&DrawingArea<SVGBackend<'_>, Shift>) -> DrawResult,
 ) -> Result<Vec<(PathBuf, Vec<u8>)>, PlotError> {
+    save_figure_sized(dir, name, SIZE, png, svg)
+}
+
+/// Like [`save_figure`], with the pixel size given.
+pub(crate) fn save_figure_sized(
+    dir: &Path,
+    name: &str,
+    size: (u32, u32),
+    png: impl Fn(&DrawingArea<BitMapBackend<'_>, Shift>) -> DrawResult,
+    svg: impl Fn(&DrawingArea<SVGBackend<'_>, Shift>) -> DrawResult,
+) -> Result<Vec<(PathBuf, Vec<u8>)>, PlotError> {
+    register_font();
     let draw_err = |file: &str, reason: String| PlotError::Draw { file: file.to_string(), reason };
     let io_err = |path: &Path, e: std::io::Error| PlotError::Read {
         path: path.display().to_string(),
@@ -148,20 +171,20 @@ fn save_figure(
 
     let png_name = format!("{name}.png");
     let png_path = dir.join(&png_name);
-    let mut rgb = vec![0u8; (SIZE.0 * SIZE.1 * 3) as usize];
+    let mut rgb = vec![0u8; (size.0 * size.1 * 3) as usize];
     {
-        let area = BitMapBackend::with_buffer(&mut rgb, SIZE).into_drawing_area();
+        let area = BitMapBackend::with_buffer(&mut rgb, size).into_drawing_area();
         png(&area).map_err(|r| draw_err(&png_name, r))?;
         area.present().map_err(|e| draw_err(&png_name, text_err(e)))?;
     }
-    let png_bytes = encode_png(&rgb, SIZE).map_err(|r| draw_err(&png_name, r))?;
+    let png_bytes = encode_png(&rgb, size).map_err(|r| draw_err(&png_name, r))?;
     write_atomic(&png_path, &png_bytes).map_err(|e| io_err(&png_path, e))?;
 
     let svg_name = format!("{name}.svg");
     let svg_path = dir.join(&svg_name);
     let mut text = String::new();
     {
-        let area = SVGBackend::with_string(&mut text, SIZE).into_drawing_area();
+        let area = SVGBackend::with_string(&mut text, size).into_drawing_area();
         svg(&area).map_err(|r| draw_err(&svg_name, r))?;
         area.present().map_err(|e| draw_err(&svg_name, text_err(e)))?;
     }

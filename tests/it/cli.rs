@@ -34,6 +34,8 @@ fn quickstart_writes_every_file_with_matching_digests() {
         "revenue.png",
         "revenue.svg",
         "summary.json",
+        "tree.png",
+        "tree.svg",
     ];
     assert_eq!(names, expected);
     for (f, digest) in files {
@@ -183,4 +185,25 @@ fn narration_tells_the_fork_story_and_is_identical_for_the_same_seed() {
         "{}",
         stderr(&o)
     );
+}
+
+#[test]
+fn tree_draws_the_block_tree_from_blocks_csv() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("c");
+    let class = scenario("classroom.toml");
+    let o = forksim(&["run", class.to_str().unwrap(), "--quiet", "--out", out.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let before = read(&out, "tree.svg");
+    let o = forksim(&["tree", out.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let svg = String::from_utf8(read(&out, "tree.svg")).unwrap();
+    assert!(svg.as_bytes() == before.as_slice(), "tree redrawn differently");
+    // Every miner is in the legend; the caption counts the stale blocks from blocks.csv.
+    for name in ["Alice", "Bob", "Carol", "Dave", "Erin"] {
+        assert!(svg.contains(name), "{name} missing from the legend");
+    }
+    let blocks = String::from_utf8(read(&out, "blocks.csv")).unwrap();
+    let stale = blocks.lines().filter(|l| l.ends_with(",false")).count();
+    assert!(svg.contains(&format!("{stale} stale")), "caption lacks the stale count {stale}");
 }
