@@ -10,6 +10,8 @@
 //! | module | job |
 //! |---|---|
 //! | [`time`] | integer virtual time (microseconds) |
+//! | [`analytic`] | closed forms: Nakamoto's and the exact double-spend race, selfish-mining revenue, two-miner stale rate |
+//! | [`race`] | fast no-network Monte Carlo of double-spend races and selfish mining |
 //! | [`rng`] | one ChaCha stream per (purpose, index), derived from the master seed |
 //! | [`engine`] | the event queue ordered by (time, sequence) and the run loop; knows nothing of blocks |
 //! | [`chain`] | hashes, headers, Merkle roots, compact targets, work, retargeting, validation, the shared block store |
@@ -31,6 +33,7 @@
 //! - no iteration over hash-ordered collections in logic, no wall clock and no threads
 //!   inside a run; floating-point distributions use the pure-Rust `libm`.
 
+pub mod analytic;
 pub mod bench;
 pub mod chain;
 pub mod cli;
@@ -40,6 +43,7 @@ pub mod network;
 pub mod node;
 pub mod observe;
 pub mod plot;
+pub mod race;
 pub mod report;
 pub mod rng;
 pub mod scenario;

@@ -59,14 +59,10 @@ validation_ms_per_mb = 0.0
     render(&scenario, &mut sim, &stats).summary.stale_rate
 }
 
-fn closed_form(a: f64, d_over_t: f64) -> f64 {
-    a * (1.0 - (-(1.0 - a) * d_over_t).exp()) + (1.0 - a) * (1.0 - (-a * d_over_t).exp())
-}
-
 #[test]
 fn two_miner_stale_rate_matches_the_race_closed_form() {
     let (a, d, t, n) = (0.3, 6.0, 600.0, 400_000u64);
-    let expected = closed_form(a, d / t);
+    let expected = forksim::analytic::two_miner_stale_rate(a, d / t).unwrap();
     let simulated = stale_rate(a, d, t, n, 11);
     let se = (expected * (1.0 - expected) / n as f64).sqrt();
     let tolerance = 3.0 * se + (d / t) * (d / t);

@@ -1,0 +1,608 @@
+//! Closed-form results that the simulator is checked against.
+//!
+//! A simulator of attacks is only trustworthy where it reproduces what is known on paper,
+//! so this module collects the published formulas, written once and tested against the
+//! numbers their authors printed:
+//!
+//! * the double-spend race of Nakamoto's whitepaper, section 11 ("Calculations"), which
+//!   approximates the attacker's progress by a Poisson variable;
+//! * the exact probability of the same race, in which the attacker's progress is
+//!   negative-binomial, from M. Rosenfeld, "Analysis of hashrate-based double spending"
+//!   (2014);
+//! * the relative revenue and profitability threshold of selfish mining from I. Eyal and
+//!   E. G. Sirer, "Majority is not enough: Bitcoin mining is vulnerable" (2014);
+//! * the first-order stale rate of two miners separated by a propagation delay;
+//! * the Wilson score interval used to report Monte Carlo estimates.
+//!
+//! Every function validates its inputs and returns an [`AnalyticError`] naming the bad value
+//! instead of panicking or returning NaN. Exponentials, logarithms and powers go through
+//! `libm` so that results are bit-identical on every platform.
+
+use thiserror::Error;
+
+/// An input outside the domain of a closed form.
+#[derive(Debug, Clone, Copy, PartialEq, Error)]
+pub enum AnalyticError {
+    /// The attacker's share of the hash power must lie strictly between 0 and 1.
+    #[error("attacker hash share q = {0} is outside (0, 1)")]
+    AttackerShare(f64),
+    /// A target probability must lie in (0, 1].
+    #[error("target probability {0} is outside (0, 1]")]
+    TargetProbability(f64),
+    /// No number of confirmations brings the success probability below the target.
+    #[error(
+        "no number of confirmations up to {max_confirmations} brings the success \
+         probability for q = {q} below {max_p}"
+    )]
+    Unreachable {
+        /// The attacker's share.
+        q: f64,
+        /// The target probability.
+        max_p: f64,
+        /// The largest number of confirmations tried.
+        max_confirmations: u32,
+    },
+    /// The selfish miner's share must lie in [0, 1/2), where the Eyal–Sirer chain is recurrent.
+    #[error("selfish miner share alpha = {0} is outside [0, 1/2)")]
+    SelfishShare(f64),
+    /// The tie-breaking fraction must lie in [0, 1].
+    #[error("tie-breaking fraction gamma = {0} is outside [0, 1]")]
+    Gamma(f64),
+    /// A miner's share must lie in [0, 1].
+    #[error("miner share {0} is outside [0, 1]")]
+    MinerShare(f64),
+    /// The delay as a fraction of the block interval must be finite and non-negative.
+    #[error("delay over interval d/T = {0} is negative or not finite")]
+    DelayOverInterval(f64),
+}
+
+/// The largest number of confirmations [`nakamoto_min_confirmations`] tries.
+pub const MAX_CONFIRMATIONS: u32 = 100_000;
+
+fn check_q(q: f64) -> Result<(), AnalyticError> {
+    if q > 0.0 && q < 1.0 { Ok(()) } else { Err(AnalyticError::AttackerShare(q)) }
+}
+
+/// Nakamoto's probability that an attacker with hash share `q` ever catches up with an honest
+/// chain that is `z` blocks ahead of the point where the payment was made (whitepaper,
+/// section 11).
+///
+/// With p = 1 − q and λ = z q / p, the attacker's progress while the honest chain mines z
+/// blocks is approximated by a Poisson(λ) variable k, and from k ≤ z it catches up with the
+/// gambler's-ruin probability (q/p)^(z−k):
+///
+/// P = 1 − Σ_{k=0..z} e^(−λ) λ^k / k! · (1 − (q/p)^(z−k)),
+///
+/// and P = 1 when q ≥ p. The sum is evaluated as the Poisson tail Σ_{k>z} plus
+/// Σ_{k≤z} Poisson(k) (q/p)^(z−k), which is algebraically the same but has only positive
+/// terms, so small probabilities keep their relative precision.
+///
+/// # Errors
+///
+/// [`AnalyticError::AttackerShare`] unless 0 < q < 1.
+pub fn nakamoto_attacker_success(q: f64, z: u32) -> Result<f64, AnalyticError> {
+    check_q(q)?;
+    let p = 1.0 - q;
+    if q >= p {
+        return Ok(1.0);
+    }
+    if z == 0 {
+        return Ok(1.0);
+    }
+    let ratio = q / p;
+    let lambda = f64::from(z) * ratio;
+    let ln_lambda = libm::log(lambda);
+    let ln_ratio = libm::log(ratio);
+    // ln Poisson(k; λ), advanced by one k at a time.
+    let mut ln_pmf = -lambda;
+    let mut head = 0.0;
+    for k in 0..=z {
+        if k > 0 {
+            ln_pmf += ln_lambda - libm::log(f64::from(k));
+        }
+        head += libm::exp(ln_pmf + f64::from(z - k) * ln_ratio);
+    }
+    // Tail Σ_{k>z}: λ < z + 1, so its terms decrease geometrically.
+    let mut tail = 0.0;
+    let mut k = u64::from(z);
+    loop {
+        k += 1;
+        ln_pmf += ln_lambda - libm::log(k as f64);
+        let term = libm::exp(ln_pmf);
+        tail += term;
+        if term <= tail * 1e-18 || term == 0.0 {
+            break;
+        }
+    }
+    Ok((head + tail).min(1.0))
+}
+
+/// The smallest number of confirmations z for which [`nakamoto_attacker_success`] is strictly
+/// below `max_p` (the whitepaper's "solving for P less than 0.1 %" table uses
+/// `max_p` = 0.001).
+///
+/// # Errors
+///
+/// [`AnalyticError::AttackerShare`] unless 0 < q < 1, [`AnalyticError::TargetProbability`]
+/// unless 0 < `max_p` ≤ 1, and [`AnalyticError::Unreachable`] when q ≥ 1/2 (success is then
+/// certain) or no z up to [`MAX_CONFIRMATIONS`] suffices.
+pub fn nakamoto_min_confirmations(q: f64, max_p: f64) -> Result<u32, AnalyticError> {
+    check_q(q)?;
+    if !(max_p > 0.0 && max_p <= 1.0) {
+        return Err(AnalyticError::TargetProbability(max_p));
+    }
+    let unreachable = AnalyticError::Unreachable { q, max_p, max_confirmations: MAX_CONFIRMATIONS };
+    if q >= 0.5 {
+        return Err(unreachable);
+    }
+    for z in 0..=MAX_CONFIRMATIONS {
+        if nakamoto_attacker_success(q, z)? < max_p {
+            return Ok(z);
+        }
+    }
+    Err(unreachable)
+}
+
+/// The exact probability that a double spend succeeds against a merchant who waits for `z`
+/// confirmations, when each block is the attacker's with probability q independently
+/// (Rosenfeld 2014).
+///
+/// The event. The race starts when the payment is broadcast; from that moment the honest
+/// network extends the public chain with the payment and the attacker mines a private chain
+/// from the same parent. The merchant ships once the honest chain holds z blocks counted from
+/// the fork point (the payment block is the first of them). The attack succeeds if, at that
+/// moment or at any later moment, the attacker's chain is **at least as long** as the honest
+/// chain, both counted from the fork point. (Equivalently: strictly longer, if the attacker
+/// starts with one pre-mined block, which is how Rosenfeld motivates his formula.) For z = 0
+/// the chains are level when the merchant ships, so P = 1.
+///
+/// The derivation. While the honest chain mines z blocks the attacker mines m blocks with the
+/// negative-binomial probability C(m+z−1, m) p^z q^m (p = 1 − q); from a deficit z − m > 0 it
+/// ever draws level with the gambler's-ruin probability (q/p)^(z−m), and with m ≥ z it is
+/// already level. Summing gives Rosenfeld's closed form, for q < p:
+///
+/// P = 1 − Σ_{m=0..z} C(m+z−1, m) (p^z q^m − q^z p^m),
+///
+/// and P = 1 for q ≥ p. It is evaluated as P(m > z) + Σ_{m=0..z} C(m+z−1, m) q^z p^m, the
+/// same quantity with only positive terms, so small probabilities keep their relative
+/// precision.
+///
+/// # Errors
+///
+/// [`AnalyticError::AttackerShare`] unless 0 < q < 1.
+pub fn exact_attacker_success(q: f64, z: u32) -> Result<f64, AnalyticError> {
+    exact_attacker_success_with_lead(q, z, 0)
+}
+
+/// The exact success probability of the race of [`exact_attacker_success`] when the attacker
+/// starts `lead_blocks` ahead (blocks pre-mined on the fork point before the payment).
+///
+/// With s = `lead_blocks` and m ~ NegBin as above, the attacker is level when the merchant
+/// ships iff m ≥ z − s, and otherwise draws level later with probability (q/p)^(z−s−m):
+///
+/// P = Σ_{m ≥ max(0, z−s)} C(m+z−1, m) p^z q^m + Σ_{m=0..z−s−1} C(m+z−1, m) p^z q^m (q/p)^(z−s−m),
+///
+/// which reduces to [`exact_attacker_success`] for s = 0. P = 1 when z = 0, s ≥ z or q ≥ p.
+///
+/// # Errors
+///
+/// [`AnalyticError::AttackerShare`] unless 0 < q < 1.
+pub fn exact_attacker_success_with_lead(
+    q: f64,
+    z: u32,
+    lead_blocks: u32,
+) -> Result<f64, AnalyticError> {
+    check_q(q)?;
+    let p = 1.0 - q;
+    if q >= p || lead_blocks >= z {
+        return Ok(1.0);
+    }
+    let needed = z - lead_blocks; // attacker blocks needed to be level when the merchant ships
+    let ln_p = libm::log(p);
+    let ln_q = libm::log(q);
+    let zf = f64::from(z);
+    // ln of the negative-binomial pmf C(m+z−1, m) p^z q^m, advanced one m at a time.
+    let mut ln_pmf = zf * ln_p;
+    let mut behind = 0.0;
+    for m in 0..needed {
+        if m > 0 {
+            ln_pmf += libm::log((f64::from(m) + zf - 1.0) / f64::from(m)) + ln_q;
+        }
+        behind += libm::exp(ln_pmf + f64::from(needed - m) * (ln_q - ln_p));
+    }
+    // Tail Σ_{m ≥ needed}. The ratio of successive terms, q (m+z)/(m+1), falls below 1 once
+    // m is large enough; sum until the terms are negligible on the way down.
+    let mut level = 0.0;
+    let mut m = u64::from(needed);
+    if m > 0 {
+        ln_pmf += libm::log((m as f64 + zf - 1.0) / m as f64) + ln_q;
+    }
+    loop {
+        let term = libm::exp(ln_pmf);
+        level += term;
+        let next_ratio = q * (m as f64 + zf) / (m as f64 + 1.0);
+        if next_ratio < 1.0 && term <= level * 1e-18 {
+            break;
+        }
+        m += 1;
+        ln_pmf += libm::log((m as f64 + zf - 1.0) / m as f64) + ln_q;
+    }
+    Ok((behind + level).min(1.0))
+}
+
+fn check_gamma(gamma: f64) -> Result<(), AnalyticError> {
+    if (0.0..=1.0).contains(&gamma) { Ok(()) } else { Err(AnalyticError::Gamma(gamma)) }
+}
+
+/// The selfish miner's relative revenue (its share of main-chain blocks) in Eyal and Sirer's
+/// model, for hash share α and tie-breaking fraction γ (the fraction of honest hash power that
+/// mines on the selfish block during a tie):
+///
+/// R = [α (1−α)² (4α + γ (1−2α)) − α³] / [1 − α (1 + (2−α) α)].
+///
+/// # Errors
+///
+/// [`AnalyticError::SelfishShare`] unless 0 ≤ α < 1/2 (beyond, the selfish lead grows without
+/// bound and the formula no longer applies); [`AnalyticError::Gamma`] unless 0 ≤ γ ≤ 1.
+pub fn selfish_mining_revenue(alpha: f64, gamma: f64) -> Result<f64, AnalyticError> {
+    if !(0.0..0.5).contains(&alpha) {
+        return Err(AnalyticError::SelfishShare(alpha));
+    }
+    check_gamma(gamma)?;
+    let a = alpha;
+    let numerator = a * (1.0 - a) * (1.0 - a) * (4.0 * a + gamma * (1.0 - 2.0 * a)) - a * a * a;
+    let denominator = 1.0 - a * (1.0 + (2.0 - a) * a);
+    Ok(numerator / denominator)
+}
+
+/// The hash share above which selfish mining pays more than honest mining (Eyal and Sirer):
+///
+/// α* = (1 − γ) / (3 − 2γ),
+///
+/// so 1/3 with γ = 0, 1/4 with γ = 1/2 and 0 with γ = 1.
+///
+/// # Errors
+///
+/// [`AnalyticError::Gamma`] unless 0 ≤ γ ≤ 1.
+pub fn selfish_mining_threshold(gamma: f64) -> Result<f64, AnalyticError> {
+    check_gamma(gamma)?;
+    Ok((1.0 - gamma) / (3.0 - 2.0 * gamma))
+}
+
+/// The first-order fraction of blocks that go stale when two miners with hash shares a and
+/// 1 − a (`share` = a) are joined by a constant one-way delay d and blocks arrive as a Poisson
+/// process with mean interval T (`delay_over_interval` = d/T):
+///
+/// s = a (1 − e^(−(1−a) d/T)) + (1 − a) (1 − e^(−a d/T)).
+///
+/// A block of the first miner (probability a) is at risk when the other miner finds a
+/// block within d of it, before hearing of it, which happens with probability
+/// 1 − e^(−(1−a) d/T); symmetrically for the second miner. The formula counts each such
+/// collision once and neglects further forks that start while a fork is being resolved, so
+/// its error is O((d/T)²).
+///
+/// # Errors
+///
+/// [`AnalyticError::MinerShare`] unless 0 ≤ a ≤ 1; [`AnalyticError::DelayOverInterval`]
+/// unless d/T is finite and non-negative.
+pub fn two_miner_stale_rate(share: f64, delay_over_interval: f64) -> Result<f64, AnalyticError> {
+    if !(0.0..=1.0).contains(&share) {
+        return Err(AnalyticError::MinerShare(share));
+    }
+    if !(delay_over_interval.is_finite() && delay_over_interval >= 0.0) {
+        return Err(AnalyticError::DelayOverInterval(delay_over_interval));
+    }
+    let a = share;
+    let d = delay_over_interval;
+    Ok(a * -libm::expm1(-(1.0 - a) * d) + (1.0 - a) * -libm::expm1(-a * d))
+}
+
+/// The Wilson score interval (lower, upper) for a binomial proportion, with `z` standard
+/// normal quantiles (1.96 for 95 %):
+///
+/// centre = (p̂ + z²/2n) / (1 + z²/n),
+/// half-width = z / (1 + z²/n) · √(p̂ (1 − p̂)/n + z²/4n²),
+///
+/// where p̂ = successes / n and n = `trials`. It stays inside [0, 1] and behaves well at
+/// p̂ = 0 or 1, unlike the normal approximation.
+///
+/// Degenerate inputs do not panic: with no trials (or a `z` that is not finite) the interval
+/// is the uninformative (0, 1); `successes` above `trials` is clamped to `trials`; a negative
+/// `z` is used by its absolute value.
+pub fn wilson_interval(successes: u64, trials: u64, z: f64) -> (f64, f64) {
+    if trials == 0 || !z.is_finite() {
+        return (0.0, 1.0);
+    }
+    let n = trials as f64;
+    let phat = successes.min(trials) as f64 / n;
+    let z = z.abs();
+    let z2 = z * z;
+    let denominator = 1.0 + z2 / n;
+    let centre = (phat + z2 / (2.0 * n)) / denominator;
+    let half = z / denominator * libm::sqrt(phat * (1.0 - phat) / n + z2 / (4.0 * n * n));
+    ((centre - half).max(0.0), (centre + half).min(1.0))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rounded7(x: f64) -> String {
+        format!("{x:.7}")
+    }
+
+    #[test]
+    fn nakamoto_matches_the_whitepaper_table_for_q_0_1() {
+        let printed = [
+            "1.0000000",
+            "0.2045873",
+            "0.0509779",
+            "0.0131722",
+            "0.0034552",
+            "0.0009137",
+            "0.0002428",
+            "0.0000647",
+            "0.0000173",
+            "0.0000046",
+            "0.0000012",
+        ];
+        for (z, want) in printed.iter().enumerate() {
+            let got = nakamoto_attacker_success(0.1, z as u32).unwrap();
+            assert_eq!(rounded7(got), *want, "q = 0.1, z = {z}");
+        }
+    }
+
+    #[test]
+    fn nakamoto_matches_the_whitepaper_table_for_q_0_3() {
+        let printed = [
+            "1.0000000",
+            "0.1773523",
+            "0.0416605",
+            "0.0101008",
+            "0.0024804",
+            "0.0006132",
+            "0.0001522",
+            "0.0000379",
+            "0.0000095",
+            "0.0000024",
+            "0.0000006",
+        ];
+        for (i, want) in printed.iter().enumerate() {
+            let z = 5 * i as u32;
+            let got = nakamoto_attacker_success(0.3, z).unwrap();
+            assert_eq!(rounded7(got), *want, "q = 0.3, z = {z}");
+        }
+    }
+
+    /// The whitepaper's C routine, transcribed literally (1 − Σ form), as a cross-check of the
+    /// rearranged evaluation.
+    fn nakamoto_literal(q: f64, z: u32) -> f64 {
+        let p = 1.0 - q;
+        let lambda = f64::from(z) * (q / p);
+        let mut sum = 1.0;
+        for k in 0..=z {
+            let mut poisson = libm::exp(-lambda);
+            for i in 1..=k {
+                poisson *= lambda / f64::from(i);
+            }
+            sum -= poisson * (1.0 - libm::pow(q / p, f64::from(z - k)));
+        }
+        sum
+    }
+
+    #[test]
+    fn nakamoto_rearrangement_agrees_with_the_literal_routine() {
+        for &q in &[0.05, 0.1, 0.2, 0.3, 0.4, 0.45] {
+            for z in 0..60 {
+                let a = nakamoto_attacker_success(q, z).unwrap();
+                let b = nakamoto_literal(q, z);
+                assert!((a - b).abs() < 1e-13, "q {q} z {z}: {a} vs {b}");
+            }
+        }
+    }
+
+    #[test]
+    fn nakamoto_min_confirmations_matches_the_whitepaper() {
+        let printed = [
+            (0.10, 5),
+            (0.15, 8),
+            (0.20, 11),
+            (0.25, 15),
+            (0.30, 24),
+            (0.35, 41),
+            (0.40, 89),
+            (0.45, 340),
+        ];
+        for (q, z) in printed {
+            assert_eq!(nakamoto_min_confirmations(q, 0.001).unwrap(), z, "q = {q}");
+        }
+    }
+
+    #[test]
+    fn bad_inputs_are_errors_naming_the_value() {
+        for q in [0.0, 1.0, -0.1, 1.5, f64::NAN] {
+            assert!(nakamoto_attacker_success(q, 3).is_err());
+            assert!(exact_attacker_success(q, 3).is_err());
+        }
+        let err = exact_attacker_success(1.5, 3).unwrap_err();
+        assert!(err.to_string().contains("1.5"), "{err}");
+        assert!(matches!(
+            nakamoto_min_confirmations(0.1, 0.0),
+            Err(AnalyticError::TargetProbability(_))
+        ));
+        assert!(matches!(
+            nakamoto_min_confirmations(0.5, 0.001),
+            Err(AnalyticError::Unreachable { .. })
+        ));
+        assert!(selfish_mining_revenue(0.5, 0.0).is_err());
+        assert!(selfish_mining_revenue(0.3, 1.1).is_err());
+        assert!(selfish_mining_threshold(f64::NAN).is_err());
+        assert!(two_miner_stale_rate(1.2, 0.1).is_err());
+        assert!(two_miner_stale_rate(0.5, -0.1).is_err());
+        assert!(two_miner_stale_rate(0.5, f64::INFINITY).is_err());
+    }
+
+    #[test]
+    fn majority_attacker_always_succeeds() {
+        for z in [0, 1, 6, 50] {
+            assert_eq!(nakamoto_attacker_success(0.5, z).unwrap(), 1.0);
+            assert_eq!(exact_attacker_success(0.5, z).unwrap(), 1.0);
+            assert_eq!(exact_attacker_success(0.7, z).unwrap(), 1.0);
+        }
+    }
+
+    /// Rosenfeld's closed form transcribed literally, binomials and all.
+    fn rosenfeld_literal(q: f64, z: u32) -> f64 {
+        if z == 0 {
+            return 1.0;
+        }
+        let p = 1.0 - q;
+        let mut sum = 0.0;
+        for m in 0..=z {
+            // C(m+z−1, m) as a float product.
+            let mut binom = 1.0;
+            for i in 1..=m {
+                binom *= f64::from(z - 1 + i) / f64::from(i);
+            }
+            sum += binom
+                * (libm::pow(p, f64::from(z)) * libm::pow(q, f64::from(m))
+                    - libm::pow(q, f64::from(z)) * libm::pow(p, f64::from(m)));
+        }
+        1.0 - sum
+    }
+
+    /// The race summed directly from its definition: negative-binomial attacker progress m
+    /// while the honest chain mines z blocks, times the gambler's-ruin probability of drawing
+    /// level from deficit z − m (1 if m ≥ z), with the infinite sum over m cut where the terms
+    /// are negligible.
+    fn direct_negative_binomial_sum(q: f64, z: u32) -> f64 {
+        if z == 0 {
+            return 1.0;
+        }
+        let p = 1.0 - q;
+        let mut pmf = libm::pow(p, f64::from(z)); // m = 0
+        let mut total = 0.0;
+        for m in 0..20_000u32 {
+            if m > 0 {
+                pmf *= q * f64::from(m + z - 1) / f64::from(m);
+            }
+            let catch_up = if m >= z { 1.0 } else { libm::pow(q / p, f64::from(z - m)) };
+            total += pmf * catch_up;
+        }
+        total
+    }
+
+    #[test]
+    fn exact_closed_form_agrees_with_direct_summation() {
+        for &q in &[0.01, 0.05, 0.1, 0.2, 0.3, 0.4, 0.45, 0.49] {
+            for z in 0..=40 {
+                let fast = exact_attacker_success(q, z).unwrap();
+                let literal = rosenfeld_literal(q, z);
+                let direct = direct_negative_binomial_sum(q, z);
+                assert!(
+                    (fast - direct).abs() <= 1e-12 * direct,
+                    "q {q} z {z}: closed form {fast} vs direct sum {direct}"
+                );
+                // The literal 1 − Σ form loses absolute precision to cancellation only.
+                assert!((fast - literal).abs() < 1e-13, "q {q} z {z}: {fast} vs literal {literal}");
+            }
+        }
+    }
+
+    #[test]
+    fn exact_known_values() {
+        // z = 0 gives 1 in both forms; z = 1 gives 1 − (p − q) = 2q exactly.
+        assert_eq!(exact_attacker_success(0.3, 0).unwrap(), 1.0);
+        assert_eq!(nakamoto_attacker_success(0.3, 0).unwrap(), 1.0);
+        for q in [0.1, 0.25, 0.4] {
+            let got = exact_attacker_success(q, 1).unwrap();
+            assert!((got - 2.0 * q).abs() < 1e-15, "q {q}: {got}");
+        }
+        // For q = 0.1, z = 6 the closed form is a polynomial in q; in exact rational
+        // arithmetic it is 1848163/3125000000 = 0.00059141216 (Rosenfeld's table: 0.059 %).
+        let got = exact_attacker_success(0.1, 6).unwrap();
+        assert!((got - 0.000_591_412_16).abs() < 1e-17, "{got}");
+        // Nakamoto's Poisson race underestimates the exact one from z = 2 on (at z = 1 it
+        // gives 0.2045873 against exactly 0.2).
+        for z in 2..=10 {
+            assert!(
+                nakamoto_attacker_success(0.1, z).unwrap()
+                    < exact_attacker_success(0.1, z).unwrap()
+            );
+        }
+    }
+
+    #[test]
+    fn lead_raises_success_and_zero_lead_is_the_plain_race() {
+        for &q in &[0.1, 0.3] {
+            for z in 0..=12 {
+                let plain = exact_attacker_success(q, z).unwrap();
+                assert_eq!(exact_attacker_success_with_lead(q, z, 0).unwrap(), plain);
+                if z >= 2 {
+                    let led = exact_attacker_success_with_lead(q, z, 1).unwrap();
+                    assert!(led > plain);
+                }
+                assert_eq!(exact_attacker_success_with_lead(q, z, z).unwrap(), 1.0);
+            }
+        }
+    }
+
+    #[test]
+    fn selfish_threshold_values() {
+        assert!((selfish_mining_threshold(0.0).unwrap() - 1.0 / 3.0).abs() < 1e-15);
+        assert!((selfish_mining_threshold(0.5).unwrap() - 0.25).abs() < 1e-15);
+        assert_eq!(selfish_mining_threshold(1.0).unwrap(), 0.0);
+    }
+
+    #[test]
+    fn selfish_revenue_exceeds_share_exactly_above_threshold() {
+        let r = selfish_mining_revenue(1.0 / 3.0, 0.0).unwrap();
+        assert!((r - 1.0 / 3.0).abs() < 1e-12, "{r}");
+        for gi in 0..=20 {
+            let gamma = f64::from(gi) / 20.0;
+            let threshold = selfish_mining_threshold(gamma).unwrap();
+            for ai in 1..100 {
+                let alpha = f64::from(ai) / 200.0;
+                if (alpha - threshold).abs() < 1e-9 {
+                    continue;
+                }
+                let gain = selfish_mining_revenue(alpha, gamma).unwrap() - alpha;
+                assert_eq!(
+                    gain > 0.0,
+                    alpha > threshold,
+                    "alpha {alpha} gamma {gamma}: R − α = {gain}, threshold {threshold}"
+                );
+            }
+        }
+        assert_eq!(selfish_mining_revenue(0.0, 0.5).unwrap(), 0.0);
+    }
+
+    #[test]
+    fn stale_rate_limits_and_symmetry() {
+        assert_eq!(two_miner_stale_rate(0.0, 0.5).unwrap(), 0.0);
+        assert_eq!(two_miner_stale_rate(0.3, 0.0).unwrap(), 0.0);
+        let a = two_miner_stale_rate(0.3, 0.01).unwrap();
+        let b = two_miner_stale_rate(0.7, 0.01).unwrap();
+        assert!((a - b).abs() < 1e-15);
+        // Small d/T: s ≈ 2 a (1 − a) d/T.
+        let small = two_miner_stale_rate(0.5, 1e-4).unwrap();
+        assert!((small - 0.5e-4).abs() < 1e-8, "{small}");
+        // Equal shares maximise the stale rate.
+        assert!(
+            two_miner_stale_rate(0.5, 0.05).unwrap() > two_miner_stale_rate(0.4, 0.05).unwrap()
+        );
+    }
+
+    #[test]
+    fn wilson_interval_properties() {
+        let (lo, hi) = wilson_interval(50, 100, 1.96);
+        assert!((lo - 0.4038).abs() < 1e-4 && (hi - 0.5962).abs() < 1e-4, "{lo} {hi}");
+        let (lo, hi) = wilson_interval(0, 100, 1.96);
+        assert_eq!(lo, 0.0);
+        assert!((hi - 0.0370).abs() < 1e-4, "{hi}");
+        assert_eq!(wilson_interval(0, 0, 1.96), (0.0, 1.0));
+        let (lo, hi) = wilson_interval(200, 100, 1.96);
+        assert!(lo > 0.9 && (hi - 1.0).abs() < 1e-12, "{lo} {hi}");
+        assert_eq!(wilson_interval(3, 10, f64::NAN), (0.0, 1.0));
+    }
+}
