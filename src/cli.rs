@@ -15,8 +15,9 @@ use crate::observe::Observer;
 use crate::observe::metrics::Metrics;
 use crate::observe::narrate::Narrator;
 use crate::observe::output::Summary;
-use crate::observe::output::{render, sha256_hex, write_data, write_manifest};
+use crate::observe::output::{render, sha256_hex, write_atomic, write_data, write_manifest};
 use crate::plot::draw_run_plots;
+use crate::race_report::RaceSummary;
 use crate::report::terminal_summary;
 use crate::scenario::{self, Override, Scenario, ScenarioError};
 use crate::sim::Simulation;
@@ -194,6 +195,23 @@ fn run(cli: Cli) -> Result<(), Failure> {
             let scenario = scenario::load(&path, &overrides, seed)?;
             let out_dir = out.unwrap_or_else(|| PathBuf::from("results").join(&scenario.name));
             let wall = Instant::now();
+            if scenario.race.is_some() {
+                if narrate {
+                    return Err(Failure::Input(format!(
+                        "--narrate: {} is a race without a network; there is nothing to narrate",
+                        path.display()
+                    )));
+                }
+                let (summary, _) = execute_race(&scenario, &out_dir)?;
+                if !quiet {
+                    say_raw!(
+                        "{}",
+                        summary
+                            .terminal(wall.elapsed().as_secs_f64(), &out_dir.display().to_string())
+                    );
+                }
+                return Ok(());
+            }
             let (summary, _) = if narrate {
                 let only = match node {
                     None => None,
@@ -263,6 +281,22 @@ fn execute<O: Observer + AsRef<Metrics>>(
     Ok((rendered.summary, digests))
 }
 
+/// Runs a race scenario and writes `summary.json`, then the manifest.
+fn execute_race(
+    scenario: &Scenario,
+    out_dir: &Path,
+) -> Result<(RaceSummary, BTreeMap<String, String>), Failure> {
+    let summary = crate::race_report::run(scenario);
+    let internal = |e: &dyn std::fmt::Display| Failure::Internal(e.to_string());
+    std::fs::create_dir_all(out_dir)
+        .map_err(|e| internal(&format!("{}: {e}", out_dir.display())))?;
+    let bytes = summary.to_json();
+    write_atomic(&out_dir.join("summary.json"), &bytes).map_err(|e| internal(&e))?;
+    let digests = BTreeMap::from([("summary.json".to_string(), sha256_hex(&bytes))]);
+    write_manifest(out_dir, scenario, &digests).map_err(|e| internal(&e))?;
+    Ok((summary, digests))
+}
+
 /// Re-runs a results folder from its manifest into a scratch folder and compares every
 /// file's digest with the manifest's.
 fn replay(results: &Path) -> Result<(), Failure> {
@@ -285,9 +319,13 @@ fn replay(results: &Path) -> Result<(), Failure> {
         );
     }
     let scratch = results.join(format!(".replay.{}", std::process::id()));
-    let outcome = execute(&scenario, &scratch, false, Metrics::new(scenario.network.nodes));
+    let outcome = if scenario.race.is_some() {
+        execute_race(&scenario, &scratch).map(|(_, d)| d)
+    } else {
+        execute(&scenario, &scratch, false, Metrics::new(scenario.network.nodes)).map(|(_, d)| d)
+    };
     let _ = std::fs::remove_dir_all(&scratch);
-    let (_, actual) = outcome?;
+    let actual = outcome?;
     let mut differing = Vec::new();
     for (name, recorded) in &expected {
         let on_disk = std::fs::read(results.join(name)).ok().map(|b| sha256_hex(&b));

@@ -11,7 +11,7 @@
 //! |---|---|
 //! | [`time`] | integer virtual time (microseconds) |
 //! | [`analytic`] | closed forms: Nakamoto's and the exact double-spend race, selfish-mining revenue, two-miner stale rate |
-//! | [`race`] | fast no-network Monte Carlo of double-spend races and selfish mining |
+//! | [`race`], [`race_report`] | fast no-network Monte Carlo of double-spend races and selfish mining; race scenarios |
 //! | [`rng`] | one ChaCha stream per (purpose, index), derived from the master seed |
 //! | [`engine`] | the event queue ordered by (time, sequence) and the run loop; knows nothing of blocks |
 //! | [`chain`] | hashes, headers, Merkle roots, compact targets, work, retargeting, validation, the shared block store |
@@ -44,6 +44,7 @@ pub mod node;
 pub mod observe;
 pub mod plot;
 pub mod race;
+pub mod race_report;
 pub mod report;
 pub mod rng;
 pub mod scenario;

@@ -195,6 +195,27 @@ pub struct NodeSpec {
     pub orphan_pool_max: u32,
 }
 
+/// A race without a network.
+#[derive(Clone, Debug, PartialEq)]
+pub enum RaceSpec {
+    /// Double spend against a merchant waiting for z confirmations.
+    DoubleSpend {
+        /// Attacker share, confirmations, give-up rule, pre-mined blocks.
+        params: crate::race::DoubleSpendRace,
+        /// Independent races.
+        trials: u64,
+    },
+    /// Eyal and Sirer's selfish mining.
+    SelfishMining {
+        /// The selfish miner's share.
+        alpha: f64,
+        /// Tie-breaking share of honest power.
+        gamma: f64,
+        /// Blocks to mine.
+        blocks: u64,
+    },
+}
+
 /// A validated scenario, ready to build a world from.
 #[derive(Clone, Debug)]
 pub struct Scenario {
@@ -218,6 +239,8 @@ pub struct Scenario {
     pub relay: RelaySpec,
     /// Node costs.
     pub node: NodeSpec,
+    /// A no-network race instead of a network run, if the scenario has `[race]`.
+    pub race: Option<RaceSpec>,
     /// The scenario with every default filled in, as recorded in the manifest.
     pub resolved: RawScenario,
 }

@@ -27,6 +27,34 @@ pub struct RawScenario {
     /// Per-node costs and limits.
     #[serde(default)]
     pub node: RawNode,
+    /// A no-network race (Monte Carlo of an attack) instead of a network run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub race: Option<RawRace>,
+}
+
+/// `[race]`: the attack race without a network, each block the attacker's with probability q
+/// (or alpha).
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct RawRace {
+    /// "double_spend" or "selfish_mining".
+    pub kind: Option<String>,
+    /// `double_spend`: the attacker's share of the hash power.
+    pub q: Option<f64>,
+    /// `double_spend`: confirmations the merchant waits for.
+    pub z: Option<u32>,
+    /// `double_spend`: blocks behind at which the attacker gives up (absent = never).
+    pub give_up_behind: Option<u32>,
+    /// `double_spend`: blocks the attacker mined in private before paying.
+    pub premined: Option<u32>,
+    /// `double_spend`: independent races to run.
+    pub trials: Option<u64>,
+    /// `selfish_mining`: the selfish miner's share of the hash power.
+    pub alpha: Option<f64>,
+    /// `selfish_mining`: share of honest power that mines on the selfish block in a tie.
+    pub gamma: Option<f64>,
+    /// `selfish_mining`: blocks to mine.
+    pub blocks: Option<u64>,
 }
 
 /// `[run]`

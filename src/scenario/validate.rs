@@ -7,8 +7,11 @@
 use std::fmt::Display;
 use std::path::Path;
 
+use super::RaceSpec;
 use super::overrides::origin_of;
-use super::raw::{RawBandwidth, RawHashPower, RawLatency, RawRelay, RawScenario, RawTopology};
+use super::raw::{
+    RawBandwidth, RawHashPower, RawLatency, RawRace, RawRelay, RawScenario, RawTopology,
+};
 use super::{
     ChainSpec, HashPowerSpec, MiningMode, MiningSpec, NodeSpec, Override, RelayProtocol, RelaySpec,
     RunSpec, Scenario, ScenarioError,
@@ -333,8 +336,14 @@ pub fn validate(
         "must be at least 1",
     )?;
 
+    let race = match raw.race.as_mut() {
+        None => None,
+        Some(r) => Some(validate_race(r, origin)?),
+    };
+
     Ok(Scenario {
         source: path.to_path_buf(),
+        race,
         name,
         seed,
         run: RunSpec {
@@ -768,5 +777,65 @@ fn validate_hash_power(
             quoted(other),
             "expected \"equal\", \"shares\", \"uniform\", \"normal\", \"exponential\" or \"pareto\"",
         )),
+    }
+}
+
+fn validate_race(r: &mut RawRace, origin: &Origin<'_>) -> Result<RaceSpec, ScenarioError> {
+    let kind = r.kind.get_or_insert_with(|| "double_spend".to_string()).clone();
+    let k = "race.kind";
+    if kind != "double_spend" {
+        origin.absent("race.q", &r.q, k, &kind)?;
+        origin.absent("race.z", &r.z, k, &kind)?;
+        origin.absent("race.give_up_behind", &r.give_up_behind, k, &kind)?;
+        origin.absent("race.premined", &r.premined, k, &kind)?;
+        origin.absent("race.trials", &r.trials, k, &kind)?;
+    }
+    if kind != "selfish_mining" {
+        origin.absent("race.alpha", &r.alpha, k, &kind)?;
+        origin.absent("race.gamma", &r.gamma, k, &kind)?;
+        origin.absent("race.blocks", &r.blocks, k, &kind)?;
+    }
+    match kind.as_str() {
+        "double_spend" => {
+            let q = *r.q.get_or_insert(0.1);
+            origin.check(
+                q > 0.0 && q < 1.0,
+                "race.q",
+                q,
+                "must be a share strictly between 0 and 1",
+            )?;
+            let z = *r.z.get_or_insert(6);
+            origin.check(z <= 10_000, "race.z", z, "must be at most 10000")?;
+            let premined = *r.premined.get_or_insert(0);
+            let trials = *r.trials.get_or_insert(100_000);
+            origin.check(trials >= 1, "race.trials", trials, "must be at least 1")?;
+            if r.give_up_behind.is_none() {
+                origin.check(
+                    q < 0.5,
+                    "race.q",
+                    q,
+                    "with q >= 0.5 a race may never end; set race.give_up_behind to bound it",
+                )?;
+            }
+            let params =
+                crate::race::DoubleSpendRace { q, z, give_up_behind: r.give_up_behind, premined };
+            Ok(RaceSpec::DoubleSpend { params, trials })
+        }
+        "selfish_mining" => {
+            let alpha = *r.alpha.get_or_insert(0.3);
+            origin.check(
+                (0.0..0.5).contains(&alpha),
+                "race.alpha",
+                alpha,
+                "must be in [0, 0.5)",
+            )?;
+            let gamma = origin.probability("race.gamma", *r.gamma.get_or_insert(0.0))?;
+            let blocks = *r.blocks.get_or_insert(1_000_000);
+            origin.check(blocks >= 1, "race.blocks", blocks, "must be at least 1")?;
+            Ok(RaceSpec::SelfishMining { alpha, gamma, blocks })
+        }
+        other => {
+            Err(origin.error(k, quoted(other), "expected \"double_spend\" or \"selfish_mining\""))
+        }
     }
 }

@@ -4,5 +4,6 @@ mod cli;
 mod determinism;
 mod published;
 mod race;
+mod races;
 mod scenario_errors;
 mod support;
