@@ -20,7 +20,7 @@
 //! | [`mining`] | hash power, sampled and ground mining, block templates |
 //! | [`sim`] | the honest protocol: what a node does on each event |
 //! | [`observe`] | read-only records, metrics and result files |
-//! | [`plot`], [`tree`] | figures drawn from the result files alone, the block tree among them |
+//! | [`plot`], [`tree`], [`sweep_plot`] | figures drawn from the result files alone: run figures, the block tree, sweep figures |
 //! | [`scenario`] | scenario files: parsing, `--set` overrides, validation |
 //! | [`report`], [`cli`], [`bench`](mod@bench) | the terminal summary, the command line, whole-run benchmarks |
 //!
@@ -49,5 +49,6 @@ pub mod report;
 pub mod rng;
 pub mod scenario;
 pub mod sim;
+pub mod sweep_plot;
 pub mod time;
 pub mod tree;

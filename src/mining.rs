@@ -166,6 +166,22 @@ pub struct Miner {
 }
 
 impl Miner {
+    /// A miner on `node` with `hashrate_hs` hashes per second and its own clock stream.
+    pub fn new(node: u32, hashrate_hs: f64, rng: SimRng) -> Miner {
+        Miner {
+            node,
+            hashrate_hs,
+            generation: 0,
+            clock_bits: CompactTarget(0),
+            pending_block: None,
+            pending_found: false,
+            template_started_at: SimTime::ZERO,
+            template_hashes: 0,
+            extra_nonce: 0,
+            rng,
+        }
+    }
+
     /// Sampled mode: time until this miner finds a block at a target with `bits`.
     pub fn sample_delay(&mut self, bits: CompactTarget) -> SimDuration {
         let target = bits.to_target().expect("bits in the store always decode");
@@ -215,18 +231,7 @@ mod tests {
     use crate::rng::{Purpose, RngStreams};
 
     fn miner() -> Miner {
-        Miner {
-            node: 0,
-            hashrate_hs: 1000.0,
-            generation: 0,
-            clock_bits: CompactTarget(0),
-            pending_block: None,
-            pending_found: false,
-            template_started_at: SimTime::ZERO,
-            template_hashes: 0,
-            extra_nonce: 0,
-            rng: RngStreams::new(1).stream(Purpose::Mining, 0),
-        }
+        Miner::new(0, 1000.0, RngStreams::new(1).stream(Purpose::Mining, 0))
     }
 
     #[test]

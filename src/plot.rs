@@ -19,6 +19,20 @@ use plotters::prelude::*;
 
 use crate::observe::output::write_atomic;
 
+/// Distinct colours for series and miners, in order (Tableau 10).
+pub(crate) const PALETTE: [RGBColor; 10] = [
+    RGBColor(31, 119, 180),
+    RGBColor(255, 127, 14),
+    RGBColor(44, 160, 44),
+    RGBColor(214, 39, 40),
+    RGBColor(148, 103, 189),
+    RGBColor(140, 86, 75),
+    RGBColor(227, 119, 194),
+    RGBColor(127, 127, 127),
+    RGBColor(188, 189, 34),
+    RGBColor(23, 190, 207),
+];
+
 /// Pixel size of every figure.
 const SIZE: (u32, u32) = (900, 600);
 

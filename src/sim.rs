@@ -223,18 +223,12 @@ impl<O: Observer> Simulation<O> {
         for (node, share) in hash_shares.iter().enumerate() {
             if *share > 0.0 {
                 miner_of[node] = miners.len() as u32;
-                miners.push(Miner {
-                    node: node as u32,
-                    hashrate_hs: share * scenario.mining.network_hashrate_hs,
-                    generation: 0,
-                    clock_bits: CompactTarget(0),
-                    pending_block: None,
-                    pending_found: false,
-                    template_started_at: SimTime::ZERO,
-                    template_hashes: 0,
-                    extra_nonce: 0,
-                    rng: streams.stream(Purpose::Mining, node as u64),
-                });
+                let rng = streams.stream(Purpose::Mining, node as u64);
+                miners.push(Miner::new(
+                    node as u32,
+                    share * scenario.mining.network_hashrate_hs,
+                    rng,
+                ));
             }
         }
         let relay_rng = if relay.protocol == RelayProtocol::Compact {

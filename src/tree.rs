@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use crate::plot::{PlotError, save_figure_sized};
+use crate::plot::{PALETTE, PlotError, save_figure_sized};
 
 /// Runs shorter than this are drawn in full.
 const COLLAPSE_ABOVE_HEIGHTS: u32 = 60;
@@ -161,18 +161,6 @@ fn layout(blocks: &[TreeBlock]) -> Layout {
 
 /// A distinct colour per legend slot; grey for the rest.
 fn miner_colour(slot: Option<usize>) -> RGBColor {
-    const PALETTE: [RGBColor; LEGEND_MINERS] = [
-        RGBColor(31, 119, 180),
-        RGBColor(255, 127, 14),
-        RGBColor(44, 160, 44),
-        RGBColor(214, 39, 40),
-        RGBColor(148, 103, 189),
-        RGBColor(140, 86, 75),
-        RGBColor(227, 119, 194),
-        RGBColor(188, 189, 34),
-        RGBColor(23, 190, 207),
-        RGBColor(255, 215, 0),
-    ];
     slot.map_or(RGBColor(150, 150, 150), |s| PALETTE[s % PALETTE.len()])
 }
 
