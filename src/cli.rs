@@ -84,6 +84,35 @@ pub enum Command {
         #[arg(long, default_value_t = 5)]
         runs: usize,
     },
+    /// Run a parameter sweep: every point of the axes times every seed, in parallel.
+    Sweep {
+        /// Sweep file (TOML).
+        sweep: PathBuf,
+        /// Output folder (default: results/sweeps/NAME).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Continue an interrupted sweep, running only the runs it has not finished.
+        #[arg(long)]
+        resume: bool,
+        /// Run only shard K of N (runs whose index modulo N is K - 1), for a cluster.
+        #[arg(long, value_name = "K/N")]
+        shard: Option<String>,
+        /// Worker threads (default: one per core).
+        #[arg(long)]
+        threads: Option<usize>,
+        /// Print nothing but errors.
+        #[arg(long, short)]
+        quiet: bool,
+    },
+    /// Merge the folders of a sharded sweep into the files one process would have written.
+    Merge {
+        /// Shard folders written by `forksim sweep --shard`.
+        #[arg(required = true)]
+        shards: Vec<PathBuf>,
+        /// Output folder.
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// Re-run a results folder from its manifest and confirm every file is byte-identical.
     Replay {
         /// A folder written by `forksim run`.
@@ -155,6 +184,56 @@ fn run(cli: Cli) -> Result<(), Failure> {
             Ok(())
         }
         Command::Replay { results } => replay(&results),
+        Command::Sweep { sweep, out, resume, shard, threads, quiet } => {
+            let spec = crate::sweep::load(&sweep).map_err(sweep_failure)?;
+            let shard =
+                shard.map(|s| crate::sweep::parse_shard(&s)).transpose().map_err(sweep_failure)?;
+            let out_dir = out.unwrap_or_else(|| spec.default_out_dir());
+            let options = crate::sweep::SweepOptions {
+                out_dir: out_dir.clone(),
+                resume,
+                shard,
+                threads,
+                progress: !quiet,
+            };
+            let runner =
+                crate::experiment::ScenarioRunner { base: spec.base_scenario().to_path_buf() };
+            let wall = Instant::now();
+            let report =
+                crate::sweep::run_sweep(&spec, &runner, &options).map_err(sweep_failure)?;
+            let mut outputs = report.outputs.clone();
+            if out_dir.join(crate::sweep::POINTS_CSV).exists() {
+                let figures = crate::sweep_plot::draw_sweep_plots(&out_dir, spec.name())
+                    .map_err(|e| Failure::Internal(e.to_string()))?;
+                outputs.extend(figures.into_iter().map(|(p, _)| p));
+            }
+            if !quiet {
+                say!(
+                    "sweep {}: {} runs done, {} resumed, wall {:.1} s",
+                    spec.name(),
+                    report.runs_done,
+                    report.runs_skipped,
+                    wall.elapsed().as_secs_f64()
+                );
+                for p in outputs {
+                    say!("  {}", p.display());
+                }
+            }
+            Ok(())
+        }
+        Command::Merge { shards, out } => {
+            let report = crate::sweep::merge(&shards, &out).map_err(sweep_failure)?;
+            let mut outputs = report.outputs.clone();
+            let name = sweep_name(&out);
+            let figures = crate::sweep_plot::draw_sweep_plots(&out, &name)
+                .map_err(|e| Failure::Internal(e.to_string()))?;
+            outputs.extend(figures.into_iter().map(|(p, _)| p));
+            say!("merged {} runs into {}", report.runs_skipped, out.display());
+            for p in outputs {
+                say!("  {}", p.display());
+            }
+            Ok(())
+        }
         Command::Tree { results } => {
             let title = crate::plot::scenario_name(&results);
             let written = crate::tree::draw_tree(&results, &title)
@@ -362,6 +441,25 @@ fn replay(results: &Path) -> Result<(), Failure> {
             differing.len(),
             differing.join(", ")
         )))
+    }
+}
+
+/// The sweep's name from its `sweep.json` ("sweep" if unreadable), for figure titles.
+fn sweep_name(dir: &Path) -> String {
+    std::fs::read(dir.join(crate::sweep::SWEEP_JSON))
+        .ok()
+        .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+        .and_then(|v| v["name"].as_str().map(str::to_string))
+        .unwrap_or_else(|| "sweep".to_string())
+}
+
+/// Maps a sweep error to an exit code: bad input (file, field, shard, journal of another
+/// sweep) is 2; I/O and run failures are 1.
+fn sweep_failure(e: crate::sweep::SweepError) -> Failure {
+    use crate::sweep::SweepError as E;
+    match e {
+        E::Io { .. } | E::Run { .. } => Failure::Internal(e.to_string()),
+        other => Failure::Input(other.to_string()),
     }
 }
 

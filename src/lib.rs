@@ -20,6 +20,7 @@
 //! | [`mining`] | hash power, sampled and ground mining, block templates |
 //! | [`sim`] | the honest protocol: what a node does on each event |
 //! | [`observe`] | read-only records, metrics and result files |
+//! | [`sweep`], [`experiment`] | parameter sweeps over seeds: parallel, resumable, sharded and merged; one run's metrics |
 //! | [`plot`], [`tree`], [`sweep_plot`] | figures drawn from the result files alone: run figures, the block tree, sweep figures |
 //! | [`scenario`] | scenario files: parsing, `--set` overrides, validation |
 //! | [`report`], [`cli`], [`bench`](mod@bench) | the terminal summary, the command line, whole-run benchmarks |
@@ -38,6 +39,7 @@ pub mod bench;
 pub mod chain;
 pub mod cli;
 pub mod engine;
+pub mod experiment;
 pub mod mining;
 pub mod network;
 pub mod node;
@@ -49,6 +51,7 @@ pub mod report;
 pub mod rng;
 pub mod scenario;
 pub mod sim;
+pub mod sweep;
 pub mod sweep_plot;
 pub mod time;
 pub mod tree;

@@ -117,9 +117,12 @@ pub fn build_template(
             pubkey_hash: payout_key_hash(miner),
         }],
     );
-    let base_bytes = 80 + 1 + coinbase.size_bytes() as u64;
-    let filler_bytes = spec.block_size_bytes.saturating_sub(base_bytes);
-    let filler_txs = (filler_bytes / u64::from(spec.tx_size_bytes)) as u32;
+    // The transaction count prefix grows with the count (1, 3 or 5 bytes), so size the
+    // filler from an estimate, then take the prefix's real length off it.
+    let payload = spec.block_size_bytes.saturating_sub(80 + coinbase.size_bytes() as u64);
+    let filler_txs = (payload / u64::from(spec.tx_size_bytes)) as u32;
+    let prefix = crate::chain::tx::compact_size_len(1 + u64::from(filler_txs.max(1))) as u64;
+    let filler_bytes = payload.saturating_sub(prefix);
     let filler = Filler {
         tx_count: if filler_bytes > 0 { filler_txs.max(1) } else { 0 },
         size_bytes: filler_bytes as u32,
@@ -265,6 +268,29 @@ mod tests {
         assert_eq!(total, all);
         assert_eq!(chunked.header, whole.header);
         assert!(chunked.header.block_hash().to_u256() <= target);
+    }
+
+    #[test]
+    fn blocks_fill_their_payload_without_exceeding_it() {
+        let params = ConsensusParams { pow_limit: U256::MAX, ..ConsensusParams::bitcoin() };
+        let bits =
+            CompactTarget::from_target(crate::chain::pow::target_for_expected_hashes(1000.0));
+        let mut store = BlockStore::new(genesis_block(1_600_000_000, bits, &params), params);
+        for size in [0, 200, 535_000, 1_000_000] {
+            let spec = TemplateSpec {
+                genesis_time: 1_600_000_000,
+                block_size_bytes: size,
+                tx_size_bytes: 250,
+            };
+            let block = build_template(&mut store, BlockId::GENESIS, 0, SimTime::ZERO, 1, &spec);
+            let actual = block.size_bytes();
+            if size == 0 {
+                assert_eq!(block.filler.size_bytes, 0, "a zero payload means coinbase only");
+            } else {
+                // Within two bytes of the payload (a varint can shrink), never above it.
+                assert!(actual <= size && size - actual <= 2, "{size}: {actual} bytes");
+            }
+        }
     }
 
     #[test]

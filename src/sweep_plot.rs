@@ -351,6 +351,8 @@ fn draw_stale<DB: DrawingBackend>(
             chart
                 .configure_mesh()
                 .x_desc(x_label.as_str())
+                .x_labels(8)
+                .x_label_formatter(&|v| format!("{v:.0}"))
                 .y_desc("stale (orphan) rate")
                 .label_style(("sans-serif", 16))
                 .draw()

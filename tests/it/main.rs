@@ -7,3 +7,4 @@ mod race;
 mod races;
 mod scenario_errors;
 mod support;
+mod sweeps;

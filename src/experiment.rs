@@ -1,0 +1,70 @@
+//! Runs of a sweep: one scenario with one point's overrides and one seed, reduced to the
+//! metrics that `runs.csv` and `points.csv` hold.
+//!
+//! The metric names and their order depend only on the kind of scenario, so every run of a
+//! sweep has the same columns:
+//! - network runs: `stale_rate` (stale blocks over counted blocks, a proportion),
+//!   `propagation_p50_mean_ms`, `propagation_p90_mean_ms`, `mean_block_interval_s`,
+//!   `block_interval_target_s`, `reorgs`, `blocks_mined`;
+//! - double-spend races: `success` (a proportion), `exact`, `nakamoto` (NaN where the closed
+//!   form does not apply);
+//! - selfish-mining races: `relative_revenue`, `eyal_sirer_revenue`, `stale_rate`.
+
+use std::path::PathBuf;
+
+use crate::observe::metrics::Metrics;
+use crate::observe::output::render;
+use crate::race_report::{self, RaceSummary};
+use crate::scenario::{self, Override};
+use crate::sim::Simulation;
+use crate::sweep::{Metric, Runner};
+
+/// Runs a base scenario file with overrides; used by `forksim sweep`.
+pub struct ScenarioRunner {
+    /// The base scenario.
+    pub base: PathBuf,
+}
+
+impl Runner for ScenarioRunner {
+    fn run(&self, overrides: &[Override], seed: u64) -> Result<Vec<(String, Metric)>, String> {
+        let scenario =
+            scenario::load(&self.base, overrides, Some(seed)).map_err(|e| e.to_string())?;
+        let value = |name: &str, v: f64| (name.to_string(), Metric::Value(v));
+        if scenario.race.is_some() {
+            return Ok(match race_report::run(&scenario) {
+                RaceSummary::DoubleSpend(s) => vec![
+                    (
+                        "success".to_string(),
+                        Metric::Proportion { successes: s.successes, trials: s.trials },
+                    ),
+                    value("exact", s.exact.unwrap_or(f64::NAN)),
+                    value("nakamoto", s.nakamoto.unwrap_or(f64::NAN)),
+                ],
+                RaceSummary::SelfishMining(s) => vec![
+                    value("relative_revenue", s.relative_revenue.unwrap_or(f64::NAN)),
+                    value("eyal_sirer_revenue", s.eyal_sirer_revenue),
+                    (
+                        "stale_rate".to_string(),
+                        Metric::Proportion { successes: s.stale, trials: s.blocks },
+                    ),
+                ],
+            });
+        }
+        let mut sim = Simulation::new(&scenario, Metrics::new(scenario.network.nodes))
+            .map_err(|e| e.to_string())?;
+        let stats = sim.run(&scenario);
+        let s = render(&scenario, &mut sim, &stats).summary;
+        Ok(vec![
+            (
+                "stale_rate".to_string(),
+                Metric::Proportion { successes: s.stale_blocks, trials: s.blocks_counted },
+            ),
+            value("propagation_p50_mean_ms", s.propagation_ms.to_50_percent.mean_ms),
+            value("propagation_p90_mean_ms", s.propagation_ms.to_90_percent.mean_ms),
+            value("mean_block_interval_s", s.mean_block_interval_s),
+            value("block_interval_target_s", scenario.chain.block_interval_s),
+            value("reorgs", s.reorgs.count as f64),
+            value("blocks_mined", s.blocks_mined as f64),
+        ])
+    }
+}

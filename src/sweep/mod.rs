@@ -1,0 +1,576 @@
+//! Parameter sweeps: many runs of one base scenario over a grid of overrides and seeds.
+//!
+//! A sweep is only useful if its numbers can be trusted and reproduced, so this module is
+//! built around one promise: **the output files are a function of the sweep file alone**.
+//! They do not depend on the thread count, the order in which runs finish, whether the
+//! sweep was killed and resumed, or whether it was split into shards on a cluster and
+//! merged afterwards; every one of those paths writes byte-identical `runs.csv`,
+//! `points.csv` and `sweep.json`.
+//!
+//! How that is kept:
+//! - [`spec`]: the sweep file is resolved into a fixed list of runs; each run's seed is
+//!   derived from the sweep seed, its point and its replicate by SHA-256, never drawn;
+//! - [`journal`]: each finished run is written at once to its own file, atomically (temp
+//!   file, fsync, rename) and with a checksum, so a kill loses only the runs in progress and
+//!   `--resume` (or [`merge`]) can pick up the rest;
+//! - [`output`]: the result files are built only from the resolved sweep (`sweep.json`) and
+//!   the journal records sorted by run index, and are written atomically once every run is
+//!   done;
+//! - [`stats`]: the per-point summaries (Student-t intervals for values, Wilson intervals
+//!   for proportions);
+//! - [`progress`]: a bar or a plain line on stderr, never in the files.
+//!
+//! The simulator itself is behind the [`Runner`] trait, so all of this is tested with a
+//! fake runner and the real one is plugged in by the command line.
+
+pub mod journal;
+pub mod output;
+pub mod progress;
+pub mod spec;
+pub mod stats;
+
+#[cfg(test)]
+mod tests;
+
+use std::collections::BTreeSet;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use rayon::prelude::*;
+
+use crate::scenario::Override;
+
+use journal::{Journal, Manifest, RunRecord};
+use output::{Resolved, atomic_write, sha256_hex};
+use progress::Progress;
+
+pub use spec::{Axis, MAX_RUNS, RunPlan, SweepSpec, load, run_seed};
+
+/// Name of the resolved sweep file in an output folder.
+pub const SWEEP_JSON: &str = "sweep.json";
+/// Name of the one-row-per-run table in an output folder.
+pub const RUNS_CSV: &str = "runs.csv";
+/// Name of the one-row-per-(point, metric) table in an output folder.
+pub const POINTS_CSV: &str = "points.csv";
+
+/// One measured quantity of a run.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Metric {
+    /// A number; points report its mean over replicates with a Student-t interval.
+    Value(f64),
+    /// A count of successes in trials; points pool the counts over replicates and report
+    /// the rate with a Wilson interval.
+    Proportion {
+        /// Trials that succeeded.
+        successes: u64,
+        /// All trials (at least `successes`).
+        trials: u64,
+    },
+}
+
+/// Runs one simulation; implemented by the simulator, and by fakes in tests.
+pub trait Runner: Sync {
+    /// Runs one simulation of the base scenario with these overrides and seed; returns its
+    /// metrics in a fixed order (the same names in the same order for every run of a sweep).
+    ///
+    /// # Errors
+    ///
+    /// Returns a message when the run cannot be done (for example, an override is invalid);
+    /// the sweep then stops starting new runs and reports the first failed run.
+    fn run(&self, overrides: &[Override], seed: u64) -> Result<Vec<(String, Metric)>, String>;
+}
+
+/// How to run a sweep.
+#[derive(Clone, Debug)]
+pub struct SweepOptions {
+    /// Folder of `sweep.json`, `journal/`, and (once complete) `runs.csv` and `points.csv`.
+    pub out_dir: PathBuf,
+    /// Continue from the journal in `out_dir` instead of refusing to touch it.
+    pub resume: bool,
+    /// `(K, N)`: run only the runs whose index is `K − 1` modulo `N` (see [`parse_shard`]).
+    pub shard: Option<(u32, u32)>,
+    /// Worker threads; `None` (or 0) lets rayon choose.
+    pub threads: Option<usize>,
+    /// Report progress on stderr.
+    pub progress: bool,
+}
+
+/// What a call to [`run_sweep`] or [`merge`] did.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SweepReport {
+    /// Runs simulated by this call.
+    pub runs_done: u64,
+    /// Runs taken from a journal instead of being simulated (resumed, or merged).
+    pub runs_skipped: u64,
+    /// Files written, in the order written.
+    pub outputs: Vec<PathBuf>,
+}
+
+/// A sweep that could not be loaded, run or merged; every variant says where and why.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SweepError {
+    /// The sweep file could not be read.
+    #[error("{file}: cannot read sweep file: {reason}")]
+    Read {
+        /// The path given.
+        file: String,
+        /// The operating system's reason.
+        reason: String,
+    },
+    /// The sweep file is not valid TOML.
+    #[error("{file}: not valid TOML: {message}")]
+    Syntax {
+        /// The path given.
+        file: String,
+        /// The parser's message, with line and column.
+        message: String,
+    },
+    /// A field of the sweep file is unknown, missing, of the wrong type or out of range.
+    #[error("{file}: field `{field}` = {value}: {problem}")]
+    Field {
+        /// The sweep file.
+        file: String,
+        /// Dotted path of the field, e.g. `sweep.axis[1].range.steps`.
+        field: String,
+        /// The offending value as written (or `(missing)`).
+        value: String,
+        /// What is wrong, in plain words.
+        problem: String,
+    },
+    /// A `--shard K/N` argument is malformed.
+    #[error("--shard {text}: {problem}")]
+    Shard {
+        /// The argument as given.
+        text: String,
+        /// What is wrong with it.
+        problem: String,
+    },
+    /// The output folder already holds work of this sweep and `--resume` was not given.
+    #[error(
+        "{dir}: already holds {what}; pass --resume to continue it, or choose another output folder"
+    )]
+    AlreadyStarted {
+        /// The output folder.
+        dir: String,
+        /// What was found, e.g. `a journal with 12 finished runs`.
+        what: String,
+    },
+    /// The output folder holds a journal of another sweep (or another shard).
+    #[error("{dir}: {problem}; choose another output folder, or delete that one")]
+    DifferentSweep {
+        /// The output folder.
+        dir: String,
+        /// How they differ.
+        problem: String,
+    },
+    /// A journal file is damaged or does not fit the sweep.
+    #[error("{file}: bad journal entry: {problem}")]
+    Journal {
+        /// The journal file.
+        file: String,
+        /// What is wrong with it.
+        problem: String,
+    },
+    /// A file or folder could not be read or written.
+    #[error("{path}: {reason}")]
+    Io {
+        /// The file or folder.
+        path: String,
+        /// The operating system's reason, or what was expected.
+        reason: String,
+    },
+    /// The runner failed (or returned malformed metrics) for at least one run.
+    #[error(
+        "run {run} (point {point}, replicate {replicate}, seed {seed}, overrides [{overrides}]) failed: {message}{}",
+        others_note(*others)
+    )]
+    Run {
+        /// Index of the first failed run.
+        run: u64,
+        /// Its point.
+        point: u64,
+        /// Its replicate.
+        replicate: u64,
+        /// Its seed.
+        seed: u64,
+        /// Its overrides, as `--set` arguments.
+        overrides: String,
+        /// The runner's message.
+        message: String,
+        /// How many other runs failed too.
+        others: usize,
+    },
+    /// Runs of one sweep returned different metric names or kinds.
+    #[error("run {run}: {problem}")]
+    Metrics {
+        /// The run whose metrics differ from run 0's (or the first run present).
+        run: u64,
+        /// How they differ.
+        problem: String,
+    },
+    /// Shard folders cannot be merged.
+    #[error("merge: {problem}")]
+    Merge {
+        /// What is wrong: different sweeps, missing or duplicated runs.
+        problem: String,
+    },
+}
+
+/// The tail of a [`SweepError::Run`] message counting the other failed runs.
+fn others_note(others: usize) -> String {
+    match others {
+        0 => String::new(),
+        1 => " (and 1 other run failed)".to_string(),
+        n => format!(" (and {n} other runs failed)"),
+    }
+}
+
+impl SweepError {
+    /// An I/O error on `path`.
+    pub(crate) fn io(path: &Path, err: impl std::fmt::Display) -> SweepError {
+        SweepError::Io { path: path.display().to_string(), reason: err.to_string() }
+    }
+}
+
+/// Parses `K/N` (1 ≤ K ≤ N): this process is shard K of N.
+///
+/// # Errors
+///
+/// Returns [`SweepError::Shard`] when the text is not two whole numbers around a `/`, or
+/// `N` is 0, or `K` is not in `1..=N`.
+pub fn parse_shard(text: &str) -> Result<(u32, u32), SweepError> {
+    let bad = |problem: &str| SweepError::Shard { text: text.to_string(), problem: problem.into() };
+    let (k, n) = text.split_once('/').ok_or_else(|| bad("expected K/N, e.g. 2/3"))?;
+    let k: u32 = k.trim().parse().map_err(|_| bad("K is not a whole number (expected K/N)"))?;
+    let n: u32 = n.trim().parse().map_err(|_| bad("N is not a whole number (expected K/N)"))?;
+    check_shard(k, n).map_err(|problem| bad(&problem))?;
+    Ok((k, n))
+}
+
+/// Checks 1 ≤ K ≤ N.
+fn check_shard(k: u32, n: u32) -> Result<(), String> {
+    if n == 0 {
+        return Err("N must be at least 1".into());
+    }
+    if k == 0 || k > n {
+        return Err(format!("K must be between 1 and N = {n}"));
+    }
+    Ok(())
+}
+
+/// Runs the sweep (or one shard of it) and writes its outputs into `options.out_dir`.
+///
+/// Every finished run goes to the journal at once. When the whole sweep is done (always,
+/// unless it is one shard of several) `runs.csv` and `points.csv` are written; a shard's
+/// folder is combined with the others by [`merge`].
+///
+/// # Errors
+///
+/// - [`SweepError::AlreadyStarted`] if the folder holds a journal or results and
+///   `options.resume` is false;
+/// - [`SweepError::DifferentSweep`] if its journal belongs to another sweep or shard;
+/// - [`SweepError::Journal`] if a journal entry is damaged;
+/// - [`SweepError::Run`] if the runner fails for any run (the runs that succeeded are kept
+///   in the journal, so a `--resume` after fixing the cause continues from there);
+/// - [`SweepError::Metrics`] if runs return different metrics;
+/// - [`SweepError::Shard`], [`SweepError::Io`] for a bad shard or an I/O failure.
+pub fn run_sweep(
+    spec: &SweepSpec,
+    runner: &dyn Runner,
+    options: &SweepOptions,
+) -> Result<SweepReport, SweepError> {
+    let (k, n) = options.shard.unwrap_or((1, 1));
+    check_shard(k, n).map_err(|problem| SweepError::Shard { text: format!("{k}/{n}"), problem })?;
+    let resolved = Resolved::of(spec);
+    let sweep_json = resolved.to_bytes();
+    let digest = sha256_hex(&sweep_json);
+    let out = options.out_dir.as_path();
+    let journal = Journal::create(out)?;
+    let manifest = Manifest::new(&digest, k, n);
+    prepare_folder(out, &journal, &manifest, options.resume)?;
+
+    journal.remove_temporaries();
+    journal.write_manifest(&manifest)?;
+    let mut report = SweepReport::default();
+    let sweep_path = out.join(SWEEP_JSON);
+    atomic_write(&sweep_path, &sweep_json)?;
+    report.outputs.push(sweep_path);
+
+    let previous = if options.resume { journal.records(&digest)? } else { Vec::new() };
+    for record in &previous {
+        let file = journal.entry_path(record.run);
+        resolved
+            .check_record(record)
+            .map_err(|problem| SweepError::Journal { file: file.display().to_string(), problem })?;
+        if record.run % u64::from(n) != u64::from(k - 1) {
+            return Err(SweepError::Journal {
+                file: file.display().to_string(),
+                problem: format!("run {} does not belong to shard {k}/{n}", record.run),
+            });
+        }
+    }
+    let finished: BTreeSet<u64> = previous.iter().map(|r| r.run).collect();
+    let todo: Vec<RunPlan> = spec
+        .runs()
+        .into_iter()
+        .filter(|p| p.index % u64::from(n) == u64::from(k - 1) && !finished.contains(&p.index))
+        .collect();
+    report.runs_skipped = previous.len() as u64;
+
+    let progress = Progress::new(
+        options.progress,
+        spec.name(),
+        previous.len() as u64 + todo.len() as u64,
+        previous.len() as u64,
+    );
+    let fresh = execute(&todo, runner, &journal, &digest, &resolved, options.threads, &progress);
+    progress.finish();
+    let fresh = fresh?;
+    report.runs_done = fresh.len() as u64;
+
+    if n == 1 {
+        let mut records = previous;
+        records.extend(fresh);
+        records.sort_by_key(|r| r.run);
+        report.outputs.extend(output::write_tables(out, &resolved, &records)?);
+    }
+    Ok(report)
+}
+
+/// Refuses to reuse a folder that holds other work, unless resuming the same sweep and shard.
+fn prepare_folder(
+    out: &Path,
+    journal: &Journal,
+    manifest: &Manifest,
+    resume: bool,
+) -> Result<(), SweepError> {
+    let dir = out.display().to_string();
+    let existing = journal.read_manifest()?;
+    if let Some(found) = &existing {
+        if found.sweep_sha256 != manifest.sweep_sha256 {
+            return Err(SweepError::DifferentSweep {
+                dir,
+                problem: format!(
+                    "its journal belongs to a different sweep (sweep.json SHA-256 {} there, {} \
+                     here: the sweep file, the base scenario or forksim changed)",
+                    short(&found.sweep_sha256),
+                    short(&manifest.sweep_sha256)
+                ),
+            });
+        }
+        if found.shard != manifest.shard {
+            return Err(SweepError::DifferentSweep {
+                dir,
+                problem: format!(
+                    "its journal is of shard {} of this sweep, not shard {}",
+                    found.shard, manifest.shard
+                ),
+            });
+        }
+    }
+    if resume {
+        return Ok(());
+    }
+    let entries = journal.entry_count()?;
+    if entries > 0 || existing.is_some() {
+        let what = format!(
+            "a journal of this sweep with {entries} finished run{}",
+            if entries == 1 { "" } else { "s" }
+        );
+        return Err(SweepError::AlreadyStarted { dir, what });
+    }
+    for name in [RUNS_CSV, POINTS_CSV] {
+        if out.join(name).exists() {
+            return Err(SweepError::AlreadyStarted { dir, what: format!("a {name}") });
+        }
+    }
+    Ok(())
+}
+
+/// The first 12 hex digits of a digest, for messages.
+fn short(digest: &str) -> &str {
+    digest.get(..12).unwrap_or(digest)
+}
+
+/// Runs `todo` on a thread pool, journaling each run as it finishes; returns the records in
+/// the order of `todo`. After the first failure no new run is started.
+fn execute(
+    todo: &[RunPlan],
+    runner: &dyn Runner,
+    journal: &Journal,
+    digest: &str,
+    resolved: &Resolved,
+    threads: Option<usize>,
+    progress: &Progress,
+) -> Result<Vec<RunRecord>, SweepError> {
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads.unwrap_or(0))
+        .build()
+        .map_err(|e| SweepError::Io { path: "thread pool".into(), reason: e.to_string() })?;
+    let failed = AtomicBool::new(false);
+    let results: Vec<Option<Result<RunRecord, SweepError>>> = pool.install(|| {
+        todo.par_iter()
+            .map(|plan| {
+                if failed.load(Ordering::Relaxed) {
+                    return None;
+                }
+                let result = run_one(plan, runner, resolved)
+                    .and_then(|record| journal.write(digest, &record).map(|()| record));
+                match &result {
+                    Ok(_) => progress.tick(),
+                    Err(_) => failed.store(true, Ordering::Relaxed),
+                }
+                Some(result)
+            })
+            .collect()
+    });
+    let mut records = Vec::with_capacity(results.len());
+    let mut errors = Vec::new();
+    for result in results.into_iter().flatten() {
+        match result {
+            Ok(record) => records.push(record),
+            Err(err) => errors.push(err),
+        }
+    }
+    let others = errors.len().saturating_sub(1);
+    match errors.into_iter().next() {
+        None => Ok(records),
+        Some(SweepError::Run { run, point, replicate, seed, overrides, message, .. }) => {
+            Err(SweepError::Run { run, point, replicate, seed, overrides, message, others })
+        }
+        Some(other) => Err(other),
+    }
+}
+
+/// Runs one plan and checks the shape of its metrics.
+fn run_one(
+    plan: &RunPlan,
+    runner: &dyn Runner,
+    resolved: &Resolved,
+) -> Result<RunRecord, SweepError> {
+    let fail = |message: String| SweepError::Run {
+        run: plan.index,
+        point: plan.point,
+        replicate: plan.replicate,
+        seed: plan.seed,
+        overrides: plan
+            .overrides
+            .iter()
+            .map(|o| o.argument.as_str())
+            .collect::<Vec<_>>()
+            .join(", "),
+        message,
+        others: 0,
+    };
+    let metrics = runner.run(&plan.overrides, plan.seed).map_err(&fail)?;
+    output::check_metric_names(&metrics, resolved)
+        .map_err(|problem| fail(format!("the runner returned bad metrics: {problem}")))?;
+    Ok(RunRecord {
+        run: plan.index,
+        point: plan.point,
+        replicate: plan.replicate,
+        seed: plan.seed,
+        metrics,
+    })
+}
+
+/// Combines shard folders of one sweep into `out_dir`: `sweep.json`, `runs.csv` and
+/// `points.csv`, byte-identical to what a single process would have written.
+///
+/// # Errors
+///
+/// Returns [`SweepError::Merge`] when no folder is given, a folder is given twice, the
+/// folders hold different sweeps, a run is in two folders, or runs are missing (the
+/// message counts them and lists the first few); [`SweepError::Journal`] for a damaged
+/// entry; [`SweepError::Io`] when a folder has no `sweep.json` or a file cannot be written.
+pub fn merge(dirs: &[PathBuf], out_dir: &Path) -> Result<SweepReport, SweepError> {
+    let Some(first) = dirs.first() else {
+        return Err(SweepError::Merge { problem: "no shard folders given".into() });
+    };
+    let mut seen: Vec<(PathBuf, &PathBuf)> = Vec::new();
+    for dir in dirs {
+        let canonical = fs::canonicalize(dir).map_err(|e| SweepError::io(dir, e))?;
+        if let Some((_, earlier)) = seen.iter().find(|(c, _)| *c == canonical) {
+            return Err(SweepError::Merge {
+                problem: format!(
+                    "{} is given twice (also as {})",
+                    dir.display(),
+                    earlier.display()
+                ),
+            });
+        }
+        seen.push((canonical, dir));
+    }
+    let read_sweep = |dir: &Path| {
+        let path = dir.join(SWEEP_JSON);
+        fs::read(&path).map_err(|e| SweepError::Io {
+            path: path.display().to_string(),
+            reason: format!("not a sweep output folder: {e}"),
+        })
+    };
+    let sweep_json = read_sweep(first)?;
+    for dir in &dirs[1..] {
+        if read_sweep(dir)? != sweep_json {
+            return Err(SweepError::Merge {
+                problem: format!(
+                    "{} and {} hold different sweeps (their {SWEEP_JSON} differ)",
+                    first.display(),
+                    dir.display()
+                ),
+            });
+        }
+    }
+    let resolved = Resolved::from_bytes(&sweep_json, &first.join(SWEEP_JSON))?;
+    let digest = sha256_hex(&sweep_json);
+
+    let mut owner: Vec<Option<usize>> = vec![None; usize::try_from(resolved.runs).unwrap_or(0)];
+    let mut records = Vec::new();
+    for (d, dir) in dirs.iter().enumerate() {
+        let journal = Journal::open(dir);
+        for record in journal.records(&digest)? {
+            let file = journal.entry_path(record.run);
+            resolved.check_record(&record).map_err(|problem| SweepError::Journal {
+                file: file.display().to_string(),
+                problem,
+            })?;
+            let slot = &mut owner[record.run as usize];
+            if let Some(other) = *slot {
+                return Err(SweepError::Merge {
+                    problem: format!(
+                        "run {} is in both {} and {} (was a shard run twice?)",
+                        record.run,
+                        dirs[other].display(),
+                        dir.display()
+                    ),
+                });
+            }
+            *slot = Some(d);
+            records.push(record);
+        }
+    }
+    let missing: Vec<usize> = (0..owner.len()).filter(|&i| owner[i].is_none()).collect();
+    if !missing.is_empty() {
+        let listed: Vec<String> = missing.iter().take(10).map(usize::to_string).collect();
+        let more = if missing.len() > 10 { ", ..." } else { "" };
+        return Err(SweepError::Merge {
+            problem: format!(
+                "{} of {} runs are missing (runs {}{more}); merge every shard's folder, and \
+                 resume (--resume) any shard that did not finish",
+                missing.len(),
+                resolved.runs,
+                listed.join(", ")
+            ),
+        });
+    }
+    records.sort_by_key(|r| r.run);
+
+    fs::create_dir_all(out_dir).map_err(|e| SweepError::io(out_dir, e))?;
+    let mut report = SweepReport { runs_skipped: records.len() as u64, ..SweepReport::default() };
+    let sweep_path = out_dir.join(SWEEP_JSON);
+    atomic_write(&sweep_path, &sweep_json)?;
+    report.outputs.push(sweep_path);
+    report.outputs.extend(output::write_tables(out_dir, &resolved, &records)?);
+    Ok(report)
+}

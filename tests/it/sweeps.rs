@@ -1,0 +1,105 @@
+//! Sweeps through the binary: thread count, sharding and a killed process never change the
+//! bytes of `runs.csv` and `points.csv`.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use crate::support::{forksim, read, root, stderr};
+
+const OUTPUTS: [&str; 3] = ["runs.csv", "points.csv", "sweep.json"];
+
+/// A small race sweep (fast) written next to the shipped scenarios so `base` resolves.
+fn sweep_file(dir: &Path, trials: u64) -> std::path::PathBuf {
+    let base = root().join("scenarios/attacks/double-spend-race.toml");
+    let text = format!(
+        "[sweep]\nname = \"t\"\nbase = \"{}\"\nseed = 5\nseeds = 3\nset = [\"race.trials={trials}\"]\n\
+         [[sweep.axis]]\nfield = \"race.q\"\nvalues = [0.1, 0.3]\n\
+         [[sweep.axis]]\nfield = \"race.z\"\nrange = {{ from = 0, to = 4, steps = 5 }}\n",
+        base.display()
+    );
+    let path = dir.join("sweep.toml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+fn sweep(args: &[&str]) {
+    let o = forksim(args);
+    assert!(o.status.success(), "forksim {args:?}: {}", stderr(&o));
+}
+
+#[test]
+fn threads_and_shards_give_identical_bytes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = sweep_file(tmp.path(), 20_000);
+    let f = file.to_str().unwrap();
+    let out = |name: &str| tmp.path().join(name).to_str().unwrap().to_string();
+    sweep(&["sweep", f, "--quiet", "--threads", "1", "--out", &out("one")]);
+    sweep(&["sweep", f, "--quiet", "--threads", "2", "--out", &out("two")]);
+    for k in 1..=3 {
+        sweep(&[
+            "sweep",
+            f,
+            "--quiet",
+            "--shard",
+            &format!("{k}/3"),
+            "--out",
+            &out(&format!("s{k}")),
+        ]);
+    }
+    sweep(&["merge", &out("s1"), &out("s2"), &out("s3"), "--out", &out("merged")]);
+    for name in OUTPUTS {
+        let one = read(&tmp.path().join("one"), name);
+        assert!(one == read(&tmp.path().join("two"), name), "{name}: 1 vs 2 threads");
+        assert!(
+            one == read(&tmp.path().join("merged"), name),
+            "{name}: single process vs 3 merged shards"
+        );
+    }
+    assert!(tmp.path().join("one/safety.png").exists(), "the safety figure is drawn");
+    // Two of three shards do not make a sweep.
+    let o = forksim(&["merge", &out("s1"), &out("s2"), "--out", &out("partial")]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+}
+
+#[test]
+fn a_killed_sweep_resumes_to_the_same_bytes() {
+    let tmp = tempfile::tempdir().unwrap();
+    // Slow enough runs (2 x 10^6 races each) that a kill lands part-way.
+    let file = sweep_file(tmp.path(), 2_000_000);
+    let f = file.to_str().unwrap();
+    let (killed, whole) = (tmp.path().join("killed"), tmp.path().join("whole"));
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_forksim"))
+        .args(["sweep", f, "--quiet", "--threads", "1", "--out", killed.to_str().unwrap()])
+        .spawn()
+        .unwrap();
+    let journal = killed.join("journal");
+    let started = Instant::now();
+    let finished = |dir: &Path| {
+        std::fs::read_dir(dir).map_or(0, |d| {
+            d.filter_map(Result::ok)
+                .filter(|e| e.file_name().to_string_lossy().starts_with("run-"))
+                .count()
+        })
+    };
+    while finished(&journal) < 3 {
+        assert!(started.elapsed() < Duration::from_secs(120), "the sweep made no progress");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let done = finished(&journal);
+    assert!(done < 30, "the kill came after every run had finished ({done})");
+    assert!(!killed.join("runs.csv").exists(), "an interrupted sweep left runs.csv");
+    // Plain rerun refuses; --resume finishes it.
+    let o = forksim(&["sweep", f, "--quiet", "--out", killed.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("--resume"), "{}", stderr(&o));
+    sweep(&["sweep", f, "--quiet", "--resume", "--out", killed.to_str().unwrap()]);
+    sweep(&["sweep", f, "--quiet", "--out", whole.to_str().unwrap()]);
+    for name in OUTPUTS {
+        assert!(
+            read(&killed, name) == read(&whole, name),
+            "{name}: killed and resumed vs uninterrupted"
+        );
+    }
+}
