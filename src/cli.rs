@@ -123,7 +123,7 @@ pub enum Command {
         /// A folder written by `forksim run`.
         results: PathBuf,
     },
-    /// Redraw the figures of a results folder from its CSV files.
+    /// Redraw the figures of a run or sweep folder from its CSV files.
     Plot {
         /// A folder written by `forksim run`.
         results: PathBuf,
@@ -244,7 +244,12 @@ fn run(cli: Cli) -> Result<(), Failure> {
             Ok(())
         }
         Command::Plot { results } => {
-            let written = draw_run_plots(&results).map_err(|e| Failure::Input(e.to_string()))?;
+            let written = if results.join(crate::sweep::POINTS_CSV).exists() {
+                crate::sweep_plot::draw_sweep_plots(&results, &sweep_name(&results))
+            } else {
+                draw_run_plots(&results)
+            }
+            .map_err(|e| Failure::Input(e.to_string()))?;
             for (path, _) in written {
                 say!("{}", path.display());
             }

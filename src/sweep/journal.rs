@@ -51,7 +51,7 @@ pub struct RunRecord {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Manifest {
-    /// Always [`MANIFEST_FORMAT`].
+    /// Always `MANIFEST_FORMAT`.
     pub format: String,
     /// SHA-256 (hex) of the sweep's `sweep.json`.
     pub sweep_sha256: String,

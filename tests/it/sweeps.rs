@@ -55,7 +55,11 @@ fn threads_and_shards_give_identical_bytes() {
             "{name}: single process vs 3 merged shards"
         );
     }
-    assert!(tmp.path().join("one/safety.png").exists(), "the safety figure is drawn");
+    // The figure comes from points.csv alone: forksim plot redraws the same bytes.
+    let figure = read(&tmp.path().join("one"), "safety.png");
+    std::fs::remove_file(tmp.path().join("one/safety.png")).unwrap();
+    sweep(&["plot", &out("one")]);
+    assert!(read(&tmp.path().join("one"), "safety.png") == figure, "redrawn safety figure differs");
     // Two of three shards do not make a sweep.
     let o = forksim(&["merge", &out("s1"), &out("s2"), "--out", &out("partial")]);
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
