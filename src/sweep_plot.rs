@@ -169,6 +169,36 @@ pub fn draw_sweep_plots(dir: &Path, title: &str) -> Result<Vec<(PathBuf, Vec<u8>
     Ok(written)
 }
 
+/// Draws the legend box of a chart at a position (the same style on every figure).
+macro_rules! legend_box {
+    ($chart:expr, $position:expr) => {
+        $chart
+            .configure_series_labels()
+            .position($position)
+            .label_font(("sans-serif", 15))
+            .background_style(WHITE.mix(0.9))
+            .border_style(BLACK)
+            .draw()
+            .map_err(text_err)
+    };
+}
+
+/// Adds a legend entry for dashed reference curves (an invisible one-point series at `at`).
+macro_rules! dashed_key {
+    ($chart:expr, $at:expr, $label:expr) => {
+        $chart
+            .draw_series(DashedLineSeries::new(vec![$at, $at], 6, 4, BLACK.stroke_width(1)))
+            .map_err(text_err)?
+            .label($label)
+            .legend(|(x, y)| {
+                PathElement::new(
+                    vec![(x, y), (x + 8, y), (x + 14, y), (x + 24, y)],
+                    BLACK.stroke_width(1),
+                )
+            })
+    };
+}
+
 type Series = [Group];
 
 fn draw_safety<DB: DrawingBackend>(
@@ -230,29 +260,8 @@ fn draw_safety<DB: DrawingBackend>(
             .draw_series(visible.iter().map(|p| Circle::new((p.x, p.mean), 4, c.filled())))
             .map_err(text_err)?;
     }
-    chart
-        .draw_series(DashedLineSeries::new(
-            vec![(-1.0, 2.0), (-1.0, 2.0)],
-            6,
-            4,
-            BLACK.stroke_width(1),
-        ))
-        .map_err(text_err)?
-        .label("Nakamoto's formula (dashed)")
-        .legend(|(x, y)| {
-            PathElement::new(
-                vec![(x, y), (x + 8, y), (x + 14, y), (x + 24, y)],
-                BLACK.stroke_width(1),
-            )
-        });
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::LowerLeft)
-        .label_font(("sans-serif", 15))
-        .background_style(WHITE.mix(0.9))
-        .border_style(BLACK)
-        .draw()
-        .map_err(text_err)
+    dashed_key!(chart, (-1.0, 2.0), "Nakamoto's formula (dashed)");
+    legend_box!(chart, SeriesLabelPosition::LowerLeft)
 }
 
 fn draw_selfish<DB: DrawingBackend>(
@@ -306,14 +315,7 @@ fn draw_selfish<DB: DrawingBackend>(
             .draw_series(pts.iter().map(|p| Circle::new((p.x, p.mean), 5, c.filled())))
             .map_err(text_err)?;
     }
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::UpperLeft)
-        .label_font(("sans-serif", 15))
-        .background_style(WHITE.mix(0.9))
-        .border_style(BLACK)
-        .draw()
-        .map_err(text_err)
+    legend_box!(chart, SeriesLabelPosition::UpperLeft)
 }
 
 fn draw_stale<DB: DrawingBackend>(
@@ -387,29 +389,12 @@ fn draw_stale<DB: DrawingBackend>(
                     ))
                     .map_err(text_err)?;
             }
-            chart
-                .draw_series(DashedLineSeries::new(
-                    vec![(x_min, -1.0), (x_min, -1.0)],
-                    6,
-                    4,
-                    BLACK.stroke_width(1),
-                ))
-                .map_err(text_err)?
-                .label("two-miner closed form, d = measured time to 50 % of nodes (dashed)")
-                .legend(|(x, y)| {
-                    PathElement::new(
-                        vec![(x, y), (x + 8, y), (x + 14, y), (x + 24, y)],
-                        BLACK.stroke_width(1),
-                    )
-                });
-            chart
-                .configure_series_labels()
-                .position(SeriesLabelPosition::UpperRight)
-                .label_font(("sans-serif", 15))
-                .background_style(WHITE.mix(0.9))
-                .border_style(BLACK)
-                .draw()
-                .map_err(text_err)
+            dashed_key!(
+                chart,
+                (x_min, -1.0),
+                "two-miner closed form, d = measured time to 50 % of nodes (dashed)"
+            );
+            legend_box!(chart, SeriesLabelPosition::UpperRight)
         }};
     }
     let mut builder = ChartBuilder::on(area);
