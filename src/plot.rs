@@ -85,20 +85,21 @@ fn field(record: &csv::StringRecord, i: usize, path: &str) -> Result<f64, PlotEr
     })
 }
 
+/// A run's `summary.json`, if readable.
+fn read_summary(dir: &Path) -> Option<serde_json::Value> {
+    serde_json::from_slice(&std::fs::read(dir.join("summary.json")).ok()?).ok()
+}
+
 /// The scenario name from `summary.json` ("run" if unreadable).
 pub(crate) fn scenario_name(dir: &Path) -> String {
-    std::fs::read(dir.join("summary.json"))
-        .ok()
-        .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+    read_summary(dir)
         .and_then(|s| s["scenario"].as_str().map(str::to_string))
         .unwrap_or_else(|| "run".to_string())
 }
 
 /// A caption line naming the run, from `summary.json`.
 fn run_label(dir: &Path) -> String {
-    std::fs::read(dir.join("summary.json"))
-        .ok()
-        .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+    read_summary(dir)
         .map(|s| {
             format!(
                 "{}: {} nodes, {} blocks, seed {}",

@@ -29,7 +29,7 @@
 
 use crate::chain::pow::target_for_expected_hashes;
 use crate::chain::store::BlockMeta;
-use crate::chain::validate::{check_header_pow, median_time_past};
+use crate::chain::validate::check_header_pow;
 use crate::chain::{BlockId, BlockStore, CompactTarget, ConsensusParams, RejectReason};
 use crate::engine::{Engine, Limits, Model, Scheduler, StopReason};
 use crate::mining::{GROUND_CHUNK_HASHES, Miner, TemplateSpec, assign_hash_shares, build_template};
@@ -671,16 +671,21 @@ impl<O: Observer> Simulation<O> {
         let outcome = if work > tip_work {
             let fork = self.store.fork_point(old_tip, block);
             self.nodes[n].tip = block;
-            // Announce every block that joined the best chain, oldest first.
-            let mut connected = Vec::new();
-            let mut b = block;
-            while b != fork {
-                connected.push(b);
-                b = self.store.get(b).parent.expect("the fork point is an ancestor");
-            }
-            for &b in connected.iter().rev() {
-                let except = if b == block { from_link } else { NO_LINK };
-                self.announce(node, b, except, sched);
+            // Announce every block that joined the best chain, oldest first. Almost always
+            // that is the block alone, extending the old tip: no list needed.
+            if self.store.get(block).parent == Some(fork) {
+                self.announce(node, block, from_link, sched);
+            } else {
+                let mut connected = Vec::new();
+                let mut b = block;
+                while b != fork {
+                    connected.push(b);
+                    b = self.store.get(b).parent.expect("the fork point is an ancestor");
+                }
+                for &b in connected.iter().rev() {
+                    let except = if b == block { from_link } else { NO_LINK };
+                    self.announce(node, b, except, sched);
+                }
             }
             self.tip_changed(node, sched);
             if fork == old_tip {
@@ -717,17 +722,6 @@ impl<O: Observer> Simulation<O> {
             None => self.accept(node, block, from_link, false, sched),
             Some(reason) => self.reject(node, block, reason, sched.now()),
         }
-    }
-
-    /// The median time past of a node's tip (for reports).
-    pub fn tip_median_time_past(&self, node: u32) -> u32 {
-        let mut times = Vec::with_capacity(11);
-        let mut b = Some(self.nodes[node as usize].tip);
-        while let (Some(id), true) = (b, times.len() < 11) {
-            times.push(self.store.get(id).block.header.time);
-            b = self.store.get(id).parent;
-        }
-        median_time_past(&times)
     }
 }
 

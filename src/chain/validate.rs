@@ -110,6 +110,11 @@ impl RejectReason {
         RejectReason::Coinbase,
     ];
 
+    /// Position of this reason in [`RejectReason::ALL`], for counting tables.
+    pub fn index(self) -> usize {
+        RejectReason::ALL.iter().position(|r| *r == self).expect("ALL lists every reason")
+    }
+
     /// Returns Bitcoin Core's reject string for this reason.
     pub fn as_str(&self) -> &'static str {
         match self {

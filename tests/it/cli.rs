@@ -1,13 +1,13 @@
 //! End-to-end runs of the binary: the files a run writes and what it prints.
 
-use crate::support::{forksim, read, scenario, stderr, stdout};
+use crate::support::{forksim, forksim_ok, read, scenario, stderr, stdout};
 
 #[test]
 fn quickstart_writes_every_file_with_matching_digests() {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("q");
     let q = scenario("quickstart.toml");
-    let o = forksim(&[
+    let o = forksim_ok(&[
         "run",
         q.to_str().unwrap(),
         "--out",
@@ -15,7 +15,6 @@ fn quickstart_writes_every_file_with_matching_digests() {
         "--set",
         "run.blocks=100",
     ]);
-    assert!(o.status.success(), "{}", stderr(&o));
     let text = stdout(&o);
     assert!(text.contains("stale rate") && text.contains("propagation"), "{text}");
 
@@ -67,8 +66,7 @@ fn quickstart_writes_every_file_with_matching_digests() {
 #[test]
 fn validate_prints_the_resolved_scenario() {
     let q = scenario("quickstart.toml");
-    let o = forksim(&["validate", q.to_str().unwrap(), "--set", "network.nodes=42"]);
-    assert!(o.status.success(), "{}", stderr(&o));
+    let o = forksim_ok(&["validate", q.to_str().unwrap(), "--set", "network.nodes=42"]);
     let text = stdout(&o);
     assert!(text.contains("nodes = 42") && text.contains("max_events"), "{text}");
 }
@@ -80,7 +78,7 @@ fn hard_caps_stop_a_run_and_say_so() {
     for (set, reason) in [("run.max_events=5000", "max_events"), ("run.max_time_s=600", "max_time")]
     {
         let out = tmp.path().join(reason);
-        let o = forksim(&[
+        forksim_ok(&[
             "run",
             q.to_str().unwrap(),
             "--quiet",
@@ -89,7 +87,6 @@ fn hard_caps_stop_a_run_and_say_so() {
             "--set",
             set,
         ]);
-        assert!(o.status.success(), "{}", stderr(&o));
         let summary: serde_json::Value =
             serde_json::from_slice(&read(&out, "summary.json")).unwrap();
         assert_eq!(summary["stopped_by"], reason, "{set}");
@@ -102,7 +99,7 @@ fn plot_redraws_the_same_figures_from_the_csv_files() {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("q");
     let q = scenario("quickstart.toml");
-    let o = forksim(&[
+    forksim_ok(&[
         "run",
         q.to_str().unwrap(),
         "--quiet",
@@ -111,11 +108,9 @@ fn plot_redraws_the_same_figures_from_the_csv_files() {
         "--set",
         "run.blocks=50",
     ]);
-    assert!(o.status.success(), "{}", stderr(&o));
     let before = read(&out, "propagation.png");
     std::fs::remove_file(out.join("propagation.png")).unwrap();
-    let o = forksim(&["plot", out.to_str().unwrap()]);
-    assert!(o.status.success(), "{}", stderr(&o));
+    forksim_ok(&["plot", out.to_str().unwrap()]);
     assert!(read(&out, "propagation.png") == before, "redrawn figure differs");
     let o = forksim(&["plot", tmp.path().join("missing").to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(2));
@@ -127,8 +122,8 @@ fn replay_confirms_identical_bytes_and_names_a_changed_file() {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("c");
     let class = scenario("classroom.toml");
-    let o = forksim(&["run", class.to_str().unwrap(), "--quiet", "--out", out.to_str().unwrap()]);
-    assert!(o.status.success(), "{}", stderr(&o));
+
+    forksim_ok(&["run", class.to_str().unwrap(), "--quiet", "--out", out.to_str().unwrap()]);
     let o = forksim(&["replay", out.to_str().unwrap()]);
     assert!(o.status.success(), "{}{}", stdout(&o), stderr(&o));
     assert!(stdout(&o).contains("byte-identical"), "{}", stdout(&o));
@@ -157,8 +152,7 @@ fn narration_tells_the_fork_story_and_is_identical_for_the_same_seed() {
         let mut args =
             vec!["run", class.to_str().unwrap(), "--narrate", "--out", out.to_str().unwrap()];
         args.extend_from_slice(extra);
-        let o = forksim(&args);
-        assert!(o.status.success(), "{}", stderr(&o));
+        let o = forksim_ok(&args);
         // The story lines start with the virtual time; the summary after them has wall time.
         let text = stdout(&o);
         text.lines()
@@ -192,11 +186,10 @@ fn tree_draws_the_block_tree_from_blocks_csv() {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("c");
     let class = scenario("classroom.toml");
-    let o = forksim(&["run", class.to_str().unwrap(), "--quiet", "--out", out.to_str().unwrap()]);
-    assert!(o.status.success(), "{}", stderr(&o));
+
+    forksim_ok(&["run", class.to_str().unwrap(), "--quiet", "--out", out.to_str().unwrap()]);
     let before = read(&out, "tree.svg");
-    let o = forksim(&["tree", out.to_str().unwrap()]);
-    assert!(o.status.success(), "{}", stderr(&o));
+    forksim_ok(&["tree", out.to_str().unwrap()]);
     let svg = String::from_utf8(read(&out, "tree.svg")).unwrap();
     assert!(svg.as_bytes() == before.as_slice(), "tree redrawn differently");
     // Every miner is in the legend; the caption counts the stale blocks from blocks.csv.

@@ -1,6 +1,6 @@
 //! Race scenarios (attacks without a network) through the command line.
 
-use crate::support::{forksim, read, scenario, stderr, stdout};
+use crate::support::{forksim, forksim_ok, read, scenario, stderr, stdout};
 
 fn run_race(file: &str, sets: &[&str]) -> serde_json::Value {
     let tmp = tempfile::tempdir().unwrap();
@@ -10,8 +10,7 @@ fn run_race(file: &str, sets: &[&str]) -> serde_json::Value {
     for s in sets {
         args.extend_from_slice(&["--set", s]);
     }
-    let o = forksim(&args);
-    assert!(o.status.success(), "{}", stderr(&o));
+    let o = forksim_ok(&args);
     assert!(stdout(&o).contains("exact") || stdout(&o).contains("Eyal-Sirer"), "{}", stdout(&o));
     serde_json::from_slice(&read(&out, "summary.json")).unwrap()
 }

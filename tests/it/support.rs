@@ -36,3 +36,10 @@ pub fn stderr(o: &Output) -> String {
 pub fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).to_string()
 }
+
+/// Runs the forksim binary with `args` and fails the test, showing stderr, unless it succeeds.
+pub fn forksim_ok(args: &[&str]) -> Output {
+    let o = forksim(args);
+    assert!(o.status.success(), "forksim {args:?} failed: {}", stderr(&o));
+    o
+}
