@@ -463,6 +463,17 @@ impl<O: Observer> Simulation<O> {
         let start = sched.now().max(self.nodes[from].uplink_free_at);
         let sent = start + self.network.transmission_time(link, size);
         self.nodes[from].uplink_free_at = sent;
+        let arrives = sent + self.network.link_latency(link);
+        let to = self.network.link_target(link);
+        let record = Record::MessageSent {
+            from: from as u32,
+            to,
+            kind: msg.kind,
+            block: msg.block,
+            sent: start,
+            arrives,
+        };
+        self.observer.record(&record, &self.store);
         if prunable {
             let target_state = self.nodes[self.network.link_target(link) as usize].state(msg.block);
             let ignored = match msg.kind {
@@ -474,7 +485,7 @@ impl<O: Observer> Simulation<O> {
             }
         }
         self.in_flight += 1;
-        sched.at(sent + self.network.link_latency(link), Event::Deliver { link: link as u32, msg });
+        sched.at(arrives, Event::Deliver { link: link as u32, msg });
     }
 
     /// Sends a request or answer about `block` over `link` (never skipped: the other side

@@ -133,6 +133,7 @@ impl Observer for Metrics {
             Record::BlockRejected { reason, .. } => {
                 self.rejected[reason.index()] += 1;
             }
+            Record::MessageSent { .. } => {}
         }
     }
 }

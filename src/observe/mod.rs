@@ -9,6 +9,7 @@ pub mod narrate;
 pub mod output;
 
 use crate::chain::{BlockId, BlockStore, RejectReason};
+use crate::node::relay::MessageKind;
 use crate::time::SimTime;
 
 /// What a node did with its tip when it accepted a block.
@@ -68,6 +69,22 @@ pub enum Record {
         outcome: TipOutcome,
         /// When.
         time: SimTime,
+    },
+    /// A node put a message about a block on a link. Announcements that the receiver would
+    /// ignore are recorded too (their bytes occupy the uplink) but never arrive.
+    MessageSent {
+        /// The sending node.
+        from: u32,
+        /// The receiving node.
+        to: u32,
+        /// What the message says.
+        kind: MessageKind,
+        /// Which block it is about.
+        block: BlockId,
+        /// When the sender's uplink started transmitting it.
+        sent: SimTime,
+        /// When it reaches the receiver.
+        arrives: SimTime,
     },
     /// A node rejected a block.
     BlockRejected {

@@ -130,6 +130,7 @@ impl Observer for Narrator {
                     label(store, block)
                 ));
             }
+            Record::MessageSent { .. } => {}
         }
     }
 }
