@@ -23,10 +23,13 @@ pub struct Case {
     pub scenario: PathBuf,
     /// `--set` overrides.
     pub overrides: Vec<String>,
+    /// Most runs for this case (long cases run fewer times than asked).
+    pub max_runs: Option<usize>,
 }
 
-/// The cases the core issue names: bitcoin-2019 at 1000 nodes x 1000 blocks and at
-/// 10,000 nodes x 100 blocks.
+/// The standard cases: bitcoin-2019 at 1000 nodes x 1000 blocks and at 10,000 nodes x 100
+/// blocks, and with real payments: 1000 nodes x 1000 blocks carrying about 500 signed
+/// transactions each (500,000 payments, every signature verified once).
 pub fn default_cases(root: &Path) -> Vec<Case> {
     let scenario = root.join("scenarios/bitcoin-2019.toml");
     vec![
@@ -34,11 +37,26 @@ pub fn default_cases(root: &Path) -> Vec<Case> {
             label: "bitcoin-2019, 1000 nodes x 1000 blocks".into(),
             scenario: scenario.clone(),
             overrides: vec!["network.nodes=1000".into(), "run.blocks=1000".into()],
+            max_runs: None,
         },
         Case {
             label: "bitcoin-2019, 10000 nodes x 100 blocks".into(),
-            scenario,
+            scenario: scenario.clone(),
             overrides: vec!["network.nodes=10000".into(), "run.blocks=100".into()],
+            max_runs: None,
+        },
+        Case {
+            label: "bitcoin-2019 + 500 tx/block, 1000 x 1000".into(),
+            scenario,
+            overrides: vec![
+                "network.nodes=1000".into(),
+                "run.blocks=1000".into(),
+                // Real transactions replace the filler payload.
+                "mining.block_size_bytes=0".into(),
+                // 500 payments per 600-second block.
+                "workload.payments_per_s=0.8333333".into(),
+            ],
+            max_runs: Some(3),
         },
     ]
 }
@@ -54,6 +72,10 @@ pub struct Measurement {
     pub events: u64,
     /// Header proof-of-work checks per run (one per block acceptance).
     pub pow_checks: u64,
+    /// Payments created per run (0 without a workload).
+    pub payments: u64,
+    /// Signatures verified per run.
+    pub signatures: u64,
 }
 
 impl Measurement {
@@ -76,8 +98,8 @@ pub fn run_case(case: &Case, runs: usize) -> Result<Measurement, ScenarioError> 
         case.overrides.iter().map(|s| Override::parse(s)).collect::<Result<_, _>>()?;
     reset_peak_memory();
     let mut wall_s = Vec::with_capacity(runs);
-    let (mut events, mut pow_checks) = (0, 0);
-    for _ in 0..runs {
+    let (mut events, mut pow_checks, mut payments, mut signatures) = (0, 0, 0, 0);
+    for _ in 0..case.max_runs.map_or(runs, |m| m.min(runs)) {
         let start = Instant::now();
         let scenario = scenario::load(&case.scenario, &overrides, None)?;
         let mut sim = Simulation::new(&scenario, Metrics::new(scenario.network.nodes))?;
@@ -87,9 +109,18 @@ pub fn run_case(case: &Case, runs: usize) -> Result<Measurement, ScenarioError> 
         events = stats.events;
         pow_checks = sim.observer.spreads.iter().map(|s| u64::from(s.holders)).sum::<u64>()
             - sim.observer.spreads.len() as u64;
+        payments = sim.transactions.as_ref().map_or(0, |t| t.wallets.created);
+        signatures = sim.store.sigcache().verifications();
         std::hint::black_box(rendered);
     }
-    Ok(Measurement { wall_s, peak_bytes: peak_memory_bytes(), events, pow_checks })
+    Ok(Measurement {
+        wall_s,
+        peak_bytes: peak_memory_bytes(),
+        events,
+        pow_checks,
+        payments,
+        signatures,
+    })
 }
 
 /// Resets the kernel's resident-memory high-water mark of this process (Linux only).
@@ -111,13 +142,19 @@ pub fn report_line(case: &Case, m: &Measurement) -> String {
     let peak = m
         .peak_bytes
         .map_or_else(|| "n/a".to_string(), |b| format!("{:.1} MiB", b as f64 / 1_048_576.0));
+    let payments = if m.payments > 0 {
+        format!(", {} payments, {} signatures verified", m.payments, m.signatures)
+    } else {
+        String::new()
+    };
     format!(
-        "{:<42} median {:>6.2} s  peak {:>9}  {} events, {} header PoW checks  (runs: {})",
+        "{:<42} median {:>6.2} s  peak {:>9}  {} events, {} header PoW checks{}  (runs: {})",
         case.label,
         m.median_s(),
         peak,
         m.events,
         m.pow_checks,
+        payments,
         runs.join(" ")
     )
 }

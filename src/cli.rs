@@ -261,6 +261,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
                     label: p.display().to_string(),
                     scenario: p,
                     overrides: set,
+                    max_runs: None,
                 }],
                 None => crate::bench::default_cases(std::path::Path::new(".")),
             };

@@ -55,3 +55,6 @@ pub mod sweep;
 pub mod sweep_plot;
 pub mod time;
 pub mod tree;
+pub mod tx_plot;
+pub mod txpool;
+pub mod wallet;

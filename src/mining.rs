@@ -16,7 +16,7 @@
 
 use crate::chain::block::{Block, Filler, Header, grind_nonce};
 use crate::chain::pow::{CompactTarget, work_from_target};
-use crate::chain::tx::{Transaction, TxOut};
+use crate::chain::tx::{Amount, Transaction, TxOut};
 use crate::chain::{BlockId, BlockStore, U256};
 use crate::rng::{self, SimRng};
 use crate::scenario::HashPowerSpec;
@@ -92,10 +92,21 @@ pub struct TemplateSpec {
     pub tx_size_bytes: u32,
 }
 
+/// What a template carries besides its coinbase.
+#[derive(Clone, Debug, Default)]
+pub enum Body {
+    /// Filler payload sized by the [`TemplateSpec`] (runs without a workload).
+    #[default]
+    Filler,
+    /// Real transactions (parents before children) and the fees they pay.
+    Txs(Vec<Transaction>, Amount),
+}
+
 /// Builds an unground block on `parent` for `miner` at virtual time `now`.
 ///
 /// The timestamp is the miner's clock, raised to one second past the parent's median time
-/// past when blocks come faster than a second apart (as Bitcoin Core's miner does).
+/// past when blocks come faster than a second apart (as Bitcoin Core's miner does). The
+/// coinbase claims the subsidy plus the fees of `body`'s transactions.
 pub fn build_template(
     store: &mut BlockStore,
     parent: BlockId,
@@ -103,30 +114,45 @@ pub fn build_template(
     now: SimTime,
     extra_nonce: u64,
     spec: &TemplateSpec,
+    body: Body,
 ) -> Block {
     let ctx = store.header_context(parent);
     let parent_entry = store.get(parent);
     let clock = u64::from(spec.genesis_time) + now.as_secs();
     let time = clock.max(u64::from(ctx.median_time_past) + 1).min(u64::from(u32::MAX)) as u32;
+    let with_filler = matches!(body, Body::Filler);
+    let (txs, fees) = match body {
+        Body::Filler => (Vec::new(), Amount::ZERO),
+        Body::Txs(txs, fees) => (txs, fees),
+    };
+    let reward = store
+        .params()
+        .subsidy(ctx.height)
+        .checked_add(fees)
+        .expect("fees of valid transactions stay within the money range");
     let coinbase = Transaction::new_coinbase(
         ctx.height,
         miner,
         extra_nonce,
-        vec![TxOut {
-            value: store.params().subsidy(ctx.height),
-            pubkey_hash: payout_key_hash(miner),
-        }],
+        vec![TxOut { value: reward, pubkey_hash: payout_key_hash(miner) }],
     );
-    // The transaction count prefix grows with the count (1, 3 or 5 bytes), so size the
-    // filler from an estimate, then take the prefix's real length off it.
-    let payload = spec.block_size_bytes.saturating_sub(80 + coinbase.size_bytes() as u64);
-    let filler_txs = (payload / u64::from(spec.tx_size_bytes)) as u32;
-    let prefix = crate::chain::tx::compact_size_len(1 + u64::from(filler_txs.max(1))) as u64;
-    let filler_bytes = payload.saturating_sub(prefix);
-    let filler = Filler {
-        tx_count: if filler_bytes > 0 { filler_txs.max(1) } else { 0 },
-        size_bytes: filler_bytes as u32,
+    let filler = if with_filler {
+        // The transaction count prefix grows with the count (1, 3 or 5 bytes), so size the
+        // filler from an estimate, then take the prefix's real length off it.
+        let payload = spec.block_size_bytes.saturating_sub(80 + coinbase.size_bytes() as u64);
+        let filler_txs = (payload / u64::from(spec.tx_size_bytes)) as u32;
+        let prefix = crate::chain::tx::compact_size_len(1 + u64::from(filler_txs.max(1))) as u64;
+        let filler_bytes = payload.saturating_sub(prefix);
+        Filler {
+            tx_count: if filler_bytes > 0 { filler_txs.max(1) } else { 0 },
+            size_bytes: filler_bytes as u32,
+        }
+    } else {
+        Filler::default()
     };
+    let mut all = Vec::with_capacity(1 + txs.len());
+    all.push(coinbase);
+    all.extend(txs);
     let mut block = Block {
         header: Header {
             version: 0x2000_0000,
@@ -136,7 +162,7 @@ pub fn build_template(
             bits: ctx.expected_bits,
             nonce: 0,
         },
-        txs: vec![coinbase],
+        txs: all,
         filler,
     };
     block.header.merkle_root = block.compute_merkle_root();
@@ -247,7 +273,8 @@ mod tests {
         let spec =
             TemplateSpec { genesis_time: 1_600_000_000, block_size_bytes: 0, tx_size_bytes: 250 };
         let mut store = BlockStore::new(genesis_block(1_600_000_000, bits, &params), params);
-        let template = build_template(&mut store, BlockId::GENESIS, 0, SimTime::ZERO, 1, &spec);
+        let template =
+            build_template(&mut store, BlockId::GENESIS, 0, SimTime::ZERO, 1, &spec, Body::Filler);
         let target = bits.to_target().unwrap();
 
         let mut whole = template.clone();
@@ -282,7 +309,15 @@ mod tests {
                 block_size_bytes: size,
                 tx_size_bytes: 250,
             };
-            let block = build_template(&mut store, BlockId::GENESIS, 0, SimTime::ZERO, 1, &spec);
+            let block = build_template(
+                &mut store,
+                BlockId::GENESIS,
+                0,
+                SimTime::ZERO,
+                1,
+                &spec,
+                Body::Filler,
+            );
             let actual = block.size_bytes();
             if size == 0 {
                 assert_eq!(block.filler.size_bytes, 0, "a zero payload means coinbase only");

@@ -4,7 +4,9 @@
 //!   mined: the median block and the 90th-percentile block (from `propagation_cdf.csv`);
 //! - `revenue.png`/`.svg`: each miner's share of main-chain blocks against its share of
 //!   hash power, with the fair line y = x (from `miners.csv`);
-//! - `tree.png`/`.svg`: the block tree with forks (from `blocks.csv`, see [`crate::tree`]).
+//! - `tree.png`/`.svg`: the block tree with forks (from `blocks.csv`, see [`crate::tree`]);
+//! - `transactions.png`/`.svg` in runs with a workload: mempool sizes and confirmation
+//!   times by fee rate (see [`crate::tx_plot`]).
 //!
 //! Because plots read only the CSV files, `forksim plot DIR` redraws them for any results
 //! folder, and a plot can never show something the data files do not hold. Text uses the
@@ -68,7 +70,7 @@ fn register_font() {
     });
 }
 
-fn read_csv(dir: &Path, name: &str) -> Result<Vec<csv::StringRecord>, PlotError> {
+pub(crate) fn read_csv(dir: &Path, name: &str) -> Result<Vec<csv::StringRecord>, PlotError> {
     let path = dir.join(name);
     let err = |e: &dyn std::fmt::Display| PlotError::Read {
         path: path.display().to_string(),
@@ -149,13 +151,14 @@ pub fn draw_run_plots(dir: &Path) -> Result<Vec<(PathBuf, Vec<u8>)>, PlotError> 
         |a| draw_revenue(a, &shares, &label),
     )?);
     written.extend(crate::tree::draw_tree(dir, &scenario_name(dir))?);
+    written.extend(crate::tx_plot::draw_transaction_plots(dir, &label)?);
     Ok(written)
 }
 
 /// What a drawing step returns; backend errors are turned into text.
-type DrawResult = Result<(), String>;
+pub(crate) type DrawResult = Result<(), String>;
 
-fn text_err<E: std::fmt::Debug>(e: E) -> String {
+pub(crate) fn text_err<E: std::fmt::Debug>(e: E) -> String {
     format!("{e:?}")
 }
 

@@ -74,6 +74,22 @@ pub fn terminal_summary(scenario: &Scenario, s: &Summary, wall_s: f64, out_dir: 
     );
     let rejected: u64 = s.rejected.values().sum();
     let _ = writeln!(o, "  blocks rejected     {rejected:>10}");
+    if let Some(t) = &s.transactions {
+        let _ = writeln!(
+            o,
+            "  payments            {:>10} created, {} confirmed ({:.2} per s), fees {:.4} coins",
+            t.created, t.confirmed, t.throughput_tx_per_s, t.fees_confirmed_coins
+        );
+        let lat = &t.confirmation_latency_ms;
+        let _ = writeln!(
+            o,
+            "  time to confirm     median {:.1} s, 90th percentile {:.1} s | largest mempool {} txs | {} signatures verified",
+            lat.median_ms / 1e3,
+            lat.p90_ms / 1e3,
+            t.max_mempool_txs,
+            t.signatures_verified
+        );
+    }
     let _ = writeln!(
         o,
         "  virtual time {:.0} s | {} events | stopped: {:?} | wall {:.2} s",

@@ -30,7 +30,8 @@ pub enum Purpose {
     Latency = 4,
     /// Relay-protocol chance events at a node (index = receiving node).
     Relay = 5,
-    /// Transaction workload (reserved).
+    /// Transaction workload: index 0 payment times and choices, 1 wallet keys, 2 submission
+    /// nodes, 3 per-link transaction trickle delays.
     Workload = 6,
     /// Attacker strategies (reserved).
     Attacker = 7,

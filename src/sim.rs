@@ -32,7 +32,9 @@ use crate::chain::store::BlockMeta;
 use crate::chain::validate::check_header_pow;
 use crate::chain::{BlockId, BlockStore, CompactTarget, ConsensusParams, RejectReason};
 use crate::engine::{Engine, Limits, Model, Scheduler, StopReason};
-use crate::mining::{GROUND_CHUNK_HASHES, Miner, TemplateSpec, assign_hash_shares, build_template};
+use crate::mining::{
+    Body, GROUND_CHUNK_HASHES, Miner, TemplateSpec, assign_hash_shares, build_template,
+};
 use crate::network::Network;
 use crate::node::relay::{Message, MessageKind, WireSizes};
 use crate::node::{BlockState, Node, Orphan};
@@ -40,6 +42,8 @@ use crate::observe::{KeepReason, Observer, Record, TipOutcome};
 use crate::rng::{self, Purpose, RngStreams, SimRng};
 use crate::scenario::{MiningMode, RelayProtocol, RelaySpec, Scenario, ScenarioError};
 use crate::time::{SimDuration, SimTime};
+use crate::txpool::TxPool;
+use crate::wallet::Wallets;
 
 /// A link index meaning "no link" (a block the node mined itself).
 pub const NO_LINK: u32 = u32::MAX;
@@ -75,6 +79,15 @@ pub enum Event {
         /// The generation it was scheduled under.
         generation: u32,
     },
+    /// A wallet makes the next payment of the workload.
+    Payment,
+    /// A planned double payment (index into the workload's conflicts).
+    Conflict {
+        /// Which one.
+        index: u32,
+    },
+    /// The sampled nodes' mempool sizes are recorded.
+    SampleMempools,
 }
 
 /// Per-block facts the simulation needs besides the block itself.
@@ -94,6 +107,26 @@ struct Settings {
     orphan_pool_max: usize,
     target_blocks: u64,
     genesis_time: u32,
+    validation_per_input: SimDuration,
+    /// Most bytes of transactions a template takes.
+    template_max_tx_bytes: u64,
+}
+
+/// The transaction side of a run with a `[workload]`.
+pub struct Transactions {
+    /// Every transaction in flight, and each node's mempool as a view of it.
+    pub pool: TxPool,
+    /// The wallets making payments.
+    pub wallets: Wallets,
+    /// Planned double payments.
+    conflicts: Vec<crate::scenario::ConflictSpec>,
+    /// No payments after this time.
+    stop: Option<SimTime>,
+    /// First payment time.
+    start: SimTime,
+    /// Mempool sampling interval and nodes.
+    sample_every: SimDuration,
+    sampled_nodes: Vec<u32>,
 }
 
 /// Which part of the run is under way.
@@ -123,6 +156,10 @@ pub struct Simulation<O: Observer> {
     pub observer: O,
     /// Blocks mined so far.
     pub blocks_mined: u64,
+    /// Wallets, payments and mempools, when the scenario has a workload.
+    pub transactions: Option<Transactions>,
+    /// The most-work block mined so far (transactions confirmed deep below it retire).
+    best_block: BlockId,
     miner_of: Vec<u32>,
     costs: Vec<BlockCosts>,
     relay_rng: Vec<SimRng>,
@@ -199,8 +236,18 @@ impl<O: Observer> Simulation<O> {
                 problem: format!("cannot build this network: {e}"),
             })?;
         let (params, bits) = consensus_params(scenario);
-        let genesis =
-            crate::chain::store::genesis_block(scenario.chain.genesis_time, bits, &params);
+        let mut wallets =
+            scenario.workload.as_ref().map(|w| Wallets::new(w, &streams, scenario.network.nodes));
+        let funding = wallets.as_ref().map(Wallets::funding_outputs);
+        let genesis = crate::chain::store::genesis_block_paying(
+            scenario.chain.genesis_time,
+            bits,
+            &params,
+            funding,
+        );
+        if let Some(w) = wallets.as_mut() {
+            w.fund(genesis.txs[0].txid());
+        }
         let store = BlockStore::new(genesis, params);
         let nodes_n = scenario.network.nodes;
         let hash_shares = assign_hash_shares(
@@ -248,6 +295,33 @@ impl<O: Observer> Simulation<O> {
         };
         let genesis_costs =
             BlockCosts { wire: WireSizes::default(), validation: SimDuration::ZERO };
+        let transactions = match (&scenario.workload, wallets) {
+            (Some(w), Some(wallets)) => {
+                let nodes = scenario.network.nodes;
+                let k = w.sample_nodes.max(1).min(nodes);
+                Some(Transactions {
+                    pool: TxPool::new(&network, &streams, w.trickle_interval, w.mempool_max_bytes),
+                    wallets,
+                    conflicts: w.conflicts.clone(),
+                    stop: w.stop,
+                    start: w.start,
+                    sample_every: w.mempool_sample,
+                    sampled_nodes: if w.sample_nodes == 0 {
+                        Vec::new()
+                    } else {
+                        (0..k)
+                            .map(|i| (u64::from(i) * u64::from(nodes) / u64::from(k)) as u32)
+                            .collect()
+                    },
+                })
+            }
+            _ => None,
+        };
+        let template_max_tx_bytes = match scenario.mining.block_size_bytes {
+            0 => scenario.chain.max_block_size_bytes,
+            cap => cap,
+        }
+        .saturating_sub(1_000);
         Ok(Simulation {
             store,
             network,
@@ -256,6 +330,8 @@ impl<O: Observer> Simulation<O> {
             hash_shares,
             observer,
             blocks_mined: 0,
+            transactions,
+            best_block: BlockId::GENESIS,
             miner_of,
             costs: vec![genesis_costs],
             relay_rng,
@@ -273,6 +349,8 @@ impl<O: Observer> Simulation<O> {
                 orphan_pool_max: scenario.node.orphan_pool_max as usize,
                 target_blocks: scenario.run.blocks,
                 genesis_time: scenario.chain.genesis_time,
+                validation_per_input: scenario.node.validation_per_input,
+                template_max_tx_bytes,
             },
             phase: Phase::Mining,
             in_flight: 0,
@@ -293,6 +371,17 @@ impl<O: Observer> Simulation<O> {
         let mut engine = Engine::new(limits);
         for m in 0..self.miners.len() {
             self.start_mining(m, engine.scheduler());
+        }
+        if let Some(t) = self.transactions.as_mut() {
+            let sched = engine.scheduler();
+            let first = t.start + t.wallets.next_gap();
+            sched.at(first, Event::Payment);
+            for (index, c) in t.conflicts.iter().enumerate() {
+                sched.at(c.at, Event::Conflict { index: index as u32 });
+            }
+            if !t.sampled_nodes.is_empty() {
+                sched.at(SimTime::ZERO, Event::SampleMempools);
+            }
         }
         let mut stopped_by = engine.run(self);
         if stopped_by == StopReason::Done {
@@ -331,6 +420,7 @@ impl<O: Observer> Simulation<O> {
             MiningMode::Ground => {
                 miner.extra_nonce += 1;
                 let (node, extra_nonce) = (miner.node, miner.extra_nonce);
+                let body = self.template_body(node, tip, now);
                 let block = build_template(
                     &mut self.store,
                     tip,
@@ -338,6 +428,7 @@ impl<O: Observer> Simulation<O> {
                     now,
                     extra_nonce,
                     &self.settings.template,
+                    body,
                 );
                 let miner = &mut self.miners[m];
                 miner.pending_block = Some(block);
@@ -405,6 +496,7 @@ impl<O: Observer> Simulation<O> {
                 let miner = &mut self.miners[m];
                 miner.extra_nonce += 1;
                 let extra_nonce = miner.extra_nonce;
+                let body = self.template_body(node, tip, now);
                 let mut block = build_template(
                     &mut self.store,
                     tip,
@@ -412,6 +504,7 @@ impl<O: Observer> Simulation<O> {
                     now,
                     extra_nonce,
                     &self.settings.template,
+                    body,
                 );
                 let target = self.store.params().pow_check_target(bits_target_of(&block));
                 self.miners[m].grind(&target, &mut block, u64::MAX);
@@ -427,6 +520,7 @@ impl<O: Observer> Simulation<O> {
                 "an honest miner built an invalid block ({reason}); this is a bug in the template builder"
             );
         }
+        self.register_transactions(id);
         let size = self.store.get(id).size_bytes;
         let validation = self.settings.validation_base
             + SimDuration::from_secs_f64(size as f64 * self.settings.validation_ms_per_mb / 1e9);
@@ -459,7 +553,7 @@ impl<O: Observer> Simulation<O> {
     /// be skipped when the receiver would ignore them (see the module docs).
     fn send(&mut self, link: usize, msg: Message, prunable: bool, sched: &mut Scheduler<Event>) {
         let from = self.network.link_source(link) as usize;
-        let size = self.costs[msg.block.index()].wire.of_message(msg.kind);
+        let size = self.costs[msg.block.index()].wire.of_message(&msg);
         let start = sched.now().max(self.nodes[from].uplink_free_at);
         let sent = start + self.network.transmission_time(link, size);
         self.nodes[from].uplink_free_at = sent;
@@ -497,7 +591,7 @@ impl<O: Observer> Simulation<O> {
         block: BlockId,
         sched: &mut Scheduler<Event>,
     ) {
-        self.send(link, Message { kind, block }, false, sched);
+        self.send(link, Message::about(kind, block), false, sched);
     }
 
     /// Announces `block` to every peer of `node` except over `except_link`.
@@ -521,7 +615,7 @@ impl<O: Observer> Simulation<O> {
                 }
                 _ => MessageKind::Inv,
             };
-            self.send(link, Message { kind, block }, true, sched);
+            self.send(link, Message::about(kind, block), true, sched);
         }
     }
 
@@ -542,7 +636,10 @@ impl<O: Observer> Simulation<O> {
             }
             MessageKind::GetData => self.reply(reply, MessageKind::Block, msg.block, sched),
             MessageKind::GetCmpct => self.reply(reply, MessageKind::CmpctBlock, msg.block, sched),
-            MessageKind::GetBlockTxn => self.reply(reply, MessageKind::BlockTxn, msg.block, sched),
+            MessageKind::GetBlockTxn => {
+                let answer = Message { kind: MessageKind::BlockTxn, ..msg };
+                self.send(reply, answer, false, sched);
+            }
             MessageKind::Block | MessageKind::BlockTxn => {
                 if !state.ignores_block() {
                     self.receive_block(node, msg.block, reply as u32, sched);
@@ -556,20 +653,29 @@ impl<O: Observer> Simulation<O> {
                 let n = node as usize;
                 let next = if self.nodes[n].state(parent) != BlockState::Accepted {
                     // Cannot reconstruct without the parent: fall back to the full block.
-                    Some(MessageKind::GetData)
+                    Some(Message::about(MessageKind::GetData, msg.block))
+                } else if let Some(t) = &self.transactions {
+                    // Rebuild from the mempool; ask for what it lacks.
+                    let missing = t.pool.missing(msg.block, node, sched.now());
+                    (missing.txs > 0).then_some(Message {
+                        kind: MessageKind::GetBlockTxn,
+                        block: msg.block,
+                        missing_txs: missing.txs,
+                        missing_bytes: missing.bytes.min(u64::from(u32::MAX)) as u32,
+                    })
                 } else if rng::uniform01(&mut self.relay_rng[n])
                     < self.settings.relay.compact_failure_probability
                 {
-                    Some(MessageKind::GetBlockTxn)
+                    Some(Message::about(MessageKind::GetBlockTxn, msg.block))
                 } else {
                     None
                 };
                 match next {
-                    Some(kind) => {
+                    Some(request) => {
                         if state != BlockState::Requested {
                             self.nodes[n].set_state(msg.block, BlockState::Requested);
                         }
-                        self.reply(reply, kind, msg.block, sched);
+                        self.send(reply, request, false, sched);
                     }
                     None => self.receive_block(node, msg.block, reply as u32, sched),
                 }
@@ -632,7 +738,13 @@ impl<O: Observer> Simulation<O> {
             Ok(())
         });
         let start = now.max(self.nodes[n].validator_free_at);
-        let done = start + self.costs[block.index()].validation;
+        let mut cost = self.costs[block.index()].validation;
+        if let Some(t) = &self.transactions {
+            // Signatures the node did not verify in its mempool are checked now.
+            let unverified = t.pool.missing(block, node, now).inputs;
+            cost = cost + SimDuration(self.settings.validation_per_input.0 * u64::from(unverified));
+        }
+        let done = start + cost;
         self.nodes[n].validator_free_at = done;
         self.in_flight += 1;
         sched.at(done, Event::Validated { node, block, from_link, verdict: verdict.err() });
@@ -736,6 +848,86 @@ impl<O: Observer> Simulation<O> {
     }
 }
 
+impl<O: Observer> Simulation<O> {
+    // ----- transactions -----
+
+    /// A template's transactions for `node` on `tip` at `now`: the node's mempool by fee
+    /// rate up to the size cap, or filler in runs without a workload.
+    fn template_body(&mut self, node: u32, tip: BlockId, now: SimTime) -> Body {
+        let Some(t) = &self.transactions else { return Body::Filler };
+        let extra = t.pool.off_chain(&self.store, tip);
+        let utxo = self.store.utxo_at(tip).expect("a miner's tip is valid");
+        let chosen = t.pool.select(utxo, &extra, node, now, self.settings.template_max_tx_bytes);
+        let txs = t.pool.txs();
+        let fees = chosen.iter().fold(crate::chain::Amount::ZERO, |sum, &i| {
+            sum.checked_add(txs[i as usize].fee).expect("fees stay within the money range")
+        });
+        Body::Txs(chosen.iter().map(|&i| txs[i as usize].tx.clone()).collect(), fees)
+    }
+
+    /// Tells the pool which of its transactions a newly mined block carries, and retires
+    /// transactions buried deep under the most-work block.
+    fn register_transactions(&mut self, id: BlockId) {
+        if self.store.get(id).chain_work > self.store.get(self.best_block).chain_work {
+            self.best_block = id;
+        }
+        let Some(t) = self.transactions.as_mut() else { return };
+        let parent = self.store.get(id).parent.expect("a mined block has a parent");
+        let undo = self.store.block_undo(id).expect("a valid mined block has undo data");
+        let indices: Vec<u32> =
+            undo.txids()[1..].iter().filter_map(|txid| t.pool.index_of(txid)).collect();
+        t.pool.register_block(id, parent, &indices);
+        t.pool.retire(&self.store, self.best_block);
+    }
+
+    fn on_payment(&mut self, sched: &mut Scheduler<Event>) {
+        if self.phase != Phase::Mining {
+            return;
+        }
+        let now = sched.now();
+        let Some(t) = self.transactions.as_mut() else { return };
+        if t.stop.is_some_and(|stop| now >= stop) {
+            return;
+        }
+        if let Some(p) = t.wallets.next_payment() {
+            t.pool.add(&self.network, p.tx, p.fee, p.node, now);
+        }
+        let next = now + t.wallets.next_gap();
+        sched.at(next, Event::Payment);
+    }
+
+    fn on_conflict(&mut self, index: usize, sched: &mut Scheduler<Event>) {
+        let now = sched.now();
+        let Some(t) = self.transactions.as_mut() else { return };
+        let nodes = t.conflicts[index].nodes;
+        if let Some(pair) = t.wallets.conflicting_pair(nodes) {
+            for p in pair {
+                let i = t.pool.add(&self.network, p.tx, p.fee, p.node, now);
+                let txid = t.pool.txs()[i as usize].txid;
+                self.observer.record(
+                    &Record::PaymentSent { txid, node: p.node, conflict: true, time: now },
+                    &self.store,
+                );
+            }
+        }
+    }
+
+    fn on_sample(&mut self, sched: &mut Scheduler<Event>) {
+        if self.phase != Phase::Mining {
+            return;
+        }
+        let now = sched.now();
+        let Some(t) = self.transactions.as_ref() else { return };
+        for &node in &t.sampled_nodes {
+            let tip = self.nodes[node as usize].tip;
+            let (txs, bytes) = t.pool.mempool_size(&mut self.store, tip, node, now);
+            self.observer
+                .record(&Record::MempoolSampled { node, txs, bytes, time: now }, &self.store);
+        }
+        sched.at(now + t.sample_every, Event::SampleMempools);
+    }
+}
+
 /// The target a block's `bits` encode (valid for every block built from the store).
 fn bits_target_of(block: &crate::chain::Block) -> crate::chain::U256 {
     block.header.bits.to_target().expect("bits in the store always decode")
@@ -776,6 +968,9 @@ impl<O: Observer> Model for Simulation<O> {
                 self.on_validated(node, block, from_link, verdict, sched);
             }
             Event::Mined { miner, generation } => self.on_mined(miner as usize, generation, sched),
+            Event::Payment => self.on_payment(sched),
+            Event::Conflict { index } => self.on_conflict(index as usize, sched),
+            Event::SampleMempools => self.on_sample(sched),
         }
     }
 

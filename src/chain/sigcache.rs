@@ -13,20 +13,26 @@
 //! Whether the revealed public key hashes to the spent output's key hash depends on the UTXO
 //! set, not on the transaction alone, so it is checked on every spend and is not cached here.
 //!
+//! Decoded public keys are kept too (a wallet's key signs many payments), keyed by their
+//! bytes; decoding is deterministic, so this only saves time.
+//!
 //! The cache is a lookup table only (`FxHashSet`, never iterated), so it cannot make a run
 //! depend on hash order. It is not bounded: one entry per verified input (about 40 bytes plus
 //! table overhead), which is a few tens of megabytes for a run of a million payments.
 
-use rustc_hash::FxHashSet;
+use ed25519_dalek::VerifyingKey;
+use rustc_hash::{FxHashMap, FxHashSet};
 
 use crate::chain::hash::TxId;
-use crate::chain::keys::{SigCheck, verify_batch, verify_signature};
+use crate::chain::keys::{SigCheck, verify_batch_with, verify_signature};
 use crate::chain::tx::Transaction;
 
 /// Verified (txid, input index) pairs, with counters of the work done.
 #[derive(Clone, Debug, Default)]
 pub struct SigCache {
     verified: FxHashSet<(TxId, u32)>,
+    /// Public keys already decoded to curve points (wallets reuse their keys).
+    decoded: FxHashMap<[u8; 32], VerifyingKey>,
     verifications: u64,
     hits: u64,
 }
@@ -114,7 +120,15 @@ impl SigCache {
     ) -> Result<(), usize> {
         let n = checks.len().min(keys.len());
         self.verifications += n as u64;
-        let verdict = verify_batch(&checks[..n]);
+        let decoded = &mut self.decoded;
+        let verdict = verify_batch_with(&checks[..n], |pubkey| {
+            if let Some(key) = decoded.get(pubkey) {
+                return Some(*key);
+            }
+            let key = VerifyingKey::from_bytes(pubkey).ok()?;
+            decoded.insert(*pubkey, key);
+            Some(key)
+        });
         let good = match verdict {
             Ok(()) => n,
             Err(culprit) => culprit,

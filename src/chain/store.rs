@@ -523,8 +523,20 @@ impl BlockStore {
 /// nonce space (a target far too hard for a simulation), the block is returned with the last
 /// nonce tried; genesis is valid by definition in the store either way.
 pub fn genesis_block(time_s: u32, bits: CompactTarget, params: &ConsensusParams) -> Block {
+    genesis_block_paying(time_s, bits, params, None)
+}
+
+/// [`genesis_block`] whose coinbase pays `funding` instead of 50 coins to nobody: how a
+/// workload's wallets get their first coins. Genesis outputs need no maturity.
+pub fn genesis_block_paying(
+    time_s: u32,
+    bits: CompactTarget,
+    params: &ConsensusParams,
+    funding: Option<Vec<TxOut>>,
+) -> Block {
     const EXTRA_NONCE_ROUNDS: u64 = 16;
-    let outputs = vec![TxOut { value: Amount::from_coins(50), pubkey_hash: [0u8; 20] }];
+    let outputs = funding
+        .unwrap_or_else(|| vec![TxOut { value: Amount::from_coins(50), pubkey_hash: [0u8; 20] }]);
     let mut block = Block {
         header: Header {
             version: 1,

@@ -210,7 +210,8 @@ impl UtxoSet {
 
     /// Creates the set after `genesis`: every output of every genesis transaction, at height
     /// 0, without checks (genesis is valid by definition). Unlike Bitcoin, whose genesis
-    /// coinbase is unspendable, these outputs are spendable by whoever holds the key.
+    /// coinbase is unspendable, these outputs are spendable at once by whoever holds the key
+    /// (no coinbase maturity): genesis is where a run's wallets are funded.
     pub fn from_genesis(genesis: &Block) -> UtxoSet {
         let mut set = UtxoSet::new();
         for tx in &genesis.txs {
@@ -218,7 +219,7 @@ impl UtxoSet {
             for (vout, out) in tx.outputs.iter().enumerate() {
                 set.add_coin(
                     outpoint(txid, vout),
-                    Coin { out: *out, height: 0, is_coinbase: tx.is_coinbase() },
+                    Coin { out: *out, height: 0, is_coinbase: false },
                 );
             }
         }

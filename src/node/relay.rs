@@ -41,6 +41,25 @@ pub struct Message {
     pub kind: MessageKind,
     /// Which block.
     pub block: BlockId,
+    /// `getblocktxn`/`blocktxn` with real transactions: how many the receiver lacks
+    /// (0 otherwise, and in runs without a workload, where sizes come from [`WireSizes`]).
+    pub missing_txs: u32,
+    /// Their total size in bytes.
+    pub missing_bytes: u32,
+}
+
+impl Message {
+    /// A message of `kind` about `block` with no transaction list.
+    pub fn about(kind: MessageKind, block: BlockId) -> Message {
+        Message { kind, block, missing_txs: 0, missing_bytes: 0 }
+    }
+}
+
+/// Sizes of `getblocktxn` and `blocktxn` for `txs` missing transactions of `bytes` bytes
+/// (indexes are differentially encoded, one byte each for nearby transactions).
+pub fn block_txn_sizes(txs: u64, bytes: u64) -> (u64, u64) {
+    let prefix = MESSAGE_HEADER_BYTES + 32 + compact_size_len(txs) as u64;
+    (prefix + txs, prefix + bytes)
 }
 
 /// Wire sizes of every message about one block, computed once when the block is mined.
@@ -80,9 +99,7 @@ impl WireSizes {
         let missing = (missing_tx_share * short_ids as f64).ceil() as u64;
         let payload_bytes = block_bytes.saturating_sub(HEADER_SIZE_BYTES as u64 + coinbase_bytes);
         let missing_bytes = (payload_bytes * missing).checked_div(short_ids).unwrap_or(0);
-        let get_block_txn = MESSAGE_HEADER_BYTES + 32 + compact_size_len(missing) as u64 + missing;
-        let block_txn =
-            MESSAGE_HEADER_BYTES + 32 + compact_size_len(missing) as u64 + missing_bytes;
+        let (get_block_txn, block_txn) = block_txn_sizes(missing, missing_bytes);
         WireSizes {
             block: MESSAGE_HEADER_BYTES + block_bytes,
             cmpct_block,
@@ -92,8 +109,13 @@ impl WireSizes {
     }
 
     /// Size of `msg` on the wire.
-    pub fn of_message(&self, kind: MessageKind) -> u64 {
-        match kind {
+    pub fn of_message(&self, msg: &Message) -> u64 {
+        let (txs, bytes) = (u64::from(msg.missing_txs), u64::from(msg.missing_bytes));
+        match msg.kind {
+            MessageKind::GetBlockTxn | MessageKind::BlockTxn if txs > 0 => {
+                let (get, txn) = block_txn_sizes(txs, bytes);
+                if msg.kind == MessageKind::GetBlockTxn { get } else { txn }
+            }
             MessageKind::Inv | MessageKind::GetData | MessageKind::GetCmpct => inv_size(),
             MessageKind::Block => self.block,
             MessageKind::CmpctBlock => self.cmpct_block,

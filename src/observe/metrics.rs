@@ -54,6 +54,19 @@ pub struct ReorgEvent {
     pub new_tip: BlockId,
 }
 
+/// One mempool size sample.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MempoolSample {
+    /// The node.
+    pub node: u32,
+    /// Transactions in its mempool.
+    pub txs: u64,
+    /// Their bytes.
+    pub bytes: u64,
+    /// When.
+    pub time: SimTime,
+}
+
 /// Collects the metrics of a run from its records.
 pub struct Metrics {
     thresholds: [u32; 20],
@@ -65,6 +78,8 @@ pub struct Metrics {
     pub reorgs: Vec<ReorgEvent>,
     /// Rejections by reason, summed over nodes.
     pub rejected: Vec<u64>,
+    /// Mempool sizes of the sampled nodes, in time order.
+    pub mempool: Vec<MempoolSample>,
 }
 
 impl Metrics {
@@ -78,6 +93,7 @@ impl Metrics {
             spread_of: Vec::new(),
             reorgs: Vec::new(),
             rejected: vec![0; RejectReason::ALL.len()],
+            mempool: Vec::new(),
         }
     }
 
@@ -133,7 +149,10 @@ impl Observer for Metrics {
             Record::BlockRejected { reason, .. } => {
                 self.rejected[reason.index()] += 1;
             }
-            Record::MessageSent { .. } => {}
+            Record::MempoolSampled { node, txs, bytes, time } => {
+                self.mempool.push(MempoolSample { node, txs, bytes, time });
+            }
+            Record::MessageSent { .. } | Record::PaymentSent { .. } => {}
         }
     }
 }

@@ -7,8 +7,9 @@
 pub mod metrics;
 pub mod narrate;
 pub mod output;
+pub mod tx_output;
 
-use crate::chain::{BlockId, BlockStore, RejectReason};
+use crate::chain::{BlockId, BlockStore, RejectReason, TxId};
 use crate::node::relay::MessageKind;
 use crate::time::SimTime;
 
@@ -85,6 +86,29 @@ pub enum Record {
         sent: SimTime,
         /// When it reaches the receiver.
         arrives: SimTime,
+    },
+    /// A payment entered the network at a node (recorded for planned double payments; the
+    /// background workload is summarised in `transactions.csv` instead).
+    PaymentSent {
+        /// The transaction.
+        txid: TxId,
+        /// The node it was submitted to.
+        node: u32,
+        /// Whether it is one version of a double payment.
+        conflict: bool,
+        /// When.
+        time: SimTime,
+    },
+    /// A node's mempool size, sampled at a fixed interval.
+    MempoolSampled {
+        /// The node.
+        node: u32,
+        /// Transactions in its mempool.
+        txs: u64,
+        /// Their bytes.
+        bytes: u64,
+        /// When.
+        time: SimTime,
     },
     /// A node rejected a block.
     BlockRejected {

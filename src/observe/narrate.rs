@@ -130,7 +130,15 @@ impl Observer for Narrator {
                     label(store, block)
                 ));
             }
-            Record::MessageSent { .. } => {}
+            Record::PaymentSent { txid, node, conflict, time } => {
+                if !self.wants(&[node]) {
+                    return;
+                }
+                let who = self.name(node).to_string();
+                let what = if conflict { "a double payment" } else { "a payment" };
+                self.line(format_args!("{time}  {who} received {what}, tx {}", txid.short()));
+            }
+            Record::MessageSent { .. } | Record::MempoolSampled { .. } => {}
         }
     }
 }

@@ -91,6 +91,9 @@ pub struct Summary {
     pub rejected: BTreeMap<String, u64>,
     /// Hash share against revenue share, per miner, in node order.
     pub miners_detail: Vec<MinerShare>,
+    /// Payments, fees, confirmation latency and mempools, in runs with a workload.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub transactions: Option<super::tx_output::TransactionSummary>,
 }
 
 /// Everything a run writes, rendered in memory.
@@ -271,6 +274,15 @@ pub fn render<O: Observer + AsRef<Metrics>>(
     affected.sort_unstable();
     affected.dedup();
 
+    let (transactions, tx_files) = match &sim.transactions {
+        Some(t) => {
+            let (s, files) =
+                super::tx_output::render_transactions(t, store, best, &in_main, metrics, names);
+            (Some(s), files)
+        }
+        None => (None, Vec::new()),
+    };
+
     let summary = Summary {
         scenario: scenario.name.clone(),
         seed: scenario.seed,
@@ -303,21 +315,21 @@ pub fn render<O: Observer + AsRef<Metrics>>(
             .map(|(r, c)| (r.as_str().to_string(), *c))
             .collect(),
         miners_detail,
+        transactions,
     };
     let mut summary_json = serde_json::to_vec_pretty(&summary).expect("the summary serializes");
     summary_json.push(b'\n');
 
-    Rendered {
-        summary,
-        files: vec![
-            ("blocks.csv", blocks_csv),
-            ("propagation.csv", propagation_csv),
-            ("propagation_cdf.csv", cdf_csv),
-            ("reorgs.csv", reorgs_csv),
-            ("miners.csv", miners_csv),
-            ("summary.json", summary_json),
-        ],
-    }
+    let mut files = vec![
+        ("blocks.csv", blocks_csv),
+        ("propagation.csv", propagation_csv),
+        ("propagation_cdf.csv", cdf_csv),
+        ("reorgs.csv", reorgs_csv),
+        ("miners.csv", miners_csv),
+    ];
+    files.extend(tx_files);
+    files.push(("summary.json", summary_json));
+    Rendered { summary, files }
 }
 
 /// Hex SHA-256 of `bytes`.

@@ -12,6 +12,7 @@
 pub mod overrides;
 pub mod raw;
 pub mod validate;
+pub mod workload;
 
 use std::path::{Path, PathBuf};
 
@@ -21,6 +22,7 @@ use crate::time::{SimDuration, SimTime};
 
 pub use overrides::Override;
 pub use raw::RawScenario;
+pub use workload::{ConflictSpec, SubmitTo, WorkloadSpec};
 
 /// A scenario that failed to load; every variant says where and why.
 #[derive(Debug, thiserror::Error)]
@@ -193,6 +195,8 @@ pub struct NodeSpec {
     pub validation_ms_per_mb: f64,
     /// Orphan pool bound.
     pub orphan_pool_max: u32,
+    /// Validation cost per input not verified before (in the node's mempool).
+    pub validation_per_input: SimDuration,
 }
 
 /// A race without a network.
@@ -239,6 +243,8 @@ pub struct Scenario {
     pub relay: RelaySpec,
     /// Node costs.
     pub node: NodeSpec,
+    /// Wallets and payments, if the scenario has `[workload]`.
+    pub workload: Option<WorkloadSpec>,
     /// A no-network race instead of a network run, if the scenario has `[race]`.
     pub race: Option<RaceSpec>,
     /// The scenario with every default filled in, as recorded in the manifest.

@@ -27,6 +27,9 @@ pub struct RawScenario {
     /// Per-node costs and limits.
     #[serde(default)]
     pub node: RawNode,
+    /// Wallets paying each other with signed transactions (absent: blocks carry filler).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub workload: Option<super::workload::RawWorkload>,
     /// A no-network race (Monte Carlo of an attack) instead of a network run.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub race: Option<RawRace>,
@@ -240,6 +243,9 @@ pub struct RawNode {
     pub validation_ms_per_mb: Option<f64>,
     /// Most blocks with unknown parents a node holds.
     pub orphan_pool_max: Option<u32>,
+    /// Validation cost per transaction input whose signature the node had not already
+    /// verified in its mempool, in microseconds.
+    pub validation_us_per_input: Option<f64>,
 }
 
 /// Reads a name that may be written as a bare integer (`table = 2019` or `"2019"`), as

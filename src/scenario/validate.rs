@@ -39,7 +39,12 @@ impl<'a> Origin<'a> {
     }
 
     /// A field error.
-    fn error(&self, field: &str, value: impl Display, problem: impl Display) -> ScenarioError {
+    pub(super) fn error(
+        &self,
+        field: &str,
+        value: impl Display,
+        problem: impl Display,
+    ) -> ScenarioError {
         ScenarioError::Field {
             origin: origin_of(field, self.file, self.overrides),
             field: field.to_string(),
@@ -49,7 +54,7 @@ impl<'a> Origin<'a> {
     }
 
     /// Fails with `problem` unless `ok`.
-    fn check(
+    pub(super) fn check(
         &self,
         ok: bool,
         field: &str,
@@ -60,19 +65,19 @@ impl<'a> Origin<'a> {
     }
 
     /// A finite number greater than zero.
-    fn positive(&self, field: &str, v: f64) -> Result<f64, ScenarioError> {
+    pub(super) fn positive(&self, field: &str, v: f64) -> Result<f64, ScenarioError> {
         self.check(v.is_finite() && v > 0.0, field, v, "must be a number greater than 0")?;
         Ok(v)
     }
 
     /// A finite number at least zero.
-    fn non_negative(&self, field: &str, v: f64) -> Result<f64, ScenarioError> {
+    pub(super) fn non_negative(&self, field: &str, v: f64) -> Result<f64, ScenarioError> {
         self.check(v.is_finite() && v >= 0.0, field, v, "must be a number at least 0")?;
         Ok(v)
     }
 
     /// A probability.
-    fn probability(&self, field: &str, v: f64) -> Result<f64, ScenarioError> {
+    pub(super) fn probability(&self, field: &str, v: f64) -> Result<f64, ScenarioError> {
         self.check((0.0..=1.0).contains(&v), field, v, "must be a probability between 0 and 1")?;
         Ok(v)
     }
@@ -336,6 +341,17 @@ pub fn validate(
         "must be at least 1",
     )?;
 
+    let validation_us_per_input = origin.non_negative(
+        "node.validation_us_per_input",
+        *raw.node.validation_us_per_input.get_or_insert(40.0),
+    )?;
+    let workload = match raw.workload.as_mut() {
+        None => None,
+        Some(w) => {
+            Some(super::workload::validate_workload(w, &node_names, block_interval_s, origin)?)
+        }
+    };
+
     let race = match raw.race.as_mut() {
         None => None,
         Some(r) => Some(validate_race(r, origin)?),
@@ -376,7 +392,9 @@ pub fn validate(
             validation_base: SimDuration::from_millis_f64(validation_ms_base),
             validation_ms_per_mb,
             orphan_pool_max,
+            validation_per_input: SimDuration::from_secs_f64(validation_us_per_input / 1e6),
         },
+        workload,
         resolved: raw,
     })
 }

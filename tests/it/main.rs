@@ -8,3 +8,4 @@ mod races;
 mod scenario_errors;
 mod support;
 mod sweeps;
+mod transactions;
