@@ -24,6 +24,13 @@ const PAGE_MAX_BYTES: u64 = 5 * 1024 * 1024;
 /// Real time the page plays before it is checked.
 const PLAY_FOR: Duration = Duration::from_secs(3);
 
+/// Writes a line to standard error past the test harness's capture (which takes only the
+/// `eprintln!` family), so the measurements and a skip show in a plain `cargo test`.
+fn note(text: &str) {
+    use std::io::Write as _;
+    let _ = writeln!(std::io::stderr().lock(), "{text}");
+}
+
 /// The first Chromium found on `PATH`.
 fn find_chromium() -> Option<PathBuf> {
     let path = std::env::var_os("PATH")?;
@@ -225,9 +232,7 @@ fn replay_page_plays_in_a_real_browser() {
         if std::env::var("FORKSIM_REQUIRE_BROWSER").as_deref() == Ok("1") {
             panic!("FORKSIM_REQUIRE_BROWSER=1 but no chromium on PATH (apt-get install chromium)");
         }
-        eprintln!(
-            "\n***** browser test skipped: install chromium (apt-get install chromium) *****\n"
-        );
+        note("\n***** browser test skipped: install chromium (apt-get install chromium) *****\n");
         return;
     };
 
@@ -237,10 +242,8 @@ fn replay_page_plays_in_a_real_browser() {
     forksim_ok(&["run", s.to_str().unwrap(), "--html", "--quiet", "--out", out.to_str().unwrap()]);
     let page = out.join("replay.html");
     let size = std::fs::metadata(&page).expect("replay.html written").len();
-    eprintln!(
-        "replay page size (100 nodes, 50 blocks): {size} bytes ({:.2} MB)",
-        size as f64 / 1e6
-    );
+    let mb = size as f64 / 1e6;
+    note(&format!("replay page size (100 nodes, 50 blocks): {size} bytes ({mb:.2} MB)"));
     assert!(size < PAGE_MAX_BYTES, "replay.html is {size} bytes, over {PAGE_MAX_BYTES}");
 
     let mut browser = Browser::launch(&chromium);
@@ -269,7 +272,7 @@ fn replay_page_plays_in_a_real_browser() {
     cdp.click("play");
     std::thread::sleep(PLAY_FOR);
     let after = cdp.eval("({ ...window.forksimStats })");
-    eprintln!(
+    note(&format!(
         "replay page after {} s of play: tree blocks {} -> {}, event lines {} -> {}, virtual time {} -> {} ms",
         PLAY_FOR.as_secs(),
         before["treeBlocks"],
@@ -278,7 +281,7 @@ fn replay_page_plays_in_a_real_browser() {
         after["events"],
         before["time"],
         after["time"]
-    );
+    ));
     assert_eq!(after["playing"], json!(true), "the click on #play started playback");
     let grew = |k: &str| after[k].as_f64().unwrap_or(0.0) > before[k].as_f64().unwrap_or(0.0);
     assert!(grew("time"), "virtual time did not advance");
@@ -290,11 +293,11 @@ fn replay_page_plays_in_a_real_browser() {
     assert!(frames.len() >= 30, "only {} animation frames in {PLAY_FOR:?}", frames.len());
     let (median, p95) = median_p95(&frames);
     let (work_median, work_p95) = median_p95(&work);
-    eprintln!(
+    note(&format!(
         "replay page frame time: median {median:.1} ms, p95 {p95:.1} ms over {} frames \
          (script work per frame: median {work_median:.2} ms, p95 {work_p95:.2} ms)",
         frames.len()
-    );
+    ));
 
     // For the picture: pause at the first fork, with its messages on the way.
     cdp.click("play");
@@ -311,7 +314,7 @@ fn replay_page_plays_in_a_real_browser() {
         .expect("base64 screenshot");
     let shot_path = root().join("target").join("replay-page.png");
     std::fs::write(&shot_path, &png).unwrap_or_else(|e| panic!("{}: {e}", shot_path.display()));
-    eprintln!("replay page screenshot: {}", shot_path.display());
+    note(&format!("replay page screenshot: {}", shot_path.display()));
     assert!(cdp.page_errors.is_empty(), "the page reported errors: {:?}", cdp.page_errors);
 
     // Close politely; the guard kills whatever is left.
