@@ -11,13 +11,15 @@ use std::time::Instant;
 
 use clap::{Parser, Subcommand};
 
-use crate::observe::Observer;
-use crate::observe::metrics::Metrics;
+use crate::chain::BlockStore;
+use crate::observe::metrics::{Metrics, main_chain_flags};
 use crate::observe::narrate::Narrator;
 use crate::observe::output::Summary;
 use crate::observe::output::{render, sha256_hex, write_atomic, write_data, write_manifest};
+use crate::observe::{Observer, Record};
 use crate::plot::draw_run_plots;
 use crate::race_report::RaceSummary;
+use crate::replay_page::Recorder;
 use crate::report::terminal_summary;
 use crate::scenario::{self, Override, Scenario, ScenarioError};
 use crate::sim::Simulation;
@@ -72,6 +74,10 @@ pub enum Command {
         /// With --narrate: only the lines about this node (by name).
         #[arg(long, value_name = "NAME", requires = "narrate")]
         node: Option<String>,
+        /// Also write replay.html: one self-contained page that plays the run back in a
+        /// browser (network, messages, block tree and narration; works offline).
+        #[arg(long)]
+        html: bool,
     },
     /// Time whole runs: median wall time and peak memory (the core benchmarks by default).
     Bench {
@@ -275,15 +281,16 @@ fn run(cli: Cli) -> Result<(), Failure> {
             }
             Ok(())
         }
-        Command::Run { scenario: path, seed, out, set, quiet, narrate, node } => {
+        Command::Run { scenario: path, seed, out, set, quiet, narrate, node, html } => {
             let overrides = parse_overrides(&set)?;
             let scenario = scenario::load(&path, &overrides, seed)?;
             let out_dir = out.unwrap_or_else(|| PathBuf::from("results").join(&scenario.name));
             let wall = Instant::now();
             if scenario.race.is_some() {
-                if narrate {
+                if narrate || html {
+                    let flag = if narrate { "--narrate" } else { "--html" };
                     return Err(Failure::Input(format!(
-                        "--narrate: {} is a race without a network; there is nothing to narrate",
+                        "{flag}: {} is a race without a network; there is nothing to show",
                         path.display()
                     )));
                 }
@@ -297,7 +304,8 @@ fn run(cli: Cli) -> Result<(), Failure> {
                 }
                 return Ok(());
             }
-            let (summary, _) = if narrate {
+            let mut watchers = Watchers::new(&scenario, html);
+            if narrate {
                 let only = match node {
                     None => None,
                     Some(name) => Some(
@@ -311,40 +319,76 @@ fn run(cli: Cli) -> Result<(), Failure> {
                     ),
                 };
                 let ground = scenario.mining.mode == crate::scenario::MiningMode::Ground;
-                let narrator = Narrator::new(
+                watchers.narrator = Some(Narrator::new(
                     scenario.node_names.clone(),
                     only,
                     ground,
                     Box::new(std::io::stdout()),
-                );
-                execute(
-                    &scenario,
-                    &out_dir,
-                    false,
-                    (Metrics::new(scenario.network.nodes), narrator),
-                )?
-            } else {
-                execute(&scenario, &out_dir, !quiet, Metrics::new(scenario.network.nodes))?
-            };
+                ));
+            }
+            let (summary, _) = execute(&scenario, &out_dir, !quiet && !narrate, watchers)?;
             if !quiet {
                 let wall_s = wall.elapsed().as_secs_f64();
                 say_raw!(
                     "{}",
                     terminal_summary(&scenario, &summary, wall_s, &out_dir.display().to_string())
                 );
+                if html {
+                    let page = out_dir.join(crate::replay_page::FILE_NAME);
+                    say!("  replay page {} (open it in a browser)", page.display());
+                }
             }
             Ok(())
         }
     }
 }
 
+/// What a `forksim run` watches: the metrics always, the narrated story and the replay page
+/// when asked for.
+struct Watchers {
+    metrics: Metrics,
+    narrator: Option<Narrator>,
+    page: Option<Recorder>,
+}
+
+impl Watchers {
+    /// Metrics for `scenario`, and the replay page's recorder if `html`.
+    fn new(scenario: &Scenario, html: bool) -> Watchers {
+        let ground = scenario.mining.mode == crate::scenario::MiningMode::Ground;
+        Watchers {
+            metrics: Metrics::new(scenario.network.nodes),
+            narrator: None,
+            page: html.then(|| Recorder::new(scenario.node_names.clone(), ground)),
+        }
+    }
+}
+
+impl Observer for Watchers {
+    fn record(&mut self, record: &Record, store: &BlockStore) {
+        self.metrics.record(record, store);
+        if let Some(n) = self.narrator.as_mut() {
+            n.record(record, store);
+        }
+        if let Some(p) = self.page.as_mut() {
+            p.record(record, store);
+        }
+    }
+}
+
+impl AsRef<Metrics> for Watchers {
+    fn as_ref(&self) -> &Metrics {
+        &self.metrics
+    }
+}
+
 /// Runs a validated scenario and writes every result file into `out_dir`: data files,
-/// then figures drawn from them, then the manifest with every file's digest.
-fn execute<O: Observer + AsRef<Metrics>>(
+/// then the replay page if asked for, then figures drawn from them, then the manifest with
+/// every file's digest.
+fn execute(
     scenario: &Scenario,
     out_dir: &Path,
     show_progress: bool,
-    observer: O,
+    observer: Watchers,
 ) -> Result<(Summary, BTreeMap<String, String>), Failure> {
     let mut sim = Simulation::new(scenario, observer)?;
     let bar = progress_bar(scenario.run.blocks, !show_progress);
@@ -355,7 +399,12 @@ fn execute<O: Observer + AsRef<Metrics>>(
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }
-    let rendered = render(scenario, &mut sim, &stats);
+    let mut rendered = render(scenario, &mut sim, &stats);
+    if let Some(page) = &sim.observer.page {
+        let (_, main) = main_chain_flags(&mut sim.store);
+        let bytes = crate::replay_page::render(scenario, &sim, page, &main, stats.end_time);
+        rendered.files.push((crate::replay_page::FILE_NAME, bytes));
+    }
     let internal = |e: &dyn std::fmt::Display| Failure::Internal(e.to_string());
     let mut digests = write_data(out_dir, &rendered).map_err(|e| internal(&e))?;
     for (path, bytes) in draw_run_plots(out_dir).map_err(|e| internal(&e))? {
@@ -407,7 +456,9 @@ fn replay(results: &Path) -> Result<(), Failure> {
     let outcome = if scenario.race.is_some() {
         execute_race(&scenario, &scratch).map(|(_, d)| d)
     } else {
-        execute(&scenario, &scratch, false, Metrics::new(scenario.network.nodes)).map(|(_, d)| d)
+        // A page is part of the run when the manifest lists one.
+        let html = expected.contains_key(crate::replay_page::FILE_NAME);
+        execute(&scenario, &scratch, false, Watchers::new(&scenario, html)).map(|(_, d)| d)
     };
     let _ = std::fs::remove_dir_all(&scratch);
     let actual = outcome?;

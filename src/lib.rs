@@ -22,6 +22,7 @@
 //! | [`observe`] | read-only records, metrics and result files |
 //! | [`sweep`], [`experiment`] | parameter sweeps over seeds: parallel, resumable, sharded and merged; one run's metrics |
 //! | [`plot`], [`tree`], [`sweep_plot`] | figures drawn from the result files alone: run figures, the block tree, sweep figures |
+//! | [`replay_page`] | `replay.html`: one self-contained page that plays a run back in a browser |
 //! | [`scenario`] | scenario files: parsing, `--set` overrides, validation |
 //! | [`report`], [`cli`], [`bench`](mod@bench) | the terminal summary, the command line, whole-run benchmarks |
 //!
@@ -47,6 +48,7 @@ pub mod observe;
 pub mod plot;
 pub mod race;
 pub mod race_report;
+pub mod replay_page;
 pub mod report;
 pub mod rng;
 pub mod scenario;

@@ -13,8 +13,9 @@ fn ms(x: f64) -> String {
     if x >= 10_000.0 { format!("{:.1} s", x / 1_000.0) } else { format!("{x:.0} ms") }
 }
 
-/// Renders the terminal summary of a run.
-pub fn terminal_summary(scenario: &Scenario, s: &Summary, wall_s: f64, out_dir: &str) -> String {
+/// The first line of the summary: version, scenario, seed, network size, mining mode and
+/// relay protocol (also the replay page's subtitle).
+pub fn headline(scenario: &Scenario, nodes: u32, miners: u32) -> String {
     let mode = match scenario.mining.mode {
         MiningMode::Sampled => "sampled mining",
         MiningMode::Ground => "ground mining",
@@ -24,16 +25,18 @@ pub fn terminal_summary(scenario: &Scenario, s: &Summary, wall_s: f64, out_dir: 
         RelayProtocol::Push => "push relay",
         RelayProtocol::Compact => "compact-block relay",
     };
-    let mut o = String::new();
-    let _ = writeln!(
-        o,
-        "forksim {} | {} | seed {} | {} nodes, {} miners | {mode} | {relay}",
+    format!(
+        "forksim {} | {} | seed {} | {nodes} nodes, {miners} miners | {mode} | {relay}",
         env!("CARGO_PKG_VERSION"),
-        s.scenario,
-        s.seed,
-        s.nodes,
-        s.miners
-    );
+        scenario.name,
+        scenario.seed,
+    )
+}
+
+/// Renders the terminal summary of a run.
+pub fn terminal_summary(scenario: &Scenario, s: &Summary, wall_s: f64, out_dir: &str) -> String {
+    let mut o = String::new();
+    let _ = writeln!(o, "{}", headline(scenario, s.nodes, s.miners));
     let _ = writeln!(
         o,
         "  blocks mined        {:>10}    main chain height {:>8}",

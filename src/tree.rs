@@ -23,25 +23,27 @@ const COLLAPSE_MIN_BLOCKS: usize = 3;
 /// Miners named in the legend; the rest share one grey.
 const LEGEND_MINERS: usize = 10;
 
-/// One block as read from `blocks.csv`.
+/// One block of the tree (genesis first, then in mining order).
 #[derive(Clone, Debug)]
-struct TreeBlock {
-    height: u32,
-    parent: Option<usize>,
-    miner: String,
-    main: bool,
+pub(crate) struct TreeBlock {
+    pub(crate) height: u32,
+    /// Index of the parent in the same list.
+    pub(crate) parent: Option<usize>,
+    pub(crate) miner: String,
+    /// In the final main chain.
+    pub(crate) main: bool,
 }
 
 /// Where each block is drawn.
-struct Layout {
+pub(crate) struct Layout {
     /// Column of each height (None inside a collapsed stretch).
-    column_of_height: Vec<Option<u32>>,
+    pub(crate) column_of_height: Vec<Option<u32>>,
     /// Collapsed stretches: (column, blocks hidden).
-    gaps: Vec<(u32, u32)>,
+    pub(crate) gaps: Vec<(u32, u32)>,
     /// Lane of each block (0 = main chain).
-    lane: Vec<u32>,
-    columns: u32,
-    lanes: u32,
+    pub(crate) lane: Vec<u32>,
+    pub(crate) columns: u32,
+    pub(crate) lanes: u32,
 }
 
 fn read_blocks(dir: &Path) -> Result<Vec<TreeBlock>, PlotError> {
@@ -82,11 +84,13 @@ fn read_blocks(dir: &Path) -> Result<Vec<TreeBlock>, PlotError> {
     Ok(blocks)
 }
 
-fn layout(blocks: &[TreeBlock]) -> Layout {
+/// Columns and lanes of the tree. With `collapse`, a long run keeps only its ends and the
+/// heights around forks; without it every height gets its own column.
+pub(crate) fn layout(blocks: &[TreeBlock], collapse: bool) -> Layout {
     let max_height = blocks.iter().map(|b| b.height).max().unwrap_or(0);
     // Heights to show: all of them in a short run; otherwise the ends and every fork with
     // some context.
-    let mut keep = vec![max_height <= COLLAPSE_ABOVE_HEIGHTS; max_height as usize + 1];
+    let mut keep = vec![!collapse || max_height <= COLLAPSE_ABOVE_HEIGHTS; max_height as usize + 1];
     for h in [0, 1, max_height.saturating_sub(1), max_height] {
         keep[h as usize] = true;
     }
@@ -160,8 +164,26 @@ fn layout(blocks: &[TreeBlock]) -> Layout {
 }
 
 /// A distinct colour per legend slot; grey for the rest.
-fn miner_colour(slot: Option<usize>) -> RGBColor {
+pub(crate) fn miner_colour(slot: Option<usize>) -> RGBColor {
     slot.map_or(RGBColor(150, 150, 150), |s| PALETTE[s % PALETTE.len()])
+}
+
+/// Miners ranked by blocks mined, most first (ties by name), and the legend slot (hence
+/// colour) of the first `LEGEND_MINERS`; the rest share one grey.
+pub(crate) fn miner_slots(blocks: &[TreeBlock]) -> (Vec<(&str, u32)>, BTreeMap<String, usize>) {
+    let mut counts: BTreeMap<&str, u32> = BTreeMap::new();
+    for b in blocks.iter().skip(1) {
+        *counts.entry(b.miner.as_str()).or_default() += 1;
+    }
+    let mut ranked: Vec<(&str, u32)> = counts.into_iter().collect();
+    ranked.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+    let slot = ranked
+        .iter()
+        .take(LEGEND_MINERS)
+        .enumerate()
+        .map(|(i, (m, _))| (m.to_string(), i))
+        .collect();
+    (ranked, slot)
 }
 
 /// Draws `tree.png` and `tree.svg` for a results folder.
@@ -171,20 +193,9 @@ fn miner_colour(slot: Option<usize>) -> RGBColor {
 /// Returns [`PlotError`] if `blocks.csv` is missing or malformed, or drawing fails.
 pub fn draw_tree(dir: &Path, title: &str) -> Result<Vec<(PathBuf, Vec<u8>)>, PlotError> {
     let blocks = read_blocks(dir)?;
-    let layout = layout(&blocks);
+    let layout = layout(&blocks, true);
     // Legend: miners by number of blocks, most first (ties by name).
-    let mut counts: BTreeMap<&str, u32> = BTreeMap::new();
-    for b in blocks.iter().skip(1) {
-        *counts.entry(b.miner.as_str()).or_default() += 1;
-    }
-    let mut ranked: Vec<(&str, u32)> = counts.into_iter().collect();
-    ranked.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
-    let slot: BTreeMap<String, usize> = ranked
-        .iter()
-        .take(LEGEND_MINERS)
-        .enumerate()
-        .map(|(i, (m, _))| (m.to_string(), i))
-        .collect();
+    let (ranked, slot) = miner_slots(&blocks);
     let others = ranked.len().saturating_sub(LEGEND_MINERS);
     let stale = blocks.iter().filter(|b| !b.main).count();
     let caption = format!("{title}: {} blocks, {stale} stale", blocks.len() - 1);
@@ -323,7 +334,7 @@ mod tests {
         blocks.push(block(50, 49, false)); // index 101
         blocks.push(block(50, 49, false)); // index 102
         blocks.push(block(51, 102, false)); // index 103 continues 102's lane
-        let l = layout(&blocks);
+        let l = layout(&blocks, true);
         assert_eq!(l.lane[101], 1);
         assert_eq!(l.lane[102], 2);
         assert_eq!(l.lane[103], 2);
@@ -341,7 +352,7 @@ mod tests {
         for h in 1..=40 {
             blocks.push(block(h, h as usize - 1, true));
         }
-        let l = layout(&blocks);
+        let l = layout(&blocks, true);
         assert!(l.gaps.is_empty());
         assert_eq!(l.columns, 41);
     }

@@ -36,11 +36,6 @@ impl Narrator {
         &self.names[node as usize]
     }
 
-    fn line(&mut self, text: std::fmt::Arguments<'_>) {
-        // Narration goes to a terminal or pipe; a closed pipe must not stop the simulation.
-        let _ = writeln!(self.out, "{text}");
-    }
-
     fn wants(&self, nodes: &[u32]) -> bool {
         self.only.is_none_or(|only| nodes.contains(&only))
     }
@@ -57,12 +52,14 @@ fn leading_zero_bits(store: &BlockStore, block: BlockId) -> u32 {
     256 - store.get(block).hash.to_u256().bits()
 }
 
-impl Observer for Narrator {
-    fn record(&mut self, record: &Record, store: &BlockStore) {
+impl Narrator {
+    /// The line `record` adds to the story, if any: `None` for records the story skips
+    /// (messages on links) and for lines about other nodes than `only`.
+    pub fn describe(&self, record: &Record, store: &BlockStore) -> Option<String> {
         match *record {
             Record::BlockMined { block, miner, time } => {
                 if !self.wants(&[miner]) {
-                    return;
+                    return None;
                 }
                 let parent = store.get(block).parent.map_or_else(String::new, |p| label(store, p));
                 let detail = if self.show_nonces {
@@ -74,22 +71,22 @@ impl Observer for Narrator {
                 } else {
                     String::new()
                 };
-                let who = self.name(miner).to_string();
-                self.line(format_args!(
+                let who = self.name(miner);
+                Some(format!(
                     "{time}  {who} found block {} on top of {parent}{detail}",
                     label(store, block)
-                ));
+                ))
             }
             Record::BlockAccepted { node, block, from, outcome, time } => {
                 let mut involved = vec![node];
                 involved.extend(from);
                 if !self.wants(&involved) {
-                    return;
+                    return None;
                 }
-                let who = self.name(node).to_string();
+                let who = self.name(node);
                 let from = from.map_or_else(String::new, |f| format!(" from {}", self.name(f)));
                 let got = format!("{time}  {who} got block {}{from}", label(store, block));
-                match outcome {
+                Some(match outcome {
                     TipOutcome::Extended { old_tip } => {
                         let joined = store.get(block).height - store.get(old_tip).height;
                         let extra = if joined > 1 {
@@ -97,48 +94,50 @@ impl Observer for Narrator {
                         } else {
                             String::new()
                         };
-                        self.line(format_args!("{got} and builds on it{extra}"));
+                        format!("{got} and builds on it{extra}")
                     }
                     TipOutcome::Reorged { old_tip, depth } => {
                         let plural = if depth == 1 { "" } else { "s" };
-                        self.line(format_args!(
+                        format!(
                             "{got}: that branch has more work, so {who} switches to it and drops {depth} block{plural} of its old chain (tip {})",
                             label(store, old_tip)
-                        ));
+                        )
                     }
-                    TipOutcome::Kept { tip, reason: KeepReason::SeenFirst } => {
-                        self.line(format_args!(
-                            "{got}: a fork! It ties with {who}'s tip {} (same work), so {who} keeps the one it saw first",
-                            label(store, tip)
-                        ));
-                    }
-                    TipOutcome::Kept { tip, reason: KeepReason::MoreWork } => {
-                        self.line(format_args!(
-                            "{got}: {who}'s tip {} already has more work, so it keeps its chain",
-                            label(store, tip)
-                        ));
-                    }
-                }
+                    TipOutcome::Kept { tip, reason: KeepReason::SeenFirst } => format!(
+                        "{got}: a fork! It ties with {who}'s tip {} (same work), so {who} keeps the one it saw first",
+                        label(store, tip)
+                    ),
+                    TipOutcome::Kept { tip, reason: KeepReason::MoreWork } => format!(
+                        "{got}: {who}'s tip {} already has more work, so it keeps its chain",
+                        label(store, tip)
+                    ),
+                })
             }
             Record::BlockRejected { node, block, reason, time } => {
                 if !self.wants(&[node]) {
-                    return;
+                    return None;
                 }
-                let who = self.name(node).to_string();
-                self.line(format_args!(
-                    "{time}  {who} rejected block {}: {reason}",
-                    label(store, block)
-                ));
+                let who = self.name(node);
+                Some(format!("{time}  {who} rejected block {}: {reason}", label(store, block)))
             }
             Record::PaymentSent { txid, node, conflict, time } => {
                 if !self.wants(&[node]) {
-                    return;
+                    return None;
                 }
-                let who = self.name(node).to_string();
+                let who = self.name(node);
                 let what = if conflict { "a double payment" } else { "a payment" };
-                self.line(format_args!("{time}  {who} received {what}, tx {}", txid.short()));
+                Some(format!("{time}  {who} received {what}, tx {}", txid.short()))
             }
-            Record::MessageSent { .. } | Record::MempoolSampled { .. } => {}
+            Record::MessageSent { .. } | Record::MempoolSampled { .. } => None,
+        }
+    }
+}
+
+impl Observer for Narrator {
+    fn record(&mut self, record: &Record, store: &BlockStore) {
+        if let Some(text) = self.describe(record, store) {
+            // Narration goes to a terminal or pipe; a closed pipe must not stop the simulation.
+            let _ = writeln!(self.out, "{text}");
         }
     }
 }

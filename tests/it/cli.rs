@@ -200,3 +200,11 @@ fn tree_draws_the_block_tree_from_blocks_csv() {
     let stale = blocks.lines().filter(|l| l.ends_with(",false")).count();
     assert!(svg.contains(&format!("{stale} stale")), "caption lacks the stale count {stale}");
 }
+
+#[test]
+fn html_on_a_race_without_a_network_is_an_input_error() {
+    let race = scenario("attacks/double-spend-race.toml");
+    let o = forksim(&["run", race.to_str().unwrap(), "--html"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("--html") && stderr(&o).contains("race without a network"));
+}

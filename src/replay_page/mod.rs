@@ -1,0 +1,235 @@
+//! The replay page: one self-contained HTML file that plays a run back in a browser.
+//!
+//! The CSV files and figures summarise a run; the page shows it happen. Messages move over
+//! the network as dots, each node takes the colour of the miner of its current tip, the
+//! block tree grows as blocks are found and the narrated story scrolls beside it, with play,
+//! pause, a time slider and a speed control. `forksim run SCENARIO --html` writes it as
+//! `replay.html`. It needs nothing outside the file (inline CSS, JavaScript and data; no
+//! fonts, images or network), so it opens from a file path on a machine that is offline.
+//!
+//! [`Recorder`] is an observer that keeps what the page needs from the records;
+//! [`render`] lays out the network and the tree and writes the page. Everything is derived
+//! from the records, the network and the final block store in a fixed order, with integer
+//! numbers only, so the same seed gives the same bytes and `forksim replay` checks the page
+//! like every other result file.
+//!
+//! Large runs stay small enough to open: messages are kept up to [`MESSAGE_CAP`] (the page
+//! says when the animation of messages stops), and routine narration (a node building on a
+//! block or keeping a tip with more work) up to [`ROUTINE_LINE_CAP`] lines; found blocks,
+//! forks, reorgs and rejections are always kept.
+
+mod layout;
+mod render;
+
+pub use render::{FILE_NAME, render};
+
+use crate::chain::{BlockId, BlockStore};
+use crate::node::relay::MessageKind;
+use crate::observe::narrate::Narrator;
+use crate::observe::{KeepReason, Observer, Record, TipOutcome};
+use crate::time::SimTime;
+
+/// Messages kept for the animation (about 20 bytes each in the page).
+pub const MESSAGE_CAP: usize = 200_000;
+/// Routine narration lines kept (about 100 bytes each in the page).
+pub const ROUTINE_LINE_CAP: usize = 20_000;
+
+/// What a narration line is about; the page styles and filters lines by it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+enum LineKind {
+    /// A miner found a block.
+    Mined = 0,
+    /// A node built on a block, or kept a tip with more work.
+    Routine = 1,
+    /// A tie: the node keeps the block it saw first.
+    Fork = 2,
+    /// A node switched branch.
+    Reorg = 3,
+    /// A node rejected a block.
+    Rejected = 4,
+}
+
+/// A node's tip moved to `block`.
+#[derive(Clone, Copy, Debug)]
+struct TipChange {
+    time: SimTime,
+    node: u32,
+    block: BlockId,
+}
+
+/// One message on a link.
+#[derive(Clone, Copy, Debug)]
+struct Sent {
+    sent: SimTime,
+    arrives: SimTime,
+    from: u32,
+    to: u32,
+    kind: MessageKind,
+    block: BlockId,
+}
+
+/// One narrated line.
+#[derive(Clone, Debug)]
+struct Line {
+    time: SimTime,
+    kind: LineKind,
+    text: String,
+}
+
+/// Keeps what the replay page shows: found blocks, tip changes, messages on links and the
+/// narrated story, each in record order.
+pub struct Recorder {
+    narrator: Narrator,
+    /// (block, miner, time) in mining order.
+    mined: Vec<(BlockId, u32, SimTime)>,
+    tips: Vec<TipChange>,
+    messages: Vec<Sent>,
+    /// When the first message past [`MESSAGE_CAP`] was sent.
+    messages_cut: Option<SimTime>,
+    lines: Vec<Line>,
+    routine_lines: usize,
+    /// When the first routine line past [`ROUTINE_LINE_CAP`] was dropped.
+    lines_cut: Option<SimTime>,
+}
+
+impl Recorder {
+    /// A recorder for a network whose nodes are called `names`; `show_nonces` adds the nonce
+    /// of found blocks to the story (ground mode, as `--narrate` does).
+    pub fn new(names: Vec<String>, show_nonces: bool) -> Recorder {
+        Recorder {
+            narrator: Narrator::new(names, None, show_nonces, Box::new(std::io::sink())),
+            mined: Vec::new(),
+            tips: Vec::new(),
+            messages: Vec::new(),
+            messages_cut: None,
+            lines: Vec::new(),
+            routine_lines: 0,
+            lines_cut: None,
+        }
+    }
+
+    fn narrate(&mut self, record: &Record, store: &BlockStore, time: SimTime, kind: LineKind) {
+        if kind == LineKind::Routine {
+            if self.routine_lines >= ROUTINE_LINE_CAP {
+                self.lines_cut.get_or_insert(time);
+                return;
+            }
+            self.routine_lines += 1;
+        }
+        if let Some(text) = self.narrator.describe(record, store) {
+            self.lines.push(Line { time, kind, text });
+        }
+    }
+}
+
+impl Observer for Recorder {
+    fn record(&mut self, record: &Record, store: &BlockStore) {
+        match *record {
+            Record::BlockMined { block, miner, time } => {
+                self.mined.push((block, miner, time));
+                self.tips.push(TipChange { time, node: miner, block });
+                self.narrate(record, store, time, LineKind::Mined);
+            }
+            Record::BlockAccepted { node, block, outcome, time, .. } => {
+                let kind = match outcome {
+                    TipOutcome::Extended { .. } => LineKind::Routine,
+                    TipOutcome::Reorged { .. } => LineKind::Reorg,
+                    TipOutcome::Kept { reason: KeepReason::SeenFirst, .. } => LineKind::Fork,
+                    TipOutcome::Kept { reason: KeepReason::MoreWork, .. } => LineKind::Routine,
+                };
+                if !matches!(outcome, TipOutcome::Kept { .. }) {
+                    self.tips.push(TipChange { time, node, block });
+                }
+                self.narrate(record, store, time, kind);
+            }
+            Record::BlockRejected { time, .. } => {
+                self.narrate(record, store, time, LineKind::Rejected);
+            }
+            Record::PaymentSent { time, .. } => {
+                self.narrate(record, store, time, LineKind::Routine);
+            }
+            Record::MempoolSampled { .. } => {}
+            Record::MessageSent { from, to, kind, block, sent, arrives } => {
+                if self.messages.len() < MESSAGE_CAP {
+                    self.messages.push(Sent { sent, arrives, from, to, kind, block });
+                } else {
+                    let cut = self.messages_cut.get_or_insert(sent);
+                    *cut = (*cut).min(sent);
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::observe::metrics::main_chain_flags;
+    use crate::sim::Simulation;
+
+    /// Runs a shipped scenario with a recorder; returns the page and its data.
+    fn page_of(file: &str) -> (Simulation<Recorder>, String, serde_json::Value) {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios").join(file);
+        let scenario = crate::scenario::load(&path, &[], None).unwrap();
+        let ground = scenario.mining.mode == crate::scenario::MiningMode::Ground;
+        let recorder = Recorder::new(scenario.node_names.clone(), ground);
+        let mut sim = Simulation::new(&scenario, recorder).unwrap();
+        let stats = sim.run(&scenario);
+        let (_, main) = main_chain_flags(&mut sim.store);
+        let html = render(&scenario, &sim, &sim.observer, &main, stats.end_time);
+        let html = String::from_utf8(html).unwrap();
+        let start = html.find(r#"type="application/json">"#).unwrap() + 24;
+        let end = start + html[start..].find("</script>").unwrap();
+        let data = serde_json::from_str(&html[start..end]).unwrap();
+        (sim, html, data)
+    }
+
+    #[test]
+    fn html_page_is_self_contained_and_holds_the_whole_run() {
+        let (sim, html, data) = page_of("classroom.toml");
+        for outside in ["http://", "https://", " src=", "href=", "url(", "@import", "<link"] {
+            assert!(!html.contains(outside), "the page refers outside itself: {outside}");
+        }
+        assert!(html.contains("<title>forksim replay: classroom, seed 1</title>"));
+        for id in [r#"id="play""#, r#"id="slider""#, r#"id="tree""#, r#"id="events""#] {
+            assert!(html.contains(id), "{id} missing");
+        }
+        assert_eq!(data["names"], serde_json::json!(["Alice", "Bob", "Carol", "Dave", "Erin"]));
+        assert!(data["labels"].as_bool().unwrap(), "five nodes are labelled");
+        // Genesis plus every mined block; every message and story line of the run.
+        let blocks = data["blocks"]["t"].as_array().unwrap().len();
+        assert_eq!(blocks as u64, sim.blocks_mined + 1);
+        let r = &sim.observer;
+        assert_eq!(data["msgs"].as_array().unwrap().len(), r.messages.len() * 5);
+        assert_eq!(data["tips"].as_array().unwrap().len(), r.tips.len() * 3);
+        let text = data["lines"]["text"].as_array().unwrap();
+        assert!(text.iter().any(|l| l.as_str().unwrap().contains("a fork!")));
+        assert!(data["msg_cut"].is_null() && data["line_cut"].is_null());
+        // One story line per found block, and the miner's tip moves to it.
+        let found = r.lines.iter().filter(|l| l.kind == LineKind::Mined).count();
+        assert_eq!(found as u64, sim.blocks_mined);
+        assert!(r.tips.len() > found, "the other nodes' tips move too");
+    }
+
+    #[test]
+    fn html_recorder_stops_keeping_messages_at_the_cap() {
+        let (sim, _, _) = page_of("classroom.toml");
+        let mut r = Recorder::new(vec!["a".into(), "b".into()], false);
+        let block = BlockId::GENESIS;
+        for i in 0..MESSAGE_CAP as u64 + 10 {
+            let sent = SimTime(1_000_000_000 - i);
+            let m = Record::MessageSent {
+                from: 0,
+                to: 1,
+                kind: MessageKind::Inv,
+                block,
+                sent,
+                arrives: SimTime(sent.0 + 5),
+            };
+            r.record(&m, &sim.store);
+        }
+        assert_eq!(r.messages.len(), MESSAGE_CAP);
+        assert_eq!(r.messages_cut, Some(SimTime(1_000_000_000 - MESSAGE_CAP as u64 - 9)));
+    }
+}
