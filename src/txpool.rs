@@ -78,6 +78,9 @@ pub struct PoolTx {
     last_block: Option<BlockId>,
     slot: u32,
     group: u32,
+    /// False for a transaction its source keeps to itself (an attacker's conflicting
+    /// version, mined privately and never announced).
+    relays: bool,
 }
 
 impl PoolTx {
@@ -217,6 +220,31 @@ impl TxPool {
         source: u32,
         now: SimTime,
     ) -> TxIndex {
+        self.add_with(network, tx, fee, source, now, true)
+    }
+
+    /// Adds a transaction that only its source holds and never announces (an attacker's
+    /// conflicting version of a payment, which it mines into its private branch).
+    pub fn add_private(
+        &mut self,
+        network: &Network,
+        tx: Transaction,
+        fee: Amount,
+        source: u32,
+        now: SimTime,
+    ) -> TxIndex {
+        self.add_with(network, tx, fee, source, now, false)
+    }
+
+    fn add_with(
+        &mut self,
+        network: &Network,
+        tx: Transaction,
+        fee: Amount,
+        source: u32,
+        now: SimTime,
+        relays: bool,
+    ) -> TxIndex {
         let index = self.txs.len() as TxIndex;
         let txid = tx.txid();
         let size = tx.size_bytes() as u32;
@@ -242,6 +270,7 @@ impl TxPool {
             last_block: None,
             slot,
             group: NO_GROUP,
+            relays,
         };
         self.unincluded.insert((Reverse(entry.fee_rate_milli()), index));
         self.txs.push(entry);
@@ -257,6 +286,9 @@ impl TxPool {
         if e.group != NO_GROUP {
             let g = &self.groups[e.group as usize];
             return if g.holder[node as usize] == i { g.arrival[node as usize] } else { NEVER };
+        }
+        if !e.relays {
+            return if node == e.source { e.created } else { NEVER };
         }
         e.created + self.sources[e.slot as usize].delay[node as usize]
     }
@@ -508,6 +540,27 @@ impl TxPool {
         m
     }
 
+    /// How many blocks deep transaction `i` is in `tip`'s chain (1 = in the tip), if it is
+    /// there.
+    pub fn confirmations(&self, store: &BlockStore, tip: BlockId, i: TxIndex) -> Option<u32> {
+        let e = &self.txs[i as usize];
+        let in_chain = |b: BlockId| store.is_ancestor(b, tip);
+        let block = if e.group == NO_GROUP {
+            // Forks can hold a transaction twice; the chain holds at most one of them.
+            let candidates = [e.first_block, e.last_block];
+            candidates.into_iter().flatten().find(|&b| in_chain(b)).or_else(|| {
+                self.recent
+                    .iter()
+                    .copied()
+                    .find(|&b| in_chain(b) && self.blocks[b.index()].txs.contains(&i))
+            })
+        } else {
+            let g = &self.groups[e.group as usize];
+            g.included.iter().find(|&&(m, b)| m == i && in_chain(b)).map(|&(_, b)| b)
+        }?;
+        Some(store.get(tip).height - store.get(block).height + 1)
+    }
+
     /// Size of `node`'s mempool at `now` on `tip`: transactions and bytes.
     ///
     /// Counted without a walk: transactions that reached the node (per submission node, a
@@ -596,7 +649,7 @@ impl TxPool {
         if slot != u32::MAX {
             return slot;
         }
-        let (at, _) = flood(network, &self.hop, &[(node, SimTime::ZERO, 0)]);
+        let (at, _) = flood(network, &self.hop, &[(node, SimTime::ZERO, 0, true)]);
         let delay: Vec<SimDuration> = at.iter().map(|t| SimDuration(t.0)).collect();
         for (m, d) in self.max_delay.iter_mut().zip(&delay) {
             *m = (*m).max(*d);
@@ -629,11 +682,11 @@ impl TxPool {
             old.members.clear();
             included.append(&mut old.included);
         }
-        let starts: Vec<(u32, SimTime, u32)> = members
+        let starts: Vec<(u32, SimTime, u32, bool)> = members
             .iter()
             .map(|&m| {
                 let e = &self.txs[m as usize];
-                (e.source, e.created, m)
+                (e.source, e.created, m, e.relays)
             })
             .collect();
         let (arrival, holder) = flood(network, &self.hop, &starts);
@@ -672,19 +725,21 @@ fn merge_sorted<T: Ord + Copy>(
     })
 }
 
-/// Earliest arrival at every node of a flood started at `starts` (node, time, label), over
-/// per-link delays `hop`; returns arrival times and, per node, the label that got there
-/// first (ties go to the smaller label). A node relays only what it got first.
+/// Earliest arrival at every node of a flood started at `starts` (node, time, label, whether
+/// it relays), over per-link delays `hop`; returns arrival times and, per node, the label
+/// that got there first (ties go to the smaller label). A node relays only what it got
+/// first, and a label that does not relay stays at its start node.
 fn flood(
     network: &Network,
     hop: &[SimDuration],
-    starts: &[(u32, SimTime, u32)],
+    starts: &[(u32, SimTime, u32, bool)],
 ) -> (Vec<SimTime>, Vec<u32>) {
     let n = network.node_count() as usize;
     let mut at = vec![NEVER; n];
     let mut label = vec![u32::MAX; n];
     let mut heap = BinaryHeap::new();
-    for &(node, t, l) in starts {
+    let quiet: Vec<u32> = starts.iter().filter(|s| !s.3).map(|s| s.2).collect();
+    for &(node, t, l, _) in starts {
         heap.push(Reverse((t, l, node)));
     }
     while let Some(Reverse((t, l, v))) = heap.pop() {
@@ -693,6 +748,9 @@ fn flood(
         }
         at[v as usize] = t;
         label[v as usize] = l;
+        if quiet.contains(&l) {
+            continue;
+        }
         for link in network.links_of(v) {
             let w = network.link_target(link);
             if at[w as usize] == NEVER {
