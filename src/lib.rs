@@ -41,6 +41,7 @@ pub mod chain;
 pub mod cli;
 pub mod engine;
 pub mod experiment;
+pub mod merchant;
 pub mod mining;
 pub mod network;
 pub mod node;

@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 use tungstenite::{Message, WebSocket};
 
-use crate::support::{forksim_ok, root, scenario};
+use crate::support::{forksim_ok, scenario};
 
 /// Longest wait for any one step of the browser.
 const STEP_TIMEOUT: Duration = Duration::from_secs(30);
@@ -312,7 +312,8 @@ fn replay_page_plays_in_a_real_browser() {
     let png = data_encoding::BASE64
         .decode(shot["data"].as_str().expect("screenshot data").as_bytes())
         .expect("base64 screenshot");
-    let shot_path = root().join("target").join("replay-page.png");
+    // Cargo's scratch folder for integration tests (inside whatever target folder is used).
+    let shot_path = Path::new(env!("CARGO_TARGET_TMPDIR")).join("replay-page.png");
     std::fs::write(&shot_path, &png).unwrap_or_else(|e| panic!("{}: {e}", shot_path.display()));
     note(&format!("replay page screenshot: {}", shot_path.display()));
     assert!(cdp.page_errors.is_empty(), "the page reported errors: {:?}", cdp.page_errors);
