@@ -8,6 +8,7 @@ use std::fmt::Display;
 use std::path::Path;
 
 use super::RaceSpec;
+use super::attack;
 use super::overrides::origin_of;
 use super::raw::{
     RawBandwidth, RawHashPower, RawLatency, RawRace, RawRelay, RawScenario, RawTopology,
@@ -39,7 +40,12 @@ impl<'a> Origin<'a> {
     }
 
     /// A field error.
-    fn error(&self, field: &str, value: impl Display, problem: impl Display) -> ScenarioError {
+    pub(super) fn error(
+        &self,
+        field: &str,
+        value: impl Display,
+        problem: impl Display,
+    ) -> ScenarioError {
         ScenarioError::Field {
             origin: origin_of(field, self.file, self.overrides),
             field: field.to_string(),
@@ -49,7 +55,7 @@ impl<'a> Origin<'a> {
     }
 
     /// Fails with `problem` unless `ok`.
-    fn check(
+    pub(super) fn check(
         &self,
         ok: bool,
         field: &str,
@@ -66,19 +72,19 @@ impl<'a> Origin<'a> {
     }
 
     /// A finite number at least zero.
-    fn non_negative(&self, field: &str, v: f64) -> Result<f64, ScenarioError> {
+    pub(super) fn non_negative(&self, field: &str, v: f64) -> Result<f64, ScenarioError> {
         self.check(v.is_finite() && v >= 0.0, field, v, "must be a number at least 0")?;
         Ok(v)
     }
 
     /// A probability.
-    fn probability(&self, field: &str, v: f64) -> Result<f64, ScenarioError> {
+    pub(super) fn probability(&self, field: &str, v: f64) -> Result<f64, ScenarioError> {
         self.check((0.0..=1.0).contains(&v), field, v, "must be a probability between 0 and 1")?;
         Ok(v)
     }
 
     /// Rejects a field that does not apply to the chosen kind.
-    fn absent<T: std::fmt::Debug>(
+    pub(super) fn absent<T: std::fmt::Debug>(
         &self,
         field: &str,
         v: &Option<T>,
@@ -97,7 +103,7 @@ impl<'a> Origin<'a> {
 }
 
 /// Quotes a string value for messages.
-fn quoted(s: &str) -> String {
+pub(super) fn quoted(s: &str) -> String {
     format!("\"{s}\"")
 }
 
@@ -341,9 +347,21 @@ pub fn validate(
         Some(r) => Some(validate_race(r, origin)?),
     };
 
+    // [[attacker]], network.eclipse, [[timeline]]
+    let names = attack::Names { nodes: &node_names, regions: &region_names };
+    let attackers = attack::validate_attackers(&mut raw.attacker, &names, race.is_some(), origin)?;
+    let eclipse = match raw.network.eclipse.as_ref() {
+        None => None,
+        Some(e) => Some(attack::validate_eclipse(e, &names, origin)?),
+    };
+    let timeline = attack::validate_timeline(&raw.timeline, &names, origin)?;
+
     Ok(Scenario {
         source: path.to_path_buf(),
         race,
+        attackers,
+        eclipse,
+        timeline,
         name,
         seed,
         run: RunSpec {
