@@ -22,6 +22,13 @@
 //!   header's proof of work itself; the node-independent part of validity is computed once
 //!   per block in the shared store.
 //!
+//! Attack strategies and faults hook in at a few points (see [`crate::strategy`] and
+//! [`crate::faults`]; the glue is in the `adversary` submodule): the block a miner builds
+//! on, what happens to a block a node just mined or accepted from a peer, ties of equal
+//! work, whether a node relays others' blocks, and whether a link is cut. A node without a
+//! strategy object is honest and a run without a timeline has no cut links; either check is
+//! one branch.
+//!
 //! One exact shortcut keeps large runs fast: an announcement to a peer that already has the
 //! block, or has asked for it, would be ignored on arrival whatever happens in between
 //! (those states never go back), so it is not delivered at all. Its bytes still occupy the
@@ -39,7 +46,10 @@ use crate::node::{BlockState, Node, Orphan};
 use crate::observe::{KeepReason, Observer, Record, TipOutcome};
 use crate::rng::{self, Purpose, RngStreams, SimRng};
 use crate::scenario::{MiningMode, RelayProtocol, RelaySpec, Scenario, ScenarioError};
+use crate::strategy::Adversary;
 use crate::time::{SimDuration, SimTime};
+
+mod adversary;
 
 /// A link index meaning "no link" (a block the node mined itself).
 pub const NO_LINK: u32 = u32::MAX;
@@ -74,6 +84,11 @@ pub enum Event {
         miner: u32,
         /// The generation it was scheduled under.
         generation: u32,
+    },
+    /// A `[[timeline]]` entry takes effect.
+    Timeline {
+        /// Index into the scenario's timeline.
+        index: u32,
     },
 }
 
@@ -123,6 +138,8 @@ pub struct Simulation<O: Observer> {
     pub observer: O,
     /// Blocks mined so far.
     pub blocks_mined: u64,
+    /// Attack strategies and the timeline's faults (empty for an honest run).
+    pub adversary: Adversary,
     miner_of: Vec<u32>,
     costs: Vec<BlockCosts>,
     relay_rng: Vec<SimRng>,
@@ -185,7 +202,7 @@ impl<O: Observer> Simulation<O> {
     /// built (a disconnected graph, impossible degrees).
     pub fn new(scenario: &Scenario, observer: O) -> Result<Self, ScenarioError> {
         let streams = RngStreams::new(scenario.seed);
-        let network =
+        let mut network =
             Network::build(&scenario.network, &streams).map_err(|e| ScenarioError::Field {
                 origin: scenario.source.display().to_string(),
                 field: "network.topology".to_string(),
@@ -203,12 +220,13 @@ impl<O: Observer> Simulation<O> {
             crate::chain::store::genesis_block(scenario.chain.genesis_time, bits, &params);
         let store = BlockStore::new(genesis, params);
         let nodes_n = scenario.network.nodes;
-        let hash_shares = assign_hash_shares(
+        let mut hash_shares = assign_hash_shares(
             nodes_n,
             scenario.mining.miners,
             &scenario.mining.hash_power,
             &mut streams.stream(Purpose::Population, 1),
         );
+        let adversary = adversary::build(scenario, &mut network, &mut hash_shares, &streams)?;
         let compact_rng = &mut streams.stream(Purpose::Population, 2);
         let relay = scenario.relay.clone();
         let nodes: Vec<Node> = (0..nodes_n)
@@ -256,6 +274,7 @@ impl<O: Observer> Simulation<O> {
             hash_shares,
             observer,
             blocks_mined: 0,
+            adversary,
             miner_of,
             costs: vec![genesis_costs],
             relay_rng,
@@ -294,6 +313,7 @@ impl<O: Observer> Simulation<O> {
         for m in 0..self.miners.len() {
             self.start_mining(m, engine.scheduler());
         }
+        self.schedule_timeline(engine.scheduler());
         let mut stopped_by = engine.run(self);
         if stopped_by == StopReason::Done {
             self.phase = Phase::Draining;
@@ -319,7 +339,7 @@ impl<O: Observer> Simulation<O> {
 
     fn start_mining(&mut self, m: usize, sched: &mut Scheduler<Event>) {
         let now = sched.now();
-        let tip = self.nodes[self.miners[m].node as usize].tip;
+        let tip = self.mining_tip(self.miners[m].node);
         let bits = self.store.next_bits(tip);
         let miner = &mut self.miners[m];
         miner.generation = miner.generation.wrapping_add(1);
@@ -371,14 +391,14 @@ impl<O: Observer> Simulation<O> {
     /// does (a different next target); in ground mode the template must be rebuilt.
     fn tip_changed(&mut self, node: u32, sched: &mut Scheduler<Event>) {
         let m = self.miner_of[node as usize];
-        if m == u32::MAX || self.phase != Phase::Mining {
+        if m == u32::MAX || self.phase != Phase::Mining || !self.online(node) {
             return;
         }
         let m = m as usize;
         let needs_restart = match self.settings.mode {
             MiningMode::Ground => true,
             MiningMode::Sampled => {
-                let tip = self.nodes[node as usize].tip;
+                let tip = self.mining_tip(node);
                 self.store.next_bits(tip) != self.miners[m].clock_bits
             }
         };
@@ -401,7 +421,7 @@ impl<O: Observer> Simulation<O> {
                 self.miners[m].pending_block.take().expect("a ground miner's event has its block")
             }
             MiningMode::Sampled => {
-                let tip = self.nodes[node as usize].tip;
+                let tip = self.mining_tip(node);
                 let miner = &mut self.miners[m];
                 miner.extra_nonce += 1;
                 let extra_nonce = miner.extra_nonce;
@@ -442,7 +462,11 @@ impl<O: Observer> Simulation<O> {
         }
         // The clock that fired is used up: force a fresh draw when the tip moves.
         self.miners[m].clock_bits = CompactTarget(0);
-        self.accept(node, id, NO_LINK, true, sched);
+        if self.adversary.strategy(node).is_some() {
+            self.strategy_mined(node, id, sched);
+        } else {
+            self.accept(node, id, NO_LINK, true, sched);
+        }
         if self.blocks_mined >= self.settings.target_blocks {
             self.phase = Phase::StopRequested;
             for miner in &mut self.miners {
@@ -458,6 +482,9 @@ impl<O: Observer> Simulation<O> {
     /// the message travels for the link's latency. `prunable` marks announcements that may
     /// be skipped when the receiver would ignore them (see the module docs).
     fn send(&mut self, link: usize, msg: Message, prunable: bool, sched: &mut Scheduler<Event>) {
+        if self.link_cut(link) {
+            return self.drop_message(link, msg, sched.now());
+        }
         let from = self.network.link_source(link) as usize;
         let size = self.costs[msg.block.index()].wire.of_message(msg.kind);
         let start = sched.now().max(self.nodes[from].uplink_free_at);
@@ -527,6 +554,9 @@ impl<O: Observer> Simulation<O> {
 
     fn on_deliver(&mut self, link: usize, msg: Message, sched: &mut Scheduler<Event>) {
         self.in_flight -= 1;
+        if self.link_cut(link) {
+            return self.drop_message(link, msg, sched.now());
+        }
         let node = self.network.link_target(link);
         let reply = self.network.reverse_link(link);
         let state = self.nodes[node as usize].state(msg.block);
@@ -679,21 +709,19 @@ impl<O: Observer> Simulation<O> {
         let old_tip = self.nodes[n].tip;
         let (work, tip_work) =
             (self.store.get(block).chain_work, self.store.get(old_tip).chain_work);
-        let outcome = if work > tip_work {
+        let switch =
+            work > tip_work || (work == tip_work && self.prefers_on_tie(node, old_tip, block));
+        let outcome = if switch {
             let fork = self.store.fork_point(old_tip, block);
             self.nodes[n].tip = block;
             // Announce every block that joined the best chain, oldest first. Almost always
             // that is the block alone, extending the old tip: no list needed.
-            if self.store.get(block).parent == Some(fork) {
+            if !mined_here && !self.relays(node) {
+                // The node's strategy keeps others' blocks to itself.
+            } else if self.store.get(block).parent == Some(fork) {
                 self.announce(node, block, from_link, sched);
             } else {
-                let mut connected = Vec::new();
-                let mut b = block;
-                while b != fork {
-                    connected.push(b);
-                    b = self.store.get(b).parent.expect("the fork point is an ancestor");
-                }
-                for &b in connected.iter().rev() {
+                for b in self.store.branch(block, fork) {
                     let except = if b == block { from_link } else { NO_LINK };
                     self.announce(node, b, except, sched);
                 }
@@ -714,6 +742,9 @@ impl<O: Observer> Simulation<O> {
             let from = (from_link != NO_LINK).then(|| self.network.link_target(from_link as usize));
             let record = Record::BlockAccepted { node, block, from, outcome, time: now };
             self.observer.record(&record, &self.store);
+            if self.adversary.strategy(node).is_some() {
+                self.strategy_accepted(node, block, sched);
+            }
         }
         for orphan in self.take_orphans_of(node, block) {
             self.start_validation(node, orphan.block, orphan.from_link, sched);
@@ -776,6 +807,7 @@ impl<O: Observer> Model for Simulation<O> {
                 self.on_validated(node, block, from_link, verdict, sched);
             }
             Event::Mined { miner, generation } => self.on_mined(miner as usize, generation, sched),
+            Event::Timeline { index } => self.on_timeline(index as usize, sched),
         }
     }
 

@@ -11,6 +11,7 @@
 
 use serde::Serialize;
 
+use super::attack::AttackLog;
 use super::{Observer, Record, TipOutcome};
 use crate::chain::{BlockId, BlockStore, RejectReason};
 use crate::time::SimTime;
@@ -65,6 +66,8 @@ pub struct Metrics {
     pub reorgs: Vec<ReorgEvent>,
     /// Rejections by reason, summed over nodes.
     pub rejected: Vec<u64>,
+    /// Strategy decisions, ties and timeline events (empty in an honest run).
+    pub attack: AttackLog,
 }
 
 impl Metrics {
@@ -78,6 +81,7 @@ impl Metrics {
             spread_of: Vec::new(),
             reorgs: Vec::new(),
             rejected: vec![0; RejectReason::ALL.len()],
+            attack: AttackLog::default(),
         }
     }
 
@@ -107,7 +111,7 @@ impl AsRef<Metrics> for Metrics {
 }
 
 impl Observer for Metrics {
-    fn record(&mut self, record: &Record, _: &BlockStore) {
+    fn record(&mut self, record: &Record, store: &BlockStore) {
         match *record {
             Record::BlockMined { block, miner, time } => {
                 if self.spread_of.len() <= block.index() {
@@ -123,6 +127,7 @@ impl Observer for Metrics {
                     reached: 0,
                 });
                 self.hold(block, time);
+                self.attack.mined(block, miner, store);
             }
             Record::BlockAccepted { node, block, outcome, time, .. } => {
                 self.hold(block, time);
@@ -134,6 +139,14 @@ impl Observer for Metrics {
                 self.rejected[reason.index()] += 1;
             }
             Record::MessageSent { .. } => {}
+            Record::Withheld { .. }
+            | Record::Published { .. }
+            | Record::GaveUp { .. }
+            | Record::MessageDropped { .. }
+            | Record::Partitioned { .. }
+            | Record::Healed { .. }
+            | Record::NodeLeft { .. }
+            | Record::NodeRejoined { .. } => self.attack.record(record),
         }
     }
 }

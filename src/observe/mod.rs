@@ -4,6 +4,7 @@
 //! turns them into metrics, traces or narration. Observers never see node internals, so a
 //! metric cannot depend on anything but the recorded history.
 
+pub mod attack;
 pub mod metrics;
 pub mod narrate;
 pub mod output;
@@ -94,6 +95,83 @@ pub enum Record {
         block: BlockId,
         /// Why.
         reason: RejectReason,
+        /// When.
+        time: SimTime,
+    },
+    /// A node's strategy kept a block it just mined to itself.
+    Withheld {
+        /// The node.
+        node: u32,
+        /// The block.
+        block: BlockId,
+        /// When.
+        time: SimTime,
+    },
+    /// A node's strategy announced blocks it had kept private, oldest first.
+    Published {
+        /// The node.
+        node: u32,
+        /// The newest block published (the others are its ancestors).
+        tip: BlockId,
+        /// How many blocks.
+        count: u32,
+        /// When the node thereby published all it held and its branch has the same work as
+        /// its public tip: that tip (a tie, decided by how other nodes break ties).
+        tie_with: Option<BlockId>,
+        /// When.
+        time: SimTime,
+    },
+    /// A node's strategy abandoned its private branch and went back to its public tip.
+    GaveUp {
+        /// The node.
+        node: u32,
+        /// Unpublished blocks dropped.
+        abandoned: u32,
+        /// The tip it now mines on.
+        tip: BlockId,
+        /// When.
+        time: SimTime,
+    },
+    /// A message was lost because the link between the two nodes is cut.
+    MessageDropped {
+        /// The sending node.
+        from: u32,
+        /// The node it was for.
+        to: u32,
+        /// What it said.
+        kind: MessageKind,
+        /// Which block it was about.
+        block: BlockId,
+        /// When it was lost.
+        time: SimTime,
+    },
+    /// The network split: links between groups are cut.
+    Partitioned {
+        /// Number of groups.
+        groups: u32,
+        /// Connections cut by the split.
+        links_cut: u32,
+        /// When.
+        time: SimTime,
+    },
+    /// Cut links between groups were restored.
+    Healed {
+        /// Connections restored.
+        links_restored: u32,
+        /// When.
+        time: SimTime,
+    },
+    /// A node went offline: it stops mining and its links are down.
+    NodeLeft {
+        /// The node.
+        node: u32,
+        /// When.
+        time: SimTime,
+    },
+    /// A node came back online and catches up with its peers.
+    NodeRejoined {
+        /// The node.
+        node: u32,
         /// When.
         time: SimTime,
     },

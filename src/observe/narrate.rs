@@ -3,8 +3,10 @@
 //! `forksim run SCENARIO --narrate` prints who found a block (and, in ground mode, the
 //! winning nonce and how many zero bits its hash starts with), who received it from whom and
 //! when, what each node did with it: build on it, switch branch (a reorg, and how deep), or
-//! keep its own tip because it has more work or was seen first. `--node NAME` keeps only the
-//! lines about one node. The text depends only on the records, so the same seed gives the
+//! keep its own tip because it has more work or was seen first; what attackers decide
+//! (withhold, publish, give up) and what the timeline does (partitions, heals, nodes leaving
+//! and rejoining). `--node NAME` keeps only the lines about one node (and the network-wide
+//! partitions and heals). The text depends only on the records, so the same seed gives the
 //! same story.
 
 use std::io::Write;
@@ -130,7 +132,71 @@ impl Observer for Narrator {
                     label(store, block)
                 ));
             }
-            Record::MessageSent { .. } => {}
+            Record::Withheld { node, block, time } => {
+                if self.wants(&[node]) {
+                    let who = self.name(node).to_string();
+                    self.line(format_args!(
+                        "{time}  {who} withholds block {}: it mines on it in private and tells nobody",
+                        label(store, block)
+                    ));
+                }
+            }
+            Record::Published { node, tip, count, tie_with, time } => {
+                if !self.wants(&[node]) {
+                    return;
+                }
+                let who = self.name(node).to_string();
+                let first = store.ancestor(tip, store.get(tip).height + 1 - count);
+                let blocks = if count == 1 {
+                    format!("block {}", label(store, tip))
+                } else {
+                    format!("{count} blocks, {} to {}", label(store, first), label(store, tip))
+                };
+                let tie = tie_with.map_or_else(String::new, |t| {
+                    format!(
+                        ": a tie with {}; each node keeps the one it saw first (or prefers one)",
+                        label(store, t)
+                    )
+                });
+                self.line(format_args!("{time}  {who} publishes {blocks}{tie}"));
+            }
+            Record::GaveUp { node, abandoned, tip, time } => {
+                if self.wants(&[node]) {
+                    let who = self.name(node).to_string();
+                    let plural = if abandoned == 1 { "" } else { "s" };
+                    self.line(format_args!(
+                        "{time}  {who} gives up its private branch, dropping {abandoned} block{plural}, and mines on {}",
+                        label(store, tip)
+                    ));
+                }
+            }
+            Record::Partitioned { groups, links_cut, time } => {
+                self.line(format_args!(
+                    "{time}  the network splits into {groups} groups: {links_cut} connections between them are cut"
+                ));
+            }
+            Record::Healed { links_restored, time } => {
+                self.line(format_args!(
+                    "{time}  the partition heals: {links_restored} connections are back, and their ends exchange chains"
+                ));
+            }
+            Record::NodeLeft { node, time } => {
+                if self.wants(&[node]) {
+                    let who = self.name(node).to_string();
+                    self.line(format_args!(
+                        "{time}  {who} goes offline: it stops mining and hears nothing"
+                    ));
+                }
+            }
+            Record::NodeRejoined { node, time } => {
+                if self.wants(&[node]) {
+                    let who = self.name(node).to_string();
+                    self.line(format_args!(
+                        "{time}  {who} comes back online and catches up with its peers"
+                    ));
+                }
+            }
+            Record::MessageSent { .. } | Record::MessageDropped { .. } => {}
         }
     }
 }

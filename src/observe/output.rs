@@ -15,6 +15,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use super::Observer;
+use super::attack::{AttackSection, RunView, summarize};
 use super::metrics::Metrics;
 use super::metrics::{CDF_PERCENTS, MinerShare, P50_P90_P100, Spread, main_chain_flags, spread_of};
 use crate::chain::{BlockId, RejectReason};
@@ -91,6 +92,9 @@ pub struct Summary {
     pub rejected: BTreeMap<String, u64>,
     /// Hash share against revenue share, per miner, in node order.
     pub miners_detail: Vec<MinerShare>,
+    /// Attackers, eclipse and timeline, when the scenario has any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub attack: Option<AttackSection>,
 }
 
 /// Everything a run writes, rendered in memory.
@@ -267,6 +271,18 @@ pub fn render<O: Observer + AsRef<Metrics>>(
         },
     );
 
+    let run_view = RunView {
+        scenario,
+        store,
+        in_main: &in_main,
+        best,
+        tips: sim.nodes.iter().map(|n| n.tip).collect(),
+        adversary: &sim.adversary,
+        hash_shares: &sim.hash_shares,
+    };
+    let (attack, attack_csv) = summarize(&run_view, metrics).unzip();
+    let attack_csv = attack_csv.flatten();
+
     let mut affected: Vec<u32> = metrics.reorgs.iter().map(|r| r.node).collect();
     affected.sort_unstable();
     affected.dedup();
@@ -303,21 +319,23 @@ pub fn render<O: Observer + AsRef<Metrics>>(
             .map(|(r, c)| (r.as_str().to_string(), *c))
             .collect(),
         miners_detail,
+        attack,
     };
     let mut summary_json = serde_json::to_vec_pretty(&summary).expect("the summary serializes");
     summary_json.push(b'\n');
 
-    Rendered {
-        summary,
-        files: vec![
-            ("blocks.csv", blocks_csv),
-            ("propagation.csv", propagation_csv),
-            ("propagation_cdf.csv", cdf_csv),
-            ("reorgs.csv", reorgs_csv),
-            ("miners.csv", miners_csv),
-            ("summary.json", summary_json),
-        ],
+    let mut files = vec![
+        ("blocks.csv", blocks_csv),
+        ("propagation.csv", propagation_csv),
+        ("propagation_cdf.csv", cdf_csv),
+        ("reorgs.csv", reorgs_csv),
+        ("miners.csv", miners_csv),
+        ("summary.json", summary_json),
+    ];
+    if let Some(csv) = attack_csv {
+        files.push(("attack.csv", csv));
     }
+    Rendered { summary, files }
 }
 
 /// Hex SHA-256 of `bytes`.
