@@ -16,6 +16,7 @@ use crate::observe::metrics::Metrics;
 use crate::observe::narrate::Narrator;
 use crate::observe::output::Summary;
 use crate::observe::output::{render, sha256_hex, write_atomic, write_data, write_manifest};
+use crate::observe::trace::{TRACE_CSV, Tracer};
 use crate::plot::draw_run_plots;
 use crate::race_report::RaceSummary;
 use crate::report::terminal_summary;
@@ -72,6 +73,10 @@ pub enum Command {
         /// With --narrate: only the lines about this node (by name).
         #[arg(long, value_name = "NAME", requires = "narrate")]
         node: Option<String>,
+        /// Also write trace.csv: one line per record (every message sent or lost, every
+        /// block mined or accepted, attacker decisions, partitions and churn).
+        #[arg(long)]
+        trace: bool,
     },
     /// Time whole runs: median wall time and peak memory (the core benchmarks by default).
     Bench {
@@ -274,16 +279,18 @@ fn run(cli: Cli) -> Result<(), Failure> {
             }
             Ok(())
         }
-        Command::Run { scenario: path, seed, out, set, quiet, narrate, node } => {
+        Command::Run { scenario: path, seed, out, set, quiet, narrate, node, trace } => {
             let overrides = parse_overrides(&set)?;
             let scenario = scenario::load(&path, &overrides, seed)?;
             let out_dir = out.unwrap_or_else(|| PathBuf::from("results").join(&scenario.name));
             let wall = Instant::now();
             if scenario.race.is_some() {
-                if narrate {
+                if narrate || trace {
+                    let flag = if narrate { "--narrate" } else { "--trace" };
                     return Err(Failure::Input(format!(
-                        "--narrate: {} is a race without a network; there is nothing to narrate",
-                        path.display()
+                        "{flag}: {} is a race without a network; there is nothing to {}",
+                        path.display(),
+                        if narrate { "narrate" } else { "trace" }
                     )));
                 }
                 let (summary, _) = execute_race(&scenario, &out_dir)?;
@@ -296,7 +303,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
                 }
                 return Ok(());
             }
-            let (summary, _) = if narrate {
+            let narrator = if narrate {
                 let only = match node {
                     None => None,
                     Some(name) => Some(
@@ -310,21 +317,16 @@ fn run(cli: Cli) -> Result<(), Failure> {
                     ),
                 };
                 let ground = scenario.mining.mode == crate::scenario::MiningMode::Ground;
-                let narrator = Narrator::new(
+                Some(Narrator::new(
                     scenario.node_names.clone(),
                     only,
                     ground,
                     Box::new(std::io::stdout()),
-                );
-                execute(
-                    &scenario,
-                    &out_dir,
-                    false,
-                    (Metrics::new(scenario.network.nodes), narrator),
-                )?
+                ))
             } else {
-                execute(&scenario, &out_dir, !quiet, Metrics::new(scenario.network.nodes))?
+                None
             };
+            let (summary, _) = execute_observed(&scenario, &out_dir, !quiet, narrator, trace)?;
             if !quiet {
                 let wall_s = wall.elapsed().as_secs_f64();
                 say_raw!(
@@ -337,13 +339,41 @@ fn run(cli: Cli) -> Result<(), Failure> {
     }
 }
 
+/// Runs a validated scenario with the metrics alone, or with narration and a trace too.
+fn execute_observed(
+    scenario: &Scenario,
+    out_dir: &Path,
+    show_progress: bool,
+    narrator: Option<Narrator>,
+    trace: bool,
+) -> Result<(Summary, BTreeMap<String, String>), Failure> {
+    let metrics = Metrics::new(scenario.network.nodes);
+    if narrator.is_none() && !trace {
+        return execute(scenario, out_dir, show_progress, metrics, |_| Ok(None));
+    }
+    let tracer = if trace {
+        Some(
+            Tracer::create(out_dir, scenario.node_names.clone())
+                .map_err(|e| Failure::Internal(e.to_string()))?,
+        )
+    } else {
+        None
+    };
+    let progress = show_progress && narrator.is_none();
+    execute(scenario, out_dir, progress, (metrics, (narrator, tracer)), |o| {
+        o.1.1.take().map(Tracer::finish).transpose()
+    })
+}
+
 /// Runs a validated scenario and writes every result file into `out_dir`: data files,
-/// then figures drawn from them, then the manifest with every file's digest.
+/// then figures drawn from them, then the manifest with every file's digest. `finish`
+/// completes files the observer streamed during the run and returns their digests.
 fn execute<O: Observer + AsRef<Metrics>>(
     scenario: &Scenario,
     out_dir: &Path,
     show_progress: bool,
     observer: O,
+    finish: impl FnOnce(&mut O) -> std::io::Result<Option<(String, String)>>,
 ) -> Result<(Summary, BTreeMap<String, String>), Failure> {
     let mut sim = Simulation::new(scenario, observer)?;
     let bar = progress_bar(scenario.run.blocks, !show_progress);
@@ -354,9 +384,11 @@ fn execute<O: Observer + AsRef<Metrics>>(
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }
-    let rendered = render(scenario, &mut sim, &stats);
     let internal = |e: &dyn std::fmt::Display| Failure::Internal(e.to_string());
+    let streamed = finish(&mut sim.observer).map_err(|e| internal(&e))?;
+    let rendered = render(scenario, &mut sim, &stats);
     let mut digests = write_data(out_dir, &rendered).map_err(|e| internal(&e))?;
+    digests.extend(streamed);
     for (path, bytes) in draw_run_plots(out_dir).map_err(|e| internal(&e))? {
         let name = path.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
         digests.insert(name, sha256_hex(&bytes));
@@ -406,7 +438,8 @@ fn replay(results: &Path) -> Result<(), Failure> {
     let outcome = if scenario.race.is_some() {
         execute_race(&scenario, &scratch).map(|(_, d)| d)
     } else {
-        execute(&scenario, &scratch, false, Metrics::new(scenario.network.nodes)).map(|(_, d)| d)
+        let trace = expected.contains_key(TRACE_CSV);
+        execute_observed(&scenario, &scratch, false, None, trace).map(|(_, d)| d)
     };
     let _ = std::fs::remove_dir_all(&scratch);
     let actual = outcome?;

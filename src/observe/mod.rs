@@ -8,6 +8,7 @@ pub mod attack;
 pub mod metrics;
 pub mod narrate;
 pub mod output;
+pub mod trace;
 
 use crate::chain::{BlockId, BlockStore, RejectReason};
 use crate::node::relay::MessageKind;
@@ -199,7 +200,16 @@ impl<A: Observer, B: Observer> Observer for (A, B) {
     }
 }
 
-impl AsRef<metrics::Metrics> for (metrics::Metrics, narrate::Narrator) {
+/// An optional observer: records go to it when present.
+impl<T: Observer> Observer for Option<T> {
+    fn record(&mut self, record: &Record, store: &BlockStore) {
+        if let Some(o) = self {
+            o.record(record, store);
+        }
+    }
+}
+
+impl<B: Observer> AsRef<metrics::Metrics> for (metrics::Metrics, B) {
     fn as_ref(&self) -> &metrics::Metrics {
         &self.0
     }
