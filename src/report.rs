@@ -167,7 +167,7 @@ fn attack_lines(o: &mut String, attack: &AttackSection) {
     if let Some(e) = &attack.eclipse {
         let _ = writeln!(
             o,
-            "  eclipse             victim {} (peers {}): tip at height {} of {}{}, {} of its {} blocks in the main chain",
+            "  eclipse             victim {}, linked only to {}: tip at height {} of {}{}; {} of its {} blocks in the main chain",
             e.victim,
             e.peers.join(", "),
             e.victim_tip_height,
@@ -180,7 +180,7 @@ fn attack_lines(o: &mut String, attack: &AttackSection) {
     if let Some(t) = &attack.timeline {
         let _ = writeln!(
             o,
-            "  timeline            {} partitions, {} heals, {} nodes left, {} rejoined; {} messages lost on cut links",
+            "  timeline            partitions {}, heals {}, nodes left {}, rejoined {}; {} messages lost on cut links",
             t.partitions, t.heals, t.nodes_left, t.nodes_rejoined, t.messages_dropped
         );
         let _ = writeln!(

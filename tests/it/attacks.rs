@@ -311,7 +311,7 @@ fn an_eclipsed_victim_only_hears_what_the_attacker_nodes_pass_on() {
     let path = scenario("attacks/eclipse.toml");
     let eves = ["eve1", "eve2", "eve3"];
     let victim_lines = |out: &Path| -> Vec<BTreeMap<String, String>> {
-        rows(out, "trace.csv").into_iter().filter(|r| r["node"] == "victim").collect()
+        rows(out, "trace.csv").into_iter().filter(|r| r["node"] == "vera").collect()
     };
 
     // The attacker nodes relay nothing: the victim never gets a block and falls behind.
