@@ -355,6 +355,12 @@ pub fn validate(
         Some(e) => Some(attack::validate_eclipse(e, &names, origin)?),
     };
     let timeline = attack::validate_timeline(&raw.timeline, &names, origin)?;
+    if race.is_some() {
+        let without_network = "does not apply to a [race], which has no network";
+        origin.check(eclipse.is_none(), "network.eclipse", "{ ... }", without_network)?;
+        let entries = format!("[{} entries]", timeline.len());
+        origin.check(timeline.is_empty(), "timeline", entries, without_network)?;
+    }
 
     Ok(Scenario {
         source: path.to_path_buf(),

@@ -479,6 +479,11 @@ fn bad_attack_input_names_file_field_and_value() {
         &["timeline[0].rejoin", "\"n3\"", "not offline"],
     );
     assert_error(
+        "[race]\nkind = \"selfish_mining\"\n[[timeline]]\nat_s = 10\nheal = true\n",
+        &[],
+        &["field `timeline`", "[race]"],
+    );
+    assert_error(
         &format!("{TEN}[[timeline]]\nat_s = 10\npartition = {{ share = 1.5 }}\n"),
         &[],
         &["timeline[0].partition.share", "1.5"],
