@@ -16,6 +16,7 @@ use crate::observe::metrics::{Metrics, main_chain_flags};
 use crate::observe::narrate::Narrator;
 use crate::observe::output::Summary;
 use crate::observe::output::{render, sha256_hex, write_atomic, write_data, write_manifest};
+use crate::observe::trace::{TRACE_CSV, Tracer};
 use crate::observe::{Observer, Record};
 use crate::plot::draw_run_plots;
 use crate::race_report::RaceSummary;
@@ -78,6 +79,10 @@ pub enum Command {
         /// browser (network, messages, block tree and narration; works offline).
         #[arg(long)]
         html: bool,
+        /// Also write trace.csv: one line per record (every message sent or lost, every
+        /// block mined or accepted, attacker decisions, partitions and churn).
+        #[arg(long)]
+        trace: bool,
     },
     /// Time whole runs: median wall time and peak memory (the core benchmarks by default).
     Bench {
@@ -281,14 +286,20 @@ fn run(cli: Cli) -> Result<(), Failure> {
             }
             Ok(())
         }
-        Command::Run { scenario: path, seed, out, set, quiet, narrate, node, html } => {
+        Command::Run { scenario: path, seed, out, set, quiet, narrate, node, html, trace } => {
             let overrides = parse_overrides(&set)?;
             let scenario = scenario::load(&path, &overrides, seed)?;
             let out_dir = out.unwrap_or_else(|| PathBuf::from("results").join(&scenario.name));
             let wall = Instant::now();
             if scenario.race.is_some() {
-                if narrate || html {
-                    let flag = if narrate { "--narrate" } else { "--html" };
+                if narrate || html || trace {
+                    let flag = if narrate {
+                        "--narrate"
+                    } else if html {
+                        "--html"
+                    } else {
+                        "--trace"
+                    };
                     return Err(Failure::Input(format!(
                         "{flag}: {} is a race without a network; there is nothing to show",
                         path.display()
@@ -305,6 +316,12 @@ fn run(cli: Cli) -> Result<(), Failure> {
                 return Ok(());
             }
             let mut watchers = Watchers::new(&scenario, html);
+            if trace {
+                watchers.tracer = Some(
+                    Tracer::create(&out_dir, scenario.node_names.clone())
+                        .map_err(|e| Failure::Internal(e.to_string()))?,
+                );
+            }
             if narrate {
                 let only = match node {
                     None => None,
@@ -343,11 +360,12 @@ fn run(cli: Cli) -> Result<(), Failure> {
     }
 }
 
-/// What a `forksim run` watches: the metrics always, the narrated story and the replay page
-/// when asked for.
+/// What a `forksim run` watches: the metrics always; the narrated story, the trace and the
+/// replay page when asked for.
 struct Watchers {
     metrics: Metrics,
     narrator: Option<Narrator>,
+    tracer: Option<Tracer>,
     page: Option<Recorder>,
 }
 
@@ -358,6 +376,7 @@ impl Watchers {
         Watchers {
             metrics: Metrics::new(scenario.network.nodes),
             narrator: None,
+            tracer: None,
             page: html.then(|| Recorder::new(scenario.node_names.clone(), ground)),
         }
     }
@@ -368,6 +387,9 @@ impl Observer for Watchers {
         self.metrics.record(record, store);
         if let Some(n) = self.narrator.as_mut() {
             n.record(record, store);
+        }
+        if let Some(t) = self.tracer.as_mut() {
+            t.record(record, store);
         }
         if let Some(p) = self.page.as_mut() {
             p.record(record, store);
@@ -381,9 +403,9 @@ impl AsRef<Metrics> for Watchers {
     }
 }
 
-/// Runs a validated scenario and writes every result file into `out_dir`: data files,
-/// then the replay page if asked for, then figures drawn from them, then the manifest with
-/// every file's digest.
+/// Runs a validated scenario and writes every result file into `out_dir`: data files (the
+/// trace was streamed during the run), then the replay page if asked for, then figures
+/// drawn from them, then the manifest with every file's digest.
 fn execute(
     scenario: &Scenario,
     out_dir: &Path,
@@ -399,14 +421,17 @@ fn execute(
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }
+    let internal = |e: &dyn std::fmt::Display| Failure::Internal(e.to_string());
+    let streamed =
+        sim.observer.tracer.take().map(Tracer::finish).transpose().map_err(|e| internal(&e))?;
     let mut rendered = render(scenario, &mut sim, &stats);
     if let Some(page) = &sim.observer.page {
         let (_, main) = main_chain_flags(&mut sim.store);
         let bytes = crate::replay_page::render(scenario, &sim, page, &main, stats.end_time);
         rendered.files.push((crate::replay_page::FILE_NAME, bytes));
     }
-    let internal = |e: &dyn std::fmt::Display| Failure::Internal(e.to_string());
     let mut digests = write_data(out_dir, &rendered).map_err(|e| internal(&e))?;
+    digests.extend(streamed);
     for (path, bytes) in draw_run_plots(out_dir).map_err(|e| internal(&e))? {
         let name = path.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
         digests.insert(name, sha256_hex(&bytes));
@@ -456,9 +481,16 @@ fn replay(results: &Path) -> Result<(), Failure> {
     let outcome = if scenario.race.is_some() {
         execute_race(&scenario, &scratch).map(|(_, d)| d)
     } else {
-        // A page is part of the run when the manifest lists one.
+        // A page or a trace is part of the run when the manifest lists one.
         let html = expected.contains_key(crate::replay_page::FILE_NAME);
-        execute(&scenario, &scratch, false, Watchers::new(&scenario, html)).map(|(_, d)| d)
+        let mut watchers = Watchers::new(&scenario, html);
+        if expected.contains_key(TRACE_CSV) {
+            watchers.tracer = Some(
+                Tracer::create(&scratch, scenario.node_names.clone())
+                    .map_err(|e| Failure::Internal(e.to_string()))?,
+            );
+        }
+        execute(&scenario, &scratch, false, watchers).map(|(_, d)| d)
     };
     let _ = std::fs::remove_dir_all(&scratch);
     let actual = outcome?;

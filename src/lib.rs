@@ -19,6 +19,8 @@
 //! | [`node`] | a node's view of the chain and the relay messages with their wire sizes |
 //! | [`mining`] | hash power, sampled and ground mining, block templates |
 //! | [`sim`] | the honest protocol: what a node does on each event |
+//! | [`strategy`] | honest and attacker behaviour behind one trait: private chain, selfish mining, tie-breaks |
+//! | [`faults`] | the timeline's partitions, heals, leaves and rejoins |
 //! | [`observe`] | read-only records, metrics and result files |
 //! | [`sweep`], [`experiment`] | parameter sweeps over seeds: parallel, resumable, sharded and merged; one run's metrics |
 //! | [`plot`], [`tree`], [`sweep_plot`] | figures drawn from the result files alone: run figures, the block tree, sweep figures |
@@ -41,6 +43,7 @@ pub mod chain;
 pub mod cli;
 pub mod engine;
 pub mod experiment;
+pub mod faults;
 pub mod merchant;
 pub mod mining;
 pub mod network;
@@ -54,6 +57,7 @@ pub mod report;
 pub mod rng;
 pub mod scenario;
 pub mod sim;
+pub mod strategy;
 pub mod sweep;
 pub mod sweep_plot;
 pub mod time;

@@ -2,6 +2,7 @@
 
 use std::fmt::Write;
 
+use crate::observe::attack::AttackSection;
 use crate::observe::output::Summary;
 use crate::scenario::{MiningMode, RelayProtocol, Scenario};
 
@@ -93,14 +94,118 @@ pub fn terminal_summary(scenario: &Scenario, s: &Summary, wall_s: f64, out_dir: 
             t.signatures_verified
         );
     }
+    if let Some(attack) = &s.attack {
+        attack_lines(&mut o, attack);
+    }
     let _ = writeln!(
         o,
         "  virtual time {:.0} s | {} events | stopped: {:?} | wall {:.2} s",
         s.virtual_time_s, s.events, s.stopped_by, wall_s
     );
+    let attack_csv =
+        if s.attack.as_ref().is_some_and(|a| !a.attackers.is_empty()) { "attack, " } else { "" };
     let _ = writeln!(
         o,
-        "  results in {out_dir}/ (blocks, propagation, reorgs and miners CSVs, summary.json, manifest.json, propagation and revenue plots)"
+        "  results in {out_dir}/ (blocks, propagation, reorgs, {attack_csv}miners CSVs, summary.json, manifest.json, propagation and revenue plots)"
     );
     o
+}
+
+/// The attackers beside their hash share and closed form, the eclipse and the timeline.
+fn attack_lines(o: &mut String, attack: &AttackSection) {
+    for a in &attack.attackers {
+        let relay = if a.relay { "" } else { ", relays nothing it did not mine" };
+        if a.strategy == "honest" {
+            let _ = writeln!(
+                o,
+                "  attacker {} (honest{relay}, {} of the hash power): {} blocks mined, {} in the main chain",
+                a.node,
+                percent(a.share),
+                a.blocks_mined,
+                a.blocks_in_main_chain
+            );
+            continue;
+        }
+        let _ = writeln!(
+            o,
+            "  attacker {} ({}{relay}, {} of the hash power)",
+            a.node,
+            a.strategy,
+            percent(a.share)
+        );
+        let model = match (&a.gamma, a.eyal_sirer_revenue) {
+            (Some(g), Some(r)) => {
+                let (gamma, how) = match (g.subset_share, g.measured) {
+                    (Some(set), _) => (set, "as set"),
+                    (None, Some(measured)) => (measured, "as measured"),
+                    (None, None) => (0.0, "unknown"),
+                };
+                format!("   Eyal-Sirer {} (gamma {gamma:.3} {how})", percent(r))
+            }
+            (Some(_), None) => "   Eyal-Sirer n/a (share of 1/2 or more, or no gamma)".to_string(),
+            (None, _) => String::new(),
+        };
+        let _ = writeln!(
+            o,
+            "    revenue share     {:>10}{model}   honest mining would give {}",
+            percent(a.relative_revenue),
+            percent(a.share)
+        );
+        let _ = writeln!(
+            o,
+            "    blocks            {:>10} mined ({} of all), {} in the main chain, {} lost; {} withheld, {} published, gave up {} times",
+            a.blocks_mined,
+            percent(a.share_of_blocks_mined),
+            a.blocks_in_main_chain,
+            a.blocks_lost,
+            a.withheld,
+            a.published,
+            a.gave_up
+        );
+        if let Some(g) = &a.gamma {
+            let measured = g.measured.map_or_else(|| "n/a".to_string(), |m| format!("{m:.3}"));
+            let set = match (g.requested, g.subset_share) {
+                (Some(r), Some(held)) => format!(
+                    "; set to {r} (the favouring miners hold {} of honest power)",
+                    percent(held)
+                ),
+                _ => "; emergent: nodes keep the block they saw first".to_string(),
+            };
+            let _ = writeln!(
+                o,
+                "    gamma measured    {measured:>10} ({} of {} honest blocks in {} ties built on its block){set}",
+                g.honest_on_attacker, g.honest_tie_blocks, g.ties
+            );
+        }
+        let _ = writeln!(
+            o,
+            "    reorgs caused     {:>10} on other nodes, deepest {}",
+            a.reorgs_caused, a.max_reorg_depth_caused
+        );
+    }
+    if let Some(e) = &attack.eclipse {
+        let _ = writeln!(
+            o,
+            "  eclipse             victim {}, linked only to {}: tip at height {} of {}{}; {} of its {} blocks in the main chain",
+            e.victim,
+            e.peers.join(", "),
+            e.victim_tip_height,
+            e.main_chain_height,
+            if e.victim_tip_in_main_chain { "" } else { " (off the main chain)" },
+            e.victim_blocks_in_main_chain,
+            e.victim_blocks_mined
+        );
+    }
+    if let Some(t) = &attack.timeline {
+        let _ = writeln!(
+            o,
+            "  timeline            partitions {}, heals {}, nodes left {}, rejoined {}; {} messages lost on cut links",
+            t.partitions, t.heals, t.nodes_left, t.nodes_rejoined, t.messages_dropped
+        );
+        let _ = writeln!(
+            o,
+            "                      at the end {} online nodes on {} distinct tips, {} behind the best",
+            t.online_nodes_at_end, t.distinct_tips_at_end, t.nodes_behind_at_end
+        );
+    }
 }

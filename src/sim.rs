@@ -22,6 +22,13 @@
 //!   header's proof of work itself; the node-independent part of validity is computed once
 //!   per block in the shared store.
 //!
+//! Attack strategies and faults hook in at a few points (see [`crate::strategy`] and
+//! [`crate::faults`]; the glue is in the `adversary` submodule): the block a miner builds
+//! on, what happens to a block a node just mined or accepted from a peer, ties of equal
+//! work, whether a node relays others' blocks, and whether a link is cut. A node without a
+//! strategy object is honest and a run without a timeline has no cut links; either check is
+//! one branch.
+//!
 //! One exact shortcut keeps large runs fast: an announcement to a peer that already has the
 //! block, or has asked for it, would be ignored on arrival whatever happens in between
 //! (those states never go back), so it is not delivered at all. Its bytes still occupy the
@@ -41,9 +48,12 @@ use crate::node::{BlockState, Node, Orphan};
 use crate::observe::{KeepReason, Observer, Record, TipOutcome};
 use crate::rng::{self, Purpose, RngStreams, SimRng};
 use crate::scenario::{MiningMode, RelayProtocol, RelaySpec, Scenario, ScenarioError};
+use crate::strategy::Adversary;
 use crate::time::{SimDuration, SimTime};
 use crate::txpool::TxPool;
 use crate::wallet::Wallets;
+
+mod adversary;
 
 /// A link index meaning "no link" (a block the node mined itself).
 pub const NO_LINK: u32 = u32::MAX;
@@ -88,6 +98,11 @@ pub enum Event {
     },
     /// The sampled nodes' mempool sizes are recorded.
     SampleMempools,
+    /// A `[[timeline]]` entry takes effect.
+    Timeline {
+        /// Index into the scenario's timeline.
+        index: u32,
+    },
 }
 
 /// Per-block facts the simulation needs besides the block itself.
@@ -160,6 +175,8 @@ pub struct Simulation<O: Observer> {
     pub transactions: Option<Transactions>,
     /// The most-work block mined so far (transactions confirmed deep below it retire).
     best_block: BlockId,
+    /// Attack strategies and the timeline's faults (empty for an honest run).
+    pub adversary: Adversary,
     miner_of: Vec<u32>,
     costs: Vec<BlockCosts>,
     relay_rng: Vec<SimRng>,
@@ -222,7 +239,7 @@ impl<O: Observer> Simulation<O> {
     /// built (a disconnected graph, impossible degrees).
     pub fn new(scenario: &Scenario, observer: O) -> Result<Self, ScenarioError> {
         let streams = RngStreams::new(scenario.seed);
-        let network =
+        let mut network =
             Network::build(&scenario.network, &streams).map_err(|e| ScenarioError::Field {
                 origin: scenario.source.display().to_string(),
                 field: "network.topology".to_string(),
@@ -250,12 +267,13 @@ impl<O: Observer> Simulation<O> {
         }
         let store = BlockStore::new(genesis, params);
         let nodes_n = scenario.network.nodes;
-        let hash_shares = assign_hash_shares(
+        let mut hash_shares = assign_hash_shares(
             nodes_n,
             scenario.mining.miners,
             &scenario.mining.hash_power,
             &mut streams.stream(Purpose::Population, 1),
         );
+        let adversary = adversary::build(scenario, &mut network, &mut hash_shares, &streams)?;
         let compact_rng = &mut streams.stream(Purpose::Population, 2);
         let relay = scenario.relay.clone();
         let nodes: Vec<Node> = (0..nodes_n)
@@ -332,6 +350,7 @@ impl<O: Observer> Simulation<O> {
             blocks_mined: 0,
             transactions,
             best_block: BlockId::GENESIS,
+            adversary,
             miner_of,
             costs: vec![genesis_costs],
             relay_rng,
@@ -383,6 +402,7 @@ impl<O: Observer> Simulation<O> {
                 sched.at(SimTime::ZERO, Event::SampleMempools);
             }
         }
+        self.schedule_timeline(engine.scheduler());
         let mut stopped_by = engine.run(self);
         if stopped_by == StopReason::Done {
             self.phase = Phase::Draining;
@@ -408,7 +428,7 @@ impl<O: Observer> Simulation<O> {
 
     fn start_mining(&mut self, m: usize, sched: &mut Scheduler<Event>) {
         let now = sched.now();
-        let tip = self.nodes[self.miners[m].node as usize].tip;
+        let tip = self.mining_tip(self.miners[m].node);
         let bits = self.store.next_bits(tip);
         let miner = &mut self.miners[m];
         miner.generation = miner.generation.wrapping_add(1);
@@ -462,14 +482,14 @@ impl<O: Observer> Simulation<O> {
     /// does (a different next target); in ground mode the template must be rebuilt.
     fn tip_changed(&mut self, node: u32, sched: &mut Scheduler<Event>) {
         let m = self.miner_of[node as usize];
-        if m == u32::MAX || self.phase != Phase::Mining {
+        if m == u32::MAX || self.phase != Phase::Mining || !self.online(node) {
             return;
         }
         let m = m as usize;
         let needs_restart = match self.settings.mode {
             MiningMode::Ground => true,
             MiningMode::Sampled => {
-                let tip = self.nodes[node as usize].tip;
+                let tip = self.mining_tip(node);
                 self.store.next_bits(tip) != self.miners[m].clock_bits
             }
         };
@@ -492,7 +512,7 @@ impl<O: Observer> Simulation<O> {
                 self.miners[m].pending_block.take().expect("a ground miner's event has its block")
             }
             MiningMode::Sampled => {
-                let tip = self.nodes[node as usize].tip;
+                let tip = self.mining_tip(node);
                 let miner = &mut self.miners[m];
                 miner.extra_nonce += 1;
                 let extra_nonce = miner.extra_nonce;
@@ -536,7 +556,11 @@ impl<O: Observer> Simulation<O> {
         }
         // The clock that fired is used up: force a fresh draw when the tip moves.
         self.miners[m].clock_bits = CompactTarget(0);
-        self.accept(node, id, NO_LINK, true, sched);
+        if self.adversary.strategy(node).is_some() {
+            self.strategy_mined(node, id, sched);
+        } else {
+            self.accept(node, id, NO_LINK, true, sched);
+        }
         if self.blocks_mined >= self.settings.target_blocks {
             self.phase = Phase::StopRequested;
             for miner in &mut self.miners {
@@ -552,6 +576,9 @@ impl<O: Observer> Simulation<O> {
     /// the message travels for the link's latency. `prunable` marks announcements that may
     /// be skipped when the receiver would ignore them (see the module docs).
     fn send(&mut self, link: usize, msg: Message, prunable: bool, sched: &mut Scheduler<Event>) {
+        if self.link_cut(link) {
+            return self.drop_message(link, msg, sched.now());
+        }
         let from = self.network.link_source(link) as usize;
         let size = self.costs[msg.block.index()].wire.of_message(&msg);
         let start = sched.now().max(self.nodes[from].uplink_free_at);
@@ -621,6 +648,9 @@ impl<O: Observer> Simulation<O> {
 
     fn on_deliver(&mut self, link: usize, msg: Message, sched: &mut Scheduler<Event>) {
         self.in_flight -= 1;
+        if self.link_cut(link) {
+            return self.drop_message(link, msg, sched.now());
+        }
         let node = self.network.link_target(link);
         let reply = self.network.reverse_link(link);
         let state = self.nodes[node as usize].state(msg.block);
@@ -791,21 +821,19 @@ impl<O: Observer> Simulation<O> {
         let old_tip = self.nodes[n].tip;
         let (work, tip_work) =
             (self.store.get(block).chain_work, self.store.get(old_tip).chain_work);
-        let outcome = if work > tip_work {
+        let switch =
+            work > tip_work || (work == tip_work && self.prefers_on_tie(node, old_tip, block));
+        let outcome = if switch {
             let fork = self.store.fork_point(old_tip, block);
             self.nodes[n].tip = block;
             // Announce every block that joined the best chain, oldest first. Almost always
             // that is the block alone, extending the old tip: no list needed.
-            if self.store.get(block).parent == Some(fork) {
+            if !mined_here && !self.relays(node) {
+                // The node's strategy keeps others' blocks to itself.
+            } else if self.store.get(block).parent == Some(fork) {
                 self.announce(node, block, from_link, sched);
             } else {
-                let mut connected = Vec::new();
-                let mut b = block;
-                while b != fork {
-                    connected.push(b);
-                    b = self.store.get(b).parent.expect("the fork point is an ancestor");
-                }
-                for &b in connected.iter().rev() {
+                for b in self.store.branch(block, fork) {
                     let except = if b == block { from_link } else { NO_LINK };
                     self.announce(node, b, except, sched);
                 }
@@ -826,6 +854,9 @@ impl<O: Observer> Simulation<O> {
             let from = (from_link != NO_LINK).then(|| self.network.link_target(from_link as usize));
             let record = Record::BlockAccepted { node, block, from, outcome, time: now };
             self.observer.record(&record, &self.store);
+            if self.adversary.strategy(node).is_some() {
+                self.strategy_accepted(node, block, sched);
+            }
         }
         for orphan in self.take_orphans_of(node, block) {
             self.start_validation(node, orphan.block, orphan.from_link, sched);
@@ -971,6 +1002,7 @@ impl<O: Observer> Model for Simulation<O> {
             Event::Payment => self.on_payment(sched),
             Event::Conflict { index } => self.on_conflict(index as usize, sched),
             Event::SampleMempools => self.on_sample(sched),
+            Event::Timeline { index } => self.on_timeline(index as usize, sched),
         }
     }
 

@@ -502,6 +502,23 @@ impl BlockStore {
         self.get(old_tip).height - self.get(self.fork_point(old_tip, new_tip)).height
     }
 
+    /// Returns the blocks above `ancestor` up to `tip`, oldest first (empty when they are the
+    /// same block): what a node connects when it switches from `ancestor` to `tip`.
+    ///
+    /// # Panics
+    ///
+    /// Panics if `ancestor` is not an ancestor of `tip`.
+    pub fn branch(&self, tip: BlockId, ancestor: BlockId) -> Vec<BlockId> {
+        let mut blocks = Vec::new();
+        let mut b = tip;
+        while b != ancestor {
+            blocks.push(b);
+            b = self.get(b).parent.expect("`ancestor` is an ancestor of `tip`");
+        }
+        blocks.reverse();
+        blocks
+    }
+
     /// Returns the chain from genesis to `tip`, inclusive, in height order.
     pub fn chain_to(&self, tip: BlockId) -> Vec<BlockId> {
         let mut chain = Vec::with_capacity(self.get(tip).height as usize + 1);

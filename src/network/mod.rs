@@ -286,9 +286,38 @@ impl Network {
         edges.sort_unstable();
 
         let mut latency_rng = streams.stream(Purpose::Latency, 0);
-        let n = spec.nodes as usize;
+        let latencies: Vec<SimDuration> = edges
+            .iter()
+            .map(|&(a, b)| {
+                spec.latency.sample(
+                    node_region[a as usize] as usize,
+                    node_region[b as usize] as usize,
+                    &mut latency_rng,
+                )
+            })
+            .collect();
+        Ok(Network::assemble(
+            spec.region_names.clone(),
+            node_region,
+            upload_bps,
+            download_bps,
+            &edges,
+            &latencies,
+        ))
+    }
+
+    /// Lays out sorted `(lower, higher)` edges with their latencies as CSR directed links.
+    fn assemble(
+        region_names: Vec<String>,
+        node_region: Vec<u32>,
+        upload_bps: Vec<u64>,
+        download_bps: Vec<u64>,
+        edges: &[(u32, u32)],
+        latencies: &[SimDuration],
+    ) -> Network {
+        let n = node_region.len();
         let mut link_offsets = vec![0usize; n + 1];
-        for &(a, b) in &edges {
+        for &(a, b) in edges {
             link_offsets[a as usize + 1] += 1;
             link_offsets[b as usize + 1] += 1;
         }
@@ -300,12 +329,7 @@ impl Network {
         let mut cursor: Vec<usize> = link_offsets[..n].to_vec();
         // Edges are sorted by (lower, higher): every edge (x, b) with x < a reaches row a before
         // any edge (a, y), and both kinds arrive in increasing order, so rows come out sorted.
-        for &(a, b) in &edges {
-            let latency = spec.latency.sample(
-                node_region[a as usize] as usize,
-                node_region[b as usize] as usize,
-                &mut latency_rng,
-            );
+        for (&(a, b), &latency) in edges.iter().zip(latencies) {
             let (forward, backward) = (cursor[a as usize], cursor[b as usize]);
             cursor[a as usize] += 1;
             cursor[b as usize] += 1;
@@ -322,15 +346,53 @@ impl Network {
                 target: a,
             };
         }
+        Network { region_names, node_region, upload_bps, download_bps, link_offsets, links }
+    }
 
-        Ok(Network {
-            region_names: spec.region_names.clone(),
-            node_region,
-            upload_bps,
-            download_bps,
-            link_offsets,
-            links,
-        })
+    /// The same network with `victim` eclipsed: its links are removed and it is linked to
+    /// each of `attackers` instead. Links that existed keep their latency; new ones draw
+    /// theirs from `latency` with `rng`, in attacker order, so the rest of the network is
+    /// exactly as built.
+    ///
+    /// # Errors
+    ///
+    /// [`NetworkError::Topology`] with [`TopologyError::Disconnected`] if some node reached
+    /// the others only through the victim.
+    pub fn eclipsed(
+        &self,
+        victim: u32,
+        attackers: &[u32],
+        latency: &LinkLatencySpec,
+        rng: &mut SimRng,
+    ) -> Result<Network, NetworkError> {
+        let mut edges: Vec<((u32, u32), SimDuration)> = Vec::with_capacity(self.links.len() / 2);
+        for a in 0..self.node_count() {
+            for link in self.links_of(a) {
+                let b = self.links[link].target;
+                if a < b && a != victim && b != victim {
+                    edges.push(((a, b), self.links[link].latency));
+                }
+            }
+        }
+        for &attacker in attackers {
+            let latency = match self.find_link(victim, attacker) {
+                Some(link) => self.links[link].latency,
+                None => latency.sample(self.region_of(victim), self.region_of(attacker), rng),
+            };
+            edges.push(((victim.min(attacker), victim.max(attacker)), latency));
+        }
+        edges.sort_unstable_by_key(|e| e.0);
+        let pairs: Vec<(u32, u32)> = edges.iter().map(|e| e.0).collect();
+        topology::check_connected(self.node_count(), &pairs)?;
+        let latencies: Vec<SimDuration> = edges.iter().map(|e| e.1).collect();
+        Ok(Network::assemble(
+            self.region_names.clone(),
+            self.node_region.clone(),
+            self.upload_bps.clone(),
+            self.download_bps.clone(),
+            &pairs,
+            &latencies,
+        ))
     }
 
     /// Number of nodes.
@@ -832,5 +894,40 @@ mod tests {
         let islands = build(&|s| s.topology = TopologySpec::Edges(vec![(0, 1)]));
         assert!(matches!(islands, NetworkError::Topology(TopologyError::Disconnected { .. })));
         assert!(islands.to_string().starts_with("topology is disconnected: 49 components"));
+    }
+
+    #[test]
+    fn an_eclipsed_victim_links_only_to_the_attackers_and_nothing_else_moves() {
+        let streams = RngStreams::new(4);
+        let spec = global(
+            30,
+            TopologySpec::Random { outbound: OutboundDegree::Fixed(4), inbound_max: 30 },
+        );
+        let net = Network::build(&spec, &streams).unwrap();
+        let mut rng = streams.stream(Purpose::Latency, 1);
+        let eclipsed = net.eclipsed(0, &[7, 3, 9], &spec.latency, &mut rng).unwrap();
+        let peers: Vec<u32> = eclipsed.links_of(0).map(|l| eclipsed.link_target(l)).collect();
+        assert_eq!(peers, vec![3, 7, 9]);
+        for a in 1..30 {
+            for link in net.links_of(a) {
+                let b = net.link_target(link);
+                if b == 0 {
+                    continue;
+                }
+                let same = eclipsed.find_link(a, b).expect("links between others stay");
+                assert_eq!(eclipsed.link_latency(same), net.link_latency(link));
+            }
+        }
+        for link in 0..eclipsed.link_count() {
+            assert_eq!(
+                eclipsed.link_source(eclipsed.reverse_link(link)),
+                eclipsed.link_target(link)
+            );
+        }
+        // A star: the victim is the hub, so its leaves would be cut off.
+        let star = global(4, TopologySpec::Edges(vec![(0, 1), (0, 2), (0, 3)]));
+        let net = Network::build(&star, &streams).unwrap();
+        let err = net.eclipsed(0, &[1], &star.latency, &mut rng).unwrap_err();
+        assert!(err.to_string().contains("disconnected"), "{err}");
     }
 }

@@ -542,7 +542,7 @@ fn check_edge_list(nodes: u32, list: &[(u32, u32)]) -> Result<(), TopologyError>
 }
 
 /// Rejects a graph with more than one connected component (union–find, deterministic).
-fn check_connected(nodes: u32, edges: &[(u32, u32)]) -> Result<(), TopologyError> {
+pub(crate) fn check_connected(nodes: u32, edges: &[(u32, u32)]) -> Result<(), TopologyError> {
     let n = nodes as usize;
     let mut parent: Vec<u32> = (0..nodes).collect();
     let mut size = vec![1u32; n];

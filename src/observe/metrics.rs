@@ -11,6 +11,7 @@
 
 use serde::Serialize;
 
+use super::attack::AttackLog;
 use super::{Observer, Record, TipOutcome};
 use crate::chain::{BlockId, BlockStore, RejectReason};
 use crate::time::SimTime;
@@ -80,6 +81,8 @@ pub struct Metrics {
     pub rejected: Vec<u64>,
     /// Mempool sizes of the sampled nodes, in time order.
     pub mempool: Vec<MempoolSample>,
+    /// Strategy decisions, ties and timeline events (empty in an honest run).
+    pub attack: AttackLog,
 }
 
 impl Metrics {
@@ -94,6 +97,7 @@ impl Metrics {
             reorgs: Vec::new(),
             rejected: vec![0; RejectReason::ALL.len()],
             mempool: Vec::new(),
+            attack: AttackLog::default(),
         }
     }
 
@@ -123,7 +127,7 @@ impl AsRef<Metrics> for Metrics {
 }
 
 impl Observer for Metrics {
-    fn record(&mut self, record: &Record, _: &BlockStore) {
+    fn record(&mut self, record: &Record, store: &BlockStore) {
         match *record {
             Record::BlockMined { block, miner, time } => {
                 if self.spread_of.len() <= block.index() {
@@ -139,6 +143,7 @@ impl Observer for Metrics {
                     reached: 0,
                 });
                 self.hold(block, time);
+                self.attack.mined(block, miner, store);
             }
             Record::BlockAccepted { node, block, outcome, time, .. } => {
                 self.hold(block, time);
@@ -153,6 +158,14 @@ impl Observer for Metrics {
                 self.mempool.push(MempoolSample { node, txs, bytes, time });
             }
             Record::MessageSent { .. } | Record::PaymentSent { .. } => {}
+            Record::Withheld { .. }
+            | Record::Published { .. }
+            | Record::GaveUp { .. }
+            | Record::MessageDropped { .. }
+            | Record::Partitioned { .. }
+            | Record::Healed { .. }
+            | Record::NodeLeft { .. }
+            | Record::NodeRejoined { .. } => self.attack.record(record),
         }
     }
 }

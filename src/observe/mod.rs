@@ -4,9 +4,11 @@
 //! turns them into metrics, traces or narration. Observers never see node internals, so a
 //! metric cannot depend on anything but the recorded history.
 
+pub mod attack;
 pub mod metrics;
 pub mod narrate;
 pub mod output;
+pub mod trace;
 pub mod tx_output;
 
 use crate::chain::{BlockId, BlockStore, RejectReason, TxId};
@@ -121,6 +123,83 @@ pub enum Record {
         /// When.
         time: SimTime,
     },
+    /// A node's strategy kept a block it just mined to itself.
+    Withheld {
+        /// The node.
+        node: u32,
+        /// The block.
+        block: BlockId,
+        /// When.
+        time: SimTime,
+    },
+    /// A node's strategy announced blocks it had kept private, oldest first.
+    Published {
+        /// The node.
+        node: u32,
+        /// The newest block published (the others are its ancestors).
+        tip: BlockId,
+        /// How many blocks.
+        count: u32,
+        /// When the node thereby published all it held and its branch has the same work as
+        /// its public tip: that tip (a tie, decided by how other nodes break ties).
+        tie_with: Option<BlockId>,
+        /// When.
+        time: SimTime,
+    },
+    /// A node's strategy abandoned its private branch and went back to its public tip.
+    GaveUp {
+        /// The node.
+        node: u32,
+        /// Unpublished blocks dropped.
+        abandoned: u32,
+        /// The tip it now mines on.
+        tip: BlockId,
+        /// When.
+        time: SimTime,
+    },
+    /// A message was lost because the link between the two nodes is cut.
+    MessageDropped {
+        /// The sending node.
+        from: u32,
+        /// The node it was for.
+        to: u32,
+        /// What it said.
+        kind: MessageKind,
+        /// Which block it was about.
+        block: BlockId,
+        /// When it was lost.
+        time: SimTime,
+    },
+    /// The network split: links between groups are cut.
+    Partitioned {
+        /// Number of groups.
+        groups: u32,
+        /// Connections cut by the split.
+        links_cut: u32,
+        /// When.
+        time: SimTime,
+    },
+    /// Cut links between groups were restored.
+    Healed {
+        /// Connections restored.
+        links_restored: u32,
+        /// When.
+        time: SimTime,
+    },
+    /// A node went offline: it stops mining and its links are down.
+    NodeLeft {
+        /// The node.
+        node: u32,
+        /// When.
+        time: SimTime,
+    },
+    /// A node came back online and catches up with its peers.
+    NodeRejoined {
+        /// The node.
+        node: u32,
+        /// When.
+        time: SimTime,
+    },
 }
 
 /// Receives records as the run goes. Observers may read the shared block store to describe
@@ -145,7 +224,16 @@ impl<A: Observer, B: Observer> Observer for (A, B) {
     }
 }
 
-impl AsRef<metrics::Metrics> for (metrics::Metrics, narrate::Narrator) {
+/// An optional observer: records go to it when present.
+impl<T: Observer> Observer for Option<T> {
+    fn record(&mut self, record: &Record, store: &BlockStore) {
+        if let Some(o) = self {
+            o.record(record, store);
+        }
+    }
+}
+
+impl<B: Observer> AsRef<metrics::Metrics> for (metrics::Metrics, B) {
     fn as_ref(&self) -> &metrics::Metrics {
         &self.0
     }

@@ -3,8 +3,10 @@
 //! `forksim run SCENARIO --narrate` prints who found a block (and, in ground mode, the
 //! winning nonce and how many zero bits its hash starts with), who received it from whom and
 //! when, what each node did with it: build on it, switch branch (a reorg, and how deep), or
-//! keep its own tip because it has more work or was seen first. `--node NAME` keeps only the
-//! lines about one node. The text depends only on the records, so the same seed gives the
+//! keep its own tip because it has more work or was seen first; what attackers decide
+//! (withhold, publish, give up) and what the timeline does (partitions, heals, nodes leaving
+//! and rejoining). `--node NAME` keeps only the lines about one node (and the network-wide
+//! partitions and heals). The text depends only on the records, so the same seed gives the
 //! same story.
 
 use std::io::Write;
@@ -128,7 +130,58 @@ impl Narrator {
                 let what = if conflict { "a double payment" } else { "a payment" };
                 Some(format!("{time}  {who} received {what}, tx {}", txid.short()))
             }
-            Record::MessageSent { .. } | Record::MempoolSampled { .. } => None,
+            Record::Withheld { node, block, time } => self.wants(&[node]).then(|| {
+                format!(
+                    "{time}  {} withholds block {}: it mines on it in private and tells nobody",
+                    self.name(node),
+                    label(store, block)
+                )
+            }),
+            Record::Published { node, tip, count, tie_with, time } => {
+                if !self.wants(&[node]) {
+                    return None;
+                }
+                let who = self.name(node);
+                let first = store.ancestor(tip, store.get(tip).height + 1 - count);
+                let blocks = if count == 1 {
+                    format!("block {}", label(store, tip))
+                } else {
+                    format!("{count} blocks, {} to {}", label(store, first), label(store, tip))
+                };
+                let tie = tie_with.map_or_else(String::new, |t| {
+                    format!(
+                        ": a tie with {}; each node keeps the one it saw first (or prefers one)",
+                        label(store, t)
+                    )
+                });
+                Some(format!("{time}  {who} publishes {blocks}{tie}"))
+            }
+            Record::GaveUp { node, abandoned, tip, time } => self.wants(&[node]).then(|| {
+                let plural = if abandoned == 1 { "" } else { "s" };
+                format!(
+                    "{time}  {} gives up its private branch, dropping {abandoned} block{plural}, and mines on {}",
+                    self.name(node),
+                    label(store, tip)
+                )
+            }),
+            Record::Partitioned { groups, links_cut, time } => Some(format!(
+                "{time}  the network splits into {groups} groups: {links_cut} connections between them are cut"
+            )),
+            Record::Healed { links_restored, time } => Some(format!(
+                "{time}  the partition heals: {links_restored} connections are back, and their ends exchange chains"
+            )),
+            Record::NodeLeft { node, time } => self.wants(&[node]).then(|| {
+                format!("{time}  {} goes offline: it stops mining and hears nothing", self.name(node))
+            }),
+            Record::NodeRejoined { node, time } => self.wants(&[node]).then(|| {
+                format!(
+                    "{time}  {} comes back online and catches up with its peers",
+                    self.name(node)
+                )
+            }),
+            Record::MessageSent { .. }
+            | Record::MessageDropped { .. }
+            | Record::MempoolSampled { .. } => None,
         }
     }
 }

@@ -15,6 +15,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use super::Observer;
+use super::attack::{AttackSection, RunView, summarize};
 use super::metrics::Metrics;
 use super::metrics::{CDF_PERCENTS, MinerShare, P50_P90_P100, Spread, main_chain_flags, spread_of};
 use crate::chain::{BlockId, RejectReason};
@@ -94,6 +95,9 @@ pub struct Summary {
     /// Payments, fees, confirmation latency and mempools, in runs with a workload.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub transactions: Option<super::tx_output::TransactionSummary>,
+    /// Attackers, eclipse and timeline, when the scenario has any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub attack: Option<AttackSection>,
 }
 
 /// Everything a run writes, rendered in memory.
@@ -270,6 +274,18 @@ pub fn render<O: Observer + AsRef<Metrics>>(
         },
     );
 
+    let run_view = RunView {
+        scenario,
+        store,
+        in_main: &in_main,
+        best,
+        tips: sim.nodes.iter().map(|n| n.tip).collect(),
+        adversary: &sim.adversary,
+        hash_shares: &sim.hash_shares,
+    };
+    let (attack, attack_csv) = summarize(&run_view, metrics).unzip();
+    let attack_csv = attack_csv.flatten();
+
     let mut affected: Vec<u32> = metrics.reorgs.iter().map(|r| r.node).collect();
     affected.sort_unstable();
     affected.dedup();
@@ -316,6 +332,7 @@ pub fn render<O: Observer + AsRef<Metrics>>(
             .collect(),
         miners_detail,
         transactions,
+        attack,
     };
     let mut summary_json = serde_json::to_vec_pretty(&summary).expect("the summary serializes");
     summary_json.push(b'\n');
@@ -328,6 +345,9 @@ pub fn render<O: Observer + AsRef<Metrics>>(
         ("miners.csv", miners_csv),
     ];
     files.extend(tx_files);
+    if let Some(csv) = attack_csv {
+        files.push(("attack.csv", csv));
+    }
     files.push(("summary.json", summary_json));
     Rendered { summary, files }
 }

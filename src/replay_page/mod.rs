@@ -149,7 +149,16 @@ impl Observer for Recorder {
             Record::PaymentSent { time, .. } => {
                 self.narrate(record, store, time, LineKind::Routine);
             }
-            Record::MempoolSampled { .. } => {}
+            Record::MempoolSampled { .. } | Record::MessageDropped { .. } => {}
+            Record::Withheld { time, .. }
+            | Record::Published { time, .. }
+            | Record::GaveUp { time, .. }
+            | Record::Partitioned { time, .. }
+            | Record::Healed { time, .. }
+            | Record::NodeLeft { time, .. }
+            | Record::NodeRejoined { time, .. } => {
+                self.narrate(record, store, time, LineKind::Reorg);
+            }
             Record::MessageSent { from, to, kind, block, sent, arrives } => {
                 if self.messages.len() < MESSAGE_CAP {
                     self.messages.push(Sent { sent, arrives, from, to, kind, block });

@@ -9,6 +9,7 @@
 //!
 //! Every error names the file (or the `--set` that caused it), the field path and the value.
 
+pub mod attack;
 pub mod overrides;
 pub mod raw;
 pub mod validate;
@@ -247,6 +248,12 @@ pub struct Scenario {
     pub workload: Option<WorkloadSpec>,
     /// A no-network race instead of a network run, if the scenario has `[race]`.
     pub race: Option<RaceSpec>,
+    /// Nodes following an attack strategy, in file order (empty: every node is honest).
+    pub attackers: Vec<attack::AttackerSpec>,
+    /// An eclipsed node, if any.
+    pub eclipse: Option<attack::EclipseSpec>,
+    /// Partitions, heals and churn, in time order.
+    pub timeline: Vec<attack::TimelineEvent>,
     /// The scenario with every default filled in, as recorded in the manifest.
     pub resolved: RawScenario,
 }

@@ -33,7 +33,9 @@ impl Override {
         };
         let (path, value) =
             argument.split_once('=').ok_or_else(|| bad("expected FIELD.PATH=VALUE"))?;
-        let path: Vec<String> = path.trim().split('.').map(|k| k.trim().to_string()).collect();
+        // `attacker[0].share` is `attacker.0.share`: an index into an array of tables.
+        let path = path.trim().replace('[', ".").replace(']', "");
+        let path: Vec<String> = path.split('.').map(|k| k.trim().to_string()).collect();
         if path.iter().any(String::is_empty) {
             return Err(bad("the field path has an empty part"));
         }
@@ -45,9 +47,21 @@ impl Override {
         Ok(Override { argument: argument.to_string(), path, value })
     }
 
-    /// The dotted field path.
+    /// The field path as messages write it: dotted, with array indices in brackets
+    /// (`attacker[0].share`).
     pub fn field(&self) -> String {
-        self.path.join(".")
+        let mut field = String::new();
+        for key in &self.path {
+            if key.parse::<usize>().is_ok() {
+                field.push_str(&format!("[{key}]"));
+            } else {
+                if !field.is_empty() {
+                    field.push('.');
+                }
+                field.push_str(key);
+            }
+        }
+        field
     }
 
     /// Writes the value into the tree, creating tables on the way.
@@ -58,33 +72,61 @@ impl Override {
     /// table.
     pub fn apply(&self, table: &mut toml::Table) -> Result<(), ScenarioError> {
         let keys: Vec<&str> = self.path.iter().map(String::as_str).collect();
-        set_path(table, &keys, self.value.clone()).map_err(|at| ScenarioError::Override {
-            argument: self.argument.clone(),
-            problem: format!("`{at}` is not a table, so it has no fields to set"),
-        })
+        set_path(table, &keys, self.value.clone())
+            .map_err(|problem| ScenarioError::Override { argument: self.argument.clone(), problem })
     }
 }
 
-/// Sets `value` at `keys` in `table`, creating tables as needed; on failure returns the
-/// path prefix that is not a table.
+/// Sets `value` at `keys` in `table`, creating tables as needed and indexing into arrays
+/// of tables with numeric keys; on failure returns what is wrong.
 pub(crate) fn set_path(
     table: &mut toml::Table,
     keys: &[&str],
     value: toml::Value,
 ) -> Result<(), String> {
-    let (last, parents) = keys.split_last().expect("paths have at least one key");
     let mut current = table;
-    for (depth, key) in parents.iter().enumerate() {
-        let entry = current
+    let mut depth = 0;
+    loop {
+        let key = keys[depth];
+        if depth + 1 == keys.len() {
+            current.insert(key.to_string(), value);
+            return Ok(());
+        }
+        let mut entry = current
             .entry(key.to_string())
             .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+        while let toml::Value::Array(items) = entry {
+            depth += 1;
+            let len = items.len();
+            let index = keys[depth].parse::<usize>().map_err(|_| {
+                format!(
+                    "`{}` is a list; name an entry by number, e.g. {}[0]",
+                    keys[..depth].join("."),
+                    keys[..depth].join(".")
+                )
+            })?;
+            entry = items.get_mut(index).ok_or_else(|| {
+                format!(
+                    "`{}` has {len} entries, so there is no entry {index}",
+                    keys[..depth].join(".")
+                )
+            })?;
+            if depth + 1 == keys.len() {
+                *entry = value;
+                return Ok(());
+            }
+        }
         current = match entry {
             toml::Value::Table(t) => t,
-            _ => return Err(keys[..=depth].join(".")),
+            _ => {
+                return Err(format!(
+                    "`{}` is not a table, so it has no fields to set",
+                    keys[..=depth].join(".")
+                ));
+            }
         };
+        depth += 1;
     }
-    current.insert(last.to_string(), value);
-    Ok(())
 }
 
 /// Deserializes the tree into the raw scenario, turning serde's message into one that names
@@ -121,7 +163,11 @@ fn between_backticks(message: &str, prefix: &str) -> Option<String> {
 /// The value at a dotted path, if present.
 pub(crate) fn value_at<'a>(table: &'a toml::Table, keys: &[&str]) -> Option<&'a toml::Value> {
     let (first, rest) = keys.split_first()?;
-    let v = table.get(*first)?;
+    // `attacker[0]`: an entry of an array of tables.
+    let v = match first.strip_suffix(']').and_then(|k| k.split_once('[')) {
+        Some((name, index)) => table.get(name)?.as_array()?.get(index.parse::<usize>().ok()?)?,
+        None => table.get(*first)?,
+    };
     if rest.is_empty() {
         return Some(v);
     }
@@ -170,6 +216,22 @@ mod tests {
     fn malformed_arguments_are_errors() {
         assert!(Override::parse("network.nodes").is_err());
         assert!(Override::parse("network..nodes=3").is_err());
+    }
+
+    #[test]
+    fn array_entries_are_set_by_index() {
+        let mut t: toml::Table =
+            toml::from_str("[[attacker]]\nshare = 0.3\n[[attacker]]\nshare = 0.1\n").unwrap();
+        let o = Override::parse("attacker[1].share=0.2").unwrap();
+        assert_eq!(o.field(), "attacker[1].share");
+        o.apply(&mut t).unwrap();
+        assert_eq!(t["attacker"][1]["share"].as_float(), Some(0.2));
+        Override::parse("attacker.0.share=0.4").unwrap().apply(&mut t).unwrap();
+        assert_eq!(t["attacker"][0]["share"].as_float(), Some(0.4));
+        let err = Override::parse("attacker[5].share=0.2").unwrap().apply(&mut t).unwrap_err();
+        assert!(err.to_string().contains("has 2 entries"), "{err}");
+        let err = Override::parse("attacker.share=0.2").unwrap().apply(&mut t).unwrap_err();
+        assert!(err.to_string().contains("is a list"), "{err}");
     }
 
     #[test]

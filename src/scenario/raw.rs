@@ -33,6 +33,79 @@ pub struct RawScenario {
     /// A no-network race (Monte Carlo of an attack) instead of a network run.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub race: Option<RawRace>,
+    /// `[[attacker]]`: nodes that follow an attack strategy instead of the honest protocol.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attacker: Vec<RawAttacker>,
+    /// `[[timeline]]`: partitions, heals, nodes leaving and rejoining, at virtual times.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub timeline: Vec<RawTimelineEvent>,
+}
+
+/// One `[[attacker]]`: a node, its strategy, its hash share and the strategy's options.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct RawAttacker {
+    /// The node, by index or by name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub node: Option<toml::Value>,
+    /// "private-chain", "selfish" or "honest" (with `relay = false`: an eclipsing node).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub strategy: Option<String>,
+    /// The attacker's share of the total hash power (honest miners share the rest).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub share: Option<f64>,
+    /// Whether the node relays blocks mined by others (false: it keeps them to itself).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub relay: Option<bool>,
+    /// `private-chain`: virtual time at which the private branch starts (mines honestly before).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start_s: Option<f64>,
+    /// `private-chain`: publish once the private branch is this many blocks ahead.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub publish_lead: Option<u32>,
+    /// `private-chain`: publish only once the honest chain has this many blocks on the fork.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub publish_after: Option<u32>,
+    /// `private-chain`: give up (adopt the honest tip) this many blocks behind; absent = never.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub give_up_behind: Option<u32>,
+    /// `selfish`: share of honest power that takes the attacker's block in a tie (a number), or
+    /// "emergent" (first seen over the network's real latency, then measured).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gamma: Option<toml::Value>,
+}
+
+/// `network.eclipse`: a victim whose every connection goes to attacker nodes.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct RawEclipse {
+    /// The eclipsed node, by index or name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub victim: Option<toml::Value>,
+    /// The nodes it is connected to instead of its own peers, by index or name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attackers: Option<Vec<toml::Value>>,
+}
+
+/// One `[[timeline]]` entry: one action at a virtual time.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct RawTimelineEvent {
+    /// When, in virtual seconds from the start.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub at_s: Option<f64>,
+    /// Split the network: a list of groups (nodes or region names), or `{ share = 0.5 }`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub partition: Option<toml::Value>,
+    /// `true`: restore every cut link.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub heal: Option<bool>,
+    /// Nodes going offline: a list of nodes or region names, or `{ share = 0.1 }`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub leave: Option<toml::Value>,
+    /// Nodes coming back: a list of nodes or region names, or "all".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rejoin: Option<toml::Value>,
 }
 
 /// `[race]`: the attack race without a network, each block the attacker's with probability q
@@ -154,6 +227,9 @@ pub struct RawNetwork {
     pub bandwidth: Option<RawBandwidth>,
     /// Block relay protocol.
     pub relay: Option<RawRelay>,
+    /// An eclipsed node: all its links go to attacker nodes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub eclipse: Option<RawEclipse>,
 }
 
 /// `[network.topology]`

@@ -8,6 +8,7 @@ use std::fmt::Display;
 use std::path::Path;
 
 use super::RaceSpec;
+use super::attack;
 use super::overrides::origin_of;
 use super::raw::{
     RawBandwidth, RawHashPower, RawLatency, RawRace, RawRelay, RawScenario, RawTopology,
@@ -83,7 +84,7 @@ impl<'a> Origin<'a> {
     }
 
     /// Rejects a field that does not apply to the chosen kind.
-    fn absent<T: std::fmt::Debug>(
+    pub(super) fn absent<T: std::fmt::Debug>(
         &self,
         field: &str,
         v: &Option<T>,
@@ -102,7 +103,7 @@ impl<'a> Origin<'a> {
 }
 
 /// Quotes a string value for messages.
-fn quoted(s: &str) -> String {
+pub(super) fn quoted(s: &str) -> String {
     format!("\"{s}\"")
 }
 
@@ -357,9 +358,27 @@ pub fn validate(
         Some(r) => Some(validate_race(r, origin)?),
     };
 
+    // [[attacker]], network.eclipse, [[timeline]]
+    let names = attack::Names { nodes: &node_names, regions: &region_names };
+    let attackers = attack::validate_attackers(&mut raw.attacker, &names, race.is_some(), origin)?;
+    let eclipse = match raw.network.eclipse.as_ref() {
+        None => None,
+        Some(e) => Some(attack::validate_eclipse(e, &names, origin)?),
+    };
+    let timeline = attack::validate_timeline(&raw.timeline, &names, origin)?;
+    if race.is_some() {
+        let without_network = "does not apply to a [race], which has no network";
+        origin.check(eclipse.is_none(), "network.eclipse", "{ ... }", without_network)?;
+        let entries = format!("[{} entries]", timeline.len());
+        origin.check(timeline.is_empty(), "timeline", entries, without_network)?;
+    }
+
     Ok(Scenario {
         source: path.to_path_buf(),
         race,
+        attackers,
+        eclipse,
+        timeline,
         name,
         seed,
         run: RunSpec {

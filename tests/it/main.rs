@@ -1,5 +1,6 @@
 //! forksim's integration tests: one test binary made of modules.
 
+mod attacks;
 mod browser;
 mod cli;
 mod determinism;

@@ -43,3 +43,27 @@ pub fn forksim_ok(args: &[&str]) -> Output {
     assert!(o.status.success(), "forksim {args:?} failed: {}", stderr(&o));
     o
 }
+
+/// Runs `forksim validate` on `text` written to a file and returns (exit code, stderr).
+pub fn validate_text(text: &str, extra: &[&str]) -> (i32, String, String) {
+    let tmp = tempfile::tempdir().unwrap();
+    let path = tmp.path().join("bad.toml");
+    std::fs::write(&path, text).unwrap();
+    let p = path.to_str().unwrap().to_string();
+    let mut args = vec!["validate", p.as_str()];
+    args.extend_from_slice(extra);
+    let o = forksim(&args);
+    (o.status.code().unwrap_or(-1), stderr(&o), p)
+}
+
+/// Asserts that `forksim validate` rejects `text` (with `extra` arguments) with exit code 2
+/// and a message naming the file and containing every needle.
+pub fn assert_error(text: &str, extra: &[&str], needles: &[&str]) {
+    let (code, err, path) = validate_text(text, extra);
+    assert_eq!(code, 2, "exit code for {text:?}: {err}");
+    assert!(err.contains(&path), "message does not name the file {path}: {err}");
+    for n in needles {
+        assert!(err.contains(n), "message lacks {n:?}: {err}");
+    }
+    assert!(!err.contains("panicked"), "panicked: {err}");
+}

@@ -1,0 +1,300 @@
+//! Faults over time: partitions, heals, and nodes that leave and rejoin (`[[timeline]]`).
+//!
+//! Real networks split (a cut cable, a national firewall, a routing incident) and nodes come
+//! and go; both decide who hears of which block, so they decide forks. This module keeps the
+//! state the timeline changes, which nodes are in which group and which are online, and
+//! answers one question for the simulation, cheaply, for every message: is the link between
+//! two nodes cut? A link is cut when its ends are in different groups or either end is
+//! offline. What a node does when links come back (exchanging tips so partitions converge on
+//! the most-work chain) is protocol, in [`crate::sim`].
+//!
+//! Randomness: a `{ share = x }` partition or leave draws from stream `(Faults, entry
+//! index)`, so adding an entry never changes another entry's draw.
+
+use crate::network::Network;
+use crate::rng::{self, Purpose, RngStreams};
+use crate::scenario::ScenarioError;
+use crate::scenario::attack::{Members, NodeGroup, PartitionSpec, TimelineAction, TimelineEvent};
+use crate::time::SimTime;
+
+/// What a timeline entry changed, for the simulation to act on and record.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Change {
+    /// The network split into this many groups.
+    Partitioned {
+        /// Number of non-empty groups.
+        groups: u32,
+    },
+    /// Every group was merged back.
+    Healed,
+    /// These nodes went offline (those already offline are left out).
+    Left(Vec<u32>),
+    /// These nodes came back online (those already online are left out).
+    Rejoined(Vec<u32>),
+}
+
+/// The timeline of a run and the state it has reached.
+#[derive(Clone, Debug)]
+pub struct Faults {
+    events: Vec<TimelineEvent>,
+    /// Per entry, the group of every node for a partition entry (resolved up front).
+    partitions: Vec<Option<Vec<u32>>>,
+    /// Group of each node (all 0 when the network is whole).
+    group: Vec<u32>,
+    /// Whether each node is online.
+    online: Vec<bool>,
+    node_region: Vec<u32>,
+    streams: RngStreams,
+}
+
+impl Faults {
+    /// The timeline of a run on `network`, with every partition resolved to groups.
+    ///
+    /// # Errors
+    ///
+    /// A [`ScenarioError`] naming the entry if a partition leaves fewer than two groups.
+    pub fn new(
+        events: &[TimelineEvent],
+        network: &Network,
+        streams: RngStreams,
+        origin: &str,
+    ) -> Result<Faults, ScenarioError> {
+        let nodes = network.node_count() as usize;
+        let node_region: Vec<u32> =
+            (0..nodes as u32).map(|n| network.region_of(n) as u32).collect();
+        let mut partitions = Vec::with_capacity(events.len());
+        for (i, e) in events.iter().enumerate() {
+            let TimelineAction::Partition(spec) = &e.action else {
+                partitions.push(None);
+                continue;
+            };
+            let group = match spec {
+                PartitionSpec::Share(share) => {
+                    let mut order: Vec<u32> = (0..nodes as u32).collect();
+                    let mut rng = streams.stream(Purpose::Faults, i as u64);
+                    let take = (libm::round(share * nodes as f64) as usize).clamp(1, nodes - 1);
+                    for k in 0..take {
+                        let j = k + rng::below(&mut rng, (nodes - k) as u64) as usize;
+                        order.swap(k, j);
+                    }
+                    let mut group = vec![0u32; nodes];
+                    for &n in &order[..take] {
+                        group[n as usize] = 1;
+                    }
+                    group
+                }
+                PartitionSpec::Groups(groups) => {
+                    let mut group = vec![0u32; nodes];
+                    for (g, members) in groups.iter().enumerate() {
+                        for (n, slot) in group.iter_mut().enumerate() {
+                            if members.regions.contains(&node_region[n]) {
+                                *slot = g as u32 + 1;
+                            }
+                        }
+                    }
+                    // Named nodes override their region's group.
+                    for (g, members) in groups.iter().enumerate() {
+                        for &n in &members.nodes {
+                            group[n as usize] = g as u32 + 1;
+                        }
+                    }
+                    group
+                }
+            };
+            let mut used: Vec<u32> = group.clone();
+            used.sort_unstable();
+            used.dedup();
+            if used.len() < 2 {
+                return Err(ScenarioError::Field {
+                    origin: origin.to_string(),
+                    field: format!("timeline[{i}].partition"),
+                    value: format!("[{} group]", used.len()),
+                    problem: "puts every node in one group; a partition needs at least two"
+                        .to_string(),
+                });
+            }
+            partitions.push(Some(group));
+        }
+        Ok(Faults {
+            events: events.to_vec(),
+            partitions,
+            group: vec![0; nodes],
+            online: vec![true; nodes],
+            node_region,
+            streams,
+        })
+    }
+
+    /// The entries, in time order.
+    pub fn events(&self) -> impl Iterator<Item = SimTime> + '_ {
+        self.events.iter().map(|e| e.at)
+    }
+
+    /// Whether messages between `a` and `b` are lost.
+    #[inline]
+    pub fn cut(&self, a: u32, b: u32) -> bool {
+        let (a, b) = (a as usize, b as usize);
+        self.group[a] != self.group[b] || !self.online[a] || !self.online[b]
+    }
+
+    /// Whether `node` is online.
+    #[inline]
+    pub fn online(&self, node: u32) -> bool {
+        self.online[node as usize]
+    }
+
+    fn listed(&self, group: &NodeGroup) -> Vec<u32> {
+        (0..self.group.len() as u32)
+            .filter(|&n| {
+                group.nodes.contains(&n) || group.regions.contains(&self.node_region[n as usize])
+            })
+            .collect()
+    }
+
+    /// Applies entry `index` and says what changed.
+    pub fn apply(&mut self, index: usize) -> Change {
+        match &self.events[index].action {
+            TimelineAction::Partition(_) => {
+                let group = self.partitions[index].clone().expect("resolved in Faults::new");
+                let mut used = group.clone();
+                used.sort_unstable();
+                used.dedup();
+                self.group = group;
+                Change::Partitioned { groups: used.len() as u32 }
+            }
+            TimelineAction::Heal => {
+                self.group.iter_mut().for_each(|g| *g = 0);
+                Change::Healed
+            }
+            TimelineAction::Leave(members) => {
+                let chosen: Vec<u32> = match members {
+                    Members::Listed(group) => self.listed(group),
+                    Members::Share(share) => {
+                        let mut candidates: Vec<u32> = (0..self.online.len() as u32)
+                            .filter(|&n| self.online[n as usize])
+                            .collect();
+                        let take = (libm::round(share * candidates.len() as f64) as usize)
+                            .min(candidates.len());
+                        let mut rng = self.streams.stream(Purpose::Faults, index as u64);
+                        for k in 0..take {
+                            let j =
+                                k + rng::below(&mut rng, (candidates.len() - k) as u64) as usize;
+                            candidates.swap(k, j);
+                        }
+                        candidates.truncate(take);
+                        candidates.sort_unstable();
+                        candidates
+                    }
+                    Members::All => (0..self.online.len() as u32).collect(),
+                };
+                let left: Vec<u32> =
+                    chosen.into_iter().filter(|&n| self.online[n as usize]).collect();
+                for &n in &left {
+                    self.online[n as usize] = false;
+                }
+                Change::Left(left)
+            }
+            TimelineAction::Rejoin(members) => {
+                let chosen: Vec<u32> = match members {
+                    Members::Listed(group) => self.listed(group),
+                    Members::Share(_) | Members::All => (0..self.online.len() as u32).collect(),
+                };
+                let back: Vec<u32> =
+                    chosen.into_iter().filter(|&n| !self.online[n as usize]).collect();
+                for &n in &back {
+                    self.online[n as usize] = true;
+                }
+                Change::Rejoined(back)
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::network::latency::LinkLatencySpec;
+    use crate::network::topology::TopologySpec;
+    use crate::network::{BandwidthSpec, NetworkSpec};
+
+    fn network(nodes: u32) -> Network {
+        let spec = NetworkSpec {
+            nodes,
+            region_names: vec!["global".into()],
+            node_share: vec![1.0],
+            topology: TopologySpec::Complete,
+            latency: LinkLatencySpec::Constant { ms: 10.0 },
+            bandwidth: BandwidthSpec::Constant { upload_bps: 1_000_000, download_bps: 1_000_000 },
+        };
+        Network::build(&spec, &RngStreams::new(1)).unwrap()
+    }
+
+    fn at(s: u64, action: TimelineAction) -> TimelineEvent {
+        TimelineEvent { at: SimTime(s * 1_000_000), action }
+    }
+
+    #[test]
+    fn partitions_cut_links_between_groups_until_healed() {
+        let events = vec![
+            at(
+                10,
+                TimelineAction::Partition(PartitionSpec::Groups(vec![NodeGroup {
+                    nodes: vec![0, 1],
+                    regions: vec![],
+                }])),
+            ),
+            at(20, TimelineAction::Heal),
+        ];
+        let mut f = Faults::new(&events, &network(4), RngStreams::new(1), "x.toml").unwrap();
+        assert!(!f.cut(0, 3));
+        assert_eq!(f.apply(0), Change::Partitioned { groups: 2 });
+        assert!(!f.cut(0, 1) && !f.cut(2, 3));
+        assert!(f.cut(0, 2) && f.cut(3, 1));
+        assert_eq!(f.apply(1), Change::Healed);
+        assert!(!f.cut(0, 2));
+    }
+
+    #[test]
+    fn a_share_partition_is_seeded_and_splits_by_the_share() {
+        let events = vec![at(1, TimelineAction::Partition(PartitionSpec::Share(0.25)))];
+        let mut a = Faults::new(&events, &network(100), RngStreams::new(3), "x").unwrap();
+        let mut b = Faults::new(&events, &network(100), RngStreams::new(3), "x").unwrap();
+        a.apply(0);
+        b.apply(0);
+        assert_eq!(a.group, b.group);
+        assert_eq!(a.group.iter().filter(|&&g| g == 1).count(), 25);
+    }
+
+    #[test]
+    fn offline_nodes_are_cut_from_everyone_until_they_rejoin() {
+        let events = vec![
+            at(
+                1,
+                TimelineAction::Leave(Members::Listed(NodeGroup {
+                    nodes: vec![2],
+                    regions: vec![],
+                })),
+            ),
+            at(2, TimelineAction::Rejoin(Members::All)),
+        ];
+        let mut f = Faults::new(&events, &network(4), RngStreams::new(1), "x").unwrap();
+        assert_eq!(f.apply(0), Change::Left(vec![2]));
+        assert!(f.cut(2, 0) && f.cut(1, 2) && !f.cut(0, 1));
+        assert!(!f.online(2));
+        assert_eq!(f.apply(1), Change::Rejoined(vec![2]));
+        assert!(!f.cut(2, 0));
+    }
+
+    #[test]
+    fn a_partition_of_one_group_is_an_error_naming_the_entry() {
+        let events = vec![at(
+            1,
+            TimelineAction::Partition(PartitionSpec::Groups(vec![NodeGroup {
+                nodes: vec![],
+                regions: vec![0],
+            }])),
+        )];
+        let err = Faults::new(&events, &network(4), RngStreams::new(1), "x.toml").unwrap_err();
+        assert!(err.to_string().contains("timeline[0].partition"), "{err}");
+    }
+}

@@ -1,0 +1,672 @@
+//! Attacks and faults in a network scenario: `[[attacker]]`, `network.eclipse` and
+//! `[[timeline]]`, checked and turned into typed specs.
+//!
+//! These tables describe who deviates from the honest protocol and what happens to the
+//! network over time, so they are validated apart from the honest settings: every node is
+//! named by index or by name (`network.names`, or the generated `n0`, `n1`, ...), groups
+//! may also name regions, and every error names the field (`attacker[1].share`,
+//! `timeline[2].at_s`) and the value, like the rest of the scenario.
+
+use super::ScenarioError;
+use super::raw::{RawAttacker, RawEclipse, RawTimelineEvent};
+use super::validate::{Origin, quoted};
+use crate::time::{SimDuration, SimTime};
+
+/// One attacker node.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AttackerSpec {
+    /// The node.
+    pub node: u32,
+    /// Its share of the total hash power.
+    pub share: f64,
+    /// Whether it relays blocks mined by others.
+    pub relay: bool,
+    /// What it does.
+    pub strategy: StrategySpec,
+}
+
+/// An attacker's strategy and its options.
+#[derive(Clone, Debug, PartialEq)]
+pub enum StrategySpec {
+    /// The honest protocol (with `relay = false`, a node that keeps others' blocks to
+    /// itself, as the nodes around an eclipsed victim do).
+    Honest,
+    /// A private branch, published by a rule (the majority or 51 % attack).
+    PrivateChain(PrivateChainSpec),
+    /// Eyal and Sirer's selfish mining.
+    Selfish {
+        /// How honest nodes break ties between the attacker's block and an honest one.
+        gamma: GammaSpec,
+    },
+}
+
+impl StrategySpec {
+    /// The strategy's name as written in scenarios.
+    pub fn name(&self) -> &'static str {
+        match self {
+            StrategySpec::Honest => "honest",
+            StrategySpec::PrivateChain(_) => "private-chain",
+            StrategySpec::Selfish { .. } => "selfish",
+        }
+    }
+}
+
+/// When a private-chain attacker starts, publishes and gives up.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PrivateChainSpec {
+    /// Before this time the node mines honestly; then it forks from its tip.
+    pub start: SimTime,
+    /// Publish once the private branch is at least this many blocks ahead (and has more work).
+    pub publish_lead: u32,
+    /// ... and the honest chain has at least this many blocks on top of the fork point.
+    pub publish_after: u32,
+    /// Give up this many blocks behind; `None`: never.
+    pub give_up_behind: Option<u32>,
+}
+
+/// Tie-breaking between an attacker block and an honest block of equal work.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum GammaSpec {
+    /// A seeded subset of honest miners with this share of the honest hash power takes the
+    /// attacker's block; every other honest node takes the honest one.
+    Fixed(f64),
+    /// Every node keeps the block it saw first; γ is measured.
+    Emergent,
+}
+
+/// The eclipsed node and the nodes that surround it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EclipseSpec {
+    /// The victim.
+    pub victim: u32,
+    /// Its only peers.
+    pub attackers: Vec<u32>,
+}
+
+/// Nodes named in a timeline entry: explicit nodes and whole regions.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct NodeGroup {
+    /// Node indices.
+    pub nodes: Vec<u32>,
+    /// Region indices (every node of the region).
+    pub regions: Vec<u32>,
+}
+
+/// Which nodes a `leave` or `rejoin` concerns.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Members {
+    /// These nodes and regions.
+    Listed(NodeGroup),
+    /// A seeded random share of the nodes that are online.
+    Share(f64),
+    /// Every node that is offline.
+    All,
+}
+
+/// How a partition splits the network.
+#[derive(Clone, Debug, PartialEq)]
+pub enum PartitionSpec {
+    /// Explicit groups; nodes named in none of them form one more group.
+    Groups(Vec<NodeGroup>),
+    /// A seeded random share of the nodes against the rest.
+    Share(f64),
+}
+
+/// What happens at a timeline entry.
+#[derive(Clone, Debug, PartialEq)]
+pub enum TimelineAction {
+    /// Links between groups are cut (replacing any earlier partition).
+    Partition(PartitionSpec),
+    /// Every cut link is restored.
+    Heal,
+    /// Nodes go offline.
+    Leave(Members),
+    /// Nodes come back online.
+    Rejoin(Members),
+}
+
+/// One timeline entry.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TimelineEvent {
+    /// When.
+    pub at: SimTime,
+    /// What.
+    pub action: TimelineAction,
+}
+
+/// What node and region references are checked against.
+pub(super) struct Names<'a> {
+    /// Node names by index.
+    pub nodes: &'a [String],
+    /// Region names by index; only one ("global") in a non-regional network.
+    pub regions: &'a [String],
+}
+
+impl Names<'_> {
+    fn listing(&self) -> String {
+        let shown: Vec<&str> = self.nodes.iter().take(6).map(String::as_str).collect();
+        let more = if self.nodes.len() > 6 {
+            format!(", ... ({} in all)", self.nodes.len())
+        } else {
+            String::new()
+        };
+        format!("{}{more}", shown.join(", "))
+    }
+
+    /// A node by index or name.
+    fn node(
+        &self,
+        value: &toml::Value,
+        field: &str,
+        origin: &Origin<'_>,
+    ) -> Result<u32, ScenarioError> {
+        let n = self.nodes.len();
+        match value {
+            toml::Value::Integer(i) if *i >= 0 && (*i as u64) < n as u64 => Ok(*i as u32),
+            toml::Value::Integer(i) => Err(origin.error(
+                field,
+                i,
+                format!("node index must be between 0 and network.nodes - 1 = {}", n - 1),
+            )),
+            toml::Value::String(s) => {
+                self.nodes.iter().position(|name| name == s).map(|i| i as u32).ok_or_else(|| {
+                    origin.error(
+                        field,
+                        quoted(s),
+                        format!("no node of that name (its nodes: {})", self.listing()),
+                    )
+                })
+            }
+            other => Err(origin.error(field, other, "expected a node index or a node name")),
+        }
+    }
+
+    /// A node or, for names that are not node names, a region of a regional network.
+    fn member(
+        &self,
+        value: &toml::Value,
+        field: &str,
+        group: &mut NodeGroup,
+        origin: &Origin<'_>,
+    ) -> Result<(), ScenarioError> {
+        if let toml::Value::String(s) = value
+            && !self.nodes.contains(s)
+            && self.regions.len() > 1
+        {
+            let region = self.regions.iter().position(|r| r == s).ok_or_else(|| {
+                origin.error(
+                    field,
+                    quoted(s),
+                    format!(
+                        "no node or region of that name (regions: {}; nodes: {})",
+                        self.regions.join(", "),
+                        self.listing()
+                    ),
+                )
+            })?;
+            group.regions.push(region as u32);
+            return Ok(());
+        }
+        group.nodes.push(self.node(value, field, origin)?);
+        Ok(())
+    }
+
+    /// A list of nodes and regions, each named once.
+    fn group(
+        &self,
+        list: &[toml::Value],
+        field: &str,
+        origin: &Origin<'_>,
+    ) -> Result<NodeGroup, ScenarioError> {
+        origin.check(!list.is_empty(), field, "[]", "must name at least one node or region")?;
+        let mut group = NodeGroup::default();
+        for (i, v) in list.iter().enumerate() {
+            self.member(v, &format!("{field}[{i}]"), &mut group, origin)?;
+        }
+        let mut nodes = group.nodes.clone();
+        nodes.sort_unstable();
+        if let Some(w) = nodes.windows(2).find(|w| w[0] == w[1]) {
+            return Err(origin.error(
+                field,
+                quoted(&self.nodes[w[0] as usize]),
+                "names the same node twice",
+            ));
+        }
+        Ok(group)
+    }
+}
+
+/// The strategies a scenario may name.
+const STRATEGIES: &str = "expected \"private-chain\", \"selfish\" or \"honest\"";
+
+/// A `{ share = x }` table with 0 < x < 1.
+fn share_table(
+    table: &toml::Table,
+    field: &str,
+    origin: &Origin<'_>,
+) -> Result<f64, ScenarioError> {
+    if let Some(key) = table.keys().find(|k| *k != "share") {
+        return Err(origin.error(
+            &format!("{field}.{key}"),
+            &table[key],
+            "unknown field; expected `share`",
+        ));
+    }
+    let share = match table.get("share") {
+        Some(toml::Value::Float(f)) => *f,
+        Some(toml::Value::Integer(i)) => *i as f64,
+        Some(other) => {
+            return Err(origin.error(&format!("{field}.share"), other, "expected a number"));
+        }
+        None => {
+            return Err(origin.error(&format!("{field}.share"), "(missing)", "expected a number"));
+        }
+    };
+    origin.check(
+        share > 0.0 && share < 1.0,
+        &format!("{field}.share"),
+        share,
+        "must be a share strictly between 0 and 1",
+    )?;
+    Ok(share)
+}
+
+/// Checks `[[attacker]]`, filling defaults.
+pub(super) fn validate_attackers(
+    attackers: &mut [RawAttacker],
+    names: &Names<'_>,
+    is_race: bool,
+    origin: &Origin<'_>,
+) -> Result<Vec<AttackerSpec>, ScenarioError> {
+    if is_race && !attackers.is_empty() {
+        return Err(origin.error(
+            "attacker",
+            format!("[{} attackers]", attackers.len()),
+            "does not apply to a [race], which has no network; remove [race] to run the attack on nodes",
+        ));
+    }
+    let mut specs: Vec<AttackerSpec> = Vec::with_capacity(attackers.len());
+    let mut total = 0.0;
+    for (i, a) in attackers.iter_mut().enumerate() {
+        let f = |name: &str| format!("attacker[{i}].{name}");
+        let node_value = a.node.as_ref().ok_or_else(|| {
+            origin.error(&f("node"), "(missing)", "name the attacker's node by index or name")
+        })?;
+        let node = names.node(node_value, &f("node"), origin)?;
+        if let Some(j) = specs.iter().position(|s| s.node == node) {
+            return Err(origin.error(
+                &f("node"),
+                node_value,
+                format!("is already attacker[{j}]; one strategy per node"),
+            ));
+        }
+        let share = a.share.ok_or_else(|| {
+            origin.error(&f("share"), "(missing)", "give the attacker's share of the total hash power (0 for a node that does not mine)")
+        })?;
+        origin.check(
+            share.is_finite() && (0.0..1.0).contains(&share),
+            &f("share"),
+            share,
+            "must be at least 0 and less than 1 (honest miners share the rest)",
+        )?;
+        total += share;
+        let relay = *a.relay.get_or_insert(true);
+        let strategy_name = a
+            .strategy
+            .clone()
+            .ok_or_else(|| origin.error(&f("strategy"), "(missing)", STRATEGIES))?;
+        let k = f("strategy");
+        if strategy_name != "private-chain" {
+            origin.absent(&f("start_s"), &a.start_s, &k, &strategy_name)?;
+            origin.absent(&f("publish_lead"), &a.publish_lead, &k, &strategy_name)?;
+            origin.absent(&f("publish_after"), &a.publish_after, &k, &strategy_name)?;
+            origin.absent(&f("give_up_behind"), &a.give_up_behind, &k, &strategy_name)?;
+        }
+        if strategy_name != "selfish" {
+            origin.absent(&f("gamma"), &a.gamma, &k, &strategy_name)?;
+        }
+        let strategy = match strategy_name.as_str() {
+            "honest" => StrategySpec::Honest,
+            "private-chain" => {
+                let start_s = origin.non_negative(&f("start_s"), *a.start_s.get_or_insert(0.0))?;
+                let publish_lead = *a.publish_lead.get_or_insert(1);
+                origin.check(
+                    publish_lead >= 1,
+                    &f("publish_lead"),
+                    publish_lead,
+                    "must be at least 1 (publishing while not ahead changes nothing)",
+                )?;
+                let publish_after = *a.publish_after.get_or_insert(0);
+                if let Some(g) = a.give_up_behind {
+                    origin.check(
+                        g >= 1,
+                        &f("give_up_behind"),
+                        g,
+                        "must be at least 1 (leave it out to never give up)",
+                    )?;
+                }
+                StrategySpec::PrivateChain(PrivateChainSpec {
+                    start: SimTime::ZERO + SimDuration::from_secs_f64(start_s),
+                    publish_lead,
+                    publish_after,
+                    give_up_behind: a.give_up_behind,
+                })
+            }
+            "selfish" => {
+                let value =
+                    a.gamma.get_or_insert_with(|| toml::Value::String("emergent".to_string()));
+                let gamma = match value {
+                    toml::Value::String(s) if s == "emergent" => GammaSpec::Emergent,
+                    toml::Value::Float(g) => GammaSpec::Fixed(origin.probability(&f("gamma"), *g)?),
+                    toml::Value::Integer(g) => {
+                        GammaSpec::Fixed(origin.probability(&f("gamma"), *g as f64)?)
+                    }
+                    other => {
+                        return Err(origin.error(
+                            &f("gamma"),
+                            &*other,
+                            "expected a share of honest hash power between 0 and 1, or \"emergent\"",
+                        ));
+                    }
+                };
+                StrategySpec::Selfish { gamma }
+            }
+            other => {
+                return Err(origin.error(&k, quoted(other), STRATEGIES));
+            }
+        };
+        specs.push(AttackerSpec { node, share, relay, strategy });
+    }
+    origin.check(
+        total < 1.0,
+        "attacker",
+        format!("[shares summing to {total}]"),
+        "the attackers' shares must sum to less than 1 (honest miners need some hash power)",
+    )?;
+    Ok(specs)
+}
+
+/// Checks `network.eclipse`.
+pub(super) fn validate_eclipse(
+    e: &RawEclipse,
+    names: &Names<'_>,
+    origin: &Origin<'_>,
+) -> Result<EclipseSpec, ScenarioError> {
+    let victim_value = e.victim.as_ref().ok_or_else(|| {
+        origin.error("network.eclipse.victim", "(missing)", "name the eclipsed node")
+    })?;
+    let victim = names.node(victim_value, "network.eclipse.victim", origin)?;
+    let list = e.attackers.as_deref().unwrap_or_default();
+    origin.check(
+        !list.is_empty(),
+        "network.eclipse.attackers",
+        "[]",
+        "name at least one node for the victim to connect to",
+    )?;
+    let mut attackers = Vec::with_capacity(list.len());
+    for (i, v) in list.iter().enumerate() {
+        let field = format!("network.eclipse.attackers[{i}]");
+        let node = names.node(v, &field, origin)?;
+        origin.check(node != victim, &field, v, "is the victim itself")?;
+        origin.check(!attackers.contains(&node), &field, v, "is named twice")?;
+        attackers.push(node);
+    }
+    Ok(EclipseSpec { victim, attackers })
+}
+
+/// Which nodes are offline, as far as the timeline's explicit lists tell.
+#[derive(Default)]
+struct Offline {
+    nodes: Vec<u32>,
+    /// Set once nodes leave by share or by region: which are offline is then only known when
+    /// the run builds the network, so rejoins can no longer be checked here.
+    uncertain: bool,
+}
+
+/// Checks a `partition`: a list of groups or `{ share = x }`.
+fn partition(
+    value: &toml::Value,
+    field: &str,
+    names: &Names<'_>,
+    origin: &Origin<'_>,
+) -> Result<PartitionSpec, ScenarioError> {
+    let groups = match value {
+        toml::Value::Table(t) => return Ok(PartitionSpec::Share(share_table(t, field, origin)?)),
+        toml::Value::Array(groups) => groups,
+        other => {
+            return Err(origin.error(
+                field,
+                other,
+                "expected a list of groups, e.g. [[\"a\", \"b\"], [\"c\"]], or { share = 0.5 }",
+            ));
+        }
+    };
+    origin.check(!groups.is_empty(), field, "[]", "list at least one group")?;
+    let mut parsed: Vec<NodeGroup> = Vec::with_capacity(groups.len());
+    for (g, group) in groups.iter().enumerate() {
+        let gfield = format!("{field}[{g}]");
+        let toml::Value::Array(list) = group else {
+            return Err(origin.error(
+                &gfield,
+                group,
+                "expected a list of nodes or region names, e.g. [\"a\", \"b\"]",
+            ));
+        };
+        let group = names.group(list, &gfield, origin)?;
+        for prior in &parsed {
+            if let Some(n) = group.nodes.iter().find(|n| prior.nodes.contains(n)) {
+                let name = quoted(&names.nodes[*n as usize]);
+                return Err(origin.error(
+                    &gfield,
+                    name,
+                    "this node is already in an earlier group",
+                ));
+            }
+            if let Some(r) = group.regions.iter().find(|r| prior.regions.contains(r)) {
+                let name = quoted(&names.regions[*r as usize]);
+                return Err(origin.error(
+                    &gfield,
+                    name,
+                    "this region is already in an earlier group",
+                ));
+            }
+        }
+        parsed.push(group);
+    }
+    let listed: usize = parsed.iter().map(|g| g.nodes.len()).sum();
+    let only_nodes = parsed.iter().all(|g| g.regions.is_empty());
+    origin.check(
+        !(parsed.len() == 1 && only_nodes && listed == names.nodes.len()),
+        field,
+        format!("[1 group of all {listed} nodes]"),
+        "a partition needs at least two groups",
+    )?;
+    Ok(PartitionSpec::Groups(parsed))
+}
+
+/// Checks a `leave` (a list of nodes and regions, or `{ share = x }`) or, with `leaving`
+/// false, a `rejoin` (a list of nodes and regions, or "all").
+fn churn(
+    value: &toml::Value,
+    field: &str,
+    names: &Names<'_>,
+    offline: &mut Offline,
+    leaving: bool,
+    origin: &Origin<'_>,
+) -> Result<Members, ScenarioError> {
+    match value {
+        toml::Value::Table(t) if leaving => {
+            offline.uncertain = true;
+            Ok(Members::Share(share_table(t, field, origin)?))
+        }
+        toml::Value::String(s) if !leaving && s == "all" => {
+            *offline = Offline::default();
+            Ok(Members::All)
+        }
+        toml::Value::Array(list) => {
+            let group = names.group(list, field, origin)?;
+            offline.uncertain |= leaving && !group.regions.is_empty();
+            for n in &group.nodes {
+                let pos = offline.nodes.iter().position(|o| o == n);
+                let (ok, problem) = if leaving {
+                    (pos.is_none(), "is already offline (it left earlier and has not rejoined)")
+                } else {
+                    (
+                        pos.is_some() || offline.uncertain,
+                        "is not offline (no earlier `leave` names it)",
+                    )
+                };
+                origin.check(ok, field, quoted(&names.nodes[*n as usize]), problem)?;
+                match (leaving, pos) {
+                    (true, _) => offline.nodes.push(*n),
+                    (false, Some(p)) => {
+                        offline.nodes.remove(p);
+                    }
+                    (false, None) => {}
+                }
+            }
+            Ok(Members::Listed(group))
+        }
+        other => {
+            let expected = if leaving { "{ share = 0.1 }" } else { "\"all\"" };
+            Err(origin.error(
+                field,
+                other,
+                format!("expected a list of nodes or region names, or {expected}"),
+            ))
+        }
+    }
+}
+
+/// Checks `[[timeline]]`: times never decrease, one action per entry, every name known,
+/// and explicitly named nodes leave only while online and rejoin only while offline.
+pub(super) fn validate_timeline(
+    events: &[RawTimelineEvent],
+    names: &Names<'_>,
+    origin: &Origin<'_>,
+) -> Result<Vec<TimelineEvent>, ScenarioError> {
+    let mut out = Vec::with_capacity(events.len());
+    let mut previous: Option<(usize, f64)> = None;
+    let mut offline = Offline::default();
+    for (i, e) in events.iter().enumerate() {
+        let f = |name: &str| format!("timeline[{i}].{name}");
+        let at_s = e.at_s.ok_or_else(|| {
+            origin.error(&f("at_s"), "(missing)", "give the virtual time in seconds")
+        })?;
+        let at_s = origin.non_negative(&f("at_s"), at_s)?;
+        if let Some((j, before)) = previous {
+            origin.check(
+                at_s >= before,
+                &f("at_s"),
+                at_s,
+                format!(
+                    "is before timeline[{j}].at_s = {before}; list timeline entries in time order"
+                ),
+            )?;
+        }
+        previous = Some((i, at_s));
+        let given =
+            [e.partition.is_some(), e.heal.is_some(), e.leave.is_some(), e.rejoin.is_some()];
+        let count = given.iter().filter(|g| **g).count();
+        origin.check(
+            count == 1,
+            &format!("timeline[{i}]"),
+            format!("[{count} actions]"),
+            "needs exactly one of `partition`, `heal`, `leave` or `rejoin`",
+        )?;
+        let action = match (&e.partition, e.heal, &e.leave, &e.rejoin) {
+            (Some(p), ..) => {
+                TimelineAction::Partition(partition(p, &f("partition"), names, origin)?)
+            }
+            (_, Some(heal), ..) => {
+                origin.check(
+                    heal,
+                    &f("heal"),
+                    heal,
+                    "write `heal = true` to restore the cut links",
+                )?;
+                TimelineAction::Heal
+            }
+            (_, _, Some(v), _) => {
+                TimelineAction::Leave(churn(v, &f("leave"), names, &mut offline, true, origin)?)
+            }
+            (_, _, _, Some(v)) => {
+                TimelineAction::Rejoin(churn(v, &f("rejoin"), names, &mut offline, false, origin)?)
+            }
+            _ => unreachable!("exactly one action was checked above"),
+        };
+        out.push(TimelineEvent { at: SimTime::ZERO + SimDuration::from_secs_f64(at_s), action });
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scenario::from_str;
+    use std::path::Path;
+
+    fn load(text: &str) -> crate::scenario::Scenario {
+        from_str(text, Path::new("t.toml"), &[], None).unwrap()
+    }
+
+    #[test]
+    fn attackers_eclipse_and_timeline_resolve_names_regions_and_defaults() {
+        let s = load(
+            r#"
+[network]
+nodes = 20
+regions = "bitcoin-2019"
+eclipse = { victim = "n3", attackers = [1, "n2"] }
+
+[[attacker]]
+node = "n1"
+strategy = "selfish"
+share = 0.25
+
+[[attacker]]
+node = 2
+strategy = "private-chain"
+share = 0.1
+publish_after = 6
+
+[[timeline]]
+at_s = 10
+partition = [["europe", "n4"], ["n5"]]
+
+[[timeline]]
+at_s = 10
+leave = ["asia_pacific"]
+
+[[timeline]]
+at_s = 20
+rejoin = "all"
+"#,
+        );
+        assert_eq!(s.attackers[0].node, 1);
+        assert_eq!(s.attackers[0].strategy, StrategySpec::Selfish { gamma: GammaSpec::Emergent });
+        let StrategySpec::PrivateChain(p) = s.attackers[1].strategy else { panic!() };
+        assert_eq!((p.publish_lead, p.publish_after, p.give_up_behind), (1, 6, None));
+        assert!(s.attackers.iter().all(|a| a.relay));
+        assert_eq!(s.eclipse, Some(EclipseSpec { victim: 3, attackers: vec![1, 2] }));
+        let TimelineAction::Partition(PartitionSpec::Groups(groups)) = &s.timeline[0].action else {
+            panic!("{:?}", s.timeline[0]);
+        };
+        assert_eq!(groups[0], NodeGroup { nodes: vec![4], regions: vec![1] });
+        assert_eq!(groups[1], NodeGroup { nodes: vec![5], regions: vec![] });
+        assert_eq!(s.timeline[2].action, TimelineAction::Rejoin(Members::All));
+        // Defaults are written back for the manifest.
+        assert_eq!(s.resolved.attacker[0].gamma, Some(toml::Value::String("emergent".into())));
+        assert_eq!(s.resolved.attacker[1].relay, Some(true));
+    }
+
+    #[test]
+    fn honest_scenarios_resolve_without_attack_tables() {
+        let s = load("[network]\nnodes = 20\n");
+        assert!(s.attackers.is_empty() && s.eclipse.is_none() && s.timeline.is_empty());
+        let json = serde_json::to_string(&s.resolved).unwrap();
+        assert!(
+            !json.contains("attacker") && !json.contains("timeline") && !json.contains("eclipse")
+        );
+    }
+}

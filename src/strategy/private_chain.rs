@@ -1,0 +1,201 @@
+//! The private-chain (majority, "51 %") attack: mine a branch in private from a start
+//! point and publish it when a rule says so.
+//!
+//! Until its start time the attacker mines honestly. Then it forks from its tip and mines
+//! only on its own branch, whatever the honest chain does. It publishes every private block
+//! (oldest first) once the branch has more work than the honest chain it has seen, is at
+//! least `publish_lead` blocks ahead, and the honest chain has at least `publish_after`
+//! blocks on top of the fork point; honest nodes then switch to the longer branch,
+//! disconnecting the blocks they had on top of the fork. The attacker then starts a new
+//! branch from its published tip. With `give_up_behind` it abandons a branch that falls
+//! that many blocks behind and restarts from the honest tip; without it, it never does.
+//!
+//! With more than half the hash power the branch overtakes the honest chain sooner or later
+//! from any depth, which is the point of the attack. A double spend is this strategy begun
+//! (with [`PrivateChain::begin`]) at the time of payment, its first block carrying a
+//! transaction that conflicts with the payment, and `publish_after` set to the merchant's
+//! confirmations.
+
+use super::{Decision, Strategy, View};
+use crate::chain::BlockId;
+use crate::scenario::attack::PrivateChainSpec;
+
+/// A private branch under way.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Branch {
+    /// Where it leaves the public chain.
+    fork: BlockId,
+    /// Its last block (the fork point itself while it has none).
+    tip: BlockId,
+    /// Its blocks not yet published, oldest first.
+    unpublished: Vec<BlockId>,
+}
+
+/// The private-chain attacker.
+#[derive(Clone, Debug)]
+pub struct PrivateChain {
+    spec: PrivateChainSpec,
+    relay: bool,
+    branch: Option<Branch>,
+}
+
+impl PrivateChain {
+    /// An attacker following `spec`; `relay`: whether it passes on others' blocks.
+    pub fn new(spec: PrivateChainSpec, relay: bool) -> PrivateChain {
+        PrivateChain { spec, relay, branch: None }
+    }
+
+    /// Starts a private branch from `fork` now (a double spend begins it at the payment).
+    pub fn begin(&mut self, fork: BlockId) {
+        self.branch = Some(Branch { fork, tip: fork, unpublished: Vec::new() });
+    }
+
+    /// Whether a branch is under way.
+    pub fn is_private(&self) -> bool {
+        self.branch.is_some()
+    }
+
+    /// Blocks mined in private and not yet published.
+    pub fn unpublished(&self) -> &[BlockId] {
+        self.branch.as_ref().map_or(&[], |b| &b.unpublished)
+    }
+
+    /// Publishes the branch if the rule says so, or gives it up if it fell too far behind.
+    fn decide(&mut self, view: &View<'_>) -> Decision {
+        let spec = self.spec;
+        let Some(branch) = self.branch.as_mut() else {
+            return Decision::default();
+        };
+        let store = view.store;
+        let (mine, public) = (store.get(branch.tip), store.get(view.tip));
+        if !branch.unpublished.is_empty() && mine.chain_work > public.chain_work {
+            let lead = mine.height.saturating_sub(public.height);
+            let fork = store.fork_point(view.tip, branch.tip);
+            let honest_on_fork = public.height - store.get(fork).height;
+            if lead >= spec.publish_lead && honest_on_fork >= spec.publish_after {
+                branch.fork = branch.tip;
+                return Decision {
+                    publish: std::mem::take(&mut branch.unpublished),
+                    ..Decision::default()
+                };
+            }
+        }
+        if let Some(limit) = spec.give_up_behind
+            && public.height >= mine.height + limit
+        {
+            let abandoned = branch.unpublished.len() as u32;
+            *branch = Branch { fork: view.tip, tip: view.tip, unpublished: Vec::new() };
+            return Decision { gave_up: Some(abandoned), ..Decision::default() };
+        }
+        Decision::default()
+    }
+}
+
+impl Strategy for PrivateChain {
+    fn name(&self) -> &'static str {
+        "private-chain"
+    }
+
+    fn mining_tip(&self, tip: BlockId) -> BlockId {
+        self.branch.as_ref().map_or(tip, |b| b.tip)
+    }
+
+    fn on_mined(&mut self, view: &View<'_>, block: BlockId) -> Decision {
+        if self.branch.is_none() {
+            if view.now < self.spec.start {
+                return Decision::default();
+            }
+            // The block was mined on the public tip: the branch starts under it.
+            let parent = view.store.get(block).parent.expect("a mined block has a parent");
+            self.begin(parent);
+        }
+        let branch = self.branch.as_mut().expect("begun above");
+        branch.tip = block;
+        branch.unpublished.push(block);
+        let mut decision = self.decide(view);
+        decision.withhold = true;
+        decision
+    }
+
+    fn on_accepted(&mut self, view: &View<'_>, _block: BlockId) -> Decision {
+        if self.branch.is_none() {
+            if view.now >= self.spec.start {
+                self.begin(view.tip);
+            }
+            return Decision::default();
+        }
+        self.decide(view)
+    }
+
+    fn relays_peer_blocks(&self) -> bool {
+        self.relay
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::strategy::testing::{self as testutil, view};
+    use crate::time::SimTime;
+
+    fn spec(
+        publish_lead: u32,
+        publish_after: u32,
+        give_up_behind: Option<u32>,
+    ) -> PrivateChainSpec {
+        PrivateChainSpec { start: SimTime::ZERO, publish_lead, publish_after, give_up_behind }
+    }
+
+    #[test]
+    fn withholds_until_ahead_and_past_the_confirmations_then_publishes_everything() {
+        let (mut store, g) = testutil::store();
+        let mut attacker = PrivateChain::new(spec(1, 2, None), true);
+        // Honest chain g <- h1; the attacker mines a1, a2 on g.
+        let a1 = testutil::child(&mut store, g, 1);
+        assert_eq!(attacker.on_mined(&view(&store, g), a1), Decision::withhold());
+        assert_eq!(attacker.mining_tip(g), a1);
+        let h1 = testutil::child(&mut store, g, 0);
+        assert_eq!(attacker.on_accepted(&view(&store, h1), h1), Decision::default());
+        let a2 = testutil::child(&mut store, a1, 1);
+        // Ahead by one, but the honest chain has only one block on the fork.
+        assert_eq!(attacker.on_mined(&view(&store, h1), a2), Decision::withhold());
+        let h2 = testutil::child(&mut store, h1, 0);
+        assert_eq!(attacker.on_accepted(&view(&store, h2), h2), Decision::default());
+        let a3 = testutil::child(&mut store, a2, 1);
+        let d = attacker.on_mined(&view(&store, h2), a3);
+        assert_eq!(d.publish, vec![a1, a2, a3]);
+        assert!(d.withhold);
+        assert!(attacker.unpublished().is_empty());
+        assert_eq!(attacker.mining_tip(a3), a3, "the next branch starts at the published tip");
+    }
+
+    #[test]
+    fn gives_up_when_far_behind_and_restarts_from_the_honest_tip() {
+        let (mut store, g) = testutil::store();
+        let mut attacker = PrivateChain::new(spec(1, 5, Some(2)), true);
+        let a1 = testutil::child(&mut store, g, 1);
+        attacker.on_mined(&view(&store, g), a1);
+        let h1 = testutil::child(&mut store, g, 0);
+        let h2 = testutil::child(&mut store, h1, 0);
+        assert_eq!(attacker.on_accepted(&view(&store, h2), h2), Decision::default());
+        let h3 = testutil::child(&mut store, h2, 0);
+        let d = attacker.on_accepted(&view(&store, h3), h3);
+        assert_eq!(d.gave_up, Some(1));
+        assert_eq!(attacker.mining_tip(h3), h3);
+    }
+
+    #[test]
+    fn mines_honestly_before_its_start_time() {
+        let (mut store, g) = testutil::store();
+        let start = SimTime(10_000_000);
+        let mut attacker = PrivateChain::new(PrivateChainSpec { start, ..spec(1, 0, None) }, true);
+        let b = testutil::child(&mut store, g, 1);
+        let early = View { store: &store, node: 1, tip: g, now: SimTime(5) };
+        assert!(attacker.on_mined(&early, b).is_honest());
+        assert!(!attacker.is_private());
+        let late = View { store: &store, node: 1, tip: b, now: start };
+        attacker.on_accepted(&late, b);
+        assert!(attacker.is_private());
+        assert_eq!(attacker.mining_tip(b), b);
+    }
+}
