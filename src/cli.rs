@@ -315,6 +315,20 @@ fn run(cli: Cli) -> Result<(), Failure> {
                 }
                 return Ok(());
             }
+            if crate::attack_trials::trials_of(&scenario) > 1 {
+                if narrate || html || trace {
+                    return Err(Failure::Input(format!(
+                        "{}: a double spend with trials > 1 runs many short runs; --narrate, --html and --trace need trials = 1 (--set 'attacker[0].trials=1')",
+                        path.display()
+                    )));
+                }
+                let (summary, _) = execute_trials(&scenario, &out_dir)?;
+                if !quiet {
+                    say_raw!("{}", crate::attack_trials::report(&summary, wall.elapsed().as_secs_f64()));
+                    say!("  results in {}/ (trials.csv, summary.json, manifest.json)", out_dir.display());
+                }
+                return Ok(());
+            }
             let mut watchers = Watchers::new(&scenario, html);
             if trace {
                 watchers.tracer = Some(
@@ -441,6 +455,25 @@ fn execute(
 }
 
 /// Runs a race scenario and writes `summary.json`, then the manifest.
+/// Runs every trial of a double-spend scenario and writes `trials.csv`, `summary.json` and
+/// the manifest.
+fn execute_trials(
+    scenario: &Scenario,
+    out_dir: &Path,
+) -> Result<(crate::attack_trials::TrialsSummary, BTreeMap<String, String>), Failure> {
+    let (summary, trials) = crate::attack_trials::run(scenario)?;
+    let internal = |e: &dyn std::fmt::Display| Failure::Internal(e.to_string());
+    std::fs::create_dir_all(out_dir)
+        .map_err(|e| internal(&format!("{}: {e}", out_dir.display())))?;
+    let mut digests = BTreeMap::new();
+    for (name, bytes) in crate::attack_trials::files(&summary, &trials) {
+        write_atomic(&out_dir.join(name), &bytes).map_err(|e| internal(&e))?;
+        digests.insert(name.to_string(), sha256_hex(&bytes));
+    }
+    write_manifest(out_dir, scenario, &digests).map_err(|e| internal(&e))?;
+    Ok((summary, digests))
+}
+
 fn execute_race(
     scenario: &Scenario,
     out_dir: &Path,
@@ -480,6 +513,8 @@ fn replay(results: &Path) -> Result<(), Failure> {
     let scratch = results.join(format!(".replay.{}", std::process::id()));
     let outcome = if scenario.race.is_some() {
         execute_race(&scenario, &scratch).map(|(_, d)| d)
+    } else if crate::attack_trials::trials_of(&scenario) > 1 {
+        execute_trials(&scenario, &scratch).map(|(_, d)| d)
     } else {
         // A page or a trace is part of the run when the manifest lists one.
         let html = expected.contains_key(crate::replay_page::FILE_NAME);

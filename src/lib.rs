@@ -38,6 +38,7 @@
 //!   inside a run; floating-point distributions use the pure-Rust `libm`.
 
 pub mod analytic;
+pub mod attack_trials;
 pub mod bench;
 pub mod chain;
 pub mod cli;

@@ -97,6 +97,9 @@ pub fn terminal_summary(scenario: &Scenario, s: &Summary, wall_s: f64, out_dir: 
     if let Some(attack) = &s.attack {
         attack_lines(&mut o, attack);
     }
+    if let Some(d) = &s.double_spend {
+        double_spend_lines(&mut o, d);
+    }
     let _ = writeln!(
         o,
         "  virtual time {:.0} s | {} events | stopped: {:?} | wall {:.2} s",
@@ -208,4 +211,37 @@ fn attack_lines(o: &mut String, attack: &AttackSection) {
             t.online_nodes_at_end, t.distinct_tips_at_end, t.nodes_behind_at_end
         );
     }
+}
+
+/// What the merchant of a double spend saw, beside the closed forms.
+fn double_spend_lines(o: &mut String, d: &crate::observe::double_spend_output::DoubleSpendSummary) {
+    let at = |t: Option<f64>| t.map_or_else(|| "never".to_string(), |t| format!("at {t:.0} s"));
+    let outcome = if d.success {
+        format!(
+            "SUCCEEDED: payment reversed {} ({:.0} s after paying)",
+            at(d.reversed_at_s),
+            d.time_to_success_s.unwrap_or(0.0)
+        )
+    } else if d.gave_up {
+        "failed: the attacker gave up".to_string()
+    } else if d.cut_off {
+        "failed: the attacker fell hopelessly behind".to_string()
+    } else {
+        "not reversed by the end of the run".to_string()
+    };
+    let _ = writeln!(
+        o,
+        "  double spend        merchant {} waits for z = {}: paid {}, goods shipped {}; {outcome}; attacker blocks lost {}",
+        d.merchant,
+        d.z,
+        at(d.paid_at_s),
+        at(d.shipped_at_s),
+        d.attacker_blocks_lost
+    );
+    let c = &d.closed_form;
+    let _ = writeln!(
+        o,
+        "    closed forms for q = {:.3}, z = {}: success probability {:.6} (exact, drawing level wins), {:.6} (exact, must get ahead), {:.6} (Nakamoto)",
+        d.q, d.z, c.exact_level, c.exact_ahead, c.nakamoto
+    );
 }

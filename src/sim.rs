@@ -54,6 +54,9 @@ use crate::txpool::TxPool;
 use crate::wallet::Wallets;
 
 mod adversary;
+mod double_spend;
+
+pub use double_spend::DoubleSpendRun;
 
 /// A link index meaning "no link" (a block the node mined itself).
 pub const NO_LINK: u32 = u32::MAX;
@@ -98,6 +101,8 @@ pub enum Event {
     },
     /// The sampled nodes' mempool sizes are recorded.
     SampleMempools,
+    /// The attacker of a double spend pays the merchant.
+    DoubleSpendPayment,
     /// A `[[timeline]]` entry takes effect.
     Timeline {
         /// Index into the scenario's timeline.
@@ -177,6 +182,8 @@ pub struct Simulation<O: Observer> {
     best_block: BlockId,
     /// Attack strategies and the timeline's faults (empty for an honest run).
     pub adversary: Adversary,
+    /// The double spend against a merchant, if the scenario has one.
+    pub double_spend: Option<DoubleSpendRun>,
     miner_of: Vec<u32>,
     costs: Vec<BlockCosts>,
     relay_rng: Vec<SimRng>,
@@ -274,6 +281,7 @@ impl<O: Observer> Simulation<O> {
             &mut streams.stream(Purpose::Population, 1),
         );
         let adversary = adversary::build(scenario, &mut network, &mut hash_shares, &streams)?;
+        let double_spend = DoubleSpendRun::of(scenario, &hash_shares);
         let compact_rng = &mut streams.stream(Purpose::Population, 2);
         let relay = scenario.relay.clone();
         let nodes: Vec<Node> = (0..nodes_n)
@@ -350,6 +358,7 @@ impl<O: Observer> Simulation<O> {
             blocks_mined: 0,
             transactions,
             best_block: BlockId::GENESIS,
+            double_spend,
             adversary,
             miner_of,
             costs: vec![genesis_costs],
@@ -403,6 +412,7 @@ impl<O: Observer> Simulation<O> {
             }
         }
         self.schedule_timeline(engine.scheduler());
+        self.schedule_double_spend(engine.scheduler());
         let mut stopped_by = engine.run(self);
         if stopped_by == StopReason::Done {
             self.phase = Phase::Draining;
@@ -561,12 +571,28 @@ impl<O: Observer> Simulation<O> {
         } else {
             self.accept(node, id, NO_LINK, true, sched);
         }
-        if self.blocks_mined >= self.settings.target_blocks {
-            self.phase = Phase::StopRequested;
-            for miner in &mut self.miners {
-                miner.generation = miner.generation.wrapping_add(1);
-                miner.pending_block = None;
-            }
+        if self.double_spend.is_some() {
+            self.check_merchant(sched);
+        }
+        if self.blocks_mined >= self.settings.target_blocks && self.phase == Phase::Mining {
+            self.stop_mining();
+        }
+    }
+
+    /// Mining stops: pending finds are void; messages in flight drain.
+    fn stop_mining(&mut self) {
+        self.phase = Phase::StopRequested;
+        for miner in &mut self.miners {
+            miner.generation = miner.generation.wrapping_add(1);
+            miner.pending_block = None;
+        }
+    }
+
+    /// Restarts a node's miner (if it mines) on its current mining tip.
+    fn restart_miner(&mut self, node: u32, sched: &mut Scheduler<Event>) {
+        let m = self.miner_of[node as usize];
+        if m != u32::MAX && self.phase == Phase::Mining {
+            self.start_mining(m as usize, sched);
         }
     }
 
@@ -857,6 +883,9 @@ impl<O: Observer> Simulation<O> {
             if self.adversary.strategy(node).is_some() {
                 self.strategy_accepted(node, block, sched);
             }
+            if self.double_spend.as_ref().is_some_and(|d| d.spec.merchant == node) {
+                self.check_merchant(sched);
+            }
         }
         for orphan in self.take_orphans_of(node, block) {
             self.start_validation(node, orphan.block, orphan.from_link, sched);
@@ -1003,6 +1032,7 @@ impl<O: Observer> Model for Simulation<O> {
             Event::Conflict { index } => self.on_conflict(index as usize, sched),
             Event::SampleMempools => self.on_sample(sched),
             Event::Timeline { index } => self.on_timeline(index as usize, sched),
+            Event::DoubleSpendPayment => self.on_double_spend_payment(sched),
         }
     }
 

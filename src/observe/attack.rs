@@ -137,6 +137,8 @@ impl AttackLog {
             | Record::MessageSent { .. }
             | Record::BlockRejected { .. }
             | Record::PaymentSent { .. }
+            | Record::GoodsShipped { .. }
+            | Record::PaymentReversed { .. }
             | Record::MempoolSampled { .. } => {}
         }
     }
@@ -330,7 +332,9 @@ pub fn summarize(run: &RunView<'_>, metrics: &Metrics) -> Option<(AttackSection,
                             .then(|| ties.honest_on_attacker as f64 / honest as f64),
                     })
                 }
-                StrategySpec::Honest | StrategySpec::PrivateChain(_) => None,
+                StrategySpec::Honest
+                | StrategySpec::PrivateChain(_)
+                | StrategySpec::DoubleSpend(_) => None,
             };
             let model_gamma = gamma.as_ref().and_then(|g| g.subset_share.or(g.measured));
             AttackerSummary {

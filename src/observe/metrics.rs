@@ -157,7 +157,10 @@ impl Observer for Metrics {
             Record::MempoolSampled { node, txs, bytes, time } => {
                 self.mempool.push(MempoolSample { node, txs, bytes, time });
             }
-            Record::MessageSent { .. } | Record::PaymentSent { .. } => {}
+            Record::MessageSent { .. }
+            | Record::PaymentSent { .. }
+            | Record::GoodsShipped { .. }
+            | Record::PaymentReversed { .. } => {}
             Record::Withheld { .. }
             | Record::Published { .. }
             | Record::GaveUp { .. }

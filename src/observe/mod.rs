@@ -5,6 +5,7 @@
 //! metric cannot depend on anything but the recorded history.
 
 pub mod attack;
+pub mod double_spend_output;
 pub mod metrics;
 pub mod narrate;
 pub mod output;
@@ -98,6 +99,24 @@ pub enum Record {
         node: u32,
         /// Whether it is one version of a double payment.
         conflict: bool,
+        /// When.
+        time: SimTime,
+    },
+    /// The merchant of a double spend saw the payment reach the confirmations it waits
+    /// for, and shipped the goods.
+    GoodsShipped {
+        /// The merchant.
+        node: u32,
+        /// The payment's depth in the merchant's chain.
+        confirmations: u32,
+        /// When.
+        time: SimTime,
+    },
+    /// After shipping, the merchant's best chain holds the attacker's conflicting version:
+    /// the payment is reversed (the double spend succeeded).
+    PaymentReversed {
+        /// The merchant.
+        node: u32,
         /// When.
         time: SimTime,
     },

@@ -130,6 +130,21 @@ impl Narrator {
                 let what = if conflict { "a double payment" } else { "a payment" };
                 Some(format!("{time}  {who} received {what}, tx {}", txid.short()))
             }
+            Record::GoodsShipped { node, confirmations, time } => {
+                self.wants(&[node]).then(|| {
+                    let plural = if confirmations == 1 { "" } else { "s" };
+                    format!(
+                        "{time}  {} sees the payment {confirmations} block{plural} deep in its chain: {confirmations} confirmation{plural}, so it ships the goods",
+                        self.name(node)
+                    )
+                })
+            }
+            Record::PaymentReversed { node, time } => self.wants(&[node]).then(|| {
+                format!(
+                    "{time}  {}'s chain now holds the attacker's conflicting payment instead: the payment it shipped for is reversed (the double spend succeeded)",
+                    self.name(node)
+                )
+            }),
             Record::Withheld { node, block, time } => self.wants(&[node]).then(|| {
                 format!(
                     "{time}  {} withholds block {}: it mines on it in private and tells nobody",

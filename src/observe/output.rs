@@ -92,6 +92,9 @@ pub struct Summary {
     pub rejected: BTreeMap<String, u64>,
     /// Hash share against revenue share, per miner, in node order.
     pub miners_detail: Vec<MinerShare>,
+    /// The double spend against a merchant, when the scenario has one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub double_spend: Option<super::double_spend_output::DoubleSpendSummary>,
     /// Payments, fees, confirmation latency and mempools, in runs with a workload.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub transactions: Option<super::tx_output::TransactionSummary>,
@@ -331,6 +334,9 @@ pub fn render<O: Observer + AsRef<Metrics>>(
             .map(|(r, c)| (r.as_str().to_string(), *c))
             .collect(),
         miners_detail,
+        double_spend: sim.double_spend.as_ref().map(|d| {
+            super::double_spend_output::summarize(d, store, &in_main, names)
+        }),
         transactions,
         attack,
     };

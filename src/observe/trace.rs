@@ -242,6 +242,13 @@ impl Observer for Tracer {
                 let detail = format!("txid={txid} conflict={conflict}");
                 self.line(time, "payment", Some(node), None, None, detail);
             }
+            Record::GoodsShipped { node, confirmations, time } => {
+                let detail = format!("confirmations={confirmations}");
+                self.line(time, "shipped", Some(node), None, None, detail);
+            }
+            Record::PaymentReversed { node, time } => {
+                self.line(time, "reversed", Some(node), None, None, String::new());
+            }
             Record::MempoolSampled { node, txs, bytes, time } => {
                 let detail = format!("txs={txs} bytes={bytes}");
                 self.line(time, "mempool", Some(node), None, None, detail);

@@ -150,6 +150,9 @@ impl Observer for Recorder {
                 self.narrate(record, store, time, LineKind::Routine);
             }
             Record::MempoolSampled { .. } | Record::MessageDropped { .. } => {}
+            Record::GoodsShipped { time, .. } | Record::PaymentReversed { time, .. } => {
+                self.narrate(record, store, time, LineKind::Reorg);
+            }
             Record::Withheld { time, .. }
             | Record::Published { time, .. }
             | Record::GaveUp { time, .. }

@@ -33,6 +33,9 @@ pub enum StrategySpec {
     Honest,
     /// A private branch, published by a rule (the majority or 51 % attack).
     PrivateChain(PrivateChainSpec),
+    /// A double spend against a merchant: a private chain begun at the payment, its first
+    /// block holding the conflicting version, published once the merchant has shipped.
+    DoubleSpend(DoubleSpendSpec),
     /// Eyal and Sirer's selfish mining.
     Selfish {
         /// How honest nodes break ties between the attacker's block and an honest one.
@@ -46,6 +49,7 @@ impl StrategySpec {
         match self {
             StrategySpec::Honest => "honest",
             StrategySpec::PrivateChain(_) => "private-chain",
+            StrategySpec::DoubleSpend(_) => "double-spend",
             StrategySpec::Selfish { .. } => "selfish",
         }
     }
@@ -62,6 +66,21 @@ pub struct PrivateChainSpec {
     pub publish_after: u32,
     /// Give up this many blocks behind; `None`: never.
     pub give_up_behind: Option<u32>,
+}
+
+/// The double spend: who is paid, when, and how long the merchant waits.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DoubleSpendSpec {
+    /// The merchant's node.
+    pub merchant: u32,
+    /// Confirmations the merchant waits for.
+    pub z: u32,
+    /// When the attacker pays (and forks from its tip).
+    pub pay_at: SimTime,
+    /// Give up this many blocks behind; `None`: never.
+    pub give_up_behind: Option<u32>,
+    /// Independent runs of the scenario.
+    pub trials: u64,
 }
 
 /// Tie-breaking between an attacker block and an honest block of equal work.
@@ -237,7 +256,8 @@ impl Names<'_> {
 }
 
 /// The strategies a scenario may name.
-const STRATEGIES: &str = "expected \"private-chain\", \"selfish\" or \"honest\"";
+const STRATEGIES: &str =
+    "expected \"private-chain\", \"double-spend\", \"selfish\" or \"honest\"";
 
 /// A `{ share = x }` table with 0 < x < 1.
 fn share_table(
@@ -320,7 +340,15 @@ pub(super) fn validate_attackers(
             origin.absent(&f("start_s"), &a.start_s, &k, &strategy_name)?;
             origin.absent(&f("publish_lead"), &a.publish_lead, &k, &strategy_name)?;
             origin.absent(&f("publish_after"), &a.publish_after, &k, &strategy_name)?;
-            origin.absent(&f("give_up_behind"), &a.give_up_behind, &k, &strategy_name)?;
+            if strategy_name != "double-spend" {
+                origin.absent(&f("give_up_behind"), &a.give_up_behind, &k, &strategy_name)?;
+            }
+        }
+        if strategy_name != "double-spend" {
+            origin.absent(&f("merchant"), &a.merchant, &k, &strategy_name)?;
+            origin.absent(&f("z"), &a.z, &k, &strategy_name)?;
+            origin.absent(&f("pay_at_s"), &a.pay_at_s, &k, &strategy_name)?;
+            origin.absent(&f("trials"), &a.trials, &k, &strategy_name)?;
         }
         if strategy_name != "selfish" {
             origin.absent(&f("gamma"), &a.gamma, &k, &strategy_name)?;
@@ -350,6 +378,44 @@ pub(super) fn validate_attackers(
                     publish_lead,
                     publish_after,
                     give_up_behind: a.give_up_behind,
+                })
+            }
+            "double-spend" => {
+                let merchant_value = a.merchant.as_ref().ok_or_else(|| {
+                    origin.error(&f("merchant"), "(missing)", "name the merchant's node")
+                })?;
+                let merchant = names.node(merchant_value, &f("merchant"), origin)?;
+                origin.check(
+                    merchant != node,
+                    &f("merchant"),
+                    merchant_value,
+                    "must be another node than the attacker",
+                )?;
+                let z = *a.z.get_or_insert(6);
+                origin.check(z <= 1000, &f("z"), z, "must be at most 1000")?;
+                let pay_at_s =
+                    origin.non_negative(&f("pay_at_s"), *a.pay_at_s.get_or_insert(0.0))?;
+                if let Some(g) = a.give_up_behind {
+                    origin.check(
+                        g >= 1,
+                        &f("give_up_behind"),
+                        g,
+                        "must be at least 1 (leave it out to never give up)",
+                    )?;
+                }
+                let trials = *a.trials.get_or_insert(1);
+                origin.check(
+                    (1..=10_000_000).contains(&trials),
+                    &f("trials"),
+                    trials,
+                    "must be between 1 and 10000000",
+                )?;
+                StrategySpec::DoubleSpend(DoubleSpendSpec {
+                    merchant,
+                    z,
+                    pay_at: SimTime::ZERO + SimDuration::from_secs_f64(pay_at_s),
+                    give_up_behind: a.give_up_behind,
+                    trials,
                 })
             }
             "selfish" => {

@@ -73,6 +73,19 @@ pub struct RawAttacker {
     /// "emergent" (first seen over the network's real latency, then measured).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub gamma: Option<toml::Value>,
+    /// `double-spend`: the merchant's node, by index or name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub merchant: Option<toml::Value>,
+    /// `double-spend`: confirmations the merchant waits for before shipping.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub z: Option<u32>,
+    /// `double-spend`: when the attacker pays the merchant (and starts its private branch).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pay_at_s: Option<f64>,
+    /// `double-spend`: independent runs of the whole scenario (each stops once the attack
+    /// is decided); 1 = one ordinary run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trials: Option<u64>,
 }
 
 /// `network.eclipse`: a victim whose every connection goes to attacker nodes.

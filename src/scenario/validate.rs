@@ -366,6 +366,23 @@ pub fn validate(
         Some(e) => Some(attack::validate_eclipse(e, &names, origin)?),
     };
     let timeline = attack::validate_timeline(&raw.timeline, &names, origin)?;
+    if let Some(i) = attackers
+        .iter()
+        .position(|a| matches!(a.strategy, attack::StrategySpec::DoubleSpend(_)))
+    {
+        origin.check(
+            workload.is_some(),
+            &format!("attacker[{i}].strategy"),
+            "\"double-spend\"",
+            "needs a [workload] section: the payment and its conflicting version are real transactions from a wallet",
+        )?;
+        origin.check(
+            attackers.len() == 1,
+            "attacker",
+            format!("[{} attackers]", attackers.len()),
+            "a double spend runs with a single attacker",
+        )?;
+    }
     if race.is_some() {
         let without_network = "does not apply to a [race], which has no network";
         origin.check(eclipse.is_none(), "network.eclipse", "{ ... }", without_network)?;

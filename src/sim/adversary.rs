@@ -173,6 +173,7 @@ impl<O: Observer> Simulation<O> {
             self.publish(node, &decision.publish, sched);
         }
         if let Some(abandoned) = decision.gave_up {
+            self.double_spend_gave_up(node);
             let tip = self.mining_tip(node);
             let record = Record::GaveUp { node, abandoned, tip, time: sched.now() };
             self.observer.record(&record, &self.store);

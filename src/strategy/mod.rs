@@ -111,6 +111,12 @@ pub trait Strategy {
         false
     }
 
+    /// A double spend's payment was just made: start a private branch on `fork` now.
+    /// Strategies that are not a double spend ignore it.
+    fn begin_private(&mut self, fork: BlockId) {
+        let _ = fork;
+    }
+
     /// Whether the node announces blocks mined by others once they join its best chain.
     fn relays_peer_blocks(&self) -> bool {
         true
@@ -278,6 +284,9 @@ impl Adversary {
                 StrategySpec::Honest => Box::new(Honest { relay: a.relay }),
                 StrategySpec::PrivateChain(spec) => {
                     Box::new(private_chain::PrivateChain::new(spec, a.relay))
+                }
+                StrategySpec::DoubleSpend(d) => {
+                    Box::new(private_chain::PrivateChain::double_spend(d, a.relay))
                 }
                 StrategySpec::Selfish { .. } => Box::new(selfish::Selfish::new(a.relay)),
             };

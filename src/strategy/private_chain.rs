@@ -18,7 +18,8 @@
 
 use super::{Decision, Strategy, View};
 use crate::chain::BlockId;
-use crate::scenario::attack::PrivateChainSpec;
+use crate::scenario::attack::{DoubleSpendSpec, PrivateChainSpec};
+use crate::time::SimTime;
 
 /// A private branch under way.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -37,12 +38,28 @@ pub struct PrivateChain {
     spec: PrivateChainSpec,
     relay: bool,
     branch: Option<Branch>,
+    /// "private-chain", or "double-spend" when begun by a payment.
+    name: &'static str,
 }
 
 impl PrivateChain {
     /// An attacker following `spec`; `relay`: whether it passes on others' blocks.
     pub fn new(spec: PrivateChainSpec, relay: bool) -> PrivateChain {
-        PrivateChain { spec, relay, branch: None }
+        PrivateChain { spec, relay, branch: None, name: "private-chain" }
+    }
+
+    /// The double spend: honest until the payment, then a private branch from the tip of
+    /// that moment (begun by the simulation through [`Strategy::begin_private`]), published
+    /// once it is longer than the honest chain and the merchant has its `z` confirmations.
+    pub fn double_spend(spec: DoubleSpendSpec, relay: bool) -> PrivateChain {
+        let chain = PrivateChainSpec {
+            // Never begins by itself: the payment begins it.
+            start: SimTime::MAX,
+            publish_lead: 1,
+            publish_after: spec.z,
+            give_up_behind: spec.give_up_behind,
+        };
+        PrivateChain { spec: chain, relay, branch: None, name: "double-spend" }
     }
 
     /// Starts a private branch from `fork` now (a double spend begins it at the payment).
@@ -74,17 +91,24 @@ impl PrivateChain {
             let honest_on_fork = public.height - store.get(fork).height;
             if lead >= spec.publish_lead && honest_on_fork >= spec.publish_after {
                 branch.fork = branch.tip;
-                return Decision {
-                    publish: std::mem::take(&mut branch.unpublished),
-                    ..Decision::default()
-                };
+                let publish = std::mem::take(&mut branch.unpublished);
+                if self.name == "double-spend" {
+                    // The payment is reversed; the attacker mines honestly from here on.
+                    self.branch = None;
+                }
+                return Decision { publish, ..Decision::default() };
             }
         }
         if let Some(limit) = spec.give_up_behind
             && public.height >= mine.height + limit
         {
             let abandoned = branch.unpublished.len() as u32;
-            *branch = Branch { fork: view.tip, tip: view.tip, unpublished: Vec::new() };
+            if self.name == "double-spend" {
+                // One payment, one attempt: after giving up the attacker mines honestly.
+                self.branch = None;
+            } else {
+                *branch = Branch { fork: view.tip, tip: view.tip, unpublished: Vec::new() };
+            }
             return Decision { gave_up: Some(abandoned), ..Decision::default() };
         }
         Decision::default()
@@ -93,7 +117,13 @@ impl PrivateChain {
 
 impl Strategy for PrivateChain {
     fn name(&self) -> &'static str {
-        "private-chain"
+        self.name
+    }
+
+    fn begin_private(&mut self, fork: BlockId) {
+        if self.name == "double-spend" {
+            self.begin(fork);
+        }
     }
 
     fn mining_tip(&self, tip: BlockId) -> BlockId {
