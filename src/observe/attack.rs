@@ -87,9 +87,14 @@ impl AttackLog {
     /// A block was mined: it may close open ties.
     #[inline]
     pub fn mined(&mut self, block: BlockId, miner: u32, store: &BlockStore) {
-        if self.open.is_empty() {
-            return;
+        if !self.open.is_empty() {
+            self.close_ties(block, miner, store);
         }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn close_ties(&mut self, block: BlockId, miner: u32, store: &BlockStore) {
         let Some(parent) = store.get(block).parent else {
             return;
         };
@@ -111,7 +116,9 @@ impl AttackLog {
         });
     }
 
-    /// A strategy or timeline record.
+    /// A strategy or timeline record (rare: kept out of the metrics' hot path).
+    #[cold]
+    #[inline(never)]
     pub fn record(&mut self, record: &Record) {
         match *record {
             Record::Withheld { node, .. } => self.nodes.entry(node).or_default().withheld += 1,

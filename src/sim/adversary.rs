@@ -92,9 +92,15 @@ impl<O: Observer> Simulation<O> {
         self.adversary.faults.as_ref().is_none_or(|f| f.online(node))
     }
 
-    /// Whether messages on `link` are lost (never, without a timeline).
+    /// Whether messages on `link` are lost (never, without a timeline: then this is one
+    /// test on the hot path of every message, and the rest stays out of line).
     #[inline]
     pub(super) fn link_cut(&self, link: usize) -> bool {
+        self.adversary.faults.is_some() && self.link_cut_by_faults(link)
+    }
+
+    #[inline(never)]
+    fn link_cut_by_faults(&self, link: usize) -> bool {
         self.adversary
             .faults
             .as_ref()
@@ -103,6 +109,7 @@ impl<O: Observer> Simulation<O> {
 
     /// A message on a cut link is lost. A lost request or answer leaves the block wanted
     /// again, so the node asks once it hears of the block anew.
+    #[cold]
     pub(super) fn drop_message(&mut self, link: usize, msg: Message, time: SimTime) {
         let (from, to) = (self.network.link_source(link), self.network.link_target(link));
         let record = Record::MessageDropped { from, to, kind: msg.kind, block: msg.block, time };
@@ -132,6 +139,7 @@ impl<O: Observer> Simulation<O> {
 
     /// Asks `node`'s strategy about the block it just mined and carries out the answer; the
     /// honest answer takes the honest path.
+    #[cold]
     pub(super) fn strategy_mined(
         &mut self,
         node: u32,
@@ -154,6 +162,7 @@ impl<O: Observer> Simulation<O> {
     }
 
     /// Tells `node`'s strategy it accepted `block` from a peer and carries out the answer.
+    #[cold]
     pub(super) fn strategy_accepted(
         &mut self,
         node: u32,
