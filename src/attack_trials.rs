@@ -128,7 +128,10 @@ pub fn run(scenario: &Scenario) -> Result<(TrialsSummary, Vec<Trial>), ScenarioE
         undecided: trials.iter().filter(|t| t.undecided).count() as u64,
         mean_time_to_success_s: (!times.is_empty())
             .then(|| times.iter().sum::<f64>() / times.len() as f64),
-        mean_attacker_blocks_lost: trials.iter().map(|t| t.attacker_blocks_lost as f64).sum::<f64>()
+        mean_attacker_blocks_lost: trials
+            .iter()
+            .map(|t| t.attacker_blocks_lost as f64)
+            .sum::<f64>()
             / n as f64,
         closed_form: ClosedForms::of(d.q, d.spec.z),
     };
@@ -162,7 +165,10 @@ pub fn files(summary: &TrialsSummary, trials: &[Trial]) -> Vec<(&'static str, Ve
     }
     let mut json = serde_json::to_vec_pretty(summary).expect("the summary serializes");
     json.push(b'\n');
-    vec![("trials.csv", w.into_inner().expect("flushing to memory cannot fail")), ("summary.json", json)]
+    vec![
+        ("trials.csv", w.into_inner().expect("flushing to memory cannot fail")),
+        ("summary.json", json),
+    ]
 }
 
 /// The terminal report of a trials run.

@@ -324,8 +324,14 @@ fn run(cli: Cli) -> Result<(), Failure> {
                 }
                 let (summary, _) = execute_trials(&scenario, &out_dir)?;
                 if !quiet {
-                    say_raw!("{}", crate::attack_trials::report(&summary, wall.elapsed().as_secs_f64()));
-                    say!("  results in {}/ (trials.csv, summary.json, manifest.json)", out_dir.display());
+                    say_raw!(
+                        "{}",
+                        crate::attack_trials::report(&summary, wall.elapsed().as_secs_f64())
+                    );
+                    say!(
+                        "  results in {}/ (trials.csv, summary.json, manifest.json)",
+                        out_dir.display()
+                    );
                 }
                 return Ok(());
             }

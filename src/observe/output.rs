@@ -334,9 +334,10 @@ pub fn render<O: Observer + AsRef<Metrics>>(
             .map(|(r, c)| (r.as_str().to_string(), *c))
             .collect(),
         miners_detail,
-        double_spend: sim.double_spend.as_ref().map(|d| {
-            super::double_spend_output::summarize(d, store, &in_main, names)
-        }),
+        double_spend: sim
+            .double_spend
+            .as_ref()
+            .map(|d| super::double_spend_output::summarize(d, store, &in_main, names)),
         transactions,
         attack,
     };

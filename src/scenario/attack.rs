@@ -256,8 +256,7 @@ impl Names<'_> {
 }
 
 /// The strategies a scenario may name.
-const STRATEGIES: &str =
-    "expected \"private-chain\", \"double-spend\", \"selfish\" or \"honest\"";
+const STRATEGIES: &str = "expected \"private-chain\", \"double-spend\", \"selfish\" or \"honest\"";
 
 /// A `{ share = x }` table with 0 < x < 1.
 fn share_table(

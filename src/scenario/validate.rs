@@ -366,9 +366,8 @@ pub fn validate(
         Some(e) => Some(attack::validate_eclipse(e, &names, origin)?),
     };
     let timeline = attack::validate_timeline(&raw.timeline, &names, origin)?;
-    if let Some(i) = attackers
-        .iter()
-        .position(|a| matches!(a.strategy, attack::StrategySpec::DoubleSpend(_)))
+    if let Some(i) =
+        attackers.iter().position(|a| matches!(a.strategy, attack::StrategySpec::DoubleSpend(_)))
     {
         origin.check(
             workload.is_some(),

@@ -106,7 +106,8 @@ impl<O: Observer> Simulation<O> {
             self.observer.record(&record, &self.store);
         }
         let fork = self.nodes[attacker as usize].tip;
-        if let Some(s) = self.adversary.strategies.get_mut(attacker as usize).and_then(Option::as_mut)
+        if let Some(s) =
+            self.adversary.strategies.get_mut(attacker as usize).and_then(Option::as_mut)
         {
             s.begin_private(fork);
         }

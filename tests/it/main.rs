@@ -4,6 +4,7 @@ mod attacks;
 mod browser;
 mod cli;
 mod determinism;
+mod double_spend;
 mod published;
 mod race;
 mod races;
