@@ -125,3 +125,35 @@ fn the_double_spend_scenarios_tell_the_story_and_replay_byte_for_byte() {
     let o = forksim(&["replay", out.to_str().unwrap()]);
     assert!(stdout(&o).contains("byte-identical"), "trials: {}", stdout(&o));
 }
+
+/// Every classroom lesson runs, tells its story and replays byte for byte; the lessons'
+/// claims hold (lesson 2 reverses at z = 1 and not at z = 6; lesson 4 heals with a reorg;
+/// lesson 3's attacker rewrites 6 blocks).
+#[test]
+fn the_classroom_lessons_show_what_their_guide_says() {
+    let tmp = tempfile::tempdir().unwrap();
+    let lesson = |name: &str, sets: &[&str]| {
+        let path = scenario_path(&format!("classroom/{name}.toml"));
+        let out = tmp.path().join(format!("{name}{}", sets.len()));
+        let mut args =
+            vec!["run", path.to_str().unwrap(), "--quiet", "--out", out.to_str().unwrap()];
+        args.extend_from_slice(sets);
+        forksim_ok(&args);
+        let o = forksim(&["replay", out.to_str().unwrap()]);
+        assert!(stdout(&o).contains("byte-identical"), "{name}: {}", stdout(&o));
+        let summary: serde_json::Value =
+            serde_json::from_slice(&read(&out, "summary.json")).unwrap();
+        summary
+    };
+    let fork = lesson("1-first-fork", &[]);
+    assert!(fork["stale_blocks"].as_u64().unwrap() >= 1, "lesson 1 has a fork");
+    assert_eq!(lesson("2-confirmations", &[])["double_spend"]["success"], true);
+    let z6 = lesson("2-confirmations", &["--set", "attacker[0].z=6"]);
+    assert_eq!(z6["double_spend"]["success"], false);
+    assert!(z6["double_spend"]["shipped_at_s"].as_f64().is_some());
+    assert!(lesson("3-majority", &[])["reorgs"]["max_depth"].as_u64().unwrap() >= 6);
+    let partition = lesson("4-partition", &[]);
+    assert!(partition["reorgs"]["max_depth"].as_u64().unwrap() >= 10, "{}", partition["reorgs"]);
+    let difficulty = lesson("5-difficulty", &[]);
+    assert_eq!(difficulty["blocks_mined"], 100);
+}
