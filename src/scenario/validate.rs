@@ -375,11 +375,13 @@ pub fn validate(
             "\"double-spend\"",
             "needs a [workload] section: the payment and its conflicting version are real transactions from a wallet",
         )?;
+        let mining_attackers =
+            attackers.iter().filter(|a| a.strategy != attack::StrategySpec::Honest).count();
         origin.check(
-            attackers.len() == 1,
+            mining_attackers == 1,
             "attacker",
             format!("[{} attackers]", attackers.len()),
-            "a double spend runs with a single attacker",
+            "a double spend runs with one attacking node (others may only be honest nodes that do not relay, around an eclipsed merchant)",
         )?;
     }
     if race.is_some() {

@@ -41,6 +41,11 @@ pub struct DoubleSpendRun {
     pub cut_off: bool,
     /// Stop the run once decided (a trial of many).
     pub stop_when_decided: bool,
+    /// The merchant is eclipsed (by the attacker's nodes).
+    pub eclipsed_merchant: bool,
+    /// With an eclipsed merchant: the honest node the attacker gives the other version to
+    /// (the lowest-index node that is neither the merchant nor an attacker).
+    pub public_entry: u32,
 }
 
 impl DoubleSpendRun {
@@ -56,6 +61,13 @@ impl DoubleSpendRun {
                 gave_up: false,
                 cut_off: false,
                 stop_when_decided: spec.trials > 1,
+                eclipsed_merchant: scenario
+                    .eclipse
+                    .as_ref()
+                    .is_some_and(|e| e.victim == spec.merchant),
+                public_entry: (0..scenario.network.nodes)
+                    .find(|&n| n != spec.merchant && scenario.attackers.iter().all(|x| x.node != n))
+                    .unwrap_or(a.node),
             }),
             _ => None,
         })
@@ -97,8 +109,17 @@ impl<O: Observer> Simulation<O> {
             }
             return;
         };
-        let paid = t.pool.add(&self.network, payment.tx, payment.fee, merchant, now);
-        let kept = t.pool.add_private(&self.network, conflict.tx, conflict.fee, attacker, now);
+        let (paid, kept) = if d.eclipsed_merchant {
+            // The merchant hears only the attacker's nodes: the attacker mines the payment
+            // into blocks only the merchant takes, and gives the other version to an honest
+            // node, from where it spreads to everyone else.
+            let paid = t.pool.add_private(&self.network, payment.tx, payment.fee, attacker, now);
+            let honest = d.public_entry;
+            (paid, t.pool.add(&self.network, conflict.tx, conflict.fee, honest, now))
+        } else {
+            let paid = t.pool.add(&self.network, payment.tx, payment.fee, merchant, now);
+            (paid, t.pool.add_private(&self.network, conflict.tx, conflict.fee, attacker, now))
+        };
         for i in [paid, kept] {
             let txid = t.pool.txs()[i as usize].txid;
             let node = t.pool.txs()[i as usize].source;
@@ -106,10 +127,11 @@ impl<O: Observer> Simulation<O> {
             self.observer.record(&record, &self.store);
         }
         let fork = self.nodes[attacker as usize].tip;
+        let feed = self.double_spend.as_ref().is_some_and(|d| d.eclipsed_merchant);
         if let Some(s) =
             self.adversary.strategies.get_mut(attacker as usize).and_then(Option::as_mut)
         {
-            s.begin_private(fork);
+            s.begin_private(fork, feed);
         }
         let d = self.double_spend.as_mut().expect("checked above");
         d.fork = Some(fork);

@@ -111,10 +111,13 @@ pub trait Strategy {
         false
     }
 
-    /// A double spend's payment was just made: start a private branch on `fork` now.
-    /// Strategies that are not a double spend ignore it.
-    fn begin_private(&mut self, fork: BlockId) {
-        let _ = fork;
+    /// A double spend's payment was just made: start a private branch on `fork` now. With
+    /// `feed_victim`, the merchant is eclipsed: the branch carries the payment and is shown
+    /// at once (only the merchant, who hears nothing else, takes it), and the honest chain is
+    /// revealed to the merchant once the payment has its confirmations. Strategies that are
+    /// not a double spend ignore it.
+    fn begin_private(&mut self, fork: BlockId, feed_victim: bool) {
+        let _ = (fork, feed_victim);
     }
 
     /// Whether the node announces blocks mined by others once they join its best chain.

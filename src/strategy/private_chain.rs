@@ -40,12 +40,15 @@ pub struct PrivateChain {
     branch: Option<Branch>,
     /// "private-chain", or "double-spend" when begun by a payment.
     name: &'static str,
+    /// A double spend against an eclipsed merchant: publish every block at once, reveal the
+    /// honest chain once the branch is `publish_after` blocks long.
+    feed_victim: bool,
 }
 
 impl PrivateChain {
     /// An attacker following `spec`; `relay`: whether it passes on others' blocks.
     pub fn new(spec: PrivateChainSpec, relay: bool) -> PrivateChain {
-        PrivateChain { spec, relay, branch: None, name: "private-chain" }
+        PrivateChain { spec, relay, branch: None, name: "private-chain", feed_victim: false }
     }
 
     /// The double spend: honest until the payment, then a private branch from the tip of
@@ -59,7 +62,7 @@ impl PrivateChain {
             publish_after: spec.z,
             give_up_behind: spec.give_up_behind,
         };
-        PrivateChain { spec: chain, relay, branch: None, name: "double-spend" }
+        PrivateChain { spec: chain, relay, branch: None, name: "double-spend", feed_victim: false }
     }
 
     /// Starts a private branch from `fork` now (a double spend begins it at the payment).
@@ -75,6 +78,30 @@ impl PrivateChain {
     /// Blocks mined in private and not yet published.
     pub fn unpublished(&self) -> &[BlockId] {
         self.branch.as_ref().map_or(&[], |b| &b.unpublished)
+    }
+
+    /// Against an eclipsed merchant: shows the block at once (the merchant hears nothing
+    /// else), and once the branch is `publish_after` blocks long (the merchant has its
+    /// confirmations) reveals the honest chain since the fork and relays from then on, so
+    /// the merchant switches to the honest chain, which holds the conflicting version.
+    fn feed(&mut self, view: &View<'_>, block: BlockId) -> Decision {
+        let store = view.store;
+        let branch = self.branch.as_ref().expect("feeding a branch");
+        let mut publish = vec![block];
+        if store.get(block).height - store.get(branch.fork).height >= self.spec.publish_after {
+            let fork = store.fork_point(view.tip, branch.fork);
+            let mut honest = Vec::new();
+            let mut b = view.tip;
+            while b != fork {
+                honest.push(b);
+                b = store.get(b).parent.expect("the fork point is an ancestor");
+            }
+            publish.extend(honest.into_iter().rev());
+            self.branch = None;
+            self.feed_victim = false;
+            self.relay = true;
+        }
+        Decision { publish, ..Decision::default() }
     }
 
     /// Publishes the branch if the rule says so, or gives it up if it fell too far behind.
@@ -120,9 +147,10 @@ impl Strategy for PrivateChain {
         self.name
     }
 
-    fn begin_private(&mut self, fork: BlockId) {
+    fn begin_private(&mut self, fork: BlockId, feed_victim: bool) {
         if self.name == "double-spend" {
             self.begin(fork);
+            self.feed_victim = feed_victim;
         }
     }
 
@@ -141,6 +169,9 @@ impl Strategy for PrivateChain {
         }
         let branch = self.branch.as_mut().expect("begun above");
         branch.tip = block;
+        if self.feed_victim {
+            return self.feed(view, block);
+        }
         branch.unpublished.push(block);
         let mut decision = self.decide(view);
         decision.withhold = true;
