@@ -63,7 +63,10 @@ fn a_double_payment_splits_the_network_then_exactly_one_version_survives() {
         first += u32::from(holds[0]);
         second += u32::from(holds[1]);
     }
-    assert!(first > 10 && second > 10, "both camps are large: {first} and {second} nodes");
+    eprintln!(
+        "double payment after 20 s: {first} nodes hold the first version, {second} the second"
+    );
+    assert!(first >= 5 && second >= 5, "both camps hold nodes: {first} and {second}");
 
     // The whole run: exactly one version is confirmed, and no node keeps either.
     let full = load("double-payment.toml", &[]);
@@ -110,6 +113,9 @@ fn compact_blocks_need_a_round_trip_only_for_payments_that_have_not_spread() {
     let (fast_fail, fast_all) = count("0.5");
     let (slow_fail, slow_all) = count("30");
     let (fast, slow) = (fast_fail as f64 / fast_all as f64, slow_fail as f64 / slow_all as f64);
+    eprintln!(
+        "compact blocks needing getblocktxn: {fast_fail}/{fast_all} at a 0.5 s trickle, {slow_fail}/{slow_all} at 30 s"
+    );
     // Failures emerge from relay: some but not all compact blocks fail at a 0.5 s trickle,
     // and a 30 s trickle (payments spread 60 times slower) makes them far more common.
     assert!(fast > 0.0 && fast < 0.5, "0.5 s trickle: {fast_fail}/{fast_all} failed");
