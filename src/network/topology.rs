@@ -113,7 +113,7 @@ pub enum TopologyError {
     },
     /// While building, a node found no peer with a free inbound slot that it is not yet linked to.
     #[error(
-        "node {node} found no peer with a free inbound slot after opening {opened} of its {wanted} outbound connections"
+        "node {node} found no peer it is not already linked to with a free inbound slot after opening {opened} of its {wanted} outbound connections (in a small network every other node may already be its peer: lower `outbound`, raise `inbound_max` or use kind = \"complete\")"
     )]
     NoPeerAvailable {
         /// The node that could not connect.
