@@ -12,11 +12,9 @@
 
 use std::path::PathBuf;
 
-use crate::observe::metrics::Metrics;
 use crate::observe::output::render;
 use crate::race_report::{self, RaceSummary};
 use crate::scenario::{self, Override};
-use crate::sim::Simulation;
 use crate::sweep::{Metric, Runner};
 
 /// Runs a base scenario file with overrides; used by `forksim sweep`.
@@ -50,10 +48,8 @@ impl Runner for ScenarioRunner {
                 ],
             });
         }
-        let mut sim = Simulation::new(&scenario, Metrics::new(scenario.network.nodes))
-            .map_err(|e| e.to_string())?;
-        let stats = sim.run(&scenario);
-        let s = render(&scenario, &mut sim, &stats).summary;
+        let outcome = crate::run::run(&scenario).map_err(|e| e.to_string())?;
+        let s = render(&scenario, &outcome).summary;
         Ok(vec![
             (
                 "stale_rate".to_string(),

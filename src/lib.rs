@@ -38,31 +38,29 @@
 //!   inside a run; floating-point distributions use the pure-Rust `libm`.
 
 pub mod analytic;
-pub mod attack_trials;
 pub mod bench;
 pub mod chain;
 pub mod cli;
 pub mod engine;
 pub mod experiment;
-pub mod faults;
-pub mod merchant;
+pub mod id;
 pub mod mining;
 pub mod network;
 pub mod node;
 pub mod observe;
+pub mod payments;
 pub mod plot;
 pub mod race;
 pub mod race_report;
 pub mod replay_page;
 pub mod report;
+pub mod results;
 pub mod rng;
+pub mod run;
 pub mod scenario;
-pub mod sim;
-pub mod strategy;
 pub mod sweep;
 pub mod sweep_plot;
 pub mod time;
 pub mod tree;
 pub mod tx_plot;
-pub mod txpool;
-pub mod wallet;
+pub mod world;

@@ -14,13 +14,12 @@
 //!   real work per block stays about the expected hashes of one block, however many nodes
 //!   mine.
 
-use crate::chain::block::{Block, Filler, Header, grind_nonce};
-use crate::chain::pow::{CompactTarget, work_from_target};
+use crate::chain::block::{Block, Filler, Header};
 use crate::chain::tx::{Amount, Transaction, TxOut};
-use crate::chain::{BlockId, BlockStore, U256};
+use crate::chain::{BlockId, BlockStore};
 use crate::rng::{self, SimRng};
 use crate::scenario::HashPowerSpec;
-use crate::time::{SimDuration, SimTime};
+use crate::time::SimTime;
 
 /// Hashes a ground-mode miner computes per step of virtual time.
 pub const GROUND_CHUNK_HASHES: u64 = 4096;
@@ -169,133 +168,12 @@ pub fn build_template(
     block
 }
 
-/// One mining node.
-pub struct Miner {
-    /// The node that mines.
-    pub node: u32,
-    /// Hashes per second of virtual time.
-    pub hashrate_hs: f64,
-    /// Bumped whenever the pending find is invalidated; stale events carry an old value.
-    pub generation: u32,
-    /// The next-block bits the pending clock was drawn for (sampled mode).
-    pub clock_bits: CompactTarget,
-    /// The block being ground (ground mode).
-    pub pending_block: Option<Block>,
-    /// Ground mode: whether the pending event completes `pending_block` (otherwise it ends a
-    /// chunk of hashing and the next chunk follows).
-    pub pending_found: bool,
-    /// Ground mode: when hashing on the pending template started.
-    pub template_started_at: SimTime,
-    /// Ground mode: hashes tried on the pending template so far.
-    pub template_hashes: u64,
-    /// Coinbase extra nonce, bumped per template so templates never repeat.
-    pub extra_nonce: u64,
-    /// This miner's own clock stream.
-    pub rng: SimRng,
-}
-
-impl Miner {
-    /// A miner on `node` with `hashrate_hs` hashes per second and its own clock stream.
-    pub fn new(node: u32, hashrate_hs: f64, rng: SimRng) -> Miner {
-        Miner {
-            node,
-            hashrate_hs,
-            generation: 0,
-            clock_bits: CompactTarget(0),
-            pending_block: None,
-            pending_found: false,
-            template_started_at: SimTime::ZERO,
-            template_hashes: 0,
-            extra_nonce: 0,
-            rng,
-        }
-    }
-
-    /// Sampled mode: time until this miner finds a block at a target with `bits`.
-    pub fn sample_delay(&mut self, bits: CompactTarget) -> SimDuration {
-        let target = bits.to_target().expect("bits in the store always decode");
-        let expected_hashes = work_from_target(target).to_f64();
-        SimDuration::from_secs_f64(rng::exp1(&mut self.rng) * expected_hashes / self.hashrate_hs)
-    }
-
-    /// Grinds `block` from its current nonce until the hash meets `target`, bumping the
-    /// coinbase extra nonce (a new Merkle root) whenever the 32-bit nonce runs out, and
-    /// tries at most `max_tries` hashes. Returns the hashes tried and whether the last one
-    /// won; after a miss the block is left at the next nonce to try.
-    pub fn grind(&mut self, target: &U256, block: &mut Block, max_tries: u64) -> (u64, bool) {
-        let mut tried: u64 = 0;
-        while tried < max_tries {
-            let start = u64::from(block.header.nonce);
-            if let Some(t) = grind_nonce(&mut block.header, target, max_tries - tried) {
-                return (tried + t, true);
-            }
-            let last = u64::from(block.header.nonce);
-            tried += last - start + 1;
-            if last == u64::from(u32::MAX) {
-                // Nonce space exhausted: a new extra nonce gives a new Merkle root.
-                self.extra_nonce += 1;
-                if let Some(cb) = block.txs[0].coinbase.as_mut() {
-                    cb.extra_nonce = self.extra_nonce;
-                }
-                block.header.merkle_root = block.compute_merkle_root();
-                block.header.nonce = 0;
-            } else {
-                block.header.nonce += 1;
-            }
-        }
-        (tried, false)
-    }
-
-    /// Virtual time this miner needs for `hashes` hashes.
-    pub fn time_for(&self, hashes: u64) -> SimDuration {
-        SimDuration::from_secs_f64(hashes as f64 / self.hashrate_hs)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::chain::store::genesis_block;
-    use crate::chain::{CompactTarget, ConsensusParams};
+    use crate::chain::{CompactTarget, ConsensusParams, U256};
     use crate::rng::{Purpose, RngStreams};
-
-    fn miner() -> Miner {
-        Miner::new(0, 1000.0, RngStreams::new(1).stream(Purpose::Mining, 0))
-    }
-
-    #[test]
-    fn grinding_in_chunks_finds_the_same_nonce_as_one_long_grind() {
-        let mut params = ConsensusParams::bitcoin();
-        params.pow_limit = U256::MAX;
-        params.sim_target_shift = 0;
-        let bits =
-            CompactTarget::from_target(crate::chain::pow::target_for_expected_hashes(30_000.0));
-        let spec =
-            TemplateSpec { genesis_time: 1_600_000_000, block_size_bytes: 0, tx_size_bytes: 250 };
-        let mut store = BlockStore::new(genesis_block(1_600_000_000, bits, &params), params);
-        let template =
-            build_template(&mut store, BlockId::GENESIS, 0, SimTime::ZERO, 1, &spec, Body::Filler);
-        let target = bits.to_target().unwrap();
-
-        let mut whole = template.clone();
-        let (all, found) = miner().grind(&target, &mut whole, u64::MAX);
-        assert!(found);
-
-        let mut chunked = template;
-        let mut m = miner();
-        let mut total = 0;
-        loop {
-            let (h, found) = m.grind(&target, &mut chunked, 1000);
-            total += h;
-            if found {
-                break;
-            }
-            assert_eq!(h, 1000, "a missed chunk tries every hash it was given");
-        }
-        assert_eq!(total, all);
-        assert_eq!(chunked.header, whole.header);
-        assert!(chunked.header.block_hash().to_u256() <= target);
-    }
 
     #[test]
     fn blocks_fill_their_payload_without_exceeding_it() {

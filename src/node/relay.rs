@@ -1,11 +1,27 @@
-//! Relay messages and their sizes on the wire, from the real Bitcoin P2P encodings.
+//! Block relay: the messages, their sizes on the wire from the real Bitcoin P2P encodings,
+//! and what a node does when one arrives.
 //!
 //! Only sizes matter to the network model (they set transmission time); the content of a
 //! message is the id of a block in the shared store.
+//!
+//! The rules, as Bitcoin Core follows them: a node announces a block once it has validated
+//! it and it joined its best chain. With `inv` the peer asks (`getdata`) and gets the block;
+//! with `push` the block is sent unasked. With `compact`, between two BIP152 speakers: each
+//! node picks a few high-bandwidth peers (3 by default, as Bitcoin Core) that push it a
+//! `cmpctblock` unannounced; its other peers announce with `inv` and it asks for the compact
+//! block. When the receiver lacks transactions it needs one more round trip
+//! (`getblocktxn`/`blocktxn`).
 
+use super::Node;
+use super::chain_view::BlockState;
+use super::ctx::NodeCtx;
+use super::mempool;
 use crate::chain::BlockId;
 use crate::chain::block::{Block, HEADER_SIZE_BYTES};
 use crate::chain::tx::compact_size_len;
+use crate::id::LinkId;
+use crate::rng;
+use crate::scenario::RelayProtocol;
 
 /// Every P2P message starts with a 24-byte header (magic, command, length, checksum).
 pub const MESSAGE_HEADER_BYTES: u64 = 24;
@@ -121,6 +137,112 @@ impl WireSizes {
             MessageKind::CmpctBlock => self.cmpct_block,
             MessageKind::GetBlockTxn => self.get_block_txn,
             MessageKind::BlockTxn => self.block_txn,
+        }
+    }
+}
+
+// ----- what a node does with relay messages -----
+
+impl Node {
+    /// Sends a request or answer about `block` over `link` (never skipped: the other side
+    /// is waiting for it).
+    fn reply(ctx: &mut NodeCtx<'_>, link: LinkId, kind: MessageKind, block: BlockId) {
+        ctx.send(link, Message::about(kind, block), false);
+    }
+
+    /// Announces `block` to every peer except over `except`: an `inv`, or with `push` the
+    /// block itself, or with `compact` a `cmpctblock` to the peers that chose this node as
+    /// a high-bandwidth peer.
+    pub(super) fn announce(ctx: &mut NodeCtx<'_>, block: BlockId, except: Option<LinkId>) {
+        let protocol = ctx.settings().relay.protocol;
+        let node = ctx.node();
+        let peers = ctx.peers();
+        let sender_compact = peers.compact[node.index()];
+        for link in ctx.network().links_of(node) {
+            if Some(link) == except {
+                continue;
+            }
+            let kind = match protocol {
+                RelayProtocol::Push => MessageKind::Block,
+                RelayProtocol::Compact if sender_compact && peers.high_bandwidth[link.index()] => {
+                    MessageKind::CmpctBlock
+                }
+                _ => MessageKind::Inv,
+            };
+            ctx.send(link, Message::about(kind, block), true);
+        }
+    }
+
+    /// A message arrived from the peer at the other end of `back` (the node's link to it).
+    pub(super) fn on_message(&mut self, ctx: &mut NodeCtx<'_>, back: LinkId, msg: Message) {
+        let state = self.view.state(msg.block);
+        match msg.kind {
+            MessageKind::Inv => {
+                if state.wants() {
+                    self.view.set_state(msg.block, BlockState::Requested);
+                    let sender = ctx.network().link_target(back);
+                    let compact = &ctx.peers().compact;
+                    let kind = if compact[self.id.index()] && compact[sender.index()] {
+                        MessageKind::GetCmpct
+                    } else {
+                        MessageKind::GetData
+                    };
+                    Node::reply(ctx, back, kind, msg.block);
+                }
+            }
+            MessageKind::GetData => Node::reply(ctx, back, MessageKind::Block, msg.block),
+            MessageKind::GetCmpct => Node::reply(ctx, back, MessageKind::CmpctBlock, msg.block),
+            MessageKind::GetBlockTxn => {
+                let answer = Message { kind: MessageKind::BlockTxn, ..msg };
+                ctx.send(back, answer, false);
+            }
+            MessageKind::Block | MessageKind::BlockTxn => {
+                if !state.ignores_block() {
+                    self.receive_block(ctx, msg.block, Some(back));
+                }
+            }
+            MessageKind::CmpctBlock => {
+                if !state.ignores_block() {
+                    self.on_compact_block(ctx, back, msg.block, state);
+                }
+            }
+        }
+    }
+
+    /// BIP152: rebuild a compact block from the mempool, asking for what is missing, or
+    /// fall back to the full block when the parent is unknown.
+    fn on_compact_block(
+        &mut self,
+        ctx: &mut NodeCtx<'_>,
+        back: LinkId,
+        block: BlockId,
+        state: BlockState,
+    ) {
+        let parent = ctx.store().get(block).parent.expect("genesis is never relayed");
+        let next = if self.view.state(parent) != BlockState::Accepted {
+            // Cannot reconstruct without the parent: fall back to the full block.
+            Some(Message::about(MessageKind::GetData, block))
+        } else if let Some(missing) = mempool::missing(ctx, block) {
+            // Rebuild from the mempool; ask for what it lacks.
+            (missing.txs > 0).then_some(Message {
+                kind: MessageKind::GetBlockTxn,
+                block,
+                missing_txs: missing.txs,
+                missing_bytes: missing.bytes.min(u64::from(u32::MAX)) as u32,
+            })
+        } else {
+            let failure = ctx.settings().relay.compact_failure_probability;
+            let rng = ctx.rng.relay.as_mut().expect("compact relay draws from the relay stream");
+            (rng::uniform01(rng) < failure).then(|| Message::about(MessageKind::GetBlockTxn, block))
+        };
+        match next {
+            Some(request) => {
+                if state != BlockState::Requested {
+                    self.view.set_state(block, BlockState::Requested);
+                }
+                ctx.send(back, request, false);
+            }
+            None => self.receive_block(ctx, block, Some(back)),
         }
     }
 }

@@ -27,7 +27,6 @@ use crate::analytic::selfish_mining_revenue;
 use crate::chain::{BlockId, BlockStore};
 use crate::scenario::Scenario;
 use crate::scenario::attack::{GammaSpec, StrategySpec};
-use crate::strategy::Adversary;
 
 /// Decisions one node's strategy made.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -273,8 +272,10 @@ pub struct RunView<'a> {
     pub best: BlockId,
     /// Each node's tip at the end.
     pub tips: Vec<BlockId>,
-    /// The run's strategies and faults.
-    pub adversary: &'a Adversary,
+    /// Per attacker: the honest share favouring it in ties (explicit γ).
+    pub gamma_subset: &'a [Option<f64>],
+    /// With a timeline: whether each node was online at the end.
+    pub online: Option<Vec<bool>>,
     /// Each node's hash share.
     pub hash_shares: &'a [f64],
 }
@@ -331,7 +332,7 @@ pub fn summarize(run: &RunView<'_>, metrics: &Metrics) -> Option<(AttackSection,
                             GammaSpec::Fixed(g) => Some(g),
                             GammaSpec::Emergent => None,
                         },
-                        subset_share: run.adversary.gamma_subset.get(i).copied().flatten(),
+                        subset_share: run.gamma_subset.get(i).copied().flatten(),
                         ties: ties.opened,
                         honest_tie_blocks: honest,
                         honest_on_attacker: ties.honest_on_attacker,
@@ -382,11 +383,9 @@ pub fn summarize(run: &RunView<'_>, metrics: &Metrics) -> Option<(AttackSection,
             victim_blocks_in_main_chain: main[v],
         }
     });
-    let timeline = run.adversary.faults.as_ref().map(|f| {
-        let online: Vec<BlockId> = (0..names.len() as u32)
-            .filter(|&n| f.online(n))
-            .map(|n| run.tips[n as usize])
-            .collect();
+    let timeline = run.online.as_ref().map(|online_nodes| {
+        let online: Vec<BlockId> =
+            (0..names.len()).filter(|&n| online_nodes[n]).map(|n| run.tips[n]).collect();
         let best = online.iter().map(|&t| run.store.get(t).chain_work).max();
         let mut distinct = online.clone();
         distinct.sort_unstable();
@@ -456,7 +455,7 @@ fn attack_csv(attackers: &[AttackerSummary]) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::strategy::testing::{child, store};
+    use crate::node::testing::{child, store};
     use crate::time::SimTime;
 
     #[test]

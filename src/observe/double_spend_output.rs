@@ -6,7 +6,7 @@ use serde::Serialize;
 
 use crate::analytic;
 use crate::chain::BlockStore;
-use crate::sim::DoubleSpendRun;
+use crate::results::DoubleSpendOutcome;
 
 /// One double spend's outcome.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -62,36 +62,35 @@ impl ClosedForms {
 
 /// The summary of `d` at the end of a run whose final main chain is `in_main`.
 pub fn summarize(
-    d: &DoubleSpendRun,
+    d: &DoubleSpendOutcome,
     store: &BlockStore,
     in_main: &[bool],
     names: &[String],
 ) -> DoubleSpendSummary {
-    let m = d.merchant.as_ref();
     let secs = |t: Option<crate::time::SimTime>| t.map(|t| t.as_secs_f64());
-    let paid = m.map(|m| m.paid_at);
+    let paid = d.paid_at;
     let lost = paid.map_or(0, |paid| {
         store
             .ids()
             .filter(|&b| {
                 let s = store.get(b);
-                s.meta.miner == Some(d.attacker) && s.meta.mined_at >= paid && !in_main[b.index()]
+                s.meta.miner == Some(d.attacker.0) && s.meta.mined_at >= paid && !in_main[b.index()]
             })
             .count() as u64
     });
-    let reversed = m.and_then(|m| m.reversed_at);
+    let reversed = d.reversed_at;
     DoubleSpendSummary {
-        merchant: names[d.spec.merchant as usize].clone(),
-        z: d.spec.z,
+        merchant: names[d.merchant.index()].clone(),
+        z: d.z,
         q: d.q,
         paid_at_s: secs(paid),
-        shipped_at_s: secs(m.and_then(|m| m.shipped_at)),
+        shipped_at_s: secs(d.shipped_at),
         reversed_at_s: secs(reversed),
         time_to_success_s: reversed.zip(paid).map(|(r, p)| (r - p).as_secs_f64()),
         success: reversed.is_some(),
         gave_up: d.gave_up,
         cut_off: d.cut_off,
         attacker_blocks_lost: lost,
-        closed_form: ClosedForms::of(d.q, d.spec.z),
+        closed_form: ClosedForms::of(d.q, d.z),
     }
 }

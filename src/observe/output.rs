@@ -14,14 +14,13 @@ use std::path::Path;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use super::Observer;
 use super::attack::{AttackSection, RunView, summarize};
 use super::metrics::Metrics;
-use super::metrics::{CDF_PERCENTS, MinerShare, P50_P90_P100, Spread, main_chain_flags, spread_of};
+use super::metrics::{CDF_PERCENTS, MinerShare, P50_P90_P100, Spread, spread_of};
 use crate::chain::{BlockId, RejectReason};
 use crate::engine::StopReason;
+use crate::results::Outcome;
 use crate::scenario::Scenario;
-use crate::sim::{RunStats, Simulation};
 use crate::time::SimTime;
 
 /// Formats microseconds as milliseconds with three decimals, exactly.
@@ -122,15 +121,12 @@ where
 }
 
 /// Renders the result files of a finished run.
-pub fn render<O: Observer + AsRef<Metrics>>(
-    scenario: &Scenario,
-    sim: &mut Simulation<O>,
-    stats: &RunStats,
-) -> Rendered {
+pub fn render<O: AsRef<Metrics>>(scenario: &Scenario, outcome: &Outcome<O>) -> Rendered {
     let names = &scenario.node_names;
-    let (best, in_main) = main_chain_flags(&mut sim.store);
-    let store = &sim.store;
-    let metrics: &Metrics = sim.observer.as_ref();
+    let (best, in_main) = (outcome.main_chain.best, &outcome.main_chain.in_main);
+    let store = &outcome.store;
+    let stats = &outcome.stats;
+    let metrics: &Metrics = outcome.observer.as_ref();
     let hash_of = |id: BlockId| store.get(id).hash.to_string();
 
     let blocks_csv = csv_bytes(
@@ -243,14 +239,13 @@ pub fn render<O: Observer + AsRef<Metrics>>(
             main_by_miner[s.miner as usize] += 1;
         }
     }
-    let miners_detail = sim
-        .miners
-        .iter()
+    let miners_detail = outcome
+        .miners()
         .map(|m| {
-            let n = m.node as usize;
+            let n = m.index();
             MinerShare {
                 node: names[n].clone(),
-                hash_share: sim.hash_shares[n],
+                hash_share: outcome.hash_shares[n],
                 blocks_mined: blocks_by_miner[n],
                 blocks_in_main_chain: main_by_miner[n],
                 revenue_share: if main_height == 0 {
@@ -280,11 +275,12 @@ pub fn render<O: Observer + AsRef<Metrics>>(
     let run_view = RunView {
         scenario,
         store,
-        in_main: &in_main,
+        in_main,
         best,
-        tips: sim.nodes.iter().map(|n| n.tip).collect(),
-        adversary: &sim.adversary,
-        hash_shares: &sim.hash_shares,
+        tips: outcome.tips(),
+        gamma_subset: &outcome.gamma_subset,
+        online: outcome.timeline.then(|| outcome.nodes.iter().map(|n| n.online).collect()),
+        hash_shares: &outcome.hash_shares,
     };
     let (attack, attack_csv) = summarize(&run_view, metrics).unzip();
     let attack_csv = attack_csv.flatten();
@@ -293,10 +289,10 @@ pub fn render<O: Observer + AsRef<Metrics>>(
     affected.sort_unstable();
     affected.dedup();
 
-    let (transactions, tx_files) = match &sim.transactions {
+    let (transactions, tx_files) = match &outcome.payments {
         Some(t) => {
             let (s, files) =
-                super::tx_output::render_transactions(t, store, best, &in_main, metrics, names);
+                super::tx_output::render_transactions(t, store, best, in_main, metrics, names);
             (Some(s), files)
         }
         None => (None, Vec::new()),
@@ -308,9 +304,9 @@ pub fn render<O: Observer + AsRef<Metrics>>(
         stopped_by: stats.stopped_by,
         events: stats.events,
         virtual_time_s: stats.end_time.as_secs_f64(),
-        nodes: sim.network.node_count(),
-        miners: sim.miners.len() as u32,
-        links: sim.network.link_count() as u64,
+        nodes: outcome.network.node_count(),
+        miners: outcome.miners().count() as u32,
+        links: outcome.network.link_count() as u64,
         blocks_mined: mined,
         main_chain_height: main_height,
         settle_blocks: scenario.run.settle_blocks,
@@ -334,10 +330,10 @@ pub fn render<O: Observer + AsRef<Metrics>>(
             .map(|(r, c)| (r.as_str().to_string(), *c))
             .collect(),
         miners_detail,
-        double_spend: sim
+        double_spend: outcome
             .double_spend
             .as_ref()
-            .map(|d| super::double_spend_output::summarize(d, store, &in_main, names)),
+            .map(|d| super::double_spend_output::summarize(d, store, in_main, names)),
         transactions,
         attack,
     };

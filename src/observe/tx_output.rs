@@ -12,7 +12,7 @@ use serde::Serialize;
 use super::metrics::{Metrics, Spread, spread_of};
 use super::output::format_ms;
 use crate::chain::{BlockId, BlockStore};
-use crate::sim::Transactions;
+use crate::payments::Payments;
 
 /// The `transactions` section of `summary.json`.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -41,7 +41,7 @@ pub struct TransactionSummary {
 
 /// Renders the workload's files and summary.
 pub fn render_transactions(
-    t: &Transactions,
+    t: &Payments,
     store: &BlockStore,
     best: BlockId,
     in_main: &[bool],

@@ -50,7 +50,7 @@ pub(super) fn layout(network: &Network) -> NodeLayout {
     let regions_n = names.len().max(1);
     let mut members: Vec<Vec<usize>> = vec![Vec::new(); regions_n];
     for node in 0..n {
-        members[network.region_of(node as u32).min(regions_n - 1)].push(node);
+        members[network.region_of(crate::id::NodeId(node as u32)).min(regions_n - 1)].push(node);
     }
     let used = members.iter().filter(|m| !m.is_empty()).count();
     let (mut x, mut y) = (vec![0i32; n], vec![0i32; n]);

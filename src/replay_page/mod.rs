@@ -177,19 +177,16 @@ impl Observer for Recorder {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::observe::metrics::main_chain_flags;
-    use crate::sim::Simulation;
+    use crate::results::Outcome;
 
     /// Runs a shipped scenario with a recorder; returns the page and its data.
-    fn page_of(file: &str) -> (Simulation<Recorder>, String, serde_json::Value) {
+    fn page_of(file: &str) -> (Outcome<Recorder>, String, serde_json::Value) {
         let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios").join(file);
         let scenario = crate::scenario::load(&path, &[], None).unwrap();
         let ground = scenario.mining.mode == crate::scenario::MiningMode::Ground;
         let recorder = Recorder::new(scenario.node_names.clone(), ground);
-        let mut sim = Simulation::new(&scenario, recorder).unwrap();
-        let stats = sim.run(&scenario);
-        let (_, main) = main_chain_flags(&mut sim.store);
-        let html = render(&scenario, &sim, &sim.observer, &main, stats.end_time);
+        let sim = crate::run::run_with(&scenario, recorder, None).unwrap();
+        let html = render(&scenario, &sim, &sim.observer);
         let html = String::from_utf8(html).unwrap();
         let start = html.find(r#"type="application/json">"#).unwrap() + 24;
         let end = start + html[start..].find("</script>").unwrap();

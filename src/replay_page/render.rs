@@ -7,11 +7,11 @@ use serde::Serialize;
 use super::Recorder;
 use super::layout::{HEIGHT, WIDTH, layout};
 use crate::chain::BlockId;
+use crate::id::NodeId;
 use crate::node::relay::MessageKind;
-use crate::observe::Observer;
 use crate::plot::PALETTE;
+use crate::results::Outcome;
 use crate::scenario::Scenario;
-use crate::sim::Simulation;
 use crate::time::SimTime;
 use crate::tree::{TreeBlock, miner_colour, miner_slots};
 
@@ -124,20 +124,13 @@ fn delta_encode(flat: &mut [u64], stride: usize) {
     }
 }
 
-/// Renders the replay page of a finished run.
-///
-/// `recorder` watched the run of `sim`; `main` flags the blocks of the final main chain (by
-/// block index) and `end` is the virtual time the run stopped.
-pub fn render<O: Observer>(
-    scenario: &Scenario,
-    sim: &Simulation<O>,
-    recorder: &Recorder,
-    main: &[bool],
-    end: SimTime,
-) -> Vec<u8> {
-    let (network, store) = (&sim.network, &sim.store);
+/// Renders the replay page of a finished run from its outcome and the `recorder` that
+/// watched it.
+pub fn render<O>(scenario: &Scenario, outcome: &Outcome<O>, recorder: &Recorder) -> Vec<u8> {
+    let (main, end) = (&outcome.main_chain.in_main, outcome.stats.end_time);
+    let (network, store) = (&outcome.network, &outcome.store);
     let n = network.node_count();
-    let miners: Vec<u32> = sim.miners.iter().map(|m| m.node).collect();
+    let miners: Vec<u32> = outcome.miners().map(|m| m.0).collect();
     let names = &scenario.node_names;
 
     // Blocks: genesis, then mining order; `page_index` maps store ids to that order.
@@ -197,14 +190,14 @@ pub fn render<O: Observer>(
     // Links: undirected edges, and the edge of every directed link.
     let mut edges = Vec::new();
     let mut edge_of_link = vec![0u32; network.link_count()];
-    for a in 0..n {
+    for a in NodeId::all(n) {
         for link in network.links_of(a) {
             let b = network.link_target(link);
             if a < b {
                 let e = (edges.len() / 2) as u32;
-                edge_of_link[link] = e;
-                edge_of_link[network.reverse_link(link)] = e;
-                edges.extend([a, b]);
+                edge_of_link[link.index()] = e;
+                edge_of_link[network.reverse_link(link).index()] = e;
+                edges.extend([a.0, b.0]);
             }
         }
     }
@@ -226,8 +219,8 @@ pub fn render<O: Observer>(
     sent.sort_by_key(|m| (m.sent, m.arrives));
     let mut msgs = Vec::with_capacity(sent.len() * 5);
     for m in &sent {
-        let Some(link) = network.find_link(m.from, m.to) else { continue };
-        let directed = u64::from(edge_of_link[link]) * 2 + u64::from(m.from > m.to);
+        let Some(link) = network.find_link(NodeId(m.from), NodeId(m.to)) else { continue };
+        let directed = u64::from(edge_of_link[link.index()]) * 2 + u64::from(m.from > m.to);
         let (s, a) = (ms(m.sent), ms(m.arrives));
         msgs.extend([s, a - s, directed, kind_number(m.kind), page_index[m.block.index()] as u64]);
     }
@@ -252,7 +245,7 @@ pub fn render<O: Observer>(
         width: WIDTH,
         height: HEIGHT,
         names,
-        region: (0..n).map(|v| network.region_of(v)).collect(),
+        region: NodeId::all(n).map(|v| network.region_of(v)).collect(),
         region_names: network.region_names(),
         x: nodes.x,
         y: nodes.y,

@@ -3,7 +3,7 @@
 //! a 10 % attacker does not, and the shipped scenarios replay byte for byte.
 
 use forksim::analytic;
-use forksim::attack_trials;
+use forksim::run::trials as attack_trials;
 use forksim::scenario::{self, Override};
 
 use crate::support::{forksim, forksim_ok, read, scenario as scenario_path, stdout};

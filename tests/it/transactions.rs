@@ -4,10 +4,10 @@
 
 use forksim::chain::{BlockId, TxId};
 use forksim::observe::{Observer, Record};
+use forksim::payments::pool::NEVER;
+use forksim::run::run_with;
 use forksim::scenario::{self, Override};
-use forksim::sim::Simulation;
 use forksim::time::SimTime;
-use forksim::txpool::NEVER;
 
 use crate::support::{forksim_ok, read, scenario as scenario_path};
 
@@ -43,9 +43,8 @@ fn a_double_payment_splits_the_network_then_exactly_one_version_survives() {
     // Stop 20 s after the double payment (at 90 s), before a block is likely: each node
     // holds the version it heard first.
     let early = load("double-payment.toml", &["run.max_time_s=110"]);
-    let mut sim = Simulation::new(&early, Watch::default()).unwrap();
-    sim.run(&early);
-    let t = sim.transactions.as_ref().unwrap();
+    let mut sim = run_with(&early, Watch::default(), None).unwrap();
+    let t = sim.payments.as_ref().unwrap();
     let ids: Vec<u32> =
         sim.observer.versions.iter().map(|txid| t.pool.index_of(txid).unwrap()).collect();
     assert_eq!(ids.len(), 2, "two versions were sent");
@@ -70,13 +69,12 @@ fn a_double_payment_splits_the_network_then_exactly_one_version_survives() {
 
     // The whole run: exactly one version is confirmed, and no node keeps either.
     let full = load("double-payment.toml", &[]);
-    let mut sim = Simulation::new(&full, Watch::default()).unwrap();
-    sim.run(&full);
+    let mut sim = run_with(&full, Watch::default(), None).unwrap();
     let end = SimTime(u64::MAX / 2);
-    let t = sim.transactions.as_ref().unwrap();
+    let t = sim.payments.as_ref().unwrap();
     let ids: Vec<u32> =
         sim.observer.versions.iter().map(|txid| t.pool.index_of(txid).unwrap()).collect();
-    let (best, in_main) = forksim::observe::metrics::main_chain_flags(&mut sim.store);
+    let (best, in_main) = (sim.main_chain.best, &sim.main_chain.in_main);
     let confirmed: Vec<bool> = ids
         .iter()
         .map(|&i| sim.store.chain_to(best).iter().any(|b| t.pool.block_txs(*b).contains(&i)))
@@ -106,8 +104,7 @@ fn compact_blocks_need_a_round_trip_only_for_payments_that_have_not_spread() {
                 &format!("workload.trickle_interval_s={trickle}"),
             ],
         );
-        let mut sim = Simulation::new(&s, Watch::default()).unwrap();
-        sim.run(&s);
+        let sim = run_with(&s, Watch::default(), None).unwrap();
         (sim.observer.get_block_txns, sim.observer.cmpct_blocks)
     };
     let (fast_fail, fast_all) = count("0.5");

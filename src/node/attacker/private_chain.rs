@@ -16,8 +16,8 @@
 //! transaction that conflicts with the payment, and `publish_after` set to the merchant's
 //! confirmations.
 
-use super::{Decision, Strategy, View};
 use crate::chain::BlockId;
+use crate::node::protocol::{Answer, Protocol, View};
 use crate::scenario::attack::{DoubleSpendSpec, PrivateChainSpec};
 use crate::time::SimTime;
 
@@ -52,7 +52,7 @@ impl PrivateChain {
     }
 
     /// The double spend: honest until the payment, then a private branch from the tip of
-    /// that moment (begun by the simulation through [`Strategy::begin_private`]), published
+    /// that moment (begun by [`PrivateChain::begin_double_spend`] at the payment), published
     /// once it is longer than the honest chain and the merchant has its `z` confirmations.
     pub fn double_spend(spec: DoubleSpendSpec, relay: bool) -> PrivateChain {
         let chain = PrivateChainSpec {
@@ -84,7 +84,7 @@ impl PrivateChain {
     /// else), and once the branch is `publish_after` blocks long (the merchant has its
     /// confirmations) reveals the honest chain since the fork and relays from then on, so
     /// the merchant switches to the honest chain, which holds the conflicting version.
-    fn feed(&mut self, view: &View<'_>, block: BlockId) -> Decision {
+    fn feed(&mut self, view: &View<'_>, block: BlockId) -> Answer {
         let store = view.store;
         let branch = self.branch.as_ref().expect("feeding a branch");
         let mut publish = vec![block];
@@ -101,14 +101,15 @@ impl PrivateChain {
             self.feed_victim = false;
             self.relay = true;
         }
-        Decision { publish, ..Decision::default() }
+        Answer::publish(publish)
     }
 
-    /// Publishes the branch if the rule says so, or gives it up if it fell too far behind.
-    fn decide(&mut self, view: &View<'_>) -> Decision {
+    /// Publishes the branch if the rule says so (the blocks to publish), or gives it up if it
+    /// fell too far behind (the blocks dropped).
+    fn decide(&mut self, view: &View<'_>) -> (Vec<BlockId>, Option<u32>) {
         let spec = self.spec;
         let Some(branch) = self.branch.as_mut() else {
-            return Decision::default();
+            return (Vec::new(), None);
         };
         let store = view.store;
         let (mine, public) = (store.get(branch.tip), store.get(view.tip));
@@ -123,7 +124,7 @@ impl PrivateChain {
                     // The payment is reversed; the attacker mines honestly from here on.
                     self.branch = None;
                 }
-                return Decision { publish, ..Decision::default() };
+                return (publish, None);
             }
         }
         if let Some(limit) = spec.give_up_behind
@@ -136,32 +137,36 @@ impl PrivateChain {
             } else {
                 *branch = Branch { fork: view.tip, tip: view.tip, unpublished: Vec::new() };
             }
-            return Decision { gave_up: Some(abandoned), ..Decision::default() };
+            return (Vec::new(), Some(abandoned));
         }
-        Decision::default()
+        (Vec::new(), None)
     }
 }
 
-impl Strategy for PrivateChain {
+impl PrivateChain {
+    /// A double spend's payment was just made: start the private branch on `fork` now. With
+    /// `feed_victim`, the merchant is eclipsed: the branch carries the payment and is shown at
+    /// once (only the merchant, who hears nothing else, takes it), and the honest chain is
+    /// revealed to the merchant once the payment has its confirmations.
+    pub fn begin_double_spend(&mut self, fork: BlockId, feed_victim: bool) {
+        self.begin(fork);
+        self.feed_victim = feed_victim;
+    }
+}
+
+impl Protocol for PrivateChain {
     fn name(&self) -> &'static str {
         self.name
-    }
-
-    fn begin_private(&mut self, fork: BlockId, feed_victim: bool) {
-        if self.name == "double-spend" {
-            self.begin(fork);
-            self.feed_victim = feed_victim;
-        }
     }
 
     fn mining_tip(&self, tip: BlockId) -> BlockId {
         self.branch.as_ref().map_or(tip, |b| b.tip)
     }
 
-    fn on_mined(&mut self, view: &View<'_>, block: BlockId) -> Decision {
+    fn on_mined(&mut self, view: &View<'_>, block: BlockId) -> Answer {
         if self.branch.is_none() {
             if view.now < self.spec.start {
-                return Decision::default();
+                return Answer::adopt_and_relay();
             }
             // The block was mined on the public tip: the branch starts under it.
             let parent = view.store.get(block).parent.expect("a mined block has a parent");
@@ -173,19 +178,22 @@ impl Strategy for PrivateChain {
             return self.feed(view, block);
         }
         branch.unpublished.push(block);
-        let mut decision = self.decide(view);
-        decision.withhold = true;
-        decision
+        let (publish, gave_up) = self.decide(view);
+        let steps = if publish.is_empty() { Answer::withhold() } else { Answer::publish(publish) };
+        Answer { gave_up, ..steps }
     }
 
-    fn on_accepted(&mut self, view: &View<'_>, _block: BlockId) -> Decision {
+    /// Publishes the branch, if the rule says so, before relaying the block that changed
+    /// the race (which is then relayed only if it is still on the node's best chain).
+    fn on_accepted(&mut self, view: &View<'_>, block: BlockId) -> Answer {
         if self.branch.is_none() {
             if view.now >= self.spec.start {
                 self.begin(view.tip);
             }
-            return Decision::default();
+            return Answer::to_peer_block(view, block, self.relay, Vec::new());
         }
-        self.decide(view)
+        let (publish, gave_up) = self.decide(view);
+        Answer { gave_up, ..Answer::to_peer_block(view, block, self.relay, publish) }
     }
 
     fn relays_peer_blocks(&self) -> bool {
@@ -196,7 +204,8 @@ impl Strategy for PrivateChain {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::strategy::testing::{self as testutil, view};
+    use crate::id::NodeId;
+    use crate::node::testing::{self as testutil, view};
     use crate::time::SimTime;
 
     fn spec(
@@ -213,19 +222,19 @@ mod tests {
         let mut attacker = PrivateChain::new(spec(1, 2, None), true);
         // Honest chain g <- h1; the attacker mines a1, a2 on g.
         let a1 = testutil::child(&mut store, g, 1);
-        assert_eq!(attacker.on_mined(&view(&store, g), a1), Decision::withhold());
+        assert_eq!(attacker.on_mined(&view(&store, g), a1), Answer::withhold());
         assert_eq!(attacker.mining_tip(g), a1);
         let h1 = testutil::child(&mut store, g, 0);
-        assert_eq!(attacker.on_accepted(&view(&store, h1), h1), Decision::default());
+        assert_eq!(attacker.on_accepted(&view(&store, h1), h1), Answer::adopt_and_relay());
         let a2 = testutil::child(&mut store, a1, 1);
         // Ahead by one, but the honest chain has only one block on the fork.
-        assert_eq!(attacker.on_mined(&view(&store, h1), a2), Decision::withhold());
+        assert_eq!(attacker.on_mined(&view(&store, h1), a2), Answer::withhold());
         let h2 = testutil::child(&mut store, h1, 0);
-        assert_eq!(attacker.on_accepted(&view(&store, h2), h2), Decision::default());
+        assert_eq!(attacker.on_accepted(&view(&store, h2), h2), Answer::adopt_and_relay());
         let a3 = testutil::child(&mut store, a2, 1);
         let d = attacker.on_mined(&view(&store, h2), a3);
-        assert_eq!(d.publish, vec![a1, a2, a3]);
-        assert!(d.withhold);
+        assert_eq!(d, Answer::publish(vec![a1, a2, a3]));
+        assert!(!d.adopts());
         assert!(attacker.unpublished().is_empty());
         assert_eq!(attacker.mining_tip(a3), a3, "the next branch starts at the published tip");
     }
@@ -238,7 +247,7 @@ mod tests {
         attacker.on_mined(&view(&store, g), a1);
         let h1 = testutil::child(&mut store, g, 0);
         let h2 = testutil::child(&mut store, h1, 0);
-        assert_eq!(attacker.on_accepted(&view(&store, h2), h2), Decision::default());
+        assert_eq!(attacker.on_accepted(&view(&store, h2), h2), Answer::adopt_and_relay());
         let h3 = testutil::child(&mut store, h2, 0);
         let d = attacker.on_accepted(&view(&store, h3), h3);
         assert_eq!(d.gave_up, Some(1));
@@ -251,10 +260,10 @@ mod tests {
         let start = SimTime(10_000_000);
         let mut attacker = PrivateChain::new(PrivateChainSpec { start, ..spec(1, 0, None) }, true);
         let b = testutil::child(&mut store, g, 1);
-        let early = View { store: &store, node: 1, tip: g, now: SimTime(5) };
-        assert!(attacker.on_mined(&early, b).is_honest());
+        let early = View { store: &store, node: NodeId(1), tip: g, now: SimTime(5) };
+        assert_eq!(attacker.on_mined(&early, b), Answer::adopt_and_relay());
         assert!(!attacker.is_private());
-        let late = View { store: &store, node: 1, tip: b, now: start };
+        let late = View { store: &store, node: NodeId(1), tip: b, now: start };
         attacker.on_accepted(&late, b);
         assert!(attacker.is_private());
         assert_eq!(attacker.mining_tip(b), b);

@@ -36,7 +36,7 @@ use rustc_hash::{FxHashMap, FxHashSet};
 
 use crate::chain::tx::{Amount, OutPoint, Transaction};
 use crate::chain::{BlockId, BlockStore, TxId, UtxoSet};
-use crate::network::Network;
+use crate::network::{LinkId, Network, NodeId};
 use crate::rng::{self, Purpose, RngStreams};
 use crate::time::{SimDuration, SimTime};
 
@@ -165,6 +165,7 @@ impl TxPool {
     ) -> TxPool {
         let mut trickle = streams.stream(Purpose::Workload, 3);
         let hop = (0..network.link_count())
+            .map(LinkId::from_index)
             .map(|link| {
                 let wait = SimDuration::from_secs_f64(
                     rng::exp1(&mut trickle) * trickle_mean.as_secs_f64(),
@@ -540,6 +541,14 @@ impl TxPool {
         m
     }
 
+    /// The transactions that conflict with `i` (spend one of its inputs), in the order they
+    /// were added.
+    pub fn rivals(&self, i: TxIndex) -> impl Iterator<Item = TxIndex> + '_ {
+        let g = self.txs[i as usize].group;
+        let members = if g == NO_GROUP { &[][..] } else { &self.groups[g as usize].members[..] };
+        members.iter().copied().filter(move |&m| m != i)
+    }
+
     /// How many blocks deep transaction `i` is in `tip`'s chain (1 = in the tip), if it is
     /// there.
     pub fn confirmations(&self, store: &BlockStore, tip: BlockId, i: TxIndex) -> Option<u32> {
@@ -751,10 +760,10 @@ fn flood(
         if quiet.contains(&l) {
             continue;
         }
-        for link in network.links_of(v) {
-            let w = network.link_target(link);
+        for link in network.links_of(NodeId(v)) {
+            let w = network.link_target(link).0;
             if at[w as usize] == NEVER {
-                heap.push(Reverse((t + hop[link], l, w)));
+                heap.push(Reverse((t + hop[link.index()], l, w)));
             }
         }
     }
@@ -769,10 +778,18 @@ mod tests {
     use crate::chain::BlockMeta;
     use crate::mining::{Body, TemplateSpec, build_template};
     use crate::observe::Discard;
-    use crate::sim::Simulation;
-    use crate::wallet::Payment;
+    use crate::payments::Payments;
+    use crate::payments::wallet::Payment;
+    use crate::world::World;
 
-    fn world(extra: &str) -> Simulation<Discard> {
+    /// The shared state of a run: its store, network and payments.
+    struct Sim {
+        store: BlockStore,
+        network: Network,
+        transactions: Option<Payments>,
+    }
+
+    fn world(extra: &str) -> Sim {
         let text = format!(
             r#"
 [chain]
@@ -789,22 +806,19 @@ submit_to = ["n0"]
 "#
         );
         let scenario = crate::scenario::from_str(&text, Path::new("t.toml"), &[], None).unwrap();
-        Simulation::new(&scenario, Discard).unwrap()
+        let (remains, ()) = World::build(&scenario, Discard, ()).unwrap().finish();
+        let (network, _) = remains.transport.into_parts();
+        Sim { store: remains.shared.store, network, transactions: remains.shared.payments }
     }
 
-    fn submit(sim: &mut Simulation<Discard>, p: Payment, now: SimTime) -> TxIndex {
+    fn submit(sim: &mut Sim, p: Payment, now: SimTime) -> TxIndex {
         let t = sim.transactions.as_mut().unwrap();
         t.pool.add(&sim.network, p.tx, p.fee, p.node, now)
     }
 
     /// Mines (without grinding: validity does not include proof of work) a block on `parent`
     /// carrying pool transactions `txs`, and registers it.
-    fn block(
-        sim: &mut Simulation<Discard>,
-        parent: BlockId,
-        txs: &[TxIndex],
-        salt: u64,
-    ) -> BlockId {
+    fn block(sim: &mut Sim, parent: BlockId, txs: &[TxIndex], salt: u64) -> BlockId {
         let t = sim.transactions.as_mut().unwrap();
         let body_txs: Vec<Transaction> =
             txs.iter().map(|&i| t.pool.txs()[i as usize].tx.clone()).collect();
@@ -822,7 +836,7 @@ submit_to = ["n0"]
         id
     }
 
-    fn in_mempool(sim: &mut Simulation<Discard>, tip: BlockId, i: TxIndex, node: u32) -> bool {
+    fn in_mempool(sim: &mut Sim, tip: BlockId, i: TxIndex, node: u32) -> bool {
         let t = sim.transactions.as_ref().unwrap();
         t.pool.in_mempool(&mut sim.store, tip, i, node, SimTime(10_000_000_000))
     }

@@ -15,8 +15,8 @@
 //! private block up to the new honest height, and adopts the honest chain when it has
 //! fallen behind.
 
-use super::{Decision, Strategy, View};
 use crate::chain::BlockId;
+use crate::node::protocol::{Answer, Protocol, View};
 
 /// The selfish pool.
 #[derive(Clone, Debug)]
@@ -57,7 +57,7 @@ impl Selfish {
     }
 }
 
-impl Strategy for Selfish {
+impl Protocol for Selfish {
     fn name(&self) -> &'static str {
         "selfish"
     }
@@ -66,7 +66,7 @@ impl Strategy for Selfish {
         self.tip
     }
 
-    fn on_mined(&mut self, view: &View<'_>, block: BlockId) -> Decision {
+    fn on_mined(&mut self, view: &View<'_>, block: BlockId) -> Answer {
         let lead_before = self.lead(view);
         self.tip = block;
         self.unpublished.push(block);
@@ -75,39 +75,38 @@ impl Strategy for Selfish {
             // The tie is won: publish, and the branch becomes the public chain.
             self.branch_len = 0;
             self.public_height = view.height(block);
-            return Decision {
-                withhold: true,
-                publish: std::mem::take(&mut self.unpublished),
-                gave_up: None,
-            };
+            return Answer::publish(std::mem::take(&mut self.unpublished));
         }
-        Decision::withhold()
+        Answer::withhold()
     }
 
-    fn on_accepted(&mut self, view: &View<'_>, _block: BlockId) -> Decision {
+    /// Publishes what the lead calls for before relaying the honest block that changed it,
+    /// so that on every link the pool's block goes out first.
+    fn on_accepted(&mut self, view: &View<'_>, block: BlockId) -> Answer {
         let height = view.height(view.tip);
         if height <= self.public_height {
-            return Decision::default();
+            return Answer::to_peer_block(view, block, self.relay, Vec::new());
         }
         self.public_height = height;
         let lead = self.lead(view);
-        match lead {
+        let (publish, gave_up) = match lead {
             ..0 => {
                 // Behind: adopt the public chain.
                 let abandoned = self.unpublished.len() as u32;
                 self.unpublished.clear();
                 self.tip = view.tip;
                 self.branch_len = 0;
-                Decision { gave_up: (abandoned > 0).then_some(abandoned), ..Decision::default() }
+                (Vec::new(), (abandoned > 0).then_some(abandoned))
             }
-            0 => Decision { publish: std::mem::take(&mut self.unpublished), ..Decision::default() },
+            0 => (std::mem::take(&mut self.unpublished), None),
             1 => {
                 self.branch_len = 0;
                 self.public_height = view.height(self.tip);
-                Decision { publish: std::mem::take(&mut self.unpublished), ..Decision::default() }
+                (std::mem::take(&mut self.unpublished), None)
             }
-            _ => Decision { publish: self.publish_up_to(view, height), ..Decision::default() },
-        }
+            _ => (self.publish_up_to(view, height), None),
+        };
+        Answer { gave_up, ..Answer::to_peer_block(view, block, self.relay, publish) }
     }
 
     fn relays_peer_blocks(&self) -> bool {
@@ -118,7 +117,8 @@ impl Strategy for Selfish {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::strategy::testing::{child, store, view};
+    use crate::node::protocol::Step;
+    use crate::node::testing::{child, store, view};
 
     const POOL: u32 = 9;
 
@@ -127,7 +127,7 @@ mod tests {
         let (mut s, g) = store();
         let mut pool = Selfish::new(true);
         let h1 = child(&mut s, g, 0);
-        assert_eq!(pool.on_accepted(&view(&s, h1), h1), Decision::default());
+        assert_eq!(pool.on_accepted(&view(&s, h1), h1), Answer::adopt_and_relay());
         assert_eq!(pool.mining_tip(h1), h1);
     }
 
@@ -136,17 +136,21 @@ mod tests {
         let (mut s, g) = store();
         let mut pool = Selfish::new(true);
         let a1 = child(&mut s, g, POOL);
-        assert_eq!(pool.on_mined(&view(&s, g), a1), Decision::withhold());
+        assert_eq!(pool.on_mined(&view(&s, g), a1), Answer::withhold());
         let h1 = child(&mut s, g, 0);
         let d = pool.on_accepted(&view(&s, h1), h1);
-        assert_eq!(d.publish, vec![a1], "the match race");
+        assert_eq!(
+            d.steps.as_slice(),
+            [Step::Adopt, Step::Publish(vec![a1]), Step::Relay],
+            "the match race: the pool's block goes out before the honest one is relayed"
+        );
         assert_eq!(pool.mining_tip(h1), a1, "the pool mines on its own block in the tie");
         let a2 = child(&mut s, a1, POOL);
         let d = pool.on_mined(&view(&s, h1), a2);
-        assert_eq!(d.publish, vec![a2], "the pool wins the tie and publishes at once");
+        assert_eq!(d, Answer::publish(vec![a2]), "the pool wins the tie and publishes at once");
         // After the win the pool starts over: its next block is kept private.
         let a3 = child(&mut s, a2, POOL);
-        assert_eq!(pool.on_mined(&view(&s, a2), a3), Decision::withhold());
+        assert_eq!(pool.on_mined(&view(&s, a2), a3), Answer::withhold());
     }
 
     #[test]
@@ -159,7 +163,7 @@ mod tests {
         pool.on_accepted(&view(&s, h1), h1);
         // An honest node built on the pool's block (the gamma case): adopt it.
         let x = child(&mut s, a1, 1);
-        assert_eq!(pool.on_accepted(&view(&s, x), x), Decision::default());
+        assert_eq!(pool.on_accepted(&view(&s, x), x), Answer::adopt_and_relay());
         assert_eq!(pool.mining_tip(x), x);
     }
 
@@ -172,7 +176,7 @@ mod tests {
         let a2 = child(&mut s, a1, POOL);
         pool.on_mined(&view(&s, g), a2);
         let h1 = child(&mut s, g, 0);
-        assert_eq!(pool.on_accepted(&view(&s, h1), h1).publish, vec![a1, a2]);
+        assert_eq!(pool.on_accepted(&view(&s, h1), h1).published(), vec![a1, a2]);
 
         let (mut s, g) = store();
         let mut pool = Selfish::new(true);
@@ -181,17 +185,18 @@ mod tests {
         for _ in 0..4 {
             tip = child(&mut s, tip, POOL);
             private.push(tip);
-            assert_eq!(pool.on_mined(&view(&s, g), tip), Decision::withhold());
+            assert_eq!(pool.on_mined(&view(&s, g), tip), Answer::withhold());
         }
         let h1 = child(&mut s, g, 0);
-        assert_eq!(pool.on_accepted(&view(&s, h1), h1).publish, vec![private[0]]);
+        assert_eq!(pool.on_accepted(&view(&s, h1), h1).published(), vec![private[0]]);
         let h2 = child(&mut s, h1, 0);
-        assert_eq!(pool.on_accepted(&view(&s, h2), h2).publish, vec![private[1]]);
+        assert_eq!(pool.on_accepted(&view(&s, h2), h2).published(), vec![private[1]]);
         let h3 = child(&mut s, h2, 0);
         // Lead 2 before this block: publish the rest and win.
-        assert_eq!(pool.on_accepted(&view(&s, h3), h3).publish, vec![private[2], private[3]]);
+        assert_eq!(pool.on_accepted(&view(&s, h3), h3).published(), vec![private[2], private[3]]);
         // A side-branch block of no greater height changes nothing.
         let side = child(&mut s, h2, 1);
-        assert_eq!(pool.on_accepted(&view(&s, h3), side), Decision::default());
+        let d = pool.on_accepted(&view(&s, h3), side);
+        assert!(d.published().is_empty() && !d.adopts());
     }
 }

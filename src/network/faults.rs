@@ -6,12 +6,12 @@
 //! answers one question for the simulation, cheaply, for every message: is the link between
 //! two nodes cut? A link is cut when its ends are in different groups or either end is
 //! offline. What a node does when links come back (exchanging tips so partitions converge on
-//! the most-work chain) is protocol, in [`crate::sim`].
+//! the most-work chain) is protocol, in [`crate::node`].
 //!
 //! Randomness: a `{ share = x }` partition or leave draws from stream `(Faults, entry
 //! index)`, so adding an entry never changes another entry's draw.
 
-use crate::network::Network;
+use super::{Network, NodeId};
 use crate::rng::{self, Purpose, RngStreams};
 use crate::scenario::ScenarioError;
 use crate::scenario::attack::{Members, NodeGroup, PartitionSpec, TimelineAction, TimelineEvent};
@@ -28,9 +28,9 @@ pub enum Change {
     /// Every group was merged back.
     Healed,
     /// These nodes went offline (those already offline are left out).
-    Left(Vec<u32>),
+    Left(Vec<NodeId>),
     /// These nodes came back online (those already online are left out).
-    Rejoined(Vec<u32>),
+    Rejoined(Vec<NodeId>),
 }
 
 /// The timeline of a run and the state it has reached.
@@ -61,7 +61,7 @@ impl Faults {
     ) -> Result<Faults, ScenarioError> {
         let nodes = network.node_count() as usize;
         let node_region: Vec<u32> =
-            (0..nodes as u32).map(|n| network.region_of(n) as u32).collect();
+            NodeId::all(nodes as u32).map(|n| network.region_of(n) as u32).collect();
         let mut partitions = Vec::with_capacity(events.len());
         for (i, e) in events.iter().enumerate() {
             let TimelineAction::Partition(spec) = &e.action else {
@@ -132,15 +132,15 @@ impl Faults {
 
     /// Whether messages between `a` and `b` are lost.
     #[inline]
-    pub fn cut(&self, a: u32, b: u32) -> bool {
-        let (a, b) = (a as usize, b as usize);
+    pub fn cut(&self, a: NodeId, b: NodeId) -> bool {
+        let (a, b) = (a.index(), b.index());
         self.group[a] != self.group[b] || !self.online[a] || !self.online[b]
     }
 
     /// Whether `node` is online.
     #[inline]
-    pub fn online(&self, node: u32) -> bool {
-        self.online[node as usize]
+    pub fn online(&self, node: NodeId) -> bool {
+        self.online[node.index()]
     }
 
     fn listed(&self, group: &NodeGroup) -> Vec<u32> {
@@ -187,10 +187,10 @@ impl Faults {
                     }
                     Members::All => (0..self.online.len() as u32).collect(),
                 };
-                let left: Vec<u32> =
-                    chosen.into_iter().filter(|&n| self.online[n as usize]).collect();
+                let left: Vec<NodeId> =
+                    chosen.into_iter().filter(|&n| self.online[n as usize]).map(NodeId).collect();
                 for &n in &left {
-                    self.online[n as usize] = false;
+                    self.online[n.index()] = false;
                 }
                 Change::Left(left)
             }
@@ -199,10 +199,10 @@ impl Faults {
                     Members::Listed(group) => self.listed(group),
                     Members::Share(_) | Members::All => (0..self.online.len() as u32).collect(),
                 };
-                let back: Vec<u32> =
-                    chosen.into_iter().filter(|&n| !self.online[n as usize]).collect();
+                let back: Vec<NodeId> =
+                    chosen.into_iter().filter(|&n| !self.online[n as usize]).map(NodeId).collect();
                 for &n in &back {
-                    self.online[n as usize] = true;
+                    self.online[n.index()] = true;
                 }
                 Change::Rejoined(back)
             }
@@ -246,12 +246,13 @@ mod tests {
             at(20, TimelineAction::Heal),
         ];
         let mut f = Faults::new(&events, &network(4), RngStreams::new(1), "x.toml").unwrap();
-        assert!(!f.cut(0, 3));
+        let cut = |f: &Faults, a, b| f.cut(NodeId(a), NodeId(b));
+        assert!(!cut(&f, 0, 3));
         assert_eq!(f.apply(0), Change::Partitioned { groups: 2 });
-        assert!(!f.cut(0, 1) && !f.cut(2, 3));
-        assert!(f.cut(0, 2) && f.cut(3, 1));
+        assert!(!cut(&f, 0, 1) && !cut(&f, 2, 3));
+        assert!(cut(&f, 0, 2) && cut(&f, 3, 1));
         assert_eq!(f.apply(1), Change::Healed);
-        assert!(!f.cut(0, 2));
+        assert!(!cut(&f, 0, 2));
     }
 
     #[test]
@@ -278,11 +279,12 @@ mod tests {
             at(2, TimelineAction::Rejoin(Members::All)),
         ];
         let mut f = Faults::new(&events, &network(4), RngStreams::new(1), "x").unwrap();
-        assert_eq!(f.apply(0), Change::Left(vec![2]));
-        assert!(f.cut(2, 0) && f.cut(1, 2) && !f.cut(0, 1));
-        assert!(!f.online(2));
-        assert_eq!(f.apply(1), Change::Rejoined(vec![2]));
-        assert!(!f.cut(2, 0));
+        let cut = |f: &Faults, a, b| f.cut(NodeId(a), NodeId(b));
+        assert_eq!(f.apply(0), Change::Left(vec![NodeId(2)]));
+        assert!(cut(&f, 2, 0) && cut(&f, 1, 2) && !cut(&f, 0, 1));
+        assert!(!f.online(NodeId(2)));
+        assert_eq!(f.apply(1), Change::Rejoined(vec![NodeId(2)]));
+        assert!(!cut(&f, 2, 0));
     }
 
     #[test]

@@ -12,11 +12,10 @@ use serde::Serialize;
 use crate::analytic::wilson_interval;
 use crate::observe::Discard;
 use crate::observe::double_spend_output::{ClosedForms, summarize};
-use crate::observe::metrics::main_chain_flags;
 use crate::rng::{Purpose, RngStreams};
+use crate::scenario::Scenario;
 use crate::scenario::attack::StrategySpec;
-use crate::scenario::{Scenario, ScenarioError};
-use crate::sim::Simulation;
+use crate::world::BuildError;
 
 /// One trial's outcome.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -84,8 +83,12 @@ pub fn trials_of(scenario: &Scenario) -> u64 {
 ///
 /// # Errors
 ///
-/// The scenario's error if its network cannot be built.
-pub fn run(scenario: &Scenario) -> Result<(TrialsSummary, Vec<Trial>), ScenarioError> {
+/// A [`BuildError`] if the scenario's network cannot be built.
+///
+/// # Panics
+///
+/// Panics if the scenario has no double spend.
+pub fn run(scenario: &Scenario) -> Result<(TrialsSummary, Vec<Trial>), BuildError> {
     let n = trials_of(scenario);
     let streams = RngStreams::new(scenario.seed);
     let trials: Vec<Trial> = (0..n)
@@ -95,11 +98,10 @@ pub fn run(scenario: &Scenario) -> Result<(TrialsSummary, Vec<Trial>), ScenarioE
             let seed = streams.stream(Purpose::Attacker, (1 << 40) | i).next_u64();
             let mut s = scenario.clone();
             s.seed = seed;
-            let mut sim = Simulation::new(&s, Discard)?;
-            sim.run(&s);
-            let (_, in_main) = main_chain_flags(&mut sim.store);
-            let d = sim.double_spend.as_ref().expect("a trials scenario has a double spend");
-            let summary = summarize(d, &sim.store, &in_main, &s.node_names);
+            let outcome = super::run_with(&s, Discard, None)?;
+            let d = outcome.double_spend.as_ref().expect("a trials scenario has a double spend");
+            let in_main = &outcome.main_chain.in_main;
+            let summary = summarize(d, &outcome.store, in_main, &s.node_names);
             Ok(Trial {
                 trial: i,
                 seed,
@@ -107,20 +109,19 @@ pub fn run(scenario: &Scenario) -> Result<(TrialsSummary, Vec<Trial>), ScenarioE
                 success: summary.success,
                 time_to_success_s: summary.time_to_success_s,
                 attacker_blocks_lost: summary.attacker_blocks_lost,
-                blocks_mined: sim.blocks_mined,
+                blocks_mined: outcome.blocks_mined,
                 undecided: !(summary.success || summary.gave_up || summary.cut_off),
             })
         })
-        .collect::<Result<_, ScenarioError>>()?;
-    let probe = Simulation::new(scenario, Discard)?;
-    let d = probe.double_spend.as_ref().expect("a trials scenario has a double spend");
+        .collect::<Result<_, BuildError>>()?;
+    let d = super::judge::Judge::of(scenario).expect("a trials scenario has a double spend");
     let successes = trials.iter().filter(|t| t.success).count() as u64;
     let times: Vec<f64> = trials.iter().filter_map(|t| t.time_to_success_s).collect();
     let summary = TrialsSummary {
         scenario: scenario.name.clone(),
         seed: scenario.seed,
         q: d.q,
-        z: d.spec.z,
+        z: d.z,
         trials: n,
         successes,
         success_rate: successes as f64 / n as f64,
@@ -133,7 +134,7 @@ pub fn run(scenario: &Scenario) -> Result<(TrialsSummary, Vec<Trial>), ScenarioE
             .map(|t| t.attacker_blocks_lost as f64)
             .sum::<f64>()
             / n as f64,
-        closed_form: ClosedForms::of(d.q, d.spec.z),
+        closed_form: ClosedForms::of(d.q, d.z),
     };
     Ok((summary, trials))
 }

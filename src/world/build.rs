@@ -1,0 +1,275 @@
+//! Assembling the world a scenario describes: the network (with any eclipse), genesis and
+//! the wallets it funds, hash power (attackers first, honest miners scaled to the rest),
+//! every node's protocol and mining clock, compact-block peers, the timeline and the
+//! workload.
+//!
+//! Every random draw comes from its own stream keyed by purpose, so the order of these steps
+//! does not matter to the result, and one more draw in one step never shifts another.
+
+use thiserror::Error;
+
+use super::{Monitor, Phase, World};
+use crate::chain::pow::target_for_expected_hashes;
+use crate::chain::store::genesis_block_paying;
+use crate::chain::{BlockStore, CompactTarget, ConsensusParams};
+use crate::id::{LinkId, NodeId};
+use crate::mining::{TemplateSpec, assign_hash_shares};
+use crate::network::faults::Faults;
+use crate::network::transport::Transport;
+use crate::network::{Network, NetworkError};
+use crate::node::attacker::{self, SharesError};
+use crate::node::ctx::{NodeSettings, NodeStreams, Peers, Shared};
+use crate::node::{MAX_FUTURE_BLOCK_TIME_S, Miner, Node};
+use crate::observe::Observer;
+use crate::payments::Payments;
+use crate::payments::pool::TxPool;
+use crate::payments::wallet::Wallets;
+use crate::payments::workload::Workload;
+use crate::rng::{self, Purpose, RngStreams, SimRng};
+use crate::scenario::{MiningMode, RelayProtocol, Scenario, ScenarioError};
+
+/// Why the world of a valid scenario cannot be built.
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum BuildError {
+    /// The network cannot be built (a disconnected graph, impossible degrees).
+    #[error("{origin}: field `network.topology` = {value}: cannot build this network: {source}")]
+    Network {
+        /// The scenario file.
+        origin: String,
+        /// The topology, as written.
+        value: String,
+        /// Why.
+        source: NetworkError,
+    },
+    /// Rewiring an eclipsed node's links disconnects the network.
+    #[error(
+        "{origin}: field `network.eclipse` = {{ victim = \"{victim}\", attackers = [{attackers} nodes] }}: rewiring the victim's links breaks the network: {source}"
+    )]
+    Eclipse {
+        /// The scenario file.
+        origin: String,
+        /// The victim's name.
+        victim: String,
+        /// How many attackers surround it.
+        attackers: usize,
+        /// Why.
+        source: NetworkError,
+    },
+    /// Attackers cannot get their hash power.
+    #[error("{origin}: field `attacker` = [{attackers} attackers]: {source}")]
+    Shares {
+        /// The scenario file.
+        origin: String,
+        /// How many attackers.
+        attackers: usize,
+        /// Why.
+        source: SharesError,
+    },
+    /// A timeline entry is impossible on this network.
+    #[error(transparent)]
+    Timeline(#[from] ScenarioError),
+}
+
+/// The consensus parameters a scenario implies, with the initial difficulty.
+///
+/// In sampled mode the simulation target is the bits target shifted left so that grinding
+/// a nonce takes about `grind_hashes` hashes at the initial difficulty; in ground mode the
+/// real target is used.
+pub fn consensus_params(scenario: &Scenario) -> (ConsensusParams, CompactTarget) {
+    let chain = &scenario.chain;
+    let mining = &scenario.mining;
+    let expected = mining.network_hashrate_hs * chain.block_interval_s;
+    let bits = CompactTarget::from_target(target_for_expected_hashes(expected));
+    let sim_target_shift = match mining.mode {
+        MiningMode::Ground => 0,
+        MiningMode::Sampled => {
+            libm::floor(libm::log2(expected / mining.grind_hashes)).max(0.0) as u32
+        }
+    };
+    let params = ConsensusParams {
+        retarget_interval: chain.retarget_interval,
+        target_block_interval_s: chain.block_interval_s as u32,
+        pow_limit: chain.pow_limit_bits.to_target().expect("validated when the scenario loaded"),
+        max_block_size_bytes: chain.max_block_size_bytes,
+        sim_target_shift,
+        max_future_block_time_s: MAX_FUTURE_BLOCK_TIME_S,
+        median_time_span: 11,
+        coinbase_maturity: 100,
+        halving_interval: 210_000,
+    };
+    (params, bits)
+}
+
+/// The network of a scenario, with its eclipse applied.
+fn network(scenario: &Scenario, streams: &RngStreams) -> Result<Network, BuildError> {
+    let origin = scenario.source.display().to_string();
+    let network =
+        Network::build(&scenario.network, streams).map_err(|source| BuildError::Network {
+            origin: origin.clone(),
+            value: scenario
+                .resolved
+                .network
+                .topology
+                .as_ref()
+                .and_then(|t| t.kind.clone())
+                .map_or_else(|| "(default)".to_string(), |k| format!("kind = \"{k}\"")),
+            source,
+        })?;
+    let Some(e) = &scenario.eclipse else { return Ok(network) };
+    let mut rng = streams.stream(Purpose::Latency, 1);
+    let attackers: Vec<NodeId> = e.attackers.iter().map(|&a| NodeId(a)).collect();
+    network.eclipsed(NodeId(e.victim), &attackers, &scenario.network.latency, &mut rng).map_err(
+        |source| BuildError::Eclipse {
+            origin,
+            victim: scenario.node_names[e.victim as usize].clone(),
+            attackers: e.attackers.len(),
+            source,
+        },
+    )
+}
+
+/// Each compact-block node picks up to `per_node` of its compact-speaking peers, at random,
+/// as high-bandwidth peers; returns, by directed link, whether the link's sender pushes
+/// compact blocks to its receiver unannounced.
+fn choose_high_bandwidth_links(
+    network: &Network,
+    compact: &[bool],
+    per_node: u32,
+    rng: &mut SimRng,
+) -> Vec<bool> {
+    let mut high_bandwidth = vec![false; network.link_count()];
+    for node in NodeId::all(network.node_count()).filter(|n| compact[n.index()]) {
+        let mut candidates: Vec<LinkId> =
+            network.links_of(node).filter(|&l| compact[network.link_target(l).index()]).collect();
+        let take = (per_node as usize).min(candidates.len());
+        for i in 0..take {
+            let j = i + rng::below(rng, (candidates.len() - i) as u64) as usize;
+            candidates.swap(i, j);
+            high_bandwidth[network.reverse_link(candidates[i]).index()] = true;
+        }
+    }
+    high_bandwidth
+}
+
+impl<O: Observer, M: Monitor> World<O, M> {
+    /// Builds the world a scenario describes, watched by `observer` and `monitor`.
+    ///
+    /// # Errors
+    ///
+    /// A [`BuildError`] naming the scenario's fields when the network cannot be built, the
+    /// eclipse disconnects it, no honest miner is left, or a partition leaves fewer than two
+    /// groups.
+    pub fn build(scenario: &Scenario, observer: O, monitor: M) -> Result<Self, BuildError> {
+        let streams = RngStreams::new(scenario.seed);
+        let origin = scenario.source.display().to_string();
+        let network = network(scenario, &streams)?;
+        let (params, bits) = consensus_params(scenario);
+        let nodes_n = scenario.network.nodes;
+
+        let mut wallets = scenario.workload.as_ref().map(|w| Wallets::new(w, &streams, nodes_n));
+        let funding = wallets.as_ref().map(Wallets::funding_outputs);
+        let genesis = genesis_block_paying(scenario.chain.genesis_time, bits, &params, funding);
+        if let Some(w) = wallets.as_mut() {
+            w.fund(genesis.txs[0].txid());
+        }
+        let store = BlockStore::new(genesis, params);
+
+        let mut hash_shares = assign_hash_shares(
+            nodes_n,
+            scenario.mining.miners,
+            &scenario.mining.hash_power,
+            &mut streams.stream(Purpose::Population, 1),
+        );
+        attacker::assign_attacker_shares(&mut hash_shares, &scenario.attackers).map_err(
+            |source| BuildError::Shares {
+                origin: origin.clone(),
+                attackers: scenario.attackers.len(),
+                source,
+            },
+        )?;
+        let protocols = attacker::protocols(scenario, &hash_shares, &streams);
+        let faults = if scenario.timeline.is_empty() {
+            None
+        } else {
+            Some(Faults::new(&scenario.timeline, &network, streams, &origin)?)
+        };
+
+        let relay = scenario.relay.clone();
+        let compact_run = relay.protocol == RelayProtocol::Compact;
+        let compact_rng = &mut streams.stream(Purpose::Population, 2);
+        let compact: Vec<bool> = (0..nodes_n)
+            .map(|_| compact_run && rng::uniform01(compact_rng) < relay.compact_share)
+            .collect();
+        let high_bandwidth = if compact_run {
+            choose_high_bandwidth_links(
+                &network,
+                &compact,
+                relay.compact_high_bandwidth_peers,
+                &mut streams.stream(Purpose::Population, 3),
+            )
+        } else {
+            Vec::new()
+        };
+
+        let mut nodes = Vec::with_capacity(nodes_n as usize);
+        let mut node_streams = Vec::with_capacity(nodes_n as usize);
+        for (i, protocol) in protocols.by_node.into_iter().enumerate() {
+            let share = hash_shares[i];
+            let miner =
+                (share > 0.0).then(|| Miner::new(share * scenario.mining.network_hashrate_hs));
+            node_streams.push(NodeStreams {
+                mining: miner.is_some().then(|| streams.stream(Purpose::Mining, i as u64)),
+                relay: compact_run.then(|| streams.stream(Purpose::Relay, i as u64)),
+            });
+            nodes.push(Node::new(NodeId::from_index(i), miner, protocol));
+        }
+
+        let (payments, workload) = match (&scenario.workload, wallets) {
+            (Some(w), Some(wallets)) => {
+                let pool = TxPool::new(&network, &streams, w.trickle_interval, w.mempool_max_bytes);
+                (Some(Payments { pool, wallets }), Some(Workload::new(w, nodes_n)))
+            }
+            _ => (None, None),
+        };
+        let template_max_tx_bytes = match scenario.mining.block_size_bytes {
+            0 => scenario.chain.max_block_size_bytes,
+            cap => cap,
+        }
+        .saturating_sub(1_000);
+        let settings = NodeSettings {
+            mode: scenario.mining.mode,
+            relay,
+            template: TemplateSpec {
+                genesis_time: scenario.chain.genesis_time,
+                block_size_bytes: scenario.mining.block_size_bytes,
+                tx_size_bytes: scenario.mining.tx_size_bytes,
+            },
+            validation_base: scenario.node.validation_base,
+            validation_ms_per_mb: scenario.node.validation_ms_per_mb,
+            validation_per_input: scenario.node.validation_per_input,
+            orphan_pool_max: scenario.node.orphan_pool_max as usize,
+            genesis_time: scenario.chain.genesis_time,
+            template_max_tx_bytes,
+        };
+        Ok(World {
+            shared: Shared::new(store, payments),
+            transport: Transport::new(network, faults),
+            nodes,
+            streams: node_streams,
+            peers: Peers { compact, high_bandwidth },
+            settings,
+            workload,
+            observer,
+            monitor,
+            hash_shares,
+            gamma_subset: protocols.gamma_subset,
+            phase: Phase::Mining,
+            in_flight: 0,
+            blocks_mined: 0,
+            target_blocks: scenario.run.blocks,
+            progress: None,
+            outbox: Vec::new(),
+        })
+    }
+}
