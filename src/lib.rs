@@ -22,6 +22,7 @@
 //! | [`strategy`] | honest and attacker behaviour behind one trait: private chain, selfish mining, tie-breaks |
 //! | [`faults`] | the timeline's partitions, heals, leaves and rejoins |
 //! | [`observe`] | read-only records, metrics and result files |
+//! | [`results`] | what a finished run writes: one struct per CSV row, written and read by column name |
 //! | [`sweep`], [`experiment`] | parameter sweeps over seeds: parallel, resumable, sharded and merged; one run's metrics |
 //! | [`plot`], [`tree`], [`sweep_plot`] | figures drawn from the result files alone: run figures, the block tree, sweep figures |
 //! | [`replay_page`] | `replay.html`: one self-contained page that plays a run back in a browser |

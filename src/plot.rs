@@ -20,6 +20,7 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use crate::observe::output::write_atomic;
+use crate::results::rows::{MinerRow, PropagationCdfRow, RowsError, read_rows};
 
 /// Distinct colours for series and miners, in order (Tableau 10).
 pub(crate) const PALETTE: [RGBColor; 10] = [
@@ -50,6 +51,9 @@ pub enum PlotError {
         /// Why.
         reason: String,
     },
+    /// A results file lacks a column or holds a value of the wrong kind.
+    #[error(transparent)]
+    Rows(#[from] RowsError),
     /// The drawing backend failed.
     #[error("drawing {file}: {reason}")]
     Draw {
@@ -68,23 +72,6 @@ fn register_font() {
         plotters::style::register_font("sans-serif", FontStyle::Normal, dejavu::sans::regular())
             .unwrap_or_else(|_| panic!("the bundled DejaVu Sans font is a valid TTF"));
     });
-}
-
-pub(crate) fn read_csv(dir: &Path, name: &str) -> Result<Vec<csv::StringRecord>, PlotError> {
-    let path = dir.join(name);
-    let err = |e: &dyn std::fmt::Display| PlotError::Read {
-        path: path.display().to_string(),
-        reason: e.to_string(),
-    };
-    let mut reader = csv::Reader::from_path(&path).map_err(|e| err(&e))?;
-    reader.records().collect::<Result<Vec<_>, _>>().map_err(|e| err(&e))
-}
-
-fn field(record: &csv::StringRecord, i: usize, path: &str) -> Result<f64, PlotError> {
-    record.get(i).and_then(|v| v.parse::<f64>().ok()).ok_or_else(|| PlotError::Read {
-        path: path.to_string(),
-        reason: format!("column {i} of {:?} is not a number", record.get(i).unwrap_or("")),
-    })
 }
 
 /// A run's `summary.json`, if readable.
@@ -122,21 +109,19 @@ fn run_label(dir: &Path) -> String {
 pub fn draw_run_plots(dir: &Path) -> Result<Vec<(PathBuf, Vec<u8>)>, PlotError> {
     register_font();
     let label = run_label(dir);
-    let cdf_path = dir.join("propagation_cdf.csv").display().to_string();
     let mut median = vec![(0.0, 0.0)];
     let mut p90 = vec![(0.0, 0.0)];
-    for r in read_csv(dir, "propagation_cdf.csv")? {
-        let percent = field(&r, 0, &cdf_path)?;
-        if field(&r, 1, &cdf_path)? > 0.0 {
-            median.push((field(&r, 2, &cdf_path)? / 1_000.0, percent));
-            p90.push((field(&r, 4, &cdf_path)? / 1_000.0, percent));
+    for r in read_rows::<PropagationCdfRow>(dir)? {
+        let percent = f64::from(r.percent_of_nodes);
+        if r.blocks > 0 {
+            median.push((r.median_ms.0 / 1_000.0, percent));
+            p90.push((r.p90_ms.0 / 1_000.0, percent));
         }
     }
-    let miners_path = dir.join("miners.csv").display().to_string();
-    let mut shares = Vec::new();
-    for r in read_csv(dir, "miners.csv")? {
-        shares.push((field(&r, 1, &miners_path)?, field(&r, 4, &miners_path)?));
-    }
+    let shares: Vec<(f64, f64)> = read_rows::<MinerRow>(dir)?
+        .into_iter()
+        .map(|r| (r.hash_share.0, r.revenue_share.0))
+        .collect();
 
     let mut written = save_figure(
         dir,

@@ -19,6 +19,7 @@ use plotters::prelude::*;
 
 use crate::analytic;
 use crate::plot::{PALETTE, PlotError, save_figure_sized};
+use crate::results::rows::{self, CsvRow, SWEEP_POINT_COLUMN, SweepPointStats, Table};
 
 /// Size of sweep figures.
 const SIZE: (u32, u32) = (1000, 650);
@@ -53,33 +54,28 @@ struct Points {
 
 impl Points {
     fn read(dir: &Path) -> Result<Points, PlotError> {
-        let path = dir.join("points.csv");
-        let err = |reason: String| PlotError::Read { path: path.display().to_string(), reason };
-        let mut reader = csv::Reader::from_path(&path).map_err(|e| err(e.to_string()))?;
-        let header = reader.headers().map_err(|e| err(e.to_string()))?.clone();
-        let metric_col = header
-            .iter()
-            .position(|h| h == "metric")
-            .ok_or_else(|| err("no `metric` column".into()))?;
+        // The axes are the columns between `point` and the statistics: which they are
+        // depends on the sweep, so they are found from the header.
+        let table = Table::read(&dir.join(SweepPointStats::FILE))?;
+        let first_axis = table.column(SWEEP_POINT_COLUMN)? + 1;
+        let stats_start = table.column(rows::columns::<SweepPointStats>()[0])?;
+        let axis_columns = first_axis..stats_start.max(first_axis);
         let axis_names: Vec<String> =
-            header.iter().skip(1).take(metric_col - 1).map(str::to_string).collect();
-        let col = |name: &str| {
-            header.iter().position(|h| h == name).ok_or_else(|| err(format!("no `{name}` column")))
-        };
-        let (mean_c, low_c, high_c) = (col("mean")?, col("ci95_low")?, col("ci95_high")?);
-        let mut rows = Vec::new();
-        for (i, record) in reader.records().enumerate() {
-            let r = record.map_err(|e| err(e.to_string()))?;
-            let num = |c: usize| -> Result<f64, PlotError> {
-                let v = r.get(c).unwrap_or("");
-                v.parse::<f64>().map_err(|_| err(format!("row {}: {v:?} is not a number", i + 2)))
+            axis_columns.clone().map(|c| table.headers()[c].to_string()).collect();
+        let stats = table.rows::<SweepPointStats>()?;
+        let mut rows = Vec::with_capacity(stats.len());
+        for (record, s) in table.records().iter().zip(stats) {
+            let axis = |c: usize| -> Result<f64, PlotError> {
+                record[c]
+                    .parse::<f64>()
+                    .map_err(|_| table.value_error(record, c, "not a number").into())
             };
             rows.push(PointRow {
-                axes: (1..metric_col).map(num).collect::<Result<_, _>>()?,
-                metric: r.get(metric_col).unwrap_or("").to_string(),
-                mean: num(mean_c)?,
-                low: num(low_c)?,
-                high: num(high_c)?,
+                axes: axis_columns.clone().map(axis).collect::<Result<_, _>>()?,
+                metric: s.metric,
+                mean: s.mean.0,
+                low: s.ci95_low.0,
+                high: s.ci95_high.0,
             });
         }
         Ok(Points { axis_names, rows })

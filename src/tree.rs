@@ -13,6 +13,7 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use crate::plot::{PALETTE, PlotError, save_figure_sized};
+use crate::results::rows::{BlockRow, CsvRow, read_rows};
 
 /// Runs shorter than this are drawn in full.
 const COLLAPSE_ABOVE_HEIGHTS: u32 = 60;
@@ -47,19 +48,15 @@ pub(crate) struct Layout {
 }
 
 fn read_blocks(dir: &Path) -> Result<Vec<TreeBlock>, PlotError> {
-    let path = dir.join("blocks.csv");
+    let rows = read_rows::<BlockRow>(dir)?;
+    let path = dir.join(BlockRow::FILE);
     let err = |reason: String| PlotError::Read { path: path.display().to_string(), reason };
-    let mut reader = csv::Reader::from_path(&path).map_err(|e| err(e.to_string()))?;
-    let rows: Vec<csv::StringRecord> =
-        reader.records().collect::<Result<_, _>>().map_err(|e| err(e.to_string()))?;
     // Genesis is not a row: it is the parent of the first block, at index 0.
     let mut blocks = vec![TreeBlock { height: 0, parent: None, miner: String::new(), main: true }];
     let mut index: BTreeMap<String, usize> = BTreeMap::new();
-    for (i, r) in rows.iter().enumerate() {
-        let get =
-            |k: usize| r.get(k).ok_or_else(|| err(format!("row {} has too few columns", i + 2)));
-        let height: u32 = get(1)?.parse().map_err(|_| err(format!("row {}: bad height", i + 2)))?;
-        let parent_hash = get(2)?.to_string();
+    for (i, r) in rows.into_iter().enumerate() {
+        let height = r.height;
+        let parent_hash = r.parent.unwrap_or_default();
         let parent = match index.get(&parent_hash) {
             Some(&p) => p,
             None if height == 1 => {
@@ -73,12 +70,12 @@ fn read_blocks(dir: &Path) -> Result<Vec<TreeBlock>, PlotError> {
                 )));
             }
         };
-        index.insert(get(0)?.to_string(), blocks.len());
+        index.insert(r.hash, blocks.len());
         blocks.push(TreeBlock {
             height,
             parent: Some(parent),
-            miner: get(3)?.to_string(),
-            main: get(7)? == "true",
+            miner: r.miner,
+            main: r.in_main_chain,
         });
     }
     Ok(blocks)

@@ -9,11 +9,8 @@ use std::path::{Path, PathBuf};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use crate::plot::{DrawResult, PALETTE, PlotError, read_csv, save_figure_sized, text_err};
-
-fn number(r: &csv::StringRecord, i: usize) -> Option<f64> {
-    r.get(i).and_then(|v| v.parse::<f64>().ok())
-}
+use crate::plot::{DrawResult, PALETTE, PlotError, save_figure_sized, text_err};
+use crate::results::rows::{CsvRow, MempoolRow, TransactionRow, read_rows};
 
 /// Series of (time in minutes, mempool transactions) per sampled node, in node order.
 type MempoolSeries = BTreeMap<String, Vec<(f64, f64)>>;
@@ -27,19 +24,21 @@ pub fn draw_transaction_plots(
     dir: &Path,
     label: &str,
 ) -> Result<Vec<(PathBuf, Vec<u8>)>, PlotError> {
-    if !dir.join("transactions.csv").exists() || !dir.join("mempool.csv").exists() {
+    if !dir.join(TransactionRow::FILE).exists() || !dir.join(MempoolRow::FILE).exists() {
         return Ok(Vec::new());
     }
     let mut mempool: MempoolSeries = BTreeMap::new();
-    for r in read_csv(dir, "mempool.csv")? {
-        if let (Some(t), Some(n), Some(node)) = (number(&r, 0), number(&r, 2), r.get(1)) {
-            mempool.entry(node.to_string()).or_default().push((t / 60_000.0, n));
-        }
+    for r in read_rows::<MempoolRow>(dir)? {
+        let point = (r.time_ms.as_ms_f64() / 60_000.0, r.txs as f64);
+        mempool.entry(r.node).or_default().push(point);
     }
     // (fee rate, latency in minutes) of confirmed payments.
-    let mut confirmed: Vec<(f64, f64)> = read_csv(dir, "transactions.csv")?
+    let mut confirmed: Vec<(f64, f64)> = read_rows::<TransactionRow>(dir)?
         .iter()
-        .filter_map(|r| Some((number(r, 5)?, number(r, 9)? / 60_000.0)))
+        .filter_map(|r| {
+            let latency = r.confirmation_latency_ms?;
+            Some((r.fee_rate_sat_vb.0, latency.as_ms_f64() / 60_000.0))
+        })
         .collect();
     confirmed.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.total_cmp(&b.1)));
     let thirds: Vec<Vec<f64>> = (0..3)

@@ -43,24 +43,51 @@ impl Node {
         if mined_here && !answer.adopts() && !answer.publishes(block) {
             ctx.record(Record::Withheld { node: self.id.0, block, time: ctx.now() });
         }
-        let outcome = self.carry_out(ctx, &answer, block, from);
+        // A peer's block is recorded as accepted once the node has acted on it, or, if the
+        // node publishes blocks of its own in answer, just before it does.
+        let kept = if work == tip_work { KeepReason::SeenFirst } else { KeepReason::MoreWork };
+        let mut acceptance =
+            (!mined_here).then_some(TipOutcome::Kept { tip: old_tip, reason: kept });
+        let mut fork = None;
+        for step in &answer.steps {
+            if let (Step::Publish(_), Some(outcome)) = (step, acceptance) {
+                self.record_accepted(ctx, block, from, outcome);
+                acceptance = None;
+            }
+            match step {
+                Step::Adopt => {
+                    let (f, outcome) = self.adopt(ctx, block);
+                    fork = Some(f);
+                    if let Some(a) = acceptance.as_mut() {
+                        *a = outcome;
+                    }
+                }
+                Step::Relay => self.relay(ctx, block, from, fork),
+                Step::Publish(blocks) => self.publish(ctx, blocks),
+            }
+        }
         if mined_here || self.view.tip != old_tip || self.mining_tip() != mining_before {
             self.tip_changed(ctx);
         }
-        if !mined_here {
-            let from_node = from.map(|l| ctx.network().link_target(l).0);
-            let outcome = outcome.unwrap_or_else(|| {
-                let reason =
-                    if work == tip_work { KeepReason::SeenFirst } else { KeepReason::MoreWork };
-                TipOutcome::Kept { tip: old_tip, reason }
-            });
-            let (node, time) = (self.id.0, ctx.now());
-            ctx.record(Record::BlockAccepted { node, block, from: from_node, outcome, time });
+        if let Some(outcome) = acceptance {
+            self.record_accepted(ctx, block, from, outcome);
         }
         self.record_give_up(ctx, &answer);
         let tip = self.view.tip;
         self.protocol.after_block(ctx, tip);
         self.connect_orphans_of(ctx, block);
+    }
+
+    fn record_accepted(
+        &self,
+        ctx: &mut NodeCtx<'_>,
+        block: BlockId,
+        from: Option<LinkId>,
+        outcome: TipOutcome,
+    ) {
+        let from_node = from.map(|l| ctx.network().link_target(l).0);
+        let (node, time) = (self.id.0, ctx.now());
+        ctx.record(Record::BlockAccepted { node, block, from: from_node, outcome, time });
     }
 
     /// A timer of the protocol fired.
@@ -78,55 +105,48 @@ impl Node {
         }
     }
 
-    /// Carries out the steps about `block` in order; returns what adopting it did to the
-    /// node's tip, if it adopted it.
-    fn carry_out(
+    /// Makes `block` the node's tip; returns the fork point with the old tip and what that
+    /// did to the tip.
+    fn adopt(&mut self, ctx: &NodeCtx<'_>, block: BlockId) -> (BlockId, TipOutcome) {
+        let old_tip = self.view.tip;
+        let store = ctx.store();
+        let fork = store.fork_point(old_tip, block);
+        let outcome = if fork == old_tip {
+            TipOutcome::Extended { old_tip }
+        } else {
+            let depth = store.get(old_tip).height - store.get(fork).height;
+            TipOutcome::Reorged { old_tip, depth }
+        };
+        self.view.tip = block;
+        (fork, outcome)
+    }
+
+    /// The honest relay: announces `block`, and the blocks that joined the best chain with
+    /// it (above `fork`, where it was adopted), oldest first, to every peer but the sender;
+    /// nothing if another branch has taken over since.
+    fn relay(
         &mut self,
         ctx: &mut NodeCtx<'_>,
-        answer: &Answer,
         block: BlockId,
         from: Option<LinkId>,
-    ) -> Option<TipOutcome> {
-        let mut adopted: Option<(BlockId, TipOutcome)> = None;
-        for step in &answer.steps {
-            match step {
-                Step::Adopt => {
-                    let old_tip = self.view.tip;
-                    let store = ctx.store();
-                    let fork = store.fork_point(old_tip, block);
-                    let outcome = if fork == old_tip {
-                        TipOutcome::Extended { old_tip }
-                    } else {
-                        let depth = store.get(old_tip).height - store.get(fork).height;
-                        TipOutcome::Reorged { old_tip, depth }
-                    };
-                    self.view.tip = block;
-                    adopted = Some((fork, outcome));
-                }
-                Step::Relay => {
-                    let tip = self.view.tip;
-                    if tip != block && !ctx.store().is_ancestor(block, tip) {
-                        // Another branch took over (the node published one): not relayed.
-                        continue;
-                    }
-                    let store = ctx.store();
-                    let parent = store.get(block).parent.expect("genesis is never relayed");
-                    let fork = adopted.map_or(parent, |(fork, _)| fork);
-                    // Announce every block that joined the best chain, oldest first. Almost
-                    // always that is the block alone, extending the old tip: no list needed.
-                    if parent == fork {
-                        Node::announce(ctx, block, from);
-                    } else {
-                        for b in store.branch(block, fork) {
-                            let except = if b == block { from } else { None };
-                            Node::announce(ctx, b, except);
-                        }
-                    }
-                }
-                Step::Publish(blocks) => self.publish(ctx, blocks),
+        fork: Option<BlockId>,
+    ) {
+        let tip = self.view.tip;
+        let store = ctx.store();
+        if tip != block && !store.is_ancestor(block, tip) {
+            return;
+        }
+        let parent = store.get(block).parent.expect("genesis is never relayed");
+        let fork = fork.unwrap_or(parent);
+        // Almost always the block alone joined, extending the old tip: no list needed.
+        if parent == fork {
+            Node::announce(ctx, block, from);
+        } else {
+            for b in store.branch(block, fork) {
+                let except = if b == block { from } else { None };
+                Node::announce(ctx, b, except);
             }
         }
-        adopted.map(|(_, outcome)| outcome)
     }
 
     fn record_give_up(&mut self, ctx: &mut NodeCtx<'_>, answer: &Answer) {

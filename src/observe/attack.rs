@@ -25,6 +25,7 @@ use super::Record;
 use super::metrics::{Metrics, ReorgEvent};
 use crate::analytic::selfish_mining_revenue;
 use crate::chain::{BlockId, BlockStore};
+use crate::results::rows::{AttackRow, Fixed, to_csv_bytes};
 use crate::scenario::Scenario;
 use crate::scenario::attack::{GammaSpec, StrategySpec};
 
@@ -409,47 +410,23 @@ pub fn summarize(run: &RunView<'_>, metrics: &Metrics) -> Option<(AttackSection,
 }
 
 fn attack_csv(attackers: &[AttackerSummary]) -> Vec<u8> {
-    let opt = |v: Option<f64>| v.map(|v| format!("{v:.6}")).unwrap_or_default();
-    let mut w = csv::Writer::from_writer(Vec::new());
-    let header = [
-        "node",
-        "strategy",
-        "share",
-        "blocks_mined",
-        "blocks_in_main_chain",
-        "relative_revenue",
-        "blocks_lost",
-        "withheld",
-        "published",
-        "gave_up",
-        "reorgs_caused",
-        "max_reorg_depth_caused",
-        "gamma_setting",
-        "gamma_measured",
-        "eyal_sirer_revenue",
-    ];
-    w.write_record(header).expect("writing to memory cannot fail");
-    for a in attackers {
-        w.write_record([
-            a.node.clone(),
-            a.strategy.to_string(),
-            format!("{:.6}", a.share),
-            a.blocks_mined.to_string(),
-            a.blocks_in_main_chain.to_string(),
-            format!("{:.6}", a.relative_revenue),
-            a.blocks_lost.to_string(),
-            a.withheld.to_string(),
-            a.published.to_string(),
-            a.gave_up.to_string(),
-            a.reorgs_caused.to_string(),
-            a.max_reorg_depth_caused.to_string(),
-            a.gamma.as_ref().map(|g| g.setting.to_string()).unwrap_or_default(),
-            opt(a.gamma.as_ref().and_then(|g| g.measured)),
-            opt(a.eyal_sirer_revenue),
-        ])
-        .expect("writing to memory cannot fail");
-    }
-    w.into_inner().expect("flushing to memory cannot fail")
+    to_csv_bytes(attackers.iter().map(|a| AttackRow {
+        node: a.node.clone(),
+        strategy: a.strategy.to_string(),
+        share: Fixed(a.share),
+        blocks_mined: a.blocks_mined,
+        blocks_in_main_chain: a.blocks_in_main_chain,
+        relative_revenue: Fixed(a.relative_revenue),
+        blocks_lost: a.blocks_lost,
+        withheld: a.withheld,
+        published: a.published,
+        gave_up: a.gave_up,
+        reorgs_caused: a.reorgs_caused,
+        max_reorg_depth_caused: a.max_reorg_depth_caused,
+        gamma_setting: a.gamma.as_ref().map(|g| g.setting.to_string()),
+        gamma_measured: a.gamma.as_ref().and_then(|g| g.measured).map(Fixed),
+        eyal_sirer_revenue: a.eyal_sirer_revenue.map(Fixed),
+    }))
 }
 
 #[cfg(test)]

@@ -20,12 +20,15 @@ use super::metrics::{CDF_PERCENTS, MinerShare, P50_P90_P100, Spread, spread_of};
 use crate::chain::{BlockId, RejectReason};
 use crate::engine::StopReason;
 use crate::results::Outcome;
+use crate::results::rows::{
+    BlockRow, Fixed, Millis, MinerRow, PropagationCdfRow, PropagationRow, ReorgRow, to_csv_bytes,
+};
 use crate::scenario::Scenario;
 use crate::time::SimTime;
 
 /// Formats microseconds as milliseconds with three decimals, exactly.
 pub fn format_ms(us: u64) -> String {
-    format!("{}.{:03}", us / 1_000, us % 1_000)
+    Millis::from_micros(us).to_string()
 }
 
 /// Propagation summary for the three node shares.
@@ -110,16 +113,6 @@ pub struct Rendered {
     pub files: Vec<(&'static str, Vec<u8>)>,
 }
 
-fn csv_bytes<F>(header: &[&str], rows: F) -> Vec<u8>
-where
-    F: FnOnce(&mut csv::Writer<Vec<u8>>) -> csv::Result<()>,
-{
-    let mut w = csv::Writer::from_writer(Vec::new());
-    w.write_record(header).expect("writing to memory cannot fail");
-    rows(&mut w).expect("writing to memory cannot fail");
-    w.into_inner().expect("flushing to memory cannot fail")
-}
-
 /// Renders the result files of a finished run.
 pub fn render<O: AsRef<Metrics>>(scenario: &Scenario, outcome: &Outcome<O>) -> Rendered {
     let names = &scenario.node_names;
@@ -129,69 +122,43 @@ pub fn render<O: AsRef<Metrics>>(scenario: &Scenario, outcome: &Outcome<O>) -> R
     let metrics: &Metrics = outcome.observer.as_ref();
     let hash_of = |id: BlockId| store.get(id).hash.to_string();
 
-    let blocks_csv = csv_bytes(
-        &[
-            "hash",
-            "height",
-            "parent",
-            "miner",
-            "mined_at_ms",
-            "size_bytes",
-            "tx_count",
-            "in_main_chain",
-        ],
-        |w| {
-            for s in &metrics.spreads {
-                let b = store.get(s.block);
-                w.write_record([
-                    b.hash.to_string(),
-                    b.height.to_string(),
-                    b.parent.map(hash_of).unwrap_or_default(),
-                    names[s.miner as usize].clone(),
-                    format_ms(s.mined_at.as_micros()),
-                    b.size_bytes.to_string(),
-                    b.block.tx_count().to_string(),
-                    in_main[s.block.index()].to_string(),
-                ])?;
-            }
-            Ok(())
-        },
-    );
+    let blocks_csv = to_csv_bytes(metrics.spreads.iter().map(|s| {
+        let b = store.get(s.block);
+        BlockRow {
+            hash: b.hash.to_string(),
+            height: b.height,
+            parent: b.parent.map(hash_of),
+            miner: names[s.miner as usize].clone(),
+            mined_at_ms: Millis::from_micros(s.mined_at.as_micros()),
+            size_bytes: b.size_bytes,
+            tx_count: b.block.tx_count(),
+            in_main_chain: in_main[s.block.index()],
+        }
+    }));
 
     let since = |t: Option<SimTime>, mined: SimTime| {
-        t.map(|t| format_ms((t - mined).as_micros())).unwrap_or_default()
+        t.map(|t| Millis::from_micros((t - mined).as_micros()))
     };
-    let propagation_csv = csv_bytes(
-        &["hash", "height", "miner", "nodes_reached", "p50_ms", "p90_ms", "p100_ms"],
-        |w| {
-            for s in &metrics.spreads {
-                let b = store.get(s.block);
-                w.write_record([
-                    b.hash.to_string(),
-                    b.height.to_string(),
-                    names[s.miner as usize].clone(),
-                    s.holders.to_string(),
-                    since(s.reached_at[P50_P90_P100[0]], s.mined_at),
-                    since(s.reached_at[P50_P90_P100[1]], s.mined_at),
-                    since(s.reached_at[P50_P90_P100[2]], s.mined_at),
-                ])?;
-            }
-            Ok(())
-        },
-    );
-
-    let reorgs_csv = csv_bytes(&["node", "time_ms", "depth", "old_tip", "new_tip"], |w| {
-        for r in &metrics.reorgs {
-            w.write_record([
-                names[r.node as usize].clone(),
-                format_ms(r.time.as_micros()),
-                r.depth.to_string(),
-                hash_of(r.old_tip),
-                hash_of(r.new_tip),
-            ])?;
+    let propagation_csv = to_csv_bytes(metrics.spreads.iter().map(|s| {
+        let b = store.get(s.block);
+        PropagationRow {
+            hash: b.hash.to_string(),
+            height: b.height,
+            miner: names[s.miner as usize].clone(),
+            nodes_reached: s.holders,
+            p50_ms: since(s.reached_at[P50_P90_P100[0]], s.mined_at),
+            p90_ms: since(s.reached_at[P50_P90_P100[1]], s.mined_at),
+            p100_ms: since(s.reached_at[P50_P90_P100[2]], s.mined_at),
         }
-        Ok(())
-    });
+    }));
+
+    let reorgs_csv = to_csv_bytes(metrics.reorgs.iter().map(|r| ReorgRow {
+        node: names[r.node as usize].clone(),
+        time_ms: Millis::from_micros(r.time.as_micros()),
+        depth: r.depth,
+        old_tip: hash_of(r.old_tip),
+        new_tip: hash_of(r.new_tip),
+    }));
 
     // Stale rate over the blocks mined before the last `settle_blocks`.
     let mined = metrics.spreads.len() as u64;
@@ -209,20 +176,16 @@ pub fn render<O: AsRef<Metrics>>(scenario: &Scenario, outcome: &Outcome<O>) -> R
         spread_of(&mut v)
     };
 
-    let cdf_csv =
-        csv_bytes(&["percent_of_nodes", "blocks", "median_ms", "mean_ms", "p90_ms"], |w| {
-            for (k, percent) in CDF_PERCENTS.iter().enumerate() {
-                let c = column(k);
-                w.write_record([
-                    percent.to_string(),
-                    c.blocks.to_string(),
-                    format!("{:.3}", c.median_ms),
-                    format!("{:.3}", c.mean_ms),
-                    format!("{:.3}", c.p90_ms),
-                ])?;
-            }
-            Ok(())
-        });
+    let cdf_csv = to_csv_bytes(CDF_PERCENTS.iter().enumerate().map(|(k, &percent)| {
+        let c = column(k);
+        PropagationCdfRow {
+            percent_of_nodes: percent,
+            blocks: c.blocks,
+            median_ms: Fixed(c.median_ms),
+            mean_ms: Fixed(c.mean_ms),
+            p90_ms: Fixed(c.p90_ms),
+        }
+    }));
 
     let main_height = store.get(best).height;
     let mean_block_interval_s = if main_height == 0 {
@@ -256,21 +219,13 @@ pub fn render<O: AsRef<Metrics>>(scenario: &Scenario, outcome: &Outcome<O>) -> R
             }
         })
         .collect::<Vec<MinerShare>>();
-    let miners_csv = csv_bytes(
-        &["node", "hash_share", "blocks_mined", "blocks_in_main_chain", "revenue_share"],
-        |w| {
-            for m in &miners_detail {
-                w.write_record([
-                    m.node.clone(),
-                    format!("{:.6}", m.hash_share),
-                    m.blocks_mined.to_string(),
-                    m.blocks_in_main_chain.to_string(),
-                    format!("{:.6}", m.revenue_share),
-                ])?;
-            }
-            Ok(())
-        },
-    );
+    let miners_csv = to_csv_bytes(miners_detail.iter().map(|m| MinerRow {
+        node: m.node.clone(),
+        hash_share: Fixed(m.hash_share),
+        blocks_mined: m.blocks_mined,
+        blocks_in_main_chain: m.blocks_in_main_chain,
+        revenue_share: Fixed(m.revenue_share),
+    }));
 
     let run_view = RunView {
         scenario,

@@ -21,6 +21,7 @@ use sha2::{Digest, Sha256};
 use super::{KeepReason, Observer, Record, TipOutcome};
 use crate::chain::{BlockId, BlockStore};
 use crate::node::relay::MessageKind;
+use crate::results::rows::{self, TraceRow};
 use crate::time::SimTime;
 
 /// The trace's file name in a results folder.
@@ -83,34 +84,17 @@ impl Tracer {
         let file = File::create(&tmp).map_err(|e| named(e, &tmp))?;
         let hashing =
             Hashing { inner: BufWriter::with_capacity(1 << 20, file), hasher: Sha256::new() };
-        let mut tracer =
-            Tracer { names, out: Some(csv::Writer::from_writer(hashing)), tmp, path, error: None };
-        tracer.row(
-            "time_us",
-            "event",
-            String::from("node"),
-            String::from("peer"),
-            String::from("block"),
-            String::from("height"),
-            String::from("detail"),
-        );
+        // Built before the header is written, so that a failure removes the temporary file.
+        let mut tracer = Tracer { names, out: None, tmp, path, error: None };
+        let out = rows::writer::<TraceRow, _>(hashing).map_err(|e| named(e.into(), &tracer.tmp))?;
+        tracer.out = Some(out);
         Ok(tracer)
     }
 
-    #[allow(clippy::too_many_arguments)]
-    fn row(
-        &mut self,
-        time: &str,
-        event: &str,
-        node: String,
-        peer: String,
-        block: String,
-        height: String,
-        detail: String,
-    ) {
+    fn row(&mut self, row: &TraceRow) {
         if self.error.is_none()
             && let Some(out) = self.out.as_mut()
-            && let Err(e) = out.write_record([time, event, &node, &peer, &block, &height, &detail])
+            && let Err(e) = out.serialize(row)
         {
             self.error = Some(e.into());
         }
@@ -129,13 +113,17 @@ impl Tracer {
         block: Option<(&BlockStore, BlockId)>,
         detail: String,
     ) {
-        let node = node.map(|n| self.name(n)).unwrap_or_default();
-        let peer = peer.map(|n| self.name(n)).unwrap_or_default();
-        let (hash, height) = block.map_or((String::new(), String::new()), |(store, b)| {
-            let b = store.get(b);
-            (b.hash.short(), b.height.to_string())
-        });
-        self.row(&time.as_micros().to_string(), event, node, peer, hash, height, detail);
+        let block = block.map(|(store, b)| store.get(b));
+        let row = TraceRow {
+            time_us: time.as_micros(),
+            event: event.to_string(),
+            node: node.map(|n| self.name(n)),
+            peer: peer.map(|n| self.name(n)),
+            block: block.map(|b| b.hash.short()),
+            height: block.map(|b| b.height),
+            detail,
+        };
+        self.row(&row);
     }
 
     /// Finishes the trace: flushes it to disk, renames it into place and returns its file

@@ -10,9 +10,9 @@
 use serde::Serialize;
 
 use super::metrics::{Metrics, Spread, spread_of};
-use super::output::format_ms;
 use crate::chain::{BlockId, BlockStore};
 use crate::payments::Payments;
+use crate::results::rows::{Fixed, MempoolRow, Millis, TransactionRow, to_csv_bytes, writer};
 
 /// The `transactions` section of `summary.json`.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -61,20 +61,7 @@ pub fn render_transactions(
     let mut latencies = Vec::new();
     let mut fee_rates = Vec::new();
     let mut fees = 0u64;
-    let mut w = csv::Writer::from_writer(Vec::new());
-    w.write_record([
-        "txid",
-        "created_ms",
-        "submitted_to",
-        "size_bytes",
-        "fee_sat",
-        "fee_rate_sat_vb",
-        "first_included_height",
-        "confirmed_height",
-        "confirmations_at_end",
-        "confirmation_latency_ms",
-    ])
-    .expect("writing to memory cannot fail");
+    let mut w = writer::<TransactionRow, _>(Vec::new()).expect("writing to memory cannot fail");
     for (i, e) in pool.txs().iter().enumerate() {
         let rate = e.fee.0 as f64 / f64::from(e.size);
         let (height, confirmations, latency) = match confirmed_in[i] {
@@ -85,41 +72,35 @@ pub fn render_transactions(
                 fee_rates.push(rate);
                 fees += e.fee.0;
                 (
-                    block.height.to_string(),
-                    (tip_height - block.height + 1).to_string(),
-                    format_ms(latency),
+                    Some(block.height),
+                    tip_height - block.height + 1,
+                    Some(Millis::from_micros(latency)),
                 )
             }
-            None => (String::new(), "0".to_string(), String::new()),
+            None => (None, 0, None),
         };
-        w.write_record([
-            e.txid.to_string(),
-            format_ms(e.created.as_micros()),
-            names[e.source as usize].clone(),
-            e.size.to_string(),
-            e.fee.0.to_string(),
-            format!("{rate:.3}"),
-            e.first_block.map(|b| store.get(b).height.to_string()).unwrap_or_default(),
-            height,
-            confirmations,
-            latency,
-        ])
+        w.serialize(TransactionRow {
+            txid: e.txid.to_string(),
+            created_ms: Millis::from_micros(e.created.as_micros()),
+            submitted_to: names[e.source as usize].clone(),
+            size_bytes: e.size,
+            fee_sat: e.fee.0,
+            fee_rate_sat_vb: Fixed(rate),
+            first_included_height: e.first_block.map(|b| store.get(b).height),
+            confirmed_height: height,
+            confirmations_at_end: confirmations,
+            confirmation_latency_ms: latency,
+        })
         .expect("writing to memory cannot fail");
     }
     let transactions_csv = w.into_inner().expect("flushing to memory cannot fail");
 
-    let mut w = csv::Writer::from_writer(Vec::new());
-    w.write_record(["time_ms", "node", "txs", "bytes"]).expect("writing to memory cannot fail");
-    for s in &metrics.mempool {
-        w.write_record([
-            format_ms(s.time.as_micros()),
-            names[s.node as usize].clone(),
-            s.txs.to_string(),
-            s.bytes.to_string(),
-        ])
-        .expect("writing to memory cannot fail");
-    }
-    let mempool_csv = w.into_inner().expect("flushing to memory cannot fail");
+    let mempool_csv = to_csv_bytes(metrics.mempool.iter().map(|s| MempoolRow {
+        time_ms: Millis::from_micros(s.time.as_micros()),
+        node: names[s.node as usize].clone(),
+        txs: s.txs,
+        bytes: s.bytes,
+    }));
 
     let confirmed = latencies.len() as u64;
     let elapsed_s = store.get(best).meta.mined_at.as_secs_f64();

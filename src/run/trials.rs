@@ -12,6 +12,7 @@ use serde::Serialize;
 use crate::analytic::wilson_interval;
 use crate::observe::Discard;
 use crate::observe::double_spend_output::{ClosedForms, summarize};
+use crate::results::rows::{Fixed, TrialRow, to_csv_bytes};
 use crate::rng::{Purpose, RngStreams};
 use crate::scenario::Scenario;
 use crate::scenario::attack::StrategySpec;
@@ -141,35 +142,18 @@ pub fn run(scenario: &Scenario) -> Result<(TrialsSummary, Vec<Trial>), BuildErro
 
 /// `trials.csv` and `summary.json` of a trials run.
 pub fn files(summary: &TrialsSummary, trials: &[Trial]) -> Vec<(&'static str, Vec<u8>)> {
-    let mut w = csv::Writer::from_writer(Vec::new());
-    w.write_record([
-        "trial",
-        "seed",
-        "shipped",
-        "success",
-        "time_to_success_s",
-        "attacker_blocks_lost",
-        "blocks_mined",
-    ])
-    .expect("writing to memory cannot fail");
-    for t in trials {
-        w.write_record([
-            t.trial.to_string(),
-            t.seed.to_string(),
-            t.shipped.to_string(),
-            t.success.to_string(),
-            t.time_to_success_s.map(|x| format!("{x:.3}")).unwrap_or_default(),
-            t.attacker_blocks_lost.to_string(),
-            t.blocks_mined.to_string(),
-        ])
-        .expect("writing to memory cannot fail");
-    }
+    let trials_csv = to_csv_bytes(trials.iter().map(|t| TrialRow {
+        trial: t.trial,
+        seed: t.seed,
+        shipped: t.shipped,
+        success: t.success,
+        time_to_success_s: t.time_to_success_s.map(Fixed),
+        attacker_blocks_lost: t.attacker_blocks_lost,
+        blocks_mined: t.blocks_mined,
+    }));
     let mut json = serde_json::to_vec_pretty(summary).expect("the summary serializes");
     json.push(b'\n');
-    vec![
-        ("trials.csv", w.into_inner().expect("flushing to memory cannot fail")),
-        ("summary.json", json),
-    ]
+    vec![("trials.csv", trials_csv), ("summary.json", json)]
 }
 
 /// The terminal report of a trials run.

@@ -10,6 +10,7 @@ use sha2::{Digest, Sha256};
 use super::journal::{JOURNAL_DIR, Journal};
 use super::output::sha256_hex;
 use super::*;
+use crate::results::rows::{SweepRunKey, Table};
 use crate::rng::{Purpose, RngStreams, below, uniform01};
 
 /// A deterministic stand-in for the simulator: metrics from a ChaCha stream keyed by the
@@ -159,12 +160,15 @@ fn tables_have_the_documented_columns() {
     assert!(lines[27].starts_with("8,60,900000,height,3,"));
 
     // Recompute one proportion row from runs.csv: pooled counts, Wilson interval.
-    let mut reader = csv::Reader::from_reader(runs.as_bytes());
+    let table = Table::from_reader(RUNS_CSV, runs.as_bytes()).unwrap();
+    let keys = table.rows::<SweepRunKey>().unwrap();
+    assert_eq!(keys[4], SweepRunKey { run: 4, point: 1, replicate: 1, seed: run_seed(1, 1, 1) });
+    let successes = table.column("orphans_successes").unwrap();
+    let trials = table.column("orphans_trials").unwrap();
     let (mut s, mut t) = (0u64, 0u64);
-    for row in reader.records().take(3) {
-        let row = row.unwrap();
-        s += row[7].parse::<u64>().unwrap();
-        t += row[8].parse::<u64>().unwrap();
+    for row in table.records().iter().take(3) {
+        s += row[successes].parse::<u64>().unwrap();
+        t += row[trials].parse::<u64>().unwrap();
     }
     let (low, high) = stats::wilson(s as f64, t as f64, stats::Z_975);
     let p = s as f64 / t as f64;
