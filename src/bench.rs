@@ -9,7 +9,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use crate::observe::output::render;
+use crate::results::files::render;
 use crate::run::RunError;
 use crate::scenario::{self, Override};
 

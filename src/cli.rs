@@ -12,16 +12,16 @@ use std::time::Instant;
 use clap::{Parser, Subcommand};
 
 use crate::chain::BlockStore;
+use crate::figures::draw_run_plots;
 use crate::observe::metrics::Metrics;
 use crate::observe::narrate::Narrator;
-use crate::observe::output::Summary;
-use crate::observe::output::{render, sha256_hex, write_atomic, write_data, write_manifest};
-use crate::observe::trace::{TRACE_CSV, Tracer};
 use crate::observe::{Observer, Record};
-use crate::plot::draw_run_plots;
 use crate::race_report::RaceSummary;
 use crate::replay_page::Recorder;
-use crate::report::terminal_summary;
+use crate::results::files::Summary;
+use crate::results::files::{render, sha256_hex, write_atomic, write_data, write_manifest};
+use crate::results::report::terminal_summary;
+use crate::results::trace::{TRACE_CSV, Tracer};
 use crate::run::{Kind, RunError};
 use crate::scenario::{self, Override, Scenario, ScenarioError};
 use crate::world::{BuildError, World};
@@ -227,7 +227,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
                 crate::sweep::run_sweep(&spec, &runner, &options).map_err(sweep_failure)?;
             let mut outputs = report.outputs.clone();
             if out_dir.join(crate::sweep::POINTS_CSV).exists() {
-                let figures = crate::sweep_plot::draw_sweep_plots(&out_dir, spec.name())
+                let figures = crate::figures::sweep::draw_sweep_plots(&out_dir, spec.name())
                     .map_err(|e| Failure::Internal(e.to_string()))?;
                 outputs.extend(figures.into_iter().map(|(p, _)| p));
             }
@@ -249,7 +249,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
             let report = crate::sweep::merge(&shards, &out).map_err(sweep_failure)?;
             let mut outputs = report.outputs.clone();
             let name = sweep_name(&out);
-            let figures = crate::sweep_plot::draw_sweep_plots(&out, &name)
+            let figures = crate::figures::sweep::draw_sweep_plots(&out, &name)
                 .map_err(|e| Failure::Internal(e.to_string()))?;
             outputs.extend(figures.into_iter().map(|(p, _)| p));
             say!("merged {} runs into {}", report.runs_skipped, out.display());
@@ -259,8 +259,8 @@ fn run(cli: Cli) -> Result<(), Failure> {
             Ok(())
         }
         Command::Tree { results } => {
-            let title = crate::plot::scenario_name(&results);
-            let written = crate::tree::draw_tree(&results, &title)
+            let title = crate::figures::scenario_name(&results);
+            let written = crate::figures::tree::draw_tree(&results, &title)
                 .map_err(|e| Failure::Input(e.to_string()))?;
             for (path, _) in written {
                 say!("{}", path.display());
@@ -269,7 +269,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
         }
         Command::Plot { results } => {
             let written = if results.join(crate::sweep::POINTS_CSV).exists() {
-                crate::sweep_plot::draw_sweep_plots(&results, &sweep_name(&results))
+                crate::figures::sweep::draw_sweep_plots(&results, &sweep_name(&results))
             } else {
                 draw_run_plots(&results)
             }

@@ -12,8 +12,8 @@
 
 use std::path::PathBuf;
 
-use crate::observe::output::render;
 use crate::race_report::{self, RaceSummary};
+use crate::results::files::render;
 use crate::scenario::{self, Override};
 use crate::sweep::{Metric, Runner};
 

@@ -11,11 +11,78 @@
 //! Randomness: a `{ share = x }` partition or leave draws from stream `(Faults, entry
 //! index)`, so adding an entry never changes another entry's draw.
 
+use thiserror::Error;
+
 use super::{Network, NodeId};
 use crate::rng::{self, Purpose, RngStreams};
-use crate::scenario::ScenarioError;
-use crate::scenario::attack::{Members, NodeGroup, PartitionSpec, TimelineAction, TimelineEvent};
 use crate::time::SimTime;
+
+/// Nodes named in a timeline entry: explicit nodes and whole regions.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct NodeGroup {
+    /// Node indices.
+    pub nodes: Vec<u32>,
+    /// Region indices (every node of the region).
+    pub regions: Vec<u32>,
+}
+
+/// Which nodes a `leave` or `rejoin` concerns.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Members {
+    /// These nodes and regions.
+    Listed(NodeGroup),
+    /// A seeded random share of the nodes that are online.
+    Share(f64),
+    /// Every node that is offline.
+    All,
+}
+
+/// How a partition splits the network.
+#[derive(Clone, Debug, PartialEq)]
+pub enum PartitionSpec {
+    /// Explicit groups; nodes named in none of them form one more group.
+    Groups(Vec<NodeGroup>),
+    /// A seeded random share of the nodes against the rest.
+    Share(f64),
+}
+
+/// What happens at a timeline entry.
+#[derive(Clone, Debug, PartialEq)]
+pub enum TimelineAction {
+    /// Links between groups are cut (replacing any earlier partition).
+    Partition(PartitionSpec),
+    /// Every cut link is restored.
+    Heal,
+    /// Nodes go offline.
+    Leave(Members),
+    /// Nodes come back online.
+    Rejoin(Members),
+}
+
+/// One timeline entry.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TimelineEvent {
+    /// When.
+    pub at: SimTime,
+    /// What.
+    pub action: TimelineAction,
+}
+
+/// Why a timeline cannot be applied to the network it was built for.
+#[derive(Clone, Debug, Error, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum FaultsError {
+    /// A partition puts every node in one group.
+    #[error(
+        "field `timeline[{entry}].partition` = [{groups} group]: puts every node in one group; a partition needs at least two"
+    )]
+    OneGroup {
+        /// Index of the timeline entry.
+        entry: usize,
+        /// Groups it makes.
+        groups: usize,
+    },
+}
 
 /// What a timeline entry changed, for the simulation to act on and record.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -52,13 +119,12 @@ impl Faults {
     ///
     /// # Errors
     ///
-    /// A [`ScenarioError`] naming the entry if a partition leaves fewer than two groups.
+    /// [`FaultsError::OneGroup`] naming the entry if a partition leaves fewer than two groups.
     pub fn new(
         events: &[TimelineEvent],
         network: &Network,
         streams: RngStreams,
-        origin: &str,
-    ) -> Result<Faults, ScenarioError> {
+    ) -> Result<Faults, FaultsError> {
         let nodes = network.node_count() as usize;
         let node_region: Vec<u32> =
             NodeId::all(nodes as u32).map(|n| network.region_of(n) as u32).collect();
@@ -105,13 +171,7 @@ impl Faults {
             used.sort_unstable();
             used.dedup();
             if used.len() < 2 {
-                return Err(ScenarioError::Field {
-                    origin: origin.to_string(),
-                    field: format!("timeline[{i}].partition"),
-                    value: format!("[{} group]", used.len()),
-                    problem: "puts every node in one group; a partition needs at least two"
-                        .to_string(),
-                });
+                return Err(FaultsError::OneGroup { entry: i, groups: used.len() });
             }
             partitions.push(Some(group));
         }
@@ -245,7 +305,7 @@ mod tests {
             ),
             at(20, TimelineAction::Heal),
         ];
-        let mut f = Faults::new(&events, &network(4), RngStreams::new(1), "x.toml").unwrap();
+        let mut f = Faults::new(&events, &network(4), RngStreams::new(1)).unwrap();
         let cut = |f: &Faults, a, b| f.cut(NodeId(a), NodeId(b));
         assert!(!cut(&f, 0, 3));
         assert_eq!(f.apply(0), Change::Partitioned { groups: 2 });
@@ -258,8 +318,8 @@ mod tests {
     #[test]
     fn a_share_partition_is_seeded_and_splits_by_the_share() {
         let events = vec![at(1, TimelineAction::Partition(PartitionSpec::Share(0.25)))];
-        let mut a = Faults::new(&events, &network(100), RngStreams::new(3), "x").unwrap();
-        let mut b = Faults::new(&events, &network(100), RngStreams::new(3), "x").unwrap();
+        let mut a = Faults::new(&events, &network(100), RngStreams::new(3)).unwrap();
+        let mut b = Faults::new(&events, &network(100), RngStreams::new(3)).unwrap();
         a.apply(0);
         b.apply(0);
         assert_eq!(a.group, b.group);
@@ -278,7 +338,7 @@ mod tests {
             ),
             at(2, TimelineAction::Rejoin(Members::All)),
         ];
-        let mut f = Faults::new(&events, &network(4), RngStreams::new(1), "x").unwrap();
+        let mut f = Faults::new(&events, &network(4), RngStreams::new(1)).unwrap();
         let cut = |f: &Faults, a, b| f.cut(NodeId(a), NodeId(b));
         assert_eq!(f.apply(0), Change::Left(vec![NodeId(2)]));
         assert!(cut(&f, 2, 0) && cut(&f, 1, 2) && !cut(&f, 0, 1));
@@ -296,7 +356,7 @@ mod tests {
                 regions: vec![0],
             }])),
         )];
-        let err = Faults::new(&events, &network(4), RngStreams::new(1), "x.toml").unwrap_err();
+        let err = Faults::new(&events, &network(4), RngStreams::new(1)).unwrap_err();
         assert!(err.to_string().contains("timeline[0].partition"), "{err}");
     }
 }

@@ -19,6 +19,7 @@
 
 pub mod faults;
 pub mod latency;
+pub mod message;
 pub mod presets;
 pub mod topology;
 pub mod transport;

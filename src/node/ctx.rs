@@ -15,7 +15,7 @@ use crate::chain::{BlockId, BlockStore, RejectReason};
 use crate::id::{LinkId, NodeId};
 use crate::mining::TemplateSpec;
 use crate::network::Network;
-use crate::node::relay::{Message, WireSizes};
+use crate::network::message::{Message, WireSizes};
 use crate::observe::Record;
 use crate::payments::Payments;
 use crate::payments::pool::TxIndex;

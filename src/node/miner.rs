@@ -20,11 +20,11 @@
 use super::Node;
 use super::ctx::{BlockCosts, NodeCtx, Timer};
 use super::mempool;
-use super::relay::WireSizes;
 use crate::chain::block::{Block, grind_nonce};
 use crate::chain::pow::{CompactTarget, work_from_target};
 use crate::chain::{BlockId, BlockMeta, U256};
 use crate::mining::build_template;
+use crate::network::message::WireSizes;
 use crate::observe::Record;
 use crate::rng::{self, SimRng};
 use crate::scenario::MiningMode;

@@ -36,10 +36,10 @@ pub use validation::MAX_FUTURE_BLOCK_TIME_S;
 
 use crate::chain::{BlockId, RejectReason};
 use crate::id::{LinkId, NodeId};
+use crate::network::message::{Message, MessageKind};
 use crate::observe::Record;
 use crate::payments::pool::TxIndex;
 use crate::time::SimTime;
-use relay::{Message, MessageKind};
 
 /// One simulated node: what it knows, its mining clock and its protocol.
 pub struct Node {

@@ -122,7 +122,7 @@ impl Harness {
         let id = store
             .insert(block, BlockMeta { miner: Some(miner), mined_at: self.now })
             .expect("the parent is stored");
-        let wire = crate::node::relay::WireSizes::of(&store.get(id).block, 0.0);
+        let wire = crate::network::message::WireSizes::of(&store.get(id).block, 0.0);
         self.shared
             .costs
             .push(crate::node::ctx::BlockCosts { wire, validation: self.settings.validation_base });

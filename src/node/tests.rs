@@ -2,11 +2,11 @@
 //! each input, with no world around it.
 
 use super::attacker::selfish::Selfish;
-use super::relay::{Message, MessageKind};
 use super::testing::Harness;
 use super::{Action, BlockState, Honest, Miner, Node, Protocol, Timer};
 use crate::chain::BlockId;
 use crate::id::{LinkId, NodeId};
+use crate::network::message::{Message, MessageKind};
 use crate::observe::{KeepReason, Record, TipOutcome};
 
 /// Node 0 of a four-node complete network, following `protocol`.

@@ -14,10 +14,10 @@
 use super::Node;
 use super::chain_view::{BlockState, Orphan};
 use super::ctx::{NodeCtx, Timer};
-use super::relay::{Message, MessageKind};
 use crate::chain::validate::check_header_pow;
 use crate::chain::{BlockId, RejectReason};
 use crate::id::LinkId;
+use crate::network::message::{Message, MessageKind};
 use crate::observe::Record;
 use crate::time::SimDuration;
 

@@ -5,15 +5,11 @@
 //! metric cannot depend on anything but the recorded history.
 
 pub mod attack;
-pub mod double_spend_output;
 pub mod metrics;
 pub mod narrate;
-pub mod output;
-pub mod trace;
-pub mod tx_output;
 
 use crate::chain::{BlockId, BlockStore, RejectReason, TxId};
-use crate::node::relay::MessageKind;
+use crate::network::message::MessageKind;
 use crate::time::SimTime;
 
 /// What a node did with its tip when it accepted a block.

@@ -24,7 +24,7 @@ mod render;
 pub use render::{FILE_NAME, render};
 
 use crate::chain::{BlockId, BlockStore};
-use crate::node::relay::MessageKind;
+use crate::network::message::MessageKind;
 use crate::observe::narrate::Narrator;
 use crate::observe::{KeepReason, Observer, Record, TipOutcome};
 use crate::time::SimTime;

@@ -7,13 +7,13 @@ use serde::Serialize;
 use super::Recorder;
 use super::layout::{HEIGHT, WIDTH, layout};
 use crate::chain::BlockId;
+use crate::figures::PALETTE;
+use crate::figures::tree::{TreeBlock, miner_colour, miner_slots};
 use crate::id::NodeId;
-use crate::node::relay::MessageKind;
-use crate::plot::PALETTE;
+use crate::network::message::MessageKind;
 use crate::results::Outcome;
 use crate::scenario::Scenario;
 use crate::time::SimTime;
-use crate::tree::{TreeBlock, miner_colour, miner_slots};
 
 /// The page's file name in a results folder.
 pub const FILE_NAME: &str = "replay.html";
@@ -162,7 +162,7 @@ pub fn render<O>(scenario: &Scenario, outcome: &Outcome<O>, recorder: &Recorder)
         blocks.main.push(u8::from(main[id.index()]));
         blocks.hash.push(b.hash.short());
     }
-    let tree_layout = crate::tree::layout(&tree, false);
+    let tree_layout = crate::figures::tree::layout(&tree, false);
     blocks.lane = tree_layout.lane;
     blocks.lanes = tree_layout.lanes;
 
@@ -240,7 +240,7 @@ pub fn render<O>(scenario: &Scenario, outcome: &Outcome<O>, recorder: &Recorder)
     let data = PageData {
         title: &scenario.name,
         seed: scenario.seed,
-        headline: crate::report::headline(scenario, n, miners.len() as u32),
+        headline: crate::results::report::headline(scenario, n, miners.len() as u32),
         end: ms(end),
         width: WIDTH,
         height: HEIGHT,

@@ -4,13 +4,13 @@
 //! The world is taken apart when the run ends; nothing here can change the simulation.
 
 use crate::chain::{BlockId, BlockStore};
+use crate::engine::RunStats;
 use crate::id::NodeId;
 use crate::network::Network;
 use crate::node::Report;
 use crate::observe::metrics::{Metrics, main_chain_flags};
 use crate::payments::Payments;
 use crate::time::SimTime;
-use crate::world::RunStats;
 
 /// One node at the end of the run.
 #[derive(Clone, Debug, PartialEq)]

@@ -93,7 +93,7 @@ pub enum RowsError {
 // Values whose text matters
 
 /// A time in whole microseconds, written in milliseconds with exactly three decimals
-/// (`1234.567`), as [`format_ms`](crate::observe::output::format_ms) does.
+/// (`1234.567`), as [`format_ms`](crate::results::files::format_ms) does.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Millis(u64);
 

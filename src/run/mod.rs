@@ -8,14 +8,14 @@
 pub mod judge;
 pub mod trials;
 
-use crate::engine::Limits;
+use crate::engine::{Limits, RunStats};
 use crate::id::NodeId;
 use crate::node::Report;
 use crate::observe::Observer;
 use crate::observe::metrics::Metrics;
 use crate::results::{DoubleSpendOutcome, MainChain, NodeOutcome, Outcome};
 use crate::scenario::{Scenario, ScenarioError};
-use crate::world::{BuildError, Remains, RunStats, World};
+use crate::world::{BuildError, Remains, World};
 use judge::Judge;
 
 /// Why a scenario could not be run: it does not load, or its world cannot be built. Both

@@ -11,7 +11,7 @@ use serde::Serialize;
 
 use crate::analytic::wilson_interval;
 use crate::observe::Discard;
-use crate::observe::double_spend_output::{ClosedForms, summarize};
+use crate::results::double_spend::{ClosedForms, summarize};
 use crate::results::rows::{Fixed, TrialRow, to_csv_bytes};
 use crate::rng::{Purpose, RngStreams};
 use crate::scenario::Scenario;

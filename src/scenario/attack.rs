@@ -10,6 +10,9 @@
 use super::ScenarioError;
 use super::raw::{RawAttacker, RawEclipse, RawTimelineEvent};
 use super::validate::{Origin, quoted};
+pub use crate::network::faults::{
+    Members, NodeGroup, PartitionSpec, TimelineAction, TimelineEvent,
+};
 use crate::time::{SimDuration, SimTime};
 
 /// One attacker node.
@@ -100,57 +103,6 @@ pub struct EclipseSpec {
     pub victim: u32,
     /// Its only peers.
     pub attackers: Vec<u32>,
-}
-
-/// Nodes named in a timeline entry: explicit nodes and whole regions.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct NodeGroup {
-    /// Node indices.
-    pub nodes: Vec<u32>,
-    /// Region indices (every node of the region).
-    pub regions: Vec<u32>,
-}
-
-/// Which nodes a `leave` or `rejoin` concerns.
-#[derive(Clone, Debug, PartialEq)]
-pub enum Members {
-    /// These nodes and regions.
-    Listed(NodeGroup),
-    /// A seeded random share of the nodes that are online.
-    Share(f64),
-    /// Every node that is offline.
-    All,
-}
-
-/// How a partition splits the network.
-#[derive(Clone, Debug, PartialEq)]
-pub enum PartitionSpec {
-    /// Explicit groups; nodes named in none of them form one more group.
-    Groups(Vec<NodeGroup>),
-    /// A seeded random share of the nodes against the rest.
-    Share(f64),
-}
-
-/// What happens at a timeline entry.
-#[derive(Clone, Debug, PartialEq)]
-pub enum TimelineAction {
-    /// Links between groups are cut (replacing any earlier partition).
-    Partition(PartitionSpec),
-    /// Every cut link is restored.
-    Heal,
-    /// Nodes go offline.
-    Leave(Members),
-    /// Nodes come back online.
-    Rejoin(Members),
-}
-
-/// One timeline entry.
-#[derive(Clone, Debug, PartialEq)]
-pub struct TimelineEvent {
-    /// When.
-    pub at: SimTime,
-    /// What.
-    pub action: TimelineAction,
 }
 
 /// What node and region references are checked against.

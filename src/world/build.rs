@@ -14,7 +14,7 @@ use crate::chain::store::genesis_block_paying;
 use crate::chain::{BlockStore, CompactTarget, ConsensusParams};
 use crate::id::{LinkId, NodeId};
 use crate::mining::{TemplateSpec, assign_hash_shares};
-use crate::network::faults::Faults;
+use crate::network::faults::{Faults, FaultsError};
 use crate::network::transport::Transport;
 use crate::network::{Network, NetworkError};
 use crate::node::attacker::{self, SharesError};
@@ -26,7 +26,7 @@ use crate::payments::pool::TxPool;
 use crate::payments::wallet::Wallets;
 use crate::payments::workload::Workload;
 use crate::rng::{self, Purpose, RngStreams, SimRng};
-use crate::scenario::{MiningMode, RelayProtocol, Scenario, ScenarioError};
+use crate::scenario::{MiningMode, RelayProtocol, Scenario};
 
 /// Why the world of a valid scenario cannot be built.
 #[derive(Debug, Error)]
@@ -67,8 +67,13 @@ pub enum BuildError {
         source: SharesError,
     },
     /// A timeline entry is impossible on this network.
-    #[error(transparent)]
-    Timeline(#[from] ScenarioError),
+    #[error("{origin}: {source}")]
+    Timeline {
+        /// The scenario file.
+        origin: String,
+        /// Why.
+        source: FaultsError,
+    },
 }
 
 /// The consensus parameters a scenario implies, with the initial difficulty.
@@ -192,7 +197,9 @@ impl<O: Observer, M: Monitor> World<O, M> {
         let faults = if scenario.timeline.is_empty() {
             None
         } else {
-            Some(Faults::new(&scenario.timeline, &network, streams, &origin)?)
+            let faults = Faults::new(&scenario.timeline, &network, streams)
+                .map_err(|source| BuildError::Timeline { origin: origin.clone(), source })?;
+            Some(faults)
         };
 
         let relay = scenario.relay.clone();

@@ -21,12 +21,12 @@ mod build;
 pub use build::{BuildError, consensus_params};
 
 use crate::chain::BlockStore;
-use crate::engine::{Engine, Limits, Model, Scheduler, StopReason};
+use crate::engine::{Engine, Limits, Model, RunStats, Scheduler, StopReason};
 use crate::id::{LinkId, NodeId};
 use crate::network::faults::Change;
+use crate::network::message::{Message, MessageKind};
 use crate::network::transport::Transport;
 use crate::node::ctx::{Env, NodeSettings, NodeStreams, Peers, Shared};
-use crate::node::relay::{Message, MessageKind};
 use crate::node::{Action, Node, NodeCtx, Timer};
 use crate::observe::{Observer, Record};
 use crate::payments::workload::{Workload, WorkloadEvent};
@@ -95,17 +95,6 @@ enum Phase {
     StopRequested,
     /// Mining has stopped; messages in flight finish.
     Draining,
-}
-
-/// How a run ended.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct RunStats {
-    /// Why the engine stopped.
-    pub stopped_by: StopReason,
-    /// Events processed.
-    pub events: u64,
-    /// Virtual time at the end.
-    pub end_time: SimTime,
 }
 
 /// The world of one run.

@@ -40,7 +40,7 @@ fn quickstart_writes_every_file_with_matching_digests() {
     ];
     assert_eq!(names, expected);
     for (f, digest) in files {
-        let actual = forksim::observe::output::sha256_hex(&read(&out, f));
+        let actual = forksim::results::files::sha256_hex(&read(&out, f));
         assert_eq!(digest, actual.as_str(), "{f} does not match its manifest digest");
     }
     assert!(read(&out, "propagation.png").starts_with(b"\x89PNG"), "a real PNG");

@@ -14,7 +14,7 @@
 //! ignored bandwidth or latency tables, or sent full blocks in compact mode, misses by tens
 //! of points.
 
-use forksim::observe::output::render;
+use forksim::results::files::render;
 use forksim::scenario::{self, Override};
 
 use crate::support::scenario as shipped;

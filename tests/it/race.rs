@@ -13,7 +13,7 @@
 //! With d / T = 0.01 and 400,000 blocks that is about 7 % of s; doubling the delay (for
 //! example, a relay that took three trips instead of one) or ignoring it would fail.
 
-use forksim::observe::output::render;
+use forksim::results::files::render;
 use forksim::scenario;
 
 fn stale_rate(share: f64, delay_s: f64, interval_s: f64, blocks: u64, seed: u64) -> f64 {

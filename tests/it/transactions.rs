@@ -25,8 +25,8 @@ impl Observer for Watch {
         match *record {
             Record::PaymentSent { txid, conflict: true, .. } => self.versions.push(txid),
             Record::MessageSent { kind, .. } => match kind {
-                forksim::node::relay::MessageKind::CmpctBlock => self.cmpct_blocks += 1,
-                forksim::node::relay::MessageKind::GetBlockTxn => self.get_block_txns += 1,
+                forksim::network::message::MessageKind::CmpctBlock => self.cmpct_blocks += 1,
+                forksim::network::message::MessageKind::GetBlockTxn => self.get_block_txns += 1,
                 _ => {}
             },
             _ => {}

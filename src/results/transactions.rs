@@ -9,8 +9,8 @@
 
 use serde::Serialize;
 
-use super::metrics::{Metrics, Spread, spread_of};
 use crate::chain::{BlockId, BlockStore};
+use crate::observe::metrics::{Metrics, Spread, spread_of};
 use crate::payments::Payments;
 use crate::results::rows::{Fixed, MempoolRow, Millis, TransactionRow, to_csv_bytes, writer};
 

@@ -15,10 +15,10 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use super::attack::{AttackSection, RunView, summarize};
-use super::metrics::Metrics;
-use super::metrics::{CDF_PERCENTS, MinerShare, P50_P90_P100, Spread, spread_of};
 use crate::chain::{BlockId, RejectReason};
 use crate::engine::StopReason;
+use crate::observe::metrics::Metrics;
+use crate::observe::metrics::{CDF_PERCENTS, MinerShare, P50_P90_P100, Spread, spread_of};
 use crate::results::Outcome;
 use crate::results::rows::{
     BlockRow, Fixed, Millis, MinerRow, PropagationCdfRow, PropagationRow, ReorgRow, to_csv_bytes,
@@ -96,10 +96,10 @@ pub struct Summary {
     pub miners_detail: Vec<MinerShare>,
     /// The double spend against a merchant, when the scenario has one.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub double_spend: Option<super::double_spend_output::DoubleSpendSummary>,
+    pub double_spend: Option<super::double_spend::DoubleSpendSummary>,
     /// Payments, fees, confirmation latency and mempools, in runs with a workload.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub transactions: Option<super::tx_output::TransactionSummary>,
+    pub transactions: Option<super::transactions::TransactionSummary>,
     /// Attackers, eclipse and timeline, when the scenario has any.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub attack: Option<AttackSection>,
@@ -247,7 +247,7 @@ pub fn render<O: AsRef<Metrics>>(scenario: &Scenario, outcome: &Outcome<O>) -> R
     let (transactions, tx_files) = match &outcome.payments {
         Some(t) => {
             let (s, files) =
-                super::tx_output::render_transactions(t, store, best, in_main, metrics, names);
+                super::transactions::render_transactions(t, store, best, in_main, metrics, names);
             (Some(s), files)
         }
         None => (None, Vec::new()),
@@ -288,7 +288,7 @@ pub fn render<O: AsRef<Metrics>>(scenario: &Scenario, outcome: &Outcome<O>) -> R
         double_spend: outcome
             .double_spend
             .as_ref()
-            .map(|d| super::double_spend_output::summarize(d, store, in_main, names)),
+            .map(|d| super::double_spend::summarize(d, store, in_main, names)),
         transactions,
         attack,
     };

@@ -19,7 +19,11 @@ use image::ImageEncoder;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use crate::observe::output::write_atomic;
+use crate::results::files::write_atomic;
+
+pub mod sweep;
+pub mod transactions;
+pub mod tree;
 use crate::results::rows::{MinerRow, PropagationCdfRow, RowsError, read_rows};
 
 /// Distinct colours for series and miners, in order (Tableau 10).
@@ -135,8 +139,8 @@ pub fn draw_run_plots(dir: &Path) -> Result<Vec<(PathBuf, Vec<u8>)>, PlotError> 
         |a| draw_revenue(a, &shares, &label),
         |a| draw_revenue(a, &shares, &label),
     )?);
-    written.extend(crate::tree::draw_tree(dir, &scenario_name(dir))?);
-    written.extend(crate::tx_plot::draw_transaction_plots(dir, &label)?);
+    written.extend(crate::figures::tree::draw_tree(dir, &scenario_name(dir))?);
+    written.extend(crate::figures::transactions::draw_transaction_plots(dir, &label)?);
     Ok(written)
 }
 

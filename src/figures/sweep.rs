@@ -18,7 +18,7 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use crate::analytic;
-use crate::plot::{PALETTE, PlotError, save_figure_sized};
+use crate::figures::{PALETTE, PlotError, save_figure_sized};
 use crate::results::rows::{self, CsvRow, SWEEP_POINT_COLUMN, SweepPointStats, Table};
 
 /// Size of sweep figures.

@@ -18,9 +18,9 @@ use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
-use super::{KeepReason, Observer, Record, TipOutcome};
 use crate::chain::{BlockId, BlockStore};
-use crate::node::relay::MessageKind;
+use crate::network::message::MessageKind;
+use crate::observe::{KeepReason, Observer, Record, TipOutcome};
 use crate::results::rows::{self, TraceRow};
 use crate::time::SimTime;
 

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use crate::plot::{PALETTE, PlotError, save_figure_sized};
+use crate::figures::{PALETTE, PlotError, save_figure_sized};
 use crate::results::rows::{BlockRow, CsvRow, read_rows};
 
 /// Runs shorter than this are drawn in full.

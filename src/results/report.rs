@@ -2,8 +2,8 @@
 
 use std::fmt::Write;
 
-use crate::observe::attack::AttackSection;
-use crate::observe::output::Summary;
+use crate::results::attack::AttackSection;
+use crate::results::files::Summary;
 use crate::scenario::{MiningMode, RelayProtocol, Scenario};
 
 fn percent(x: f64) -> String {
@@ -214,7 +214,7 @@ fn attack_lines(o: &mut String, attack: &AttackSection) {
 }
 
 /// What the merchant of a double spend saw, beside the closed forms.
-fn double_spend_lines(o: &mut String, d: &crate::observe::double_spend_output::DoubleSpendSummary) {
+fn double_spend_lines(o: &mut String, d: &crate::results::double_spend::DoubleSpendSummary) {
     let at = |t: Option<f64>| t.map_or_else(|| "never".to_string(), |t| format!("at {t:.0} s"));
     let outcome = if d.success {
         format!(

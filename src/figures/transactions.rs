@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use crate::plot::{DrawResult, PALETTE, PlotError, save_figure_sized, text_err};
+use crate::figures::{DrawResult, PALETTE, PlotError, save_figure_sized, text_err};
 use crate::results::rows::{CsvRow, MempoolRow, TransactionRow, read_rows};
 
 /// Series of (time in minutes, mempool transactions) per sampled node, in node order.
