@@ -20,6 +20,7 @@ mod decisions;
 pub mod mempool;
 pub mod merchant;
 pub mod miner;
+pub mod population;
 pub mod protocol;
 pub mod relay;
 #[cfg(test)]

@@ -12,6 +12,13 @@ pub mod workload;
 
 use pool::TxPool;
 use wallet::Wallets;
+use workload::Workload;
+
+use crate::chain::store::genesis_block_paying;
+use crate::chain::{Block, CompactTarget, ConsensusParams};
+use crate::network::Network;
+use crate::rng::RngStreams;
+use crate::scenario::Scenario;
 
 /// The payments of a run with a `[workload]`: every transaction in flight and the wallets.
 pub struct Payments {
@@ -19,4 +26,34 @@ pub struct Payments {
     pub pool: TxPool,
     /// The wallets making payments.
     pub wallets: Wallets,
+}
+
+/// The genesis block of a scenario, paying the wallets of its workload if it has one, and
+/// the wallets, funded by it.
+pub fn genesis(
+    scenario: &Scenario,
+    streams: &RngStreams,
+    params: &ConsensusParams,
+    bits: CompactTarget,
+) -> (Block, Option<Wallets>) {
+    let nodes = scenario.network.nodes;
+    let mut wallets = scenario.workload.as_ref().map(|w| Wallets::new(w, streams, nodes));
+    let funding = wallets.as_ref().map(Wallets::funding_outputs);
+    let genesis = genesis_block_paying(scenario.chain.genesis_time, bits, params, funding);
+    if let Some(w) = wallets.as_mut() {
+        w.fund(genesis.txs[0].txid());
+    }
+    (genesis, wallets)
+}
+
+/// The payments and the workload of a scenario with funded `wallets` on `network`.
+pub fn start(
+    scenario: &Scenario,
+    wallets: Option<Wallets>,
+    network: &Network,
+    streams: &RngStreams,
+) -> Option<(Payments, Workload)> {
+    let (w, wallets) = (scenario.workload.as_ref()?, wallets?);
+    let pool = TxPool::new(network, streams, w.trickle_interval, w.mempool_max_bytes);
+    Some((Payments { pool, wallets }, Workload::new(w, scenario.network.nodes)))
 }

@@ -1,7 +1,6 @@
-//! Assembling the world a scenario describes: the network (with any eclipse), genesis and
-//! the wallets it funds, hash power (attackers first, honest miners scaled to the rest),
-//! every node's protocol and mining clock, compact-block peers, the timeline and the
-//! workload.
+//! Assembling the world a scenario describes: the network, genesis (and the payments it
+//! funds), the nodes (hash power and protocols, from [`crate::node::population`]), their
+//! mining clocks and random streams, compact-block peers and the timeline.
 //!
 //! Every random draw comes from its own stream keyed by purpose, so the order of these steps
 //! does not matter to the result, and one more draw in one step never shifts another.
@@ -10,21 +9,17 @@ use thiserror::Error;
 
 use super::{Monitor, Phase, World};
 use crate::chain::pow::target_for_expected_hashes;
-use crate::chain::store::genesis_block_paying;
 use crate::chain::{BlockStore, CompactTarget, ConsensusParams};
 use crate::id::{LinkId, NodeId};
-use crate::mining::{TemplateSpec, assign_hash_shares};
+use crate::mining::TemplateSpec;
 use crate::network::faults::{Faults, FaultsError};
 use crate::network::transport::Transport;
 use crate::network::{Network, NetworkError};
-use crate::node::attacker::{self, SharesError};
 use crate::node::ctx::{NodeSettings, NodeStreams, Peers, Shared};
+use crate::node::population::{self, PopulationError};
 use crate::node::{MAX_FUTURE_BLOCK_TIME_S, Miner, Node};
 use crate::observe::Observer;
-use crate::payments::Payments;
-use crate::payments::pool::TxPool;
-use crate::payments::wallet::Wallets;
-use crate::payments::workload::Workload;
+use crate::payments;
 use crate::rng::{self, Purpose, RngStreams, SimRng};
 use crate::scenario::{MiningMode, RelayProtocol, Scenario};
 
@@ -42,29 +37,13 @@ pub enum BuildError {
         /// Why.
         source: NetworkError,
     },
-    /// Rewiring an eclipsed node's links disconnects the network.
-    #[error(
-        "{origin}: field `network.eclipse` = {{ victim = \"{victim}\", attackers = [{attackers} nodes] }}: rewiring the victim's links breaks the network: {source}"
-    )]
-    Eclipse {
+    /// The nodes cannot be set up on the network.
+    #[error("{origin}: {source}")]
+    Population {
         /// The scenario file.
         origin: String,
-        /// The victim's name.
-        victim: String,
-        /// How many attackers surround it.
-        attackers: usize,
         /// Why.
-        source: NetworkError,
-    },
-    /// Attackers cannot get their hash power.
-    #[error("{origin}: field `attacker` = [{attackers} attackers]: {source}")]
-    Shares {
-        /// The scenario file.
-        origin: String,
-        /// How many attackers.
-        attackers: usize,
-        /// Why.
-        source: SharesError,
+        source: PopulationError,
     },
     /// A timeline entry is impossible on this network.
     #[error("{origin}: {source}")]
@@ -106,32 +85,19 @@ pub fn consensus_params(scenario: &Scenario) -> (ConsensusParams, CompactTarget)
     (params, bits)
 }
 
-/// The network of a scenario, with its eclipse applied.
+/// The network of a scenario, as built from its spec.
 fn network(scenario: &Scenario, streams: &RngStreams) -> Result<Network, BuildError> {
-    let origin = scenario.source.display().to_string();
-    let network =
-        Network::build(&scenario.network, streams).map_err(|source| BuildError::Network {
-            origin: origin.clone(),
-            value: scenario
-                .resolved
-                .network
-                .topology
-                .as_ref()
-                .and_then(|t| t.kind.clone())
-                .map_or_else(|| "(default)".to_string(), |k| format!("kind = \"{k}\"")),
-            source,
-        })?;
-    let Some(e) = &scenario.eclipse else { return Ok(network) };
-    let mut rng = streams.stream(Purpose::Latency, 1);
-    let attackers: Vec<NodeId> = e.attackers.iter().map(|&a| NodeId(a)).collect();
-    network.eclipsed(NodeId(e.victim), &attackers, &scenario.network.latency, &mut rng).map_err(
-        |source| BuildError::Eclipse {
-            origin,
-            victim: scenario.node_names[e.victim as usize].clone(),
-            attackers: e.attackers.len(),
-            source,
-        },
-    )
+    Network::build(&scenario.network, streams).map_err(|source| BuildError::Network {
+        origin: scenario.source.display().to_string(),
+        value: scenario
+            .resolved
+            .network
+            .topology
+            .as_ref()
+            .and_then(|t| t.kind.clone())
+            .map_or_else(|| "(default)".to_string(), |k| format!("kind = \"{k}\"")),
+        source,
+    })
 }
 
 /// Each compact-block node picks up to `per_node` of its compact-speaking peers, at random,
@@ -163,37 +129,18 @@ impl<O: Observer, M: Monitor> World<O, M> {
     /// # Errors
     ///
     /// A [`BuildError`] naming the scenario's fields when the network cannot be built, the
-    /// eclipse disconnects it, no honest miner is left, or a partition leaves fewer than two
-    /// groups.
+    /// nodes cannot be set up on it, or a timeline entry is impossible on it.
     pub fn build(scenario: &Scenario, observer: O, monitor: M) -> Result<Self, BuildError> {
         let streams = RngStreams::new(scenario.seed);
         let origin = scenario.source.display().to_string();
-        let network = network(scenario, &streams)?;
         let (params, bits) = consensus_params(scenario);
         let nodes_n = scenario.network.nodes;
-
-        let mut wallets = scenario.workload.as_ref().map(|w| Wallets::new(w, &streams, nodes_n));
-        let funding = wallets.as_ref().map(Wallets::funding_outputs);
-        let genesis = genesis_block_paying(scenario.chain.genesis_time, bits, &params, funding);
-        if let Some(w) = wallets.as_mut() {
-            w.fund(genesis.txs[0].txid());
-        }
+        let (genesis, funded) = payments::genesis(scenario, &streams, &params, bits);
         let store = BlockStore::new(genesis, params);
-
-        let mut hash_shares = assign_hash_shares(
-            nodes_n,
-            scenario.mining.miners,
-            &scenario.mining.hash_power,
-            &mut streams.stream(Purpose::Population, 1),
-        );
-        attacker::assign_attacker_shares(&mut hash_shares, &scenario.attackers).map_err(
-            |source| BuildError::Shares {
-                origin: origin.clone(),
-                attackers: scenario.attackers.len(),
-                source,
-            },
-        )?;
-        let protocols = attacker::protocols(scenario, &hash_shares, &streams);
+        let population = population::assemble(scenario, network(scenario, &streams)?, &streams)
+            .map_err(|source| BuildError::Population { origin: origin.clone(), source })?;
+        let network = population.network;
+        let hash_shares = population.hash_shares;
         let faults = if scenario.timeline.is_empty() {
             None
         } else {
@@ -221,7 +168,7 @@ impl<O: Observer, M: Monitor> World<O, M> {
 
         let mut nodes = Vec::with_capacity(nodes_n as usize);
         let mut node_streams = Vec::with_capacity(nodes_n as usize);
-        for (i, protocol) in protocols.by_node.into_iter().enumerate() {
+        for (i, protocol) in population.protocols.into_iter().enumerate() {
             let share = hash_shares[i];
             let miner =
                 (share > 0.0).then(|| Miner::new(share * scenario.mining.network_hashrate_hs));
@@ -232,13 +179,7 @@ impl<O: Observer, M: Monitor> World<O, M> {
             nodes.push(Node::new(NodeId::from_index(i), miner, protocol));
         }
 
-        let (payments, workload) = match (&scenario.workload, wallets) {
-            (Some(w), Some(wallets)) => {
-                let pool = TxPool::new(&network, &streams, w.trickle_interval, w.mempool_max_bytes);
-                (Some(Payments { pool, wallets }), Some(Workload::new(w, nodes_n)))
-            }
-            _ => (None, None),
-        };
+        let (payments, workload) = payments::start(scenario, funded, &network, &streams).unzip();
         let template_max_tx_bytes = match scenario.mining.block_size_bytes {
             0 => scenario.chain.max_block_size_bytes,
             cap => cap,
@@ -270,7 +211,7 @@ impl<O: Observer, M: Monitor> World<O, M> {
             observer,
             monitor,
             hash_shares,
-            gamma_subset: protocols.gamma_subset,
+            gamma_subset: population.gamma_subset,
             phase: Phase::Mining,
             in_flight: 0,
             blocks_mined: 0,

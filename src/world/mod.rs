@@ -5,7 +5,8 @@
 //! messages go to the [`Transport`] (uplink queueing, latency, cut links) and their arrival
 //! is scheduled; timers are scheduled; records go to the observers. Workload events go to
 //! the [`Workload`], timeline entries to the transport's faults, and both come back to nodes
-//! as ordinary inputs (a mempool sample, a node going offline, a link coming back).
+//! as ordinary inputs (a sample the workload asks for, a node going offline, a link coming
+//! back).
 //!
 //! Run control is the world's too: mining stops once the scenario's block count is reached
 //! (or a [`Monitor`] asks, as a decided trial does), messages in flight then drain, and hard
@@ -61,7 +62,7 @@ pub enum Event {
 }
 
 /// Watches a run from outside after every event and may stop its mining: a checker, such as
-/// the judge that decides a double-spend trial. It reads nodes, never changes them.
+/// a checker that decides when a trial is over. It reads nodes, never changes them.
 pub trait Monitor {
     /// Called after every event; returns true to stop mining now.
     fn after_event(&mut self, nodes: &[Node], store: &BlockStore) -> bool;
@@ -120,7 +121,7 @@ pub struct World<O: Observer, M: Monitor = ()> {
 
 /// What a finished world leaves behind, for the outcome.
 pub struct Remains<O> {
-    /// Shared blocks and payments.
+    /// Shared blocks and transactions.
     pub shared: Shared,
     /// The graph and the timeline's final state.
     pub transport: Transport,
@@ -130,7 +131,8 @@ pub struct Remains<O> {
     pub observer: O,
     /// Each node's share of the hash power.
     pub hash_shares: Vec<f64>,
-    /// Per attacker: the honest share favouring it in ties (explicit γ).
+    /// What the population setup drew for explicit tie-breaks (see
+    /// [`crate::node::population`]).
     pub gamma_subset: Vec<Option<f64>>,
     /// Blocks mined.
     pub blocks_mined: u64,
