@@ -161,12 +161,8 @@ pub fn summarize(run: &RunView<'_>, metrics: &Metrics) -> Option<(AttackSection,
     }
     let names = &scenario.node_names;
     let main_height = run.store.get(run.best).height;
-    let mut mined = vec![0u64; names.len()];
-    let mut main = vec![0u64; names.len()];
-    for s in &metrics.spreads {
-        mined[s.miner as usize] += 1;
-        main[s.miner as usize] += u64::from(run.in_main[s.block.index()]);
-    }
+    let by_miner = metrics.blocks_by_miner(run.in_main, names.len());
+    let (mined, main) = (&by_miner.mined, &by_miner.in_main);
     let is_attacker = |n: u32| scenario.attackers.iter().any(|a| a.node == n);
     let log = &metrics.attack;
     let attackers: Vec<AttackerSummary> = scenario
@@ -182,8 +178,7 @@ pub fn summarize(run: &RunView<'_>, metrics: &Metrics) -> Option<(AttackSection,
                 .filter(|r| !is_attacker(r.node) && reorg_onto(run.store, r, a.node))
                 .map(|r| r.depth)
                 .collect();
-            let relative_revenue =
-                if main_height == 0 { 0.0 } else { main[n] as f64 / f64::from(main_height) };
+            let relative_revenue = by_miner.revenue_share(n, main_height);
             let gamma = match a.strategy {
                 StrategySpec::Selfish { gamma } => {
                     let ties = log.ties.get(&a.node).copied().unwrap_or_default();

@@ -18,7 +18,7 @@ use super::attack::{AttackSection, RunView, summarize};
 use crate::chain::{BlockId, RejectReason};
 use crate::engine::StopReason;
 use crate::observe::metrics::Metrics;
-use crate::observe::metrics::{CDF_PERCENTS, MinerShare, P50_P90_P100, Spread, spread_of};
+use crate::observe::metrics::{CDF_PERCENTS, MinerShare, P50_P90_P100, Spread};
 use crate::results::Outcome;
 use crate::results::rows::{
     BlockRow, Fixed, Millis, MinerRow, PropagationCdfRow, PropagationRow, ReorgRow, to_csv_bytes,
@@ -162,19 +162,8 @@ pub fn render<O: AsRef<Metrics>>(scenario: &Scenario, outcome: &Outcome<O>) -> R
 
     // Stale rate over the blocks mined before the last `settle_blocks`.
     let mined = metrics.spreads.len() as u64;
-    let counted = mined.saturating_sub(scenario.run.settle_blocks);
-    let stale =
-        metrics.spreads[..counted as usize].iter().filter(|s| !in_main[s.block.index()]).count()
-            as u64;
-
-    let column = |k: usize| {
-        let mut v: Vec<f64> = metrics
-            .spreads
-            .iter()
-            .filter_map(|s| s.reached_at[k].map(|t| (t - s.mined_at).as_micros() as f64 / 1_000.0))
-            .collect();
-        spread_of(&mut v)
-    };
+    let stale = metrics.stale(in_main, scenario.run.settle_blocks);
+    let column = |k: usize| metrics.propagation(k);
 
     let cdf_csv = to_csv_bytes(CDF_PERCENTS.iter().enumerate().map(|(k, &percent)| {
         let c = column(k);
@@ -194,14 +183,7 @@ pub fn render<O: AsRef<Metrics>>(scenario: &Scenario, outcome: &Outcome<O>) -> R
         store.get(best).meta.mined_at.as_secs_f64() / f64::from(main_height)
     };
 
-    let mut blocks_by_miner = vec![0u64; names.len()];
-    let mut main_by_miner = vec![0u64; names.len()];
-    for s in &metrics.spreads {
-        blocks_by_miner[s.miner as usize] += 1;
-        if in_main[s.block.index()] {
-            main_by_miner[s.miner as usize] += 1;
-        }
-    }
+    let by_miner = metrics.blocks_by_miner(in_main, names.len());
     let miners_detail = outcome
         .miners()
         .map(|m| {
@@ -209,13 +191,9 @@ pub fn render<O: AsRef<Metrics>>(scenario: &Scenario, outcome: &Outcome<O>) -> R
             MinerShare {
                 node: names[n].clone(),
                 hash_share: outcome.hash_shares[n],
-                blocks_mined: blocks_by_miner[n],
-                blocks_in_main_chain: main_by_miner[n],
-                revenue_share: if main_height == 0 {
-                    0.0
-                } else {
-                    main_by_miner[n] as f64 / f64::from(main_height)
-                },
+                blocks_mined: by_miner.mined[n],
+                blocks_in_main_chain: by_miner.in_main[n],
+                revenue_share: by_miner.revenue_share(n, main_height),
             }
         })
         .collect::<Vec<MinerShare>>();
@@ -265,9 +243,9 @@ pub fn render<O: AsRef<Metrics>>(scenario: &Scenario, outcome: &Outcome<O>) -> R
         blocks_mined: mined,
         main_chain_height: main_height,
         settle_blocks: scenario.run.settle_blocks,
-        blocks_counted: counted,
-        stale_blocks: stale,
-        stale_rate: if counted == 0 { 0.0 } else { stale as f64 / counted as f64 },
+        blocks_counted: stale.counted,
+        stale_blocks: stale.stale,
+        stale_rate: stale.rate(),
         mean_block_interval_s,
         propagation_ms: PropagationSummary {
             to_50_percent: column(P50_P90_P100[0]),
