@@ -5,29 +5,45 @@
 //! roots, most-work chain selection with reorgs, difficulty retargeting) on a seeded
 //! virtual clock.
 //!
+//! # Using it as a library
+//!
+//! A scenario is TOML text (a file, or a string built in code); [`run::run`] runs it and
+//! returns its [`results::Outcome`], from which the metrics of DESIGN.md are read, and from
+//! which [`results::files`] renders every result file:
+//!
+//! ```
+//! use std::path::Path;
+//!
+//! let text = "[run]\nblocks = 30\n[chain]\nblock_interval_s = 10\n[network]\nnodes = 40\n";
+//! let scenario = forksim::scenario::from_str(text, Path::new("example.toml"), &[], Some(1))?;
+//! let outcome = forksim::run::run(&scenario)?;
+//! assert_eq!(outcome.blocks_mined, 30);
+//! println!("stale rate {:.2} %", 100.0 * outcome.stale_rate());
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! `examples/library.rs` runs one network at three block intervals this way.
+//!
 //! # Module map
 //!
 //! | module | job |
 //! |---|---|
-//! | [`time`] | integer virtual time (microseconds) |
-//! | [`analytic`] | closed forms: Nakamoto's and the exact double-spend race, selfish-mining revenue, two-miner stale rate |
-//! | [`race`], [`race_report`] | fast no-network Monte Carlo of double-spend races and selfish mining; race scenarios |
-//! | [`rng`] | one ChaCha stream per (purpose, index), derived from the master seed |
+//! | [`scenario`] | scenario files: parsing, `--set` overrides, validation with precise errors |
+//! | [`run`] | the one pipeline: a scenario's kind (race, trials, network run) and its outcome |
+//! | [`results`] | what a finished run leaves: the outcome, result files, summary, report, trace |
+//! | [`observe`] | read-only records of what happens, and the observers that learn from them |
+//! | [`world`] | assembles the nodes of a scenario and routes events between them |
+//! | [`node`] | what a node does: relay, validation, chain selection, mining; honest and attacker protocols |
+//! | [`network`] | peer graphs, regions, latency, bandwidth, messages on the wire, faults |
+//! | [`chain`] | hashes, headers, Merkle roots, transactions, UTXO, targets, validation, the block store |
+//! | [`payments`] | wallets, the shared transaction pool (each mempool a view of it), the workload |
 //! | [`engine`] | the event queue ordered by (time, sequence) and the run loop; knows nothing of blocks |
-//! | [`chain`] | hashes, headers, Merkle roots, compact targets, work, retargeting, validation, the shared block store |
-//! | [`network`] | peer graphs, regions, link latency, bandwidth |
-//! | [`node`] | a node's view of the chain and the relay messages with their wire sizes |
-//! | [`mining`] | hash power, sampled and ground mining, block templates |
-//! | [`sim`] | the honest protocol: what a node does on each event |
-//! | [`strategy`] | honest and attacker behaviour behind one trait: private chain, selfish mining, tie-breaks |
-//! | [`faults`] | the timeline's partitions, heals, leaves and rejoins |
-//! | [`observe`] | read-only records, metrics and result files |
-//! | [`results`] | what a finished run writes: one struct per CSV row, written and read by column name |
-//! | [`sweep`], [`experiment`] | parameter sweeps over seeds: parallel, resumable, sharded and merged; one run's metrics |
-//! | [`plot`], [`tree`], [`sweep_plot`] | figures drawn from the result files alone: run figures, the block tree, sweep figures |
-//! | [`replay_page`] | `replay.html`: one self-contained page that plays a run back in a browser |
-//! | [`scenario`] | scenario files: parsing, `--set` overrides, validation |
-//! | [`report`], [`cli`], [`bench`](mod@bench) | the terminal summary, the command line, whole-run benchmarks |
+//! | [`mining`] | hash power and block templates |
+//! | [`analytic`], [`race`], [`race_report`] | closed forms; races without a network |
+//! | [`sweep`], [`experiment`] | parameter sweeps over seeds: parallel, resumable, sharded |
+//! | [`figures`], [`replay_page`] | figures drawn from result files; the self-contained replay page |
+//! | [`time`], [`rng`], [`id`] | integer virtual time; seeded streams per purpose; typed node and link ids |
+//! | [`cli`], [`bench`](mod@bench) | the command line; whole-run benchmarks |
 //!
 //! # Determinism contract
 //!

@@ -10,13 +10,13 @@
 //!
 //! A node sees the rest of the run only through the [`NodeCtx`] the world lends it for each
 //! input, and acts only through the context's outbox. So a node can be driven and inspected
-//! without a world ([`testing`] does so in unit tests), and the world contains no protocol
+//! without a world (the `testing` module does so in unit tests), and the world contains no protocol
 //! decision at all.
 
 pub mod attacker;
 pub mod chain_view;
 pub mod ctx;
-mod decisions;
+pub mod decisions;
 pub mod mempool;
 pub mod merchant;
 pub mod miner;
@@ -27,7 +27,7 @@ pub mod relay;
 pub(crate) mod testing;
 #[cfg(test)]
 mod tests;
-mod validation;
+pub mod validation;
 
 pub use chain_view::{BlockState, ChainView};
 pub use ctx::{Action, NodeCtx, Timer};

@@ -8,7 +8,7 @@ use crate::engine::RunStats;
 use crate::id::NodeId;
 use crate::network::Network;
 use crate::node::Report;
-use crate::observe::metrics::{Metrics, main_chain_flags};
+use crate::observe::metrics::{Metrics, Spread, StaleCount, main_chain_flags};
 use crate::payments::Payments;
 use crate::time::SimTime;
 
@@ -108,6 +108,8 @@ pub struct Outcome<O = Metrics> {
     pub blocks_mined: u64,
     /// The final main chain.
     pub main_chain: MainChain,
+    /// Blocks at the end left out of the stale rate (the scenario's `run.settle_blocks`).
+    pub settle_blocks: u64,
 }
 
 impl<O> Outcome<O> {
@@ -119,5 +121,39 @@ impl<O> Outcome<O> {
     /// Each node's tip at the end.
     pub fn tips(&self) -> Vec<BlockId> {
         self.nodes.iter().map(|n| n.tip).collect()
+    }
+}
+
+impl<O: AsRef<Metrics>> Outcome<O> {
+    /// The stale blocks among those mined before the last `settle_blocks` (DESIGN.md's
+    /// definition: valid blocks not in the final most-work chain).
+    pub fn stale(&self) -> StaleCount {
+        self.observer.as_ref().stale(&self.main_chain.in_main, self.settle_blocks)
+    }
+
+    /// Stale blocks over counted blocks (0 when nothing was counted).
+    pub fn stale_rate(&self) -> f64 {
+        self.stale().rate()
+    }
+
+    /// A node's share of the final main chain's blocks.
+    pub fn revenue_share(&self, node: NodeId) -> f64 {
+        let metrics = self.observer.as_ref();
+        let by_miner = metrics.blocks_by_miner(&self.main_chain.in_main, self.nodes.len());
+        by_miner.revenue_share(node.index(), self.store.get(self.main_chain.best).height)
+    }
+
+    /// Over blocks, the time (ms) until `percent` of nodes held each block; `percent` is one
+    /// of 5, 10, ..., 100.
+    ///
+    /// # Panics
+    ///
+    /// Panics if `percent` is not a multiple of 5 between 5 and 100.
+    pub fn propagation(&self, percent: u32) -> Spread {
+        let k = crate::observe::metrics::CDF_PERCENTS
+            .iter()
+            .position(|&p| p == percent)
+            .expect("percent is a multiple of 5 from 5 to 100");
+        self.observer.as_ref().propagation(k)
     }
 }

@@ -89,11 +89,16 @@ pub fn run_with<O: Observer>(
     let limits = Limits { max_events: scenario.run.max_events, max_time: scenario.run.max_time };
     let stats = world.run(limits, scenario.run.drain);
     let (remains, judge) = world.finish();
-    Ok(outcome(remains, judge, stats))
+    Ok(outcome(remains, judge, stats, scenario.run.settle_blocks))
 }
 
 /// Puts a finished world's remains into an outcome.
-fn outcome<O>(remains: Remains<O>, judge: Option<Judge>, stats: RunStats) -> Outcome<O> {
+fn outcome<O>(
+    remains: Remains<O>,
+    judge: Option<Judge>,
+    stats: RunStats,
+    settle_blocks: u64,
+) -> Outcome<O> {
     let Remains { mut shared, transport, nodes, observer, hash_shares, gamma_subset, blocks_mined } =
         remains;
     let timeline = transport.faults().is_some();
@@ -144,6 +149,7 @@ fn outcome<O>(remains: Remains<O>, judge: Option<Judge>, stats: RunStats) -> Out
         double_spend,
         blocks_mined,
         main_chain,
+        settle_blocks,
     }
 }
 
