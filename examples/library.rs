@@ -24,6 +24,7 @@ retarget_interval = 0
 
 [mining]
 miners = 10
+hash_power = { distribution = "pareto", alpha = 1.5 }
 block_size_bytes = 535_000
 
 [network]
