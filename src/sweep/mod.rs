@@ -42,7 +42,7 @@ use rayon::prelude::*;
 use crate::scenario::Override;
 
 use journal::{Journal, Manifest, RunRecord};
-use output::{Resolved, atomic_write, sha256_hex};
+use output::{RecordError, Resolved, atomic_write, sha256_hex};
 use progress::Progress;
 
 pub use spec::{Axis, MAX_RUNS, RunPlan, SweepSpec, load, run_seed};
@@ -140,12 +140,12 @@ pub enum SweepError {
         problem: String,
     },
     /// A `--shard K/N` argument is malformed.
-    #[error("--shard {text}: {problem}")]
+    #[error("--shard {text}: {source}")]
     Shard {
         /// The argument as given.
         text: String,
         /// What is wrong with it.
-        problem: String,
+        source: ShardError,
     },
     /// The output folder already holds work of this sweep and `--resume` was not given.
     #[error(
@@ -172,6 +172,15 @@ pub enum SweepError {
         file: String,
         /// What is wrong with it.
         problem: String,
+    },
+    /// A journal entry is intact but its run is not one of the sweep's, or not where the
+    /// sweep puts it.
+    #[error("{file}: bad journal entry: {source}")]
+    Record {
+        /// The journal file.
+        file: String,
+        /// How the entry differs from the sweep.
+        source: RecordError,
     },
     /// A file or folder could not be read or written.
     #[error("{path}: {reason}")]
@@ -218,6 +227,32 @@ pub enum SweepError {
     },
 }
 
+/// What is wrong with a `--shard K/N` argument; [`SweepError::Shard`] gives the argument.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ShardError {
+    /// There is no `/`.
+    #[error("expected K/N, e.g. 2/3")]
+    NoSlash,
+    /// K is not a whole number.
+    #[error("K is not a whole number (expected K/N)")]
+    KNotANumber,
+    /// N is not a whole number.
+    #[error("N is not a whole number (expected K/N)")]
+    NNotANumber,
+    /// N is 0.
+    #[error("N must be at least 1")]
+    NoShards,
+    /// K is 0 or above N.
+    #[error("K must be between 1 and N = {n}")]
+    KOutOfRange {
+        /// The K given.
+        k: u32,
+        /// The N given.
+        n: u32,
+    },
+}
+
 /// The tail of a [`SweepError::Run`] message counting the other failed runs.
 fn others_note(others: usize) -> String {
     match others {
@@ -241,21 +276,21 @@ impl SweepError {
 /// Returns [`SweepError::Shard`] when the text is not two whole numbers around a `/`, or
 /// `N` is 0, or `K` is not in `1..=N`.
 pub fn parse_shard(text: &str) -> Result<(u32, u32), SweepError> {
-    let bad = |problem: &str| SweepError::Shard { text: text.to_string(), problem: problem.into() };
-    let (k, n) = text.split_once('/').ok_or_else(|| bad("expected K/N, e.g. 2/3"))?;
-    let k: u32 = k.trim().parse().map_err(|_| bad("K is not a whole number (expected K/N)"))?;
-    let n: u32 = n.trim().parse().map_err(|_| bad("N is not a whole number (expected K/N)"))?;
-    check_shard(k, n).map_err(|problem| bad(&problem))?;
+    let bad = |source: ShardError| SweepError::Shard { text: text.to_string(), source };
+    let (k, n) = text.split_once('/').ok_or_else(|| bad(ShardError::NoSlash))?;
+    let k: u32 = k.trim().parse().map_err(|_| bad(ShardError::KNotANumber))?;
+    let n: u32 = n.trim().parse().map_err(|_| bad(ShardError::NNotANumber))?;
+    check_shard(k, n).map_err(bad)?;
     Ok((k, n))
 }
 
 /// Checks 1 ≤ K ≤ N.
-fn check_shard(k: u32, n: u32) -> Result<(), String> {
+fn check_shard(k: u32, n: u32) -> Result<(), ShardError> {
     if n == 0 {
-        return Err("N must be at least 1".into());
+        return Err(ShardError::NoShards);
     }
     if k == 0 || k > n {
-        return Err(format!("K must be between 1 and N = {n}"));
+        return Err(ShardError::KOutOfRange { k, n });
     }
     Ok(())
 }
@@ -271,7 +306,8 @@ fn check_shard(k: u32, n: u32) -> Result<(), String> {
 /// - [`SweepError::AlreadyStarted`] if the folder holds a journal or results and
 ///   `options.resume` is false;
 /// - [`SweepError::DifferentSweep`] if its journal belongs to another sweep or shard;
-/// - [`SweepError::Journal`] if a journal entry is damaged;
+/// - [`SweepError::Journal`] if a journal entry is damaged, [`SweepError::Record`] if it is
+///   intact but its run does not fit the sweep;
 /// - [`SweepError::Run`] if the runner fails for any run (the runs that succeeded are kept
 ///   in the journal, so a `--resume` after fixing the cause continues from there);
 /// - [`SweepError::Metrics`] if runs return different metrics;
@@ -282,7 +318,7 @@ pub fn run_sweep(
     options: &SweepOptions,
 ) -> Result<SweepReport, SweepError> {
     let (k, n) = options.shard.unwrap_or((1, 1));
-    check_shard(k, n).map_err(|problem| SweepError::Shard { text: format!("{k}/{n}"), problem })?;
+    check_shard(k, n).map_err(|source| SweepError::Shard { text: format!("{k}/{n}"), source })?;
     let resolved = Resolved::of(spec);
     let sweep_json = resolved.to_bytes();
     let digest = sha256_hex(&sweep_json);
@@ -303,7 +339,7 @@ pub fn run_sweep(
         let file = journal.entry_path(record.run);
         resolved
             .check_record(record)
-            .map_err(|problem| SweepError::Journal { file: file.display().to_string(), problem })?;
+            .map_err(|source| SweepError::Record { file: file.display().to_string(), source })?;
         if record.run % u64::from(n) != u64::from(k - 1) {
             return Err(SweepError::Journal {
                 file: file.display().to_string(),
@@ -484,7 +520,8 @@ fn run_one(
 /// Returns [`SweepError::Merge`] when no folder is given, a folder is given twice, the
 /// folders hold different sweeps, a run is in two folders, or runs are missing (the
 /// message counts them and lists the first few); [`SweepError::Journal`] for a damaged
-/// entry; [`SweepError::Io`] when a folder has no `sweep.json` or a file cannot be written.
+/// entry, [`SweepError::Record`] for one whose run does not fit the sweep;
+/// [`SweepError::Io`] when a folder has no `sweep.json` or a file cannot be written.
 pub fn merge(dirs: &[PathBuf], out_dir: &Path) -> Result<SweepReport, SweepError> {
     let Some(first) = dirs.first() else {
         return Err(SweepError::Merge { problem: "no shard folders given".into() });
@@ -531,9 +568,9 @@ pub fn merge(dirs: &[PathBuf], out_dir: &Path) -> Result<SweepReport, SweepError
         let journal = Journal::open(dir);
         for record in journal.records(&digest)? {
             let file = journal.entry_path(record.run);
-            resolved.check_record(&record).map_err(|problem| SweepError::Journal {
+            resolved.check_record(&record).map_err(|source| SweepError::Record {
                 file: file.display().to_string(),
-                problem,
+                source,
             })?;
             let slot = &mut owner[record.run as usize];
             if let Some(other) = *slot {

@@ -146,22 +146,50 @@ impl Resolved {
     ///
     /// # Errors
     ///
-    /// Returns what does not match.
-    pub fn check_record(&self, record: &RunRecord) -> Result<(), String> {
+    /// Returns [`RecordError`] saying what does not match.
+    pub fn check_record(&self, record: &RunRecord) -> Result<(), RecordError> {
         if record.run >= self.runs {
-            return Err(format!("run {} is beyond the sweep's {} runs", record.run, self.runs));
+            return Err(RecordError::BeyondSweep { run: record.run, runs: self.runs });
         }
         let (point, replicate) = (record.run / self.seeds, record.run % self.seeds);
         let seed = run_seed(self.seed, point, replicate);
         if (record.point, record.replicate, record.seed) != (point, replicate, seed) {
-            return Err(format!(
-                "run {} should be point {point}, replicate {replicate}, seed {seed}, but says \
-                 point {}, replicate {}, seed {}",
-                record.run, record.point, record.replicate, record.seed
-            ));
+            return Err(RecordError::Misplaced {
+                run: record.run,
+                expected: (point, replicate, seed),
+                found: (record.point, record.replicate, record.seed),
+            });
         }
         Ok(())
     }
+}
+
+/// A journal record that does not fit the sweep; [`SweepError::Record`] names its file.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum RecordError {
+    /// The record's run index is not a run of the sweep.
+    #[error("run {run} is beyond the sweep's {runs} runs")]
+    BeyondSweep {
+        /// The record's run index.
+        run: u64,
+        /// How many runs the sweep has.
+        runs: u64,
+    },
+    /// The record's point, replicate or seed is not the one the sweep gives its run.
+    #[error(
+        "run {run} should be point {}, replicate {}, seed {}, but says point {}, replicate {}, \
+         seed {}",
+        expected.0, expected.1, expected.2, found.0, found.1, found.2
+    )]
+    Misplaced {
+        /// The record's run index.
+        run: u64,
+        /// The (point, replicate, seed) the sweep gives that run.
+        expected: (u64, u64, u64),
+        /// The (point, replicate, seed) the record holds.
+        found: (u64, u64, u64),
+    },
 }
 
 /// A TOML value as JSON (for `sweep.json` only; datetimes become strings).
