@@ -42,7 +42,7 @@ use rayon::prelude::*;
 use crate::scenario::Override;
 
 use journal::{Journal, Manifest, RunRecord};
-use output::{RecordError, Resolved, atomic_write, sha256_hex};
+use output::{MetricError, RecordError, Resolved, atomic_write, sha256_hex};
 use progress::Progress;
 
 pub use spec::{Axis, MAX_RUNS, RunPlan, SweepSpec, load, run_seed};
@@ -71,14 +71,17 @@ pub enum Metric {
 
 /// Runs one simulation; implemented by the simulator, and by fakes in tests.
 pub trait Runner: Sync {
+    /// Why a run cannot be done; kept as the source of the sweep's [`SweepError::Run`].
+    type Error: std::error::Error + Send + Sync + 'static;
+
     /// Runs one simulation of the base scenario with these overrides and seed; returns its
     /// metrics in a fixed order (the same names in the same order for every run of a sweep).
     ///
     /// # Errors
     ///
-    /// Returns a message when the run cannot be done (for example, an override is invalid);
-    /// the sweep then stops starting new runs and reports the first failed run.
-    fn run(&self, overrides: &[Override], seed: u64) -> Result<Vec<(String, Metric)>, String>;
+    /// Returns [`Self::Error`] when the run cannot be done (for example, an override is
+    /// invalid); the sweep then stops starting new runs and reports the first failed run.
+    fn run(&self, overrides: &[Override], seed: u64) -> Result<Vec<(String, Metric)>, Self::Error>;
 }
 
 /// How to run a sweep.
@@ -192,7 +195,7 @@ pub enum SweepError {
     },
     /// The runner failed (or returned malformed metrics) for at least one run.
     #[error(
-        "run {run} (point {point}, replicate {replicate}, seed {seed}, overrides [{overrides}]) failed: {message}{}",
+        "run {run} (point {point}, replicate {replicate}, seed {seed}, overrides [{overrides}]) failed: {source}{}",
         others_note(*others)
     )]
     Run {
@@ -206,8 +209,8 @@ pub enum SweepError {
         seed: u64,
         /// Its overrides, as `--set` arguments.
         overrides: String,
-        /// The runner's message.
-        message: String,
+        /// Why it failed.
+        source: RunFailure,
         /// How many other runs failed too.
         others: usize,
     },
@@ -225,6 +228,18 @@ pub enum SweepError {
         /// What is wrong: different sweeps, missing or duplicated runs.
         problem: String,
     },
+}
+
+/// Why one run of a sweep failed (see [`SweepError::Run`]).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RunFailure {
+    /// The runner could not do the run: its [`Runner::Error`], boxed.
+    #[error(transparent)]
+    Runner(Box<dyn std::error::Error + Send + Sync>),
+    /// The runner returned metrics that cannot be tabled.
+    #[error("the runner returned bad metrics: {0}")]
+    Metrics(#[source] MetricError),
 }
 
 /// What is wrong with a `--shard K/N` argument; [`SweepError::Shard`] gives the argument.
@@ -312,9 +327,9 @@ fn check_shard(k: u32, n: u32) -> Result<(), ShardError> {
 ///   in the journal, so a `--resume` after fixing the cause continues from there);
 /// - [`SweepError::Metrics`] if runs return different metrics;
 /// - [`SweepError::Shard`], [`SweepError::Io`] for a bad shard or an I/O failure.
-pub fn run_sweep(
+pub fn run_sweep<R: Runner>(
     spec: &SweepSpec,
-    runner: &dyn Runner,
+    runner: &R,
     options: &SweepOptions,
 ) -> Result<SweepReport, SweepError> {
     let (k, n) = options.shard.unwrap_or((1, 1));
@@ -432,9 +447,9 @@ fn short(digest: &str) -> &str {
 
 /// Runs `todo` on a thread pool, journaling each run as it finishes; returns the records in
 /// the order of `todo`. After the first failure no new run is started.
-fn execute(
+fn execute<R: Runner>(
     todo: &[RunPlan],
-    runner: &dyn Runner,
+    runner: &R,
     journal: &Journal,
     digest: &str,
     resolved: &Resolved,
@@ -473,20 +488,20 @@ fn execute(
     let others = errors.len().saturating_sub(1);
     match errors.into_iter().next() {
         None => Ok(records),
-        Some(SweepError::Run { run, point, replicate, seed, overrides, message, .. }) => {
-            Err(SweepError::Run { run, point, replicate, seed, overrides, message, others })
+        Some(SweepError::Run { run, point, replicate, seed, overrides, source, .. }) => {
+            Err(SweepError::Run { run, point, replicate, seed, overrides, source, others })
         }
         Some(other) => Err(other),
     }
 }
 
 /// Runs one plan and checks the shape of its metrics.
-fn run_one(
+fn run_one<R: Runner>(
     plan: &RunPlan,
-    runner: &dyn Runner,
+    runner: &R,
     resolved: &Resolved,
 ) -> Result<RunRecord, SweepError> {
-    let fail = |message: String| SweepError::Run {
+    let fail = |source: RunFailure| SweepError::Run {
         run: plan.index,
         point: plan.point,
         replicate: plan.replicate,
@@ -497,12 +512,13 @@ fn run_one(
             .map(|o| o.argument.as_str())
             .collect::<Vec<_>>()
             .join(", "),
-        message,
+        source,
         others: 0,
     };
-    let metrics = runner.run(&plan.overrides, plan.seed).map_err(&fail)?;
-    output::check_metric_names(&metrics, resolved)
-        .map_err(|problem| fail(format!("the runner returned bad metrics: {problem}")))?;
+    let metrics = runner
+        .run(&plan.overrides, plan.seed)
+        .map_err(|e| fail(RunFailure::Runner(Box::new(e))))?;
+    output::check_metric_names(&metrics, resolved).map_err(|e| fail(RunFailure::Metrics(e)))?;
     Ok(RunRecord {
         run: plan.index,
         point: plan.point,

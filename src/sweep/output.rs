@@ -255,13 +255,43 @@ pub fn atomic_write(path: &Path, bytes: &[u8]) -> Result<(), SweepError> {
     Ok(())
 }
 
+/// Metrics of a run that cannot be tabled.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum MetricError {
+    /// A proportion counts more successes than trials.
+    #[error("`{name}` has {successes} successes in only {trials} trials")]
+    SuccessesAboveTrials {
+        /// The metric.
+        name: String,
+        /// Its successes.
+        successes: u64,
+        /// Its trials.
+        trials: u64,
+    },
+    /// A metric has no name.
+    #[error("a metric has an empty name")]
+    EmptyName,
+    /// A metric's column is already taken, by a fixed column, an axis or another metric.
+    #[error("metric `{name}` gives a second `{column}` column")]
+    DuplicateColumn {
+        /// The metric.
+        name: String,
+        /// The column it would add a second time.
+        column: String,
+    },
+}
+
 /// Checks a run's metrics can be tabled: unique names that clash with no column, and
 /// proportions with no more successes than trials.
 ///
 /// # Errors
 ///
-/// Returns what is wrong.
-pub fn check_metric_names(metrics: &[(String, Metric)], resolved: &Resolved) -> Result<(), String> {
+/// Returns [`MetricError`] saying what is wrong.
+pub fn check_metric_names(
+    metrics: &[(String, Metric)],
+    resolved: &Resolved,
+) -> Result<(), MetricError> {
     // The fixed columns of both tables: no metric may take these names.
     let mut columns: Vec<String> = rows::columns::<SweepRunKey>()
         .iter()
@@ -274,17 +304,21 @@ pub fn check_metric_names(metrics: &[(String, Metric)], resolved: &Resolved) -> 
         let mut own = vec![name.clone()];
         if let Metric::Proportion { successes, trials } = metric {
             if successes > trials {
-                return Err(format!("`{name}` has {successes} successes in only {trials} trials"));
+                return Err(MetricError::SuccessesAboveTrials {
+                    name: name.clone(),
+                    successes: *successes,
+                    trials: *trials,
+                });
             }
             own.push(format!("{name}_successes"));
             own.push(format!("{name}_trials"));
         }
         if name.is_empty() {
-            return Err("a metric has an empty name".into());
+            return Err(MetricError::EmptyName);
         }
         for column in own {
             if columns.contains(&column) {
-                return Err(format!("metric `{name}` gives a second `{column}` column"));
+                return Err(MetricError::DuplicateColumn { name: name.clone(), column });
             }
             columns.push(column);
         }
