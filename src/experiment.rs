@@ -14,6 +14,7 @@ use std::path::PathBuf;
 
 use crate::race_report::{self, RaceSummary};
 use crate::results::files::render;
+use crate::run::RunError;
 use crate::scenario::{self, Override};
 use crate::sweep::{Metric, Runner};
 
@@ -24,9 +25,11 @@ pub struct ScenarioRunner {
 }
 
 impl Runner for ScenarioRunner {
-    fn run(&self, overrides: &[Override], seed: u64) -> Result<Vec<(String, Metric)>, String> {
-        let scenario =
-            scenario::load(&self.base, overrides, Some(seed)).map_err(|e| e.to_string())?;
+    /// The scenario with these overrides does not load, or its world cannot be built.
+    type Error = RunError;
+
+    fn run(&self, overrides: &[Override], seed: u64) -> Result<Vec<(String, Metric)>, RunError> {
+        let scenario = scenario::load(&self.base, overrides, Some(seed))?;
         let value = |name: &str, v: f64| (name.to_string(), Metric::Value(v));
         if scenario.race.is_some() {
             return Ok(match race_report::run(&scenario) {
@@ -48,7 +51,7 @@ impl Runner for ScenarioRunner {
                 ],
             });
         }
-        let outcome = crate::run::run(&scenario).map_err(|e| e.to_string())?;
+        let outcome = crate::run::run(&scenario)?;
         let s = render(&scenario, &outcome).summary;
         Ok(vec![
             (

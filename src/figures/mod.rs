@@ -58,14 +58,38 @@ pub enum PlotError {
     /// A results file lacks a column or holds a value of the wrong kind.
     #[error(transparent)]
     Rows(#[from] RowsError),
-    /// The drawing backend failed.
-    #[error("drawing {file}: {reason}")]
+    /// The drawing backend or the PNG encoder failed.
+    #[error("drawing {file}: {source}")]
     Draw {
         /// The figure.
         file: String,
         /// Why.
-        reason: String,
+        source: DrawError,
     },
+}
+
+/// What drawing a figure into the PNG's pixel buffer fails with.
+pub type BitmapDrawError =
+    DrawingAreaErrorKind<<BitMapBackend<'static> as DrawingBackend>::ErrorType>;
+
+/// What drawing a figure as SVG fails with.
+pub type SvgDrawError = DrawingAreaErrorKind<<SVGBackend<'static> as DrawingBackend>::ErrorType>;
+
+/// Why a figure could not be drawn or encoded: the plotting library's or the PNG encoder's
+/// own error, kept as the source. The message is that error's debug text, as it has always
+/// been printed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum DrawError {
+    /// Drawing the PNG's pixels failed.
+    #[error("{0:?}")]
+    Bitmap(#[source] BitmapDrawError),
+    /// Drawing the SVG failed.
+    #[error("{0:?}")]
+    Svg(#[source] SvgDrawError),
+    /// Encoding the pixels as PNG failed.
+    #[error("{0:?}")]
+    Png(#[source] image::ImageError),
 }
 
 static FONT: Once = Once::new();
@@ -144,19 +168,12 @@ pub fn draw_run_plots(dir: &Path) -> Result<Vec<(PathBuf, Vec<u8>)>, PlotError> 
     Ok(written)
 }
 
-/// What a drawing step returns; backend errors are turned into text.
-pub(crate) type DrawResult = Result<(), String>;
-
-pub(crate) fn text_err<E: std::fmt::Debug>(e: E) -> String {
-    format!("{e:?}")
-}
-
 /// Draws one figure as `NAME.png` and `NAME.svg` in `dir`, each written atomically.
 fn save_figure(
     dir: &Path,
     name: &str,
-    png: impl Fn(&DrawingArea<BitMapBackend<'_>, Shift>) -> DrawResult,
-    svg: impl Fn(&DrawingArea<SVGBackend<'_>, Shift>) -> DrawResult,
+    png: impl Fn(&DrawingArea<BitMapBackend<'_>, Shift>) -> Result<(), BitmapDrawError>,
+    svg: impl Fn(&DrawingArea<SVGBackend<'_>, Shift>) -> Result<(), SvgDrawError>,
 ) -> Result<Vec<(PathBuf, Vec<u8>)>, PlotError> {
     save_figure_sized(dir, name, SIZE, png, svg)
 }
@@ -166,11 +183,12 @@ pub(crate) fn save_figure_sized(
     dir: &Path,
     name: &str,
     size: (u32, u32),
-    png: impl Fn(&DrawingArea<BitMapBackend<'_>, Shift>) -> DrawResult,
-    svg: impl Fn(&DrawingArea<SVGBackend<'_>, Shift>) -> DrawResult,
+    png: impl Fn(&DrawingArea<BitMapBackend<'_>, Shift>) -> Result<(), BitmapDrawError>,
+    svg: impl Fn(&DrawingArea<SVGBackend<'_>, Shift>) -> Result<(), SvgDrawError>,
 ) -> Result<Vec<(PathBuf, Vec<u8>)>, PlotError> {
     register_font();
-    let draw_err = |file: &str, reason: String| PlotError::Draw { file: file.to_string(), reason };
+    let draw_err =
+        |file: &str, source: DrawError| PlotError::Draw { file: file.to_string(), source };
     let io_err = |path: &Path, e: std::io::Error| PlotError::Read {
         path: path.display().to_string(),
         reason: e.to_string(),
@@ -181,10 +199,11 @@ pub(crate) fn save_figure_sized(
     let mut rgb = vec![0u8; (size.0 * size.1 * 3) as usize];
     {
         let area = BitMapBackend::with_buffer(&mut rgb, size).into_drawing_area();
-        png(&area).map_err(|r| draw_err(&png_name, r))?;
-        area.present().map_err(|e| draw_err(&png_name, text_err(e)))?;
+        let bitmap = |e| draw_err(&png_name, DrawError::Bitmap(e));
+        png(&area).map_err(bitmap)?;
+        area.present().map_err(bitmap)?;
     }
-    let png_bytes = encode_png(&rgb, size).map_err(|r| draw_err(&png_name, r))?;
+    let png_bytes = encode_png(&rgb, size).map_err(|e| draw_err(&png_name, DrawError::Png(e)))?;
     write_atomic(&png_path, &png_bytes).map_err(|e| io_err(&png_path, e))?;
 
     let svg_name = format!("{name}.svg");
@@ -192,19 +211,23 @@ pub(crate) fn save_figure_sized(
     let mut text = String::new();
     {
         let area = SVGBackend::with_string(&mut text, size).into_drawing_area();
-        svg(&area).map_err(|r| draw_err(&svg_name, r))?;
-        area.present().map_err(|e| draw_err(&svg_name, text_err(e)))?;
+        let svg_err = |e| draw_err(&svg_name, DrawError::Svg(e));
+        svg(&area).map_err(svg_err)?;
+        area.present().map_err(svg_err)?;
     }
     write_atomic(&svg_path, text.as_bytes()).map_err(|e| io_err(&svg_path, e))?;
     Ok(vec![(png_path, png_bytes), (svg_path, text.into_bytes())])
 }
 
 /// Encodes an RGB buffer as PNG in memory (so the file can be written atomically).
-fn encode_png(rgb: &[u8], (width, height): (u32, u32)) -> Result<Vec<u8>, String> {
+fn encode_png(rgb: &[u8], (width, height): (u32, u32)) -> Result<Vec<u8>, image::ImageError> {
     let mut out = Vec::new();
-    image::codecs::png::PngEncoder::new(&mut out)
-        .write_image(rgb, width, height, image::ColorType::Rgb8)
-        .map_err(text_err)?;
+    image::codecs::png::PngEncoder::new(&mut out).write_image(
+        rgb,
+        width,
+        height,
+        image::ColorType::Rgb8,
+    )?;
     Ok(out)
 }
 
@@ -213,31 +236,27 @@ fn draw_propagation<DB: DrawingBackend>(
     median: &[(f64, f64)],
     p90: &[(f64, f64)],
     label: &str,
-) -> DrawResult {
-    area.fill(&WHITE).map_err(text_err)?;
+) -> DrawResult<(), DB> {
+    area.fill(&WHITE)?;
     let x_max = p90.iter().chain(median).map(|p| p.0).fold(0.0, f64::max).max(0.001) * 1.05;
     let mut chart = ChartBuilder::on(area)
         .caption(format!("Block propagation  ({label})"), ("sans-serif", 22))
         .margin(20)
         .x_label_area_size(50)
         .y_label_area_size(60)
-        .build_cartesian_2d(0.0..x_max, 0.0..100.0)
-        .map_err(text_err)?;
+        .build_cartesian_2d(0.0..x_max, 0.0..100.0)?;
     chart
         .configure_mesh()
         .x_desc("time since the block was mined (s)")
         .y_desc("nodes holding the block (%)")
         .label_style(("sans-serif", 16))
-        .draw()
-        .map_err(text_err)?;
+        .draw()?;
     chart
-        .draw_series(LineSeries::new(median.iter().copied(), BLUE.stroke_width(3)))
-        .map_err(text_err)?
+        .draw_series(LineSeries::new(median.iter().copied(), BLUE.stroke_width(3)))?
         .label("median block")
         .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 24, y)], BLUE.stroke_width(3)));
     chart
-        .draw_series(LineSeries::new(p90.iter().copied(), RED.stroke_width(2)))
-        .map_err(text_err)?
+        .draw_series(LineSeries::new(p90.iter().copied(), RED.stroke_width(2)))?
         .label("90th-percentile block (slower than 90 % of blocks)")
         .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 24, y)], RED.stroke_width(2)));
     chart
@@ -247,38 +266,33 @@ fn draw_propagation<DB: DrawingBackend>(
         .background_style(WHITE.mix(0.9))
         .border_style(BLACK)
         .draw()
-        .map_err(text_err)
 }
 
 fn draw_revenue<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
     shares: &[(f64, f64)],
     label: &str,
-) -> DrawResult {
-    area.fill(&WHITE).map_err(text_err)?;
+) -> DrawResult<(), DB> {
+    area.fill(&WHITE)?;
     let max = shares.iter().map(|p| p.0.max(p.1)).fold(0.0, f64::max).max(1e-6) * 1.1;
     let mut chart = ChartBuilder::on(area)
         .caption(format!("Revenue against hash power  ({label})"), ("sans-serif", 22))
         .margin(20)
         .x_label_area_size(50)
         .y_label_area_size(70)
-        .build_cartesian_2d(0.0..max, 0.0..max)
-        .map_err(text_err)?;
+        .build_cartesian_2d(0.0..max, 0.0..max)?;
     chart
         .configure_mesh()
         .x_desc("share of hash power")
         .y_desc("share of main-chain blocks")
         .label_style(("sans-serif", 16))
-        .draw()
-        .map_err(text_err)?;
+        .draw()?;
     chart
-        .draw_series(LineSeries::new([(0.0, 0.0), (max, max)], BLACK.mix(0.6).stroke_width(1)))
-        .map_err(text_err)?
+        .draw_series(LineSeries::new([(0.0, 0.0), (max, max)], BLACK.mix(0.6).stroke_width(1)))?
         .label("fair share (y = x)")
         .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 24, y)], BLACK.mix(0.6)));
     chart
-        .draw_series(shares.iter().map(|&(x, y)| Circle::new((x, y), 4, BLUE.mix(0.7).filled())))
-        .map_err(text_err)?
+        .draw_series(shares.iter().map(|&(x, y)| Circle::new((x, y), 4, BLUE.mix(0.7).filled())))?
         .label("miner")
         .legend(|(x, y)| Circle::new((x + 12, y), 4, BLUE.mix(0.7).filled()));
     chart
@@ -288,5 +302,4 @@ fn draw_revenue<DB: DrawingBackend>(
         .background_style(WHITE.mix(0.9))
         .border_style(BLACK)
         .draw()
-        .map_err(text_err)
 }

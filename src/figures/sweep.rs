@@ -107,10 +107,6 @@ fn colour(i: usize) -> RGBColor {
     PALETTE[i % PALETTE.len()]
 }
 
-fn text_err<E: std::fmt::Debug>(e: E) -> String {
-    format!("{e:?}")
-}
-
 /// Draws the sweep's figure into `dir` as `NAME.png` and `NAME.svg`; returns the files.
 ///
 /// # Errors
@@ -175,7 +171,6 @@ macro_rules! legend_box {
             .background_style(WHITE.mix(0.9))
             .border_style(BLACK)
             .draw()
-            .map_err(text_err)
     };
 }
 
@@ -183,8 +178,7 @@ macro_rules! legend_box {
 macro_rules! dashed_key {
     ($chart:expr, $at:expr, $label:expr) => {
         $chart
-            .draw_series(DashedLineSeries::new(vec![$at, $at], 6, 4, BLACK.stroke_width(1)))
-            .map_err(text_err)?
+            .draw_series(DashedLineSeries::new(vec![$at, $at], 6, 4, BLACK.stroke_width(1)))?
             .label($label)
             .legend(|(x, y)| {
                 PathElement::new(
@@ -201,8 +195,8 @@ fn draw_safety<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
     series: &Series,
     title: &str,
-) -> Result<(), String> {
-    area.fill(&WHITE).map_err(text_err)?;
+) -> DrawResult<(), DB> {
+    area.fill(&WHITE)?;
     let z_max = series.iter().flat_map(|s| s.1.iter().map(|p| p.x)).fold(1.0, f64::max);
     let floor = 1e-7;
     let mut chart = ChartBuilder::on(area)
@@ -213,16 +207,14 @@ fn draw_safety<DB: DrawingBackend>(
         .margin(20)
         .x_label_area_size(50)
         .y_label_area_size(80)
-        .build_cartesian_2d(-0.3..z_max + 0.3, (floor..1.5).log_scale())
-        .map_err(text_err)?;
+        .build_cartesian_2d(-0.3..z_max + 0.3, (floor..1.5).log_scale())?;
     chart
         .configure_mesh()
         .x_desc("confirmations the merchant waits for (z)")
         .y_desc("probability the attacker succeeds")
         .y_label_formatter(&|v| format!("{v:.0e}"))
         .label_style(("sans-serif", 16))
-        .draw()
-        .map_err(text_err)?;
+        .draw()?;
     for (i, (q, pts)) in series.iter().enumerate() {
         let c = colour(i);
         let zs: Vec<f64> = pts.iter().map(|p| p.x).collect();
@@ -232,29 +224,15 @@ fn draw_safety<DB: DrawingBackend>(
         let exact = curve(&|q, z| analytic::exact_attacker_success(q, z).unwrap_or(f64::NAN));
         let nakamoto = curve(&|q, z| analytic::nakamoto_attacker_success(q, z).unwrap_or(f64::NAN));
         chart
-            .draw_series(LineSeries::new(exact, c.stroke_width(2)))
-            .map_err(text_err)?
+            .draw_series(LineSeries::new(exact, c.stroke_width(2)))?
             .label(format!("q = {q}: simulated (bars: 95 %), exact (solid)"))
             .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 24, y)], c.stroke_width(2)));
-        chart
-            .draw_series(DashedLineSeries::new(nakamoto, 6, 4, c.mix(0.8).stroke_width(1)))
-            .map_err(text_err)?;
+        chart.draw_series(DashedLineSeries::new(nakamoto, 6, 4, c.mix(0.8).stroke_width(1)))?;
         let visible: Vec<_> = pts.iter().filter(|p| p.mean > 0.0).collect();
-        chart
-            .draw_series(visible.iter().map(|p| {
-                ErrorBar::new_vertical(
-                    p.x,
-                    p.low.max(floor),
-                    p.mean,
-                    p.high.max(floor),
-                    c.filled(),
-                    8,
-                )
-            }))
-            .map_err(text_err)?;
-        chart
-            .draw_series(visible.iter().map(|p| Circle::new((p.x, p.mean), 4, c.filled())))
-            .map_err(text_err)?;
+        chart.draw_series(visible.iter().map(|p| {
+            ErrorBar::new_vertical(p.x, p.low.max(floor), p.mean, p.high.max(floor), c.filled(), 8)
+        }))?;
+        chart.draw_series(visible.iter().map(|p| Circle::new((p.x, p.mean), 4, c.filled())))?;
     }
     dashed_key!(chart, (-1.0, 2.0), "Nakamoto's formula (dashed)");
     legend_box!(chart, SeriesLabelPosition::LowerLeft)
@@ -264,8 +242,8 @@ fn draw_selfish<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
     series: &Series,
     title: &str,
-) -> Result<(), String> {
-    area.fill(&WHITE).map_err(text_err)?;
+) -> DrawResult<(), DB> {
+    area.fill(&WHITE)?;
     let a_max = series.iter().flat_map(|s| s.1.iter().map(|p| p.x)).fold(0.0, f64::max).max(0.1);
     let y_max = series.iter().flat_map(|s| s.1.iter().map(|p| p.high)).fold(a_max, f64::max) * 1.05;
     let mut chart = ChartBuilder::on(area)
@@ -276,18 +254,15 @@ fn draw_selfish<DB: DrawingBackend>(
         .margin(20)
         .x_label_area_size(50)
         .y_label_area_size(70)
-        .build_cartesian_2d(0.0..a_max * 1.02, 0.0..y_max)
-        .map_err(text_err)?;
+        .build_cartesian_2d(0.0..a_max * 1.02, 0.0..y_max)?;
     chart
         .configure_mesh()
         .x_desc("selfish pool's share of hash power (alpha)")
         .y_desc("pool's share of main-chain blocks")
         .label_style(("sans-serif", 16))
-        .draw()
-        .map_err(text_err)?;
+        .draw()?;
     chart
-        .draw_series(LineSeries::new([(0.0, 0.0), (a_max, a_max)], BLACK.stroke_width(1)))
-        .map_err(text_err)?
+        .draw_series(LineSeries::new([(0.0, 0.0), (a_max, a_max)], BLACK.stroke_width(1)))?
         .label("honest mining (y = alpha)")
         .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 24, y)], BLACK.stroke_width(1)));
     for (i, (gamma, pts)) in series.iter().enumerate() {
@@ -297,19 +272,13 @@ fn draw_selfish<DB: DrawingBackend>(
             .filter_map(|a| analytic::selfish_mining_revenue(a, *gamma).ok().map(|r| (a, r)))
             .collect();
         chart
-            .draw_series(LineSeries::new(curve, c.stroke_width(2)))
-            .map_err(text_err)?
+            .draw_series(LineSeries::new(curve, c.stroke_width(2)))?
             .label(format!("gamma = {gamma}: Eyal-Sirer (line), simulated (points)"))
             .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 24, y)], c.stroke_width(2)));
-        chart
-            .draw_series(
-                pts.iter()
-                    .map(|p| ErrorBar::new_vertical(p.x, p.low, p.mean, p.high, c.filled(), 8)),
-            )
-            .map_err(text_err)?;
-        chart
-            .draw_series(pts.iter().map(|p| Circle::new((p.x, p.mean), 5, c.filled())))
-            .map_err(text_err)?;
+        chart.draw_series(
+            pts.iter().map(|p| ErrorBar::new_vertical(p.x, p.low, p.mean, p.high, c.filled(), 8)),
+        )?;
+        chart.draw_series(pts.iter().map(|p| Circle::new((p.x, p.mean), 5, c.filled())))?;
     }
     legend_box!(chart, SeriesLabelPosition::UpperLeft)
 }
@@ -322,8 +291,8 @@ fn draw_stale<DB: DrawingBackend>(
     x_name: &str,
     series_name: Option<&str>,
     title: &str,
-) -> Result<(), String> {
-    area.fill(&WHITE).map_err(text_err)?;
+) -> DrawResult<(), DB> {
+    area.fill(&WHITE)?;
     let xs = stale.iter().flat_map(|s| s.1.iter().map(|p| p.x));
     let (x_min, x_max) = xs.fold((f64::MAX, f64::MIN), |(lo, hi), x| (lo.min(x), hi.max(x)));
     let log_x = x_min > 0.0 && x_max / x_min >= 20.0;
@@ -353,8 +322,7 @@ fn draw_stale<DB: DrawingBackend>(
                 .x_label_formatter(&|v| format!("{v:.0}"))
                 .y_desc("stale (orphan) rate")
                 .label_style(("sans-serif", 16))
-                .draw()
-                .map_err(text_err)?;
+                .draw()?;
             for (i, (v, pts)) in stale.iter().enumerate() {
                 let c = colour(i);
                 let label =
@@ -363,27 +331,21 @@ fn draw_stale<DB: DrawingBackend>(
                     .draw_series(LineSeries::new(
                         pts.iter().map(|p| (p.x, p.mean)),
                         c.stroke_width(2),
-                    ))
-                    .map_err(text_err)?
+                    ))?
                     .label(format!("{label} (bars: 95 %)"))
                     .legend(move |(x, y)| {
                         PathElement::new(vec![(x, y), (x + 24, y)], c.stroke_width(2))
                     });
                 chart
-                    .draw_series(
-                        pts.iter().map(|p| {
-                            ErrorBar::new_vertical(p.x, p.low, p.mean, p.high, c.filled(), 8)
-                        }),
-                    )
-                    .map_err(text_err)?;
-                chart
-                    .draw_series(DashedLineSeries::new(
-                        reference(i),
-                        6,
-                        4,
-                        c.mix(0.8).stroke_width(1),
-                    ))
-                    .map_err(text_err)?;
+                    .draw_series(pts.iter().map(|p| {
+                        ErrorBar::new_vertical(p.x, p.low, p.mean, p.high, c.filled(), 8)
+                    }))?;
+                chart.draw_series(DashedLineSeries::new(
+                    reference(i),
+                    6,
+                    4,
+                    c.mix(0.8).stroke_width(1),
+                ))?;
             }
             dashed_key!(
                 chart,
@@ -400,14 +362,12 @@ fn draw_stale<DB: DrawingBackend>(
         .x_label_area_size(50)
         .y_label_area_size(80);
     if log_x {
-        let mut chart = builder
-            .build_cartesian_2d((x_min * 0.9..x_max * 1.1).log_scale(), 0.0..y_max)
-            .map_err(text_err)?;
+        let mut chart =
+            builder.build_cartesian_2d((x_min * 0.9..x_max * 1.1).log_scale(), 0.0..y_max)?;
         body!(chart)
     } else {
         let pad = (x_max - x_min).max(1.0) * 0.05;
-        let mut chart =
-            builder.build_cartesian_2d(x_min - pad..x_max + pad, 0.0..y_max).map_err(text_err)?;
+        let mut chart = builder.build_cartesian_2d(x_min - pad..x_max + pad, 0.0..y_max)?;
         body!(chart)
     }
 }

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use crate::figures::{DrawResult, PALETTE, PlotError, save_figure_sized, text_err};
+use crate::figures::{PALETTE, PlotError, save_figure_sized};
 use crate::results::rows::{CsvRow, MempoolRow, TransactionRow, read_rows};
 
 /// Series of (time in minutes, mempool transactions) per sampled node, in node order.
@@ -67,8 +67,8 @@ fn draw<DB: DrawingBackend>(
     thirds: &[Vec<f64>],
     bounds: &[f64],
     label: &str,
-) -> DrawResult {
-    area.fill(&WHITE).map_err(text_err)?;
+) -> DrawResult<(), DB> {
+    area.fill(&WHITE)?;
     let (left, right) = area.split_horizontally(700);
 
     let t_max = mempool.values().flatten().map(|p| p.0).fold(0.0, f64::max).max(1e-3);
@@ -78,20 +78,17 @@ fn draw<DB: DrawingBackend>(
         .margin(15)
         .x_label_area_size(45)
         .y_label_area_size(65)
-        .build_cartesian_2d(0.0..t_max, 0.0..n_max)
-        .map_err(text_err)?;
+        .build_cartesian_2d(0.0..t_max, 0.0..n_max)?;
     chart
         .configure_mesh()
         .x_desc("virtual time (minutes)")
         .y_desc("transactions in the mempool")
         .label_style(("sans-serif", 15))
-        .draw()
-        .map_err(text_err)?;
+        .draw()?;
     for (k, (node, points)) in mempool.iter().enumerate() {
         let colour = PALETTE[k % PALETTE.len()];
         chart
-            .draw_series(LineSeries::new(points.iter().copied(), colour.stroke_width(1)))
-            .map_err(text_err)?
+            .draw_series(LineSeries::new(points.iter().copied(), colour.stroke_width(1)))?
             .label(node.clone())
             .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], colour));
     }
@@ -101,8 +98,7 @@ fn draw<DB: DrawingBackend>(
         .label_font(("sans-serif", 13))
         .background_style(WHITE.mix(0.9))
         .border_style(BLACK)
-        .draw()
-        .map_err(text_err)?;
+        .draw()?;
 
     let l_max = thirds.iter().flatten().copied().fold(0.0, f64::max).max(1e-3);
     let mut chart = ChartBuilder::on(&right)
@@ -110,15 +106,13 @@ fn draw<DB: DrawingBackend>(
         .margin(15)
         .x_label_area_size(45)
         .y_label_area_size(65)
-        .build_cartesian_2d(0.0..l_max, 0.0..100.0)
-        .map_err(text_err)?;
+        .build_cartesian_2d(0.0..l_max, 0.0..100.0)?;
     chart
         .configure_mesh()
         .x_desc("minutes from payment to its main-chain block")
         .y_desc("payments confirmed (%)")
         .label_style(("sans-serif", 15))
-        .draw()
-        .map_err(text_err)?;
+        .draw()?;
     let names = [
         format!("lowest third of fee rates (< {:.1} sat/B)", bounds.first().unwrap_or(&0.0)),
         "middle third".to_string(),
@@ -128,13 +122,9 @@ fn draw<DB: DrawingBackend>(
         let colour = [PALETTE[3], PALETTE[1], PALETTE[2]][k];
         let n = v.len().max(1) as f64;
         let cdf = v.iter().enumerate().map(|(i, &x)| (x, 100.0 * (i + 1) as f64 / n));
-        chart
-            .draw_series(LineSeries::new(cdf, colour.stroke_width(2)))
-            .map_err(text_err)?
-            .label(name)
-            .legend(move |(x, y)| {
-                PathElement::new(vec![(x, y), (x + 20, y)], colour.stroke_width(2))
-            });
+        chart.draw_series(LineSeries::new(cdf, colour.stroke_width(2)))?.label(name).legend(
+            move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], colour.stroke_width(2)),
+        );
     }
     chart
         .configure_series_labels()
@@ -143,5 +133,4 @@ fn draw<DB: DrawingBackend>(
         .background_style(WHITE.mix(0.9))
         .border_style(BLACK)
         .draw()
-        .map_err(text_err)
 }

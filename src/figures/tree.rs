@@ -226,41 +226,35 @@ impl Scene<'_> {
         Some((f64::from(col), f64::from(self.layout.lane[i])))
     }
 
-    fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> Result<(), String> {
-        let e = |x: &dyn std::fmt::Debug| format!("{x:?}");
-        area.fill(&WHITE).map_err(|x| e(&x))?;
+    fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> DrawResult<(), DB> {
+        area.fill(&WHITE)?;
         let (legend_area, tree_area) = area.split_vertically(70);
         let cols = f64::from(self.layout.columns.max(1));
         let lanes = f64::from(self.layout.lanes.max(1));
         let mut chart = ChartBuilder::on(&tree_area)
             .caption(self.caption, ("sans-serif", 22))
             .margin(25)
-            .build_cartesian_2d(-0.7..cols - 0.3, -0.9..lanes - 0.3)
-            .map_err(|x| e(&x))?;
+            .build_cartesian_2d(-0.7..cols - 0.3, -0.9..lanes - 0.3)?;
         let font = ("sans-serif", 14).into_font();
         // The main chain is one line across every column (collapsed stretches included);
         // branch edges follow; blocks sit on top.
         let baseline = vec![(0.0, 0.0), (cols - 1.0, 0.0)];
-        chart
-            .draw_series(std::iter::once(PathElement::new(baseline, BLACK.stroke_width(3))))
-            .map_err(|x| e(&x))?;
+        chart.draw_series(std::iter::once(PathElement::new(baseline, BLACK.stroke_width(3))))?;
         for (i, b) in self.blocks.iter().enumerate().filter(|(_, b)| !b.main) {
             let (Some(p), Some(to)) = (b.parent, self.position(i)) else { continue };
             let Some(from) = self.position(p) else { continue };
             let style = BLACK.mix(0.35).stroke_width(2);
             let path =
                 if from.1 == to.1 { vec![from, to] } else { vec![from, (from.0 + 0.5, to.1), to] };
-            chart.draw_series(std::iter::once(PathElement::new(path, style))).map_err(|x| e(&x))?;
+            chart.draw_series(std::iter::once(PathElement::new(path, style)))?;
         }
         for &(col, hidden) in &self.layout.gaps {
             let x = f64::from(col);
-            chart
-                .draw_series(std::iter::once(Text::new(
-                    format!("... {hidden} blocks ..."),
-                    (x - 0.45, -0.45),
-                    font.clone().color(&BLACK.mix(0.7)),
-                )))
-                .map_err(|x| e(&x))?;
+            chart.draw_series(std::iter::once(Text::new(
+                format!("... {hidden} blocks ..."),
+                (x - 0.45, -0.45),
+                font.clone().color(&BLACK.mix(0.7)),
+            )))?;
         }
         let pixels_per_column = f64::from(tree_area.dim_in_pixel().0) / cols;
         let label_every = if pixels_per_column >= 28.0 { 1 } else { 5 };
@@ -270,24 +264,24 @@ impl Scene<'_> {
                 if i == 0 { BLACK } else { miner_colour(self.slot.get(&b.miner).copied()) };
             let (fill, radius) =
                 if b.main { (colour.filled(), 10) } else { (colour.mix(0.55).filled(), 9) };
-            chart
-                .draw_series(std::iter::once(Circle::new(pos, radius, fill)))
-                .map_err(|x| e(&x))?;
+            chart.draw_series(std::iter::once(Circle::new(pos, radius, fill)))?;
             if b.main {
-                chart
-                    .draw_series(std::iter::once(Circle::new(pos, radius, BLACK.stroke_width(2))))
-                    .map_err(|x| e(&x))?;
+                chart.draw_series(std::iter::once(Circle::new(
+                    pos,
+                    radius,
+                    BLACK.stroke_width(2),
+                )))?;
                 let col = pos.0 as u32;
                 if col.is_multiple_of(label_every) || b.height == 0 {
                     let text = Text::new(b.height.to_string(), (pos.0 - 0.15, -0.3), font.clone());
-                    chart.draw_series(std::iter::once(text)).map_err(|x| e(&x))?;
+                    chart.draw_series(std::iter::once(text))?;
                 }
             }
         }
         // Legend across the top: one coloured dot and name per miner.
         let mut x = 20;
         let heading = Text::new("miners (blocks):", (x, 12), ("sans-serif", 16).into_font());
-        legend_area.draw(&heading).map_err(|x| e(&x))?;
+        legend_area.draw(&heading)?;
         x += 140;
         let mut y = 12;
         for (name, colour) in self.legend {
@@ -296,17 +290,17 @@ impl Scene<'_> {
                 x = 160;
                 y += 22;
             }
-            legend_area
-                .draw(&Circle::new((x + 7, y + 8), 7, colour.filled()))
-                .map_err(|x| e(&x))?;
-            legend_area
-                .draw(&Text::new(name.clone(), (x + 20, y), ("sans-serif", 15).into_font()))
-                .map_err(|x| e(&x))?;
+            legend_area.draw(&Circle::new((x + 7, y + 8), 7, colour.filled()))?;
+            legend_area.draw(&Text::new(
+                name.clone(),
+                (x + 20, y),
+                ("sans-serif", 15).into_font(),
+            ))?;
             x += width;
         }
         let note = "main chain: dark outline, on the bottom line; stale branches: faded, above it";
         let note_font = ("sans-serif", 15).into_font().color(&BLACK.mix(0.7));
-        legend_area.draw(&Text::new(note, (20, 50), note_font)).map_err(|x| e(&x))?;
+        legend_area.draw(&Text::new(note, (20, 50), note_font))?;
         Ok(())
     }
 }

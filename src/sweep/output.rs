@@ -146,22 +146,50 @@ impl Resolved {
     ///
     /// # Errors
     ///
-    /// Returns what does not match.
-    pub fn check_record(&self, record: &RunRecord) -> Result<(), String> {
+    /// Returns [`RecordError`] saying what does not match.
+    pub fn check_record(&self, record: &RunRecord) -> Result<(), RecordError> {
         if record.run >= self.runs {
-            return Err(format!("run {} is beyond the sweep's {} runs", record.run, self.runs));
+            return Err(RecordError::BeyondSweep { run: record.run, runs: self.runs });
         }
         let (point, replicate) = (record.run / self.seeds, record.run % self.seeds);
         let seed = run_seed(self.seed, point, replicate);
         if (record.point, record.replicate, record.seed) != (point, replicate, seed) {
-            return Err(format!(
-                "run {} should be point {point}, replicate {replicate}, seed {seed}, but says \
-                 point {}, replicate {}, seed {}",
-                record.run, record.point, record.replicate, record.seed
-            ));
+            return Err(RecordError::Misplaced {
+                run: record.run,
+                expected: (point, replicate, seed),
+                found: (record.point, record.replicate, record.seed),
+            });
         }
         Ok(())
     }
+}
+
+/// A journal record that does not fit the sweep; [`SweepError::Record`] names its file.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum RecordError {
+    /// The record's run index is not a run of the sweep.
+    #[error("run {run} is beyond the sweep's {runs} runs")]
+    BeyondSweep {
+        /// The record's run index.
+        run: u64,
+        /// How many runs the sweep has.
+        runs: u64,
+    },
+    /// The record's point, replicate or seed is not the one the sweep gives its run.
+    #[error(
+        "run {run} should be point {}, replicate {}, seed {}, but says point {}, replicate {}, \
+         seed {}",
+        expected.0, expected.1, expected.2, found.0, found.1, found.2
+    )]
+    Misplaced {
+        /// The record's run index.
+        run: u64,
+        /// The (point, replicate, seed) the sweep gives that run.
+        expected: (u64, u64, u64),
+        /// The (point, replicate, seed) the record holds.
+        found: (u64, u64, u64),
+    },
 }
 
 /// A TOML value as JSON (for `sweep.json` only; datetimes become strings).
@@ -227,13 +255,43 @@ pub fn atomic_write(path: &Path, bytes: &[u8]) -> Result<(), SweepError> {
     Ok(())
 }
 
+/// Metrics of a run that cannot be tabled.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum MetricError {
+    /// A proportion counts more successes than trials.
+    #[error("`{name}` has {successes} successes in only {trials} trials")]
+    SuccessesAboveTrials {
+        /// The metric.
+        name: String,
+        /// Its successes.
+        successes: u64,
+        /// Its trials.
+        trials: u64,
+    },
+    /// A metric has no name.
+    #[error("a metric has an empty name")]
+    EmptyName,
+    /// A metric's column is already taken, by a fixed column, an axis or another metric.
+    #[error("metric `{name}` gives a second `{column}` column")]
+    DuplicateColumn {
+        /// The metric.
+        name: String,
+        /// The column it would add a second time.
+        column: String,
+    },
+}
+
 /// Checks a run's metrics can be tabled: unique names that clash with no column, and
 /// proportions with no more successes than trials.
 ///
 /// # Errors
 ///
-/// Returns what is wrong.
-pub fn check_metric_names(metrics: &[(String, Metric)], resolved: &Resolved) -> Result<(), String> {
+/// Returns [`MetricError`] saying what is wrong.
+pub fn check_metric_names(
+    metrics: &[(String, Metric)],
+    resolved: &Resolved,
+) -> Result<(), MetricError> {
     // The fixed columns of both tables: no metric may take these names.
     let mut columns: Vec<String> = rows::columns::<SweepRunKey>()
         .iter()
@@ -246,17 +304,21 @@ pub fn check_metric_names(metrics: &[(String, Metric)], resolved: &Resolved) -> 
         let mut own = vec![name.clone()];
         if let Metric::Proportion { successes, trials } = metric {
             if successes > trials {
-                return Err(format!("`{name}` has {successes} successes in only {trials} trials"));
+                return Err(MetricError::SuccessesAboveTrials {
+                    name: name.clone(),
+                    successes: *successes,
+                    trials: *trials,
+                });
             }
             own.push(format!("{name}_successes"));
             own.push(format!("{name}_trials"));
         }
         if name.is_empty() {
-            return Err("a metric has an empty name".into());
+            return Err(MetricError::EmptyName);
         }
         for column in own {
             if columns.contains(&column) {
-                return Err(format!("metric `{name}` gives a second `{column}` column"));
+                return Err(MetricError::DuplicateColumn { name: name.clone(), column });
             }
             columns.push(column);
         }
