@@ -89,7 +89,7 @@ impl Transport {
     /// Puts `size_bytes` on `link` at `now`: the sender's uplink is busy for the
     /// transmission time, after any message it is still sending, then the message travels
     /// for the link's latency.
-    #[inline]
+    #[inline(always)]
     pub fn transmit(&mut self, link: LinkId, size_bytes: u64, now: SimTime) -> Transmission {
         let from = self.graph.link_source(link).index();
         let start = now.max(self.uplink_free_at[from]);

@@ -58,6 +58,16 @@ pub enum Action {
         /// the uplink, but it is never delivered (see [`crate::world`]).
         prunable: bool,
     },
+    /// Announce a block to every peer of a node but one, with the relay protocol's
+    /// announcement on each link ([`crate::node::relay::announcement`]).
+    Announce {
+        /// The announcing node.
+        from: NodeId,
+        /// The block.
+        block: BlockId,
+        /// The link it is not announced on (back to the peer it came from).
+        except: Option<LinkId>,
+    },
     /// Wake a node at a later time.
     Timer {
         /// The node (the one that set it).
@@ -70,8 +80,9 @@ pub enum Action {
         /// being validated), or not (a mining clock).
         work: bool,
     },
-    /// Tell the observers something happened.
-    Record(Record),
+    /// Tell the observers something happened (the record is kept beside the actions, in
+    /// the [`Outbox`], so that actions stay small).
+    Record(RecordRef),
     /// The node mined a block (the world counts blocks toward the run's target).
     Mined,
     /// Hand a payment to another node directly (a customer handing a merchant the
@@ -82,6 +93,60 @@ pub enum Action {
         /// The payment.
         payment: TxIndex,
     },
+}
+
+/// Where a record waits in an [`Outbox`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RecordRef(u32);
+
+impl RecordRef {
+    /// Its position in the outbox's records.
+    pub fn index(self) -> usize {
+        self.0 as usize
+    }
+}
+
+/// What nodes asked for, in order: small actions, and the records they refer to.
+#[derive(Debug, Default)]
+pub struct Outbox {
+    actions: Vec<Action>,
+    records: Vec<Record>,
+}
+
+impl Outbox {
+    /// Whether nothing is waiting.
+    pub fn is_empty(&self) -> bool {
+        self.actions.is_empty()
+    }
+
+    #[inline]
+    fn push(&mut self, action: Action) {
+        self.actions.push(action);
+    }
+
+    #[inline]
+    fn record(&mut self, record: Record) {
+        let at = RecordRef(self.records.len() as u32);
+        self.records.push(record);
+        self.actions.push(Action::Record(at));
+    }
+
+    /// The record `at` refers to.
+    pub fn get(&self, at: RecordRef) -> &Record {
+        &self.records[at.0 as usize]
+    }
+
+    /// The actions in order, and the records they refer to; the outbox is then empty but
+    /// keeps its buffers when [`Outbox::restore`]d.
+    pub fn split(&mut self) -> (&mut Vec<Action>, &[Record]) {
+        (&mut self.actions, &self.records)
+    }
+
+    /// Empties the outbox, keeping its buffers.
+    pub fn clear(&mut self) {
+        self.actions.clear();
+        self.records.clear();
+    }
 }
 
 /// Per-block facts that every node needs and that are computed once, when the block is
@@ -167,7 +232,7 @@ pub struct NodeCtx<'a> {
     peers: &'a Peers,
     settings: &'a NodeSettings,
     pub(crate) rng: &'a mut NodeStreams,
-    outbox: &'a mut Vec<Action>,
+    outbox: &'a mut Outbox,
 }
 
 /// What the world lends a node: everything but the time, the node and the outbox.
@@ -190,7 +255,7 @@ impl<'a> NodeCtx<'a> {
         mining_open: bool,
         env: Env<'a>,
         rng: &'a mut NodeStreams,
-        outbox: &'a mut Vec<Action>,
+        outbox: &'a mut Outbox,
     ) -> NodeCtx<'a> {
         let Env { shared, network, peers, settings } = env;
         NodeCtx { now, node, mining_open, shared, network, peers, settings, rng, outbox }
@@ -268,6 +333,12 @@ impl<'a> NodeCtx<'a> {
         self.outbox.push(Action::Send { link, msg, prunable });
     }
 
+    /// Queues the announcement of `block` to every peer but the one over `except`.
+    #[inline]
+    pub fn announce(&mut self, block: BlockId, except: Option<LinkId>) {
+        self.outbox.push(Action::Announce { from: self.node, block, except });
+    }
+
     /// Sets a timer the run does not wait for.
     #[inline]
     pub fn set_timer(&mut self, at: SimTime, timer: Timer) {
@@ -283,7 +354,7 @@ impl<'a> NodeCtx<'a> {
     /// Tells the observers.
     #[inline]
     pub fn record(&mut self, record: Record) {
-        self.outbox.push(Action::Record(record));
+        self.outbox.record(record);
     }
 
     /// Counts a mined block toward the run's target.

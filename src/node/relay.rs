@@ -11,15 +11,31 @@
 
 use super::Node;
 use super::chain_view::BlockState;
-use super::ctx::NodeCtx;
+use super::ctx::{NodeCtx, Peers};
 use super::mempool;
 use crate::chain::BlockId;
-use crate::id::LinkId;
+use crate::id::{LinkId, NodeId};
 use crate::network::message::{Message, MessageKind};
 use crate::rng;
-use crate::scenario::RelayProtocol;
+use crate::scenario::{RelayProtocol, RelaySpec};
 
 // ----- what a node does with relay messages -----
+
+/// The message that announces a block on `link`, which starts at `node`: an `inv`, or with
+/// `push` the block itself, or with `compact` a `cmpctblock` if the peer chose `node` as a
+/// high-bandwidth peer (both must speak BIP152).
+#[inline]
+pub fn announcement(relay: &RelaySpec, peers: &Peers, node: NodeId, link: LinkId) -> MessageKind {
+    match relay.protocol {
+        RelayProtocol::Push => MessageKind::Block,
+        RelayProtocol::Compact
+            if peers.compact[node.index()] && peers.high_bandwidth[link.index()] =>
+        {
+            MessageKind::CmpctBlock
+        }
+        _ => MessageKind::Inv,
+    }
+}
 
 impl Node {
     /// Sends a request or answer about `block` over `link` (never skipped: the other side
@@ -28,27 +44,10 @@ impl Node {
         ctx.send(link, Message::about(kind, block), false);
     }
 
-    /// Announces `block` to every peer except over `except`: an `inv`, or with `push` the
-    /// block itself, or with `compact` a `cmpctblock` to the peers that chose this node as
-    /// a high-bandwidth peer.
+    /// Announces `block` to every peer except over `except` (see [`announcement`] for what
+    /// goes on each link).
     pub(super) fn announce(ctx: &mut NodeCtx<'_>, block: BlockId, except: Option<LinkId>) {
-        let protocol = ctx.settings().relay.protocol;
-        let node = ctx.node();
-        let peers = ctx.peers();
-        let sender_compact = peers.compact[node.index()];
-        for link in ctx.network().links_of(node) {
-            if Some(link) == except {
-                continue;
-            }
-            let kind = match protocol {
-                RelayProtocol::Push => MessageKind::Block,
-                RelayProtocol::Compact if sender_compact && peers.high_bandwidth[link.index()] => {
-                    MessageKind::CmpctBlock
-                }
-                _ => MessageKind::Inv,
-            };
-            ctx.send(link, Message::about(kind, block), true);
-        }
+        ctx.announce(block, except);
     }
 
     /// A message arrived from the peer at the other end of `back` (the node's link to it).

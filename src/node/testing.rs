@@ -9,10 +9,16 @@ use crate::chain::{BlockId, BlockStore, CompactTarget, ConsensusParams, U256};
 use crate::id::{LinkId, NodeId};
 use crate::mining::{Body, TemplateSpec, build_template};
 use crate::network::latency::LinkLatencySpec;
+use crate::network::message::Message;
 use crate::network::topology::TopologySpec;
 use crate::network::{BandwidthSpec, Network, NetworkSpec};
-use crate::node::ctx::{Action, Env, NodeCtx, NodeSettings, NodeStreams, Peers, Shared};
+use crate::node::ctx::{
+    Action, Env, NodeCtx, NodeSettings, NodeStreams, Outbox, Peers, Shared, Timer,
+};
 use crate::node::protocol::View;
+use crate::node::relay::announcement;
+use crate::observe::Record;
+use crate::payments::pool::TxIndex;
 use crate::rng::RngStreams;
 use crate::scenario::{MiningMode, RelayProtocol, RelaySpec};
 use crate::time::{SimDuration, SimTime};
@@ -44,6 +50,40 @@ pub fn child(store: &mut BlockStore, parent: BlockId, miner: u32) -> BlockId {
         .expect("the parent is stored")
 }
 
+/// What a node asked for, with its records in place.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Did {
+    /// A message on one of its links.
+    Send {
+        /// The link.
+        link: LinkId,
+        /// The message.
+        msg: Message,
+        /// Whether it may be skipped when the receiver would ignore it.
+        prunable: bool,
+    },
+    /// A timer.
+    Timer {
+        /// When.
+        at: SimTime,
+        /// What for.
+        timer: Timer,
+        /// Whether the run waits for it.
+        work: bool,
+    },
+    /// A record.
+    Record(Record),
+    /// A mined block counted.
+    Mined,
+    /// A payment handed to another node.
+    HandOver {
+        /// The node paid.
+        to: NodeId,
+        /// The payment.
+        payment: TxIndex,
+    },
+}
+
 /// Everything the world lends a node, for driving nodes by hand.
 pub struct Harness {
     /// Shared blocks and costs.
@@ -55,7 +95,7 @@ pub struct Harness {
     /// Settings.
     pub settings: NodeSettings,
     streams: Vec<NodeStreams>,
-    outbox: Vec<Action>,
+    outbox: Outbox,
     /// Virtual time of the next input.
     pub now: SimTime,
 }
@@ -101,7 +141,7 @@ impl Harness {
             peers: Peers { compact: vec![false; nodes as usize], high_bandwidth: Vec::new() },
             settings,
             streams: vec![NodeStreams::default(); nodes as usize],
-            outbox: Vec::new(),
+            outbox: Outbox::default(),
             now: SimTime::ZERO,
         }
     }
@@ -141,8 +181,27 @@ impl Harness {
     }
 
     /// What the nodes asked for since the last call, in order.
-    pub fn take(&mut self) -> Vec<Action> {
-        std::mem::take(&mut self.outbox)
+    pub fn take(&mut self) -> Vec<Did> {
+        let (actions, records) = self.outbox.split();
+        let mut did = Vec::new();
+        for a in actions.drain(..) {
+            match a {
+                Action::Send { link, msg, prunable } => did.push(Did::Send { link, msg, prunable }),
+                Action::Announce { from, block, except } => {
+                    for link in self.network.links_of(from).filter(|&l| Some(l) != except) {
+                        let kind = announcement(&self.settings.relay, &self.peers, from, link);
+                        let msg = Message::about(kind, block);
+                        did.push(Did::Send { link, msg, prunable: true });
+                    }
+                }
+                Action::Timer { at, timer, work, .. } => did.push(Did::Timer { at, timer, work }),
+                Action::Record(r) => did.push(Did::Record(records[r.index()])),
+                Action::Mined => did.push(Did::Mined),
+                Action::HandOver { to, payment } => did.push(Did::HandOver { to, payment }),
+            }
+        }
+        self.outbox.clear();
+        did
     }
 
     /// The link from `from` to `to`.

@@ -2,8 +2,8 @@
 //! each input, with no world around it.
 
 use super::attacker::selfish::Selfish;
-use super::testing::Harness;
-use super::{Action, BlockState, Honest, Miner, Node, Protocol, Timer};
+use super::testing::{Did, Harness};
+use super::{BlockState, Honest, Miner, Node, Protocol, Timer};
 use crate::chain::BlockId;
 use crate::id::{LinkId, NodeId};
 use crate::network::message::{Message, MessageKind};
@@ -21,7 +21,7 @@ fn deliver(
     from: u32,
     kind: MessageKind,
     block: BlockId,
-) -> Vec<Action> {
+) -> Vec<Did> {
     let link = h.link(from, 0);
     n.on_deliver(&mut h.ctx(NodeId(0)), link, Message::about(kind, block));
     h.take()
@@ -29,12 +29,12 @@ fn deliver(
 
 /// Fires every validation timer among `actions` (in order), and those they set in turn;
 /// returns everything else the node asked for, in order.
-fn validate_all(h: &mut Harness, n: &mut Node, actions: Vec<Action>) -> Vec<Action> {
+fn validate_all(h: &mut Harness, n: &mut Node, actions: Vec<Did>) -> Vec<Did> {
     let mut out = Vec::new();
-    let mut pending: std::collections::VecDeque<Action> = actions.into();
+    let mut pending: std::collections::VecDeque<Did> = actions.into();
     while let Some(a) = pending.pop_front() {
         match a {
-            Action::Timer { timer: t @ Timer::Validated { .. }, at, .. } => {
+            Did::Timer { timer: t @ Timer::Validated { .. }, at, .. } => {
                 h.now = h.now.max(at);
                 n.on_timer(&mut h.ctx(NodeId(0)), t);
                 pending.extend(h.take());
@@ -52,29 +52,27 @@ fn receive(
     from: u32,
     kind: MessageKind,
     block: BlockId,
-) -> Vec<Action> {
+) -> Vec<Did> {
     let actions = deliver(h, n, from, kind, block);
     validate_all(h, n, actions)
 }
 
 /// The messages among `actions`: (link, kind, block).
-fn sends(actions: &[Action]) -> Vec<(LinkId, MessageKind, BlockId)> {
+fn sends(actions: &[Did]) -> Vec<(LinkId, MessageKind, BlockId)> {
     actions
         .iter()
         .filter_map(|a| match a {
-            Action::Send { link, msg, .. } => Some((*link, msg.kind, msg.block)),
+            Did::Send { link, msg, .. } => Some((*link, msg.kind, msg.block)),
             _ => None,
         })
         .collect()
 }
 
-fn accepted(actions: &[Action]) -> Vec<(BlockId, TipOutcome)> {
+fn accepted(actions: &[Did]) -> Vec<(BlockId, TipOutcome)> {
     actions
         .iter()
         .filter_map(|a| match a {
-            Action::Record(Record::BlockAccepted { block, outcome, .. }) => {
-                Some((*block, *outcome))
-            }
+            Did::Record(Record::BlockAccepted { block, outcome, .. }) => Some((*block, *outcome)),
             _ => None,
         })
         .collect()
@@ -153,21 +151,21 @@ fn a_selfish_node_publishes_its_block_before_it_relays_a_competitor() {
     n.on_start(&mut h.ctx(NodeId(0)));
     let mut actions = h.take();
     let mined = loop {
-        let Some(Action::Timer { timer, at, .. }) = actions.pop() else {
+        let Some(Did::Timer { timer, at, .. }) = actions.pop() else {
             panic!("a miner always has its clock set: {actions:?}")
         };
         h.now = at;
         n.on_timer(&mut h.ctx(NodeId(0)), timer);
         actions = h.take();
         if let Some(b) = actions.iter().find_map(|a| match a {
-            Action::Record(Record::BlockMined { block, .. }) => Some(*block),
+            Did::Record(Record::BlockMined { block, .. }) => Some(*block),
             _ => None,
         }) {
             break b;
         }
     };
     assert!(
-        actions.iter().any(|a| matches!(a, Action::Record(Record::Withheld { .. }))),
+        actions.iter().any(|a| matches!(a, Did::Record(Record::Withheld { .. }))),
         "the pool withholds its block"
     );
     assert!(sends(&actions).is_empty(), "nothing of a withheld block is sent");
@@ -186,7 +184,7 @@ fn a_selfish_node_publishes_its_block_before_it_relays_a_competitor() {
     ];
     assert_eq!(order, expected);
     let tie = out.iter().find_map(|a| match a {
-        Action::Record(Record::Published { tie_with, .. }) => Some(*tie_with),
+        Did::Record(Record::Published { tie_with, .. }) => Some(*tie_with),
         _ => None,
     });
     assert_eq!(tie, Some(Some(honest)), "a match race between the two blocks");

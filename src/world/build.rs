@@ -217,7 +217,7 @@ impl<O: Observer, M: Monitor> World<O, M> {
             blocks_mined: 0,
             target_blocks: scenario.run.blocks,
             progress: None,
-            outbox: Vec::new(),
+            outbox: crate::node::ctx::Outbox::default(),
         })
     }
 }

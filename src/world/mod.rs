@@ -21,13 +21,14 @@ mod build;
 
 pub use build::{BuildError, consensus_params};
 
-use crate::chain::BlockStore;
+use crate::chain::{BlockId, BlockStore};
 use crate::engine::{Engine, Limits, Model, RunStats, Scheduler, StopReason};
 use crate::id::{LinkId, NodeId};
 use crate::network::faults::Change;
 use crate::network::message::{Message, MessageKind};
 use crate::network::transport::Transport;
-use crate::node::ctx::{Env, NodeSettings, NodeStreams, Peers, Shared};
+use crate::node::ctx::{Env, NodeSettings, NodeStreams, Outbox, Peers, Shared};
+use crate::node::relay::announcement;
 use crate::node::{Action, Node, NodeCtx, Timer};
 use crate::observe::{Observer, Record};
 use crate::payments::workload::{Workload, WorkloadEvent};
@@ -116,7 +117,7 @@ pub struct World<O: Observer, M: Monitor = ()> {
     blocks_mined: u64,
     target_blocks: u64,
     progress: Option<Box<dyn FnMut(u64)>>,
-    outbox: Vec<Action>,
+    outbox: Outbox,
 }
 
 /// What a finished world leaves behind, for the outcome.
@@ -244,46 +245,38 @@ impl<O: Observer, M: Monitor> World<O, M> {
         self.apply(sched);
     }
 
-    /// Applies the outbox in order. A hand-over runs the other node at once; its actions
-    /// join the end of the outbox.
+    /// Applies the outbox in order. A hand-over runs the other node at once (its own
+    /// actions are applied before the rest of this outbox).
     fn apply(&mut self, sched: &mut Scheduler<Event>) {
         if self.outbox.is_empty() {
             return;
         }
-        let mut i = 0;
-        while i < self.outbox.len() {
-            let action = self.outbox[i];
-            i += 1;
+        let mut outbox = std::mem::take(&mut self.outbox);
+        let (actions, records) = outbox.split();
+        for action in actions.drain(..) {
             match action {
                 Action::Send { link, msg, prunable } => self.send(link, msg, prunable, sched),
+                Action::Announce { from, block, except } => {
+                    self.announce(from, block, except, sched);
+                }
                 Action::Timer { node, at, timer, work } => {
                     if work {
                         self.in_flight += 1;
                     }
                     sched.at(at, Event::Timer { node, timer, work });
                 }
-                Action::Record(record) => self.record(record),
+                Action::Record(at) => {
+                    let record = records[at.index()];
+                    self.record(record);
+                }
                 Action::Mined => self.count_mined(),
                 Action::HandOver { to, payment } => {
-                    let env = Env {
-                        shared: &mut self.shared,
-                        network: self.transport.graph(),
-                        peers: &self.peers,
-                        settings: &self.settings,
-                    };
-                    let mut ctx = NodeCtx::new(
-                        sched.now(),
-                        to,
-                        self.phase == Phase::Mining,
-                        env,
-                        &mut self.streams[to.index()],
-                        &mut self.outbox,
-                    );
-                    self.nodes[to.index()].on_handover(&mut ctx, payment);
+                    self.visit(to, sched, |n, ctx| n.on_handover(ctx, payment));
                 }
             }
         }
-        self.outbox.clear();
+        outbox.clear();
+        self.outbox = outbox;
     }
 
     fn count_mined(&mut self) {
@@ -293,6 +286,23 @@ impl<O: Observer, M: Monitor> World<O, M> {
         }
         if self.blocks_mined >= self.target_blocks && self.phase == Phase::Mining {
             self.stop_mining();
+        }
+    }
+
+    /// Puts `from`'s announcement of `block` on each of its links but `except`.
+    fn announce(
+        &mut self,
+        from: NodeId,
+        block: BlockId,
+        except: Option<LinkId>,
+        sched: &mut Scheduler<Event>,
+    ) {
+        for link in self.transport.graph().links_of(from) {
+            if Some(link) == except {
+                continue;
+            }
+            let kind = announcement(&self.settings.relay, &self.peers, from, link);
+            self.send(link, Message::about(kind, block), true, sched);
         }
     }
 
