@@ -101,10 +101,10 @@ impl Merchant {
         let event = shop.on_tip(pool, ctx.store(), tip, now);
         match event {
             Some(ShopEvent::Shipped { confirmations }) => {
-                ctx.record(Record::GoodsShipped { node: node.0, confirmations, time: now });
+                ctx.record(Record::GoodsShipped { node, confirmations, time: now });
             }
             Some(ShopEvent::Reversed) => {
-                ctx.record(Record::PaymentReversed { node: node.0, time: now });
+                ctx.record(Record::PaymentReversed { node, time: now });
             }
             None => {}
         }

@@ -224,7 +224,7 @@ impl Node {
         };
         let id = store_mined(ctx, block);
         ctx.mined();
-        ctx.record(Record::BlockMined { block: id, miner: self.id.0, time: ctx.now() });
+        ctx.record(Record::BlockMined { block: id, miner: self.id, time: ctx.now() });
         // The clock that fired is used up: force a fresh draw when the tip moves.
         if let Some(m) = self.miner.as_mut() {
             m.clock_bits = CompactTarget(0);

@@ -10,6 +10,7 @@ use serde::Serialize;
 
 use crate::analytic::selfish_mining_revenue;
 use crate::chain::{BlockId, BlockStore};
+use crate::id::NodeId;
 use crate::observe::metrics::{Metrics, ReorgEvent};
 use crate::results::rows::{AttackRow, Fixed, to_csv_bytes};
 use crate::scenario::Scenario;
@@ -163,7 +164,7 @@ pub fn summarize(run: &RunView<'_>, metrics: &Metrics) -> Option<(AttackSection,
     let main_height = run.store.get(run.best).height;
     let by_miner = metrics.blocks_by_miner(run.in_main, names.len());
     let (mined, main) = (&by_miner.mined, &by_miner.in_main);
-    let is_attacker = |n: u32| scenario.attackers.iter().any(|a| a.node == n);
+    let is_attacker = |n: NodeId| scenario.attackers.iter().any(|a| a.node == n.0);
     let log = &metrics.attack;
     let attackers: Vec<AttackerSummary> = scenario
         .attackers
@@ -171,17 +172,17 @@ pub fn summarize(run: &RunView<'_>, metrics: &Metrics) -> Option<(AttackSection,
         .enumerate()
         .map(|(i, a)| {
             let n = a.node as usize;
-            let counts = log.nodes.get(&a.node).copied().unwrap_or_default();
+            let counts = log.nodes.get(&NodeId(a.node)).copied().unwrap_or_default();
             let caused: Vec<u32> = metrics
                 .reorgs
                 .iter()
                 .filter(|r| !is_attacker(r.node) && reorg_onto(run.store, r, a.node))
                 .map(|r| r.depth)
                 .collect();
-            let relative_revenue = by_miner.revenue_share(n, main_height);
+            let relative_revenue = by_miner.revenue_share(NodeId(a.node), main_height);
             let gamma = match a.strategy {
                 StrategySpec::Selfish { gamma } => {
-                    let ties = log.ties.get(&a.node).copied().unwrap_or_default();
+                    let ties = log.ties.get(&NodeId(a.node)).copied().unwrap_or_default();
                     let honest = ties.honest_on_attacker + ties.honest_on_honest;
                     Some(GammaSummary {
                         setting: match gamma {

@@ -97,7 +97,7 @@ pub fn render_transactions(
 
     let mempool_csv = to_csv_bytes(metrics.mempool.iter().map(|s| MempoolRow {
         time_ms: Millis::from_micros(s.time.as_micros()),
-        node: names[s.node as usize].clone(),
+        node: names[s.node.index()].clone(),
         txs: s.txs,
         bytes: s.bytes,
     }));

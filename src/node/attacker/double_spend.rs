@@ -83,7 +83,12 @@ impl DoubleSpend {
             .iter()
             .map(|&i| {
                 let tx = &pool.txs()[i as usize];
-                Record::PaymentSent { txid: tx.txid, node: tx.source, conflict: true, time: now }
+                Record::PaymentSent {
+                    txid: tx.txid,
+                    node: NodeId(tx.source),
+                    conflict: true,
+                    time: now,
+                }
             })
             .collect();
         for record in sent {
