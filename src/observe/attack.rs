@@ -149,8 +149,8 @@ mod tests {
     #[test]
     fn ties_are_counted_for_the_side_the_next_block_builds_on() {
         let (mut s, g) = store();
-        let honest = child(&mut s, g, 0);
-        let pool = child(&mut s, g, 9);
+        let honest = child(&mut s, g, NodeId(0));
+        let pool = child(&mut s, g, NodeId(9));
         let mut log = AttackLog::default();
         log.record(&Record::Withheld { node: NodeId(9), block: pool, time: SimTime::ZERO });
         let publish = Record::Published {
@@ -161,16 +161,16 @@ mod tests {
             time: SimTime::ZERO,
         };
         log.record(&publish);
-        let on_pool = child(&mut s, pool, 3);
+        let on_pool = child(&mut s, pool, NodeId(3));
         log.mined(on_pool, NodeId(3), &s);
         // A second block on the same pair is not counted: the tie is closed.
-        let late = child(&mut s, honest, 4);
+        let late = child(&mut s, honest, NodeId(4));
         log.mined(late, NodeId(4), &s);
         log.record(&publish);
-        let on_honest = child(&mut s, honest, 5);
+        let on_honest = child(&mut s, honest, NodeId(5));
         log.mined(on_honest, NodeId(5), &s);
         log.record(&publish);
-        let won = child(&mut s, pool, 9);
+        let won = child(&mut s, pool, NodeId(9));
         log.mined(won, NodeId(9), &s);
         let t = log.ties[&NodeId(9)];
         assert_eq!(

@@ -828,9 +828,16 @@ submit_to = ["n0"]
         let spec =
             TemplateSpec { genesis_time: 1_231_006_505, block_size_bytes: 0, tx_size_bytes: 250 };
         let now = SimTime(60_000_000 * (salt + 1));
-        let b =
-            build_template(&mut sim.store, parent, 1, now, salt, &spec, Body::Txs(body_txs, fees));
-        let id = sim.store.insert(b, BlockMeta { miner: Some(1), mined_at: now }).unwrap();
+        let b = build_template(
+            &mut sim.store,
+            parent,
+            NodeId(1),
+            now,
+            salt,
+            &spec,
+            Body::Txs(body_txs, fees),
+        );
+        let id = sim.store.insert(b, BlockMeta { miner: Some(NodeId(1)), mined_at: now }).unwrap();
         assert_eq!(sim.store.validity(id), Ok(()));
         sim.transactions.as_mut().unwrap().pool.register_block(id, parent, txs);
         id

@@ -150,7 +150,7 @@ pub struct RunView<'a> {
 /// `attacker`.
 fn reorg_onto(store: &BlockStore, r: &ReorgEvent, attacker: u32) -> bool {
     let fork = store.fork_point(r.old_tip, r.new_tip);
-    store.branch(r.new_tip, fork).iter().any(|&b| store.get(b).meta.miner == Some(attacker))
+    store.branch(r.new_tip, fork).iter().any(|&b| store.get(b).meta.miner == Some(NodeId(attacker)))
 }
 
 /// The attack section of a run and its `attack.csv` (when it has attackers), or `None` for

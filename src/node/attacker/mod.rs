@@ -125,9 +125,9 @@ pub fn protocols(scenario: &Scenario, shares: &[f64], streams: &RngStreams) -> P
             subsets[i] = Some(held);
             for (n, t) in tie_breaks.iter_mut().enumerate() {
                 if subset.binary_search(&(n as u32)).is_ok() {
-                    t.favoured.push(a.node);
+                    t.favoured.push(NodeId(a.node));
                 } else {
-                    t.disfavoured.push(a.node);
+                    t.disfavoured.push(NodeId(a.node));
                 }
             }
         }
