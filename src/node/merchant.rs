@@ -162,7 +162,7 @@ impl Protocol for Merchant {
 /// The merchant's node in a scenario's double spend, if it has one.
 pub fn merchant_of(scenario: &crate::scenario::Scenario) -> Option<(NodeId, u32)> {
     scenario.attackers.iter().find_map(|a| match a.strategy {
-        crate::scenario::attack::StrategySpec::DoubleSpend(d) => Some((NodeId(d.merchant), d.z)),
+        crate::scenario::attack::StrategySpec::DoubleSpend(d) => Some((d.merchant, d.z)),
         _ => None,
     })
 }

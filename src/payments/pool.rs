@@ -71,7 +71,7 @@ pub struct PoolTx {
     /// When the wallet created it.
     pub created: SimTime,
     /// The node it was submitted to.
-    pub source: u32,
+    pub source: NodeId,
     /// The first block (in mining order) that included it.
     pub first_block: Option<BlockId>,
     /// The last block that included it (the same, unless forks included it twice).
@@ -218,7 +218,7 @@ impl TxPool {
         network: &Network,
         tx: Transaction,
         fee: Amount,
-        source: u32,
+        source: NodeId,
         now: SimTime,
     ) -> TxIndex {
         self.add_with(network, tx, fee, source, now, true)
@@ -231,7 +231,7 @@ impl TxPool {
         network: &Network,
         tx: Transaction,
         fee: Amount,
-        source: u32,
+        source: NodeId,
         now: SimTime,
     ) -> TxIndex {
         self.add_with(network, tx, fee, source, now, false)
@@ -242,7 +242,7 @@ impl TxPool {
         network: &Network,
         tx: Transaction,
         fee: Amount,
-        source: u32,
+        source: NodeId,
         now: SimTime,
         relays: bool,
     ) -> TxIndex {
@@ -282,16 +282,16 @@ impl TxPool {
     }
 
     /// When transaction `i` reaches `node` ([`NEVER`] if the node holds a conflicting one).
-    pub fn arrival(&self, i: TxIndex, node: u32) -> SimTime {
+    pub fn arrival(&self, i: TxIndex, node: NodeId) -> SimTime {
         let e = &self.txs[i as usize];
         if e.group != NO_GROUP {
             let g = &self.groups[e.group as usize];
-            return if g.holder[node as usize] == i { g.arrival[node as usize] } else { NEVER };
+            return if g.holder[node.index()] == i { g.arrival[node.index()] } else { NEVER };
         }
         if !e.relays {
             return if node == e.source { e.created } else { NEVER };
         }
-        e.created + self.sources[e.slot as usize].delay[node as usize]
+        e.created + self.sources[e.slot as usize].delay[node.index()]
     }
 
     /// Transactions of recent blocks that are not on `tip`'s chain, by fee rate: with the
@@ -318,7 +318,7 @@ impl TxPool {
         store: &mut BlockStore,
         tip: BlockId,
         i: TxIndex,
-        node: u32,
+        node: NodeId,
         now: SimTime,
     ) -> bool {
         if self.arrival(i, node) > now {
@@ -336,7 +336,7 @@ impl TxPool {
         &self,
         utxo: &UtxoSet,
         extra: &[(Reverse<u64>, TxIndex)],
-        node: u32,
+        node: NodeId,
         now: SimTime,
         max_bytes: u64,
     ) -> Vec<TxIndex> {
@@ -350,7 +350,7 @@ impl TxPool {
         &self,
         utxo: &UtxoSet,
         extra: &[(Reverse<u64>, TxIndex)],
-        node: u32,
+        node: NodeId,
         now: SimTime,
         max_bytes: u64,
         only: Option<TxIndex>,
@@ -418,7 +418,7 @@ impl TxPool {
         spent: &FxHashSet<OutPoint>,
         chosen: &FxHashSet<TxId>,
         now: SimTime,
-        node: u32,
+        node: NodeId,
     ) -> Option<bool> {
         let mut waits = false;
         for input in &e.tx.inputs {
@@ -523,10 +523,10 @@ impl TxPool {
 
     /// What `node` lacks, at `now`, of `block`'s transactions (for compact-block
     /// reconstruction and for the validation cost of signatures not verified before).
-    pub fn missing(&self, block: BlockId, node: u32, now: SimTime) -> Missing {
+    pub fn missing(&self, block: BlockId, node: NodeId, now: SimTime) -> Missing {
         let mut m = Missing::default();
         let Some(b) = self.blocks.get(block.index()) else { return m };
-        let horizon = self.max_delay[node as usize];
+        let horizon = self.max_delay[node.index()];
         for (k, &i) in b.txs.iter().enumerate() {
             let e = &self.txs[i as usize];
             if k >= b.grouped as usize && e.created + horizon <= now {
@@ -580,10 +580,10 @@ impl TxPool {
         &self,
         store: &mut BlockStore,
         tip: BlockId,
-        node: u32,
+        node: NodeId,
         now: SimTime,
     ) -> (u64, u64) {
-        let n = node as usize;
+        let n = node.index();
         let (mut count, mut bytes) = (0i64, 0i64);
         for s in &self.sources {
             let Some(cutoff) = now.0.checked_sub(s.delay[n].0) else { continue };
@@ -648,13 +648,13 @@ impl TxPool {
     }
 
     #[cfg(test)]
-    fn source_slot_of(&self, node: u32) -> usize {
-        self.slot_of_node[node as usize] as usize
+    fn source_slot_of(&self, node: NodeId) -> usize {
+        self.slot_of_node[node.index()] as usize
     }
 
     /// The slot of a submission node, computing its relay distances the first time.
-    fn source_slot(&mut self, network: &Network, node: u32) -> u32 {
-        let slot = self.slot_of_node[node as usize];
+    fn source_slot(&mut self, network: &Network, node: NodeId) -> u32 {
+        let slot = self.slot_of_node[node.index()];
         if slot != u32::MAX {
             return slot;
         }
@@ -665,7 +665,7 @@ impl TxPool {
         }
         let slot = self.sources.len() as u32;
         self.sources.push(Source { delay, created: Vec::new(), cum_bytes: vec![0] });
-        self.slot_of_node[node as usize] = slot;
+        self.slot_of_node[node.index()] = slot;
         slot
     }
 
@@ -691,7 +691,7 @@ impl TxPool {
             old.members.clear();
             included.append(&mut old.included);
         }
-        let starts: Vec<(u32, SimTime, u32, bool)> = members
+        let starts: Vec<(NodeId, SimTime, u32, bool)> = members
             .iter()
             .map(|&m| {
                 let e = &self.txs[m as usize];
@@ -741,7 +741,7 @@ fn merge_sorted<T: Ord + Copy>(
 fn flood(
     network: &Network,
     hop: &[SimDuration],
-    starts: &[(u32, SimTime, u32, bool)],
+    starts: &[(NodeId, SimTime, u32, bool)],
 ) -> (Vec<SimTime>, Vec<u32>) {
     let n = network.node_count() as usize;
     let mut at = vec![NEVER; n];
@@ -752,17 +752,17 @@ fn flood(
         heap.push(Reverse((t, l, node)));
     }
     while let Some(Reverse((t, l, v))) = heap.pop() {
-        if at[v as usize] != NEVER {
+        if at[v.index()] != NEVER {
             continue;
         }
-        at[v as usize] = t;
-        label[v as usize] = l;
+        at[v.index()] = t;
+        label[v.index()] = l;
         if quiet.contains(&l) {
             continue;
         }
-        for link in network.links_of(NodeId(v)) {
-            let w = network.link_target(link).0;
-            if at[w as usize] == NEVER {
+        for link in network.links_of(v) {
+            let w = network.link_target(link);
+            if at[w.index()] == NEVER {
                 heap.push(Reverse((t + hop[link.index()], l, w)));
             }
         }
@@ -843,7 +843,7 @@ submit_to = ["n0"]
         id
     }
 
-    fn in_mempool(sim: &mut Sim, tip: BlockId, i: TxIndex, node: u32) -> bool {
+    fn in_mempool(sim: &mut Sim, tip: BlockId, i: TxIndex, node: NodeId) -> bool {
         let t = sim.transactions.as_ref().unwrap();
         t.pool.in_mempool(&mut sim.store, tip, i, node, SimTime(10_000_000_000))
     }
@@ -852,21 +852,27 @@ submit_to = ["n0"]
     fn conflicting_versions_are_held_by_the_side_that_heard_them_first() {
         let mut sim = world("");
         let now = SimTime(1_000_000);
-        let pair = sim.transactions.as_mut().unwrap().wallets.conflicting_pair([0, 29]).unwrap();
+        let pair = sim
+            .transactions
+            .as_mut()
+            .unwrap()
+            .wallets
+            .conflicting_pair([NodeId(0), NodeId(29)])
+            .unwrap();
         let [a, b] = pair;
         let (ia, ib) = (submit(&mut sim, a, now), submit(&mut sim, b, now));
         let pool = &sim.transactions.as_ref().unwrap().pool;
-        let (sa, sb) = (pool.source_slot_of(0), pool.source_slot_of(29));
+        let (sa, sb) = (pool.source_slot_of(NodeId(0)), pool.source_slot_of(NodeId(29)));
         let (mut held_a, mut held_b) = (0, 0);
-        for v in 0..30u32 {
-            let (da, db) = (pool.sources[sa].delay[v as usize], pool.sources[sb].delay[v as usize]);
+        for v in NodeId::all(30) {
+            let (da, db) = (pool.sources[sa].delay[v.index()], pool.sources[sb].delay[v.index()]);
             let (aa, ab) = (pool.arrival(ia, v), pool.arrival(ib, v));
-            assert!((aa == NEVER) != (ab == NEVER), "node {v} holds exactly one version");
+            assert!((aa == NEVER) != (ab == NEVER), "{v} holds exactly one version");
             if da < db {
-                assert_eq!(aa, now + da, "node {v} is closer to n0 and hears its version first");
+                assert_eq!(aa, now + da, "{v} is closer to n0 and hears its version first");
                 held_a += 1;
             } else if db < da {
-                assert_eq!(ab, now + db, "node {v} is closer to n29 and hears its version first");
+                assert_eq!(ab, now + db, "{v} is closer to n29 and hears its version first");
                 held_b += 1;
             }
         }
@@ -877,33 +883,56 @@ submit_to = ["n0"]
     fn a_reorg_returns_disconnected_payments_and_drops_the_new_chain_conflicts() {
         let mut sim = world("");
         let now = SimTime(1_000_000);
-        let [c1, c2] =
-            sim.transactions.as_mut().unwrap().wallets.conflicting_pair([0, 29]).unwrap();
+        let [c1, c2] = sim
+            .transactions
+            .as_mut()
+            .unwrap()
+            .wallets
+            .conflicting_pair([NodeId(0), NodeId(29)])
+            .unwrap();
         let p = sim.transactions.as_mut().unwrap().wallets.next_payment().unwrap();
         let (i1, i2, ip) =
             (submit(&mut sim, c1, now), submit(&mut sim, c2, now), submit(&mut sim, p, now));
         let genesis = BlockId::GENESIS;
-        assert!(in_mempool(&mut sim, genesis, i1, 0) && in_mempool(&mut sim, genesis, ip, 0));
-        assert!(!in_mempool(&mut sim, genesis, i2, 0), "n0 refuses the version it heard second");
-        assert!(in_mempool(&mut sim, genesis, i2, 29) && !in_mempool(&mut sim, genesis, i1, 29));
+        assert!(
+            in_mempool(&mut sim, genesis, i1, NodeId(0))
+                && in_mempool(&mut sim, genesis, ip, NodeId(0))
+        );
+        assert!(
+            !in_mempool(&mut sim, genesis, i2, NodeId(0)),
+            "n0 refuses the version it heard second"
+        );
+        assert!(
+            in_mempool(&mut sim, genesis, i2, NodeId(29))
+                && !in_mempool(&mut sim, genesis, i1, NodeId(29))
+        );
 
         let a = block(&mut sim, genesis, &[i1, ip], 1);
         for i in [i1, i2, ip] {
-            assert!(!in_mempool(&mut sim, a, i, 0), "tx {i}: confirmed or conflicting on A");
-            assert!(!in_mempool(&mut sim, a, i, 29), "tx {i}: confirmed or conflicting on A");
+            assert!(
+                !in_mempool(&mut sim, a, i, NodeId(0)),
+                "tx {i}: confirmed or conflicting on A"
+            );
+            assert!(
+                !in_mempool(&mut sim, a, i, NodeId(29)),
+                "tx {i}: confirmed or conflicting on A"
+            );
         }
         // A competing branch confirms the other version; a node that reorgs onto it gets the
         // payment back and drops the version that now conflicts.
         let b1 = block(&mut sim, genesis, &[], 2);
         let b2 = block(&mut sim, b1, &[i2], 3);
-        assert!(in_mempool(&mut sim, b2, ip, 0), "the disconnected payment returns");
-        assert!(!in_mempool(&mut sim, b2, i1, 0), "the version in the old chain now conflicts");
-        assert!(!in_mempool(&mut sim, b2, i2, 0), "the new chain confirmed this one");
+        assert!(in_mempool(&mut sim, b2, ip, NodeId(0)), "the disconnected payment returns");
+        assert!(
+            !in_mempool(&mut sim, b2, i1, NodeId(0)),
+            "the version in the old chain now conflicts"
+        );
+        assert!(!in_mempool(&mut sim, b2, i2, NodeId(0)), "the new chain confirmed this one");
         let t = sim.transactions.as_ref().unwrap();
         let late = SimTime(10_000_000_000);
-        assert_eq!(t.pool.mempool_size(&mut sim.store, b2, 0, late).0, 1);
-        assert_eq!(t.pool.mempool_size(&mut sim.store, a, 0, late).0, 0);
-        assert_eq!(t.pool.mempool_size(&mut sim.store, genesis, 0, late).0, 2);
+        assert_eq!(t.pool.mempool_size(&mut sim.store, b2, NodeId(0), late).0, 1);
+        assert_eq!(t.pool.mempool_size(&mut sim.store, a, NodeId(0), late).0, 0);
+        assert_eq!(t.pool.mempool_size(&mut sim.store, genesis, NodeId(0), late).0, 2);
     }
 
     #[test]
@@ -922,15 +951,15 @@ submit_to = ["n0"]
         by_rate.sort_by_key(|&i| (Reverse(rate(i)), i));
         let extra = t.pool.off_chain(&sim.store, BlockId::GENESIS);
         let utxo = sim.store.utxo_at(BlockId::GENESIS).unwrap();
-        let chosen = t.pool.select(utxo, &extra, 5, late, 1_000_000);
+        let chosen = t.pool.select(utxo, &extra, NodeId(5), late, 1_000_000);
         assert_eq!(chosen, by_rate[..chosen.len()].to_vec(), "fee-rate order");
         let kept: u64 = chosen.iter().map(|&i| u64::from(t.pool.txs()[i as usize].size)).sum();
         assert!(kept <= 600 && kept + 199 > 600, "{} payments, {kept} bytes kept", chosen.len());
-        let (count, bytes) = t.pool.mempool_size(&mut sim.store, BlockId::GENESIS, 5, late);
+        let (count, bytes) = t.pool.mempool_size(&mut sim.store, BlockId::GENESIS, NodeId(5), late);
         assert_eq!((count, bytes), (chosen.len() as u64, kept));
         // A small template takes only what fits.
         let utxo = sim.store.utxo_at(BlockId::GENESIS).unwrap();
-        assert_eq!(t.pool.select(utxo, &extra, 5, late, 250), by_rate[..1].to_vec());
+        assert_eq!(t.pool.select(utxo, &extra, NodeId(5), late, 250), by_rate[..1].to_vec());
     }
 
     #[test]
@@ -941,11 +970,15 @@ submit_to = ["n0"]
         let i = submit(&mut sim, p, now);
         let b = block(&mut sim, BlockId::GENESIS, &[i], 1);
         let t = sim.transactions.as_ref().unwrap();
-        let far = (0..30).max_by_key(|&v| t.pool.arrival(i, v)).unwrap();
+        let far = NodeId::all(30).max_by_key(|&v| t.pool.arrival(i, v)).unwrap();
         let arrives = t.pool.arrival(i, far);
         let size = u64::from(t.pool.txs()[i as usize].size);
         assert_eq!(t.pool.missing(b, far, now), Missing { txs: 1, inputs: 1, bytes: size });
         assert_eq!(t.pool.missing(b, far, arrives), Missing::default());
-        assert_eq!(t.pool.missing(b, 0, now), Missing::default(), "the submission node has it");
+        assert_eq!(
+            t.pool.missing(b, NodeId(0), now),
+            Missing::default(),
+            "the submission node has it"
+        );
     }
 }

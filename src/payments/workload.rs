@@ -109,7 +109,7 @@ impl Workload {
                         let txid = payments.pool.txs()[i as usize].txid;
                         out.records.push(Record::PaymentSent {
                             txid,
-                            node: NodeId(p.node),
+                            node: p.node,
                             conflict: true,
                             time: now,
                         });

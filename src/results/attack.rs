@@ -148,9 +148,9 @@ pub struct RunView<'a> {
 
 /// Whether the branch of `new_tip` above its fork with `old_tip` holds a block mined by
 /// `attacker`.
-fn reorg_onto(store: &BlockStore, r: &ReorgEvent, attacker: u32) -> bool {
+fn reorg_onto(store: &BlockStore, r: &ReorgEvent, attacker: NodeId) -> bool {
     let fork = store.fork_point(r.old_tip, r.new_tip);
-    store.branch(r.new_tip, fork).iter().any(|&b| store.get(b).meta.miner == Some(NodeId(attacker)))
+    store.branch(r.new_tip, fork).iter().any(|&b| store.get(b).meta.miner == Some(attacker))
 }
 
 /// The attack section of a run and its `attack.csv` (when it has attackers), or `None` for
@@ -164,25 +164,25 @@ pub fn summarize(run: &RunView<'_>, metrics: &Metrics) -> Option<(AttackSection,
     let main_height = run.store.get(run.best).height;
     let by_miner = metrics.blocks_by_miner(run.in_main, names.len());
     let (mined, main) = (&by_miner.mined, &by_miner.in_main);
-    let is_attacker = |n: NodeId| scenario.attackers.iter().any(|a| a.node == n.0);
+    let is_attacker = |n: NodeId| scenario.attackers.iter().any(|a| a.node == n);
     let log = &metrics.attack;
     let attackers: Vec<AttackerSummary> = scenario
         .attackers
         .iter()
         .enumerate()
         .map(|(i, a)| {
-            let n = a.node as usize;
-            let counts = log.nodes.get(&NodeId(a.node)).copied().unwrap_or_default();
+            let n = a.node.index();
+            let counts = log.nodes.get(&a.node).copied().unwrap_or_default();
             let caused: Vec<u32> = metrics
                 .reorgs
                 .iter()
                 .filter(|r| !is_attacker(r.node) && reorg_onto(run.store, r, a.node))
                 .map(|r| r.depth)
                 .collect();
-            let relative_revenue = by_miner.revenue_share(NodeId(a.node), main_height);
+            let relative_revenue = by_miner.revenue_share(a.node, main_height);
             let gamma = match a.strategy {
                 StrategySpec::Selfish { gamma } => {
-                    let ties = log.ties.get(&NodeId(a.node)).copied().unwrap_or_default();
+                    let ties = log.ties.get(&a.node).copied().unwrap_or_default();
                     let honest = ties.honest_on_attacker + ties.honest_on_honest;
                     Some(GammaSummary {
                         setting: match gamma {
@@ -232,11 +232,11 @@ pub fn summarize(run: &RunView<'_>, metrics: &Metrics) -> Option<(AttackSection,
         })
         .collect();
     let eclipse = scenario.eclipse.as_ref().map(|e| {
-        let v = e.victim as usize;
+        let v = e.victim.index();
         let tip = run.tips[v];
         EclipseSummary {
             victim: names[v].clone(),
-            peers: e.attackers.iter().map(|&a| names[a as usize].clone()).collect(),
+            peers: e.attackers.iter().map(|&a| names[a.index()].clone()).collect(),
             victim_tip_height: run.store.get(tip).height,
             victim_tip_in_main_chain: run.in_main[tip.index()],
             main_chain_height: main_height,

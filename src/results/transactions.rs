@@ -82,7 +82,7 @@ pub fn render_transactions(
         w.serialize(TransactionRow {
             txid: e.txid.to_string(),
             created_ms: Millis::from_micros(e.created.as_micros()),
-            submitted_to: names[e.source as usize].clone(),
+            submitted_to: names[e.source.index()].clone(),
             size_bytes: e.size,
             fee_sat: e.fee.0,
             fee_rate_sat_vb: Fixed(rate),
