@@ -52,8 +52,6 @@ pub const RETIRE_DEPTH: u32 = 24;
 /// `getdata` and the `tx` message of a typical payment.
 const RELAY_BYTES_PER_TX: u64 = 36 + 36 + 250;
 
-const NO_GROUP: u32 = u32::MAX;
-
 /// Index of a transaction in the pool.
 pub type TxIndex = u32;
 
@@ -77,7 +75,8 @@ pub struct PoolTx {
     /// The last block that included it (the same, unless forks included it twice).
     last_block: Option<BlockId>,
     slot: u32,
-    group: u32,
+    /// The conflict group it belongs to, if it conflicts with another transaction.
+    group: Option<u32>,
     /// False for a transaction its source keeps to itself (an attacker's conflicting
     /// version, mined privately and never announced).
     relays: bool,
@@ -113,7 +112,8 @@ struct Source {
 struct ConflictGroup {
     members: Vec<TxIndex>,
     arrival: Vec<SimTime>,
-    holder: Vec<TxIndex>,
+    /// Per node, the member it saw first (`None` for a node no member reaches).
+    holder: Vec<Option<TxIndex>>,
     /// Blocks that included a member.
     included: Vec<(TxIndex, BlockId)>,
 }
@@ -147,7 +147,8 @@ pub struct TxPool {
     groups: Vec<ConflictGroup>,
     hop: Vec<SimDuration>,
     sources: Vec<Source>,
-    slot_of_node: Vec<u32>,
+    /// Per node, its slot in `sources` once it has been a submission node.
+    slot_of_node: Vec<Option<u32>>,
     max_delay: Vec<SimDuration>,
     blocks: Vec<BlockTxs>,
     retired_height: u32,
@@ -187,7 +188,7 @@ impl TxPool {
             groups: Vec::new(),
             hop,
             sources: Vec::new(),
-            slot_of_node: vec![u32::MAX; nodes],
+            slot_of_node: vec![None; nodes],
             max_delay: vec![SimDuration::ZERO; nodes],
             blocks: vec![BlockTxs::default()],
             retired_height: 0,
@@ -270,7 +271,7 @@ impl TxPool {
             first_block: None,
             last_block: None,
             slot,
-            group: NO_GROUP,
+            group: None,
             relays,
         };
         self.unincluded.insert((Reverse(entry.fee_rate_milli()), index));
@@ -284,9 +285,9 @@ impl TxPool {
     /// When transaction `i` reaches `node` ([`NEVER`] if the node holds a conflicting one).
     pub fn arrival(&self, i: TxIndex, node: NodeId) -> SimTime {
         let e = &self.txs[i as usize];
-        if e.group != NO_GROUP {
-            let g = &self.groups[e.group as usize];
-            return if g.holder[node.index()] == i { g.arrival[node.index()] } else { NEVER };
+        if let Some(g) = e.group {
+            let g = &self.groups[g as usize];
+            return if g.holder[node.index()] == Some(i) { g.arrival[node.index()] } else { NEVER };
         }
         if !e.relays {
             return if node == e.source { e.created } else { NEVER };
@@ -450,8 +451,8 @@ impl TxPool {
             e.last_block = Some(block);
             let key = (Reverse(e.fee_rate_milli()), i);
             self.unincluded.remove(&key);
-            if e.group != NO_GROUP {
-                self.groups[e.group as usize].included.push((i, block));
+            if let Some(g) = e.group {
+                self.groups[g as usize].included.push((i, block));
             }
         }
         let grouped = self.order_for_scan(&mut list);
@@ -472,9 +473,9 @@ impl TxPool {
     fn order_for_scan(&self, list: &mut [TxIndex]) -> u32 {
         list.sort_by_key(|&i| {
             let e = &self.txs[i as usize];
-            (e.group == NO_GROUP, Reverse(e.created), i)
+            (e.group.is_none(), Reverse(e.created), i)
         });
-        list.iter().filter(|&&i| self.txs[i as usize].group != NO_GROUP).count() as u32
+        list.iter().filter(|&&i| self.txs[i as usize].group.is_some()).count() as u32
     }
 
     /// Makes blocks [`RETIRE_DEPTH`] deep on `best`'s chain final for mempools: their
@@ -488,12 +489,8 @@ impl TxPool {
             self.retired_height += 1;
             let block = store.ancestor(best, self.retired_height);
             let Some(b) = self.blocks.get(block.index()) else { continue };
-            let groups: Vec<u32> = b
-                .txs
-                .iter()
-                .map(|&i| self.txs[i as usize].group)
-                .filter(|&g| g != NO_GROUP)
-                .collect();
+            let groups: Vec<u32> =
+                b.txs.iter().filter_map(|&i| self.txs[i as usize].group).collect();
             for g in groups {
                 for m in self.groups[g as usize].members.clone() {
                     let key = (Reverse(self.txs[m as usize].fee_rate_milli()), m);
@@ -544,8 +541,10 @@ impl TxPool {
     /// The transactions that conflict with `i` (spend one of its inputs), in the order they
     /// were added.
     pub fn rivals(&self, i: TxIndex) -> impl Iterator<Item = TxIndex> + '_ {
-        let g = self.txs[i as usize].group;
-        let members = if g == NO_GROUP { &[][..] } else { &self.groups[g as usize].members[..] };
+        let members = match self.txs[i as usize].group {
+            None => &[][..],
+            Some(g) => &self.groups[g as usize].members[..],
+        };
         members.iter().copied().filter(move |&m| m != i)
     }
 
@@ -554,18 +553,21 @@ impl TxPool {
     pub fn confirmations(&self, store: &BlockStore, tip: BlockId, i: TxIndex) -> Option<u32> {
         let e = &self.txs[i as usize];
         let in_chain = |b: BlockId| store.is_ancestor(b, tip);
-        let block = if e.group == NO_GROUP {
-            // Forks can hold a transaction twice; the chain holds at most one of them.
-            let candidates = [e.first_block, e.last_block];
-            candidates.into_iter().flatten().find(|&b| in_chain(b)).or_else(|| {
-                self.recent
-                    .iter()
-                    .copied()
-                    .find(|&b| in_chain(b) && self.blocks[b.index()].txs.contains(&i))
-            })
-        } else {
-            let g = &self.groups[e.group as usize];
-            g.included.iter().find(|&&(m, b)| m == i && in_chain(b)).map(|&(_, b)| b)
+        let block = match e.group {
+            None => {
+                // Forks can hold a transaction twice; the chain holds at most one of them.
+                let candidates = [e.first_block, e.last_block];
+                candidates.into_iter().flatten().find(|&b| in_chain(b)).or_else(|| {
+                    self.recent
+                        .iter()
+                        .copied()
+                        .find(|&b| in_chain(b) && self.blocks[b.index()].txs.contains(&i))
+                })
+            }
+            Some(g) => {
+                let g = &self.groups[g as usize];
+                g.included.iter().find(|&&(m, b)| m == i && in_chain(b)).map(|&(_, b)| b)
+            }
         }?;
         Some(store.get(tip).height - store.get(block).height + 1)
     }
@@ -629,7 +631,7 @@ impl TxPool {
             if let Some(b) = self.blocks.get(id.index()) {
                 for &i in &b.txs {
                     let e = &self.txs[i as usize];
-                    if e.group == NO_GROUP && self.arrival(i, node) > now {
+                    if e.group.is_none() && self.arrival(i, node) > now {
                         count += 1;
                         bytes += i64::from(e.size);
                     }
@@ -649,13 +651,12 @@ impl TxPool {
 
     #[cfg(test)]
     fn source_slot_of(&self, node: NodeId) -> usize {
-        self.slot_of_node[node.index()] as usize
+        self.slot_of_node[node.index()].expect("a submission node") as usize
     }
 
     /// The slot of a submission node, computing its relay distances the first time.
     fn source_slot(&mut self, network: &Network, node: NodeId) -> u32 {
-        let slot = self.slot_of_node[node.index()];
-        if slot != u32::MAX {
+        if let Some(slot) = self.slot_of_node[node.index()] {
             return slot;
         }
         let (at, _) = flood(network, &self.hop, &[(node, SimTime::ZERO, 0, true)]);
@@ -665,7 +666,7 @@ impl TxPool {
         }
         let slot = self.sources.len() as u32;
         self.sources.push(Source { delay, created: Vec::new(), cum_bytes: vec![0] });
-        self.slot_of_node[node.index()] = slot;
+        self.slot_of_node[node.index()] = Some(slot);
         slot
     }
 
@@ -675,12 +676,12 @@ impl TxPool {
         let mut members = vec![new];
         let mut old_groups = Vec::new();
         for &c in conflicts {
-            let g = self.txs[c as usize].group;
-            if g == NO_GROUP {
-                members.push(c);
-            } else {
-                old_groups.push(g);
-                members.extend(self.groups[g as usize].members.iter().copied());
+            match self.txs[c as usize].group {
+                None => members.push(c),
+                Some(g) => {
+                    old_groups.push(g);
+                    members.extend(self.groups[g as usize].members.iter().copied());
+                }
             }
         }
         members.sort_unstable();
@@ -701,7 +702,7 @@ impl TxPool {
         let (arrival, holder) = flood(network, &self.hop, &starts);
         let id = self.groups.len() as u32;
         for &m in &members {
-            self.txs[m as usize].group = id;
+            self.txs[m as usize].group = Some(id);
             if let Some(b) = self.txs[m as usize].first_block {
                 included.push((m, b));
             }
@@ -736,16 +737,16 @@ fn merge_sorted<T: Ord + Copy>(
 
 /// Earliest arrival at every node of a flood started at `starts` (node, time, label, whether
 /// it relays), over per-link delays `hop`; returns arrival times and, per node, the label
-/// that got there first (ties go to the smaller label). A node relays only what it got
-/// first, and a label that does not relay stays at its start node.
+/// that got there first (ties go to the smaller label; `None` where nothing arrives). A node
+/// relays only what it got first, and a label that does not relay stays at its start node.
 fn flood(
     network: &Network,
     hop: &[SimDuration],
     starts: &[(NodeId, SimTime, u32, bool)],
-) -> (Vec<SimTime>, Vec<u32>) {
+) -> (Vec<SimTime>, Vec<Option<u32>>) {
     let n = network.node_count() as usize;
     let mut at = vec![NEVER; n];
-    let mut label = vec![u32::MAX; n];
+    let mut label = vec![None; n];
     let mut heap = BinaryHeap::new();
     let quiet: Vec<u32> = starts.iter().filter(|s| !s.3).map(|s| s.2).collect();
     for &(node, t, l, _) in starts {
@@ -756,7 +757,7 @@ fn flood(
             continue;
         }
         at[v.index()] = t;
-        label[v.index()] = l;
+        label[v.index()] = Some(l);
         if quiet.contains(&l) {
             continue;
         }
