@@ -18,16 +18,16 @@
 //! | [`network`] | peer graphs, regions, link latency, bandwidth |
 //! | [`node`] | a node's view of the chain and the relay messages with their wire sizes |
 //! | [`mining`] | hash power, sampled and ground mining, block templates |
-//! | [`sim`] | the honest protocol: what a node does on each event |
-//! | [`strategy`] | honest and attacker behaviour behind one trait: private chain, selfish mining, tie-breaks |
-//! | [`faults`] | the timeline's partitions, heals, leaves and rejoins |
+//! | [`world`] | the nodes of a run, assembled from a scenario, and the routing of events between them |
+//! | [`node::protocol`], [`node::attacker`] | honest and attacker behaviour behind one trait: private chain, selfish mining, tie-breaks |
+//! | [`network::faults`] | the timeline's partitions, heals, leaves and rejoins |
 //! | [`observe`] | read-only records, metrics and result files |
 //! | [`results`] | what a finished run writes: one struct per CSV row, written and read by column name |
 //! | [`sweep`], [`experiment`] | parameter sweeps over seeds: parallel, resumable, sharded and merged; one run's metrics |
-//! | [`plot`], [`tree`], [`sweep_plot`] | figures drawn from the result files alone: run figures, the block tree, sweep figures |
+//! | [`figures`], [`figures::tree`], [`figures::sweep`] | figures drawn from the result files alone: run figures, the block tree, sweep figures |
 //! | [`replay_page`] | `replay.html`: one self-contained page that plays a run back in a browser |
 //! | [`scenario`] | scenario files: parsing, `--set` overrides, validation |
-//! | [`report`], [`cli`], [`bench`](mod@bench) | the terminal summary, the command line, whole-run benchmarks |
+//! | [`results::report`], [`cli`], [`bench`](mod@bench) | the terminal summary, the command line, whole-run benchmarks |
 //!
 //! # Determinism contract
 //!

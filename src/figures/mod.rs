@@ -4,9 +4,9 @@
 //!   mined: the median block and the 90th-percentile block (from `propagation_cdf.csv`);
 //! - `revenue.png`/`.svg`: each miner's share of main-chain blocks against its share of
 //!   hash power, with the fair line y = x (from `miners.csv`);
-//! - `tree.png`/`.svg`: the block tree with forks (from `blocks.csv`, see [`crate::tree`]);
+//! - `tree.png`/`.svg`: the block tree with forks (from `blocks.csv`, see [`tree`]);
 //! - `transactions.png`/`.svg` in runs with a workload: mempool sizes and confirmation
-//!   times by fee rate (see [`crate::tx_plot`]).
+//!   times by fee rate (see [`transactions`]).
 //!
 //! Because plots read only the CSV files, `forksim plot DIR` redraws them for any results
 //! folder, and a plot can never show something the data files do not hold. Text uses the

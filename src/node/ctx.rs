@@ -8,7 +8,7 @@
 //! set, records for observers. The world applies them after the node returns, in that order,
 //! so a node's answer to one input is complete before anything it decided takes effect.
 //!
-//! The same context serves unit tests: [`crate::node::testing`] builds one around a tiny store
+//! The same context serves unit tests: `node::testing` builds one around a tiny store
 //! and network, and a test reads the outbox to see what a node decided.
 
 use crate::chain::{BlockId, BlockStore, RejectReason};

@@ -2,7 +2,7 @@
 //!
 //! Every node runs the same machinery, as Bitcoin Core does: it answers relay messages
 //! ([`relay`]), validates whole blocks one at a time and keeps the most-work chain
-//! ([`validation`]), holds orphans until their parents arrive, and, if it has hash power,
+//! (`validation`), holds orphans until their parents arrive, and, if it has hash power,
 //! runs a mining clock ([`miner`]) over templates from its mempool ([`mempool`]). Where a
 //! node has a choice (which block to mine on, what to do with a block it mined or accepted,
 //! ties, relaying others' blocks, its own plans) it asks its [`Protocol`]: the honest
@@ -10,7 +10,7 @@
 //!
 //! A node sees the rest of the run only through the [`NodeCtx`] the world lends it for each
 //! input, and acts only through the context's outbox. So a node can be driven and inspected
-//! without a world ([`testing`] does so in unit tests), and the world contains no protocol
+//! without a world (`testing` does so in unit tests), and the world contains no protocol
 //! decision at all.
 
 pub mod attacker;

@@ -471,7 +471,7 @@ impl CsvRow for TrialRow {
     const FILE: &'static str = "trials.csv";
 }
 
-/// A row of `trace.csv`: one record of the run (see [`crate::observe::trace`]).
+/// A row of `trace.csv`: one record of the run (see [`crate::results::trace`]).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct TraceRow {
     /// When it happened, in microseconds (for a sent message, when sending started).
