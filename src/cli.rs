@@ -13,6 +13,7 @@ use clap::{Parser, Subcommand};
 
 use crate::chain::BlockStore;
 use crate::figures::draw_run_plots;
+use crate::id::NodeId;
 use crate::observe::metrics::Metrics;
 use crate::observe::narrate::Narrator;
 use crate::observe::{Observer, Record};
@@ -360,13 +361,18 @@ fn run(cli: Cli) -> Result<(), Failure> {
                 let only = match node {
                     None => None,
                     Some(name) => Some(
-                        scenario.node_names.iter().position(|n| *n == name).ok_or_else(|| {
-                            Failure::Input(format!(
-                                "--node {name}: {} has no node of that name (its nodes: {})",
-                                path.display(),
-                                name_list(&scenario.node_names)
-                            ))
-                        })? as u32,
+                        scenario
+                            .node_names
+                            .iter()
+                            .position(|n| *n == name)
+                            .map(NodeId::from_index)
+                            .ok_or_else(|| {
+                                Failure::Input(format!(
+                                    "--node {name}: {} has no node of that name (its nodes: {})",
+                                    path.display(),
+                                    name_list(&scenario.node_names)
+                                ))
+                            })?,
                     ),
                 };
                 let ground = scenario.mining.mode == crate::scenario::MiningMode::Ground;

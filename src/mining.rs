@@ -17,6 +17,7 @@
 use crate::chain::block::{Block, Filler, Header};
 use crate::chain::tx::{Amount, Transaction, TxOut};
 use crate::chain::{BlockId, BlockStore};
+use crate::id::NodeId;
 use crate::rng::{self, SimRng};
 use crate::scenario::HashPowerSpec;
 use crate::time::SimTime;
@@ -43,7 +44,7 @@ pub fn assign_hash_shares(
         shares[..s.len()].copy_from_slice(s);
         return shares;
     }
-    let mut chosen: Vec<u32> = (0..nodes).collect();
+    let mut chosen: Vec<NodeId> = NodeId::all(nodes).collect();
     if miners < nodes {
         // Partial Fisher-Yates: the first `miners` entries are a uniform random subset.
         for i in 0..miners as usize {
@@ -67,15 +68,15 @@ pub fn assign_hash_shares(
         .collect();
     let total: f64 = weights.iter().sum();
     for (node, w) in chosen.iter().zip(&weights) {
-        shares[*node as usize] = w / total;
+        shares[node.index()] = w / total;
     }
     shares
 }
 
 /// The key hash a node's coinbase pays to (derived from its id; keys arrive with wallets).
-pub fn payout_key_hash(node: u32) -> [u8; 20] {
+pub fn payout_key_hash(node: NodeId) -> [u8; 20] {
     let mut h = [0u8; 20];
-    h[..4].copy_from_slice(&node.to_le_bytes());
+    h[..4].copy_from_slice(&node.0.to_le_bytes());
     h[4..8].copy_from_slice(b"mine");
     h
 }
@@ -109,7 +110,7 @@ pub enum Body {
 pub fn build_template(
     store: &mut BlockStore,
     parent: BlockId,
-    miner: u32,
+    miner: NodeId,
     now: SimTime,
     extra_nonce: u64,
     spec: &TemplateSpec,
@@ -131,7 +132,7 @@ pub fn build_template(
         .expect("fees of valid transactions stay within the money range");
     let coinbase = Transaction::new_coinbase(
         ctx.height,
-        miner,
+        miner.0,
         extra_nonce,
         vec![TxOut { value: reward, pubkey_hash: payout_key_hash(miner) }],
     );
@@ -190,7 +191,7 @@ mod tests {
             let block = build_template(
                 &mut store,
                 BlockId::GENESIS,
-                0,
+                NodeId(0),
                 SimTime::ZERO,
                 1,
                 &spec,

@@ -20,8 +20,8 @@ use crate::time::SimTime;
 /// Nodes named in a timeline entry: explicit nodes and whole regions.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct NodeGroup {
-    /// Node indices.
-    pub nodes: Vec<u32>,
+    /// Nodes.
+    pub nodes: Vec<NodeId>,
     /// Region indices (every node of the region).
     pub regions: Vec<u32>,
 }
@@ -136,7 +136,7 @@ impl Faults {
             };
             let group = match spec {
                 PartitionSpec::Share(share) => {
-                    let mut order: Vec<u32> = (0..nodes as u32).collect();
+                    let mut order: Vec<NodeId> = NodeId::all(nodes as u32).collect();
                     let mut rng = streams.stream(Purpose::Faults, i as u64);
                     let take = (libm::round(share * nodes as f64) as usize).clamp(1, nodes - 1);
                     for k in 0..take {
@@ -145,7 +145,7 @@ impl Faults {
                     }
                     let mut group = vec![0u32; nodes];
                     for &n in &order[..take] {
-                        group[n as usize] = 1;
+                        group[n.index()] = 1;
                     }
                     group
                 }
@@ -161,7 +161,7 @@ impl Faults {
                     // Named nodes override their region's group.
                     for (g, members) in groups.iter().enumerate() {
                         for &n in &members.nodes {
-                            group[n as usize] = g as u32 + 1;
+                            group[n.index()] = g as u32 + 1;
                         }
                     }
                     group
@@ -203,10 +203,10 @@ impl Faults {
         self.online[node.index()]
     }
 
-    fn listed(&self, group: &NodeGroup) -> Vec<u32> {
-        (0..self.group.len() as u32)
+    fn listed(&self, group: &NodeGroup) -> Vec<NodeId> {
+        NodeId::all(self.group.len() as u32)
             .filter(|&n| {
-                group.nodes.contains(&n) || group.regions.contains(&self.node_region[n as usize])
+                group.nodes.contains(&n) || group.regions.contains(&self.node_region[n.index()])
             })
             .collect()
     }
@@ -227,11 +227,11 @@ impl Faults {
                 Change::Healed
             }
             TimelineAction::Leave(members) => {
-                let chosen: Vec<u32> = match members {
+                let chosen: Vec<NodeId> = match members {
                     Members::Listed(group) => self.listed(group),
                     Members::Share(share) => {
-                        let mut candidates: Vec<u32> = (0..self.online.len() as u32)
-                            .filter(|&n| self.online[n as usize])
+                        let mut candidates: Vec<NodeId> = NodeId::all(self.online.len() as u32)
+                            .filter(|&n| self.online(n))
                             .collect();
                         let take = (libm::round(share * candidates.len() as f64) as usize)
                             .min(candidates.len());
@@ -245,22 +245,22 @@ impl Faults {
                         candidates.sort_unstable();
                         candidates
                     }
-                    Members::All => (0..self.online.len() as u32).collect(),
+                    Members::All => NodeId::all(self.online.len() as u32).collect(),
                 };
-                let left: Vec<NodeId> =
-                    chosen.into_iter().filter(|&n| self.online[n as usize]).map(NodeId).collect();
+                let left: Vec<NodeId> = chosen.into_iter().filter(|&n| self.online(n)).collect();
                 for &n in &left {
                     self.online[n.index()] = false;
                 }
                 Change::Left(left)
             }
             TimelineAction::Rejoin(members) => {
-                let chosen: Vec<u32> = match members {
+                let chosen: Vec<NodeId> = match members {
                     Members::Listed(group) => self.listed(group),
-                    Members::Share(_) | Members::All => (0..self.online.len() as u32).collect(),
+                    Members::Share(_) | Members::All => {
+                        NodeId::all(self.online.len() as u32).collect()
+                    }
                 };
-                let back: Vec<NodeId> =
-                    chosen.into_iter().filter(|&n| !self.online[n as usize]).map(NodeId).collect();
+                let back: Vec<NodeId> = chosen.into_iter().filter(|&n| !self.online(n)).collect();
                 for &n in &back {
                     self.online[n.index()] = true;
                 }
@@ -299,7 +299,7 @@ mod tests {
             at(
                 10,
                 TimelineAction::Partition(PartitionSpec::Groups(vec![NodeGroup {
-                    nodes: vec![0, 1],
+                    nodes: vec![NodeId(0), NodeId(1)],
                     regions: vec![],
                 }])),
             ),
@@ -332,7 +332,7 @@ mod tests {
             at(
                 1,
                 TimelineAction::Leave(Members::Listed(NodeGroup {
-                    nodes: vec![2],
+                    nodes: vec![NodeId(2)],
                     regions: vec![],
                 })),
             ),

@@ -41,7 +41,7 @@ impl Node {
             self.protocol.on_accepted(&view, block)
         };
         if mined_here && !answer.adopts() && !answer.publishes(block) {
-            ctx.record(Record::Withheld { node: self.id.0, block, time: ctx.now() });
+            ctx.record(Record::Withheld { node: self.id, block, time: ctx.now() });
         }
         // A peer's block is recorded as accepted once the node has acted on it, or, if the
         // node publishes blocks of its own in answer, just before it does.
@@ -85,8 +85,8 @@ impl Node {
         from: Option<LinkId>,
         outcome: TipOutcome,
     ) {
-        let from_node = from.map(|l| ctx.network().link_target(l).0);
-        let (node, time) = (self.id.0, ctx.now());
+        let from_node = from.map(|l| ctx.network().link_target(l));
+        let (node, time) = (self.id, ctx.now());
         ctx.record(Record::BlockAccepted { node, block, from: from_node, outcome, time });
     }
 
@@ -152,7 +152,7 @@ impl Node {
     fn record_give_up(&mut self, ctx: &mut NodeCtx<'_>, answer: &Answer) {
         if let Some(abandoned) = answer.gave_up {
             let tip = self.mining_tip();
-            ctx.record(Record::GaveUp { node: self.id.0, abandoned, tip, time: ctx.now() });
+            ctx.record(Record::GaveUp { node: self.id, abandoned, tip, time: ctx.now() });
         }
     }
 
@@ -166,7 +166,7 @@ impl Node {
             && tip != last
             && store.get(tip).chain_work == store.get(last).chain_work;
         ctx.record(Record::Published {
-            node: self.id.0,
+            node: self.id,
             tip: last,
             count: blocks.len() as u32,
             tie_with: tie.then_some(tip),

@@ -21,7 +21,7 @@ pub fn template_body(ctx: &mut NodeCtx<'_>, tip: BlockId) -> Body {
     let pool = &payments.pool;
     let extra = pool.off_chain(&shared.store, tip);
     let utxo = shared.store.utxo_at(tip).expect("a miner's tip is valid");
-    let chosen = pool.select(utxo, &extra, node.0, now, max_bytes);
+    let chosen = pool.select(utxo, &extra, node, now, max_bytes);
     let txs = pool.txs();
     let fees = chosen.iter().fold(Amount::ZERO, |sum, &i| {
         sum.checked_add(txs[i as usize].fee).expect("fees stay within the money range")
@@ -31,7 +31,7 @@ pub fn template_body(ctx: &mut NodeCtx<'_>, tip: BlockId) -> Body {
 
 /// What the node lacks of `block`'s transactions now (`None` in runs without payments).
 pub fn missing(ctx: &NodeCtx<'_>, block: BlockId) -> Option<Missing> {
-    ctx.payments().map(|p| p.pool.missing(block, ctx.node().0, ctx.now()))
+    ctx.payments().map(|p| p.pool.missing(block, ctx.node(), ctx.now()))
 }
 
 /// The node's mempool size on `tip` now: transactions and bytes (`None` without payments).
@@ -39,5 +39,5 @@ pub fn size(ctx: &mut NodeCtx<'_>, tip: BlockId) -> Option<(u64, u64)> {
     let (node, now) = (ctx.node(), ctx.now());
     let shared = &mut *ctx.shared;
     let payments = shared.payments.as_ref()?;
-    Some(payments.pool.mempool_size(&mut shared.store, tip, node.0, now))
+    Some(payments.pool.mempool_size(&mut shared.store, tip, node, now))
 }

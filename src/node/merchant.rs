@@ -101,10 +101,10 @@ impl Merchant {
         let event = shop.on_tip(pool, ctx.store(), tip, now);
         match event {
             Some(ShopEvent::Shipped { confirmations }) => {
-                ctx.record(Record::GoodsShipped { node: node.0, confirmations, time: now });
+                ctx.record(Record::GoodsShipped { node, confirmations, time: now });
             }
             Some(ShopEvent::Reversed) => {
-                ctx.record(Record::PaymentReversed { node: node.0, time: now });
+                ctx.record(Record::PaymentReversed { node, time: now });
             }
             None => {}
         }
@@ -162,7 +162,7 @@ impl Protocol for Merchant {
 /// The merchant's node in a scenario's double spend, if it has one.
 pub fn merchant_of(scenario: &crate::scenario::Scenario) -> Option<(NodeId, u32)> {
     scenario.attackers.iter().find_map(|a| match a.strategy {
-        crate::scenario::attack::StrategySpec::DoubleSpend(d) => Some((NodeId(d.merchant), d.z)),
+        crate::scenario::attack::StrategySpec::DoubleSpend(d) => Some((d.merchant, d.z)),
         _ => None,
     })
 }

@@ -141,7 +141,7 @@ impl Node {
                 let body = mempool::template_body(ctx, tip);
                 let (node, now, spec) = (ctx.node(), ctx.now(), ctx.settings().template);
                 let block =
-                    build_template(ctx.store_mut(), tip, node.0, now, extra_nonce, &spec, body);
+                    build_template(ctx.store_mut(), tip, node, now, extra_nonce, &spec, body);
                 let miner = self.miner.as_mut().expect("checked above");
                 miner.pending_block = Some(block);
                 miner.template_started_at = now;
@@ -215,7 +215,7 @@ impl Node {
                 let body = mempool::template_body(ctx, tip);
                 let (node, now, spec) = (ctx.node(), ctx.now(), ctx.settings().template);
                 let mut block =
-                    build_template(ctx.store_mut(), tip, node.0, now, extra_nonce, &spec, body);
+                    build_template(ctx.store_mut(), tip, node, now, extra_nonce, &spec, body);
                 let target = ctx.store().params().pow_check_target(bits_target_of(&block));
                 let miner = self.miner.as_mut().expect("checked above");
                 miner.grind(&target, &mut block, u64::MAX);
@@ -224,7 +224,7 @@ impl Node {
         };
         let id = store_mined(ctx, block);
         ctx.mined();
-        ctx.record(Record::BlockMined { block: id, miner: self.id.0, time: ctx.now() });
+        ctx.record(Record::BlockMined { block: id, miner: self.id, time: ctx.now() });
         // The clock that fired is used up: force a fresh draw when the tip moves.
         if let Some(m) = self.miner.as_mut() {
             m.clock_bits = CompactTarget(0);
@@ -246,7 +246,7 @@ fn store_mined(ctx: &mut NodeCtx<'_>, block: Block) -> BlockId {
     let shared = &mut *ctx.shared;
     let id = shared
         .store
-        .insert(block, BlockMeta { miner: Some(node.0), mined_at: now })
+        .insert(block, BlockMeta { miner: Some(node), mined_at: now })
         .expect("a freshly mined block extends a block in the store");
     if let Err(reason) = shared.store.validity(id) {
         panic!(

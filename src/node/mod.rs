@@ -193,7 +193,7 @@ impl Node {
     pub fn on_sample(&mut self, ctx: &mut NodeCtx<'_>) {
         let tip = self.view.tip;
         if let Some((txs, bytes)) = mempool::size(ctx, tip) {
-            ctx.record(Record::MempoolSampled { node: self.id.0, txs, bytes, time: ctx.now() });
+            ctx.record(Record::MempoolSampled { node: self.id, txs, bytes, time: ctx.now() });
         }
     }
 }

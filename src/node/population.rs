@@ -10,7 +10,6 @@ use thiserror::Error;
 
 use super::Protocol;
 use super::attacker::{self, SharesError};
-use crate::id::NodeId;
 use crate::mining::assign_hash_shares;
 use crate::network::{Network, NetworkError};
 use crate::rng::{Purpose, RngStreams};
@@ -68,9 +67,8 @@ pub fn assemble(
         None => network,
         Some(e) => {
             let mut rng = streams.stream(Purpose::Latency, 1);
-            let around: Vec<NodeId> = e.attackers.iter().map(|&a| NodeId(a)).collect();
-            let victim = NodeId(e.victim);
-            network.eclipsed(victim, &around, &scenario.network.latency, &mut rng).map_err(
+            let victim = e.victim;
+            network.eclipsed(victim, &e.attackers, &scenario.network.latency, &mut rng).map_err(
                 |source| PopulationError::Eclipse {
                     victim: scenario.node_names[victim.index()].clone(),
                     attackers: e.attackers.len(),

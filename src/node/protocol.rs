@@ -255,9 +255,9 @@ impl Protocol for Honest {
 #[derive(Clone, Debug, Default)]
 pub struct TieBreak {
     /// Miners whose blocks win ties.
-    pub favoured: Vec<u32>,
+    pub favoured: Vec<NodeId>,
     /// Miners whose blocks lose ties.
-    pub disfavoured: Vec<u32>,
+    pub disfavoured: Vec<NodeId>,
 }
 
 impl Protocol for TieBreak {
@@ -266,10 +266,12 @@ impl Protocol for TieBreak {
     }
 
     fn prefers_on_tie(&self, store: &BlockStore, tip: BlockId, candidate: BlockId) -> bool {
-        let miner = |b: BlockId| store.get(b).meta.miner.unwrap_or(u32::MAX);
-        let (t, c) = (miner(tip), miner(candidate));
-        (self.favoured.contains(&c) && !self.favoured.contains(&t))
-            || (self.disfavoured.contains(&t) && !self.disfavoured.contains(&c))
+        // Genesis has no miner, and is in neither list.
+        let listed = |list: &[NodeId], b: BlockId| {
+            store.get(b).meta.miner.is_some_and(|m| list.contains(&m))
+        };
+        (listed(&self.favoured, candidate) && !listed(&self.favoured, tip))
+            || (listed(&self.disfavoured, tip) && !listed(&self.disfavoured, candidate))
     }
 }
 
@@ -281,15 +283,15 @@ mod tests {
     #[test]
     fn tie_breaks_favour_or_disfavour_the_attackers_blocks() {
         let (mut store, g) = store();
-        let honest = child(&mut store, g, 0);
-        let attack = child(&mut store, g, 9);
-        let gamma = TieBreak { favoured: vec![9], disfavoured: vec![] };
-        let rest = TieBreak { favoured: vec![], disfavoured: vec![9] };
+        let honest = child(&mut store, g, NodeId(0));
+        let attack = child(&mut store, g, NodeId(9));
+        let gamma = TieBreak { favoured: vec![NodeId(9)], disfavoured: vec![] };
+        let rest = TieBreak { favoured: vec![], disfavoured: vec![NodeId(9)] };
         assert!(gamma.prefers_on_tie(&store, honest, attack));
         assert!(!gamma.prefers_on_tie(&store, attack, honest));
         assert!(rest.prefers_on_tie(&store, attack, honest));
         assert!(!rest.prefers_on_tie(&store, honest, attack));
-        let other = child(&mut store, g, 1);
+        let other = child(&mut store, g, NodeId(1));
         assert!(!gamma.prefers_on_tie(&store, honest, other), "honest ties stay first-seen");
         assert!(!Honest::default().prefers_on_tie(&store, honest, attack));
     }

@@ -40,7 +40,7 @@ pub fn view(store: &BlockStore, tip: BlockId) -> View<'_> {
 
 /// A new block on `parent` mined by `miner` (its nonce is not ground: the store's validity
 /// does not include proof of work, but a node's does).
-pub fn child(store: &mut BlockStore, parent: BlockId, miner: u32) -> BlockId {
+pub fn child(store: &mut BlockStore, parent: BlockId, miner: NodeId) -> BlockId {
     let spec = TemplateSpec { genesis_time: GENESIS_TIME, block_size_bytes: 0, tx_size_bytes: 250 };
     let extra_nonce = store.len() as u64;
     let block =
@@ -148,7 +148,7 @@ impl Harness {
 
     /// A block on `parent` mined by `miner` whose header meets its target, stored with its
     /// costs (as a node that mined it would store it).
-    pub fn mine(&mut self, parent: BlockId, miner: u32) -> BlockId {
+    pub fn mine(&mut self, parent: BlockId, miner: NodeId) -> BlockId {
         let store = &mut self.shared.store;
         let spec = self.settings.template;
         let extra_nonce = store.len() as u64;
@@ -205,7 +205,7 @@ impl Harness {
     }
 
     /// The link from `from` to `to`.
-    pub fn link(&self, from: u32, to: u32) -> LinkId {
-        self.network.find_link(NodeId(from), NodeId(to)).expect("a complete network")
+    pub fn link(&self, from: NodeId, to: NodeId) -> LinkId {
+        self.network.find_link(from, to).expect("a complete network")
     }
 }

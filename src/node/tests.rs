@@ -18,11 +18,11 @@ fn node(protocol: Box<dyn Protocol>, miner: Option<Miner>) -> Node {
 fn deliver(
     h: &mut Harness,
     n: &mut Node,
-    from: u32,
+    from: NodeId,
     kind: MessageKind,
     block: BlockId,
 ) -> Vec<Did> {
-    let link = h.link(from, 0);
+    let link = h.link(from, NodeId(0));
     n.on_deliver(&mut h.ctx(NodeId(0)), link, Message::about(kind, block));
     h.take()
 }
@@ -49,7 +49,7 @@ fn validate_all(h: &mut Harness, n: &mut Node, actions: Vec<Did>) -> Vec<Did> {
 fn receive(
     h: &mut Harness,
     n: &mut Node,
-    from: u32,
+    from: NodeId,
     kind: MessageKind,
     block: BlockId,
 ) -> Vec<Did> {
@@ -83,24 +83,27 @@ fn a_node_adopts_the_most_work_tip_and_relays_it_to_everyone_but_the_sender() {
     let mut h = Harness::new(4);
     let mut n = node(Box::new(Honest::default()), None);
     let g = BlockId::GENESIS;
-    let b1 = h.mine(g, 1);
-    let out = receive(&mut h, &mut n, 1, MessageKind::Block, b1);
+    let b1 = h.mine(g, NodeId(1));
+    let out = receive(&mut h, &mut n, NodeId(1), MessageKind::Block, b1);
     assert_eq!(n.tip(), b1);
     assert_eq!(accepted(&out), vec![(b1, TipOutcome::Extended { old_tip: g })]);
     let relayed = sends(&out);
     assert_eq!(
         relayed,
-        vec![(h.link(0, 2), MessageKind::Inv, b1), (h.link(0, 3), MessageKind::Inv, b1)],
+        vec![
+            (h.link(NodeId(0), NodeId(2)), MessageKind::Inv, b1),
+            (h.link(NodeId(0), NodeId(3)), MessageKind::Inv, b1)
+        ],
         "announced to every peer but the one it came from"
     );
     // A longer rival branch takes over: a reorg of depth one, and both its blocks are
     // announced, oldest first.
-    let c1 = h.mine(g, 2);
-    let c2 = h.mine(c1, 2);
-    let out = receive(&mut h, &mut n, 2, MessageKind::Block, c1);
+    let c1 = h.mine(g, NodeId(2));
+    let c2 = h.mine(c1, NodeId(2));
+    let out = receive(&mut h, &mut n, NodeId(2), MessageKind::Block, c1);
     assert_eq!(n.tip(), b1, "equal work: the block seen first stays");
     assert!(sends(&out).is_empty(), "a block that is not on the best chain is not relayed");
-    let out = receive(&mut h, &mut n, 2, MessageKind::Block, c2);
+    let out = receive(&mut h, &mut n, NodeId(2), MessageKind::Block, c2);
     assert_eq!(n.tip(), c2);
     assert_eq!(accepted(&out), vec![(c2, TipOutcome::Reorged { old_tip: b1, depth: 1 })]);
     let relayed: Vec<BlockId> = sends(&out).iter().map(|s| s.2).collect();
@@ -112,9 +115,9 @@ fn first_seen_wins_a_tie() {
     let mut h = Harness::new(4);
     let mut n = node(Box::new(Honest::default()), None);
     let g = BlockId::GENESIS;
-    let (a, b) = (h.mine(g, 1), h.mine(g, 2));
-    receive(&mut h, &mut n, 1, MessageKind::Block, a);
-    let out = receive(&mut h, &mut n, 2, MessageKind::Block, b);
+    let (a, b) = (h.mine(g, NodeId(1)), h.mine(g, NodeId(2)));
+    receive(&mut h, &mut n, NodeId(1), MessageKind::Block, a);
+    let out = receive(&mut h, &mut n, NodeId(2), MessageKind::Block, b);
     assert_eq!(n.tip(), a);
     let kept = TipOutcome::Kept { tip: a, reason: KeepReason::SeenFirst };
     assert_eq!(accepted(&out), vec![(b, kept)]);
@@ -126,17 +129,21 @@ fn an_unknown_parent_is_requested_and_the_orphan_connected_when_it_arrives() {
     let mut h = Harness::new(4);
     let mut n = node(Box::new(Honest::default()), None);
     let g = BlockId::GENESIS;
-    let b1 = h.mine(g, 1);
-    let b2 = h.mine(b1, 1);
+    let b1 = h.mine(g, NodeId(1));
+    let b2 = h.mine(b1, NodeId(1));
     // An announcement is answered with a request; the block comes with an unknown parent.
-    let asked = deliver(&mut h, &mut n, 3, MessageKind::Inv, b2);
-    assert_eq!(sends(&asked), vec![(h.link(0, 3), MessageKind::GetData, b2)]);
-    let out = deliver(&mut h, &mut n, 3, MessageKind::Block, b2);
+    let asked = deliver(&mut h, &mut n, NodeId(3), MessageKind::Inv, b2);
+    assert_eq!(sends(&asked), vec![(h.link(NodeId(0), NodeId(3)), MessageKind::GetData, b2)]);
+    let out = deliver(&mut h, &mut n, NodeId(3), MessageKind::Block, b2);
     assert_eq!(n.state(b2), BlockState::Orphan);
-    assert_eq!(sends(&out), vec![(h.link(0, 3), MessageKind::GetData, b1)], "parent requested");
+    assert_eq!(
+        sends(&out),
+        vec![(h.link(NodeId(0), NodeId(3)), MessageKind::GetData, b1)],
+        "parent requested"
+    );
     assert_eq!(n.state(b1), BlockState::Requested);
     // The parent arrives: it is validated, and then the orphan, which becomes the tip.
-    let out = receive(&mut h, &mut n, 3, MessageKind::Block, b1);
+    let out = receive(&mut h, &mut n, NodeId(3), MessageKind::Block, b1);
     assert_eq!(n.tip(), b2);
     let order: Vec<BlockId> = accepted(&out).iter().map(|a| a.0).collect();
     assert_eq!(order, vec![b1, b2]);
@@ -172,15 +179,15 @@ fn a_selfish_node_publishes_its_block_before_it_relays_a_competitor() {
     assert_eq!(n.tip(), g, "its public tip has not moved");
     // An honest competitor arrives: the pool's answer publishes its own block on every link
     // before the competitor is relayed.
-    let honest = h.mine(g, 1);
-    let out = receive(&mut h, &mut n, 1, MessageKind::Block, honest);
+    let honest = h.mine(g, NodeId(1));
+    let out = receive(&mut h, &mut n, NodeId(1), MessageKind::Block, honest);
     let order: Vec<(BlockId, LinkId)> = sends(&out).iter().map(|s| (s.2, s.0)).collect();
     let expected = vec![
-        (mined, h.link(0, 1)),
-        (mined, h.link(0, 2)),
-        (mined, h.link(0, 3)),
-        (honest, h.link(0, 2)),
-        (honest, h.link(0, 3)),
+        (mined, h.link(NodeId(0), NodeId(1))),
+        (mined, h.link(NodeId(0), NodeId(2))),
+        (mined, h.link(NodeId(0), NodeId(3))),
+        (honest, h.link(NodeId(0), NodeId(2))),
+        (honest, h.link(NodeId(0), NodeId(3))),
     ];
     assert_eq!(order, expected);
     let tie = out.iter().find_map(|a| match a {

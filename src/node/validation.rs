@@ -103,7 +103,7 @@ impl Node {
     fn reject(&mut self, ctx: &mut NodeCtx<'_>, block: BlockId, reason: RejectReason) {
         self.view.set_state(block, BlockState::Invalid);
         self.rejected[reason.index()] += 1;
-        let (node, time) = (self.id.0, ctx.now());
+        let (node, time) = (self.id, ctx.now());
         ctx.record(Record::BlockRejected { node, block, reason, time });
         // Orphans waiting on this block can never connect.
         for child in self.take_orphans_of(ctx, block) {

@@ -16,6 +16,7 @@ use std::collections::BTreeMap;
 
 use super::Record;
 use crate::chain::{BlockId, BlockStore};
+use crate::id::NodeId;
 
 /// Decisions one node's strategy made.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -46,7 +47,7 @@ pub struct TieCounts {
 /// A tie not yet closed.
 #[derive(Clone, Copy, Debug)]
 struct OpenTie {
-    attacker: u32,
+    attacker: NodeId,
     attacker_block: BlockId,
     honest_block: BlockId,
 }
@@ -55,9 +56,9 @@ struct OpenTie {
 #[derive(Clone, Debug, Default)]
 pub struct AttackLog {
     /// Per node whose strategy withheld or published.
-    pub nodes: BTreeMap<u32, StrategyCounts>,
+    pub nodes: BTreeMap<NodeId, StrategyCounts>,
     /// Per attacker that opened ties.
-    pub ties: BTreeMap<u32, TieCounts>,
+    pub ties: BTreeMap<NodeId, TieCounts>,
     open: Vec<OpenTie>,
     /// Messages lost on cut links.
     pub messages_dropped: u64,
@@ -74,7 +75,7 @@ pub struct AttackLog {
 impl AttackLog {
     /// A block was mined: it may close open ties.
     #[inline]
-    pub fn mined(&mut self, block: BlockId, miner: u32, store: &BlockStore) {
+    pub fn mined(&mut self, block: BlockId, miner: NodeId, store: &BlockStore) {
         if !self.open.is_empty() {
             self.close_ties(block, miner, store);
         }
@@ -82,7 +83,7 @@ impl AttackLog {
 
     #[cold]
     #[inline(never)]
-    fn close_ties(&mut self, block: BlockId, miner: u32, store: &BlockStore) {
+    fn close_ties(&mut self, block: BlockId, miner: NodeId, store: &BlockStore) {
         let Some(parent) = store.get(block).parent else {
             return;
         };
@@ -148,34 +149,34 @@ mod tests {
     #[test]
     fn ties_are_counted_for_the_side_the_next_block_builds_on() {
         let (mut s, g) = store();
-        let honest = child(&mut s, g, 0);
-        let pool = child(&mut s, g, 9);
+        let honest = child(&mut s, g, NodeId(0));
+        let pool = child(&mut s, g, NodeId(9));
         let mut log = AttackLog::default();
-        log.record(&Record::Withheld { node: 9, block: pool, time: SimTime::ZERO });
+        log.record(&Record::Withheld { node: NodeId(9), block: pool, time: SimTime::ZERO });
         let publish = Record::Published {
-            node: 9,
+            node: NodeId(9),
             tip: pool,
             count: 1,
             tie_with: Some(honest),
             time: SimTime::ZERO,
         };
         log.record(&publish);
-        let on_pool = child(&mut s, pool, 3);
-        log.mined(on_pool, 3, &s);
+        let on_pool = child(&mut s, pool, NodeId(3));
+        log.mined(on_pool, NodeId(3), &s);
         // A second block on the same pair is not counted: the tie is closed.
-        let late = child(&mut s, honest, 4);
-        log.mined(late, 4, &s);
+        let late = child(&mut s, honest, NodeId(4));
+        log.mined(late, NodeId(4), &s);
         log.record(&publish);
-        let on_honest = child(&mut s, honest, 5);
-        log.mined(on_honest, 5, &s);
+        let on_honest = child(&mut s, honest, NodeId(5));
+        log.mined(on_honest, NodeId(5), &s);
         log.record(&publish);
-        let won = child(&mut s, pool, 9);
-        log.mined(won, 9, &s);
-        let t = log.ties[&9];
+        let won = child(&mut s, pool, NodeId(9));
+        log.mined(won, NodeId(9), &s);
+        let t = log.ties[&NodeId(9)];
         assert_eq!(
             (t.opened, t.honest_on_attacker, t.honest_on_honest, t.won_by_attacker),
             (3, 1, 1, 1)
         );
-        assert_eq!(log.nodes[&9].published, 3);
+        assert_eq!(log.nodes[&NodeId(9)].published, 3);
     }
 }

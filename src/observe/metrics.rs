@@ -17,6 +17,7 @@ use serde::Serialize;
 use super::attack::AttackLog;
 use super::{Observer, Record, TipOutcome};
 use crate::chain::{BlockId, BlockStore, RejectReason};
+use crate::id::NodeId;
 use crate::time::SimTime;
 
 /// Shares of nodes, in percent, at which each block's spread is timed (every 5 %).
@@ -32,7 +33,7 @@ pub struct BlockSpread {
     /// The block.
     pub block: BlockId,
     /// Who mined it.
-    pub miner: u32,
+    pub miner: NodeId,
     /// When it was mined.
     pub mined_at: SimTime,
     /// Nodes that hold it so far.
@@ -47,7 +48,7 @@ pub struct BlockSpread {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ReorgEvent {
     /// The node.
-    pub node: u32,
+    pub node: NodeId,
     /// When.
     pub time: SimTime,
     /// Blocks disconnected.
@@ -62,7 +63,7 @@ pub struct ReorgEvent {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct MempoolSample {
     /// The node.
-    pub node: u32,
+    pub node: NodeId,
     /// Transactions in its mempool.
     pub txs: u64,
     /// Their bytes.
@@ -76,8 +77,8 @@ pub struct Metrics {
     thresholds: [u32; 20],
     /// Mined blocks in mining order.
     pub spreads: Vec<BlockSpread>,
-    /// Index into `spreads` by block id (u32::MAX for genesis).
-    spread_of: Vec<u32>,
+    /// Index into `spreads` by block id (`None` for genesis).
+    spread_of: Vec<Option<u32>>,
     /// Every reorg, in time order.
     pub reorgs: Vec<ReorgEvent>,
     /// Rejections by reason, summed over nodes.
@@ -105,12 +106,9 @@ impl Metrics {
     }
 
     fn hold(&mut self, block: BlockId, time: SimTime) {
-        let Some(&i) = self.spread_of.get(block.index()) else {
+        let Some(&Some(i)) = self.spread_of.get(block.index()) else {
             return;
         };
-        if i == u32::MAX {
-            return;
-        }
         let s = &mut self.spreads[i as usize];
         s.holders += 1;
         while let Some(&threshold) = self.thresholds.get(usize::from(s.reached)) {
@@ -150,8 +148,12 @@ pub struct BlocksByMiner {
 
 impl BlocksByMiner {
     /// A node's share of the `main_height` blocks of the main chain (0 for an empty chain).
-    pub fn revenue_share(&self, node: usize, main_height: u32) -> f64 {
-        if main_height == 0 { 0.0 } else { self.in_main[node] as f64 / f64::from(main_height) }
+    pub fn revenue_share(&self, node: NodeId, main_height: u32) -> f64 {
+        if main_height == 0 {
+            0.0
+        } else {
+            self.in_main[node.index()] as f64 / f64::from(main_height)
+        }
     }
 }
 
@@ -171,9 +173,9 @@ impl Metrics {
     pub fn blocks_by_miner(&self, in_main: &[bool], nodes: usize) -> BlocksByMiner {
         let mut by = BlocksByMiner { mined: vec![0; nodes], in_main: vec![0; nodes] };
         for s in &self.spreads {
-            by.mined[s.miner as usize] += 1;
+            by.mined[s.miner.index()] += 1;
             if in_main[s.block.index()] {
-                by.in_main[s.miner as usize] += 1;
+                by.in_main[s.miner.index()] += 1;
             }
         }
         by
@@ -203,9 +205,9 @@ impl Observer for Metrics {
         match *record {
             Record::BlockMined { block, miner, time } => {
                 if self.spread_of.len() <= block.index() {
-                    self.spread_of.resize(block.index() + 1, u32::MAX);
+                    self.spread_of.resize(block.index() + 1, None);
                 }
-                self.spread_of[block.index()] = self.spreads.len() as u32;
+                self.spread_of[block.index()] = Some(self.spreads.len() as u32);
                 self.spreads.push(BlockSpread {
                     block,
                     miner,

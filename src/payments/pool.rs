@@ -52,8 +52,6 @@ pub const RETIRE_DEPTH: u32 = 24;
 /// `getdata` and the `tx` message of a typical payment.
 const RELAY_BYTES_PER_TX: u64 = 36 + 36 + 250;
 
-const NO_GROUP: u32 = u32::MAX;
-
 /// Index of a transaction in the pool.
 pub type TxIndex = u32;
 
@@ -71,13 +69,14 @@ pub struct PoolTx {
     /// When the wallet created it.
     pub created: SimTime,
     /// The node it was submitted to.
-    pub source: u32,
+    pub source: NodeId,
     /// The first block (in mining order) that included it.
     pub first_block: Option<BlockId>,
     /// The last block that included it (the same, unless forks included it twice).
     last_block: Option<BlockId>,
     slot: u32,
-    group: u32,
+    /// The conflict group it belongs to, if it conflicts with another transaction.
+    group: Option<u32>,
     /// False for a transaction its source keeps to itself (an attacker's conflicting
     /// version, mined privately and never announced).
     relays: bool,
@@ -113,7 +112,8 @@ struct Source {
 struct ConflictGroup {
     members: Vec<TxIndex>,
     arrival: Vec<SimTime>,
-    holder: Vec<TxIndex>,
+    /// Per node, the member it saw first (`None` for a node no member reaches).
+    holder: Vec<Option<TxIndex>>,
     /// Blocks that included a member.
     included: Vec<(TxIndex, BlockId)>,
 }
@@ -147,7 +147,8 @@ pub struct TxPool {
     groups: Vec<ConflictGroup>,
     hop: Vec<SimDuration>,
     sources: Vec<Source>,
-    slot_of_node: Vec<u32>,
+    /// Per node, its slot in `sources` once it has been a submission node.
+    slot_of_node: Vec<Option<u32>>,
     max_delay: Vec<SimDuration>,
     blocks: Vec<BlockTxs>,
     retired_height: u32,
@@ -187,7 +188,7 @@ impl TxPool {
             groups: Vec::new(),
             hop,
             sources: Vec::new(),
-            slot_of_node: vec![u32::MAX; nodes],
+            slot_of_node: vec![None; nodes],
             max_delay: vec![SimDuration::ZERO; nodes],
             blocks: vec![BlockTxs::default()],
             retired_height: 0,
@@ -218,7 +219,7 @@ impl TxPool {
         network: &Network,
         tx: Transaction,
         fee: Amount,
-        source: u32,
+        source: NodeId,
         now: SimTime,
     ) -> TxIndex {
         self.add_with(network, tx, fee, source, now, true)
@@ -231,7 +232,7 @@ impl TxPool {
         network: &Network,
         tx: Transaction,
         fee: Amount,
-        source: u32,
+        source: NodeId,
         now: SimTime,
     ) -> TxIndex {
         self.add_with(network, tx, fee, source, now, false)
@@ -242,7 +243,7 @@ impl TxPool {
         network: &Network,
         tx: Transaction,
         fee: Amount,
-        source: u32,
+        source: NodeId,
         now: SimTime,
         relays: bool,
     ) -> TxIndex {
@@ -270,7 +271,7 @@ impl TxPool {
             first_block: None,
             last_block: None,
             slot,
-            group: NO_GROUP,
+            group: None,
             relays,
         };
         self.unincluded.insert((Reverse(entry.fee_rate_milli()), index));
@@ -282,16 +283,16 @@ impl TxPool {
     }
 
     /// When transaction `i` reaches `node` ([`NEVER`] if the node holds a conflicting one).
-    pub fn arrival(&self, i: TxIndex, node: u32) -> SimTime {
+    pub fn arrival(&self, i: TxIndex, node: NodeId) -> SimTime {
         let e = &self.txs[i as usize];
-        if e.group != NO_GROUP {
-            let g = &self.groups[e.group as usize];
-            return if g.holder[node as usize] == i { g.arrival[node as usize] } else { NEVER };
+        if let Some(g) = e.group {
+            let g = &self.groups[g as usize];
+            return if g.holder[node.index()] == Some(i) { g.arrival[node.index()] } else { NEVER };
         }
         if !e.relays {
             return if node == e.source { e.created } else { NEVER };
         }
-        e.created + self.sources[e.slot as usize].delay[node as usize]
+        e.created + self.sources[e.slot as usize].delay[node.index()]
     }
 
     /// Transactions of recent blocks that are not on `tip`'s chain, by fee rate: with the
@@ -318,7 +319,7 @@ impl TxPool {
         store: &mut BlockStore,
         tip: BlockId,
         i: TxIndex,
-        node: u32,
+        node: NodeId,
         now: SimTime,
     ) -> bool {
         if self.arrival(i, node) > now {
@@ -336,7 +337,7 @@ impl TxPool {
         &self,
         utxo: &UtxoSet,
         extra: &[(Reverse<u64>, TxIndex)],
-        node: u32,
+        node: NodeId,
         now: SimTime,
         max_bytes: u64,
     ) -> Vec<TxIndex> {
@@ -350,7 +351,7 @@ impl TxPool {
         &self,
         utxo: &UtxoSet,
         extra: &[(Reverse<u64>, TxIndex)],
-        node: u32,
+        node: NodeId,
         now: SimTime,
         max_bytes: u64,
         only: Option<TxIndex>,
@@ -418,7 +419,7 @@ impl TxPool {
         spent: &FxHashSet<OutPoint>,
         chosen: &FxHashSet<TxId>,
         now: SimTime,
-        node: u32,
+        node: NodeId,
     ) -> Option<bool> {
         let mut waits = false;
         for input in &e.tx.inputs {
@@ -450,8 +451,8 @@ impl TxPool {
             e.last_block = Some(block);
             let key = (Reverse(e.fee_rate_milli()), i);
             self.unincluded.remove(&key);
-            if e.group != NO_GROUP {
-                self.groups[e.group as usize].included.push((i, block));
+            if let Some(g) = e.group {
+                self.groups[g as usize].included.push((i, block));
             }
         }
         let grouped = self.order_for_scan(&mut list);
@@ -472,9 +473,9 @@ impl TxPool {
     fn order_for_scan(&self, list: &mut [TxIndex]) -> u32 {
         list.sort_by_key(|&i| {
             let e = &self.txs[i as usize];
-            (e.group == NO_GROUP, Reverse(e.created), i)
+            (e.group.is_none(), Reverse(e.created), i)
         });
-        list.iter().filter(|&&i| self.txs[i as usize].group != NO_GROUP).count() as u32
+        list.iter().filter(|&&i| self.txs[i as usize].group.is_some()).count() as u32
     }
 
     /// Makes blocks [`RETIRE_DEPTH`] deep on `best`'s chain final for mempools: their
@@ -488,12 +489,8 @@ impl TxPool {
             self.retired_height += 1;
             let block = store.ancestor(best, self.retired_height);
             let Some(b) = self.blocks.get(block.index()) else { continue };
-            let groups: Vec<u32> = b
-                .txs
-                .iter()
-                .map(|&i| self.txs[i as usize].group)
-                .filter(|&g| g != NO_GROUP)
-                .collect();
+            let groups: Vec<u32> =
+                b.txs.iter().filter_map(|&i| self.txs[i as usize].group).collect();
             for g in groups {
                 for m in self.groups[g as usize].members.clone() {
                     let key = (Reverse(self.txs[m as usize].fee_rate_milli()), m);
@@ -523,10 +520,10 @@ impl TxPool {
 
     /// What `node` lacks, at `now`, of `block`'s transactions (for compact-block
     /// reconstruction and for the validation cost of signatures not verified before).
-    pub fn missing(&self, block: BlockId, node: u32, now: SimTime) -> Missing {
+    pub fn missing(&self, block: BlockId, node: NodeId, now: SimTime) -> Missing {
         let mut m = Missing::default();
         let Some(b) = self.blocks.get(block.index()) else { return m };
-        let horizon = self.max_delay[node as usize];
+        let horizon = self.max_delay[node.index()];
         for (k, &i) in b.txs.iter().enumerate() {
             let e = &self.txs[i as usize];
             if k >= b.grouped as usize && e.created + horizon <= now {
@@ -544,8 +541,10 @@ impl TxPool {
     /// The transactions that conflict with `i` (spend one of its inputs), in the order they
     /// were added.
     pub fn rivals(&self, i: TxIndex) -> impl Iterator<Item = TxIndex> + '_ {
-        let g = self.txs[i as usize].group;
-        let members = if g == NO_GROUP { &[][..] } else { &self.groups[g as usize].members[..] };
+        let members = match self.txs[i as usize].group {
+            None => &[][..],
+            Some(g) => &self.groups[g as usize].members[..],
+        };
         members.iter().copied().filter(move |&m| m != i)
     }
 
@@ -554,18 +553,21 @@ impl TxPool {
     pub fn confirmations(&self, store: &BlockStore, tip: BlockId, i: TxIndex) -> Option<u32> {
         let e = &self.txs[i as usize];
         let in_chain = |b: BlockId| store.is_ancestor(b, tip);
-        let block = if e.group == NO_GROUP {
-            // Forks can hold a transaction twice; the chain holds at most one of them.
-            let candidates = [e.first_block, e.last_block];
-            candidates.into_iter().flatten().find(|&b| in_chain(b)).or_else(|| {
-                self.recent
-                    .iter()
-                    .copied()
-                    .find(|&b| in_chain(b) && self.blocks[b.index()].txs.contains(&i))
-            })
-        } else {
-            let g = &self.groups[e.group as usize];
-            g.included.iter().find(|&&(m, b)| m == i && in_chain(b)).map(|&(_, b)| b)
+        let block = match e.group {
+            None => {
+                // Forks can hold a transaction twice; the chain holds at most one of them.
+                let candidates = [e.first_block, e.last_block];
+                candidates.into_iter().flatten().find(|&b| in_chain(b)).or_else(|| {
+                    self.recent
+                        .iter()
+                        .copied()
+                        .find(|&b| in_chain(b) && self.blocks[b.index()].txs.contains(&i))
+                })
+            }
+            Some(g) => {
+                let g = &self.groups[g as usize];
+                g.included.iter().find(|&&(m, b)| m == i && in_chain(b)).map(|&(_, b)| b)
+            }
         }?;
         Some(store.get(tip).height - store.get(block).height + 1)
     }
@@ -580,10 +582,10 @@ impl TxPool {
         &self,
         store: &mut BlockStore,
         tip: BlockId,
-        node: u32,
+        node: NodeId,
         now: SimTime,
     ) -> (u64, u64) {
-        let n = node as usize;
+        let n = node.index();
         let (mut count, mut bytes) = (0i64, 0i64);
         for s in &self.sources {
             let Some(cutoff) = now.0.checked_sub(s.delay[n].0) else { continue };
@@ -629,7 +631,7 @@ impl TxPool {
             if let Some(b) = self.blocks.get(id.index()) {
                 for &i in &b.txs {
                     let e = &self.txs[i as usize];
-                    if e.group == NO_GROUP && self.arrival(i, node) > now {
+                    if e.group.is_none() && self.arrival(i, node) > now {
                         count += 1;
                         bytes += i64::from(e.size);
                     }
@@ -648,14 +650,13 @@ impl TxPool {
     }
 
     #[cfg(test)]
-    fn source_slot_of(&self, node: u32) -> usize {
-        self.slot_of_node[node as usize] as usize
+    fn source_slot_of(&self, node: NodeId) -> usize {
+        self.slot_of_node[node.index()].expect("a submission node") as usize
     }
 
     /// The slot of a submission node, computing its relay distances the first time.
-    fn source_slot(&mut self, network: &Network, node: u32) -> u32 {
-        let slot = self.slot_of_node[node as usize];
-        if slot != u32::MAX {
+    fn source_slot(&mut self, network: &Network, node: NodeId) -> u32 {
+        if let Some(slot) = self.slot_of_node[node.index()] {
             return slot;
         }
         let (at, _) = flood(network, &self.hop, &[(node, SimTime::ZERO, 0, true)]);
@@ -665,7 +666,7 @@ impl TxPool {
         }
         let slot = self.sources.len() as u32;
         self.sources.push(Source { delay, created: Vec::new(), cum_bytes: vec![0] });
-        self.slot_of_node[node as usize] = slot;
+        self.slot_of_node[node.index()] = Some(slot);
         slot
     }
 
@@ -675,12 +676,12 @@ impl TxPool {
         let mut members = vec![new];
         let mut old_groups = Vec::new();
         for &c in conflicts {
-            let g = self.txs[c as usize].group;
-            if g == NO_GROUP {
-                members.push(c);
-            } else {
-                old_groups.push(g);
-                members.extend(self.groups[g as usize].members.iter().copied());
+            match self.txs[c as usize].group {
+                None => members.push(c),
+                Some(g) => {
+                    old_groups.push(g);
+                    members.extend(self.groups[g as usize].members.iter().copied());
+                }
             }
         }
         members.sort_unstable();
@@ -691,7 +692,7 @@ impl TxPool {
             old.members.clear();
             included.append(&mut old.included);
         }
-        let starts: Vec<(u32, SimTime, u32, bool)> = members
+        let starts: Vec<(NodeId, SimTime, u32, bool)> = members
             .iter()
             .map(|&m| {
                 let e = &self.txs[m as usize];
@@ -701,7 +702,7 @@ impl TxPool {
         let (arrival, holder) = flood(network, &self.hop, &starts);
         let id = self.groups.len() as u32;
         for &m in &members {
-            self.txs[m as usize].group = id;
+            self.txs[m as usize].group = Some(id);
             if let Some(b) = self.txs[m as usize].first_block {
                 included.push((m, b));
             }
@@ -736,33 +737,33 @@ fn merge_sorted<T: Ord + Copy>(
 
 /// Earliest arrival at every node of a flood started at `starts` (node, time, label, whether
 /// it relays), over per-link delays `hop`; returns arrival times and, per node, the label
-/// that got there first (ties go to the smaller label). A node relays only what it got
-/// first, and a label that does not relay stays at its start node.
+/// that got there first (ties go to the smaller label; `None` where nothing arrives). A node
+/// relays only what it got first, and a label that does not relay stays at its start node.
 fn flood(
     network: &Network,
     hop: &[SimDuration],
-    starts: &[(u32, SimTime, u32, bool)],
-) -> (Vec<SimTime>, Vec<u32>) {
+    starts: &[(NodeId, SimTime, u32, bool)],
+) -> (Vec<SimTime>, Vec<Option<u32>>) {
     let n = network.node_count() as usize;
     let mut at = vec![NEVER; n];
-    let mut label = vec![u32::MAX; n];
+    let mut label = vec![None; n];
     let mut heap = BinaryHeap::new();
     let quiet: Vec<u32> = starts.iter().filter(|s| !s.3).map(|s| s.2).collect();
     for &(node, t, l, _) in starts {
         heap.push(Reverse((t, l, node)));
     }
     while let Some(Reverse((t, l, v))) = heap.pop() {
-        if at[v as usize] != NEVER {
+        if at[v.index()] != NEVER {
             continue;
         }
-        at[v as usize] = t;
-        label[v as usize] = l;
+        at[v.index()] = t;
+        label[v.index()] = Some(l);
         if quiet.contains(&l) {
             continue;
         }
-        for link in network.links_of(NodeId(v)) {
-            let w = network.link_target(link).0;
-            if at[w as usize] == NEVER {
+        for link in network.links_of(v) {
+            let w = network.link_target(link);
+            if at[w.index()] == NEVER {
                 heap.push(Reverse((t + hop[link.index()], l, w)));
             }
         }
@@ -828,15 +829,22 @@ submit_to = ["n0"]
         let spec =
             TemplateSpec { genesis_time: 1_231_006_505, block_size_bytes: 0, tx_size_bytes: 250 };
         let now = SimTime(60_000_000 * (salt + 1));
-        let b =
-            build_template(&mut sim.store, parent, 1, now, salt, &spec, Body::Txs(body_txs, fees));
-        let id = sim.store.insert(b, BlockMeta { miner: Some(1), mined_at: now }).unwrap();
+        let b = build_template(
+            &mut sim.store,
+            parent,
+            NodeId(1),
+            now,
+            salt,
+            &spec,
+            Body::Txs(body_txs, fees),
+        );
+        let id = sim.store.insert(b, BlockMeta { miner: Some(NodeId(1)), mined_at: now }).unwrap();
         assert_eq!(sim.store.validity(id), Ok(()));
         sim.transactions.as_mut().unwrap().pool.register_block(id, parent, txs);
         id
     }
 
-    fn in_mempool(sim: &mut Sim, tip: BlockId, i: TxIndex, node: u32) -> bool {
+    fn in_mempool(sim: &mut Sim, tip: BlockId, i: TxIndex, node: NodeId) -> bool {
         let t = sim.transactions.as_ref().unwrap();
         t.pool.in_mempool(&mut sim.store, tip, i, node, SimTime(10_000_000_000))
     }
@@ -845,21 +853,27 @@ submit_to = ["n0"]
     fn conflicting_versions_are_held_by_the_side_that_heard_them_first() {
         let mut sim = world("");
         let now = SimTime(1_000_000);
-        let pair = sim.transactions.as_mut().unwrap().wallets.conflicting_pair([0, 29]).unwrap();
+        let pair = sim
+            .transactions
+            .as_mut()
+            .unwrap()
+            .wallets
+            .conflicting_pair([NodeId(0), NodeId(29)])
+            .unwrap();
         let [a, b] = pair;
         let (ia, ib) = (submit(&mut sim, a, now), submit(&mut sim, b, now));
         let pool = &sim.transactions.as_ref().unwrap().pool;
-        let (sa, sb) = (pool.source_slot_of(0), pool.source_slot_of(29));
+        let (sa, sb) = (pool.source_slot_of(NodeId(0)), pool.source_slot_of(NodeId(29)));
         let (mut held_a, mut held_b) = (0, 0);
-        for v in 0..30u32 {
-            let (da, db) = (pool.sources[sa].delay[v as usize], pool.sources[sb].delay[v as usize]);
+        for v in NodeId::all(30) {
+            let (da, db) = (pool.sources[sa].delay[v.index()], pool.sources[sb].delay[v.index()]);
             let (aa, ab) = (pool.arrival(ia, v), pool.arrival(ib, v));
-            assert!((aa == NEVER) != (ab == NEVER), "node {v} holds exactly one version");
+            assert!((aa == NEVER) != (ab == NEVER), "{v} holds exactly one version");
             if da < db {
-                assert_eq!(aa, now + da, "node {v} is closer to n0 and hears its version first");
+                assert_eq!(aa, now + da, "{v} is closer to n0 and hears its version first");
                 held_a += 1;
             } else if db < da {
-                assert_eq!(ab, now + db, "node {v} is closer to n29 and hears its version first");
+                assert_eq!(ab, now + db, "{v} is closer to n29 and hears its version first");
                 held_b += 1;
             }
         }
@@ -870,33 +884,56 @@ submit_to = ["n0"]
     fn a_reorg_returns_disconnected_payments_and_drops_the_new_chain_conflicts() {
         let mut sim = world("");
         let now = SimTime(1_000_000);
-        let [c1, c2] =
-            sim.transactions.as_mut().unwrap().wallets.conflicting_pair([0, 29]).unwrap();
+        let [c1, c2] = sim
+            .transactions
+            .as_mut()
+            .unwrap()
+            .wallets
+            .conflicting_pair([NodeId(0), NodeId(29)])
+            .unwrap();
         let p = sim.transactions.as_mut().unwrap().wallets.next_payment().unwrap();
         let (i1, i2, ip) =
             (submit(&mut sim, c1, now), submit(&mut sim, c2, now), submit(&mut sim, p, now));
         let genesis = BlockId::GENESIS;
-        assert!(in_mempool(&mut sim, genesis, i1, 0) && in_mempool(&mut sim, genesis, ip, 0));
-        assert!(!in_mempool(&mut sim, genesis, i2, 0), "n0 refuses the version it heard second");
-        assert!(in_mempool(&mut sim, genesis, i2, 29) && !in_mempool(&mut sim, genesis, i1, 29));
+        assert!(
+            in_mempool(&mut sim, genesis, i1, NodeId(0))
+                && in_mempool(&mut sim, genesis, ip, NodeId(0))
+        );
+        assert!(
+            !in_mempool(&mut sim, genesis, i2, NodeId(0)),
+            "n0 refuses the version it heard second"
+        );
+        assert!(
+            in_mempool(&mut sim, genesis, i2, NodeId(29))
+                && !in_mempool(&mut sim, genesis, i1, NodeId(29))
+        );
 
         let a = block(&mut sim, genesis, &[i1, ip], 1);
         for i in [i1, i2, ip] {
-            assert!(!in_mempool(&mut sim, a, i, 0), "tx {i}: confirmed or conflicting on A");
-            assert!(!in_mempool(&mut sim, a, i, 29), "tx {i}: confirmed or conflicting on A");
+            assert!(
+                !in_mempool(&mut sim, a, i, NodeId(0)),
+                "tx {i}: confirmed or conflicting on A"
+            );
+            assert!(
+                !in_mempool(&mut sim, a, i, NodeId(29)),
+                "tx {i}: confirmed or conflicting on A"
+            );
         }
         // A competing branch confirms the other version; a node that reorgs onto it gets the
         // payment back and drops the version that now conflicts.
         let b1 = block(&mut sim, genesis, &[], 2);
         let b2 = block(&mut sim, b1, &[i2], 3);
-        assert!(in_mempool(&mut sim, b2, ip, 0), "the disconnected payment returns");
-        assert!(!in_mempool(&mut sim, b2, i1, 0), "the version in the old chain now conflicts");
-        assert!(!in_mempool(&mut sim, b2, i2, 0), "the new chain confirmed this one");
+        assert!(in_mempool(&mut sim, b2, ip, NodeId(0)), "the disconnected payment returns");
+        assert!(
+            !in_mempool(&mut sim, b2, i1, NodeId(0)),
+            "the version in the old chain now conflicts"
+        );
+        assert!(!in_mempool(&mut sim, b2, i2, NodeId(0)), "the new chain confirmed this one");
         let t = sim.transactions.as_ref().unwrap();
         let late = SimTime(10_000_000_000);
-        assert_eq!(t.pool.mempool_size(&mut sim.store, b2, 0, late).0, 1);
-        assert_eq!(t.pool.mempool_size(&mut sim.store, a, 0, late).0, 0);
-        assert_eq!(t.pool.mempool_size(&mut sim.store, genesis, 0, late).0, 2);
+        assert_eq!(t.pool.mempool_size(&mut sim.store, b2, NodeId(0), late).0, 1);
+        assert_eq!(t.pool.mempool_size(&mut sim.store, a, NodeId(0), late).0, 0);
+        assert_eq!(t.pool.mempool_size(&mut sim.store, genesis, NodeId(0), late).0, 2);
     }
 
     #[test]
@@ -915,15 +952,15 @@ submit_to = ["n0"]
         by_rate.sort_by_key(|&i| (Reverse(rate(i)), i));
         let extra = t.pool.off_chain(&sim.store, BlockId::GENESIS);
         let utxo = sim.store.utxo_at(BlockId::GENESIS).unwrap();
-        let chosen = t.pool.select(utxo, &extra, 5, late, 1_000_000);
+        let chosen = t.pool.select(utxo, &extra, NodeId(5), late, 1_000_000);
         assert_eq!(chosen, by_rate[..chosen.len()].to_vec(), "fee-rate order");
         let kept: u64 = chosen.iter().map(|&i| u64::from(t.pool.txs()[i as usize].size)).sum();
         assert!(kept <= 600 && kept + 199 > 600, "{} payments, {kept} bytes kept", chosen.len());
-        let (count, bytes) = t.pool.mempool_size(&mut sim.store, BlockId::GENESIS, 5, late);
+        let (count, bytes) = t.pool.mempool_size(&mut sim.store, BlockId::GENESIS, NodeId(5), late);
         assert_eq!((count, bytes), (chosen.len() as u64, kept));
         // A small template takes only what fits.
         let utxo = sim.store.utxo_at(BlockId::GENESIS).unwrap();
-        assert_eq!(t.pool.select(utxo, &extra, 5, late, 250), by_rate[..1].to_vec());
+        assert_eq!(t.pool.select(utxo, &extra, NodeId(5), late, 250), by_rate[..1].to_vec());
     }
 
     #[test]
@@ -934,11 +971,15 @@ submit_to = ["n0"]
         let i = submit(&mut sim, p, now);
         let b = block(&mut sim, BlockId::GENESIS, &[i], 1);
         let t = sim.transactions.as_ref().unwrap();
-        let far = (0..30).max_by_key(|&v| t.pool.arrival(i, v)).unwrap();
+        let far = NodeId::all(30).max_by_key(|&v| t.pool.arrival(i, v)).unwrap();
         let arrives = t.pool.arrival(i, far);
         let size = u64::from(t.pool.txs()[i as usize].size);
         assert_eq!(t.pool.missing(b, far, now), Missing { txs: 1, inputs: 1, bytes: size });
         assert_eq!(t.pool.missing(b, far, arrives), Missing::default());
-        assert_eq!(t.pool.missing(b, 0, now), Missing::default(), "the submission node has it");
+        assert_eq!(
+            t.pool.missing(b, NodeId(0), now),
+            Missing::default(),
+            "the submission node has it"
+        );
     }
 }

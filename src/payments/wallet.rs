@@ -15,6 +15,7 @@ use rand::Rng as _;
 use crate::chain::TxId;
 use crate::chain::keys::{KeyPair, sign_all};
 use crate::chain::tx::{Amount, OutPoint, Transaction, TxIn, TxOut};
+use crate::id::NodeId;
 use crate::rng::{self, Purpose, RngStreams, SimRng};
 use crate::scenario::{SubmitTo, WorkloadSpec};
 use crate::time::SimDuration;
@@ -50,14 +51,14 @@ pub struct Payment {
     /// Inputs minus outputs.
     pub fee: Amount,
     /// The node it is submitted to.
-    pub node: u32,
+    pub node: NodeId,
 }
 
 /// All wallets of a run and the stream that drives them.
 pub struct Wallets {
     spec: WorkloadSpec,
     wallets: Vec<Wallet>,
-    submit_nodes: Vec<u32>,
+    submit_nodes: Vec<NodeId>,
     rng: SimRng,
     /// Payments created.
     pub created: u64,
@@ -83,7 +84,7 @@ impl Wallets {
             SubmitTo::Nodes(list) => list.clone(),
             SubmitTo::Random(k) => {
                 let mut pick = streams.stream(Purpose::Workload, 2);
-                let mut all: Vec<u32> = (0..nodes).collect();
+                let mut all: Vec<NodeId> = NodeId::all(nodes).collect();
                 for i in 0..*k as usize {
                     let j = i + rng::below(&mut pick, u64::from(nodes) - i as u64) as usize;
                     all.swap(i, j);
@@ -125,7 +126,7 @@ impl Wallets {
     }
 
     /// The nodes payments are submitted to.
-    pub fn submit_nodes(&self) -> &[u32] {
+    pub fn submit_nodes(&self) -> &[NodeId] {
         &self.submit_nodes
     }
 
@@ -164,7 +165,7 @@ impl Wallets {
     /// Two payments from one wallet spending the same coins to two different payees (a
     /// double payment), for `nodes[0]` and `nodes[1]`. The payer's change from the first is
     /// kept; the second's outputs are never credited (at most one can confirm).
-    pub fn conflicting_pair(&mut self, nodes: [u32; 2]) -> Option<[Payment; 2]> {
+    pub fn conflicting_pair(&mut self, nodes: [NodeId; 2]) -> Option<[Payment; 2]> {
         let n = self.wallets.len() as u64;
         let payer = rng::below(&mut self.rng, n) as usize;
         let payees = [(payer + 1) % n as usize, (payer + 2) % n as usize];
@@ -191,7 +192,7 @@ impl Wallets {
         ])
     }
 
-    fn node_of(&self, wallet: usize) -> u32 {
+    fn node_of(&self, wallet: usize) -> NodeId {
         self.submit_nodes[wallet % self.submit_nodes.len()]
     }
 

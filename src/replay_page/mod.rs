@@ -24,6 +24,7 @@ mod render;
 pub use render::{FILE_NAME, render};
 
 use crate::chain::{BlockId, BlockStore};
+use crate::id::NodeId;
 use crate::network::message::MessageKind;
 use crate::observe::narrate::Narrator;
 use crate::observe::{KeepReason, Observer, Record, TipOutcome};
@@ -54,7 +55,7 @@ enum LineKind {
 #[derive(Clone, Copy, Debug)]
 struct TipChange {
     time: SimTime,
-    node: u32,
+    node: NodeId,
     block: BlockId,
 }
 
@@ -63,8 +64,8 @@ struct TipChange {
 struct Sent {
     sent: SimTime,
     arrives: SimTime,
-    from: u32,
-    to: u32,
+    from: NodeId,
+    to: NodeId,
     kind: MessageKind,
     block: BlockId,
 }
@@ -82,7 +83,7 @@ struct Line {
 pub struct Recorder {
     narrator: Narrator,
     /// (block, miner, time) in mining order.
-    mined: Vec<(BlockId, u32, SimTime)>,
+    mined: Vec<(BlockId, NodeId, SimTime)>,
     tips: Vec<TipChange>,
     messages: Vec<Sent>,
     /// When the first message past [`MESSAGE_CAP`] was sent.
@@ -229,8 +230,8 @@ mod tests {
         for i in 0..MESSAGE_CAP as u64 + 10 {
             let sent = SimTime(1_000_000_000 - i);
             let m = Record::MessageSent {
-                from: 0,
-                to: 1,
+                from: NodeId(0),
+                to: NodeId(1),
                 kind: MessageKind::Inv,
                 block,
                 sent,

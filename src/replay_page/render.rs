@@ -133,9 +133,10 @@ pub fn render<O>(scenario: &Scenario, outcome: &Outcome<O>, recorder: &Recorder)
     let miners: Vec<u32> = outcome.miners().map(|m| m.0).collect();
     let names = &scenario.node_names;
 
-    // Blocks: genesis, then mining order; `page_index` maps store ids to that order.
-    let mut page_index = vec![usize::MAX; store.len()];
-    page_index[BlockId::GENESIS.index()] = 0;
+    // Blocks: genesis, then mining order; `page_index` maps store ids to that order (every
+    // block but genesis is recorded as mined, after its parent).
+    let mut page_index: Vec<Option<usize>> = vec![None; store.len()];
+    page_index[BlockId::GENESIS.index()] = Some(0);
     let mut tree = vec![TreeBlock { height: 0, parent: None, miner: String::new(), main: true }];
     let mut blocks = Blocks::default();
     let genesis = store.get(BlockId::GENESIS);
@@ -147,16 +148,17 @@ pub fn render<O>(scenario: &Scenario, outcome: &Outcome<O>, recorder: &Recorder)
     blocks.hash.push(genesis.hash.short());
     for &(id, miner, time) in &recorder.mined {
         let b = store.get(id);
-        let parent = b.parent.map_or(0, |p| page_index[p.index()]);
-        page_index[id.index()] = tree.len();
+        let parent =
+            b.parent.map_or(0, |p| page_index[p.index()].expect("parents are mined first"));
+        page_index[id.index()] = Some(tree.len());
         tree.push(TreeBlock {
             height: b.height,
             parent: Some(parent),
-            miner: names[miner as usize].clone(),
+            miner: names[miner.index()].clone(),
             main: main[id.index()],
         });
         blocks.parent.push(parent);
-        blocks.miner.push(miner);
+        blocks.miner.push(miner.0);
         blocks.t.push(ms(time));
         blocks.height.push(b.height);
         blocks.main.push(u8::from(main[id.index()]));
@@ -205,24 +207,24 @@ pub fn render<O>(scenario: &Scenario, outcome: &Outcome<O>, recorder: &Recorder)
     let mut tips: Vec<u64> = recorder
         .tips
         .iter()
-        .flat_map(|c| [ms(c.time), u64::from(c.node), page_index[c.block.index()] as u64])
+        .flat_map(|c| {
+            let block = page_index[c.block.index()].expect("a tip is a recorded block");
+            [ms(c.time), u64::from(c.node.0), block as u64]
+        })
         .collect();
     delta_encode(&mut tips, 3);
 
     let msg_cut = recorder.messages_cut;
-    let mut sent: Vec<&super::Sent> = recorder
-        .messages
-        .iter()
-        .filter(|m| msg_cut.is_none_or(|cut| m.sent < cut))
-        .filter(|m| page_index[m.block.index()] != usize::MAX)
-        .collect();
+    let mut sent: Vec<&super::Sent> =
+        recorder.messages.iter().filter(|m| msg_cut.is_none_or(|cut| m.sent < cut)).collect();
     sent.sort_by_key(|m| (m.sent, m.arrives));
     let mut msgs = Vec::with_capacity(sent.len() * 5);
     for m in &sent {
-        let Some(link) = network.find_link(NodeId(m.from), NodeId(m.to)) else { continue };
+        let Some(block) = page_index[m.block.index()] else { continue };
+        let Some(link) = network.find_link(m.from, m.to) else { continue };
         let directed = u64::from(edge_of_link[link.index()]) * 2 + u64::from(m.from > m.to);
         let (s, a) = (ms(m.sent), ms(m.arrives));
-        msgs.extend([s, a - s, directed, kind_number(m.kind), page_index[m.block.index()] as u64]);
+        msgs.extend([s, a - s, directed, kind_number(m.kind), block as u64]);
     }
     delta_encode(&mut msgs, 5);
 

@@ -10,6 +10,7 @@ use serde::Serialize;
 
 use crate::analytic::selfish_mining_revenue;
 use crate::chain::{BlockId, BlockStore};
+use crate::id::NodeId;
 use crate::observe::metrics::{Metrics, ReorgEvent};
 use crate::results::rows::{AttackRow, Fixed, to_csv_bytes};
 use crate::scenario::Scenario;
@@ -147,7 +148,7 @@ pub struct RunView<'a> {
 
 /// Whether the branch of `new_tip` above its fork with `old_tip` holds a block mined by
 /// `attacker`.
-fn reorg_onto(store: &BlockStore, r: &ReorgEvent, attacker: u32) -> bool {
+fn reorg_onto(store: &BlockStore, r: &ReorgEvent, attacker: NodeId) -> bool {
     let fork = store.fork_point(r.old_tip, r.new_tip);
     store.branch(r.new_tip, fork).iter().any(|&b| store.get(b).meta.miner == Some(attacker))
 }
@@ -163,14 +164,14 @@ pub fn summarize(run: &RunView<'_>, metrics: &Metrics) -> Option<(AttackSection,
     let main_height = run.store.get(run.best).height;
     let by_miner = metrics.blocks_by_miner(run.in_main, names.len());
     let (mined, main) = (&by_miner.mined, &by_miner.in_main);
-    let is_attacker = |n: u32| scenario.attackers.iter().any(|a| a.node == n);
+    let is_attacker = |n: NodeId| scenario.attackers.iter().any(|a| a.node == n);
     let log = &metrics.attack;
     let attackers: Vec<AttackerSummary> = scenario
         .attackers
         .iter()
         .enumerate()
         .map(|(i, a)| {
-            let n = a.node as usize;
+            let n = a.node.index();
             let counts = log.nodes.get(&a.node).copied().unwrap_or_default();
             let caused: Vec<u32> = metrics
                 .reorgs
@@ -178,7 +179,7 @@ pub fn summarize(run: &RunView<'_>, metrics: &Metrics) -> Option<(AttackSection,
                 .filter(|r| !is_attacker(r.node) && reorg_onto(run.store, r, a.node))
                 .map(|r| r.depth)
                 .collect();
-            let relative_revenue = by_miner.revenue_share(n, main_height);
+            let relative_revenue = by_miner.revenue_share(a.node, main_height);
             let gamma = match a.strategy {
                 StrategySpec::Selfish { gamma } => {
                     let ties = log.ties.get(&a.node).copied().unwrap_or_default();
@@ -231,11 +232,11 @@ pub fn summarize(run: &RunView<'_>, metrics: &Metrics) -> Option<(AttackSection,
         })
         .collect();
     let eclipse = scenario.eclipse.as_ref().map(|e| {
-        let v = e.victim as usize;
+        let v = e.victim.index();
         let tip = run.tips[v];
         EclipseSummary {
             victim: names[v].clone(),
-            peers: e.attackers.iter().map(|&a| names[a as usize].clone()).collect(),
+            peers: e.attackers.iter().map(|&a| names[a.index()].clone()).collect(),
             victim_tip_height: run.store.get(tip).height,
             victim_tip_in_main_chain: run.in_main[tip.index()],
             main_chain_height: main_height,

@@ -74,7 +74,7 @@ pub fn summarize(
             .ids()
             .filter(|&b| {
                 let s = store.get(b);
-                s.meta.miner == Some(d.attacker.0) && s.meta.mined_at >= paid && !in_main[b.index()]
+                s.meta.miner == Some(d.attacker) && s.meta.mined_at >= paid && !in_main[b.index()]
             })
             .count() as u64
     });

@@ -17,6 +17,7 @@ use sha2::{Digest, Sha256};
 use super::attack::{AttackSection, RunView, summarize};
 use crate::chain::{BlockId, RejectReason};
 use crate::engine::StopReason;
+use crate::id::NodeId;
 use crate::observe::metrics::Metrics;
 use crate::observe::metrics::{CDF_PERCENTS, MinerShare, P50_P90_P100, Spread};
 use crate::results::Outcome;
@@ -128,7 +129,7 @@ pub fn render<O: AsRef<Metrics>>(scenario: &Scenario, outcome: &Outcome<O>) -> R
             hash: b.hash.to_string(),
             height: b.height,
             parent: b.parent.map(hash_of),
-            miner: names[s.miner as usize].clone(),
+            miner: names[s.miner.index()].clone(),
             mined_at_ms: Millis::from_micros(s.mined_at.as_micros()),
             size_bytes: b.size_bytes,
             tx_count: b.block.tx_count(),
@@ -144,7 +145,7 @@ pub fn render<O: AsRef<Metrics>>(scenario: &Scenario, outcome: &Outcome<O>) -> R
         PropagationRow {
             hash: b.hash.to_string(),
             height: b.height,
-            miner: names[s.miner as usize].clone(),
+            miner: names[s.miner.index()].clone(),
             nodes_reached: s.holders,
             p50_ms: since(s.reached_at[P50_P90_P100[0]], s.mined_at),
             p90_ms: since(s.reached_at[P50_P90_P100[1]], s.mined_at),
@@ -153,7 +154,7 @@ pub fn render<O: AsRef<Metrics>>(scenario: &Scenario, outcome: &Outcome<O>) -> R
     }));
 
     let reorgs_csv = to_csv_bytes(metrics.reorgs.iter().map(|r| ReorgRow {
-        node: names[r.node as usize].clone(),
+        node: names[r.node.index()].clone(),
         time_ms: Millis::from_micros(r.time.as_micros()),
         depth: r.depth,
         old_tip: hash_of(r.old_tip),
@@ -193,7 +194,7 @@ pub fn render<O: AsRef<Metrics>>(scenario: &Scenario, outcome: &Outcome<O>) -> R
                 hash_share: outcome.hash_shares[n],
                 blocks_mined: by_miner.mined[n],
                 blocks_in_main_chain: by_miner.in_main[n],
-                revenue_share: by_miner.revenue_share(n, main_height),
+                revenue_share: by_miner.revenue_share(m, main_height),
             }
         })
         .collect::<Vec<MinerShare>>();
@@ -218,7 +219,7 @@ pub fn render<O: AsRef<Metrics>>(scenario: &Scenario, outcome: &Outcome<O>) -> R
     let (attack, attack_csv) = summarize(&run_view, metrics).unzip();
     let attack_csv = attack_csv.flatten();
 
-    let mut affected: Vec<u32> = metrics.reorgs.iter().map(|r| r.node).collect();
+    let mut affected: Vec<NodeId> = metrics.reorgs.iter().map(|r| r.node).collect();
     affected.sort_unstable();
     affected.dedup();
 

@@ -140,7 +140,7 @@ impl<O: AsRef<Metrics>> Outcome<O> {
     pub fn revenue_share(&self, node: NodeId) -> f64 {
         let metrics = self.observer.as_ref();
         let by_miner = metrics.blocks_by_miner(&self.main_chain.in_main, self.nodes.len());
-        by_miner.revenue_share(node.index(), self.store.get(self.main_chain.best).height)
+        by_miner.revenue_share(node, self.store.get(self.main_chain.best).height)
     }
 
     /// Over blocks, the time (ms) until `percent` of nodes held each block; `percent` is one

@@ -19,6 +19,7 @@ use std::path::{Path, PathBuf};
 use sha2::{Digest, Sha256};
 
 use crate::chain::{BlockId, BlockStore};
+use crate::id::NodeId;
 use crate::network::message::MessageKind;
 use crate::observe::{KeepReason, Observer, Record, TipOutcome};
 use crate::results::rows::{self, TraceRow};
@@ -100,16 +101,16 @@ impl Tracer {
         }
     }
 
-    fn name(&self, node: u32) -> String {
-        self.names[node as usize].clone()
+    fn name(&self, node: NodeId) -> String {
+        self.names[node.index()].clone()
     }
 
     fn line(
         &mut self,
         time: SimTime,
         event: &str,
-        node: Option<u32>,
-        peer: Option<u32>,
+        node: Option<NodeId>,
+        peer: Option<NodeId>,
         block: Option<(&BlockStore, BlockId)>,
         detail: String,
     ) {

@@ -82,7 +82,7 @@ pub fn render_transactions(
         w.serialize(TransactionRow {
             txid: e.txid.to_string(),
             created_ms: Millis::from_micros(e.created.as_micros()),
-            submitted_to: names[e.source as usize].clone(),
+            submitted_to: names[e.source.index()].clone(),
             size_bytes: e.size,
             fee_sat: e.fee.0,
             fee_rate_sat_vb: Fixed(rate),
@@ -97,7 +97,7 @@ pub fn render_transactions(
 
     let mempool_csv = to_csv_bytes(metrics.mempool.iter().map(|s| MempoolRow {
         time_ms: Millis::from_micros(s.time.as_micros()),
-        node: names[s.node as usize].clone(),
+        node: names[s.node.index()].clone(),
         txs: s.txs,
         bytes: s.bytes,
     }));

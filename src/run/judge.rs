@@ -45,8 +45,8 @@ impl Judge {
                     libm::ceil(libm::log(CUTOFF_CATCH_UP_PROBABILITY) / libm::log(q / p)) as u32
                 });
                 Some(Judge {
-                    attacker: NodeId(a.node),
-                    merchant: NodeId(spec.merchant),
+                    attacker: a.node,
+                    merchant: spec.merchant,
                     z: spec.z,
                     q,
                     deficit,

@@ -319,8 +319,8 @@ impl<O: Observer, M: Monitor> World<O, M> {
         let graph = self.transport.graph();
         let (from, to) = (graph.link_source(link), graph.link_target(link));
         self.record(Record::MessageSent {
-            from: from.0,
-            to: to.0,
+            from,
+            to,
             kind: msg.kind,
             block: msg.block,
             sent: t.start,
@@ -346,13 +346,7 @@ impl<O: Observer, M: Monitor> World<O, M> {
     fn drop_message(&mut self, link: LinkId, msg: Message, time: SimTime) {
         let graph = self.transport.graph();
         let (from, to) = (graph.link_source(link), graph.link_target(link));
-        let record = Record::MessageDropped {
-            from: from.0,
-            to: to.0,
-            kind: msg.kind,
-            block: msg.block,
-            time,
-        };
+        let record = Record::MessageDropped { from, to, kind: msg.kind, block: msg.block, time };
         self.record(record);
         let waiting = match msg.kind {
             MessageKind::Inv => return,
@@ -405,13 +399,13 @@ impl<O: Observer, M: Monitor> World<O, M> {
             }
             Change::Left(nodes) => {
                 for node in nodes {
-                    self.record(Record::NodeLeft { node: node.0, time });
+                    self.record(Record::NodeLeft { node, time });
                     self.nodes[node.index()].on_offline();
                 }
             }
             Change::Rejoined(nodes) => {
                 for node in nodes {
-                    self.record(Record::NodeRejoined { node: node.0, time });
+                    self.record(Record::NodeRejoined { node, time });
                     self.visit(node, sched, |n, ctx| n.on_online(ctx));
                 }
             }

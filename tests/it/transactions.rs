@@ -3,6 +3,7 @@
 //! not spread yet.
 
 use forksim::chain::{BlockId, TxId};
+use forksim::id::NodeId;
 use forksim::observe::{Observer, Record};
 use forksim::payments::pool::NEVER;
 use forksim::results::rows::{TransactionRow, read_rows};
@@ -51,14 +52,14 @@ fn a_double_payment_splits_the_network_then_exactly_one_version_survives() {
     assert_eq!(ids.len(), 2, "two versions were sent");
     let now = SimTime(110_000_000);
     let (mut first, mut second) = (0, 0);
-    for node in 0..early.network.nodes {
-        let tip = sim.nodes[node as usize].tip;
+    for node in NodeId::all(early.network.nodes) {
+        let tip = sim.nodes[node.index()].tip;
         let holds: Vec<bool> =
             ids.iter().map(|&i| t.pool.in_mempool(&mut sim.store, tip, i, node, now)).collect();
         let arrivals: Vec<SimTime> = ids.iter().map(|&i| t.pool.arrival(i, node)).collect();
-        assert!(arrivals.iter().filter(|&&a| a != NEVER).count() == 1, "node {node}: one version");
+        assert!(arrivals.iter().filter(|&&a| a != NEVER).count() == 1, "{node}: one version");
         if arrivals.iter().all(|&a| a == NEVER || a <= now) {
-            assert_eq!(holds.iter().filter(|&&h| h).count(), 1, "node {node} holds one version");
+            assert_eq!(holds.iter().filter(|&&h| h).count(), 1, "{node} holds one version");
         }
         first += u32::from(holds[0]);
         second += u32::from(holds[1]);
@@ -82,13 +83,13 @@ fn a_double_payment_splits_the_network_then_exactly_one_version_survives() {
         .collect();
     assert_eq!(confirmed.iter().filter(|&&c| c).count(), 1, "exactly one version confirms");
     assert!(in_main[best.index()]);
-    for node in 0..full.network.nodes {
-        let tip = sim.nodes[node as usize].tip;
+    for node in NodeId::all(full.network.nodes) {
+        let tip = sim.nodes[node.index()].tip;
         assert_ne!(tip, BlockId::GENESIS);
         for &i in &ids {
             assert!(
                 !t.pool.in_mempool(&mut sim.store, tip, i, node, end),
-                "node {node} still holds a version after confirmation"
+                "{node} still holds a version after confirmation"
             );
         }
     }

@@ -44,7 +44,7 @@ impl DoubleSpend {
     /// The attacker on `node` of `scenario`, following `spec`; `relay`: whether it passes on
     /// others' blocks.
     pub fn new(scenario: &Scenario, node: NodeId, spec: DoubleSpendSpec, relay: bool) -> Self {
-        let merchant = NodeId(spec.merchant);
+        let merchant = spec.merchant;
         DoubleSpend {
             chain: PrivateChain::double_spend(spec, relay),
             node,
@@ -52,7 +52,7 @@ impl DoubleSpend {
             pay_at: spec.pay_at,
             eclipsed_merchant: scenario.eclipse.as_ref().is_some_and(|e| e.victim == spec.merchant),
             public_entry: NodeId::all(scenario.network.nodes)
-                .find(|&n| n != merchant && scenario.attackers.iter().all(|x| x.node != n.0))
+                .find(|&n| n != merchant && scenario.attackers.iter().all(|x| x.node != n))
                 .unwrap_or(node),
             paid_at: None,
             gave_up: false,
@@ -65,7 +65,7 @@ impl DoubleSpend {
         let network = ctx.network();
         let (attacker, merchant) = (self.node, self.merchant);
         let payments = ctx.payments_mut().expect("a double spend has a workload (validated)");
-        let Some([payment, conflict]) = payments.wallets.conflicting_pair([merchant.0, attacker.0])
+        let Some([payment, conflict]) = payments.wallets.conflicting_pair([merchant, attacker])
         else {
             // The wallet could not pay: nothing to attack with.
             self.gave_up = true;
@@ -73,11 +73,11 @@ impl DoubleSpend {
         };
         let pool = &mut payments.pool;
         let (paid, kept) = if self.eclipsed_merchant {
-            let paid = pool.add_private(network, payment.tx, payment.fee, attacker.0, now);
-            (paid, pool.add(network, conflict.tx, conflict.fee, self.public_entry.0, now))
+            let paid = pool.add_private(network, payment.tx, payment.fee, attacker, now);
+            (paid, pool.add(network, conflict.tx, conflict.fee, self.public_entry, now))
         } else {
-            let paid = pool.add(network, payment.tx, payment.fee, merchant.0, now);
-            (paid, pool.add_private(network, conflict.tx, conflict.fee, attacker.0, now))
+            let paid = pool.add(network, payment.tx, payment.fee, merchant, now);
+            (paid, pool.add_private(network, conflict.tx, conflict.fee, attacker, now))
         };
         let sent: Vec<Record> = [paid, kept]
             .iter()

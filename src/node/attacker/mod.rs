@@ -48,7 +48,7 @@ pub fn assign_attacker_shares(
     if attackers.is_empty() {
         return Ok(());
     }
-    let is_attacker = |n: usize| attackers.iter().any(|a| a.node as usize == n);
+    let is_attacker = |n: usize| attackers.iter().any(|a| a.node.index() == n);
     let honest: f64 =
         shares.iter().enumerate().filter(|(n, _)| !is_attacker(*n)).map(|(_, s)| s).sum();
     if honest <= 0.0 {
@@ -62,7 +62,7 @@ pub fn assign_attacker_shares(
         }
     }
     for a in attackers {
-        shares[a.node as usize] = a.share;
+        shares[a.node.index()] = a.share;
     }
     Ok(())
 }
@@ -76,11 +76,11 @@ pub fn gamma_subset(
     index: usize,
     gamma: f64,
     streams: &RngStreams,
-) -> (Vec<u32>, f64) {
-    let mut honest: Vec<u32> = (0..shares.len() as u32)
-        .filter(|&n| shares[n as usize] > 0.0 && attackers.iter().all(|a| a.node != n))
+) -> (Vec<NodeId>, f64) {
+    let mut honest: Vec<NodeId> = NodeId::all(shares.len() as u32)
+        .filter(|&n| shares[n.index()] > 0.0 && attackers.iter().all(|a| a.node != n))
         .collect();
-    let total: f64 = honest.iter().map(|&n| shares[n as usize]).sum();
+    let total: f64 = honest.iter().map(|&n| shares[n.index()]).sum();
     let mut rng = streams.stream(Purpose::Attacker, 1 + index as u64);
     for i in (1..honest.len()).rev() {
         let j = rng::below(&mut rng, i as u64 + 1) as usize;
@@ -89,7 +89,7 @@ pub fn gamma_subset(
     let mut chosen = Vec::new();
     let mut held = 0.0;
     for &n in &honest {
-        let with = held + shares[n as usize] / total;
+        let with = held + shares[n.index()] / total;
         if (with - gamma).abs() >= (held - gamma).abs() {
             break;
         }
@@ -124,7 +124,7 @@ pub fn protocols(scenario: &Scenario, shares: &[f64], streams: &RngStreams) -> P
             let (subset, held) = gamma_subset(shares, attackers, i, gamma, streams);
             subsets[i] = Some(held);
             for (n, t) in tie_breaks.iter_mut().enumerate() {
-                if subset.binary_search(&(n as u32)).is_ok() {
+                if subset.binary_search(&NodeId::from_index(n)).is_ok() {
                     t.favoured.push(a.node);
                 } else {
                     t.disfavoured.push(a.node);
@@ -144,11 +144,11 @@ pub fn protocols(scenario: &Scenario, shares: &[f64], streams: &RngStreams) -> P
                 Box::new(private_chain::PrivateChain::new(spec, a.relay))
             }
             StrategySpec::DoubleSpend(d) => {
-                Box::new(double_spend::DoubleSpend::new(scenario, NodeId(a.node), d, a.relay))
+                Box::new(double_spend::DoubleSpend::new(scenario, a.node, d, a.relay))
             }
             StrategySpec::Selfish { .. } => Box::new(selfish::Selfish::new(a.relay)),
         };
-        by_node[a.node as usize] = p;
+        by_node[a.node.index()] = p;
     }
     if let Some((merchant, z)) = merchant_of(scenario) {
         let inner = std::mem::replace(&mut by_node[merchant.index()], Box::new(Honest::default()));
@@ -161,7 +161,12 @@ mod tests {
     use super::*;
 
     fn attacker(node: u32, share: f64, gamma: GammaSpec) -> AttackerSpec {
-        AttackerSpec { node, share, relay: true, strategy: StrategySpec::Selfish { gamma } }
+        AttackerSpec {
+            node: NodeId(node),
+            share,
+            relay: true,
+            strategy: StrategySpec::Selfish { gamma },
+        }
     }
 
     #[test]
@@ -191,7 +196,7 @@ mod tests {
         let (subset, held) = gamma_subset(&shares, &a, 0, 0.5, &streams);
         assert_eq!(subset.len(), 20);
         assert!((held - 0.5).abs() < 1e-12);
-        assert!(!subset.contains(&0), "the attacker is not in its own subset");
+        assert!(!subset.contains(&NodeId(0)), "the attacker is not in its own subset");
         let (none, held) = gamma_subset(&shares, &a, 0, 0.0, &streams);
         assert!(none.is_empty() && held == 0.0);
         // The same seed picks the same miners.

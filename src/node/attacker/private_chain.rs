@@ -221,17 +221,17 @@ mod tests {
         let (mut store, g) = testutil::store();
         let mut attacker = PrivateChain::new(spec(1, 2, None), true);
         // Honest chain g <- h1; the attacker mines a1, a2 on g.
-        let a1 = testutil::child(&mut store, g, 1);
+        let a1 = testutil::child(&mut store, g, NodeId(1));
         assert_eq!(attacker.on_mined(&view(&store, g), a1), Answer::withhold());
         assert_eq!(attacker.mining_tip(g), a1);
-        let h1 = testutil::child(&mut store, g, 0);
+        let h1 = testutil::child(&mut store, g, NodeId(0));
         assert_eq!(attacker.on_accepted(&view(&store, h1), h1), Answer::adopt_and_relay());
-        let a2 = testutil::child(&mut store, a1, 1);
+        let a2 = testutil::child(&mut store, a1, NodeId(1));
         // Ahead by one, but the honest chain has only one block on the fork.
         assert_eq!(attacker.on_mined(&view(&store, h1), a2), Answer::withhold());
-        let h2 = testutil::child(&mut store, h1, 0);
+        let h2 = testutil::child(&mut store, h1, NodeId(0));
         assert_eq!(attacker.on_accepted(&view(&store, h2), h2), Answer::adopt_and_relay());
-        let a3 = testutil::child(&mut store, a2, 1);
+        let a3 = testutil::child(&mut store, a2, NodeId(1));
         let d = attacker.on_mined(&view(&store, h2), a3);
         assert_eq!(d, Answer::publish(vec![a1, a2, a3]));
         assert!(!d.adopts());
@@ -243,12 +243,12 @@ mod tests {
     fn gives_up_when_far_behind_and_restarts_from_the_honest_tip() {
         let (mut store, g) = testutil::store();
         let mut attacker = PrivateChain::new(spec(1, 5, Some(2)), true);
-        let a1 = testutil::child(&mut store, g, 1);
+        let a1 = testutil::child(&mut store, g, NodeId(1));
         attacker.on_mined(&view(&store, g), a1);
-        let h1 = testutil::child(&mut store, g, 0);
-        let h2 = testutil::child(&mut store, h1, 0);
+        let h1 = testutil::child(&mut store, g, NodeId(0));
+        let h2 = testutil::child(&mut store, h1, NodeId(0));
         assert_eq!(attacker.on_accepted(&view(&store, h2), h2), Answer::adopt_and_relay());
-        let h3 = testutil::child(&mut store, h2, 0);
+        let h3 = testutil::child(&mut store, h2, NodeId(0));
         let d = attacker.on_accepted(&view(&store, h3), h3);
         assert_eq!(d.gave_up, Some(1));
         assert_eq!(attacker.mining_tip(h3), h3);
@@ -259,7 +259,7 @@ mod tests {
         let (mut store, g) = testutil::store();
         let start = SimTime(10_000_000);
         let mut attacker = PrivateChain::new(PrivateChainSpec { start, ..spec(1, 0, None) }, true);
-        let b = testutil::child(&mut store, g, 1);
+        let b = testutil::child(&mut store, g, NodeId(1));
         let early = View { store: &store, node: NodeId(1), tip: g, now: SimTime(5) };
         assert_eq!(attacker.on_mined(&early, b), Answer::adopt_and_relay());
         assert!(!attacker.is_private());

@@ -117,16 +117,17 @@ impl Protocol for Selfish {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::id::NodeId;
     use crate::node::protocol::Step;
     use crate::node::testing::{child, store, view};
 
-    const POOL: u32 = 9;
+    const POOL: NodeId = NodeId(9);
 
     #[test]
     fn lead_zero_adopts_the_honest_block() {
         let (mut s, g) = store();
         let mut pool = Selfish::new(true);
-        let h1 = child(&mut s, g, 0);
+        let h1 = child(&mut s, g, NodeId(0));
         assert_eq!(pool.on_accepted(&view(&s, h1), h1), Answer::adopt_and_relay());
         assert_eq!(pool.mining_tip(h1), h1);
     }
@@ -137,7 +138,7 @@ mod tests {
         let mut pool = Selfish::new(true);
         let a1 = child(&mut s, g, POOL);
         assert_eq!(pool.on_mined(&view(&s, g), a1), Answer::withhold());
-        let h1 = child(&mut s, g, 0);
+        let h1 = child(&mut s, g, NodeId(0));
         let d = pool.on_accepted(&view(&s, h1), h1);
         assert_eq!(
             d.steps.as_slice(),
@@ -159,10 +160,10 @@ mod tests {
         let mut pool = Selfish::new(true);
         let a1 = child(&mut s, g, POOL);
         pool.on_mined(&view(&s, g), a1);
-        let h1 = child(&mut s, g, 0);
+        let h1 = child(&mut s, g, NodeId(0));
         pool.on_accepted(&view(&s, h1), h1);
         // An honest node built on the pool's block (the gamma case): adopt it.
-        let x = child(&mut s, a1, 1);
+        let x = child(&mut s, a1, NodeId(1));
         assert_eq!(pool.on_accepted(&view(&s, x), x), Answer::adopt_and_relay());
         assert_eq!(pool.mining_tip(x), x);
     }
@@ -175,7 +176,7 @@ mod tests {
         pool.on_mined(&view(&s, g), a1);
         let a2 = child(&mut s, a1, POOL);
         pool.on_mined(&view(&s, g), a2);
-        let h1 = child(&mut s, g, 0);
+        let h1 = child(&mut s, g, NodeId(0));
         assert_eq!(pool.on_accepted(&view(&s, h1), h1).published(), vec![a1, a2]);
 
         let (mut s, g) = store();
@@ -187,15 +188,15 @@ mod tests {
             private.push(tip);
             assert_eq!(pool.on_mined(&view(&s, g), tip), Answer::withhold());
         }
-        let h1 = child(&mut s, g, 0);
+        let h1 = child(&mut s, g, NodeId(0));
         assert_eq!(pool.on_accepted(&view(&s, h1), h1).published(), vec![private[0]]);
-        let h2 = child(&mut s, h1, 0);
+        let h2 = child(&mut s, h1, NodeId(0));
         assert_eq!(pool.on_accepted(&view(&s, h2), h2).published(), vec![private[1]]);
-        let h3 = child(&mut s, h2, 0);
+        let h3 = child(&mut s, h2, NodeId(0));
         // Lead 2 before this block: publish the rest and win.
         assert_eq!(pool.on_accepted(&view(&s, h3), h3).published(), vec![private[2], private[3]]);
         // A side-branch block of no greater height changes nothing.
-        let side = child(&mut s, h2, 1);
+        let side = child(&mut s, h2, NodeId(1));
         let d = pool.on_accepted(&view(&s, h3), side);
         assert!(d.published().is_empty() && !d.adopts());
     }
