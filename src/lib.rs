@@ -24,26 +24,30 @@
 //!
 //! `examples/library.rs` runs one network at three block intervals this way.
 //!
-//! # Module map
+//! # The public API
 //!
-//! | module | job |
+//! | module | what a program uses it for |
 //! |---|---|
-//! | [`scenario`] | scenario files: parsing, `--set` overrides, validation with precise errors |
-//! | [`run`] | the one pipeline: a scenario's kind (race, trials, network run) and its outcome |
-//! | [`results`] | what a finished run leaves: the outcome, result files, summary, report, trace |
-//! | [`observe`] | read-only records of what happens, and the observers that learn from them |
-//! | [`world`] | assembles the nodes of a scenario and routes events between them |
-//! | [`node`] | what a node does: relay, validation, chain selection, mining; honest and attacker protocols |
-//! | [`network`] | peer graphs, regions, latency, bandwidth, messages on the wire, faults |
-//! | [`chain`] | hashes, headers, Merkle roots, transactions, UTXO, targets, validation, the block store |
-//! | [`payments`] | wallets, the shared transaction pool (each mempool a view of it), the workload |
-//! | [`engine`] | the event queue ordered by (time, sequence) and the run loop; knows nothing of blocks |
-//! | [`mining`] | hash power and block templates |
-//! | [`analytic`], [`race`], [`race_report`] | closed forms; races without a network |
-//! | [`sweep`], [`experiment`] | parameter sweeps over seeds: parallel, resumable, sharded |
-//! | [`figures`], [`replay_page`] | figures drawn from result files; the self-contained replay page |
-//! | [`time`], [`rng`], [`id`] | integer virtual time; seeded streams per purpose; typed node and link ids |
-//! | [`cli`], [`bench`](mod@bench) | the command line; whole-run benchmarks |
+//! | [`scenario`] | load a scenario file or text, apply `--set`-style overrides; errors name file, field and value |
+//! | [`run`] | run a scenario: its [`run::Kind`] (race, trials, network run), [`run::run`] and [`run::run_with`] (with any observer), trials, races |
+//! | [`results`] | the [`results::Outcome`] of a run; result files, `summary.json`, the terminal report, the trace; CSV rows read back by column name |
+//! | [`observe`] | the [`observe::Record`]s of a run, the [`observe::Observer`] trait, metrics and narration |
+//! | [`analytic`] | closed forms: double-spend success, selfish-mining revenue, two-miner stale rate |
+//! | [`chain`] | hashes, headers, Merkle roots, transactions, UTXO, targets and work, validation, the block store |
+//! | [`network`] | network specs and graphs, regions and measured presets, messages and their wire sizes, faults |
+//! | [`engine`] | the event queue ordered by (time, sequence) and the run loop |
+//! | [`time`], [`id`] | integer virtual time; typed node and link ids |
+//!
+//! # Inside
+//!
+//! The rest is the crate's own: `world` assembles a scenario's nodes and routes events
+//! between them; `node` is what a node does over its `NodeCtx` (relay, validation, chain
+//! selection, its mining clock and mempool view) and the protocols it asks (honest,
+//! attackers, the merchant role); `payments` holds wallets, the shared transaction pool and
+//! the workload; `mining` hash power and block templates; `rng` the seeded streams;
+//! `race` and `race_report` the races without a network; `sweep` and `experiment` parameter
+//! sweeps; `figures` and `replay_page` what is drawn from result files; `cli` and `bench`
+//! the command line.
 //!
 //! # Determinism contract
 //!
@@ -55,25 +59,26 @@
 //!   inside a run; floating-point distributions use the pure-Rust `libm`.
 
 pub mod analytic;
-pub mod bench;
+pub(crate) mod bench;
 pub mod chain;
+#[doc(hidden)]
 pub mod cli;
 pub mod engine;
-pub mod experiment;
-pub mod figures;
+pub(crate) mod experiment;
+pub(crate) mod figures;
 pub mod id;
-pub mod mining;
+pub(crate) mod mining;
 pub mod network;
-pub mod node;
+pub(crate) mod node;
 pub mod observe;
-pub mod payments;
-pub mod race;
-pub mod race_report;
-pub mod replay_page;
+pub(crate) mod payments;
+pub(crate) mod race;
+pub(crate) mod race_report;
+pub(crate) mod replay_page;
 pub mod results;
-pub mod rng;
+pub(crate) mod rng;
 pub mod run;
 pub mod scenario;
-pub mod sweep;
+pub(crate) mod sweep;
 pub mod time;
-pub mod world;
+pub(crate) mod world;

@@ -1,18 +1,7 @@
-//! Miners: who has hash power, when they find blocks, and how a found block is built.
+//! What miners share, apart from their clocks: who has how much hash power, the key a
+//! miner is paid to, and how a block template is built from a tip and a body.
 //!
-//! Two modes (see DESIGN.md):
-//! - **sampled**: a miner's next block comes after an exponential time with mean
-//!   `work(next target) / hash rate`. Mining is memoryless, so the clock only has to be
-//!   redrawn when the miner's rate changes (its next target differs after a retarget), not on
-//!   every new tip. When the clock fires, the miner builds a real block on its current tip
-//!   and grinds a real nonce against the easy simulation target.
-//! - **ground**: when a miner starts on a tip it builds the template and literally tries
-//!   nonces 0, 1, 2, ... against the real (small) target; nonce `k` is tried at
-//!   `start + k / rate` of virtual time, so the block is found at the first `k` that meets
-//!   the target. A new tip before then means a new template: the hashes decide who wins.
-//!   Hashing is done in chunks of [`GROUND_CHUNK_HASHES`] as virtual time passes, so the
-//!   real work per block stays about the expected hashes of one block, however many nodes
-//!   mine.
+//! The mining clock itself (sampled and ground modes) is a node's: see `node::miner`.
 
 use crate::chain::block::{Block, Filler, Header};
 use crate::chain::tx::{Amount, Transaction, TxOut};
@@ -21,9 +10,6 @@ use crate::id::NodeId;
 use crate::rng::{self, SimRng};
 use crate::scenario::HashPowerSpec;
 use crate::time::SimTime;
-
-/// Hashes a ground-mode miner computes per step of virtual time.
-pub const GROUND_CHUNK_HASHES: u64 = 4096;
 
 /// Smallest weight a normal draw is truncated to (a miner with no power would not mine).
 const NORMAL_WEIGHT_FLOOR: f64 = 1e-3;

@@ -6,7 +6,7 @@
 //! answers one question for the simulation, cheaply, for every message: is the link between
 //! two nodes cut? A link is cut when its ends are in different groups or either end is
 //! offline. What a node does when links come back (exchanging tips so partitions converge on
-//! the most-work chain) is protocol, in [`crate::node`].
+//! the most-work chain) is protocol, in the node module.
 //!
 //! Randomness: a `{ share = x }` partition or leave draws from stream `(Faults, entry
 //! index)`, so adding an entry never changes another entry's draw.

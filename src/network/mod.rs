@@ -203,10 +203,33 @@ struct Link {
     latency: SimDuration,
     /// `min(upload of source, download of target)`, never zero.
     rate_bps: u64,
+    /// Transmission time of an `inv` or `getdata` (most messages), computed once.
+    inv_time: SimDuration,
     /// Index of the link target -> source.
-    reverse: usize,
+    reverse: u32,
     /// The node at the far end.
     target: u32,
+}
+
+impl Link {
+    fn new(latency: SimDuration, rate_bps: u64, reverse: usize, target: u32) -> Link {
+        let reverse = u32::try_from(reverse).expect("link indices fit in 32 bits");
+        let inv_time = transmission_micros(message::inv_size(), rate_bps);
+        Link { latency, rate_bps, inv_time, reverse, target }
+    }
+}
+
+/// Time to push `size_bytes` at `rate_bps`: `size * 8 / rate`, rounded up to a whole
+/// microsecond (integer math, no floats); saturates at `u64::MAX` microseconds ("never").
+fn transmission_micros(size_bytes: u64, rate_bps: u64) -> SimDuration {
+    let micros = match size_bytes.checked_mul(8 * TICKS_PER_SEC) {
+        Some(bit_micros) => bit_micros.div_ceil(rate_bps),
+        None => {
+            let bit_micros = size_bytes as u128 * (8 * TICKS_PER_SEC) as u128;
+            u64::try_from(bit_micros.div_ceil(rate_bps as u128)).unwrap_or(u64::MAX)
+        }
+    };
+    SimDuration::from_micros(micros)
 }
 
 /// The built, immutable network of a run.
@@ -355,7 +378,13 @@ impl Network {
         for i in 0..n {
             link_offsets[i + 1] += link_offsets[i];
         }
-        let placeholder = Link { latency: SimDuration::ZERO, rate_bps: 0, reverse: 0, target: 0 };
+        let placeholder = Link {
+            latency: SimDuration::ZERO,
+            rate_bps: 0,
+            inv_time: SimDuration::ZERO,
+            reverse: 0,
+            target: 0,
+        };
         let mut links = vec![placeholder; 2 * edges.len()];
         let mut cursor: Vec<usize> = link_offsets[..n].to_vec();
         // Edges are sorted by (lower, higher): every edge (x, b) with x < a reaches row a before
@@ -364,18 +393,10 @@ impl Network {
             let (forward, backward) = (cursor[a as usize], cursor[b as usize]);
             cursor[a as usize] += 1;
             cursor[b as usize] += 1;
-            links[forward] = Link {
-                latency,
-                rate_bps: upload_bps[a as usize].min(download_bps[b as usize]),
-                reverse: backward,
-                target: b,
-            };
-            links[backward] = Link {
-                latency,
-                rate_bps: upload_bps[b as usize].min(download_bps[a as usize]),
-                reverse: forward,
-                target: a,
-            };
+            let rate = upload_bps[a as usize].min(download_bps[b as usize]);
+            links[forward] = Link::new(latency, rate, backward, b);
+            let rate = upload_bps[b as usize].min(download_bps[a as usize]);
+            links[backward] = Link::new(latency, rate, forward, a);
         }
         Network { region_names, node_region, upload_bps, download_bps, link_offsets, links }
     }
@@ -455,13 +476,13 @@ impl Network {
     /// The node a link starts from (the target of its reverse link).
     #[inline]
     pub fn link_source(&self, link: LinkId) -> NodeId {
-        NodeId(self.links[self.links[link.index()].reverse].target)
+        NodeId(self.links[self.links[link.index()].reverse as usize].target)
     }
 
     /// The link in the opposite direction, target -> source.
     #[inline]
     pub fn reverse_link(&self, link: LinkId) -> LinkId {
-        LinkId::from_index(self.links[link.index()].reverse)
+        LinkId(self.links[link.index()].reverse)
     }
 
     /// The link `from -> to`, if the two nodes are peers (binary search in `from`'s row).
@@ -486,15 +507,11 @@ impl Network {
     /// `u64::MAX` microseconds ("never") for absurd sizes.
     #[inline]
     pub fn transmission_time(&self, link: LinkId, size_bytes: u64) -> SimDuration {
-        let rate_bps = self.links[link.index()].rate_bps;
-        let micros = match size_bytes.checked_mul(8 * TICKS_PER_SEC) {
-            Some(bit_micros) => bit_micros.div_ceil(rate_bps),
-            None => {
-                let bit_micros = size_bytes as u128 * (8 * TICKS_PER_SEC) as u128;
-                u64::try_from(bit_micros.div_ceil(rate_bps as u128)).unwrap_or(u64::MAX)
-            }
-        };
-        SimDuration::from_micros(micros)
+        let link = &self.links[link.index()];
+        if size_bytes == message::inv_size() {
+            return link.inv_time;
+        }
+        transmission_micros(size_bytes, link.rate_bps)
     }
 
     /// Number of peers of `node`.

@@ -86,15 +86,20 @@ impl Transport {
         self.faults.as_ref().is_none_or(|f| f.online(node))
     }
 
-    /// Puts `size_bytes` on `link` at `now`: the sender's uplink is busy for the
-    /// transmission time, after any message it is still sending, then the message travels
-    /// for the link's latency.
+    /// Puts `size_bytes` on `link`, which starts at `from`, at `now`: the sender's uplink is
+    /// busy for the transmission time, after any message it is still sending, then the
+    /// message travels for the link's latency.
     #[inline(always)]
-    pub fn transmit(&mut self, link: LinkId, size_bytes: u64, now: SimTime) -> Transmission {
-        let from = self.graph.link_source(link).index();
-        let start = now.max(self.uplink_free_at[from]);
+    pub fn transmit(
+        &mut self,
+        from: NodeId,
+        link: LinkId,
+        size_bytes: u64,
+        now: SimTime,
+    ) -> Transmission {
+        let start = now.max(self.uplink_free_at[from.index()]);
         let sent = start + self.graph.transmission_time(link, size_bytes);
-        self.uplink_free_at[from] = sent;
+        self.uplink_free_at[from.index()] = sent;
         Transmission { start, arrives: sent + self.graph.link_latency(link) }
     }
 

@@ -50,6 +50,8 @@ pub enum Timer {
 pub enum Action {
     /// Put a message on one of the node's links.
     Send {
+        /// The sending node.
+        from: NodeId,
         /// The link (it starts at the node).
         link: LinkId,
         /// The message.
@@ -99,6 +101,7 @@ pub enum Action {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct RecordRef(u32);
 
+#[cfg(test)]
 impl RecordRef {
     /// Its position in the outbox's records.
     pub fn index(self) -> usize {
@@ -114,11 +117,6 @@ pub struct Outbox {
 }
 
 impl Outbox {
-    /// Whether nothing is waiting.
-    pub fn is_empty(&self) -> bool {
-        self.actions.is_empty()
-    }
-
     #[inline]
     fn push(&mut self, action: Action) {
         self.actions.push(action);
@@ -131,13 +129,20 @@ impl Outbox {
         self.actions.push(Action::Record(at));
     }
 
+    /// The `i`-th action, if there is one.
+    #[inline]
+    pub fn action(&self, i: usize) -> Option<&Action> {
+        self.actions.get(i)
+    }
+
     /// The record `at` refers to.
     pub fn get(&self, at: RecordRef) -> &Record {
         &self.records[at.0 as usize]
     }
 
-    /// The actions in order, and the records they refer to; the outbox is then empty but
-    /// keeps its buffers when [`Outbox::restore`]d.
+    /// The actions in order, and the records they refer to (the outbox keeps them until
+    /// [`Outbox::clear`]).
+    #[cfg(test)]
     pub fn split(&mut self) -> (&mut Vec<Action>, &[Record]) {
         (&mut self.actions, &self.records)
     }
@@ -213,13 +218,15 @@ pub struct NodeSettings {
     pub template_max_tx_bytes: u64,
 }
 
-/// A node's own random streams, each derived from the run's seed by purpose and node id.
+/// A node's own random streams, each derived from the run's seed by purpose and node id
+/// (boxed: a stream's state is a few hundred bytes, and most nodes of a large run use one
+/// rarely).
 #[derive(Clone, Debug, Default)]
 pub struct NodeStreams {
     /// The mining clock's draws (miners only).
-    pub mining: Option<SimRng>,
+    pub mining: Option<Box<SimRng>>,
     /// Compact-block reconstruction draws (compact relay without payments only).
-    pub relay: Option<SimRng>,
+    pub relay: Option<Box<SimRng>>,
 }
 
 /// What a node sees and does while handling one input.
@@ -330,7 +337,7 @@ impl<'a> NodeCtx<'a> {
     /// Queues a message on `link`.
     #[inline]
     pub fn send(&mut self, link: LinkId, msg: Message, prunable: bool) {
-        self.outbox.push(Action::Send { link, msg, prunable });
+        self.outbox.push(Action::Send { from: self.node, link, msg, prunable });
     }
 
     /// Queues the announcement of `block` to every peer but the one over `except`.
@@ -373,6 +380,6 @@ impl<'a> NodeCtx<'a> {
     ///
     /// Panics if the node has no hash power (only miners have the stream).
     pub fn mining_rng(&mut self) -> &mut SimRng {
-        self.rng.mining.as_mut().expect("only miners draw mining times")
+        self.rng.mining.as_deref_mut().expect("only miners draw mining times")
     }
 }

@@ -33,11 +33,11 @@ impl Node {
         let wins = work > tip_work
             || (work == tip_work && self.protocol.prefers_on_tie(store, old_tip, block));
         let answer = if mined_here {
-            let view = View { store, node: self.id, tip: old_tip, now: ctx.now() };
+            let view = View { store, tip: old_tip, now: ctx.now() };
             self.protocol.on_mined(&view, block)
         } else {
             let tip = if wins { block } else { old_tip };
-            let view = View { store, node: self.id, tip, now: ctx.now() };
+            let view = View { store, tip, now: ctx.now() };
             self.protocol.on_accepted(&view, block)
         };
         if mined_here && !answer.adopts() && !answer.publishes(block) {
@@ -50,7 +50,7 @@ impl Node {
             (!mined_here).then_some(TipOutcome::Kept { tip: old_tip, reason: kept });
         let mut fork = None;
         for step in &answer.steps {
-            if let (Step::Publish(_), Some(outcome)) = (step, acceptance) {
+            if let (Step::Publish, Some(outcome)) = (step, acceptance) {
                 self.record_accepted(ctx, block, from, outcome);
                 acceptance = None;
             }
@@ -63,7 +63,7 @@ impl Node {
                     }
                 }
                 Step::Relay => self.relay(ctx, block, from, fork),
-                Step::Publish(blocks) => self.publish(ctx, blocks),
+                Step::Publish => self.publish(ctx, &answer.publish),
             }
         }
         if mined_here || self.view.tip != old_tip || self.mining_tip() != mining_before {
@@ -94,10 +94,8 @@ impl Node {
     pub(super) fn decide_timer(&mut self, ctx: &mut NodeCtx<'_>, timer: u32) {
         let tip = self.view.tip;
         let answer = self.protocol.on_timer(ctx, tip, timer);
-        for step in &answer.steps {
-            if let Step::Publish(blocks) = step {
-                self.publish(ctx, blocks);
-            }
+        if answer.steps.contains(&Step::Publish) {
+            self.publish(ctx, &answer.publish);
         }
         self.record_give_up(ctx, &answer);
         if answer.restart_mining {

@@ -32,7 +32,7 @@ pub mod validation;
 pub use chain_view::{BlockState, ChainView};
 pub use ctx::{Action, NodeCtx, Timer};
 pub use miner::Miner;
-pub use protocol::{Answer, Honest, Protocol, Report, Step, View};
+pub use protocol::{Protocol, Report};
 pub use validation::MAX_FUTURE_BLOCK_TIME_S;
 
 use crate::chain::{BlockId, RejectReason};
@@ -48,7 +48,9 @@ pub struct Node {
     view: ChainView,
     /// When the node's validator is free again (one block at a time).
     validator_free_at: SimTime,
-    miner: Option<Miner>,
+    /// The mining clock, if the node has hash power (boxed: most nodes have none, and a
+    /// small node keeps the per-message lookups of the node table in cache).
+    miner: Option<Box<Miner>>,
     protocol: Box<dyn Protocol>,
     online: bool,
     /// Blocks rejected, by reason.
@@ -63,7 +65,7 @@ impl Node {
             id,
             view: ChainView::new(BlockId::GENESIS),
             validator_free_at: SimTime::ZERO,
-            miner,
+            miner: miner.map(Box::new),
             protocol,
             online: true,
             rejected: vec![0; RejectReason::ALL.len()],
@@ -129,6 +131,7 @@ impl Node {
     }
 
     /// A message arrived over `link` (which leads from the sender to this node).
+    #[inline]
     pub fn on_deliver(&mut self, ctx: &mut NodeCtx<'_>, link: LinkId, msg: Message) {
         let back = ctx.network().reverse_link(link);
         self.on_message(ctx, back, msg);

@@ -29,13 +29,11 @@ use crate::node::merchant::Shop;
 use crate::payments::pool::TxIndex;
 use crate::time::SimTime;
 
-/// What a protocol sees when it decides: the shared store, which node it is, the node's
+/// What a protocol sees when it decides: the shared store, the node's
 /// public tip (its most-work chain of blocks known to the network) and the time.
 pub struct View<'a> {
     /// Every block (the protocol may read heights, work and miners).
     pub store: &'a BlockStore,
-    /// The deciding node.
-    pub node: NodeId,
     /// The node's public tip: its most-work chain among blocks mined by others and blocks
     /// it has published (first seen on ties). Asked about a block from a peer, the protocol
     /// sees the tip the most-work rule gives with that block (the block itself if it has
@@ -53,7 +51,7 @@ impl View<'_> {
 }
 
 /// One thing a node does about a block, in the order its protocol lists them.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Step {
     /// Make the block the node's public tip.
     Adopt,
@@ -61,9 +59,10 @@ pub enum Step {
     /// oldest first, to every peer but the one it came from: the honest relay. Done only
     /// if the block is still on the node's best chain when this step comes.
     Relay,
-    /// Announce private blocks, oldest first, to every peer (each one's parent is public or
-    /// earlier in the list); the node's tip moves to them where they have more work.
-    Publish(Vec<BlockId>),
+    /// Announce the answer's [`Answer::publish`] blocks, oldest first, to every peer (each
+    /// one's parent is public or earlier in the list); the node's tip moves to them where
+    /// they have more work.
+    Publish,
 }
 
 /// A protocol's whole answer to a block (mined or accepted) or to one of its timers: what
@@ -72,7 +71,9 @@ pub enum Step {
 pub struct Answer {
     /// What the node does, in order. A block the node mined that it neither adopts nor
     /// publishes is withheld: it has it, nobody else hears of it.
-    pub steps: SmallVec<[Step; 3]>,
+    pub steps: SmallVec<[Step; 4]>,
+    /// The private blocks a [`Step::Publish`] announces, oldest first.
+    pub publish: Vec<BlockId>,
     /// The node gave up its private branch, dropping this many unpublished blocks, and now
     /// mines on its public tip.
     pub gave_up: Option<u32>,
@@ -93,7 +94,7 @@ impl Answer {
 
     /// Publish private blocks (and nothing else).
     pub fn publish(blocks: Vec<BlockId>) -> Answer {
-        Answer { steps: smallvec![Step::Publish(blocks)], ..Answer::default() }
+        Answer { steps: smallvec![Step::Publish], publish: blocks, ..Answer::default() }
     }
 
     /// The answer to a block from a peer: adopt it if it wins by the most-work rule
@@ -111,17 +112,17 @@ impl Answer {
             steps.push(Step::Adopt);
         }
         if !publish.is_empty() {
-            steps.push(Step::Publish(publish));
+            steps.push(Step::Publish);
         }
         if wins && relay {
             steps.push(Step::Relay);
         }
-        Answer { steps, ..Answer::default() }
+        Answer { steps, publish, ..Answer::default() }
     }
 
     /// Whether the answer publishes `block`.
     pub fn publishes(&self, block: BlockId) -> bool {
-        self.steps.iter().any(|s| matches!(s, Step::Publish(b) if b.contains(&block)))
+        self.steps.contains(&Step::Publish) && self.publish.contains(&block)
     }
 
     /// Whether the answer adopts the block it answers.
@@ -130,16 +131,9 @@ impl Answer {
     }
 
     /// The blocks the answer publishes, in order.
-    pub fn published(&self) -> Vec<BlockId> {
-        self.steps
-            .iter()
-            .filter_map(|s| match s {
-                Step::Publish(b) => Some(b.as_slice()),
-                _ => None,
-            })
-            .flatten()
-            .copied()
-            .collect()
+    #[cfg(test)]
+    pub fn published(&self) -> &[BlockId] {
+        if self.steps.contains(&Step::Publish) { &self.publish } else { &[] }
     }
 }
 
@@ -222,28 +216,31 @@ pub trait Protocol {
     }
 }
 
-/// The honest protocol: mine on the most-work tip, relay every block at once. With
-/// `relay: false` the node still mines and publishes honestly but passes on nobody else's
-/// blocks (a node an attacker placed around an eclipsed victim).
-#[derive(Clone, Copy, Debug)]
-pub struct Honest {
-    /// Whether it relays blocks mined by others.
-    pub relay: bool,
-}
-
-impl Default for Honest {
-    fn default() -> Self {
-        Honest { relay: true }
-    }
-}
+/// The honest protocol: mine on the most-work tip, relay every block at once.
+///
+/// A unit struct, so that the thousands of honest nodes of a large run hold no data behind
+/// their protocol pointer.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Honest;
 
 impl Protocol for Honest {
     fn name(&self) -> &'static str {
         "honest"
     }
+}
+
+/// An honest miner that passes on nobody else's blocks (a node an attacker placed around an
+/// eclipsed victim): it still mines and publishes its own blocks honestly.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Silent;
+
+impl Protocol for Silent {
+    fn name(&self) -> &'static str {
+        "honest"
+    }
 
     fn relays_peer_blocks(&self) -> bool {
-        self.relay
+        false
     }
 }
 
@@ -293,6 +290,6 @@ mod tests {
         assert!(!rest.prefers_on_tie(&store, honest, attack));
         let other = child(&mut store, g, NodeId(1));
         assert!(!gamma.prefers_on_tie(&store, honest, other), "honest ties stay first-seen");
-        assert!(!Honest::default().prefers_on_tie(&store, honest, attack));
+        assert!(!Honest.prefers_on_tie(&store, honest, attack));
     }
 }

@@ -109,7 +109,8 @@ impl Node {
             })
         } else {
             let failure = ctx.settings().relay.compact_failure_probability;
-            let rng = ctx.rng.relay.as_mut().expect("compact relay draws from the relay stream");
+            let rng =
+                ctx.rng.relay.as_deref_mut().expect("compact relay draws from the relay stream");
             (rng::uniform01(rng) < failure).then(|| Message::about(MessageKind::GetBlockTxn, block))
         };
         match next {

@@ -35,7 +35,7 @@ pub fn store() -> (BlockStore, BlockId) {
 
 /// What a protocol on node 0 sees at time zero with public tip `tip`.
 pub fn view(store: &BlockStore, tip: BlockId) -> View<'_> {
-    View { store, node: NodeId(0), tip, now: SimTime::ZERO }
+    View { store, tip, now: SimTime::ZERO }
 }
 
 /// A new block on `parent` mined by `miner` (its nonce is not ground: the store's validity
@@ -186,7 +186,9 @@ impl Harness {
         let mut did = Vec::new();
         for a in actions.drain(..) {
             match a {
-                Action::Send { link, msg, prunable } => did.push(Did::Send { link, msg, prunable }),
+                Action::Send { link, msg, prunable, .. } => {
+                    did.push(Did::Send { link, msg, prunable });
+                }
                 Action::Announce { from, block, except } => {
                     for link in self.network.links_of(from).filter(|&l| Some(l) != except) {
                         let kind = announcement(&self.settings.relay, &self.peers, from, link);

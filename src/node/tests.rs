@@ -2,8 +2,9 @@
 //! each input, with no world around it.
 
 use super::attacker::selfish::Selfish;
+use super::protocol::Honest;
 use super::testing::{Did, Harness};
-use super::{BlockState, Honest, Miner, Node, Protocol, Timer};
+use super::{BlockState, Miner, Node, Protocol, Timer};
 use crate::chain::BlockId;
 use crate::id::{LinkId, NodeId};
 use crate::network::message::{Message, MessageKind};
@@ -81,7 +82,7 @@ fn accepted(actions: &[Did]) -> Vec<(BlockId, TipOutcome)> {
 #[test]
 fn a_node_adopts_the_most_work_tip_and_relays_it_to_everyone_but_the_sender() {
     let mut h = Harness::new(4);
-    let mut n = node(Box::new(Honest::default()), None);
+    let mut n = node(Box::new(Honest), None);
     let g = BlockId::GENESIS;
     let b1 = h.mine(g, NodeId(1));
     let out = receive(&mut h, &mut n, NodeId(1), MessageKind::Block, b1);
@@ -113,7 +114,7 @@ fn a_node_adopts_the_most_work_tip_and_relays_it_to_everyone_but_the_sender() {
 #[test]
 fn first_seen_wins_a_tie() {
     let mut h = Harness::new(4);
-    let mut n = node(Box::new(Honest::default()), None);
+    let mut n = node(Box::new(Honest), None);
     let g = BlockId::GENESIS;
     let (a, b) = (h.mine(g, NodeId(1)), h.mine(g, NodeId(2)));
     receive(&mut h, &mut n, NodeId(1), MessageKind::Block, a);
@@ -127,7 +128,7 @@ fn first_seen_wins_a_tie() {
 #[test]
 fn an_unknown_parent_is_requested_and_the_orphan_connected_when_it_arrives() {
     let mut h = Harness::new(4);
-    let mut n = node(Box::new(Honest::default()), None);
+    let mut n = node(Box::new(Honest), None);
     let g = BlockId::GENESIS;
     let b1 = h.mine(g, NodeId(1));
     let b2 = h.mine(b1, NodeId(1));

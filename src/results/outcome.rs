@@ -22,7 +22,7 @@ pub struct NodeOutcome {
     /// Its protocol's name.
     pub protocol: &'static str,
     /// What its protocol reported.
-    pub report: Report,
+    pub(crate) report: Report,
     /// Blocks it rejected, by reason (indexed like [`crate::chain::RejectReason::ALL`]).
     pub rejected: Vec<u64>,
     /// Whether it was online at the end (always, without a timeline).
@@ -96,7 +96,7 @@ pub struct Outcome<O = Metrics> {
     /// Each node's share of the hash power.
     pub hash_shares: Vec<f64>,
     /// Payments and mempools, in runs with a workload.
-    pub payments: Option<Payments>,
+    pub(crate) payments: Option<Payments>,
     /// Per attacker in scenario order: the honest share that favours its blocks in ties
     /// (an explicit γ).
     pub gamma_subset: Vec<Option<f64>>,

@@ -528,7 +528,7 @@ pub enum SweepCell {
 }
 
 /// The statistics columns of a row of `points.csv`: one metric at one point (see
-/// [`crate::sweep::stats`] for what they mean for each kind of metric).
+/// the sweep statistics module for what they mean for each kind of metric).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SweepPointStats {
     /// The metric's name.

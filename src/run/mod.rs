@@ -3,9 +3,11 @@
 //! A scenario is one of three kinds ([`Kind`]): a race without a network (`[race]`), many
 //! trials of a double spend on the network (`trials > 1`), or one network run. [`run`]
 //! builds the world of a network run, runs it and returns its [`Outcome`]; the trials and
-//! the races have their own entry points ([`trials::run`], [`crate::race_report::run`]).
+//! the races have their own entry points ([`trials::run`], [`race`]).
 
 pub mod judge;
+#[cfg(test)]
+mod tests;
 pub mod trials;
 
 use crate::engine::{Limits, RunStats};
@@ -15,7 +17,7 @@ use crate::observe::Observer;
 use crate::observe::metrics::Metrics;
 use crate::results::{DoubleSpendOutcome, MainChain, NodeOutcome, Outcome};
 use crate::scenario::{Scenario, ScenarioError};
-use crate::world::{BuildError, Remains, World};
+use crate::world::{Remains, World};
 use judge::Judge;
 
 /// Why a scenario could not be run: it does not load, or its world cannot be built. Both
@@ -56,6 +58,15 @@ impl Kind {
             trials => Kind::Trials { trials },
         }
     }
+}
+
+pub use crate::race_report::RaceSummary;
+pub use crate::world::BuildError;
+
+/// Runs a race scenario (`[race]`): many races without a network, reported beside the
+/// closed forms.
+pub fn race(scenario: &Scenario) -> RaceSummary {
+    crate::race_report::run(scenario)
 }
 
 /// Calls its function with the number of blocks mined after every block.

@@ -45,7 +45,7 @@ use journal::{Journal, Manifest, RunRecord};
 use output::{MetricError, RecordError, Resolved, atomic_write, sha256_hex};
 use progress::Progress;
 
-pub use spec::{Axis, MAX_RUNS, RunPlan, SweepSpec, load, run_seed};
+pub use spec::{MAX_RUNS, RunPlan, SweepSpec, load};
 
 /// Name of the resolved sweep file in an output folder.
 pub const SWEEP_JSON: &str = "sweep.json";

@@ -9,6 +9,7 @@ use sha2::{Digest, Sha256};
 
 use super::journal::{JOURNAL_DIR, Journal};
 use super::output::sha256_hex;
+use super::spec::run_seed;
 use super::*;
 use crate::results::rows::{SweepRunKey, Table};
 use crate::rng::{Purpose, RngStreams, below, uniform01};

@@ -60,7 +60,7 @@ pub enum BuildError {
 /// In sampled mode the simulation target is the bits target shifted left so that grinding
 /// a nonce takes about `grind_hashes` hashes at the initial difficulty; in ground mode the
 /// real target is used.
-pub fn consensus_params(scenario: &Scenario) -> (ConsensusParams, CompactTarget) {
+fn consensus_params(scenario: &Scenario) -> (ConsensusParams, CompactTarget) {
     let chain = &scenario.chain;
     let mining = &scenario.mining;
     let expected = mining.network_hashrate_hs * chain.block_interval_s;
@@ -173,8 +173,10 @@ impl<O: Observer, M: Monitor> World<O, M> {
             let miner =
                 (share > 0.0).then(|| Miner::new(share * scenario.mining.network_hashrate_hs));
             node_streams.push(NodeStreams {
-                mining: miner.is_some().then(|| streams.stream(Purpose::Mining, i as u64)),
-                relay: compact_run.then(|| streams.stream(Purpose::Relay, i as u64)),
+                mining: miner
+                    .is_some()
+                    .then(|| Box::new(streams.stream(Purpose::Mining, i as u64))),
+                relay: compact_run.then(|| Box::new(streams.stream(Purpose::Relay, i as u64))),
             });
             nodes.push(Node::new(NodeId::from_index(i), miner, protocol));
         }

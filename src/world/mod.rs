@@ -19,7 +19,7 @@
 
 mod build;
 
-pub use build::{BuildError, consensus_params};
+pub use build::BuildError;
 
 use crate::chain::{BlockId, BlockStore};
 use crate::engine::{Engine, Limits, Model, RunStats, Scheduler, StopReason};
@@ -31,6 +31,7 @@ use crate::node::ctx::{Env, NodeSettings, NodeStreams, Outbox, Peers, Shared};
 use crate::node::relay::announcement;
 use crate::node::{Action, Node, NodeCtx, Timer};
 use crate::observe::{Observer, Record};
+use crate::payments::pool::TxIndex;
 use crate::payments::workload::{Workload, WorkloadEvent};
 use crate::time::SimTime;
 
@@ -145,16 +146,6 @@ impl<O: Observer, M: Monitor> World<O, M> {
         self.progress = Some(Box::new(f));
     }
 
-    /// The monitor.
-    pub fn monitor(&self) -> &M {
-        &self.monitor
-    }
-
-    /// The nodes.
-    pub fn nodes(&self) -> &[Node] {
-        &self.nodes
-    }
-
     /// Runs the scenario: mine until the block count is reached, then let messages drain
     /// (for at most `drain`), all within the hard caps.
     pub fn run(&mut self, limits: Limits, drain: crate::time::SimDuration) -> RunStats {
@@ -227,6 +218,18 @@ impl<O: Observer, M: Monitor> World<O, M> {
         sched: &mut Scheduler<Event>,
         f: impl FnOnce(&mut Node, &mut NodeCtx<'_>),
     ) {
+        self.with_node(node, sched.now(), f);
+        self.apply(sched);
+    }
+
+    /// Runs `f` on `node` with a context whose outbox is the world's.
+    #[inline]
+    fn with_node(
+        &mut self,
+        node: NodeId,
+        now: SimTime,
+        f: impl FnOnce(&mut Node, &mut NodeCtx<'_>),
+    ) {
         let env = Env {
             shared: &mut self.shared,
             network: self.transport.graph(),
@@ -234,7 +237,7 @@ impl<O: Observer, M: Monitor> World<O, M> {
             settings: &self.settings,
         };
         let mut ctx = NodeCtx::new(
-            sched.now(),
+            now,
             node,
             self.phase == Phase::Mining,
             env,
@@ -242,20 +245,18 @@ impl<O: Observer, M: Monitor> World<O, M> {
             &mut self.outbox,
         );
         f(&mut self.nodes[node.index()], &mut ctx);
-        self.apply(sched);
     }
 
-    /// Applies the outbox in order. A hand-over runs the other node at once (its own
-    /// actions are applied before the rest of this outbox).
+    /// Applies the outbox in order. A hand-over runs the other node at once; its actions
+    /// join the end of the outbox.
     fn apply(&mut self, sched: &mut Scheduler<Event>) {
-        if self.outbox.is_empty() {
-            return;
-        }
-        let mut outbox = std::mem::take(&mut self.outbox);
-        let (actions, records) = outbox.split();
-        for action in actions.drain(..) {
+        let mut i = 0;
+        while let Some(&action) = self.outbox.action(i) {
+            i += 1;
             match action {
-                Action::Send { link, msg, prunable } => self.send(link, msg, prunable, sched),
+                Action::Send { from, link, msg, prunable } => {
+                    self.send(from, link, msg, prunable, sched);
+                }
                 Action::Announce { from, block, except } => {
                     self.announce(from, block, except, sched);
                 }
@@ -266,17 +267,21 @@ impl<O: Observer, M: Monitor> World<O, M> {
                     sched.at(at, Event::Timer { node, timer, work });
                 }
                 Action::Record(at) => {
-                    let record = records[at.index()];
+                    let record = *self.outbox.get(at);
                     self.record(record);
                 }
                 Action::Mined => self.count_mined(),
-                Action::HandOver { to, payment } => {
-                    self.visit(to, sched, |n, ctx| n.on_handover(ctx, payment));
-                }
+                Action::HandOver { to, payment } => self.hand_over(to, payment, sched),
             }
         }
-        outbox.clear();
-        self.outbox = outbox;
+        self.outbox.clear();
+    }
+
+    /// A node hands `to` a payment: `to` hears of it at once, and its actions join the
+    /// outbox being applied.
+    #[cold]
+    fn hand_over(&mut self, to: NodeId, payment: TxIndex, sched: &mut Scheduler<Event>) {
+        self.with_node(to, sched.now(), |node, ctx| node.on_handover(ctx, payment));
     }
 
     fn count_mined(&mut self) {
@@ -302,22 +307,39 @@ impl<O: Observer, M: Monitor> World<O, M> {
                 continue;
             }
             let kind = announcement(&self.settings.relay, &self.peers, from, link);
-            self.send(link, Message::about(kind, block), true, sched);
+            self.send(from, link, Message::about(kind, block), true, sched);
         }
     }
 
-    /// Puts a message on `link`: the transport decides when it arrives, or that it is lost.
-    /// `prunable` marks announcements that may be skipped when the receiver would ignore
-    /// them (see the module docs).
-    fn send(&mut self, link: LinkId, msg: Message, prunable: bool, sched: &mut Scheduler<Event>) {
+    /// Puts a message from `from` on `link` (which starts at `from`): the transport decides
+    /// when it arrives, or that it is lost. `prunable` marks announcements that may be
+    /// skipped when the receiver would ignore them (see the module docs).
+    #[inline]
+    fn send(
+        &mut self,
+        from: NodeId,
+        link: LinkId,
+        msg: Message,
+        prunable: bool,
+        sched: &mut Scheduler<Event>,
+    ) {
         let now = sched.now();
         if self.transport.is_cut(link) {
             return self.drop_message(link, msg, now);
         }
+        debug_assert_eq!(self.transport.graph().link_source(link), from);
+        let to = self.transport.graph().link_target(link);
+        // Whether the receiver would ignore the message is read first: it does not depend on
+        // the transmission, and reading it early lets the two lookups overlap.
+        let ignored = prunable && {
+            let state = self.nodes[to.index()].state(msg.block);
+            match msg.kind {
+                MessageKind::Inv => state.ignores_announcement(),
+                _ => state.ignores_block(),
+            }
+        };
         let size = self.shared.costs[msg.block.index()].wire.of_message(&msg);
-        let t = self.transport.transmit(link, size, now);
-        let graph = self.transport.graph();
-        let (from, to) = (graph.link_source(link), graph.link_target(link));
+        let t = self.transport.transmit(from, link, size, now);
         self.record(Record::MessageSent {
             from,
             to,
@@ -326,15 +348,8 @@ impl<O: Observer, M: Monitor> World<O, M> {
             sent: t.start,
             arrives: t.arrives,
         });
-        if prunable {
-            let state = self.nodes[to.index()].state(msg.block);
-            let ignored = match msg.kind {
-                MessageKind::Inv => state.ignores_announcement(),
-                _ => state.ignores_block(),
-            };
-            if ignored {
-                return;
-            }
+        if ignored {
+            return;
         }
         self.in_flight += 1;
         sched.at(t.arrives, Event::Deliver { link, msg });

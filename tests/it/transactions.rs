@@ -1,15 +1,12 @@
-//! Payments end to end: a double payment splits the network and resolves, runs with a
-//! workload are deterministic, and compact blocks fail to rebuild exactly when payments have
-//! not spread yet.
+//! Payments end to end: runs with a workload are deterministic, and compact blocks fail to
+//! rebuild exactly when payments have not spread yet (how a double payment splits the
+//! network is checked inside the crate, in `run::tests`, where the pool can be asked).
 
-use forksim::chain::{BlockId, TxId};
-use forksim::id::NodeId;
+use forksim::chain::TxId;
 use forksim::observe::{Observer, Record};
-use forksim::payments::pool::NEVER;
 use forksim::results::rows::{TransactionRow, read_rows};
 use forksim::run::run_with;
 use forksim::scenario::{self, Override};
-use forksim::time::SimTime;
 
 use crate::support::{forksim_ok, read, scenario as scenario_path};
 
@@ -38,61 +35,6 @@ impl Observer for Watch {
 fn load(name: &str, sets: &[&str]) -> scenario::Scenario {
     let overrides: Vec<Override> = sets.iter().map(|s| Override::parse(s).unwrap()).collect();
     scenario::load(&scenario_path(name), &overrides, None).unwrap()
-}
-
-#[test]
-fn a_double_payment_splits_the_network_then_exactly_one_version_survives() {
-    // Stop 20 s after the double payment (at 90 s), before a block is likely: each node
-    // holds the version it heard first.
-    let early = load("double-payment.toml", &["run.max_time_s=110"]);
-    let mut sim = run_with(&early, Watch::default(), None).unwrap();
-    let t = sim.payments.as_ref().unwrap();
-    let ids: Vec<u32> =
-        sim.observer.versions.iter().map(|txid| t.pool.index_of(txid).unwrap()).collect();
-    assert_eq!(ids.len(), 2, "two versions were sent");
-    let now = SimTime(110_000_000);
-    let (mut first, mut second) = (0, 0);
-    for node in NodeId::all(early.network.nodes) {
-        let tip = sim.nodes[node.index()].tip;
-        let holds: Vec<bool> =
-            ids.iter().map(|&i| t.pool.in_mempool(&mut sim.store, tip, i, node, now)).collect();
-        let arrivals: Vec<SimTime> = ids.iter().map(|&i| t.pool.arrival(i, node)).collect();
-        assert!(arrivals.iter().filter(|&&a| a != NEVER).count() == 1, "{node}: one version");
-        if arrivals.iter().all(|&a| a == NEVER || a <= now) {
-            assert_eq!(holds.iter().filter(|&&h| h).count(), 1, "{node} holds one version");
-        }
-        first += u32::from(holds[0]);
-        second += u32::from(holds[1]);
-    }
-    eprintln!(
-        "double payment after 20 s: {first} nodes hold the first version, {second} the second"
-    );
-    assert!(first >= 5 && second >= 5, "both camps hold nodes: {first} and {second}");
-
-    // The whole run: exactly one version is confirmed, and no node keeps either.
-    let full = load("double-payment.toml", &[]);
-    let mut sim = run_with(&full, Watch::default(), None).unwrap();
-    let end = SimTime(u64::MAX / 2);
-    let t = sim.payments.as_ref().unwrap();
-    let ids: Vec<u32> =
-        sim.observer.versions.iter().map(|txid| t.pool.index_of(txid).unwrap()).collect();
-    let (best, in_main) = (sim.main_chain.best, &sim.main_chain.in_main);
-    let confirmed: Vec<bool> = ids
-        .iter()
-        .map(|&i| sim.store.chain_to(best).iter().any(|b| t.pool.block_txs(*b).contains(&i)))
-        .collect();
-    assert_eq!(confirmed.iter().filter(|&&c| c).count(), 1, "exactly one version confirms");
-    assert!(in_main[best.index()]);
-    for node in NodeId::all(full.network.nodes) {
-        let tip = sim.nodes[node.index()].tip;
-        assert_ne!(tip, BlockId::GENESIS);
-        for &i in &ids {
-            assert!(
-                !t.pool.in_mempool(&mut sim.store, tip, i, node, end),
-                "{node} still holds a version after confirmation"
-            );
-        }
-    }
 }
 
 #[test]

@@ -19,7 +19,7 @@ pub mod selfish;
 use thiserror::Error;
 
 use super::merchant::{Merchant, merchant_of};
-use super::protocol::{Honest, Protocol, TieBreak};
+use super::protocol::{Honest, Protocol, Silent, TieBreak};
 use crate::id::NodeId;
 use crate::rng::{self, Purpose, RngStreams};
 use crate::scenario::Scenario;
@@ -135,11 +135,12 @@ pub fn protocols(scenario: &Scenario, shares: &[f64], streams: &RngStreams) -> P
     let mut by_node: Vec<Box<dyn Protocol>> = if any_tie_break {
         tie_breaks.into_iter().map(|t| Box::new(t) as Box<dyn Protocol>).collect()
     } else {
-        (0..nodes).map(|_| Box::new(Honest::default()) as Box<dyn Protocol>).collect()
+        (0..nodes).map(|_| Box::new(Honest) as Box<dyn Protocol>).collect()
     };
     for a in attackers {
         let p: Box<dyn Protocol> = match a.strategy {
-            StrategySpec::Honest => Box::new(Honest { relay: a.relay }),
+            StrategySpec::Honest if a.relay => Box::new(Honest),
+            StrategySpec::Honest => Box::new(Silent),
             StrategySpec::PrivateChain(spec) => {
                 Box::new(private_chain::PrivateChain::new(spec, a.relay))
             }
@@ -151,7 +152,7 @@ pub fn protocols(scenario: &Scenario, shares: &[f64], streams: &RngStreams) -> P
         by_node[a.node.index()] = p;
     }
     if let Some((merchant, z)) = merchant_of(scenario) {
-        let inner = std::mem::replace(&mut by_node[merchant.index()], Box::new(Honest::default()));
+        let inner = std::mem::replace(&mut by_node[merchant.index()], Box::new(Honest));
         by_node[merchant.index()] = Box::new(Merchant::new(inner, z));
     }
     Protocols { by_node, gamma_subset: subsets }

@@ -71,11 +71,13 @@ impl PrivateChain {
     }
 
     /// Whether a branch is under way.
+    #[cfg(test)]
     pub fn is_private(&self) -> bool {
         self.branch.is_some()
     }
 
     /// Blocks mined in private and not yet published.
+    #[cfg(test)]
     pub fn unpublished(&self) -> &[BlockId] {
         self.branch.as_ref().map_or(&[], |b| &b.unpublished)
     }
@@ -260,10 +262,10 @@ mod tests {
         let start = SimTime(10_000_000);
         let mut attacker = PrivateChain::new(PrivateChainSpec { start, ..spec(1, 0, None) }, true);
         let b = testutil::child(&mut store, g, NodeId(1));
-        let early = View { store: &store, node: NodeId(1), tip: g, now: SimTime(5) };
+        let early = View { store: &store, tip: g, now: SimTime(5) };
         assert_eq!(attacker.on_mined(&early, b), Answer::adopt_and_relay());
         assert!(!attacker.is_private());
-        let late = View { store: &store, node: NodeId(1), tip: b, now: start };
+        let late = View { store: &store, tip: b, now: start };
         attacker.on_accepted(&late, b);
         assert!(attacker.is_private());
         assert_eq!(attacker.mining_tip(b), b);

@@ -141,8 +141,8 @@ mod tests {
         let h1 = child(&mut s, g, NodeId(0));
         let d = pool.on_accepted(&view(&s, h1), h1);
         assert_eq!(
-            d.steps.as_slice(),
-            [Step::Adopt, Step::Publish(vec![a1]), Step::Relay],
+            (d.steps.as_slice(), d.publish.as_slice()),
+            ([Step::Adopt, Step::Publish, Step::Relay].as_slice(), [a1].as_slice()),
             "the match race: the pool's block goes out before the honest one is relayed"
         );
         assert_eq!(pool.mining_tip(h1), a1, "the pool mines on its own block in the tie");
@@ -177,7 +177,7 @@ mod tests {
         let a2 = child(&mut s, a1, POOL);
         pool.on_mined(&view(&s, g), a2);
         let h1 = child(&mut s, g, NodeId(0));
-        assert_eq!(pool.on_accepted(&view(&s, h1), h1).published(), vec![a1, a2]);
+        assert_eq!(pool.on_accepted(&view(&s, h1), h1).published(), [a1, a2]);
 
         let (mut s, g) = store();
         let mut pool = Selfish::new(true);
@@ -189,12 +189,12 @@ mod tests {
             assert_eq!(pool.on_mined(&view(&s, g), tip), Answer::withhold());
         }
         let h1 = child(&mut s, g, NodeId(0));
-        assert_eq!(pool.on_accepted(&view(&s, h1), h1).published(), vec![private[0]]);
+        assert_eq!(pool.on_accepted(&view(&s, h1), h1).published(), [private[0]]);
         let h2 = child(&mut s, h1, NodeId(0));
-        assert_eq!(pool.on_accepted(&view(&s, h2), h2).published(), vec![private[1]]);
+        assert_eq!(pool.on_accepted(&view(&s, h2), h2).published(), [private[1]]);
         let h3 = child(&mut s, h2, NodeId(0));
         // Lead 2 before this block: publish the rest and win.
-        assert_eq!(pool.on_accepted(&view(&s, h3), h3).published(), vec![private[2], private[3]]);
+        assert_eq!(pool.on_accepted(&view(&s, h3), h3).published(), [private[2], private[3]]);
         // A side-branch block of no greater height changes nothing.
         let side = child(&mut s, h2, NodeId(1));
         let d = pool.on_accepted(&view(&s, h3), side);
