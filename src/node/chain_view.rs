@@ -1,12 +1,15 @@
 //! A node's own view of the chain: which blocks it has, is fetching or rejected, its tip
 //! and its orphan pool.
 //!
-//! Blocks themselves live once in the shared [`crate::chain::BlockStore`]; a node only
-//! keeps one byte of state per block. The rules a node follows with this state are in the
-//! rest of [`crate::node`].
+//! Blocks themselves live once in the shared [`crate::chain::BlockStore`]; what a node
+//! knows of a block is one byte. Those bytes sit in one [`BlockStates`] table for all
+//! nodes, laid out block by block: while a block spreads, every node it reaches reads and
+//! writes the same few cache lines, where a byte array per node would cost a cache miss per
+//! message. Each node reads and writes only its own column, through its context. The rules
+//! a node follows with this state are in the rest of [`crate::node`].
 
 use crate::chain::BlockId;
-use crate::id::LinkId;
+use crate::id::{LinkId, NodeId};
 
 /// What a node knows about one block. Transitions only move forward, except an orphan that
 /// is evicted from a full pool, which becomes [`BlockState::Evicted`] and may be fetched
@@ -76,37 +79,51 @@ pub struct Orphan {
     pub from: Option<LinkId>,
 }
 
-/// What one node knows of the block tree.
+/// What one node knows of the block tree, apart from its block states.
 #[derive(Clone, Debug)]
 pub struct ChainView {
     /// The block at the end of the node's most-work chain (first seen on ties).
     pub tip: BlockId,
-    states: Vec<u8>,
     /// Blocks waiting for their parents, oldest first.
     pub orphans: Vec<Orphan>,
 }
 
 impl ChainView {
-    /// A view that knows only genesis.
+    /// A view whose tip is genesis.
     pub fn new(genesis: BlockId) -> ChainView {
-        let mut view = ChainView { tip: genesis, states: Vec::new(), orphans: Vec::new() };
-        view.set_state(genesis, BlockState::Accepted);
-        view
+        ChainView { tip: genesis, orphans: Vec::new() }
+    }
+}
+
+/// What every node knows of every block: one byte per (block, node), block-major. A row
+/// is added when a node first hears of a block beyond the last row; genesis is accepted
+/// by everyone.
+#[derive(Clone, Debug)]
+pub struct BlockStates {
+    nodes: usize,
+    bytes: Vec<u8>,
+}
+
+impl BlockStates {
+    /// A table for `nodes` nodes that all hold genesis (block 0).
+    pub fn new(nodes: usize) -> BlockStates {
+        BlockStates { nodes, bytes: vec![BlockState::Accepted as u8; nodes] }
     }
 
-    /// What the node knows of `block`.
+    /// What `node` knows of `block`.
     #[inline]
-    pub fn state(&self, block: BlockId) -> BlockState {
-        self.states.get(block.index()).map_or(BlockState::Unknown, |&s| BlockState::from_u8(s))
+    pub fn get(&self, node: NodeId, block: BlockId) -> BlockState {
+        let i = block.index() * self.nodes + node.index();
+        self.bytes.get(i).map_or(BlockState::Unknown, |&s| BlockState::from_u8(s))
     }
 
-    /// Records what the node now knows of `block`.
+    /// Records what `node` now knows of `block`.
     #[inline]
-    pub fn set_state(&mut self, block: BlockId, state: BlockState) {
-        let i = block.index();
-        if i >= self.states.len() {
-            self.states.resize(i + 1, BlockState::Unknown as u8);
+    pub fn set(&mut self, node: NodeId, block: BlockId, state: BlockState) {
+        let i = block.index() * self.nodes + node.index();
+        if i >= self.bytes.len() {
+            self.bytes.resize((block.index() + 1) * self.nodes, BlockState::Unknown as u8);
         }
-        self.states[i] = state as u8;
+        self.bytes[i] = state as u8;
     }
 }

@@ -11,6 +11,7 @@
 //! The same context serves unit tests: `node::testing` builds one around a tiny store
 //! and network, and a test reads the outbox to see what a node decided.
 
+use super::chain_view::{BlockState, BlockStates};
 use crate::chain::{BlockId, BlockStore, RejectReason};
 use crate::id::{LinkId, NodeId};
 use crate::mining::TemplateSpec;
@@ -129,10 +130,20 @@ impl Outbox {
         self.actions.push(Action::Record(at));
     }
 
-    /// The `i`-th action, if there is one.
+    /// The number of actions waiting.
     #[inline]
-    pub fn action(&self, i: usize) -> Option<&Action> {
-        self.actions.get(i)
+    pub fn len(&self) -> usize {
+        self.actions.len()
+    }
+
+    /// The `i`-th action.
+    ///
+    /// # Panics
+    ///
+    /// Panics if `i` is not below [`Outbox::len`].
+    #[inline]
+    pub fn action(&self, i: usize) -> &Action {
+        &self.actions[i]
     }
 
     /// The record `at` refers to.
@@ -175,12 +186,20 @@ pub struct Shared {
     pub payments: Option<Payments>,
     /// The most-work block mined so far (transactions confirmed deep below it retire).
     pub best_block: BlockId,
+    /// What each node knows of each block (each node writes only its own).
+    pub states: BlockStates,
 }
 
 impl Shared {
-    /// Shared state holding only genesis.
-    pub fn new(store: BlockStore, payments: Option<Payments>) -> Shared {
-        Shared { store, costs: vec![BlockCosts::default()], payments, best_block: BlockId::GENESIS }
+    /// Shared state of `nodes` nodes holding only genesis.
+    pub fn new(store: BlockStore, payments: Option<Payments>, nodes: usize) -> Shared {
+        Shared {
+            store,
+            costs: vec![BlockCosts::default()],
+            payments,
+            best_block: BlockId::GENESIS,
+            states: BlockStates::new(nodes),
+        }
     }
 }
 
@@ -290,6 +309,18 @@ impl<'a> NodeCtx<'a> {
     #[inline]
     pub fn store(&self) -> &BlockStore {
         &self.shared.store
+    }
+
+    /// What this node knows of `block`.
+    #[inline]
+    pub fn state(&self, block: BlockId) -> BlockState {
+        self.shared.states.get(self.node, block)
+    }
+
+    /// Records what this node now knows of `block`.
+    #[inline]
+    pub fn set_state(&mut self, block: BlockId, state: BlockState) {
+        self.shared.states.set(self.node, block, state);
     }
 
     /// The shared block store, for its caches (validity, UTXO cursor) and for storing a

@@ -25,7 +25,7 @@ impl Node {
         from: Option<LinkId>,
         mined_here: bool,
     ) {
-        self.view.set_state(block, BlockState::Accepted);
+        ctx.set_state(block, BlockState::Accepted);
         let old_tip = self.view.tip;
         let mining_before = self.mining_tip();
         let store = ctx.store();

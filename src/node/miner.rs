@@ -40,8 +40,6 @@ pub struct Miner {
     pub hashrate_hs: f64,
     /// Bumped whenever the pending find is invalidated; stale timers carry an old value.
     pub generation: u32,
-    /// The next-block bits the pending clock was drawn for (sampled mode).
-    pub clock_bits: CompactTarget,
     /// The block being ground (ground mode).
     pub pending_block: Option<Block>,
     /// Ground mode: whether the pending timer completes `pending_block` (otherwise it ends
@@ -61,7 +59,6 @@ impl Miner {
         Miner {
             hashrate_hs,
             generation: 0,
-            clock_bits: CompactTarget(0),
             pending_block: None,
             pending_found: false,
             template_started_at: SimTime::ZERO,
@@ -130,7 +127,7 @@ impl Node {
         miner.generation = miner.generation.wrapping_add(1);
         match mode {
             MiningMode::Sampled => {
-                miner.clock_bits = bits;
+                self.clock_bits = bits;
                 let delay = miner.sample_delay(bits, ctx.mining_rng());
                 let generation = miner.generation;
                 ctx.set_timer(ctx.now() + delay, Timer::Mined { generation });
@@ -178,7 +175,7 @@ impl Node {
             MiningMode::Sampled => {
                 let tip = self.mining_tip();
                 let bits = ctx.store_mut().next_bits(tip);
-                self.miner.as_ref().is_some_and(|m| bits != m.clock_bits)
+                bits != self.clock_bits
             }
         };
         if needs_restart {
@@ -226,9 +223,7 @@ impl Node {
         ctx.mined();
         ctx.record(Record::BlockMined { block: id, miner: self.id, time: ctx.now() });
         // The clock that fired is used up: force a fresh draw when the tip moves.
-        if let Some(m) = self.miner.as_mut() {
-            m.clock_bits = CompactTarget(0);
-        }
+        self.clock_bits = CompactTarget(0);
         self.accept(ctx, id, None, true);
     }
 }

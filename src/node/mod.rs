@@ -35,6 +35,7 @@ pub use miner::Miner;
 pub use protocol::{Protocol, Report};
 pub use validation::MAX_FUTURE_BLOCK_TIME_S;
 
+use crate::chain::pow::CompactTarget;
 use crate::chain::{BlockId, RejectReason};
 use crate::id::{LinkId, NodeId};
 use crate::network::message::{Message, MessageKind};
@@ -42,16 +43,20 @@ use crate::observe::Record;
 use crate::payments::pool::TxIndex;
 use crate::time::SimTime;
 
-/// One simulated node: what it knows, its mining clock and its protocol.
+/// One simulated node: its tip and orphans, its mining clock and its protocol (what it
+/// knows of each block is its column of the shared [`chain_view::BlockStates`]).
 pub struct Node {
-    id: NodeId,
     view: ChainView,
-    /// When the node's validator is free again (one block at a time).
-    validator_free_at: SimTime,
-    /// The mining clock, if the node has hash power (boxed: most nodes have none, and a
-    /// small node keeps the per-message lookups of the node table in cache).
+    /// The next-block bits the pending mining clock was drawn for (sampled mode; zero when
+    /// no clock is pending or the node does not mine). Kept here rather than in the boxed
+    /// [`Miner`], so deciding whether a new tip changes the clock reads no other memory.
+    clock_bits: CompactTarget,
+    /// The mining clock, if the node has hash power (boxed: most nodes have none).
     miner: Option<Box<Miner>>,
     protocol: Box<dyn Protocol>,
+    id: NodeId,
+    /// When the node's validator is free again (one block at a time).
+    validator_free_at: SimTime,
     online: bool,
     /// Blocks rejected, by reason.
     rejected: Vec<u64>,
@@ -64,6 +69,7 @@ impl Node {
         Node {
             id,
             view: ChainView::new(BlockId::GENESIS),
+            clock_bits: CompactTarget(0),
             validator_free_at: SimTime::ZERO,
             miner: miner.map(Box::new),
             protocol,
@@ -87,12 +93,6 @@ impl Node {
     #[inline]
     pub fn mining_tip(&self) -> BlockId {
         self.protocol.mining_tip(self.view.tip)
-    }
-
-    /// What the node knows of `block`.
-    #[inline]
-    pub fn state(&self, block: BlockId) -> BlockState {
-        self.view.state(block)
     }
 
     /// Whether the node has hash power.
@@ -151,9 +151,9 @@ impl Node {
     /// A message about `block` that this node was waiting for (its own request, or an
     /// answer to it) was lost on a cut link: the block is wanted again, so the node asks
     /// once it hears of the block anew.
-    pub fn on_lost(&mut self, msg: &Message) {
-        if msg.kind != MessageKind::Inv && self.view.state(msg.block) == BlockState::Requested {
-            self.view.set_state(msg.block, BlockState::Unknown);
+    pub fn on_lost(&mut self, ctx: &mut NodeCtx<'_>, msg: &Message) {
+        if msg.kind != MessageKind::Inv && ctx.state(msg.block) == BlockState::Requested {
+            ctx.set_state(msg.block, BlockState::Unknown);
         }
     }
 

@@ -52,11 +52,11 @@ impl Node {
 
     /// A message arrived from the peer at the other end of `back` (the node's link to it).
     pub(super) fn on_message(&mut self, ctx: &mut NodeCtx<'_>, back: LinkId, msg: Message) {
-        let state = self.view.state(msg.block);
+        let state = ctx.state(msg.block);
         match msg.kind {
             MessageKind::Inv => {
                 if state.wants() {
-                    self.view.set_state(msg.block, BlockState::Requested);
+                    ctx.set_state(msg.block, BlockState::Requested);
                     let sender = ctx.network().link_target(back);
                     let compact = &ctx.peers().compact;
                     let kind = if compact[self.id.index()] && compact[sender.index()] {
@@ -96,7 +96,7 @@ impl Node {
         state: BlockState,
     ) {
         let parent = ctx.store().get(block).parent.expect("genesis is never relayed");
-        let next = if self.view.state(parent) != BlockState::Accepted {
+        let next = if ctx.state(parent) != BlockState::Accepted {
             // Cannot reconstruct without the parent: fall back to the full block.
             Some(Message::about(MessageKind::GetData, block))
         } else if let Some(missing) = mempool::missing(ctx, block) {
@@ -116,7 +116,7 @@ impl Node {
         match next {
             Some(request) => {
                 if state != BlockState::Requested {
-                    self.view.set_state(block, BlockState::Requested);
+                    ctx.set_state(block, BlockState::Requested);
                 }
                 ctx.send(back, request, false);
             }

@@ -136,7 +136,7 @@ impl Harness {
             template_max_tx_bytes: 0,
         };
         Harness {
-            shared: Shared::new(store, None),
+            shared: Shared::new(store, None, nodes as usize),
             network,
             peers: Peers { compact: vec![false; nodes as usize], high_bandwidth: Vec::new() },
             settings,

@@ -122,7 +122,11 @@ fn first_seen_wins_a_tie() {
     assert_eq!(n.tip(), a);
     let kept = TipOutcome::Kept { tip: a, reason: KeepReason::SeenFirst };
     assert_eq!(accepted(&out), vec![(b, kept)]);
-    assert_eq!(n.state(b), BlockState::Accepted, "the rival is kept, not rejected");
+    assert_eq!(
+        h.shared.states.get(NodeId(0), b),
+        BlockState::Accepted,
+        "the rival is kept, not rejected"
+    );
 }
 
 #[test]
@@ -136,13 +140,13 @@ fn an_unknown_parent_is_requested_and_the_orphan_connected_when_it_arrives() {
     let asked = deliver(&mut h, &mut n, NodeId(3), MessageKind::Inv, b2);
     assert_eq!(sends(&asked), vec![(h.link(NodeId(0), NodeId(3)), MessageKind::GetData, b2)]);
     let out = deliver(&mut h, &mut n, NodeId(3), MessageKind::Block, b2);
-    assert_eq!(n.state(b2), BlockState::Orphan);
+    assert_eq!(h.shared.states.get(NodeId(0), b2), BlockState::Orphan);
     assert_eq!(
         sends(&out),
         vec![(h.link(NodeId(0), NodeId(3)), MessageKind::GetData, b1)],
         "parent requested"
     );
-    assert_eq!(n.state(b1), BlockState::Requested);
+    assert_eq!(h.shared.states.get(NodeId(0), b1), BlockState::Requested);
     // The parent arrives: it is validated, and then the orphan, which becomes the tip.
     let out = receive(&mut h, &mut n, NodeId(3), MessageKind::Block, b1);
     assert_eq!(n.tip(), b2);

@@ -34,24 +34,24 @@ impl Node {
         from: Option<LinkId>,
     ) {
         let parent = ctx.store().get(block).parent.expect("genesis is never relayed");
-        match self.view.state(parent) {
+        match ctx.state(parent) {
             BlockState::Accepted => self.start_validation(ctx, block, from),
             BlockState::Invalid => self.reject(ctx, block, RejectReason::BadPrevBlk),
             parent_state => {
                 let pool_max = ctx.settings().orphan_pool_max;
-                let view = &mut self.view;
-                view.set_state(block, BlockState::Orphan);
-                view.orphans.push(Orphan { block, from });
-                if view.orphans.len() > pool_max {
-                    let evicted = view.orphans.remove(0);
-                    if view.state(evicted.block) == BlockState::Orphan {
-                        view.set_state(evicted.block, BlockState::Evicted);
+                ctx.set_state(block, BlockState::Orphan);
+                let orphans = &mut self.view.orphans;
+                orphans.push(Orphan { block, from });
+                if orphans.len() > pool_max {
+                    let evicted = orphans.remove(0);
+                    if ctx.state(evicted.block) == BlockState::Orphan {
+                        ctx.set_state(evicted.block, BlockState::Evicted);
                     }
                 }
                 if let Some(link) = from
                     && parent_state.wants()
                 {
-                    self.view.set_state(parent, BlockState::Requested);
+                    ctx.set_state(parent, BlockState::Requested);
                     ctx.send(link, Message::about(MessageKind::GetData, parent), false);
                 }
             }
@@ -62,7 +62,7 @@ impl Node {
     /// validator has spent the block's validation time on it.
     fn start_validation(&mut self, ctx: &mut NodeCtx<'_>, block: BlockId, from: Option<LinkId>) {
         let now = ctx.now();
-        self.view.set_state(block, BlockState::Received);
+        ctx.set_state(block, BlockState::Received);
         let genesis_time = ctx.settings().genesis_time;
         let store = ctx.store_mut();
         let verdict = store.validity(block).and_then(|()| {
@@ -101,7 +101,7 @@ impl Node {
     }
 
     fn reject(&mut self, ctx: &mut NodeCtx<'_>, block: BlockId, reason: RejectReason) {
-        self.view.set_state(block, BlockState::Invalid);
+        ctx.set_state(block, BlockState::Invalid);
         self.rejected[reason.index()] += 1;
         let (node, time) = (self.id, ctx.now());
         ctx.record(Record::BlockRejected { node, block, reason, time });

@@ -203,7 +203,7 @@ impl<O: Observer, M: Monitor> World<O, M> {
             template_max_tx_bytes,
         };
         Ok(World {
-            shared: Shared::new(store, payments),
+            shared: Shared::new(store, payments, nodes.len()),
             transport: Transport::new(network, faults),
             nodes,
             streams: node_streams,

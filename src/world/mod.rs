@@ -251,9 +251,12 @@ impl<O: Observer, M: Monitor> World<O, M> {
     /// join the end of the outbox.
     fn apply(&mut self, sched: &mut Scheduler<Event>) {
         let mut i = 0;
-        while let Some(&action) = self.outbox.action(i) {
+        while i < self.outbox.len() {
+            // Matching on the place copies each field at its own width (a whole-action copy
+            // would read back, in wide loads, what the node just wrote in narrow stores).
+            let at = i;
             i += 1;
-            match action {
+            match *self.outbox.action(at) {
                 Action::Send { from, link, msg, prunable } => {
                     self.send(from, link, msg, prunable, sched);
                 }
@@ -332,7 +335,7 @@ impl<O: Observer, M: Monitor> World<O, M> {
         // Whether the receiver would ignore the message is read first: it does not depend on
         // the transmission, and reading it early lets the two lookups overlap.
         let ignored = prunable && {
-            let state = self.nodes[to.index()].state(msg.block);
+            let state = self.shared.states.get(to, msg.block);
             match msg.kind {
                 MessageKind::Inv => state.ignores_announcement(),
                 _ => state.ignores_block(),
@@ -368,7 +371,7 @@ impl<O: Observer, M: Monitor> World<O, M> {
             MessageKind::GetData | MessageKind::GetCmpct | MessageKind::GetBlockTxn => from,
             MessageKind::Block | MessageKind::CmpctBlock | MessageKind::BlockTxn => to,
         };
-        self.nodes[waiting.index()].on_lost(&msg);
+        self.with_node(waiting, time, |node, ctx| node.on_lost(ctx, &msg));
     }
 
     fn deliver(&mut self, link: LinkId, msg: Message, sched: &mut Scheduler<Event>) {
