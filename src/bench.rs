@@ -9,10 +9,9 @@
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use crate::observe::metrics::Metrics;
-use crate::observe::output::render;
-use crate::scenario::{self, Override, ScenarioError};
-use crate::sim::Simulation;
+use crate::results::files::render;
+use crate::run::RunError;
+use crate::scenario::{self, Override};
 
 /// One benchmark case.
 #[derive(Clone, Debug)]
@@ -92,8 +91,8 @@ impl Measurement {
 ///
 /// # Errors
 ///
-/// Returns the scenario error if the case does not load or build.
-pub fn run_case(case: &Case, runs: usize) -> Result<Measurement, ScenarioError> {
+/// Returns the scenario's error if the case does not load or build.
+pub fn run_case(case: &Case, runs: usize) -> Result<Measurement, RunError> {
     let overrides: Vec<Override> =
         case.overrides.iter().map(|s| Override::parse(s)).collect::<Result<_, _>>()?;
     reset_peak_memory();
@@ -102,15 +101,15 @@ pub fn run_case(case: &Case, runs: usize) -> Result<Measurement, ScenarioError> 
     for _ in 0..case.max_runs.map_or(runs, |m| m.min(runs)) {
         let start = Instant::now();
         let scenario = scenario::load(&case.scenario, &overrides, None)?;
-        let mut sim = Simulation::new(&scenario, Metrics::new(scenario.network.nodes))?;
-        let stats = sim.run(&scenario);
-        let rendered = render(&scenario, &mut sim, &stats);
+        let outcome = crate::run::run(&scenario)?;
+        let rendered = render(&scenario, &outcome);
         wall_s.push(start.elapsed().as_secs_f64());
-        events = stats.events;
-        pow_checks = sim.observer.spreads.iter().map(|s| u64::from(s.holders)).sum::<u64>()
-            - sim.observer.spreads.len() as u64;
-        payments = sim.transactions.as_ref().map_or(0, |t| t.wallets.created);
-        signatures = sim.store.sigcache().verifications();
+        events = outcome.stats.events;
+        let spreads = &outcome.observer.spreads;
+        pow_checks =
+            spreads.iter().map(|s| u64::from(s.holders)).sum::<u64>() - spreads.len() as u64;
+        payments = outcome.payments.as_ref().map_or(0, |t| t.wallets.created);
+        signatures = outcome.store.sigcache().verifications();
         std::hint::black_box(rendered);
     }
     Ok(Measurement {

@@ -12,18 +12,20 @@ use std::time::Instant;
 use clap::{Parser, Subcommand};
 
 use crate::chain::BlockStore;
-use crate::observe::metrics::{Metrics, main_chain_flags};
+use crate::figures::draw_run_plots;
+use crate::id::NodeId;
+use crate::observe::metrics::Metrics;
 use crate::observe::narrate::Narrator;
-use crate::observe::output::Summary;
-use crate::observe::output::{render, sha256_hex, write_atomic, write_data, write_manifest};
-use crate::observe::trace::{TRACE_CSV, Tracer};
 use crate::observe::{Observer, Record};
-use crate::plot::draw_run_plots;
 use crate::race_report::RaceSummary;
 use crate::replay_page::Recorder;
-use crate::report::terminal_summary;
+use crate::results::files::Summary;
+use crate::results::files::{render, sha256_hex, write_atomic, write_data, write_manifest};
+use crate::results::report::terminal_summary;
+use crate::results::trace::{TRACE_CSV, Tracer};
+use crate::run::{Kind, RunError};
 use crate::scenario::{self, Override, Scenario, ScenarioError};
-use crate::sim::Simulation;
+use crate::world::{BuildError, World};
 
 /// Writes a line to standard output; a closed pipe (`forksim ... | head`) is not an error.
 macro_rules! say {
@@ -161,6 +163,18 @@ impl From<ScenarioError> for Failure {
     }
 }
 
+impl From<BuildError> for Failure {
+    fn from(e: BuildError) -> Self {
+        Failure::Input(e.to_string())
+    }
+}
+
+impl From<RunError> for Failure {
+    fn from(e: RunError) -> Self {
+        Failure::Input(e.to_string())
+    }
+}
+
 /// Parses arguments, runs the command and maps the outcome to an exit code.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -187,7 +201,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
             let overrides = parse_overrides(&set)?;
             let scenario = scenario::load(&path, &overrides, None)?;
             // Building the world checks the network too (connectivity, degree limits).
-            Simulation::new(&scenario, crate::observe::Discard)?;
+            World::build(&scenario, crate::observe::Discard, ())?;
             let text = toml::to_string_pretty(&scenario.resolved).map_err(|e| {
                 Failure::Internal(format!("cannot print the resolved scenario: {e}"))
             })?;
@@ -214,7 +228,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
                 crate::sweep::run_sweep(&spec, &runner, &options).map_err(sweep_failure)?;
             let mut outputs = report.outputs.clone();
             if out_dir.join(crate::sweep::POINTS_CSV).exists() {
-                let figures = crate::sweep_plot::draw_sweep_plots(&out_dir, spec.name())
+                let figures = crate::figures::sweep::draw_sweep_plots(&out_dir, spec.name())
                     .map_err(|e| Failure::Internal(e.to_string()))?;
                 outputs.extend(figures.into_iter().map(|(p, _)| p));
             }
@@ -236,7 +250,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
             let report = crate::sweep::merge(&shards, &out).map_err(sweep_failure)?;
             let mut outputs = report.outputs.clone();
             let name = sweep_name(&out);
-            let figures = crate::sweep_plot::draw_sweep_plots(&out, &name)
+            let figures = crate::figures::sweep::draw_sweep_plots(&out, &name)
                 .map_err(|e| Failure::Internal(e.to_string()))?;
             outputs.extend(figures.into_iter().map(|(p, _)| p));
             say!("merged {} runs into {}", report.runs_skipped, out.display());
@@ -246,8 +260,8 @@ fn run(cli: Cli) -> Result<(), Failure> {
             Ok(())
         }
         Command::Tree { results } => {
-            let title = crate::plot::scenario_name(&results);
-            let written = crate::tree::draw_tree(&results, &title)
+            let title = crate::figures::scenario_name(&results);
+            let written = crate::figures::tree::draw_tree(&results, &title)
                 .map_err(|e| Failure::Input(e.to_string()))?;
             for (path, _) in written {
                 say!("{}", path.display());
@@ -256,7 +270,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
         }
         Command::Plot { results } => {
             let written = if results.join(crate::sweep::POINTS_CSV).exists() {
-                crate::sweep_plot::draw_sweep_plots(&results, &sweep_name(&results))
+                crate::figures::sweep::draw_sweep_plots(&results, &sweep_name(&results))
             } else {
                 draw_run_plots(&results)
             }
@@ -291,7 +305,8 @@ fn run(cli: Cli) -> Result<(), Failure> {
             let scenario = scenario::load(&path, &overrides, seed)?;
             let out_dir = out.unwrap_or_else(|| PathBuf::from("results").join(&scenario.name));
             let wall = Instant::now();
-            if scenario.race.is_some() {
+            let kind = Kind::of(&scenario);
+            if kind == Kind::Race {
                 if narrate || html || trace {
                     let flag = if narrate {
                         "--narrate"
@@ -315,7 +330,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
                 }
                 return Ok(());
             }
-            if crate::attack_trials::trials_of(&scenario) > 1 {
+            if let Kind::Trials { .. } = kind {
                 if narrate || html || trace {
                     return Err(Failure::Input(format!(
                         "{}: a double spend with trials > 1 runs many short runs; --narrate, --html and --trace need trials = 1 (--set 'attacker[0].trials=1')",
@@ -326,7 +341,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
                 if !quiet {
                     say_raw!(
                         "{}",
-                        crate::attack_trials::report(&summary, wall.elapsed().as_secs_f64())
+                        crate::run::trials::report(&summary, wall.elapsed().as_secs_f64())
                     );
                     say!(
                         "  results in {}/ (trials.csv, summary.json, manifest.json)",
@@ -346,13 +361,18 @@ fn run(cli: Cli) -> Result<(), Failure> {
                 let only = match node {
                     None => None,
                     Some(name) => Some(
-                        scenario.node_names.iter().position(|n| *n == name).ok_or_else(|| {
-                            Failure::Input(format!(
-                                "--node {name}: {} has no node of that name (its nodes: {})",
-                                path.display(),
-                                name_list(&scenario.node_names)
-                            ))
-                        })? as u32,
+                        scenario
+                            .node_names
+                            .iter()
+                            .position(|n| *n == name)
+                            .map(NodeId::from_index)
+                            .ok_or_else(|| {
+                                Failure::Input(format!(
+                                    "--node {name}: {} has no node of that name (its nodes: {})",
+                                    path.display(),
+                                    name_list(&scenario.node_names)
+                                ))
+                            })?,
                     ),
                 };
                 let ground = scenario.mining.mode == crate::scenario::MiningMode::Ground;
@@ -432,22 +452,19 @@ fn execute(
     show_progress: bool,
     observer: Watchers,
 ) -> Result<(Summary, BTreeMap<String, String>), Failure> {
-    let mut sim = Simulation::new(scenario, observer)?;
     let bar = progress_bar(scenario.run.blocks, !show_progress);
-    if let Some(bar) = bar.clone() {
-        sim.on_progress(move |n| bar.set_position(n));
-    }
-    let stats = sim.run(scenario);
+    let progress =
+        bar.clone().map(|bar| Box::new(move |n: u64| bar.set_position(n)) as crate::run::Progress);
+    let mut outcome = crate::run::run_with(scenario, observer, progress)?;
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }
     let internal = |e: &dyn std::fmt::Display| Failure::Internal(e.to_string());
     let streamed =
-        sim.observer.tracer.take().map(Tracer::finish).transpose().map_err(|e| internal(&e))?;
-    let mut rendered = render(scenario, &mut sim, &stats);
-    if let Some(page) = &sim.observer.page {
-        let (_, main) = main_chain_flags(&mut sim.store);
-        let bytes = crate::replay_page::render(scenario, &sim, page, &main, stats.end_time);
+        outcome.observer.tracer.take().map(Tracer::finish).transpose().map_err(|e| internal(&e))?;
+    let mut rendered = render(scenario, &outcome);
+    if let Some(page) = &outcome.observer.page {
+        let bytes = crate::replay_page::render(scenario, &outcome, page);
         rendered.files.push((crate::replay_page::FILE_NAME, bytes));
     }
     let mut digests = write_data(out_dir, &rendered).map_err(|e| internal(&e))?;
@@ -466,13 +483,13 @@ fn execute(
 fn execute_trials(
     scenario: &Scenario,
     out_dir: &Path,
-) -> Result<(crate::attack_trials::TrialsSummary, BTreeMap<String, String>), Failure> {
-    let (summary, trials) = crate::attack_trials::run(scenario)?;
+) -> Result<(crate::run::trials::TrialsSummary, BTreeMap<String, String>), Failure> {
+    let (summary, trials) = crate::run::trials::run(scenario)?;
     let internal = |e: &dyn std::fmt::Display| Failure::Internal(e.to_string());
     std::fs::create_dir_all(out_dir)
         .map_err(|e| internal(&format!("{}: {e}", out_dir.display())))?;
     let mut digests = BTreeMap::new();
-    for (name, bytes) in crate::attack_trials::files(&summary, &trials) {
+    for (name, bytes) in crate::run::trials::files(&summary, &trials) {
         write_atomic(&out_dir.join(name), &bytes).map_err(|e| internal(&e))?;
         digests.insert(name.to_string(), sha256_hex(&bytes));
     }
@@ -517,21 +534,21 @@ fn replay(results: &Path) -> Result<(), Failure> {
         );
     }
     let scratch = results.join(format!(".replay.{}", std::process::id()));
-    let outcome = if scenario.race.is_some() {
-        execute_race(&scenario, &scratch).map(|(_, d)| d)
-    } else if crate::attack_trials::trials_of(&scenario) > 1 {
-        execute_trials(&scenario, &scratch).map(|(_, d)| d)
-    } else {
-        // A page or a trace is part of the run when the manifest lists one.
-        let html = expected.contains_key(crate::replay_page::FILE_NAME);
-        let mut watchers = Watchers::new(&scenario, html);
-        if expected.contains_key(TRACE_CSV) {
-            watchers.tracer = Some(
-                Tracer::create(&scratch, scenario.node_names.clone())
-                    .map_err(|e| Failure::Internal(e.to_string()))?,
-            );
+    let outcome = match Kind::of(&scenario) {
+        Kind::Race => execute_race(&scenario, &scratch).map(|(_, d)| d),
+        Kind::Trials { .. } => execute_trials(&scenario, &scratch).map(|(_, d)| d),
+        Kind::Network => {
+            // A page or a trace is part of the run when the manifest lists one.
+            let html = expected.contains_key(crate::replay_page::FILE_NAME);
+            let mut watchers = Watchers::new(&scenario, html);
+            if expected.contains_key(TRACE_CSV) {
+                watchers.tracer = Some(
+                    Tracer::create(&scratch, scenario.node_names.clone())
+                        .map_err(|e| Failure::Internal(e.to_string()))?,
+                );
+            }
+            execute(&scenario, &scratch, false, watchers).map(|(_, d)| d)
         }
-        execute(&scenario, &scratch, false, watchers).map(|(_, d)| d)
     };
     let _ = std::fs::remove_dir_all(&scratch);
     let actual = outcome?;

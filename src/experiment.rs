@@ -12,11 +12,10 @@
 
 use std::path::PathBuf;
 
-use crate::observe::metrics::Metrics;
-use crate::observe::output::render;
 use crate::race_report::{self, RaceSummary};
+use crate::results::files::render;
+use crate::run::RunError;
 use crate::scenario::{self, Override};
-use crate::sim::Simulation;
 use crate::sweep::{Metric, Runner};
 
 /// Runs a base scenario file with overrides; used by `forksim sweep`.
@@ -26,9 +25,11 @@ pub struct ScenarioRunner {
 }
 
 impl Runner for ScenarioRunner {
-    fn run(&self, overrides: &[Override], seed: u64) -> Result<Vec<(String, Metric)>, String> {
-        let scenario =
-            scenario::load(&self.base, overrides, Some(seed)).map_err(|e| e.to_string())?;
+    /// The scenario with these overrides does not load, or its world cannot be built.
+    type Error = RunError;
+
+    fn run(&self, overrides: &[Override], seed: u64) -> Result<Vec<(String, Metric)>, RunError> {
+        let scenario = scenario::load(&self.base, overrides, Some(seed))?;
         let value = |name: &str, v: f64| (name.to_string(), Metric::Value(v));
         if scenario.race.is_some() {
             return Ok(match race_report::run(&scenario) {
@@ -50,10 +51,8 @@ impl Runner for ScenarioRunner {
                 ],
             });
         }
-        let mut sim = Simulation::new(&scenario, Metrics::new(scenario.network.nodes))
-            .map_err(|e| e.to_string())?;
-        let stats = sim.run(&scenario);
-        let s = render(&scenario, &mut sim, &stats).summary;
+        let outcome = crate::run::run(&scenario)?;
+        let s = render(&scenario, &outcome).summary;
         Ok(vec![
             (
                 "stale_rate".to_string(),

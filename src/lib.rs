@@ -5,28 +5,49 @@
 //! roots, most-work chain selection with reorgs, difficulty retargeting) on a seeded
 //! virtual clock.
 //!
-//! # Module map
+//! # Using it as a library
 //!
-//! | module | job |
+//! A scenario is TOML text (a file, or a string built in code); [`run::run`] runs it and
+//! returns its [`results::Outcome`], from which the metrics of DESIGN.md are read, and from
+//! which [`results::files`] renders every result file:
+//!
+//! ```
+//! use std::path::Path;
+//!
+//! let text = "[run]\nblocks = 30\n[chain]\nblock_interval_s = 10\n[network]\nnodes = 40\n";
+//! let scenario = forksim::scenario::from_str(text, Path::new("example.toml"), &[], Some(1))?;
+//! let outcome = forksim::run::run(&scenario)?;
+//! assert_eq!(outcome.blocks_mined, 30);
+//! println!("stale rate {:.2} %", 100.0 * outcome.stale_rate());
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! `examples/library.rs` runs one network at three block intervals this way.
+//!
+//! # The public API
+//!
+//! | module | what a program uses it for |
 //! |---|---|
-//! | [`time`] | integer virtual time (microseconds) |
-//! | [`analytic`] | closed forms: Nakamoto's and the exact double-spend race, selfish-mining revenue, two-miner stale rate |
-//! | [`race`], [`race_report`] | fast no-network Monte Carlo of double-spend races and selfish mining; race scenarios |
-//! | [`rng`] | one ChaCha stream per (purpose, index), derived from the master seed |
-//! | [`engine`] | the event queue ordered by (time, sequence) and the run loop; knows nothing of blocks |
-//! | [`chain`] | hashes, headers, Merkle roots, compact targets, work, retargeting, validation, the shared block store |
-//! | [`network`] | peer graphs, regions, link latency, bandwidth |
-//! | [`node`] | a node's view of the chain and the relay messages with their wire sizes |
-//! | [`mining`] | hash power, sampled and ground mining, block templates |
-//! | [`sim`] | the honest protocol: what a node does on each event |
-//! | [`strategy`] | honest and attacker behaviour behind one trait: private chain, selfish mining, tie-breaks |
-//! | [`faults`] | the timeline's partitions, heals, leaves and rejoins |
-//! | [`observe`] | read-only records, metrics and result files |
-//! | [`sweep`], [`experiment`] | parameter sweeps over seeds: parallel, resumable, sharded and merged; one run's metrics |
-//! | [`plot`], [`tree`], [`sweep_plot`] | figures drawn from the result files alone: run figures, the block tree, sweep figures |
-//! | [`replay_page`] | `replay.html`: one self-contained page that plays a run back in a browser |
-//! | [`scenario`] | scenario files: parsing, `--set` overrides, validation |
-//! | [`report`], [`cli`], [`bench`](mod@bench) | the terminal summary, the command line, whole-run benchmarks |
+//! | [`scenario`] | load a scenario file or text, apply `--set`-style overrides; errors name file, field and value |
+//! | [`run`] | run a scenario: its [`run::Kind`] (race, trials, network run), [`run::run`] and [`run::run_with`] (with any observer), trials, races |
+//! | [`results`] | the [`results::Outcome`] of a run; result files, `summary.json`, the terminal report, the trace; CSV rows read back by column name |
+//! | [`observe`] | the [`observe::Record`]s of a run, the [`observe::Observer`] trait, metrics and narration |
+//! | [`analytic`] | closed forms: double-spend success, selfish-mining revenue, two-miner stale rate |
+//! | [`chain`] | hashes, headers, Merkle roots, transactions, UTXO, targets and work, validation, the block store |
+//! | [`network`] | network specs and graphs, regions and measured presets, messages and their wire sizes, faults |
+//! | [`engine`] | the event queue ordered by (time, sequence) and the run loop |
+//! | [`time`], [`id`] | integer virtual time; typed node and link ids |
+//!
+//! # Inside
+//!
+//! The rest is the crate's own: `world` assembles a scenario's nodes and routes events
+//! between them; `node` is what a node does over its `NodeCtx` (relay, validation, chain
+//! selection, its mining clock and mempool view) and the protocols it asks (honest,
+//! attackers, the merchant role); `payments` holds wallets, the shared transaction pool and
+//! the workload; `mining` hash power and block templates; `rng` the seeded streams;
+//! `race` and `race_report` the races without a network; `sweep` and `experiment` parameter
+//! sweeps; `figures` and `replay_page` what is drawn from result files; `cli` and `bench`
+//! the command line.
 //!
 //! # Determinism contract
 //!
@@ -38,31 +59,26 @@
 //!   inside a run; floating-point distributions use the pure-Rust `libm`.
 
 pub mod analytic;
-pub mod attack_trials;
-pub mod bench;
+pub(crate) mod bench;
 pub mod chain;
+#[doc(hidden)]
 pub mod cli;
 pub mod engine;
-pub mod experiment;
-pub mod faults;
-pub mod merchant;
-pub mod mining;
+pub(crate) mod experiment;
+pub(crate) mod figures;
+pub mod id;
+pub(crate) mod mining;
 pub mod network;
-pub mod node;
+pub(crate) mod node;
 pub mod observe;
-pub mod plot;
-pub mod race;
-pub mod race_report;
-pub mod replay_page;
-pub mod report;
-pub mod rng;
+pub(crate) mod payments;
+pub(crate) mod race;
+pub(crate) mod race_report;
+pub(crate) mod replay_page;
+pub mod results;
+pub(crate) mod rng;
+pub mod run;
 pub mod scenario;
-pub mod sim;
-pub mod strategy;
-pub mod sweep;
-pub mod sweep_plot;
+pub(crate) mod sweep;
 pub mod time;
-pub mod tree;
-pub mod tx_plot;
-pub mod txpool;
-pub mod wallet;
+pub(crate) mod world;

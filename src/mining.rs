@@ -1,29 +1,15 @@
-//! Miners: who has hash power, when they find blocks, and how a found block is built.
+//! What miners share, apart from their clocks: who has how much hash power, the key a
+//! miner is paid to, and how a block template is built from a tip and a body.
 //!
-//! Two modes (see DESIGN.md):
-//! - **sampled**: a miner's next block comes after an exponential time with mean
-//!   `work(next target) / hash rate`. Mining is memoryless, so the clock only has to be
-//!   redrawn when the miner's rate changes (its next target differs after a retarget), not on
-//!   every new tip. When the clock fires, the miner builds a real block on its current tip
-//!   and grinds a real nonce against the easy simulation target.
-//! - **ground**: when a miner starts on a tip it builds the template and literally tries
-//!   nonces 0, 1, 2, ... against the real (small) target; nonce `k` is tried at
-//!   `start + k / rate` of virtual time, so the block is found at the first `k` that meets
-//!   the target. A new tip before then means a new template: the hashes decide who wins.
-//!   Hashing is done in chunks of [`GROUND_CHUNK_HASHES`] as virtual time passes, so the
-//!   real work per block stays about the expected hashes of one block, however many nodes
-//!   mine.
+//! The mining clock itself (sampled and ground modes) is a node's: see `node::miner`.
 
-use crate::chain::block::{Block, Filler, Header, grind_nonce};
-use crate::chain::pow::{CompactTarget, work_from_target};
+use crate::chain::block::{Block, Filler, Header};
 use crate::chain::tx::{Amount, Transaction, TxOut};
-use crate::chain::{BlockId, BlockStore, U256};
+use crate::chain::{BlockId, BlockStore};
+use crate::id::NodeId;
 use crate::rng::{self, SimRng};
 use crate::scenario::HashPowerSpec;
-use crate::time::{SimDuration, SimTime};
-
-/// Hashes a ground-mode miner computes per step of virtual time.
-pub const GROUND_CHUNK_HASHES: u64 = 4096;
+use crate::time::SimTime;
 
 /// Smallest weight a normal draw is truncated to (a miner with no power would not mine).
 const NORMAL_WEIGHT_FLOOR: f64 = 1e-3;
@@ -44,7 +30,7 @@ pub fn assign_hash_shares(
         shares[..s.len()].copy_from_slice(s);
         return shares;
     }
-    let mut chosen: Vec<u32> = (0..nodes).collect();
+    let mut chosen: Vec<NodeId> = NodeId::all(nodes).collect();
     if miners < nodes {
         // Partial Fisher-Yates: the first `miners` entries are a uniform random subset.
         for i in 0..miners as usize {
@@ -68,15 +54,15 @@ pub fn assign_hash_shares(
         .collect();
     let total: f64 = weights.iter().sum();
     for (node, w) in chosen.iter().zip(&weights) {
-        shares[*node as usize] = w / total;
+        shares[node.index()] = w / total;
     }
     shares
 }
 
 /// The key hash a node's coinbase pays to (derived from its id; keys arrive with wallets).
-pub fn payout_key_hash(node: u32) -> [u8; 20] {
+pub fn payout_key_hash(node: NodeId) -> [u8; 20] {
     let mut h = [0u8; 20];
-    h[..4].copy_from_slice(&node.to_le_bytes());
+    h[..4].copy_from_slice(&node.0.to_le_bytes());
     h[4..8].copy_from_slice(b"mine");
     h
 }
@@ -110,7 +96,7 @@ pub enum Body {
 pub fn build_template(
     store: &mut BlockStore,
     parent: BlockId,
-    miner: u32,
+    miner: NodeId,
     now: SimTime,
     extra_nonce: u64,
     spec: &TemplateSpec,
@@ -132,7 +118,7 @@ pub fn build_template(
         .expect("fees of valid transactions stay within the money range");
     let coinbase = Transaction::new_coinbase(
         ctx.height,
-        miner,
+        miner.0,
         extra_nonce,
         vec![TxOut { value: reward, pubkey_hash: payout_key_hash(miner) }],
     );
@@ -169,133 +155,12 @@ pub fn build_template(
     block
 }
 
-/// One mining node.
-pub struct Miner {
-    /// The node that mines.
-    pub node: u32,
-    /// Hashes per second of virtual time.
-    pub hashrate_hs: f64,
-    /// Bumped whenever the pending find is invalidated; stale events carry an old value.
-    pub generation: u32,
-    /// The next-block bits the pending clock was drawn for (sampled mode).
-    pub clock_bits: CompactTarget,
-    /// The block being ground (ground mode).
-    pub pending_block: Option<Block>,
-    /// Ground mode: whether the pending event completes `pending_block` (otherwise it ends a
-    /// chunk of hashing and the next chunk follows).
-    pub pending_found: bool,
-    /// Ground mode: when hashing on the pending template started.
-    pub template_started_at: SimTime,
-    /// Ground mode: hashes tried on the pending template so far.
-    pub template_hashes: u64,
-    /// Coinbase extra nonce, bumped per template so templates never repeat.
-    pub extra_nonce: u64,
-    /// This miner's own clock stream.
-    pub rng: SimRng,
-}
-
-impl Miner {
-    /// A miner on `node` with `hashrate_hs` hashes per second and its own clock stream.
-    pub fn new(node: u32, hashrate_hs: f64, rng: SimRng) -> Miner {
-        Miner {
-            node,
-            hashrate_hs,
-            generation: 0,
-            clock_bits: CompactTarget(0),
-            pending_block: None,
-            pending_found: false,
-            template_started_at: SimTime::ZERO,
-            template_hashes: 0,
-            extra_nonce: 0,
-            rng,
-        }
-    }
-
-    /// Sampled mode: time until this miner finds a block at a target with `bits`.
-    pub fn sample_delay(&mut self, bits: CompactTarget) -> SimDuration {
-        let target = bits.to_target().expect("bits in the store always decode");
-        let expected_hashes = work_from_target(target).to_f64();
-        SimDuration::from_secs_f64(rng::exp1(&mut self.rng) * expected_hashes / self.hashrate_hs)
-    }
-
-    /// Grinds `block` from its current nonce until the hash meets `target`, bumping the
-    /// coinbase extra nonce (a new Merkle root) whenever the 32-bit nonce runs out, and
-    /// tries at most `max_tries` hashes. Returns the hashes tried and whether the last one
-    /// won; after a miss the block is left at the next nonce to try.
-    pub fn grind(&mut self, target: &U256, block: &mut Block, max_tries: u64) -> (u64, bool) {
-        let mut tried: u64 = 0;
-        while tried < max_tries {
-            let start = u64::from(block.header.nonce);
-            if let Some(t) = grind_nonce(&mut block.header, target, max_tries - tried) {
-                return (tried + t, true);
-            }
-            let last = u64::from(block.header.nonce);
-            tried += last - start + 1;
-            if last == u64::from(u32::MAX) {
-                // Nonce space exhausted: a new extra nonce gives a new Merkle root.
-                self.extra_nonce += 1;
-                if let Some(cb) = block.txs[0].coinbase.as_mut() {
-                    cb.extra_nonce = self.extra_nonce;
-                }
-                block.header.merkle_root = block.compute_merkle_root();
-                block.header.nonce = 0;
-            } else {
-                block.header.nonce += 1;
-            }
-        }
-        (tried, false)
-    }
-
-    /// Virtual time this miner needs for `hashes` hashes.
-    pub fn time_for(&self, hashes: u64) -> SimDuration {
-        SimDuration::from_secs_f64(hashes as f64 / self.hashrate_hs)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::chain::store::genesis_block;
-    use crate::chain::{CompactTarget, ConsensusParams};
+    use crate::chain::{CompactTarget, ConsensusParams, U256};
     use crate::rng::{Purpose, RngStreams};
-
-    fn miner() -> Miner {
-        Miner::new(0, 1000.0, RngStreams::new(1).stream(Purpose::Mining, 0))
-    }
-
-    #[test]
-    fn grinding_in_chunks_finds_the_same_nonce_as_one_long_grind() {
-        let mut params = ConsensusParams::bitcoin();
-        params.pow_limit = U256::MAX;
-        params.sim_target_shift = 0;
-        let bits =
-            CompactTarget::from_target(crate::chain::pow::target_for_expected_hashes(30_000.0));
-        let spec =
-            TemplateSpec { genesis_time: 1_600_000_000, block_size_bytes: 0, tx_size_bytes: 250 };
-        let mut store = BlockStore::new(genesis_block(1_600_000_000, bits, &params), params);
-        let template =
-            build_template(&mut store, BlockId::GENESIS, 0, SimTime::ZERO, 1, &spec, Body::Filler);
-        let target = bits.to_target().unwrap();
-
-        let mut whole = template.clone();
-        let (all, found) = miner().grind(&target, &mut whole, u64::MAX);
-        assert!(found);
-
-        let mut chunked = template;
-        let mut m = miner();
-        let mut total = 0;
-        loop {
-            let (h, found) = m.grind(&target, &mut chunked, 1000);
-            total += h;
-            if found {
-                break;
-            }
-            assert_eq!(h, 1000, "a missed chunk tries every hash it was given");
-        }
-        assert_eq!(total, all);
-        assert_eq!(chunked.header, whole.header);
-        assert!(chunked.header.block_hash().to_u256() <= target);
-    }
 
     #[test]
     fn blocks_fill_their_payload_without_exceeding_it() {
@@ -312,7 +177,7 @@ mod tests {
             let block = build_template(
                 &mut store,
                 BlockId::GENESIS,
-                0,
+                NodeId(0),
                 SimTime::ZERO,
                 1,
                 &spec,

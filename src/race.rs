@@ -119,15 +119,10 @@ impl RaceOutcome {
         let failures = self.trials.saturating_sub(self.successes);
         (failures > 0).then(|| self.attacker_blocks_lost as f64 / failures as f64)
     }
-
-    /// The Wilson interval of the success probability with `z` normal quantiles (1.96 for
-    /// 95 %).
-    pub fn success_interval(&self, z: f64) -> (f64, f64) {
-        crate::analytic::wilson_interval(self.successes, self.trials, z)
-    }
 }
 
 /// One point of a (q, z) grid of double-spend races.
+#[cfg(test)]
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct GridPoint {
     /// The attacker's share.
@@ -353,6 +348,7 @@ pub fn run_double_spend(
 /// # Errors
 ///
 /// The first error of [`run_double_spend`] among the qs, before any point is run.
+#[cfg(test)]
 pub fn run_double_spend_grid(
     qs: &[f64],
     zs: &[u32],

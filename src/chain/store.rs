@@ -33,6 +33,7 @@ use crate::chain::validate::{
     HeaderContext, RejectReason, check_block_body_with_txids, contextual_check_block,
     contextual_check_header, median_in_place,
 };
+use crate::id::NodeId;
 use crate::time::SimTime;
 
 /// A block's index in the [`BlockStore`], assigned in insertion order.
@@ -53,7 +54,7 @@ impl BlockId {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct BlockMeta {
     /// The node that mined it; `None` for genesis.
-    pub miner: Option<u32>,
+    pub miner: Option<NodeId>,
     /// Virtual time at which it was mined.
     pub mined_at: SimTime,
 }
@@ -636,7 +637,7 @@ mod tests {
     }
 
     fn meta(miner: u32) -> BlockMeta {
-        BlockMeta { miner: Some(miner), mined_at: SimTime(miner as u64) }
+        BlockMeta { miner: Some(NodeId(miner)), mined_at: SimTime(u64::from(miner)) }
     }
 
     fn extend(store: &mut BlockStore, parent: BlockId, time: u32, salt: u32) -> BlockId {

@@ -68,6 +68,17 @@ pub enum StopReason {
     MaxTime,
 }
 
+/// How a run ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RunStats {
+    /// Why the engine stopped.
+    pub stopped_by: StopReason,
+    /// Events processed.
+    pub events: u64,
+    /// Virtual time at the end.
+    pub end_time: SimTime,
+}
+
 /// Limits that bound every run.
 #[derive(Clone, Copy, Debug)]
 pub struct Limits {

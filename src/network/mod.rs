@@ -17,11 +17,16 @@
 //! one part of a spec never shifts the draws of another: `(Population, 0)` shuffles the region
 //! assignment, `(Topology, 0)` builds the graph and `(Latency, 0)` draws link latencies.
 
+pub mod faults;
 pub mod latency;
+pub mod message;
 pub mod presets;
 pub mod topology;
+pub mod transport;
 
 use std::ops::Range;
+
+pub use crate::id::{LinkId, NodeId};
 
 use petgraph::visit::EdgeRef;
 use serde::Serialize;
@@ -198,10 +203,33 @@ struct Link {
     latency: SimDuration,
     /// `min(upload of source, download of target)`, never zero.
     rate_bps: u64,
+    /// Transmission time of an `inv` or `getdata` (most messages), computed once.
+    inv_time: SimDuration,
     /// Index of the link target -> source.
-    reverse: usize,
+    reverse: u32,
     /// The node at the far end.
     target: u32,
+}
+
+impl Link {
+    fn new(latency: SimDuration, rate_bps: u64, reverse: usize, target: u32) -> Link {
+        let reverse = u32::try_from(reverse).expect("link indices fit in 32 bits");
+        let inv_time = transmission_micros(message::inv_size(), rate_bps);
+        Link { latency, rate_bps, inv_time, reverse, target }
+    }
+}
+
+/// Time to push `size_bytes` at `rate_bps`: `size * 8 / rate`, rounded up to a whole
+/// microsecond (integer math, no floats); saturates at `u64::MAX` microseconds ("never").
+fn transmission_micros(size_bytes: u64, rate_bps: u64) -> SimDuration {
+    let micros = match size_bytes.checked_mul(8 * TICKS_PER_SEC) {
+        Some(bit_micros) => bit_micros.div_ceil(rate_bps),
+        None => {
+            let bit_micros = size_bytes as u128 * (8 * TICKS_PER_SEC) as u128;
+            u64::try_from(bit_micros.div_ceil(rate_bps as u128)).unwrap_or(u64::MAX)
+        }
+    };
+    SimDuration::from_micros(micros)
 }
 
 /// The built, immutable network of a run.
@@ -216,6 +244,32 @@ pub struct Network {
     link_offsets: Vec<usize>,
     links: Vec<Link>,
 }
+
+/// The links out of one node, in target order: an iterator over [`LinkId`]s.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LinkRange(Range<u32>);
+
+impl Iterator for LinkRange {
+    type Item = LinkId;
+
+    #[inline]
+    fn next(&mut self) -> Option<LinkId> {
+        self.0.next().map(LinkId)
+    }
+
+    #[inline]
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.0.size_hint()
+    }
+}
+
+impl DoubleEndedIterator for LinkRange {
+    fn next_back(&mut self) -> Option<LinkId> {
+        self.0.next_back().map(LinkId)
+    }
+}
+
+impl ExactSizeIterator for LinkRange {}
 
 /// Summary of a network for reports.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -324,7 +378,13 @@ impl Network {
         for i in 0..n {
             link_offsets[i + 1] += link_offsets[i];
         }
-        let placeholder = Link { latency: SimDuration::ZERO, rate_bps: 0, reverse: 0, target: 0 };
+        let placeholder = Link {
+            latency: SimDuration::ZERO,
+            rate_bps: 0,
+            inv_time: SimDuration::ZERO,
+            reverse: 0,
+            target: 0,
+        };
         let mut links = vec![placeholder; 2 * edges.len()];
         let mut cursor: Vec<usize> = link_offsets[..n].to_vec();
         // Edges are sorted by (lower, higher): every edge (x, b) with x < a reaches row a before
@@ -333,18 +393,10 @@ impl Network {
             let (forward, backward) = (cursor[a as usize], cursor[b as usize]);
             cursor[a as usize] += 1;
             cursor[b as usize] += 1;
-            links[forward] = Link {
-                latency,
-                rate_bps: upload_bps[a as usize].min(download_bps[b as usize]),
-                reverse: backward,
-                target: b,
-            };
-            links[backward] = Link {
-                latency,
-                rate_bps: upload_bps[b as usize].min(download_bps[a as usize]),
-                reverse: forward,
-                target: a,
-            };
+            let rate = upload_bps[a as usize].min(download_bps[b as usize]);
+            links[forward] = Link::new(latency, rate, backward, b);
+            let rate = upload_bps[b as usize].min(download_bps[a as usize]);
+            links[backward] = Link::new(latency, rate, forward, a);
         }
         Network { region_names, node_region, upload_bps, download_bps, link_offsets, links }
     }
@@ -360,26 +412,27 @@ impl Network {
     /// the others only through the victim.
     pub fn eclipsed(
         &self,
-        victim: u32,
-        attackers: &[u32],
+        victim: NodeId,
+        attackers: &[NodeId],
         latency: &LinkLatencySpec,
         rng: &mut SimRng,
     ) -> Result<Network, NetworkError> {
         let mut edges: Vec<((u32, u32), SimDuration)> = Vec::with_capacity(self.links.len() / 2);
-        for a in 0..self.node_count() {
+        let v = victim.0;
+        for a in NodeId::all(self.node_count()) {
             for link in self.links_of(a) {
-                let b = self.links[link].target;
-                if a < b && a != victim && b != victim {
-                    edges.push(((a, b), self.links[link].latency));
+                let b = self.links[link.index()].target;
+                if a.0 < b && a.0 != v && b != v {
+                    edges.push(((a.0, b), self.links[link.index()].latency));
                 }
             }
         }
         for &attacker in attackers {
             let latency = match self.find_link(victim, attacker) {
-                Some(link) => self.links[link].latency,
+                Some(link) => self.link_latency(link),
                 None => latency.sample(self.region_of(victim), self.region_of(attacker), rng),
             };
-            edges.push(((victim.min(attacker), victim.max(attacker)), latency));
+            edges.push(((v.min(attacker.0), v.max(attacker.0)), latency));
         }
         edges.sort_unstable_by_key(|e| e.0);
         let pairs: Vec<(u32, u32)> = edges.iter().map(|e| e.0).collect();
@@ -405,8 +458,9 @@ impl Network {
     /// # Panics
     ///
     /// Panics if `node` is not below [`Network::node_count`].
-    pub fn links_of(&self, node: u32) -> Range<usize> {
-        self.link_offsets[node as usize]..self.link_offsets[node as usize + 1]
+    pub fn links_of(&self, node: NodeId) -> LinkRange {
+        let n = node.index();
+        LinkRange(self.link_offsets[n] as u32..self.link_offsets[n + 1] as u32)
     }
 
     /// The node a link leads to.
@@ -414,46 +468,50 @@ impl Network {
     /// # Panics
     ///
     /// Panics if `link` is not below [`Network::link_count`] (as do all per-link queries).
-    pub fn link_target(&self, link: usize) -> u32 {
-        self.links[link].target
+    #[inline]
+    pub fn link_target(&self, link: LinkId) -> NodeId {
+        NodeId(self.links[link.index()].target)
     }
 
     /// The node a link starts from (the target of its reverse link).
-    pub fn link_source(&self, link: usize) -> u32 {
-        self.links[self.links[link].reverse].target
+    #[inline]
+    pub fn link_source(&self, link: LinkId) -> NodeId {
+        NodeId(self.links[self.links[link.index()].reverse as usize].target)
     }
 
     /// The link in the opposite direction, target -> source.
-    pub fn reverse_link(&self, link: usize) -> usize {
-        self.links[link].reverse
+    #[inline]
+    pub fn reverse_link(&self, link: LinkId) -> LinkId {
+        LinkId(self.links[link.index()].reverse)
     }
 
     /// The link `from -> to`, if the two nodes are peers (binary search in `from`'s row).
     /// Returns `None` for unknown nodes too.
-    pub fn find_link(&self, from: u32, to: u32) -> Option<usize> {
-        let start = *self.link_offsets.get(from as usize)?;
-        let end = *self.link_offsets.get(from as usize + 1)?;
-        self.links[start..end].binary_search_by_key(&to, |l| l.target).ok().map(|i| start + i)
+    pub fn find_link(&self, from: NodeId, to: NodeId) -> Option<LinkId> {
+        let start = *self.link_offsets.get(from.index())?;
+        let end = *self.link_offsets.get(from.index() + 1)?;
+        self.links[start..end]
+            .binary_search_by_key(&to.0, |l| l.target)
+            .ok()
+            .map(|i| LinkId::from_index(start + i))
     }
 
     /// The propagation delay of a link, the same in both directions.
-    pub fn link_latency(&self, link: usize) -> SimDuration {
-        self.links[link].latency
+    #[inline]
+    pub fn link_latency(&self, link: LinkId) -> SimDuration {
+        self.links[link.index()].latency
     }
 
     /// Time to push `size_bytes` through the link: `size * 8 / min(upload of source, download
     /// of target)`, rounded up to a whole microsecond (integer math, no floats). Saturates at
     /// `u64::MAX` microseconds ("never") for absurd sizes.
-    pub fn transmission_time(&self, link: usize, size_bytes: u64) -> SimDuration {
-        let rate_bps = self.links[link].rate_bps;
-        let micros = match size_bytes.checked_mul(8 * TICKS_PER_SEC) {
-            Some(bit_micros) => bit_micros.div_ceil(rate_bps),
-            None => {
-                let bit_micros = size_bytes as u128 * (8 * TICKS_PER_SEC) as u128;
-                u64::try_from(bit_micros.div_ceil(rate_bps as u128)).unwrap_or(u64::MAX)
-            }
-        };
-        SimDuration::from_micros(micros)
+    #[inline]
+    pub fn transmission_time(&self, link: LinkId, size_bytes: u64) -> SimDuration {
+        let link = &self.links[link.index()];
+        if size_bytes == message::inv_size() {
+            return link.inv_time;
+        }
+        transmission_micros(size_bytes, link.rate_bps)
     }
 
     /// Number of peers of `node`.
@@ -461,7 +519,7 @@ impl Network {
     /// # Panics
     ///
     /// Panics if `node` is not below [`Network::node_count`].
-    pub fn degree(&self, node: u32) -> usize {
+    pub fn degree(&self, node: NodeId) -> usize {
         self.links_of(node).len()
     }
 
@@ -470,8 +528,8 @@ impl Network {
     /// # Panics
     ///
     /// Panics if `node` is not below [`Network::node_count`].
-    pub fn region_of(&self, node: u32) -> usize {
-        self.node_region[node as usize] as usize
+    pub fn region_of(&self, node: NodeId) -> usize {
+        self.node_region[node.index()] as usize
     }
 
     /// Region names, in region order.
@@ -484,8 +542,8 @@ impl Network {
     /// # Panics
     ///
     /// Panics if `node` is not below [`Network::node_count`].
-    pub fn upload_bps(&self, node: u32) -> u64 {
-        self.upload_bps[node as usize]
+    pub fn upload_bps(&self, node: NodeId) -> u64 {
+        self.upload_bps[node.index()]
     }
 
     /// Download bandwidth of `node`, in bit/s.
@@ -493,8 +551,8 @@ impl Network {
     /// # Panics
     ///
     /// Panics if `node` is not below [`Network::node_count`].
-    pub fn download_bps(&self, node: u32) -> u64 {
-        self.download_bps[node as usize]
+    pub fn download_bps(&self, node: NodeId) -> u64 {
+        self.download_bps[node.index()]
     }
 
     /// Number of directed links (twice the number of undirected edges).
@@ -505,7 +563,8 @@ impl Network {
     /// Summary for reports: degree and latency statistics and node count per region.
     pub fn stats(&self) -> NetworkStats {
         let nodes = self.node_count();
-        let degrees = (0..nodes).map(|n| self.degree(n));
+        let degrees: Vec<usize> = NodeId::all(nodes).map(|n| self.degree(n)).collect();
+        let degrees = degrees.iter().copied();
         let degree_min = degrees.clone().min().unwrap_or(0);
         let degree_max = degrees.max().unwrap_or(0);
         let latency_us = self.links.iter().map(|l| l.latency.as_micros());
@@ -694,12 +753,12 @@ mod tests {
         assert_eq!(net.node_count(), 500);
         assert_eq!(net.link_count(), 2 * 500 * 8);
         let mut total = 0;
-        for node in 0..net.node_count() {
+        for node in NodeId::all(net.node_count()) {
             let row = net.links_of(node);
             total += row.len();
             assert_eq!(net.degree(node), row.len());
             assert!(net.degree(node) >= 8);
-            let targets: Vec<u32> = row.clone().map(|l| net.link_target(l)).collect();
+            let targets: Vec<NodeId> = row.clone().map(|l| net.link_target(l)).collect();
             assert!(targets.windows(2).all(|w| w[0] < w[1]), "sorted, no dups");
             for link in row {
                 let target = net.link_target(link);
@@ -715,16 +774,16 @@ mod tests {
             }
         }
         assert_eq!(total, net.link_count());
-        assert_eq!(net.find_link(0, 0), None);
-        assert_eq!(net.find_link(500, 0), None);
-        assert_eq!(net.find_link(0, 500), None);
+        assert_eq!(net.find_link(NodeId(0), NodeId(0)), None);
+        assert_eq!(net.find_link(NodeId(500), NodeId(0)), None);
+        assert_eq!(net.find_link(NodeId(0), NodeId(500)), None);
     }
 
     #[test]
     fn transmission_time_is_exact_and_rounds_up() {
         let spec = global(3, TopologySpec::Edges(vec![(0, 1), (1, 2)]));
         let net = Network::build(&spec, &RngStreams::new(2)).expect("builds");
-        let link = net.find_link(0, 1).expect("edge");
+        let link = net.find_link(NodeId(0), NodeId(1)).expect("edge");
         // 535_000 bytes * 8 / 19_200_000 bit/s = 0.22291666... s.
         assert_eq!(net.transmission_time(link, 535_000), SimDuration::from_micros(222_917));
         assert_eq!(net.transmission_time(link, 0), SimDuration::ZERO);
@@ -740,7 +799,7 @@ mod tests {
         let mut slow = spec.clone();
         slow.bandwidth = BandwidthSpec::Constant { upload_bps: 1_000_000, download_bps: 1_000_000 };
         let slow = Network::build(&slow, &RngStreams::new(2)).expect("builds");
-        assert_eq!(slow.transmission_time(0, u64::MAX), SimDuration::from_micros(u64::MAX));
+        assert_eq!(slow.transmission_time(LinkId(0), u64::MAX), SimDuration::from_micros(u64::MAX));
         assert_eq!(
             net.transmission_time(link, 1 << 50),
             SimDuration::from_micros(((1u128 << 50) * 8_000_000).div_ceil(19_200_000) as u64)
@@ -751,7 +810,7 @@ mod tests {
     #[test]
     fn link_rate_is_min_of_upload_and_download() {
         let net = Network::build(&bitcoin_2019(300), &RngStreams::new(3)).expect("builds");
-        for link in 0..net.link_count() {
+        for link in (0..net.link_count()).map(LinkId::from_index) {
             let (s, t) = (net.link_source(link), net.link_target(link));
             let rate = net.upload_bps(s).min(net.download_bps(t));
             let expected = (1_000u64 * 8 * TICKS_PER_SEC).div_ceil(rate);
@@ -771,12 +830,14 @@ mod tests {
         assert_eq!(a, b);
         let view = |n: &Network| -> Vec<(u32, u32, SimDuration)> {
             (0..n.link_count())
-                .map(|l| (n.link_source(l), n.link_target(l), n.link_latency(l)))
+                .map(LinkId::from_index)
+                .map(|l| (n.link_source(l).0, n.link_target(l).0, n.link_latency(l)))
                 .collect()
         };
         assert_eq!(view(&a), view(&b));
         assert_ne!(view(&a), view(&c));
-        let regions = |n: &Network| (0..n.node_count()).map(|i| n.region_of(i)).collect::<Vec<_>>();
+        let regions =
+            |n: &Network| NodeId::all(n.node_count()).map(|i| n.region_of(i)).collect::<Vec<_>>();
         assert_eq!(regions(&a), regions(&b));
         assert_ne!(regions(&a), regions(&c));
     }
@@ -793,7 +854,7 @@ mod tests {
         assert!(stats.degree_min >= 8 && stats.degree_max <= 133);
         assert!(stats.latency_ms_min > 0.0 && stats.latency_ms_max > stats.latency_ms_mean);
         // Not all nodes of a region sit together: the assignment is shuffled.
-        let first: Vec<usize> = (0..100).map(|n| net.region_of(n)).collect();
+        let first: Vec<usize> = (0..100).map(|n| net.region_of(NodeId(n))).collect();
         assert!(first.iter().any(|&r| r != first[0]));
     }
 
@@ -826,7 +887,7 @@ mod tests {
         let complete = Network::build(&global(20, TopologySpec::Complete), &RngStreams::new(8))
             .expect("builds");
         assert_eq!(complete.link_count(), 20 * 19);
-        assert!((0..20).all(|n| complete.degree(n) == 19));
+        assert!((0..20).all(|n| complete.degree(NodeId(n)) == 19));
         let stats = complete.stats();
         assert_eq!(stats.latency_ms_mean, 50.0);
         assert_eq!(stats.nodes_per_region, vec![20]);
@@ -905,20 +966,22 @@ mod tests {
         );
         let net = Network::build(&spec, &streams).unwrap();
         let mut rng = streams.stream(Purpose::Latency, 1);
-        let eclipsed = net.eclipsed(0, &[7, 3, 9], &spec.latency, &mut rng).unwrap();
-        let peers: Vec<u32> = eclipsed.links_of(0).map(|l| eclipsed.link_target(l)).collect();
+        let attackers = [NodeId(7), NodeId(3), NodeId(9)];
+        let eclipsed = net.eclipsed(NodeId(0), &attackers, &spec.latency, &mut rng).unwrap();
+        let peers: Vec<u32> =
+            eclipsed.links_of(NodeId(0)).map(|l| eclipsed.link_target(l).0).collect();
         assert_eq!(peers, vec![3, 7, 9]);
-        for a in 1..30 {
+        for a in (1..30).map(NodeId) {
             for link in net.links_of(a) {
                 let b = net.link_target(link);
-                if b == 0 {
+                if b == NodeId(0) {
                     continue;
                 }
                 let same = eclipsed.find_link(a, b).expect("links between others stay");
                 assert_eq!(eclipsed.link_latency(same), net.link_latency(link));
             }
         }
-        for link in 0..eclipsed.link_count() {
+        for link in (0..eclipsed.link_count()).map(LinkId::from_index) {
             assert_eq!(
                 eclipsed.link_source(eclipsed.reverse_link(link)),
                 eclipsed.link_target(link)
@@ -927,7 +990,7 @@ mod tests {
         // A star: the victim is the hub, so its leaves would be cut off.
         let star = global(4, TopologySpec::Edges(vec![(0, 1), (0, 2), (0, 3)]));
         let net = Network::build(&star, &streams).unwrap();
-        let err = net.eclipsed(0, &[1], &star.latency, &mut rng).unwrap_err();
+        let err = net.eclipsed(NodeId(0), &[NodeId(1)], &star.latency, &mut rng).unwrap_err();
         assert!(err.to_string().contains("disconnected"), "{err}");
     }
 }

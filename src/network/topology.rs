@@ -571,11 +571,11 @@ pub(crate) fn check_connected(nodes: u32, edges: &[(u32, u32)]) -> Result<(), To
     // Nodes in id order: the first node met in a component is its lowest id, so the strict `<`
     // keeps the component with the lowest id among equally small ones.
     let mut smallest: Option<(u32, u32)> = None;
-    let mut first_of_root = vec![u32::MAX; n];
+    let mut first_of_root: Vec<Option<u32>> = vec![None; n];
     for node in 0..nodes {
         let root = find(&mut parent, node);
-        if first_of_root[root as usize] == u32::MAX {
-            first_of_root[root as usize] = node;
+        if first_of_root[root as usize].is_none() {
+            first_of_root[root as usize] = Some(node);
             let s = size[root as usize];
             if smallest.is_none_or(|(best, _)| s < best) {
                 smallest = Some((s, node));

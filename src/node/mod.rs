@@ -1,136 +1,202 @@
-//! A node's own view of the chain: which blocks it has, is fetching or rejected, its tip,
-//! its orphan pool and its busy uplink and validator.
+//! What a node does: a state machine over a [`NodeCtx`], one per simulated node.
 //!
-//! Blocks themselves live once in the shared [`crate::chain::BlockStore`]; a node only
-//! keeps one byte of state per block. The rules an honest node follows with this state are
-//! in [`crate::sim`], which drives nodes from the engine's events.
+//! Every node runs the same machinery, as Bitcoin Core does: it answers relay messages
+//! ([`relay`]), validates whole blocks one at a time and keeps the most-work chain
+//! (`validation`), holds orphans until their parents arrive, and, if it has hash power,
+//! runs a mining clock ([`miner`]) over templates from its mempool ([`mempool`]). Where a
+//! node has a choice (which block to mine on, what to do with a block it mined or accepted,
+//! ties, relaying others' blocks, its own plans) it asks its [`Protocol`]: the honest
+//! answers, or an attacker's ([`attacker`]), or a role's such as the [`merchant`]'s.
+//!
+//! A node sees the rest of the run only through the [`NodeCtx`] the world lends it for each
+//! input, and acts only through the context's outbox. So a node can be driven and inspected
+//! without a world (the `testing` module does so in unit tests), and the world contains no protocol
+//! decision at all.
 
+pub mod attacker;
+pub mod chain_view;
+pub mod ctx;
+pub mod decisions;
+pub mod mempool;
+pub mod merchant;
+pub mod miner;
+pub mod population;
+pub mod protocol;
 pub mod relay;
+#[cfg(test)]
+pub(crate) mod testing;
+#[cfg(test)]
+mod tests;
+pub mod validation;
 
+pub use chain_view::{BlockState, ChainView};
+pub use ctx::{Action, NodeCtx, Timer};
+pub use miner::Miner;
+pub use protocol::{Protocol, Report};
+pub use validation::MAX_FUTURE_BLOCK_TIME_S;
+
+use crate::chain::pow::CompactTarget;
 use crate::chain::{BlockId, RejectReason};
+use crate::id::{LinkId, NodeId};
+use crate::network::message::{Message, MessageKind};
+use crate::observe::Record;
+use crate::payments::pool::TxIndex;
 use crate::time::SimTime;
 
-/// What a node knows about one block. Transitions only move forward, except an orphan that
-/// is evicted from a full pool, which becomes [`BlockState::Evicted`] and may be fetched
-/// again.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[repr(u8)]
-pub enum BlockState {
-    /// Never heard of it.
-    Unknown = 0,
-    /// Asked a peer for it (getdata or getblocktxn) and waiting.
-    Requested = 1,
-    /// Has the block and is validating it.
-    Received = 2,
-    /// Valid and connected to the node's block tree.
-    Accepted = 3,
-    /// Failed validation.
-    Invalid = 4,
-    /// Has the block but not its parent; waiting in the orphan pool.
-    Orphan = 5,
-    /// Was an orphan, dropped from a full pool; treated like unknown.
-    Evicted = 6,
-}
-
-impl BlockState {
-    fn from_u8(v: u8) -> BlockState {
-        match v {
-            0 => BlockState::Unknown,
-            1 => BlockState::Requested,
-            2 => BlockState::Received,
-            3 => BlockState::Accepted,
-            4 => BlockState::Invalid,
-            5 => BlockState::Orphan,
-            _ => BlockState::Evicted,
-        }
-    }
-
-    /// Whether an announcement (inv) of the block would be ignored now and at any later
-    /// time: the node has it, rejected it, or asked for it (requests are always answered).
-    pub fn ignores_announcement(self) -> bool {
-        matches!(
-            self,
-            BlockState::Requested
-                | BlockState::Received
-                | BlockState::Accepted
-                | BlockState::Invalid
-        )
-    }
-
-    /// Whether the full block or a compact block would be ignored now and at any later time.
-    pub fn ignores_block(self) -> bool {
-        matches!(self, BlockState::Received | BlockState::Accepted | BlockState::Invalid)
-    }
-
-    /// Whether the node would fetch the block if told about it.
-    pub fn wants(self) -> bool {
-        matches!(self, BlockState::Unknown | BlockState::Evicted)
-    }
-}
-
-/// An orphan waiting for its parent.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Orphan {
-    /// The block.
-    pub block: BlockId,
-    /// The link it arrived on (its parent is requested there).
-    pub from_link: u32,
-}
-
-/// One node's state.
+/// One simulated node: its tip and orphans, its mining clock and its protocol (what it
+/// knows of each block is its column of the shared [`chain_view::BlockStates`]).
 pub struct Node {
-    /// Index in the network.
-    pub id: u32,
-    /// The block at the end of the node's most-work chain.
-    pub tip: BlockId,
-    states: Vec<u8>,
-    /// Blocks waiting for their parents, oldest first.
-    pub orphans: Vec<Orphan>,
+    view: ChainView,
+    /// The next-block bits the pending mining clock was drawn for (sampled mode; zero when
+    /// no clock is pending or the node does not mine). Kept here rather than in the boxed
+    /// [`Miner`], so deciding whether a new tip changes the clock reads no other memory.
+    clock_bits: CompactTarget,
+    /// The mining clock, if the node has hash power (boxed: most nodes have none).
+    miner: Option<Box<Miner>>,
+    protocol: Box<dyn Protocol>,
+    id: NodeId,
     /// When the node's validator is free again (one block at a time).
-    pub validator_free_at: SimTime,
-    /// When the node's uplink is free again (one message at a time).
-    pub uplink_free_at: SimTime,
-    /// Whether the node speaks BIP152 compact blocks.
-    pub compact: bool,
+    validator_free_at: SimTime,
+    online: bool,
     /// Blocks rejected, by reason.
-    pub rejected: Vec<u64>,
+    rejected: Vec<u64>,
 }
 
 impl Node {
-    /// A node that knows only genesis.
-    pub fn new(id: u32, genesis: BlockId, compact: bool) -> Node {
-        let mut node = Node {
+    /// A node that knows only genesis, with a mining clock if it has hash power, following
+    /// `protocol`.
+    pub fn new(id: NodeId, miner: Option<Miner>, protocol: Box<dyn Protocol>) -> Node {
+        Node {
             id,
-            tip: genesis,
-            states: Vec::new(),
-            orphans: Vec::new(),
+            view: ChainView::new(BlockId::GENESIS),
+            clock_bits: CompactTarget(0),
             validator_free_at: SimTime::ZERO,
-            uplink_free_at: SimTime::ZERO,
-            compact,
+            miner: miner.map(Box::new),
+            protocol,
+            online: true,
             rejected: vec![0; RejectReason::ALL.len()],
-        };
-        node.set_state(genesis, BlockState::Accepted);
-        node
-    }
-
-    /// What the node knows of `block`.
-    #[inline]
-    pub fn state(&self, block: BlockId) -> BlockState {
-        self.states.get(block.index()).map_or(BlockState::Unknown, |&s| BlockState::from_u8(s))
-    }
-
-    /// Records what the node now knows of `block`.
-    #[inline]
-    pub fn set_state(&mut self, block: BlockId, state: BlockState) {
-        let i = block.index();
-        if i >= self.states.len() {
-            self.states.resize(i + 1, BlockState::Unknown as u8);
         }
-        self.states[i] = state as u8;
     }
 
-    /// Counts a rejection.
-    pub fn count_rejection(&mut self, reason: RejectReason) {
-        self.rejected[reason.index()] += 1;
+    /// The node's id.
+    pub fn id(&self) -> NodeId {
+        self.id
+    }
+
+    /// The node's public tip: its most-work chain (first seen on ties).
+    #[inline]
+    pub fn tip(&self) -> BlockId {
+        self.view.tip
+    }
+
+    /// The block its miner builds on (the tip, unless its protocol mines a private branch).
+    #[inline]
+    pub fn mining_tip(&self) -> BlockId {
+        self.protocol.mining_tip(self.view.tip)
+    }
+
+    /// Whether the node has hash power.
+    pub fn mines(&self) -> bool {
+        self.miner.is_some()
+    }
+
+    /// Its protocol's name.
+    pub fn protocol_name(&self) -> &'static str {
+        self.protocol.name()
+    }
+
+    /// What its protocol reports about itself.
+    pub fn report(&self) -> Report {
+        self.protocol.report()
+    }
+
+    /// Blocks the node rejected, by reason (indexed like [`RejectReason::ALL`]).
+    pub fn rejected(&self) -> &[u64] {
+        &self.rejected
+    }
+
+    // ----- inputs -----
+
+    /// The run starts: miners start their clocks.
+    pub fn on_start(&mut self, ctx: &mut NodeCtx<'_>) {
+        if self.miner.is_some() {
+            self.start_mining(ctx);
+        }
+    }
+
+    /// After every node's clock and the workload and timeline are set: the protocol sets
+    /// its own timers.
+    pub fn on_plans(&mut self, ctx: &mut NodeCtx<'_>) {
+        self.protocol.on_start(ctx);
+    }
+
+    /// A message arrived over `link` (which leads from the sender to this node).
+    #[inline]
+    pub fn on_deliver(&mut self, ctx: &mut NodeCtx<'_>, link: LinkId, msg: Message) {
+        let back = ctx.network().reverse_link(link);
+        self.on_message(ctx, back, msg);
+    }
+
+    /// A timer the node set fires.
+    pub fn on_timer(&mut self, ctx: &mut NodeCtx<'_>, timer: Timer) {
+        match timer {
+            Timer::Mined { generation } => self.on_mined(ctx, generation),
+            Timer::Validated { block, from, verdict } => {
+                self.on_validated(ctx, block, from, verdict);
+            }
+            Timer::Protocol(k) => self.decide_timer(ctx, k),
+        }
+    }
+
+    /// A message about `block` that this node was waiting for (its own request, or an
+    /// answer to it) was lost on a cut link: the block is wanted again, so the node asks
+    /// once it hears of the block anew.
+    pub fn on_lost(&mut self, ctx: &mut NodeCtx<'_>, msg: &Message) {
+        if msg.kind != MessageKind::Inv && ctx.state(msg.block) == BlockState::Requested {
+            ctx.set_state(msg.block, BlockState::Unknown);
+        }
+    }
+
+    /// A link to a peer came back. The node announces the blocks of its best chain that the
+    /// peer lacks, oldest first, as Bitcoin's header exchange on (re)connection finds them
+    /// from the peer's locator (`peer_tip`). The peer fetches them with the normal relay
+    /// protocol and switches if they have more work.
+    pub fn on_link_restored(&mut self, ctx: &mut NodeCtx<'_>, link: LinkId, peer_tip: BlockId) {
+        if !self.protocol.relays_peer_blocks() {
+            return;
+        }
+        let tip = self.view.tip;
+        let fork = ctx.store().fork_point(tip, peer_tip);
+        for block in ctx.store().branch(tip, fork) {
+            ctx.send(link, Message::about(MessageKind::Inv, block), true);
+        }
+    }
+
+    /// The node went offline: its miner stops.
+    pub fn on_offline(&mut self) {
+        self.online = false;
+        if let Some(m) = self.miner.as_mut() {
+            m.void();
+        }
+    }
+
+    /// The node came back online: its miner starts again.
+    pub fn on_online(&mut self, ctx: &mut NodeCtx<'_>) {
+        self.online = true;
+        self.restart_mining(ctx);
+    }
+
+    /// Another node handed this node a payment.
+    pub fn on_handover(&mut self, ctx: &mut NodeCtx<'_>, payment: TxIndex) {
+        let tip = self.view.tip;
+        self.protocol.on_handover(ctx, tip, payment);
+    }
+
+    /// The workload samples the node's mempool: it records its size.
+    pub fn on_sample(&mut self, ctx: &mut NodeCtx<'_>) {
+        let tip = self.view.tip;
+        if let Some((txs, bytes)) = mempool::size(ctx, tip) {
+            ctx.record(Record::MempoolSampled { node: self.id, txs, bytes, time: ctx.now() });
+        }
     }
 }

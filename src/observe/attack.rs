@@ -1,10 +1,5 @@
-//! What attacks and faults did, from the records alone: `attack.csv` and the `attack`
-//! section of `summary.json`.
-//!
-//! Per attacker: blocks mined, kept private, published and lost, its share of the final main
-//! chain beside its share of hash power (and, for selfish mining, beside Eyal and Sirer's
-//! closed form), and the deepest reorg it caused on other nodes. For selfish mining it also
-//! measures γ as the network produced it:
+//! What attackers and faults did, gathered from the records as the run goes: strategy
+//! decisions, timeline events, and for selfish mining γ as the network produced it:
 //!
 //! - a **tie** opens when the attacker publishes everything it holds and its branch then has
 //!   the same work as its own public tip (the match race: its block against an honest one);
@@ -19,15 +14,9 @@
 
 use std::collections::BTreeMap;
 
-use serde::Serialize;
-
 use super::Record;
-use super::metrics::{Metrics, ReorgEvent};
-use crate::analytic::selfish_mining_revenue;
 use crate::chain::{BlockId, BlockStore};
-use crate::scenario::Scenario;
-use crate::scenario::attack::{GammaSpec, StrategySpec};
-use crate::strategy::Adversary;
+use crate::id::NodeId;
 
 /// Decisions one node's strategy made.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -58,7 +47,7 @@ pub struct TieCounts {
 /// A tie not yet closed.
 #[derive(Clone, Copy, Debug)]
 struct OpenTie {
-    attacker: u32,
+    attacker: NodeId,
     attacker_block: BlockId,
     honest_block: BlockId,
 }
@@ -67,9 +56,9 @@ struct OpenTie {
 #[derive(Clone, Debug, Default)]
 pub struct AttackLog {
     /// Per node whose strategy withheld or published.
-    pub nodes: BTreeMap<u32, StrategyCounts>,
+    pub nodes: BTreeMap<NodeId, StrategyCounts>,
     /// Per attacker that opened ties.
-    pub ties: BTreeMap<u32, TieCounts>,
+    pub ties: BTreeMap<NodeId, TieCounts>,
     open: Vec<OpenTie>,
     /// Messages lost on cut links.
     pub messages_dropped: u64,
@@ -86,7 +75,7 @@ pub struct AttackLog {
 impl AttackLog {
     /// A block was mined: it may close open ties.
     #[inline]
-    pub fn mined(&mut self, block: BlockId, miner: u32, store: &BlockStore) {
+    pub fn mined(&mut self, block: BlockId, miner: NodeId, store: &BlockStore) {
         if !self.open.is_empty() {
             self.close_ties(block, miner, store);
         }
@@ -94,7 +83,7 @@ impl AttackLog {
 
     #[cold]
     #[inline(never)]
-    fn close_ties(&mut self, block: BlockId, miner: u32, store: &BlockStore) {
+    fn close_ties(&mut self, block: BlockId, miner: NodeId, store: &BlockStore) {
         let Some(parent) = store.get(block).parent else {
             return;
         };
@@ -151,345 +140,43 @@ impl AttackLog {
     }
 }
 
-/// γ of a selfish attacker: as set, and as measured.
-#[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct GammaSummary {
-    /// "fixed" or "emergent".
-    pub setting: &'static str,
-    /// The γ asked for (fixed only).
-    pub requested: Option<f64>,
-    /// Share of honest hash power in the subset that favours the attacker (fixed only).
-    pub subset_share: Option<f64>,
-    /// Ties the attacker opened.
-    pub ties: u64,
-    /// Honest blocks that closed a tie.
-    pub honest_tie_blocks: u64,
-    /// Of those, blocks built on the attacker's block.
-    pub honest_on_attacker: u64,
-    /// honest_on_attacker / honest_tie_blocks.
-    pub measured: Option<f64>,
-}
-
-/// One attacker's results.
-#[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct AttackerSummary {
-    /// Node name.
-    pub node: String,
-    /// Strategy name.
-    pub strategy: &'static str,
-    /// Whether it relays blocks mined by others.
-    pub relay: bool,
-    /// Share of the total hash power.
-    pub share: f64,
-    /// Blocks it mined.
-    pub blocks_mined: u64,
-    /// Its share of all blocks mined (stale included): its hash share, up to luck.
-    pub share_of_blocks_mined: f64,
-    /// Of those, blocks in the final main chain.
-    pub blocks_in_main_chain: u64,
-    /// Its share of the main chain's blocks.
-    pub relative_revenue: f64,
-    /// Blocks it mined that are not in the final main chain.
-    pub blocks_lost: u64,
-    /// Blocks kept private when mined.
-    pub withheld: u64,
-    /// Blocks published after being kept private.
-    pub published: u64,
-    /// Times it gave up a private branch.
-    pub gave_up: u64,
-    /// Reorgs on other nodes onto a branch holding its blocks.
-    pub reorgs_caused: u64,
-    /// The deepest of those (blocks disconnected).
-    pub max_reorg_depth_caused: u32,
-    /// Selfish mining: γ as set and measured.
-    pub gamma: Option<GammaSummary>,
-    /// Selfish mining: Eyal and Sirer's relative revenue for this share and γ (the measured
-    /// γ when emergent); absent for shares of 1/2 or more.
-    pub eyal_sirer_revenue: Option<f64>,
-}
-
-/// The eclipsed node at the end of the run.
-#[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct EclipseSummary {
-    /// Victim's name.
-    pub victim: String,
-    /// Its peers (all attacker-chosen).
-    pub peers: Vec<String>,
-    /// Height of its tip at the end.
-    pub victim_tip_height: u32,
-    /// Whether its tip is on the final main chain.
-    pub victim_tip_in_main_chain: bool,
-    /// Height of the final main chain.
-    pub main_chain_height: u32,
-    /// Blocks the victim mined.
-    pub victim_blocks_mined: u64,
-    /// Of those, blocks in the final main chain.
-    pub victim_blocks_in_main_chain: u64,
-}
-
-/// The timeline's effect.
-#[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct TimelineSummary {
-    /// Partitions applied.
-    pub partitions: u64,
-    /// Heals applied.
-    pub heals: u64,
-    /// Nodes that went offline.
-    pub nodes_left: u64,
-    /// Nodes that came back.
-    pub nodes_rejoined: u64,
-    /// Messages lost on cut links.
-    pub messages_dropped: u64,
-    /// Online nodes at the end.
-    pub online_nodes_at_end: u64,
-    /// Distinct tips among them.
-    pub distinct_tips_at_end: u64,
-    /// Of them, nodes whose tip has less work than the most-work tip among them.
-    pub nodes_behind_at_end: u64,
-}
-
-/// The `attack` section of `summary.json`.
-#[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct AttackSection {
-    /// One entry per `[[attacker]]`, in file order.
-    pub attackers: Vec<AttackerSummary>,
-    /// The eclipse, if any.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub eclipse: Option<EclipseSummary>,
-    /// The timeline, if any.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub timeline: Option<TimelineSummary>,
-}
-
-/// What [`summarize`] needs from the finished run besides the metrics.
-pub struct RunView<'a> {
-    /// The scenario.
-    pub scenario: &'a Scenario,
-    /// Every block.
-    pub store: &'a BlockStore,
-    /// Main-chain flag by block.
-    pub in_main: &'a [bool],
-    /// The final main chain's tip.
-    pub best: BlockId,
-    /// Each node's tip at the end.
-    pub tips: Vec<BlockId>,
-    /// The run's strategies and faults.
-    pub adversary: &'a Adversary,
-    /// Each node's hash share.
-    pub hash_shares: &'a [f64],
-}
-
-/// Whether the branch of `new_tip` above its fork with `old_tip` holds a block mined by
-/// `attacker`.
-fn reorg_onto(store: &BlockStore, r: &ReorgEvent, attacker: u32) -> bool {
-    let fork = store.fork_point(r.old_tip, r.new_tip);
-    store.branch(r.new_tip, fork).iter().any(|&b| store.get(b).meta.miner == Some(attacker))
-}
-
-/// The attack section of a run and its `attack.csv` (when it has attackers), or `None` for
-/// an honest run without eclipse or timeline.
-pub fn summarize(run: &RunView<'_>, metrics: &Metrics) -> Option<(AttackSection, Option<Vec<u8>>)> {
-    let scenario = run.scenario;
-    if scenario.attackers.is_empty() && scenario.eclipse.is_none() && scenario.timeline.is_empty() {
-        return None;
-    }
-    let names = &scenario.node_names;
-    let main_height = run.store.get(run.best).height;
-    let mut mined = vec![0u64; names.len()];
-    let mut main = vec![0u64; names.len()];
-    for s in &metrics.spreads {
-        mined[s.miner as usize] += 1;
-        main[s.miner as usize] += u64::from(run.in_main[s.block.index()]);
-    }
-    let is_attacker = |n: u32| scenario.attackers.iter().any(|a| a.node == n);
-    let log = &metrics.attack;
-    let attackers: Vec<AttackerSummary> = scenario
-        .attackers
-        .iter()
-        .enumerate()
-        .map(|(i, a)| {
-            let n = a.node as usize;
-            let counts = log.nodes.get(&a.node).copied().unwrap_or_default();
-            let caused: Vec<u32> = metrics
-                .reorgs
-                .iter()
-                .filter(|r| !is_attacker(r.node) && reorg_onto(run.store, r, a.node))
-                .map(|r| r.depth)
-                .collect();
-            let relative_revenue =
-                if main_height == 0 { 0.0 } else { main[n] as f64 / f64::from(main_height) };
-            let gamma = match a.strategy {
-                StrategySpec::Selfish { gamma } => {
-                    let ties = log.ties.get(&a.node).copied().unwrap_or_default();
-                    let honest = ties.honest_on_attacker + ties.honest_on_honest;
-                    Some(GammaSummary {
-                        setting: match gamma {
-                            GammaSpec::Fixed(_) => "fixed",
-                            GammaSpec::Emergent => "emergent",
-                        },
-                        requested: match gamma {
-                            GammaSpec::Fixed(g) => Some(g),
-                            GammaSpec::Emergent => None,
-                        },
-                        subset_share: run.adversary.gamma_subset.get(i).copied().flatten(),
-                        ties: ties.opened,
-                        honest_tie_blocks: honest,
-                        honest_on_attacker: ties.honest_on_attacker,
-                        measured: (honest > 0)
-                            .then(|| ties.honest_on_attacker as f64 / honest as f64),
-                    })
-                }
-                StrategySpec::Honest
-                | StrategySpec::PrivateChain(_)
-                | StrategySpec::DoubleSpend(_) => None,
-            };
-            let model_gamma = gamma.as_ref().and_then(|g| g.subset_share.or(g.measured));
-            AttackerSummary {
-                node: names[n].clone(),
-                strategy: a.strategy.name(),
-                relay: a.relay,
-                share: run.hash_shares[n],
-                blocks_mined: mined[n],
-                share_of_blocks_mined: if metrics.spreads.is_empty() {
-                    0.0
-                } else {
-                    mined[n] as f64 / metrics.spreads.len() as f64
-                },
-                blocks_in_main_chain: main[n],
-                relative_revenue,
-                blocks_lost: mined[n] - main[n],
-                withheld: counts.withheld,
-                published: counts.published,
-                gave_up: counts.gave_up,
-                reorgs_caused: caused.len() as u64,
-                max_reorg_depth_caused: caused.iter().copied().max().unwrap_or(0),
-                eyal_sirer_revenue: model_gamma
-                    .and_then(|g| selfish_mining_revenue(run.hash_shares[n], g).ok()),
-                gamma,
-            }
-        })
-        .collect();
-    let eclipse = scenario.eclipse.as_ref().map(|e| {
-        let v = e.victim as usize;
-        let tip = run.tips[v];
-        EclipseSummary {
-            victim: names[v].clone(),
-            peers: e.attackers.iter().map(|&a| names[a as usize].clone()).collect(),
-            victim_tip_height: run.store.get(tip).height,
-            victim_tip_in_main_chain: run.in_main[tip.index()],
-            main_chain_height: main_height,
-            victim_blocks_mined: mined[v],
-            victim_blocks_in_main_chain: main[v],
-        }
-    });
-    let timeline = run.adversary.faults.as_ref().map(|f| {
-        let online: Vec<BlockId> = (0..names.len() as u32)
-            .filter(|&n| f.online(n))
-            .map(|n| run.tips[n as usize])
-            .collect();
-        let best = online.iter().map(|&t| run.store.get(t).chain_work).max();
-        let mut distinct = online.clone();
-        distinct.sort_unstable();
-        distinct.dedup();
-        TimelineSummary {
-            partitions: log.partitions,
-            heals: log.heals,
-            nodes_left: log.nodes_left,
-            nodes_rejoined: log.nodes_rejoined,
-            messages_dropped: log.messages_dropped,
-            online_nodes_at_end: online.len() as u64,
-            distinct_tips_at_end: distinct.len() as u64,
-            nodes_behind_at_end: online
-                .iter()
-                .filter(|&&t| Some(run.store.get(t).chain_work) < best)
-                .count() as u64,
-        }
-    });
-    let csv = (!attackers.is_empty()).then(|| attack_csv(&attackers));
-    Some((AttackSection { attackers, eclipse, timeline }, csv))
-}
-
-fn attack_csv(attackers: &[AttackerSummary]) -> Vec<u8> {
-    let opt = |v: Option<f64>| v.map(|v| format!("{v:.6}")).unwrap_or_default();
-    let mut w = csv::Writer::from_writer(Vec::new());
-    let header = [
-        "node",
-        "strategy",
-        "share",
-        "blocks_mined",
-        "blocks_in_main_chain",
-        "relative_revenue",
-        "blocks_lost",
-        "withheld",
-        "published",
-        "gave_up",
-        "reorgs_caused",
-        "max_reorg_depth_caused",
-        "gamma_setting",
-        "gamma_measured",
-        "eyal_sirer_revenue",
-    ];
-    w.write_record(header).expect("writing to memory cannot fail");
-    for a in attackers {
-        w.write_record([
-            a.node.clone(),
-            a.strategy.to_string(),
-            format!("{:.6}", a.share),
-            a.blocks_mined.to_string(),
-            a.blocks_in_main_chain.to_string(),
-            format!("{:.6}", a.relative_revenue),
-            a.blocks_lost.to_string(),
-            a.withheld.to_string(),
-            a.published.to_string(),
-            a.gave_up.to_string(),
-            a.reorgs_caused.to_string(),
-            a.max_reorg_depth_caused.to_string(),
-            a.gamma.as_ref().map(|g| g.setting.to_string()).unwrap_or_default(),
-            opt(a.gamma.as_ref().and_then(|g| g.measured)),
-            opt(a.eyal_sirer_revenue),
-        ])
-        .expect("writing to memory cannot fail");
-    }
-    w.into_inner().expect("flushing to memory cannot fail")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::strategy::testing::{child, store};
+    use crate::node::testing::{child, store};
     use crate::time::SimTime;
 
     #[test]
     fn ties_are_counted_for_the_side_the_next_block_builds_on() {
         let (mut s, g) = store();
-        let honest = child(&mut s, g, 0);
-        let pool = child(&mut s, g, 9);
+        let honest = child(&mut s, g, NodeId(0));
+        let pool = child(&mut s, g, NodeId(9));
         let mut log = AttackLog::default();
-        log.record(&Record::Withheld { node: 9, block: pool, time: SimTime::ZERO });
+        log.record(&Record::Withheld { node: NodeId(9), block: pool, time: SimTime::ZERO });
         let publish = Record::Published {
-            node: 9,
+            node: NodeId(9),
             tip: pool,
             count: 1,
             tie_with: Some(honest),
             time: SimTime::ZERO,
         };
         log.record(&publish);
-        let on_pool = child(&mut s, pool, 3);
-        log.mined(on_pool, 3, &s);
+        let on_pool = child(&mut s, pool, NodeId(3));
+        log.mined(on_pool, NodeId(3), &s);
         // A second block on the same pair is not counted: the tie is closed.
-        let late = child(&mut s, honest, 4);
-        log.mined(late, 4, &s);
+        let late = child(&mut s, honest, NodeId(4));
+        log.mined(late, NodeId(4), &s);
         log.record(&publish);
-        let on_honest = child(&mut s, honest, 5);
-        log.mined(on_honest, 5, &s);
+        let on_honest = child(&mut s, honest, NodeId(5));
+        log.mined(on_honest, NodeId(5), &s);
         log.record(&publish);
-        let won = child(&mut s, pool, 9);
-        log.mined(won, 9, &s);
-        let t = log.ties[&9];
+        let won = child(&mut s, pool, NodeId(9));
+        log.mined(won, NodeId(9), &s);
+        let t = log.ties[&NodeId(9)];
         assert_eq!(
             (t.opened, t.honest_on_attacker, t.honest_on_honest, t.won_by_attacker),
             (3, 1, 1, 1)
         );
-        assert_eq!(log.nodes[&9].published, 3);
+        assert_eq!(log.nodes[&NodeId(9)].published, 3);
     }
 }

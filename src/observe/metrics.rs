@@ -8,12 +8,16 @@
 //! - **Reorg**: a node's tip moves to a chain that does not extend it; depth = blocks
 //!   disconnected.
 //! - **Revenue share**: a miner's blocks in the final main chain / all main-chain blocks.
+//!
+//! What depends on the final main chain (stale blocks, revenue) is computed here from the
+//! records and the chain's per-block flags once the run is over.
 
 use serde::Serialize;
 
 use super::attack::AttackLog;
 use super::{Observer, Record, TipOutcome};
 use crate::chain::{BlockId, BlockStore, RejectReason};
+use crate::id::NodeId;
 use crate::time::SimTime;
 
 /// Shares of nodes, in percent, at which each block's spread is timed (every 5 %).
@@ -29,7 +33,7 @@ pub struct BlockSpread {
     /// The block.
     pub block: BlockId,
     /// Who mined it.
-    pub miner: u32,
+    pub miner: NodeId,
     /// When it was mined.
     pub mined_at: SimTime,
     /// Nodes that hold it so far.
@@ -44,7 +48,7 @@ pub struct BlockSpread {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ReorgEvent {
     /// The node.
-    pub node: u32,
+    pub node: NodeId,
     /// When.
     pub time: SimTime,
     /// Blocks disconnected.
@@ -59,7 +63,7 @@ pub struct ReorgEvent {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct MempoolSample {
     /// The node.
-    pub node: u32,
+    pub node: NodeId,
     /// Transactions in its mempool.
     pub txs: u64,
     /// Their bytes.
@@ -73,8 +77,8 @@ pub struct Metrics {
     thresholds: [u32; 20],
     /// Mined blocks in mining order.
     pub spreads: Vec<BlockSpread>,
-    /// Index into `spreads` by block id (u32::MAX for genesis).
-    spread_of: Vec<u32>,
+    /// Index into `spreads` by block id (`None` for genesis).
+    spread_of: Vec<Option<u32>>,
     /// Every reorg, in time order.
     pub reorgs: Vec<ReorgEvent>,
     /// Rejections by reason, summed over nodes.
@@ -102,12 +106,9 @@ impl Metrics {
     }
 
     fn hold(&mut self, block: BlockId, time: SimTime) {
-        let Some(&i) = self.spread_of.get(block.index()) else {
+        let Some(&Some(i)) = self.spread_of.get(block.index()) else {
             return;
         };
-        if i == u32::MAX {
-            return;
-        }
         let s = &mut self.spreads[i as usize];
         s.holders += 1;
         while let Some(&threshold) = self.thresholds.get(usize::from(s.reached)) {
@@ -117,6 +118,77 @@ impl Metrics {
             s.reached_at[usize::from(s.reached)] = Some(time);
             s.reached += 1;
         }
+    }
+}
+
+/// Blocks the stale rate is counted over, and how many of them are stale.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct StaleCount {
+    /// Blocks mined before the last `settle` blocks.
+    pub counted: u64,
+    /// Of those, blocks not in the final main chain.
+    pub stale: u64,
+}
+
+impl StaleCount {
+    /// stale / counted (0 when nothing was counted).
+    pub fn rate(&self) -> f64 {
+        if self.counted == 0 { 0.0 } else { self.stale as f64 / self.counted as f64 }
+    }
+}
+
+/// Blocks each node mined, and how many of them are in the final main chain, by node.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct BlocksByMiner {
+    /// Blocks mined, stale included.
+    pub mined: Vec<u64>,
+    /// Of those, blocks in the final main chain.
+    pub in_main: Vec<u64>,
+}
+
+impl BlocksByMiner {
+    /// A node's share of the `main_height` blocks of the main chain (0 for an empty chain).
+    pub fn revenue_share(&self, node: NodeId, main_height: u32) -> f64 {
+        if main_height == 0 {
+            0.0
+        } else {
+            self.in_main[node.index()] as f64 / f64::from(main_height)
+        }
+    }
+}
+
+impl Metrics {
+    /// The stale blocks among those mined before the last `settle` blocks, given the final
+    /// main chain as per-block flags.
+    pub fn stale(&self, in_main: &[bool], settle: u64) -> StaleCount {
+        let mined = self.spreads.len() as u64;
+        let counted = mined.saturating_sub(settle);
+        let stale =
+            self.spreads[..counted as usize].iter().filter(|s| !in_main[s.block.index()]).count()
+                as u64;
+        StaleCount { counted, stale }
+    }
+
+    /// Per node of `nodes`: blocks mined and blocks in the final main chain.
+    pub fn blocks_by_miner(&self, in_main: &[bool], nodes: usize) -> BlocksByMiner {
+        let mut by = BlocksByMiner { mined: vec![0; nodes], in_main: vec![0; nodes] };
+        for s in &self.spreads {
+            by.mined[s.miner.index()] += 1;
+            if in_main[s.block.index()] {
+                by.in_main[s.miner.index()] += 1;
+            }
+        }
+        by
+    }
+
+    /// Over blocks, the time to reach share `k` of [`CDF_PERCENTS`] of nodes.
+    pub fn propagation(&self, k: usize) -> Spread {
+        let mut v: Vec<f64> = self
+            .spreads
+            .iter()
+            .filter_map(|s| s.reached_at[k].map(|t| (t - s.mined_at).as_micros() as f64 / 1_000.0))
+            .collect();
+        spread_of(&mut v)
     }
 }
 
@@ -133,9 +205,9 @@ impl Observer for Metrics {
         match *record {
             Record::BlockMined { block, miner, time } => {
                 if self.spread_of.len() <= block.index() {
-                    self.spread_of.resize(block.index() + 1, u32::MAX);
+                    self.spread_of.resize(block.index() + 1, None);
                 }
-                self.spread_of[block.index()] = self.spreads.len() as u32;
+                self.spread_of[block.index()] = Some(self.spreads.len() as u32);
                 self.spreads.push(BlockSpread {
                     block,
                     miner,

@@ -5,15 +5,12 @@
 //! metric cannot depend on anything but the recorded history.
 
 pub mod attack;
-pub mod double_spend_output;
 pub mod metrics;
 pub mod narrate;
-pub mod output;
-pub mod trace;
-pub mod tx_output;
 
 use crate::chain::{BlockId, BlockStore, RejectReason, TxId};
-use crate::node::relay::MessageKind;
+use crate::id::NodeId;
+use crate::network::message::MessageKind;
 use crate::time::SimTime;
 
 /// What a node did with its tip when it accepted a block.
@@ -57,18 +54,18 @@ pub enum Record {
         /// The new block.
         block: BlockId,
         /// The mining node.
-        miner: u32,
+        miner: NodeId,
         /// When.
         time: SimTime,
     },
     /// A node validated and accepted a block from a peer.
     BlockAccepted {
         /// The node.
-        node: u32,
+        node: NodeId,
         /// The block.
         block: BlockId,
         /// The peer that sent it.
-        from: Option<u32>,
+        from: Option<NodeId>,
         /// What the node did with its tip.
         outcome: TipOutcome,
         /// When.
@@ -78,9 +75,9 @@ pub enum Record {
     /// ignore are recorded too (their bytes occupy the uplink) but never arrive.
     MessageSent {
         /// The sending node.
-        from: u32,
+        from: NodeId,
         /// The receiving node.
-        to: u32,
+        to: NodeId,
         /// What the message says.
         kind: MessageKind,
         /// Which block it is about.
@@ -96,7 +93,7 @@ pub enum Record {
         /// The transaction.
         txid: TxId,
         /// The node it was submitted to.
-        node: u32,
+        node: NodeId,
         /// Whether it is one version of a double payment.
         conflict: bool,
         /// When.
@@ -106,7 +103,7 @@ pub enum Record {
     /// for, and shipped the goods.
     GoodsShipped {
         /// The merchant.
-        node: u32,
+        node: NodeId,
         /// The payment's depth in the merchant's chain.
         confirmations: u32,
         /// When.
@@ -116,14 +113,14 @@ pub enum Record {
     /// the payment is reversed (the double spend succeeded).
     PaymentReversed {
         /// The merchant.
-        node: u32,
+        node: NodeId,
         /// When.
         time: SimTime,
     },
     /// A node's mempool size, sampled at a fixed interval.
     MempoolSampled {
         /// The node.
-        node: u32,
+        node: NodeId,
         /// Transactions in its mempool.
         txs: u64,
         /// Their bytes.
@@ -134,7 +131,7 @@ pub enum Record {
     /// A node rejected a block.
     BlockRejected {
         /// The node.
-        node: u32,
+        node: NodeId,
         /// The block.
         block: BlockId,
         /// Why.
@@ -145,7 +142,7 @@ pub enum Record {
     /// A node's strategy kept a block it just mined to itself.
     Withheld {
         /// The node.
-        node: u32,
+        node: NodeId,
         /// The block.
         block: BlockId,
         /// When.
@@ -154,7 +151,7 @@ pub enum Record {
     /// A node's strategy announced blocks it had kept private, oldest first.
     Published {
         /// The node.
-        node: u32,
+        node: NodeId,
         /// The newest block published (the others are its ancestors).
         tip: BlockId,
         /// How many blocks.
@@ -168,7 +165,7 @@ pub enum Record {
     /// A node's strategy abandoned its private branch and went back to its public tip.
     GaveUp {
         /// The node.
-        node: u32,
+        node: NodeId,
         /// Unpublished blocks dropped.
         abandoned: u32,
         /// The tip it now mines on.
@@ -179,9 +176,9 @@ pub enum Record {
     /// A message was lost because the link between the two nodes is cut.
     MessageDropped {
         /// The sending node.
-        from: u32,
+        from: NodeId,
         /// The node it was for.
-        to: u32,
+        to: NodeId,
         /// What it said.
         kind: MessageKind,
         /// Which block it was about.
@@ -208,14 +205,14 @@ pub enum Record {
     /// A node went offline: it stops mining and its links are down.
     NodeLeft {
         /// The node.
-        node: u32,
+        node: NodeId,
         /// When.
         time: SimTime,
     },
     /// A node came back online and catches up with its peers.
     NodeRejoined {
         /// The node.
-        node: u32,
+        node: NodeId,
         /// When.
         time: SimTime,
     },

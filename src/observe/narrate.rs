@@ -13,11 +13,12 @@ use std::io::Write;
 
 use super::{KeepReason, Observer, Record, TipOutcome};
 use crate::chain::{BlockId, BlockStore};
+use crate::id::NodeId;
 
 /// Writes the narrated story of a run.
 pub struct Narrator {
     names: Vec<String>,
-    only: Option<u32>,
+    only: Option<NodeId>,
     show_nonces: bool,
     out: Box<dyn Write>,
 }
@@ -27,18 +28,18 @@ impl Narrator {
     /// nonce and leading zero bits of found blocks (ground mode, where the hashes decide).
     pub fn new(
         names: Vec<String>,
-        only: Option<u32>,
+        only: Option<NodeId>,
         show_nonces: bool,
         out: Box<dyn Write>,
     ) -> Self {
         Narrator { names, only, show_nonces, out }
     }
 
-    fn name(&self, node: u32) -> &str {
-        &self.names[node as usize]
+    fn name(&self, node: NodeId) -> &str {
+        &self.names[node.index()]
     }
 
-    fn wants(&self, nodes: &[u32]) -> bool {
+    fn wants(&self, nodes: &[NodeId]) -> bool {
         self.only.is_none_or(|only| nodes.contains(&only))
     }
 }

@@ -8,6 +8,7 @@
 //! number of nodes evenly without a force simulation. Coordinates are whole units of a
 //! fixed 1000 x 600 drawing.
 
+use crate::id::NodeId;
 use crate::network::Network;
 
 /// Width of the drawing, in page units.
@@ -48,9 +49,9 @@ pub(super) fn layout(network: &Network) -> NodeLayout {
     let n = network.node_count() as usize;
     let names = network.region_names();
     let regions_n = names.len().max(1);
-    let mut members: Vec<Vec<usize>> = vec![Vec::new(); regions_n];
-    for node in 0..n {
-        members[network.region_of(node as u32).min(regions_n - 1)].push(node);
+    let mut members: Vec<Vec<NodeId>> = vec![Vec::new(); regions_n];
+    for node in NodeId::all(network.node_count()) {
+        members[network.region_of(node).min(regions_n - 1)].push(node);
     }
     let used = members.iter().filter(|m| !m.is_empty()).count();
     let (mut x, mut y) = (vec![0i32; n], vec![0i32; n]);
@@ -90,8 +91,8 @@ pub(super) fn layout(network: &Network) -> NodeLayout {
         for (i, &node) in nodes.iter().enumerate() {
             let radius = step * libm::sqrt(i as f64 + 0.5);
             let a = GOLDEN_ANGLE * i as f64;
-            x[node] = round(rx + radius * libm::cos(a));
-            y[node] = round(ry + radius * libm::sin(a));
+            x[node.index()] = round(rx + radius * libm::cos(a));
+            y[node.index()] = round(ry + radius * libm::sin(a));
         }
         if used > 1 {
             let top = ry - step * libm::sqrt(nodes.len() as f64) - 14.0;

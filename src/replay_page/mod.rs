@@ -24,7 +24,8 @@ mod render;
 pub use render::{FILE_NAME, render};
 
 use crate::chain::{BlockId, BlockStore};
-use crate::node::relay::MessageKind;
+use crate::id::NodeId;
+use crate::network::message::MessageKind;
 use crate::observe::narrate::Narrator;
 use crate::observe::{KeepReason, Observer, Record, TipOutcome};
 use crate::time::SimTime;
@@ -54,7 +55,7 @@ enum LineKind {
 #[derive(Clone, Copy, Debug)]
 struct TipChange {
     time: SimTime,
-    node: u32,
+    node: NodeId,
     block: BlockId,
 }
 
@@ -63,8 +64,8 @@ struct TipChange {
 struct Sent {
     sent: SimTime,
     arrives: SimTime,
-    from: u32,
-    to: u32,
+    from: NodeId,
+    to: NodeId,
     kind: MessageKind,
     block: BlockId,
 }
@@ -82,7 +83,7 @@ struct Line {
 pub struct Recorder {
     narrator: Narrator,
     /// (block, miner, time) in mining order.
-    mined: Vec<(BlockId, u32, SimTime)>,
+    mined: Vec<(BlockId, NodeId, SimTime)>,
     tips: Vec<TipChange>,
     messages: Vec<Sent>,
     /// When the first message past [`MESSAGE_CAP`] was sent.
@@ -177,19 +178,16 @@ impl Observer for Recorder {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::observe::metrics::main_chain_flags;
-    use crate::sim::Simulation;
+    use crate::results::Outcome;
 
     /// Runs a shipped scenario with a recorder; returns the page and its data.
-    fn page_of(file: &str) -> (Simulation<Recorder>, String, serde_json::Value) {
+    fn page_of(file: &str) -> (Outcome<Recorder>, String, serde_json::Value) {
         let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios").join(file);
         let scenario = crate::scenario::load(&path, &[], None).unwrap();
         let ground = scenario.mining.mode == crate::scenario::MiningMode::Ground;
         let recorder = Recorder::new(scenario.node_names.clone(), ground);
-        let mut sim = Simulation::new(&scenario, recorder).unwrap();
-        let stats = sim.run(&scenario);
-        let (_, main) = main_chain_flags(&mut sim.store);
-        let html = render(&scenario, &sim, &sim.observer, &main, stats.end_time);
+        let sim = crate::run::run_with(&scenario, recorder, None).unwrap();
+        let html = render(&scenario, &sim, &sim.observer);
         let html = String::from_utf8(html).unwrap();
         let start = html.find(r#"type="application/json">"#).unwrap() + 24;
         let end = start + html[start..].find("</script>").unwrap();
@@ -232,8 +230,8 @@ mod tests {
         for i in 0..MESSAGE_CAP as u64 + 10 {
             let sent = SimTime(1_000_000_000 - i);
             let m = Record::MessageSent {
-                from: 0,
-                to: 1,
+                from: NodeId(0),
+                to: NodeId(1),
                 kind: MessageKind::Inv,
                 block,
                 sent,

@@ -7,13 +7,13 @@ use serde::Serialize;
 use super::Recorder;
 use super::layout::{HEIGHT, WIDTH, layout};
 use crate::chain::BlockId;
-use crate::node::relay::MessageKind;
-use crate::observe::Observer;
-use crate::plot::PALETTE;
+use crate::figures::PALETTE;
+use crate::figures::tree::{TreeBlock, miner_colour, miner_slots};
+use crate::id::NodeId;
+use crate::network::message::MessageKind;
+use crate::results::Outcome;
 use crate::scenario::Scenario;
-use crate::sim::Simulation;
 use crate::time::SimTime;
-use crate::tree::{TreeBlock, miner_colour, miner_slots};
 
 /// The page's file name in a results folder.
 pub const FILE_NAME: &str = "replay.html";
@@ -124,25 +124,19 @@ fn delta_encode(flat: &mut [u64], stride: usize) {
     }
 }
 
-/// Renders the replay page of a finished run.
-///
-/// `recorder` watched the run of `sim`; `main` flags the blocks of the final main chain (by
-/// block index) and `end` is the virtual time the run stopped.
-pub fn render<O: Observer>(
-    scenario: &Scenario,
-    sim: &Simulation<O>,
-    recorder: &Recorder,
-    main: &[bool],
-    end: SimTime,
-) -> Vec<u8> {
-    let (network, store) = (&sim.network, &sim.store);
+/// Renders the replay page of a finished run from its outcome and the `recorder` that
+/// watched it.
+pub fn render<O>(scenario: &Scenario, outcome: &Outcome<O>, recorder: &Recorder) -> Vec<u8> {
+    let (main, end) = (&outcome.main_chain.in_main, outcome.stats.end_time);
+    let (network, store) = (&outcome.network, &outcome.store);
     let n = network.node_count();
-    let miners: Vec<u32> = sim.miners.iter().map(|m| m.node).collect();
+    let miners: Vec<u32> = outcome.miners().map(|m| m.0).collect();
     let names = &scenario.node_names;
 
-    // Blocks: genesis, then mining order; `page_index` maps store ids to that order.
-    let mut page_index = vec![usize::MAX; store.len()];
-    page_index[BlockId::GENESIS.index()] = 0;
+    // Blocks: genesis, then mining order; `page_index` maps store ids to that order (every
+    // block but genesis is recorded as mined, after its parent).
+    let mut page_index: Vec<Option<usize>> = vec![None; store.len()];
+    page_index[BlockId::GENESIS.index()] = Some(0);
     let mut tree = vec![TreeBlock { height: 0, parent: None, miner: String::new(), main: true }];
     let mut blocks = Blocks::default();
     let genesis = store.get(BlockId::GENESIS);
@@ -154,22 +148,23 @@ pub fn render<O: Observer>(
     blocks.hash.push(genesis.hash.short());
     for &(id, miner, time) in &recorder.mined {
         let b = store.get(id);
-        let parent = b.parent.map_or(0, |p| page_index[p.index()]);
-        page_index[id.index()] = tree.len();
+        let parent =
+            b.parent.map_or(0, |p| page_index[p.index()].expect("parents are mined first"));
+        page_index[id.index()] = Some(tree.len());
         tree.push(TreeBlock {
             height: b.height,
             parent: Some(parent),
-            miner: names[miner as usize].clone(),
+            miner: names[miner.index()].clone(),
             main: main[id.index()],
         });
         blocks.parent.push(parent);
-        blocks.miner.push(miner);
+        blocks.miner.push(miner.0);
         blocks.t.push(ms(time));
         blocks.height.push(b.height);
         blocks.main.push(u8::from(main[id.index()]));
         blocks.hash.push(b.hash.short());
     }
-    let tree_layout = crate::tree::layout(&tree, false);
+    let tree_layout = crate::figures::tree::layout(&tree, false);
     blocks.lane = tree_layout.lane;
     blocks.lanes = tree_layout.lanes;
 
@@ -197,14 +192,14 @@ pub fn render<O: Observer>(
     // Links: undirected edges, and the edge of every directed link.
     let mut edges = Vec::new();
     let mut edge_of_link = vec![0u32; network.link_count()];
-    for a in 0..n {
+    for a in NodeId::all(n) {
         for link in network.links_of(a) {
             let b = network.link_target(link);
             if a < b {
                 let e = (edges.len() / 2) as u32;
-                edge_of_link[link] = e;
-                edge_of_link[network.reverse_link(link)] = e;
-                edges.extend([a, b]);
+                edge_of_link[link.index()] = e;
+                edge_of_link[network.reverse_link(link).index()] = e;
+                edges.extend([a.0, b.0]);
             }
         }
     }
@@ -212,24 +207,24 @@ pub fn render<O: Observer>(
     let mut tips: Vec<u64> = recorder
         .tips
         .iter()
-        .flat_map(|c| [ms(c.time), u64::from(c.node), page_index[c.block.index()] as u64])
+        .flat_map(|c| {
+            let block = page_index[c.block.index()].expect("a tip is a recorded block");
+            [ms(c.time), u64::from(c.node.0), block as u64]
+        })
         .collect();
     delta_encode(&mut tips, 3);
 
     let msg_cut = recorder.messages_cut;
-    let mut sent: Vec<&super::Sent> = recorder
-        .messages
-        .iter()
-        .filter(|m| msg_cut.is_none_or(|cut| m.sent < cut))
-        .filter(|m| page_index[m.block.index()] != usize::MAX)
-        .collect();
+    let mut sent: Vec<&super::Sent> =
+        recorder.messages.iter().filter(|m| msg_cut.is_none_or(|cut| m.sent < cut)).collect();
     sent.sort_by_key(|m| (m.sent, m.arrives));
     let mut msgs = Vec::with_capacity(sent.len() * 5);
     for m in &sent {
+        let Some(block) = page_index[m.block.index()] else { continue };
         let Some(link) = network.find_link(m.from, m.to) else { continue };
-        let directed = u64::from(edge_of_link[link]) * 2 + u64::from(m.from > m.to);
+        let directed = u64::from(edge_of_link[link.index()]) * 2 + u64::from(m.from > m.to);
         let (s, a) = (ms(m.sent), ms(m.arrives));
-        msgs.extend([s, a - s, directed, kind_number(m.kind), page_index[m.block.index()] as u64]);
+        msgs.extend([s, a - s, directed, kind_number(m.kind), block as u64]);
     }
     delta_encode(&mut msgs, 5);
 
@@ -247,12 +242,12 @@ pub fn render<O: Observer>(
     let data = PageData {
         title: &scenario.name,
         seed: scenario.seed,
-        headline: crate::report::headline(scenario, n, miners.len() as u32),
+        headline: crate::results::report::headline(scenario, n, miners.len() as u32),
         end: ms(end),
         width: WIDTH,
         height: HEIGHT,
         names,
-        region: (0..n).map(|v| network.region_of(v)).collect(),
+        region: NodeId::all(n).map(|v| network.region_of(v)).collect(),
         region_names: network.region_names(),
         x: nodes.x,
         y: nodes.y,

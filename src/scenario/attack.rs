@@ -10,13 +10,17 @@
 use super::ScenarioError;
 use super::raw::{RawAttacker, RawEclipse, RawTimelineEvent};
 use super::validate::{Origin, quoted};
+use crate::id::NodeId;
+pub use crate::network::faults::{
+    Members, NodeGroup, PartitionSpec, TimelineAction, TimelineEvent,
+};
 use crate::time::{SimDuration, SimTime};
 
 /// One attacker node.
 #[derive(Clone, Debug, PartialEq)]
 pub struct AttackerSpec {
     /// The node.
-    pub node: u32,
+    pub node: NodeId,
     /// Its share of the total hash power.
     pub share: f64,
     /// Whether it relays blocks mined by others.
@@ -72,7 +76,7 @@ pub struct PrivateChainSpec {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct DoubleSpendSpec {
     /// The merchant's node.
-    pub merchant: u32,
+    pub merchant: NodeId,
     /// Confirmations the merchant waits for.
     pub z: u32,
     /// When the attacker pays (and forks from its tip).
@@ -97,60 +101,9 @@ pub enum GammaSpec {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct EclipseSpec {
     /// The victim.
-    pub victim: u32,
+    pub victim: NodeId,
     /// Its only peers.
-    pub attackers: Vec<u32>,
-}
-
-/// Nodes named in a timeline entry: explicit nodes and whole regions.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct NodeGroup {
-    /// Node indices.
-    pub nodes: Vec<u32>,
-    /// Region indices (every node of the region).
-    pub regions: Vec<u32>,
-}
-
-/// Which nodes a `leave` or `rejoin` concerns.
-#[derive(Clone, Debug, PartialEq)]
-pub enum Members {
-    /// These nodes and regions.
-    Listed(NodeGroup),
-    /// A seeded random share of the nodes that are online.
-    Share(f64),
-    /// Every node that is offline.
-    All,
-}
-
-/// How a partition splits the network.
-#[derive(Clone, Debug, PartialEq)]
-pub enum PartitionSpec {
-    /// Explicit groups; nodes named in none of them form one more group.
-    Groups(Vec<NodeGroup>),
-    /// A seeded random share of the nodes against the rest.
-    Share(f64),
-}
-
-/// What happens at a timeline entry.
-#[derive(Clone, Debug, PartialEq)]
-pub enum TimelineAction {
-    /// Links between groups are cut (replacing any earlier partition).
-    Partition(PartitionSpec),
-    /// Every cut link is restored.
-    Heal,
-    /// Nodes go offline.
-    Leave(Members),
-    /// Nodes come back online.
-    Rejoin(Members),
-}
-
-/// One timeline entry.
-#[derive(Clone, Debug, PartialEq)]
-pub struct TimelineEvent {
-    /// When.
-    pub at: SimTime,
-    /// What.
-    pub action: TimelineAction,
+    pub attackers: Vec<NodeId>,
 }
 
 /// What node and region references are checked against.
@@ -178,23 +131,25 @@ impl Names<'_> {
         value: &toml::Value,
         field: &str,
         origin: &Origin<'_>,
-    ) -> Result<u32, ScenarioError> {
+    ) -> Result<NodeId, ScenarioError> {
         let n = self.nodes.len();
         match value {
-            toml::Value::Integer(i) if *i >= 0 && (*i as u64) < n as u64 => Ok(*i as u32),
+            toml::Value::Integer(i) if *i >= 0 && (*i as u64) < n as u64 => Ok(NodeId(*i as u32)),
             toml::Value::Integer(i) => Err(origin.error(
                 field,
                 i,
                 format!("node index must be between 0 and network.nodes - 1 = {}", n - 1),
             )),
             toml::Value::String(s) => {
-                self.nodes.iter().position(|name| name == s).map(|i| i as u32).ok_or_else(|| {
-                    origin.error(
-                        field,
-                        quoted(s),
-                        format!("no node of that name (its nodes: {})", self.listing()),
-                    )
-                })
+                self.nodes.iter().position(|name| name == s).map(NodeId::from_index).ok_or_else(
+                    || {
+                        origin.error(
+                            field,
+                            quoted(s),
+                            format!("no node of that name (its nodes: {})", self.listing()),
+                        )
+                    },
+                )
             }
             other => Err(origin.error(field, other, "expected a node index or a node name")),
         }
@@ -247,7 +202,7 @@ impl Names<'_> {
         if let Some(w) = nodes.windows(2).find(|w| w[0] == w[1]) {
             return Err(origin.error(
                 field,
-                quoted(&self.nodes[w[0] as usize]),
+                quoted(&self.nodes[w[0].index()]),
                 "names the same node twice",
             ));
         }
@@ -482,7 +437,7 @@ pub(super) fn validate_eclipse(
 /// Which nodes are offline, as far as the timeline's explicit lists tell.
 #[derive(Default)]
 struct Offline {
-    nodes: Vec<u32>,
+    nodes: Vec<NodeId>,
     /// Set once nodes leave by share or by region: which are offline is then only known when
     /// the run builds the network, so rejoins can no longer be checked here.
     uncertain: bool,
@@ -520,7 +475,7 @@ fn partition(
         let group = names.group(list, &gfield, origin)?;
         for prior in &parsed {
             if let Some(n) = group.nodes.iter().find(|n| prior.nodes.contains(n)) {
-                let name = quoted(&names.nodes[*n as usize]);
+                let name = quoted(&names.nodes[n.index()]);
                 return Err(origin.error(
                     &gfield,
                     name,
@@ -581,7 +536,7 @@ fn churn(
                         "is not offline (no earlier `leave` names it)",
                     )
                 };
-                origin.check(ok, field, quoted(&names.nodes[*n as usize]), problem)?;
+                origin.check(ok, field, quoted(&names.nodes[n.index()]), problem)?;
                 match (leaving, pos) {
                     (true, _) => offline.nodes.push(*n),
                     (false, Some(p)) => {
@@ -708,17 +663,20 @@ at_s = 20
 rejoin = "all"
 "#,
         );
-        assert_eq!(s.attackers[0].node, 1);
+        assert_eq!(s.attackers[0].node, NodeId(1));
         assert_eq!(s.attackers[0].strategy, StrategySpec::Selfish { gamma: GammaSpec::Emergent });
         let StrategySpec::PrivateChain(p) = s.attackers[1].strategy else { panic!() };
         assert_eq!((p.publish_lead, p.publish_after, p.give_up_behind), (1, 6, None));
         assert!(s.attackers.iter().all(|a| a.relay));
-        assert_eq!(s.eclipse, Some(EclipseSpec { victim: 3, attackers: vec![1, 2] }));
+        assert_eq!(
+            s.eclipse,
+            Some(EclipseSpec { victim: NodeId(3), attackers: vec![NodeId(1), NodeId(2)] })
+        );
         let TimelineAction::Partition(PartitionSpec::Groups(groups)) = &s.timeline[0].action else {
             panic!("{:?}", s.timeline[0]);
         };
-        assert_eq!(groups[0], NodeGroup { nodes: vec![4], regions: vec![1] });
-        assert_eq!(groups[1], NodeGroup { nodes: vec![5], regions: vec![] });
+        assert_eq!(groups[0], NodeGroup { nodes: vec![NodeId(4)], regions: vec![1] });
+        assert_eq!(groups[1], NodeGroup { nodes: vec![NodeId(5)], regions: vec![] });
         assert_eq!(s.timeline[2].action, TimelineAction::Rejoin(Members::All));
         // Defaults are written back for the manifest.
         assert_eq!(s.resolved.attacker[0].gamma, Some(toml::Value::String("emergent".into())));

@@ -21,7 +21,7 @@ use crate::chain::CompactTarget;
 use crate::network::NetworkSpec;
 use crate::time::{SimDuration, SimTime};
 
-pub use overrides::Override;
+pub use overrides::{Override, OverrideError};
 pub use raw::RawScenario;
 pub use workload::{ConflictSpec, SubmitTo, WorkloadSpec};
 
@@ -58,12 +58,12 @@ pub enum ScenarioError {
         problem: String,
     },
     /// A `--set` argument is malformed.
-    #[error("--set {argument}: {problem}")]
+    #[error("--set {argument}: {source}")]
     Override {
         /// The argument as given.
         argument: String,
         /// What is wrong with it.
-        problem: String,
+        source: OverrideError,
     },
 }
 

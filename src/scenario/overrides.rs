@@ -27,17 +27,17 @@ impl Override {
     ///
     /// Returns [`ScenarioError::Override`] when there is no `=` or the path is empty.
     pub fn parse(argument: &str) -> Result<Override, ScenarioError> {
-        let bad = |problem: &str| ScenarioError::Override {
+        let bad = |source: OverrideError| ScenarioError::Override {
             argument: argument.to_string(),
-            problem: problem.to_string(),
+            source,
         };
         let (path, value) =
-            argument.split_once('=').ok_or_else(|| bad("expected FIELD.PATH=VALUE"))?;
+            argument.split_once('=').ok_or_else(|| bad(OverrideError::MissingEquals))?;
         // `attacker[0].share` is `attacker.0.share`: an index into an array of tables.
         let path = path.trim().replace('[', ".").replace(']', "");
         let path: Vec<String> = path.split('.').map(|k| k.trim().to_string()).collect();
         if path.iter().any(String::is_empty) {
-            return Err(bad("the field path has an empty part"));
+            return Err(bad(OverrideError::EmptyPathPart));
         }
         let value_text = value.trim();
         let value = toml::from_str::<toml::Table>(&format!("v = {value_text}"))
@@ -73,17 +73,51 @@ impl Override {
     pub fn apply(&self, table: &mut toml::Table) -> Result<(), ScenarioError> {
         let keys: Vec<&str> = self.path.iter().map(String::as_str).collect();
         set_path(table, &keys, self.value.clone())
-            .map_err(|problem| ScenarioError::Override { argument: self.argument.clone(), problem })
+            .map_err(|source| ScenarioError::Override { argument: self.argument.clone(), source })
     }
 }
 
+/// What is wrong with a `--set` argument; [`ScenarioError::Override`] names the argument.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum OverrideError {
+    /// The argument has no `=`.
+    #[error("expected FIELD.PATH=VALUE")]
+    MissingEquals,
+    /// The field path has an empty part (`network..nodes`, `.nodes`).
+    #[error("the field path has an empty part")]
+    EmptyPathPart,
+    /// The path names a list without an entry number.
+    #[error("`{list}` is a list; name an entry by number, e.g. {list}[0]")]
+    NotIndexed {
+        /// The list's dotted path.
+        list: String,
+    },
+    /// The path names an entry past the end of a list.
+    #[error("`{list}` has {len} entries, so there is no entry {index}")]
+    NoSuchEntry {
+        /// The list's dotted path.
+        list: String,
+        /// How many entries it has.
+        len: usize,
+        /// The entry asked for.
+        index: usize,
+    },
+    /// The path runs through a value that is not a table.
+    #[error("`{field}` is not a table, so it has no fields to set")]
+    NotATable {
+        /// The value's dotted path.
+        field: String,
+    },
+}
+
 /// Sets `value` at `keys` in `table`, creating tables as needed and indexing into arrays
-/// of tables with numeric keys; on failure returns what is wrong.
+/// of tables with numeric keys.
 pub(crate) fn set_path(
     table: &mut toml::Table,
     keys: &[&str],
     value: toml::Value,
-) -> Result<(), String> {
+) -> Result<(), OverrideError> {
     let mut current = table;
     let mut depth = 0;
     loop {
@@ -98,18 +132,14 @@ pub(crate) fn set_path(
         while let toml::Value::Array(items) = entry {
             depth += 1;
             let len = items.len();
-            let index = keys[depth].parse::<usize>().map_err(|_| {
-                format!(
-                    "`{}` is a list; name an entry by number, e.g. {}[0]",
-                    keys[..depth].join("."),
-                    keys[..depth].join(".")
-                )
-            })?;
-            entry = items.get_mut(index).ok_or_else(|| {
-                format!(
-                    "`{}` has {len} entries, so there is no entry {index}",
-                    keys[..depth].join(".")
-                )
+            let list = || keys[..depth].join(".");
+            let index = keys[depth]
+                .parse::<usize>()
+                .map_err(|_| OverrideError::NotIndexed { list: list() })?;
+            entry = items.get_mut(index).ok_or_else(|| OverrideError::NoSuchEntry {
+                list: list(),
+                len,
+                index,
             })?;
             if depth + 1 == keys.len() {
                 *entry = value;
@@ -118,12 +148,7 @@ pub(crate) fn set_path(
         }
         current = match entry {
             toml::Value::Table(t) => t,
-            _ => {
-                return Err(format!(
-                    "`{}` is not a table, so it has no fields to set",
-                    keys[..=depth].join(".")
-                ));
-            }
+            _ => return Err(OverrideError::NotATable { field: keys[..=depth].join(".") }),
         };
         depth += 1;
     }
@@ -230,6 +255,16 @@ mod tests {
         assert_eq!(t["attacker"][0]["share"].as_float(), Some(0.4));
         let err = Override::parse("attacker[5].share=0.2").unwrap().apply(&mut t).unwrap_err();
         assert!(err.to_string().contains("has 2 entries"), "{err}");
+        assert!(
+            matches!(
+                &err,
+                ScenarioError::Override {
+                    source: OverrideError::NoSuchEntry { list, len: 2, index: 5 },
+                    ..
+                } if list == "attacker"
+            ),
+            "{err:?}"
+        );
         let err = Override::parse("attacker.share=0.2").unwrap().apply(&mut t).unwrap_err();
         assert!(err.to_string().contains("is a list"), "{err}");
     }

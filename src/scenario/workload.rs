@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use super::ScenarioError;
 use super::validate::Origin;
 use crate::chain::tx::{Amount, MAX_MONEY, UNITS_PER_COIN};
+use crate::id::NodeId;
 use crate::time::{SimDuration, SimTime};
 
 /// `[workload]` as written.
@@ -64,8 +65,8 @@ pub struct RawConflict {
 pub enum SubmitTo {
     /// This many nodes, chosen with the workload's seeded stream.
     Random(u32),
-    /// These nodes, by index.
-    Nodes(Vec<u32>),
+    /// These nodes.
+    Nodes(Vec<NodeId>),
 }
 
 /// A double payment planned by the scenario.
@@ -74,7 +75,7 @@ pub struct ConflictSpec {
     /// When both versions are created.
     pub at: SimTime,
     /// The node receiving the first version, and the one receiving the second.
-    pub nodes: [u32; 2],
+    pub nodes: [NodeId; 2],
 }
 
 /// The validated workload.
@@ -288,8 +289,8 @@ fn node_by_name(
     node_names: &[String],
     field: &str,
     origin: &Origin<'_>,
-) -> Result<u32, ScenarioError> {
-    node_names.iter().position(|n| n == name).map(|i| i as u32).ok_or_else(|| {
+) -> Result<NodeId, ScenarioError> {
+    node_names.iter().position(|n| n == name).map(NodeId::from_index).ok_or_else(|| {
         origin.error(field, format!("\"{name}\""), "no node has this name (see network.names)")
     })
 }

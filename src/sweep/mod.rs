@@ -42,10 +42,10 @@ use rayon::prelude::*;
 use crate::scenario::Override;
 
 use journal::{Journal, Manifest, RunRecord};
-use output::{Resolved, atomic_write, sha256_hex};
+use output::{MetricError, RecordError, Resolved, atomic_write, sha256_hex};
 use progress::Progress;
 
-pub use spec::{Axis, MAX_RUNS, RunPlan, SweepSpec, load, run_seed};
+pub use spec::{MAX_RUNS, RunPlan, SweepSpec, load};
 
 /// Name of the resolved sweep file in an output folder.
 pub const SWEEP_JSON: &str = "sweep.json";
@@ -71,14 +71,17 @@ pub enum Metric {
 
 /// Runs one simulation; implemented by the simulator, and by fakes in tests.
 pub trait Runner: Sync {
+    /// Why a run cannot be done; kept as the source of the sweep's [`SweepError::Run`].
+    type Error: std::error::Error + Send + Sync + 'static;
+
     /// Runs one simulation of the base scenario with these overrides and seed; returns its
     /// metrics in a fixed order (the same names in the same order for every run of a sweep).
     ///
     /// # Errors
     ///
-    /// Returns a message when the run cannot be done (for example, an override is invalid);
-    /// the sweep then stops starting new runs and reports the first failed run.
-    fn run(&self, overrides: &[Override], seed: u64) -> Result<Vec<(String, Metric)>, String>;
+    /// Returns [`Self::Error`] when the run cannot be done (for example, an override is
+    /// invalid); the sweep then stops starting new runs and reports the first failed run.
+    fn run(&self, overrides: &[Override], seed: u64) -> Result<Vec<(String, Metric)>, Self::Error>;
 }
 
 /// How to run a sweep.
@@ -140,12 +143,12 @@ pub enum SweepError {
         problem: String,
     },
     /// A `--shard K/N` argument is malformed.
-    #[error("--shard {text}: {problem}")]
+    #[error("--shard {text}: {source}")]
     Shard {
         /// The argument as given.
         text: String,
         /// What is wrong with it.
-        problem: String,
+        source: ShardError,
     },
     /// The output folder already holds work of this sweep and `--resume` was not given.
     #[error(
@@ -173,6 +176,15 @@ pub enum SweepError {
         /// What is wrong with it.
         problem: String,
     },
+    /// A journal entry is intact but its run is not one of the sweep's, or not where the
+    /// sweep puts it.
+    #[error("{file}: bad journal entry: {source}")]
+    Record {
+        /// The journal file.
+        file: String,
+        /// How the entry differs from the sweep.
+        source: RecordError,
+    },
     /// A file or folder could not be read or written.
     #[error("{path}: {reason}")]
     Io {
@@ -183,7 +195,7 @@ pub enum SweepError {
     },
     /// The runner failed (or returned malformed metrics) for at least one run.
     #[error(
-        "run {run} (point {point}, replicate {replicate}, seed {seed}, overrides [{overrides}]) failed: {message}{}",
+        "run {run} (point {point}, replicate {replicate}, seed {seed}, overrides [{overrides}]) failed: {source}{}",
         others_note(*others)
     )]
     Run {
@@ -197,8 +209,8 @@ pub enum SweepError {
         seed: u64,
         /// Its overrides, as `--set` arguments.
         overrides: String,
-        /// The runner's message.
-        message: String,
+        /// Why it failed.
+        source: RunFailure,
         /// How many other runs failed too.
         others: usize,
     },
@@ -215,6 +227,44 @@ pub enum SweepError {
     Merge {
         /// What is wrong: different sweeps, missing or duplicated runs.
         problem: String,
+    },
+}
+
+/// Why one run of a sweep failed (see [`SweepError::Run`]).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RunFailure {
+    /// The runner could not do the run: its [`Runner::Error`], boxed.
+    #[error(transparent)]
+    Runner(Box<dyn std::error::Error + Send + Sync>),
+    /// The runner returned metrics that cannot be tabled.
+    #[error("the runner returned bad metrics: {0}")]
+    Metrics(#[source] MetricError),
+}
+
+/// What is wrong with a `--shard K/N` argument; [`SweepError::Shard`] gives the argument.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ShardError {
+    /// There is no `/`.
+    #[error("expected K/N, e.g. 2/3")]
+    NoSlash,
+    /// K is not a whole number.
+    #[error("K is not a whole number (expected K/N)")]
+    KNotANumber,
+    /// N is not a whole number.
+    #[error("N is not a whole number (expected K/N)")]
+    NNotANumber,
+    /// N is 0.
+    #[error("N must be at least 1")]
+    NoShards,
+    /// K is 0 or above N.
+    #[error("K must be between 1 and N = {n}")]
+    KOutOfRange {
+        /// The K given.
+        k: u32,
+        /// The N given.
+        n: u32,
     },
 }
 
@@ -241,21 +291,21 @@ impl SweepError {
 /// Returns [`SweepError::Shard`] when the text is not two whole numbers around a `/`, or
 /// `N` is 0, or `K` is not in `1..=N`.
 pub fn parse_shard(text: &str) -> Result<(u32, u32), SweepError> {
-    let bad = |problem: &str| SweepError::Shard { text: text.to_string(), problem: problem.into() };
-    let (k, n) = text.split_once('/').ok_or_else(|| bad("expected K/N, e.g. 2/3"))?;
-    let k: u32 = k.trim().parse().map_err(|_| bad("K is not a whole number (expected K/N)"))?;
-    let n: u32 = n.trim().parse().map_err(|_| bad("N is not a whole number (expected K/N)"))?;
-    check_shard(k, n).map_err(|problem| bad(&problem))?;
+    let bad = |source: ShardError| SweepError::Shard { text: text.to_string(), source };
+    let (k, n) = text.split_once('/').ok_or_else(|| bad(ShardError::NoSlash))?;
+    let k: u32 = k.trim().parse().map_err(|_| bad(ShardError::KNotANumber))?;
+    let n: u32 = n.trim().parse().map_err(|_| bad(ShardError::NNotANumber))?;
+    check_shard(k, n).map_err(bad)?;
     Ok((k, n))
 }
 
 /// Checks 1 ≤ K ≤ N.
-fn check_shard(k: u32, n: u32) -> Result<(), String> {
+fn check_shard(k: u32, n: u32) -> Result<(), ShardError> {
     if n == 0 {
-        return Err("N must be at least 1".into());
+        return Err(ShardError::NoShards);
     }
     if k == 0 || k > n {
-        return Err(format!("K must be between 1 and N = {n}"));
+        return Err(ShardError::KOutOfRange { k, n });
     }
     Ok(())
 }
@@ -271,18 +321,19 @@ fn check_shard(k: u32, n: u32) -> Result<(), String> {
 /// - [`SweepError::AlreadyStarted`] if the folder holds a journal or results and
 ///   `options.resume` is false;
 /// - [`SweepError::DifferentSweep`] if its journal belongs to another sweep or shard;
-/// - [`SweepError::Journal`] if a journal entry is damaged;
+/// - [`SweepError::Journal`] if a journal entry is damaged, [`SweepError::Record`] if it is
+///   intact but its run does not fit the sweep;
 /// - [`SweepError::Run`] if the runner fails for any run (the runs that succeeded are kept
 ///   in the journal, so a `--resume` after fixing the cause continues from there);
 /// - [`SweepError::Metrics`] if runs return different metrics;
 /// - [`SweepError::Shard`], [`SweepError::Io`] for a bad shard or an I/O failure.
-pub fn run_sweep(
+pub fn run_sweep<R: Runner>(
     spec: &SweepSpec,
-    runner: &dyn Runner,
+    runner: &R,
     options: &SweepOptions,
 ) -> Result<SweepReport, SweepError> {
     let (k, n) = options.shard.unwrap_or((1, 1));
-    check_shard(k, n).map_err(|problem| SweepError::Shard { text: format!("{k}/{n}"), problem })?;
+    check_shard(k, n).map_err(|source| SweepError::Shard { text: format!("{k}/{n}"), source })?;
     let resolved = Resolved::of(spec);
     let sweep_json = resolved.to_bytes();
     let digest = sha256_hex(&sweep_json);
@@ -303,7 +354,7 @@ pub fn run_sweep(
         let file = journal.entry_path(record.run);
         resolved
             .check_record(record)
-            .map_err(|problem| SweepError::Journal { file: file.display().to_string(), problem })?;
+            .map_err(|source| SweepError::Record { file: file.display().to_string(), source })?;
         if record.run % u64::from(n) != u64::from(k - 1) {
             return Err(SweepError::Journal {
                 file: file.display().to_string(),
@@ -396,9 +447,9 @@ fn short(digest: &str) -> &str {
 
 /// Runs `todo` on a thread pool, journaling each run as it finishes; returns the records in
 /// the order of `todo`. After the first failure no new run is started.
-fn execute(
+fn execute<R: Runner>(
     todo: &[RunPlan],
-    runner: &dyn Runner,
+    runner: &R,
     journal: &Journal,
     digest: &str,
     resolved: &Resolved,
@@ -437,20 +488,20 @@ fn execute(
     let others = errors.len().saturating_sub(1);
     match errors.into_iter().next() {
         None => Ok(records),
-        Some(SweepError::Run { run, point, replicate, seed, overrides, message, .. }) => {
-            Err(SweepError::Run { run, point, replicate, seed, overrides, message, others })
+        Some(SweepError::Run { run, point, replicate, seed, overrides, source, .. }) => {
+            Err(SweepError::Run { run, point, replicate, seed, overrides, source, others })
         }
         Some(other) => Err(other),
     }
 }
 
 /// Runs one plan and checks the shape of its metrics.
-fn run_one(
+fn run_one<R: Runner>(
     plan: &RunPlan,
-    runner: &dyn Runner,
+    runner: &R,
     resolved: &Resolved,
 ) -> Result<RunRecord, SweepError> {
-    let fail = |message: String| SweepError::Run {
+    let fail = |source: RunFailure| SweepError::Run {
         run: plan.index,
         point: plan.point,
         replicate: plan.replicate,
@@ -461,12 +512,13 @@ fn run_one(
             .map(|o| o.argument.as_str())
             .collect::<Vec<_>>()
             .join(", "),
-        message,
+        source,
         others: 0,
     };
-    let metrics = runner.run(&plan.overrides, plan.seed).map_err(&fail)?;
-    output::check_metric_names(&metrics, resolved)
-        .map_err(|problem| fail(format!("the runner returned bad metrics: {problem}")))?;
+    let metrics = runner
+        .run(&plan.overrides, plan.seed)
+        .map_err(|e| fail(RunFailure::Runner(Box::new(e))))?;
+    output::check_metric_names(&metrics, resolved).map_err(|e| fail(RunFailure::Metrics(e)))?;
     Ok(RunRecord {
         run: plan.index,
         point: plan.point,
@@ -484,7 +536,8 @@ fn run_one(
 /// Returns [`SweepError::Merge`] when no folder is given, a folder is given twice, the
 /// folders hold different sweeps, a run is in two folders, or runs are missing (the
 /// message counts them and lists the first few); [`SweepError::Journal`] for a damaged
-/// entry; [`SweepError::Io`] when a folder has no `sweep.json` or a file cannot be written.
+/// entry, [`SweepError::Record`] for one whose run does not fit the sweep;
+/// [`SweepError::Io`] when a folder has no `sweep.json` or a file cannot be written.
 pub fn merge(dirs: &[PathBuf], out_dir: &Path) -> Result<SweepReport, SweepError> {
     let Some(first) = dirs.first() else {
         return Err(SweepError::Merge { problem: "no shard folders given".into() });
@@ -531,9 +584,9 @@ pub fn merge(dirs: &[PathBuf], out_dir: &Path) -> Result<SweepReport, SweepError
         let journal = Journal::open(dir);
         for record in journal.records(&digest)? {
             let file = journal.entry_path(record.run);
-            resolved.check_record(&record).map_err(|problem| SweepError::Journal {
+            resolved.check_record(&record).map_err(|source| SweepError::Record {
                 file: file.display().to_string(),
-                problem,
+                source,
             })?;
             let slot = &mut owner[record.run as usize];
             if let Some(other) = *slot {

@@ -21,14 +21,12 @@ use super::journal::RunRecord;
 use super::spec::{SweepSpec, point_coordinates, run_seed};
 use super::stats::{Summary, summarize_proportion, summarize_values};
 use super::{Metric, POINTS_CSV, RUNS_CSV, SweepError};
+use crate::results::rows::{
+    self, SWEEP_POINT_COLUMN, Shortest, SweepCell, SweepPointStats, SweepRunKey,
+};
 
 /// Format tag of `sweep.json`.
 const SWEEP_FORMAT: &str = "forksim-sweep-v1";
-
-/// Columns of `runs.csv` before the axes; no metric may take these names.
-const RUN_COLUMNS: [&str; 4] = ["run", "point", "replicate", "seed"];
-/// Columns of `points.csv` after the axes.
-const POINT_COLUMNS: [&str; 7] = ["metric", "runs", "mean", "sd", "ci95_low", "ci95_high", "point"];
 
 /// The resolved sweep, as stored in `sweep.json`: everything the tables need and every
 /// input the results depend on (its SHA-256 identifies the sweep in journals).
@@ -148,22 +146,50 @@ impl Resolved {
     ///
     /// # Errors
     ///
-    /// Returns what does not match.
-    pub fn check_record(&self, record: &RunRecord) -> Result<(), String> {
+    /// Returns [`RecordError`] saying what does not match.
+    pub fn check_record(&self, record: &RunRecord) -> Result<(), RecordError> {
         if record.run >= self.runs {
-            return Err(format!("run {} is beyond the sweep's {} runs", record.run, self.runs));
+            return Err(RecordError::BeyondSweep { run: record.run, runs: self.runs });
         }
         let (point, replicate) = (record.run / self.seeds, record.run % self.seeds);
         let seed = run_seed(self.seed, point, replicate);
         if (record.point, record.replicate, record.seed) != (point, replicate, seed) {
-            return Err(format!(
-                "run {} should be point {point}, replicate {replicate}, seed {seed}, but says \
-                 point {}, replicate {}, seed {}",
-                record.run, record.point, record.replicate, record.seed
-            ));
+            return Err(RecordError::Misplaced {
+                run: record.run,
+                expected: (point, replicate, seed),
+                found: (record.point, record.replicate, record.seed),
+            });
         }
         Ok(())
     }
+}
+
+/// A journal record that does not fit the sweep; [`SweepError::Record`] names its file.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum RecordError {
+    /// The record's run index is not a run of the sweep.
+    #[error("run {run} is beyond the sweep's {runs} runs")]
+    BeyondSweep {
+        /// The record's run index.
+        run: u64,
+        /// How many runs the sweep has.
+        runs: u64,
+    },
+    /// The record's point, replicate or seed is not the one the sweep gives its run.
+    #[error(
+        "run {run} should be point {}, replicate {}, seed {}, but says point {}, replicate {}, \
+         seed {}",
+        expected.0, expected.1, expected.2, found.0, found.1, found.2
+    )]
+    Misplaced {
+        /// The record's run index.
+        run: u64,
+        /// The (point, replicate, seed) the sweep gives that run.
+        expected: (u64, u64, u64),
+        /// The (point, replicate, seed) the record holds.
+        found: (u64, u64, u64),
+    },
 }
 
 /// A TOML value as JSON (for `sweep.json` only; datetimes become strings).
@@ -229,31 +255,70 @@ pub fn atomic_write(path: &Path, bytes: &[u8]) -> Result<(), SweepError> {
     Ok(())
 }
 
+/// Metrics of a run that cannot be tabled.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum MetricError {
+    /// A proportion counts more successes than trials.
+    #[error("`{name}` has {successes} successes in only {trials} trials")]
+    SuccessesAboveTrials {
+        /// The metric.
+        name: String,
+        /// Its successes.
+        successes: u64,
+        /// Its trials.
+        trials: u64,
+    },
+    /// A metric has no name.
+    #[error("a metric has an empty name")]
+    EmptyName,
+    /// A metric's column is already taken, by a fixed column, an axis or another metric.
+    #[error("metric `{name}` gives a second `{column}` column")]
+    DuplicateColumn {
+        /// The metric.
+        name: String,
+        /// The column it would add a second time.
+        column: String,
+    },
+}
+
 /// Checks a run's metrics can be tabled: unique names that clash with no column, and
 /// proportions with no more successes than trials.
 ///
 /// # Errors
 ///
-/// Returns what is wrong.
-pub fn check_metric_names(metrics: &[(String, Metric)], resolved: &Resolved) -> Result<(), String> {
-    let mut columns: Vec<String> =
-        RUN_COLUMNS.iter().chain(&POINT_COLUMNS).map(|c| c.to_string()).collect();
+/// Returns [`MetricError`] saying what is wrong.
+pub fn check_metric_names(
+    metrics: &[(String, Metric)],
+    resolved: &Resolved,
+) -> Result<(), MetricError> {
+    // The fixed columns of both tables: no metric may take these names.
+    let mut columns: Vec<String> = rows::columns::<SweepRunKey>()
+        .iter()
+        .chain(rows::columns::<SweepPointStats>())
+        .chain(&[SWEEP_POINT_COLUMN])
+        .map(|c| c.to_string())
+        .collect();
     columns.extend(resolved.axes.iter().map(|a| a.field.clone()));
     for (name, metric) in metrics {
         let mut own = vec![name.clone()];
         if let Metric::Proportion { successes, trials } = metric {
             if successes > trials {
-                return Err(format!("`{name}` has {successes} successes in only {trials} trials"));
+                return Err(MetricError::SuccessesAboveTrials {
+                    name: name.clone(),
+                    successes: *successes,
+                    trials: *trials,
+                });
             }
             own.push(format!("{name}_successes"));
             own.push(format!("{name}_trials"));
         }
         if name.is_empty() {
-            return Err("a metric has an empty name".into());
+            return Err(MetricError::EmptyName);
         }
         for column in own {
             if columns.contains(&column) {
-                return Err(format!("metric `{name}` gives a second `{column}` column"));
+                return Err(MetricError::DuplicateColumn { name: name.clone(), column });
             }
             columns.push(column);
         }
@@ -329,9 +394,13 @@ pub fn write_tables(
 
 /// `runs.csv`: `run,point,replicate,seed,<axes...>,<metric columns...>`, one row per run.
 fn runs_csv(resolved: &Resolved, records: &[RunRecord]) -> Result<Vec<u8>, csv::Error> {
-    let mut out =
-        csv::WriterBuilder::new().terminator(csv::Terminator::Any(b'\n')).from_writer(Vec::new());
-    let mut header: Vec<String> = RUN_COLUMNS.iter().map(|c| c.to_string()).collect();
+    // The header is written by hand: the axis and metric columns depend on the sweep.
+    let mut out = csv::WriterBuilder::new()
+        .terminator(csv::Terminator::Any(b'\n'))
+        .has_headers(false)
+        .from_writer(Vec::new());
+    let mut header: Vec<String> =
+        rows::columns::<SweepRunKey>().iter().map(|c| c.to_string()).collect();
     header.extend(resolved.axes.iter().map(|a| a.field.clone()));
     if let Some(first) = records.first() {
         for (name, metric) in &first.metrics {
@@ -347,24 +416,19 @@ fn runs_csv(resolved: &Resolved, records: &[RunRecord]) -> Result<Vec<u8>, csv::
     }
     out.write_record(&header)?;
     for r in records {
-        let mut row: Vec<String> = vec![
-            r.run.to_string(),
-            r.point.to_string(),
-            r.replicate.to_string(),
-            r.seed.to_string(),
-        ];
-        row.extend(resolved.point_cells(r.point).into_iter().map(str::to_string));
+        let key = SweepRunKey { run: r.run, point: r.point, replicate: r.replicate, seed: r.seed };
+        let mut cells = Vec::new();
         for (_, metric) in &r.metrics {
             match *metric {
-                Metric::Value(x) => row.push(x.to_string()),
+                Metric::Value(x) => cells.push(SweepCell::Value(Shortest(x))),
                 Metric::Proportion { successes, trials } => {
-                    row.push(successes.to_string());
-                    row.push(trials.to_string());
-                    row.push((successes as f64 / trials as f64).to_string());
+                    cells.push(SweepCell::Count(successes));
+                    cells.push(SweepCell::Count(trials));
+                    cells.push(SweepCell::Value(Shortest(successes as f64 / trials as f64)));
                 }
             }
         }
-        out.write_record(&row)?;
+        out.serialize((key, resolved.point_cells(r.point), cells))?;
     }
     out.into_inner().map_err(|e| csv::Error::from(e.into_error()))
 }
@@ -372,11 +436,14 @@ fn runs_csv(resolved: &Resolved, records: &[RunRecord]) -> Result<Vec<u8>, csv::
 /// `points.csv`: `point,<axes...>,metric,runs,mean,sd,ci95_low,ci95_high`, one row per
 /// point and metric (see [`super::stats`] for what the columns mean for each kind).
 fn points_csv(resolved: &Resolved, records: &[RunRecord]) -> Result<Vec<u8>, csv::Error> {
-    let mut out =
-        csv::WriterBuilder::new().terminator(csv::Terminator::Any(b'\n')).from_writer(Vec::new());
-    let mut header = vec!["point".to_string()];
+    // The header is written by hand: the axis columns depend on the sweep.
+    let mut out = csv::WriterBuilder::new()
+        .terminator(csv::Terminator::Any(b'\n'))
+        .has_headers(false)
+        .from_writer(Vec::new());
+    let mut header = vec![SWEEP_POINT_COLUMN.to_string()];
     header.extend(resolved.axes.iter().map(|a| a.field.clone()));
-    header.extend(["metric", "runs", "mean", "sd", "ci95_low", "ci95_high"].map(str::to_string));
+    header.extend(rows::columns::<SweepPointStats>().iter().map(|c| c.to_string()));
     out.write_record(&header)?;
     let seeds = resolved.seeds as usize;
     for (point, group) in records.chunks(seeds).enumerate() {
@@ -405,14 +472,15 @@ fn points_csv(resolved: &Resolved, records: &[RunRecord]) -> Result<Vec<u8>, csv
                     summarize_proportion(&counts)
                 }
             };
-            let mut row = vec![point.to_string()];
-            row.extend(cells.iter().map(|c| c.to_string()));
-            row.push(name.clone());
-            row.push(summary.runs.to_string());
-            for x in [summary.mean, summary.sd, summary.ci95_low, summary.ci95_high] {
-                row.push(x.to_string());
-            }
-            out.write_record(&row)?;
+            let stats = SweepPointStats {
+                metric: name.clone(),
+                runs: summary.runs,
+                mean: Shortest(summary.mean),
+                sd: Shortest(summary.sd),
+                ci95_low: Shortest(summary.ci95_low),
+                ci95_high: Shortest(summary.ci95_high),
+            };
+            out.serialize((point, &cells, stats))?;
         }
     }
     out.into_inner().map_err(|e| csv::Error::from(e.into_error()))

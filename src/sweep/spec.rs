@@ -48,7 +48,6 @@ pub struct RunPlan {
 /// A parsed and resolved sweep file.
 #[derive(Clone, Debug)]
 pub struct SweepSpec {
-    file: PathBuf,
     name: String,
     base_text: String,
     base: PathBuf,
@@ -79,11 +78,6 @@ impl SweepSpec {
     /// The sweep's name (the default output folder is `results/sweeps/<name>`).
     pub fn name(&self) -> &str {
         &self.name
-    }
-
-    /// The sweep file it was loaded from.
-    pub fn file(&self) -> &Path {
-        &self.file
     }
 
     /// The base scenario, resolved relative to the sweep file's folder.
@@ -299,7 +293,6 @@ pub fn load(path: &Path) -> Result<SweepSpec, SweepError> {
     }
 
     Ok(SweepSpec {
-        file: path.to_path_buf(),
         name,
         base_text,
         base,

@@ -9,8 +9,15 @@ use sha2::{Digest, Sha256};
 
 use super::journal::{JOURNAL_DIR, Journal};
 use super::output::sha256_hex;
+use super::spec::run_seed;
 use super::*;
+use crate::results::rows::{SweepRunKey, Table};
 use crate::rng::{Purpose, RngStreams, below, uniform01};
+
+/// Why a fake run fails.
+#[derive(Debug, PartialEq, thiserror::Error)]
+#[error("{0}")]
+struct FakeError(&'static str);
 
 /// A deterministic stand-in for the simulator: metrics from a ChaCha stream keyed by the
 /// seed and the override arguments, after a short sleep that varies by run so parallel
@@ -20,7 +27,9 @@ struct FakeRunner {
 }
 
 impl Runner for FakeRunner {
-    fn run(&self, overrides: &[Override], seed: u64) -> Result<Vec<(String, Metric)>, String> {
+    type Error = FakeError;
+
+    fn run(&self, overrides: &[Override], seed: u64) -> Result<Vec<(String, Metric)>, FakeError> {
         let mut hasher = Sha256::new();
         for o in overrides {
             hasher.update(o.argument.as_bytes());
@@ -35,7 +44,7 @@ impl Runner for FakeRunner {
             .iter()
             .find(|o| o.field() == "chain.block_interval_s")
             .and_then(|o| o.value.as_integer())
-            .ok_or("no chain.block_interval_s override")? as f64;
+            .ok_or(FakeError("no chain.block_interval_s override"))? as f64;
         let trials = 50 + below(&mut rng, 50);
         let stale = uniform01(&mut rng) * 10.0 / interval;
         Ok(vec![
@@ -53,9 +62,11 @@ impl Runner for FakeRunner {
 struct FailingRunner;
 
 impl Runner for FailingRunner {
-    fn run(&self, overrides: &[Override], seed: u64) -> Result<Vec<(String, Metric)>, String> {
+    type Error = FakeError;
+
+    fn run(&self, overrides: &[Override], seed: u64) -> Result<Vec<(String, Metric)>, FakeError> {
         if overrides.iter().any(|o| o.argument == "chain.block_interval_s=30") {
-            return Err("block interval 30 is cursed".into());
+            return Err(FakeError("block interval 30 is cursed"));
         }
         FakeRunner { sleep_ms: 0 }.run(overrides, seed)
     }
@@ -159,12 +170,15 @@ fn tables_have_the_documented_columns() {
     assert!(lines[27].starts_with("8,60,900000,height,3,"));
 
     // Recompute one proportion row from runs.csv: pooled counts, Wilson interval.
-    let mut reader = csv::Reader::from_reader(runs.as_bytes());
+    let table = Table::from_reader(RUNS_CSV, runs.as_bytes()).unwrap();
+    let keys = table.rows::<SweepRunKey>().unwrap();
+    assert_eq!(keys[4], SweepRunKey { run: 4, point: 1, replicate: 1, seed: run_seed(1, 1, 1) });
+    let successes = table.column("orphans_successes").unwrap();
+    let trials = table.column("orphans_trials").unwrap();
     let (mut s, mut t) = (0u64, 0u64);
-    for row in reader.records().take(3) {
-        let row = row.unwrap();
-        s += row[7].parse::<u64>().unwrap();
-        t += row[8].parse::<u64>().unwrap();
+    for row in table.records().iter().take(3) {
+        s += row[successes].parse::<u64>().unwrap();
+        t += row[trials].parse::<u64>().unwrap();
     }
     let (low, high) = stats::wilson(s as f64, t as f64, stats::Z_975);
     let p = s as f64 / t as f64;
@@ -319,6 +333,9 @@ fn a_failing_run_keeps_the_others_and_resume_finishes() {
     let text = err.to_string();
     assert!(text.contains("run 9 ") && text.contains("cursed"), "{text}");
     assert!(text.contains("chain.block_interval_s=30"), "{text}");
+    // The runner's own error is kept, not only its text.
+    let SweepError::Run { source: RunFailure::Runner(cause), .. } = &err else { panic!("{err:?}") };
+    assert_eq!(cause.downcast_ref(), Some(&FakeError("block interval 30 is cursed")));
     assert!(!out.join(RUNS_CSV).exists());
     // One thread: runs 0..9 were done and journaled before the failure stopped the rest.
     assert_eq!(Journal::open(&out).entry_count().unwrap(), 9);
@@ -335,14 +352,18 @@ fn a_failing_run_keeps_the_others_and_resume_finishes() {
 fn inconsistent_metrics_are_refused() {
     struct Shifty;
     impl Runner for Shifty {
-        fn run(&self, _: &[Override], seed: u64) -> Result<Vec<(String, Metric)>, String> {
+        type Error = std::convert::Infallible;
+
+        fn run(&self, _: &[Override], seed: u64) -> Result<Vec<(String, Metric)>, Self::Error> {
             let name = if seed.is_multiple_of(2) { "a" } else { "b" };
             Ok(vec![(name.to_string(), Metric::Value(1.0))])
         }
     }
     struct Clash;
     impl Runner for Clash {
-        fn run(&self, _: &[Override], _: u64) -> Result<Vec<(String, Metric)>, String> {
+        type Error = std::convert::Infallible;
+
+        fn run(&self, _: &[Override], _: u64) -> Result<Vec<(String, Metric)>, Self::Error> {
             Ok(vec![("seed".to_string(), Metric::Value(1.0))])
         }
     }
@@ -353,6 +374,16 @@ fn inconsistent_metrics_are_refused() {
     assert!(matches!(err, SweepError::Metrics { .. }), "{err}");
     let err = run_sweep(&spec, &Clash, &options(dir.path().join("b"))).unwrap_err();
     assert!(err.to_string().contains("second `seed` column"), "{err}");
+    assert!(
+        matches!(
+            err,
+            SweepError::Run {
+                source: RunFailure::Metrics(MetricError::DuplicateColumn { .. }),
+                ..
+            }
+        ),
+        "{err:?}"
+    );
 }
 
 #[test]

@@ -1,5 +1,7 @@
 //! End-to-end runs of the binary: the files a run writes and what it prints.
 
+use forksim::results::rows::{BlockRow, read_rows};
+
 use crate::support::{forksim, forksim_ok, read, scenario, stderr, stdout};
 
 #[test]
@@ -38,7 +40,7 @@ fn quickstart_writes_every_file_with_matching_digests() {
     ];
     assert_eq!(names, expected);
     for (f, digest) in files {
-        let actual = forksim::observe::output::sha256_hex(&read(&out, f));
+        let actual = forksim::results::files::sha256_hex(&read(&out, f));
         assert_eq!(digest, actual.as_str(), "{f} does not match its manifest digest");
     }
     assert!(read(&out, "propagation.png").starts_with(b"\x89PNG"), "a real PNG");
@@ -54,8 +56,8 @@ fn quickstart_writes_every_file_with_matching_digests() {
 
     let summary: serde_json::Value = serde_json::from_slice(&read(&out, "summary.json")).unwrap();
     assert_eq!(summary["blocks_mined"], 100);
-    let blocks = String::from_utf8(read(&out, "blocks.csv")).unwrap();
-    let in_main = blocks.lines().skip(1).filter(|l| l.ends_with(",true")).count() as u64;
+    let blocks: Vec<BlockRow> = read_rows(&out).unwrap();
+    let in_main = blocks.iter().filter(|b| b.in_main_chain).count() as u64;
     assert_eq!(
         summary["main_chain_height"].as_u64().unwrap(),
         in_main,
@@ -115,6 +117,49 @@ fn plot_redraws_the_same_figures_from_the_csv_files() {
     let o = forksim(&["plot", tmp.path().join("missing").to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("propagation_cdf.csv"), "{}", stderr(&o));
+}
+
+#[test]
+fn a_renamed_or_missing_column_is_an_error_naming_the_file_and_the_column() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("q");
+    let q = scenario("quickstart.toml");
+    let args = ["run", q.to_str().unwrap(), "--quiet", "--out", out.to_str().unwrap()];
+    forksim_ok(&[&args[..], &["--set", "run.blocks=20"]].concat());
+
+    // Columns moved around still draw the same figure: they are read by name.
+    let before = read(&out, "revenue.svg");
+    let miners = String::from_utf8(read(&out, "miners.csv")).unwrap();
+    let moved: String = miners
+        .lines()
+        .map(|l| {
+            let mut f: Vec<&str> = l.split(',').collect();
+            f.reverse();
+            f.join(",") + "\n"
+        })
+        .collect();
+    std::fs::write(out.join("miners.csv"), &moved).unwrap();
+    forksim_ok(&["plot", out.to_str().unwrap()]);
+    assert!(read(&out, "revenue.svg") == before, "moved columns changed the figure");
+
+    std::fs::write(out.join("miners.csv"), moved.replacen("revenue_share", "revenue", 1)).unwrap();
+    let o = forksim(&["plot", out.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(err.contains("miners.csv") && err.contains("no column `revenue_share`"), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+
+    let blocks = String::from_utf8(read(&out, "blocks.csv")).unwrap();
+    let header_end = blocks.find('\n').unwrap();
+    let without = blocks[..header_end].replace(",in_main_chain", "");
+    let rows: String = blocks[header_end + 1..]
+        .lines()
+        .map(|l| l.rsplit_once(',').map_or(String::new(), |(kept, _)| format!("{kept}\n")))
+        .collect();
+    std::fs::write(out.join("blocks.csv"), format!("{without}\n{rows}")).unwrap();
+    let o = forksim(&["tree", out.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("blocks.csv: no column `in_main_chain`"), "{}", stderr(&o));
 }
 
 #[test]
@@ -196,8 +241,8 @@ fn tree_draws_the_block_tree_from_blocks_csv() {
     for name in ["Alice", "Bob", "Carol", "Dave", "Erin"] {
         assert!(svg.contains(name), "{name} missing from the legend");
     }
-    let blocks = String::from_utf8(read(&out, "blocks.csv")).unwrap();
-    let stale = blocks.lines().filter(|l| l.ends_with(",false")).count();
+    let blocks: Vec<BlockRow> = read_rows(&out).unwrap();
+    let stale = blocks.iter().filter(|b| !b.in_main_chain).count();
     assert!(svg.contains(&format!("{stale} stale")), "caption lacks the stale count {stale}");
 }
 

@@ -3,7 +3,8 @@
 //! a 10 % attacker does not, and the shipped scenarios replay byte for byte.
 
 use forksim::analytic;
-use forksim::attack_trials;
+use forksim::results::rows::{ReorgRow, read_rows};
+use forksim::run::trials as attack_trials;
 use forksim::scenario::{self, Override};
 
 use crate::support::{forksim, forksim_ok, read, scenario as scenario_path, stdout};
@@ -62,14 +63,8 @@ fn a_majority_attacker_reverses_a_payment_six_confirmations_deep() {
     assert_eq!(d["success"], true, "a 55 % attacker reverses the payment: {d}");
     assert!(d["reversed_at_s"].as_f64() > d["shipped_at_s"].as_f64());
     // The reorg that reversed it was at least 6 deep at the merchant.
-    let reorgs = String::from_utf8(read(&out, "reorgs.csv")).unwrap();
-    let deepest = reorgs
-        .lines()
-        .skip(1)
-        .filter(|l| l.starts_with("bob,"))
-        .filter_map(|l| l.split(',').nth(2)?.parse::<u32>().ok())
-        .max()
-        .unwrap_or(0);
+    let reorgs: Vec<ReorgRow> = read_rows(&out).unwrap();
+    let deepest = reorgs.iter().filter(|r| r.node == "bob").map(|r| r.depth).max().unwrap_or(0);
     assert!(deepest >= 6, "bob's deepest reorg: {deepest}");
 }
 

@@ -5,6 +5,7 @@ mod browser;
 mod cli;
 mod determinism;
 mod double_spend;
+mod golden;
 mod published;
 mod race;
 mod races;

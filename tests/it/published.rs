@@ -14,10 +14,8 @@
 //! ignored bandwidth or latency tables, or sent full blocks in compact mode, misses by tens
 //! of points.
 
-use forksim::observe::metrics::Metrics;
-use forksim::observe::output::render;
+use forksim::results::files::render;
 use forksim::scenario::{self, Override};
-use forksim::sim::Simulation;
 
 use crate::support::scenario as shipped;
 
@@ -32,9 +30,8 @@ fn mean_propagation(year: u32, relay: &str) -> (f64, f64) {
     ];
     let overrides: Vec<Override> = sets.iter().map(|s| Override::parse(s).unwrap()).collect();
     let scenario = scenario::load(&shipped("bitcoin-2019.toml"), &overrides, None).unwrap();
-    let mut sim = Simulation::new(&scenario, Metrics::new(scenario.network.nodes)).unwrap();
-    let stats = sim.run(&scenario);
-    let summary = render(&scenario, &mut sim, &stats).summary;
+    let outcome = forksim::run::run(&scenario).unwrap();
+    let summary = render(&scenario, &outcome).summary;
     (summary.propagation_ms.to_50_percent.mean_ms, summary.propagation_ms.to_90_percent.mean_ms)
 }
 

@@ -13,10 +13,8 @@
 //! With d / T = 0.01 and 400,000 blocks that is about 7 % of s; doubling the delay (for
 //! example, a relay that took three trips instead of one) or ignoring it would fail.
 
-use forksim::observe::metrics::Metrics;
-use forksim::observe::output::render;
+use forksim::results::files::render;
 use forksim::scenario;
-use forksim::sim::Simulation;
 
 fn stale_rate(share: f64, delay_s: f64, interval_s: f64, blocks: u64, seed: u64) -> f64 {
     let text = format!(
@@ -54,9 +52,8 @@ validation_ms_per_mb = 0.0
     );
     let scenario =
         scenario::from_str(&text, std::path::Path::new("race.toml"), &[], Some(seed)).unwrap();
-    let mut sim = Simulation::new(&scenario, Metrics::new(2)).unwrap();
-    let stats = sim.run(&scenario);
-    render(&scenario, &mut sim, &stats).summary.stale_rate
+    let outcome = forksim::run::run(&scenario).unwrap();
+    render(&scenario, &outcome).summary.stale_rate
 }
 
 #[test]

@@ -1,13 +1,12 @@
-//! Payments end to end: a double payment splits the network and resolves, runs with a
-//! workload are deterministic, and compact blocks fail to rebuild exactly when payments have
-//! not spread yet.
+//! Payments end to end: runs with a workload are deterministic, and compact blocks fail to
+//! rebuild exactly when payments have not spread yet (how a double payment splits the
+//! network is checked inside the crate, in `run::tests`, where the pool can be asked).
 
-use forksim::chain::{BlockId, TxId};
+use forksim::chain::TxId;
 use forksim::observe::{Observer, Record};
+use forksim::results::rows::{TransactionRow, read_rows};
+use forksim::run::run_with;
 use forksim::scenario::{self, Override};
-use forksim::sim::Simulation;
-use forksim::time::SimTime;
-use forksim::txpool::NEVER;
 
 use crate::support::{forksim_ok, read, scenario as scenario_path};
 
@@ -24,8 +23,8 @@ impl Observer for Watch {
         match *record {
             Record::PaymentSent { txid, conflict: true, .. } => self.versions.push(txid),
             Record::MessageSent { kind, .. } => match kind {
-                forksim::node::relay::MessageKind::CmpctBlock => self.cmpct_blocks += 1,
-                forksim::node::relay::MessageKind::GetBlockTxn => self.get_block_txns += 1,
+                forksim::network::message::MessageKind::CmpctBlock => self.cmpct_blocks += 1,
+                forksim::network::message::MessageKind::GetBlockTxn => self.get_block_txns += 1,
                 _ => {}
             },
             _ => {}
@@ -39,63 +38,6 @@ fn load(name: &str, sets: &[&str]) -> scenario::Scenario {
 }
 
 #[test]
-fn a_double_payment_splits_the_network_then_exactly_one_version_survives() {
-    // Stop 20 s after the double payment (at 90 s), before a block is likely: each node
-    // holds the version it heard first.
-    let early = load("double-payment.toml", &["run.max_time_s=110"]);
-    let mut sim = Simulation::new(&early, Watch::default()).unwrap();
-    sim.run(&early);
-    let t = sim.transactions.as_ref().unwrap();
-    let ids: Vec<u32> =
-        sim.observer.versions.iter().map(|txid| t.pool.index_of(txid).unwrap()).collect();
-    assert_eq!(ids.len(), 2, "two versions were sent");
-    let now = SimTime(110_000_000);
-    let (mut first, mut second) = (0, 0);
-    for node in 0..early.network.nodes {
-        let tip = sim.nodes[node as usize].tip;
-        let holds: Vec<bool> =
-            ids.iter().map(|&i| t.pool.in_mempool(&mut sim.store, tip, i, node, now)).collect();
-        let arrivals: Vec<SimTime> = ids.iter().map(|&i| t.pool.arrival(i, node)).collect();
-        assert!(arrivals.iter().filter(|&&a| a != NEVER).count() == 1, "node {node}: one version");
-        if arrivals.iter().all(|&a| a == NEVER || a <= now) {
-            assert_eq!(holds.iter().filter(|&&h| h).count(), 1, "node {node} holds one version");
-        }
-        first += u32::from(holds[0]);
-        second += u32::from(holds[1]);
-    }
-    eprintln!(
-        "double payment after 20 s: {first} nodes hold the first version, {second} the second"
-    );
-    assert!(first >= 5 && second >= 5, "both camps hold nodes: {first} and {second}");
-
-    // The whole run: exactly one version is confirmed, and no node keeps either.
-    let full = load("double-payment.toml", &[]);
-    let mut sim = Simulation::new(&full, Watch::default()).unwrap();
-    sim.run(&full);
-    let end = SimTime(u64::MAX / 2);
-    let t = sim.transactions.as_ref().unwrap();
-    let ids: Vec<u32> =
-        sim.observer.versions.iter().map(|txid| t.pool.index_of(txid).unwrap()).collect();
-    let (best, in_main) = forksim::observe::metrics::main_chain_flags(&mut sim.store);
-    let confirmed: Vec<bool> = ids
-        .iter()
-        .map(|&i| sim.store.chain_to(best).iter().any(|b| t.pool.block_txs(*b).contains(&i)))
-        .collect();
-    assert_eq!(confirmed.iter().filter(|&&c| c).count(), 1, "exactly one version confirms");
-    assert!(in_main[best.index()]);
-    for node in 0..full.network.nodes {
-        let tip = sim.nodes[node as usize].tip;
-        assert_ne!(tip, BlockId::GENESIS);
-        for &i in &ids {
-            assert!(
-                !t.pool.in_mempool(&mut sim.store, tip, i, node, end),
-                "node {node} still holds a version after confirmation"
-            );
-        }
-    }
-}
-
-#[test]
 fn compact_blocks_need_a_round_trip_only_for_payments_that_have_not_spread() {
     let count = |trickle: &str| {
         let s = load(
@@ -106,8 +48,7 @@ fn compact_blocks_need_a_round_trip_only_for_payments_that_have_not_spread() {
                 &format!("workload.trickle_interval_s={trickle}"),
             ],
         );
-        let mut sim = Simulation::new(&s, Watch::default()).unwrap();
-        sim.run(&s);
+        let sim = run_with(&s, Watch::default(), None).unwrap();
         (sim.observer.get_block_txns, sim.observer.cmpct_blocks)
     };
     let (fast_fail, fast_all) = count("0.5");
@@ -141,7 +82,7 @@ fn runs_with_payments_are_byte_identical_for_the_same_seed() {
     for f in ["transactions.csv", "mempool.csv", "blocks.csv", "summary.json", "transactions.png"] {
         assert!(read(&dirs[0], f) == read(&dirs[1], f), "{f} differs");
     }
-    let csv = String::from_utf8(read(&dirs[0], "transactions.csv")).unwrap();
-    let confirmed = csv.lines().skip(1).filter(|l| l.split(',').nth(7) != Some("")).count();
+    let txs: Vec<TransactionRow> = read_rows(&dirs[0]).unwrap();
+    let confirmed = txs.iter().filter(|t| t.confirmed_height.is_some()).count();
     assert!(confirmed > 1000, "{confirmed} payments confirmed in 20 one-minute blocks");
 }

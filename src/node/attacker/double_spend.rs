@@ -1,0 +1,144 @@
+//! The double spend against a merchant: pay, then take the payment back with a private
+//! branch that holds a conflicting version of it.
+//!
+//! At `pay_at` the attacker's wallet signs two versions spending the same coins: the payment,
+//! submitted at the merchant and relayed like any payment, and the conflicting version, which
+//! only the attacker's node holds (never announced). The attacker hands the payment to the
+//! merchant and begins its private branch on its tip of that moment; its templates take the
+//! conflicting version from its own mempool. It publishes the branch once it is longer than
+//! the honest chain and the merchant has its `z` confirmations ([`PrivateChain`]'s rule).
+//!
+//! Against an eclipsed merchant (every peer of the merchant is an attacker node) the roles of
+//! the two versions swap: the attacker mines the payment into blocks only the merchant takes,
+//! and gives the other version to an honest node, from where it spreads to everyone else.
+
+use super::private_chain::PrivateChain;
+use crate::chain::BlockId;
+use crate::id::NodeId;
+use crate::node::ctx::NodeCtx;
+use crate::node::protocol::{Answer, Protocol, Report, View};
+use crate::observe::Record;
+use crate::scenario::Scenario;
+use crate::scenario::attack::DoubleSpendSpec;
+use crate::time::SimTime;
+
+/// The protocol timer of the payment.
+const PAY: u32 = 0;
+
+/// The double-spend attacker.
+pub struct DoubleSpend {
+    chain: PrivateChain,
+    node: NodeId,
+    merchant: NodeId,
+    pay_at: SimTime,
+    /// The merchant is eclipsed (by the attacker's nodes).
+    eclipsed_merchant: bool,
+    /// With an eclipsed merchant: the honest node the attacker gives the other version to
+    /// (the lowest-index node that is neither the merchant nor an attacker).
+    public_entry: NodeId,
+    paid_at: Option<SimTime>,
+    gave_up: bool,
+}
+
+impl DoubleSpend {
+    /// The attacker on `node` of `scenario`, following `spec`; `relay`: whether it passes on
+    /// others' blocks.
+    pub fn new(scenario: &Scenario, node: NodeId, spec: DoubleSpendSpec, relay: bool) -> Self {
+        let merchant = spec.merchant;
+        DoubleSpend {
+            chain: PrivateChain::double_spend(spec, relay),
+            node,
+            merchant,
+            pay_at: spec.pay_at,
+            eclipsed_merchant: scenario.eclipse.as_ref().is_some_and(|e| e.victim == spec.merchant),
+            public_entry: NodeId::all(scenario.network.nodes)
+                .find(|&n| n != merchant && scenario.attackers.iter().all(|x| x.node != n))
+                .unwrap_or(node),
+            paid_at: None,
+            gave_up: false,
+        }
+    }
+
+    /// Pays the merchant and keeps the conflicting version to itself.
+    fn pay(&mut self, ctx: &mut NodeCtx<'_>, tip: BlockId) -> Answer {
+        let now = ctx.now();
+        let network = ctx.network();
+        let (attacker, merchant) = (self.node, self.merchant);
+        let payments = ctx.payments_mut().expect("a double spend has a workload (validated)");
+        let Some([payment, conflict]) = payments.wallets.conflicting_pair([merchant, attacker])
+        else {
+            // The wallet could not pay: nothing to attack with.
+            self.gave_up = true;
+            return Answer::default();
+        };
+        let pool = &mut payments.pool;
+        let (paid, kept) = if self.eclipsed_merchant {
+            let paid = pool.add_private(network, payment.tx, payment.fee, attacker, now);
+            (paid, pool.add(network, conflict.tx, conflict.fee, self.public_entry, now))
+        } else {
+            let paid = pool.add(network, payment.tx, payment.fee, merchant, now);
+            (paid, pool.add_private(network, conflict.tx, conflict.fee, attacker, now))
+        };
+        let sent: Vec<Record> = [paid, kept]
+            .iter()
+            .map(|&i| {
+                let tx = &pool.txs()[i as usize];
+                Record::PaymentSent { txid: tx.txid, node: tx.source, conflict: true, time: now }
+            })
+            .collect();
+        for record in sent {
+            ctx.record(record);
+        }
+        self.chain.begin_double_spend(tip, self.eclipsed_merchant);
+        self.paid_at = Some(now);
+        ctx.hand_over(merchant, paid);
+        // Mine the conflicting version from now on (ground mode rebuilds its template).
+        Answer { restart_mining: true, ..Answer::default() }
+    }
+
+    fn note(&mut self, decision: Answer) -> Answer {
+        if decision.gave_up.is_some() && self.paid_at.is_some() {
+            self.gave_up = true;
+        }
+        decision
+    }
+}
+
+impl Protocol for DoubleSpend {
+    fn name(&self) -> &'static str {
+        self.chain.name()
+    }
+
+    fn mining_tip(&self, tip: BlockId) -> BlockId {
+        self.chain.mining_tip(tip)
+    }
+
+    fn on_mined(&mut self, view: &View<'_>, block: BlockId) -> Answer {
+        let decision = self.chain.on_mined(view, block);
+        self.note(decision)
+    }
+
+    fn on_accepted(&mut self, view: &View<'_>, block: BlockId) -> Answer {
+        let decision = self.chain.on_accepted(view, block);
+        self.note(decision)
+    }
+
+    fn relays_peer_blocks(&self) -> bool {
+        self.chain.relays_peer_blocks()
+    }
+
+    fn on_start(&mut self, ctx: &mut NodeCtx<'_>) {
+        ctx.set_timer(self.pay_at, crate::node::Timer::Protocol(PAY));
+    }
+
+    fn on_timer(&mut self, ctx: &mut NodeCtx<'_>, tip: BlockId, timer: u32) -> Answer {
+        match timer {
+            PAY => self.pay(ctx, tip),
+            _ => Answer::default(),
+        }
+    }
+
+    fn report(&self) -> Report {
+        Report::DoubleSpender { paid_at: self.paid_at, gave_up: self.gave_up }
+    }
+}

@@ -1,0 +1,181 @@
+//! Asking a node's protocol what to do with a block, then doing it.
+//!
+//! The protocol is asked before anything is relayed: its [`Answer`] lists every step (adopt
+//! the block, publish withheld blocks, relay) in the order the node takes them, and only then
+//! does the node act. An honest node answers "adopt and relay"; a selfish pool that hears a
+//! competing block answers "adopt, publish my block, then relay", so on every link its own
+//! block goes out first.
+
+use super::Node;
+use super::chain_view::BlockState;
+use super::ctx::NodeCtx;
+use super::protocol::{Answer, Step, View};
+use crate::chain::BlockId;
+use crate::id::LinkId;
+use crate::observe::{KeepReason, Record, TipOutcome};
+
+impl Node {
+    /// A valid block is connected: the node asks its protocol, carries out the answer, lets
+    /// its miner react, records the acceptance (of a peer's block) and connects orphans that
+    /// were waiting for it.
+    pub(super) fn accept(
+        &mut self,
+        ctx: &mut NodeCtx<'_>,
+        block: BlockId,
+        from: Option<LinkId>,
+        mined_here: bool,
+    ) {
+        ctx.set_state(block, BlockState::Accepted);
+        let old_tip = self.view.tip;
+        let mining_before = self.mining_tip();
+        let store = ctx.store();
+        let (work, tip_work) = (store.get(block).chain_work, store.get(old_tip).chain_work);
+        let wins = work > tip_work
+            || (work == tip_work && self.protocol.prefers_on_tie(store, old_tip, block));
+        let answer = if mined_here {
+            let view = View { store, tip: old_tip, now: ctx.now() };
+            self.protocol.on_mined(&view, block)
+        } else {
+            let tip = if wins { block } else { old_tip };
+            let view = View { store, tip, now: ctx.now() };
+            self.protocol.on_accepted(&view, block)
+        };
+        if mined_here && !answer.adopts() && !answer.publishes(block) {
+            ctx.record(Record::Withheld { node: self.id, block, time: ctx.now() });
+        }
+        // A peer's block is recorded as accepted once the node has acted on it, or, if the
+        // node publishes blocks of its own in answer, just before it does.
+        let kept = if work == tip_work { KeepReason::SeenFirst } else { KeepReason::MoreWork };
+        let mut acceptance =
+            (!mined_here).then_some(TipOutcome::Kept { tip: old_tip, reason: kept });
+        let mut fork = None;
+        for step in &answer.steps {
+            if let (Step::Publish, Some(outcome)) = (step, acceptance) {
+                self.record_accepted(ctx, block, from, outcome);
+                acceptance = None;
+            }
+            match step {
+                Step::Adopt => {
+                    let (f, outcome) = self.adopt(ctx, block);
+                    fork = Some(f);
+                    if let Some(a) = acceptance.as_mut() {
+                        *a = outcome;
+                    }
+                }
+                Step::Relay => self.relay(ctx, block, from, fork),
+                Step::Publish => self.publish(ctx, &answer.publish),
+            }
+        }
+        if mined_here || self.view.tip != old_tip || self.mining_tip() != mining_before {
+            self.tip_changed(ctx);
+        }
+        if let Some(outcome) = acceptance {
+            self.record_accepted(ctx, block, from, outcome);
+        }
+        self.record_give_up(ctx, &answer);
+        let tip = self.view.tip;
+        self.protocol.after_block(ctx, tip);
+        self.connect_orphans_of(ctx, block);
+    }
+
+    fn record_accepted(
+        &self,
+        ctx: &mut NodeCtx<'_>,
+        block: BlockId,
+        from: Option<LinkId>,
+        outcome: TipOutcome,
+    ) {
+        let from_node = from.map(|l| ctx.network().link_target(l));
+        let (node, time) = (self.id, ctx.now());
+        ctx.record(Record::BlockAccepted { node, block, from: from_node, outcome, time });
+    }
+
+    /// A timer of the protocol fired.
+    pub(super) fn decide_timer(&mut self, ctx: &mut NodeCtx<'_>, timer: u32) {
+        let tip = self.view.tip;
+        let answer = self.protocol.on_timer(ctx, tip, timer);
+        if answer.steps.contains(&Step::Publish) {
+            self.publish(ctx, &answer.publish);
+        }
+        self.record_give_up(ctx, &answer);
+        if answer.restart_mining {
+            self.restart_mining(ctx);
+        }
+    }
+
+    /// Makes `block` the node's tip; returns the fork point with the old tip and what that
+    /// did to the tip.
+    fn adopt(&mut self, ctx: &NodeCtx<'_>, block: BlockId) -> (BlockId, TipOutcome) {
+        let old_tip = self.view.tip;
+        let store = ctx.store();
+        let fork = store.fork_point(old_tip, block);
+        let outcome = if fork == old_tip {
+            TipOutcome::Extended { old_tip }
+        } else {
+            let depth = store.get(old_tip).height - store.get(fork).height;
+            TipOutcome::Reorged { old_tip, depth }
+        };
+        self.view.tip = block;
+        (fork, outcome)
+    }
+
+    /// The honest relay: announces `block`, and the blocks that joined the best chain with
+    /// it (above `fork`, where it was adopted), oldest first, to every peer but the sender;
+    /// nothing if another branch has taken over since.
+    fn relay(
+        &mut self,
+        ctx: &mut NodeCtx<'_>,
+        block: BlockId,
+        from: Option<LinkId>,
+        fork: Option<BlockId>,
+    ) {
+        let tip = self.view.tip;
+        let store = ctx.store();
+        if tip != block && !store.is_ancestor(block, tip) {
+            return;
+        }
+        let parent = store.get(block).parent.expect("genesis is never relayed");
+        let fork = fork.unwrap_or(parent);
+        // Almost always the block alone joined, extending the old tip: no list needed.
+        if parent == fork {
+            Node::announce(ctx, block, from);
+        } else {
+            for b in store.branch(block, fork) {
+                let except = if b == block { from } else { None };
+                Node::announce(ctx, b, except);
+            }
+        }
+    }
+
+    fn record_give_up(&mut self, ctx: &mut NodeCtx<'_>, answer: &Answer) {
+        if let Some(abandoned) = answer.gave_up {
+            let tip = self.mining_tip();
+            ctx.record(Record::GaveUp { node: self.id, abandoned, tip, time: ctx.now() });
+        }
+    }
+
+    /// Announces private blocks over every link of the node, oldest first, with the normal
+    /// relay protocol; the node's own tip moves to them where they have more work.
+    fn publish(&mut self, ctx: &mut NodeCtx<'_>, blocks: &[BlockId]) {
+        let last = *blocks.last().expect("publishing at least one block");
+        let tip = self.view.tip;
+        let store = ctx.store();
+        let tie = self.mining_tip() == last
+            && tip != last
+            && store.get(tip).chain_work == store.get(last).chain_work;
+        ctx.record(Record::Published {
+            node: self.id,
+            tip: last,
+            count: blocks.len() as u32,
+            tie_with: tie.then_some(tip),
+            time: ctx.now(),
+        });
+        for &b in blocks {
+            Node::announce(ctx, b, None);
+            let store = ctx.store();
+            if store.get(b).chain_work > store.get(self.view.tip).chain_work {
+                self.view.tip = b;
+            }
+        }
+    }
+}

@@ -1,0 +1,96 @@
+//! Who the nodes of a scenario are: their hash power, their protocols and, for an eclipsed
+//! node, whom the attacker lets it talk to.
+//!
+//! Hash shares are drawn for the honest miners first (stream `(Population, 1)`); attackers
+//! then take their configured shares and the honest shares are scaled to the rest. An
+//! explicit γ picks its tie-breaking subset of honest miners from stream `(Attacker, 1 + i)`;
+//! an eclipse draws the latencies of the victim's new links from `(Latency, 1)`.
+
+use thiserror::Error;
+
+use super::Protocol;
+use super::attacker::{self, SharesError};
+use crate::mining::assign_hash_shares;
+use crate::network::{Network, NetworkError};
+use crate::rng::{Purpose, RngStreams};
+use crate::scenario::Scenario;
+
+/// Why a scenario's nodes cannot be set up on its network.
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum PopulationError {
+    /// Rewiring an eclipsed node's links disconnects the network.
+    #[error(
+        "field `network.eclipse` = {{ victim = \"{victim}\", attackers = [{attackers} nodes] }}: rewiring the victim's links breaks the network: {source}"
+    )]
+    Eclipse {
+        /// The victim's name.
+        victim: String,
+        /// How many attacker nodes surround it.
+        attackers: usize,
+        /// Why.
+        source: NetworkError,
+    },
+    /// Attackers cannot get their hash power.
+    #[error("field `attacker` = [{attackers} attackers]: {source}")]
+    Shares {
+        /// How many attackers.
+        attackers: usize,
+        /// Why.
+        source: SharesError,
+    },
+}
+
+/// The nodes of a run, before they start.
+pub struct Population {
+    /// The network, after any eclipse.
+    pub network: Network,
+    /// Each node's share of the hash power.
+    pub hash_shares: Vec<f64>,
+    /// Each node's protocol.
+    pub protocols: Vec<Box<dyn Protocol>>,
+    /// Per attacker in scenario order: the honest share favouring it in ties (explicit γ).
+    pub gamma_subset: Vec<Option<f64>>,
+}
+
+/// Sets up the nodes of `scenario` on `network`.
+///
+/// # Errors
+///
+/// A [`PopulationError`] when the eclipse disconnects the network or no honest miner is left.
+pub fn assemble(
+    scenario: &Scenario,
+    network: Network,
+    streams: &RngStreams,
+) -> Result<Population, PopulationError> {
+    let network = match &scenario.eclipse {
+        None => network,
+        Some(e) => {
+            let mut rng = streams.stream(Purpose::Latency, 1);
+            let victim = e.victim;
+            network.eclipsed(victim, &e.attackers, &scenario.network.latency, &mut rng).map_err(
+                |source| PopulationError::Eclipse {
+                    victim: scenario.node_names[victim.index()].clone(),
+                    attackers: e.attackers.len(),
+                    source,
+                },
+            )?
+        }
+    };
+    let mut hash_shares = assign_hash_shares(
+        scenario.network.nodes,
+        scenario.mining.miners,
+        &scenario.mining.hash_power,
+        &mut streams.stream(Purpose::Population, 1),
+    );
+    attacker::assign_attacker_shares(&mut hash_shares, &scenario.attackers).map_err(|source| {
+        PopulationError::Shares { attackers: scenario.attackers.len(), source }
+    })?;
+    let protocols = attacker::protocols(scenario, &hash_shares, streams);
+    Ok(Population {
+        network,
+        hash_shares,
+        protocols: protocols.by_node,
+        gamma_subset: protocols.gamma_subset,
+    })
+}

@@ -1,0 +1,213 @@
+//! Test support: small block trees, and a fake context that drives nodes without a world.
+//!
+//! [`Harness`] holds what the world would lend a node (a store, a complete network with
+//! constant latency, settings, streams and an outbox); a test hands a node an input through
+//! [`Harness::ctx`] and reads what it decided from [`Harness::take`].
+
+use crate::chain::store::{BlockMeta, genesis_block};
+use crate::chain::{BlockId, BlockStore, CompactTarget, ConsensusParams, U256};
+use crate::id::{LinkId, NodeId};
+use crate::mining::{Body, TemplateSpec, build_template};
+use crate::network::latency::LinkLatencySpec;
+use crate::network::message::Message;
+use crate::network::topology::TopologySpec;
+use crate::network::{BandwidthSpec, Network, NetworkSpec};
+use crate::node::ctx::{
+    Action, Env, NodeCtx, NodeSettings, NodeStreams, Outbox, Peers, Shared, Timer,
+};
+use crate::node::protocol::View;
+use crate::node::relay::announcement;
+use crate::observe::Record;
+use crate::payments::pool::TxIndex;
+use crate::rng::RngStreams;
+use crate::scenario::{MiningMode, RelayProtocol, RelaySpec};
+use crate::time::{SimDuration, SimTime};
+
+/// Genesis time of the test chains.
+pub const GENESIS_TIME: u32 = 1_600_000_000;
+
+/// A store holding only genesis, and genesis.
+pub fn store() -> (BlockStore, BlockId) {
+    let params = ConsensusParams { pow_limit: U256::MAX, ..ConsensusParams::bitcoin() };
+    let bits = CompactTarget::from_target(crate::chain::pow::target_for_expected_hashes(1000.0));
+    (BlockStore::new(genesis_block(GENESIS_TIME, bits, &params), params), BlockId::GENESIS)
+}
+
+/// What a protocol on node 0 sees at time zero with public tip `tip`.
+pub fn view(store: &BlockStore, tip: BlockId) -> View<'_> {
+    View { store, tip, now: SimTime::ZERO }
+}
+
+/// A new block on `parent` mined by `miner` (its nonce is not ground: the store's validity
+/// does not include proof of work, but a node's does).
+pub fn child(store: &mut BlockStore, parent: BlockId, miner: NodeId) -> BlockId {
+    let spec = TemplateSpec { genesis_time: GENESIS_TIME, block_size_bytes: 0, tx_size_bytes: 250 };
+    let extra_nonce = store.len() as u64;
+    let block =
+        build_template(store, parent, miner, SimTime::ZERO, extra_nonce, &spec, Body::Filler);
+    store
+        .insert(block, BlockMeta { miner: Some(miner), mined_at: SimTime::ZERO })
+        .expect("the parent is stored")
+}
+
+/// What a node asked for, with its records in place.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Did {
+    /// A message on one of its links.
+    Send {
+        /// The link.
+        link: LinkId,
+        /// The message.
+        msg: Message,
+        /// Whether it may be skipped when the receiver would ignore it.
+        prunable: bool,
+    },
+    /// A timer.
+    Timer {
+        /// When.
+        at: SimTime,
+        /// What for.
+        timer: Timer,
+        /// Whether the run waits for it.
+        work: bool,
+    },
+    /// A record.
+    Record(Record),
+    /// A mined block counted.
+    Mined,
+    /// A payment handed to another node.
+    HandOver {
+        /// The node paid.
+        to: NodeId,
+        /// The payment.
+        payment: TxIndex,
+    },
+}
+
+/// Everything the world lends a node, for driving nodes by hand.
+pub struct Harness {
+    /// Shared blocks and costs.
+    pub shared: Shared,
+    /// A complete network.
+    pub network: Network,
+    /// Relay facts.
+    pub peers: Peers,
+    /// Settings.
+    pub settings: NodeSettings,
+    streams: Vec<NodeStreams>,
+    outbox: Outbox,
+    /// Virtual time of the next input.
+    pub now: SimTime,
+}
+
+impl Harness {
+    /// `nodes` nodes, all linked to each other with 10 ms links, inv relay, ground mining
+    /// against a target of about a thousand hashes, and no payments.
+    pub fn new(nodes: u32) -> Harness {
+        let spec = NetworkSpec {
+            nodes,
+            region_names: vec!["global".into()],
+            node_share: vec![1.0],
+            topology: TopologySpec::Complete,
+            latency: LinkLatencySpec::Constant { ms: 10.0 },
+            bandwidth: BandwidthSpec::Constant { upload_bps: 8_000_000, download_bps: 8_000_000 },
+        };
+        let network = Network::build(&spec, &RngStreams::new(1)).expect("a complete network");
+        let (store, _) = store();
+        let settings = NodeSettings {
+            mode: MiningMode::Ground,
+            relay: RelaySpec {
+                protocol: RelayProtocol::Inv,
+                compact_share: 0.0,
+                compact_high_bandwidth_peers: 3,
+                compact_failure_probability: 0.0,
+                compact_missing_tx_share: 0.0,
+            },
+            template: TemplateSpec {
+                genesis_time: GENESIS_TIME,
+                block_size_bytes: 0,
+                tx_size_bytes: 250,
+            },
+            validation_base: SimDuration::from_millis(2),
+            validation_ms_per_mb: 0.0,
+            validation_per_input: SimDuration::ZERO,
+            orphan_pool_max: 100,
+            genesis_time: GENESIS_TIME,
+            template_max_tx_bytes: 0,
+        };
+        Harness {
+            shared: Shared::new(store, None, nodes as usize),
+            network,
+            peers: Peers { compact: vec![false; nodes as usize], high_bandwidth: Vec::new() },
+            settings,
+            streams: vec![NodeStreams::default(); nodes as usize],
+            outbox: Outbox::default(),
+            now: SimTime::ZERO,
+        }
+    }
+
+    /// A block on `parent` mined by `miner` whose header meets its target, stored with its
+    /// costs (as a node that mined it would store it).
+    pub fn mine(&mut self, parent: BlockId, miner: NodeId) -> BlockId {
+        let store = &mut self.shared.store;
+        let spec = self.settings.template;
+        let extra_nonce = store.len() as u64;
+        let mut block =
+            build_template(store, parent, miner, self.now, extra_nonce, &spec, Body::Filler);
+        let bits = block.header.bits.to_target().expect("bits decode");
+        let target = store.params().pow_check_target(bits);
+        let mut miner_clock = crate::node::Miner::new(1.0);
+        let (_, found) = miner_clock.grind(&target, &mut block, u64::MAX);
+        assert!(found);
+        let id = store
+            .insert(block, BlockMeta { miner: Some(miner), mined_at: self.now })
+            .expect("the parent is stored");
+        let wire = crate::network::message::WireSizes::of(&store.get(id).block, 0.0);
+        self.shared
+            .costs
+            .push(crate::node::ctx::BlockCosts { wire, validation: self.settings.validation_base });
+        id
+    }
+
+    /// The context `node` gets for its next input.
+    pub fn ctx(&mut self, node: NodeId) -> NodeCtx<'_> {
+        let env = Env {
+            shared: &mut self.shared,
+            network: &self.network,
+            peers: &self.peers,
+            settings: &self.settings,
+        };
+        NodeCtx::new(self.now, node, true, env, &mut self.streams[node.index()], &mut self.outbox)
+    }
+
+    /// What the nodes asked for since the last call, in order.
+    pub fn take(&mut self) -> Vec<Did> {
+        let (actions, records) = self.outbox.split();
+        let mut did = Vec::new();
+        for a in actions.drain(..) {
+            match a {
+                Action::Send { link, msg, prunable, .. } => {
+                    did.push(Did::Send { link, msg, prunable });
+                }
+                Action::Announce { from, block, except } => {
+                    for link in self.network.links_of(from).filter(|&l| Some(l) != except) {
+                        let kind = announcement(&self.settings.relay, &self.peers, from, link);
+                        let msg = Message::about(kind, block);
+                        did.push(Did::Send { link, msg, prunable: true });
+                    }
+                }
+                Action::Timer { at, timer, work, .. } => did.push(Did::Timer { at, timer, work }),
+                Action::Record(r) => did.push(Did::Record(records[r.index()])),
+                Action::Mined => did.push(Did::Mined),
+                Action::HandOver { to, payment } => did.push(Did::HandOver { to, payment }),
+            }
+        }
+        self.outbox.clear();
+        did
+    }
+
+    /// The link from `from` to `to`.
+    pub fn link(&self, from: NodeId, to: NodeId) -> LinkId {
+        self.network.find_link(from, to).expect("a complete network")
+    }
+}

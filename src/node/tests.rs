@@ -1,0 +1,203 @@
+//! A node's protocol, driven through a fake context: what it sends, sets and records for
+//! each input, with no world around it.
+
+use super::attacker::selfish::Selfish;
+use super::protocol::Honest;
+use super::testing::{Did, Harness};
+use super::{BlockState, Miner, Node, Protocol, Timer};
+use crate::chain::BlockId;
+use crate::id::{LinkId, NodeId};
+use crate::network::message::{Message, MessageKind};
+use crate::observe::{KeepReason, Record, TipOutcome};
+
+/// Node 0 of a four-node complete network, following `protocol`.
+fn node(protocol: Box<dyn Protocol>, miner: Option<Miner>) -> Node {
+    Node::new(NodeId(0), miner, protocol)
+}
+
+/// Delivers `kind` about `block` to node 0 from peer `from`; returns what it asked for.
+fn deliver(
+    h: &mut Harness,
+    n: &mut Node,
+    from: NodeId,
+    kind: MessageKind,
+    block: BlockId,
+) -> Vec<Did> {
+    let link = h.link(from, NodeId(0));
+    n.on_deliver(&mut h.ctx(NodeId(0)), link, Message::about(kind, block));
+    h.take()
+}
+
+/// Fires every validation timer among `actions` (in order), and those they set in turn;
+/// returns everything else the node asked for, in order.
+fn validate_all(h: &mut Harness, n: &mut Node, actions: Vec<Did>) -> Vec<Did> {
+    let mut out = Vec::new();
+    let mut pending: std::collections::VecDeque<Did> = actions.into();
+    while let Some(a) = pending.pop_front() {
+        match a {
+            Did::Timer { timer: t @ Timer::Validated { .. }, at, .. } => {
+                h.now = h.now.max(at);
+                n.on_timer(&mut h.ctx(NodeId(0)), t);
+                pending.extend(h.take());
+            }
+            other => out.push(other),
+        }
+    }
+    out
+}
+
+/// Delivers a message to node 0 and runs its validations to the end.
+fn receive(
+    h: &mut Harness,
+    n: &mut Node,
+    from: NodeId,
+    kind: MessageKind,
+    block: BlockId,
+) -> Vec<Did> {
+    let actions = deliver(h, n, from, kind, block);
+    validate_all(h, n, actions)
+}
+
+/// The messages among `actions`: (link, kind, block).
+fn sends(actions: &[Did]) -> Vec<(LinkId, MessageKind, BlockId)> {
+    actions
+        .iter()
+        .filter_map(|a| match a {
+            Did::Send { link, msg, .. } => Some((*link, msg.kind, msg.block)),
+            _ => None,
+        })
+        .collect()
+}
+
+fn accepted(actions: &[Did]) -> Vec<(BlockId, TipOutcome)> {
+    actions
+        .iter()
+        .filter_map(|a| match a {
+            Did::Record(Record::BlockAccepted { block, outcome, .. }) => Some((*block, *outcome)),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn a_node_adopts_the_most_work_tip_and_relays_it_to_everyone_but_the_sender() {
+    let mut h = Harness::new(4);
+    let mut n = node(Box::new(Honest), None);
+    let g = BlockId::GENESIS;
+    let b1 = h.mine(g, NodeId(1));
+    let out = receive(&mut h, &mut n, NodeId(1), MessageKind::Block, b1);
+    assert_eq!(n.tip(), b1);
+    assert_eq!(accepted(&out), vec![(b1, TipOutcome::Extended { old_tip: g })]);
+    let relayed = sends(&out);
+    assert_eq!(
+        relayed,
+        vec![
+            (h.link(NodeId(0), NodeId(2)), MessageKind::Inv, b1),
+            (h.link(NodeId(0), NodeId(3)), MessageKind::Inv, b1)
+        ],
+        "announced to every peer but the one it came from"
+    );
+    // A longer rival branch takes over: a reorg of depth one, and both its blocks are
+    // announced, oldest first.
+    let c1 = h.mine(g, NodeId(2));
+    let c2 = h.mine(c1, NodeId(2));
+    let out = receive(&mut h, &mut n, NodeId(2), MessageKind::Block, c1);
+    assert_eq!(n.tip(), b1, "equal work: the block seen first stays");
+    assert!(sends(&out).is_empty(), "a block that is not on the best chain is not relayed");
+    let out = receive(&mut h, &mut n, NodeId(2), MessageKind::Block, c2);
+    assert_eq!(n.tip(), c2);
+    assert_eq!(accepted(&out), vec![(c2, TipOutcome::Reorged { old_tip: b1, depth: 1 })]);
+    let relayed: Vec<BlockId> = sends(&out).iter().map(|s| s.2).collect();
+    assert_eq!(relayed, vec![c1, c1, c1, c2, c2], "c1 to all three peers, then c2 to two");
+}
+
+#[test]
+fn first_seen_wins_a_tie() {
+    let mut h = Harness::new(4);
+    let mut n = node(Box::new(Honest), None);
+    let g = BlockId::GENESIS;
+    let (a, b) = (h.mine(g, NodeId(1)), h.mine(g, NodeId(2)));
+    receive(&mut h, &mut n, NodeId(1), MessageKind::Block, a);
+    let out = receive(&mut h, &mut n, NodeId(2), MessageKind::Block, b);
+    assert_eq!(n.tip(), a);
+    let kept = TipOutcome::Kept { tip: a, reason: KeepReason::SeenFirst };
+    assert_eq!(accepted(&out), vec![(b, kept)]);
+    assert_eq!(
+        h.shared.states.get(NodeId(0), b),
+        BlockState::Accepted,
+        "the rival is kept, not rejected"
+    );
+}
+
+#[test]
+fn an_unknown_parent_is_requested_and_the_orphan_connected_when_it_arrives() {
+    let mut h = Harness::new(4);
+    let mut n = node(Box::new(Honest), None);
+    let g = BlockId::GENESIS;
+    let b1 = h.mine(g, NodeId(1));
+    let b2 = h.mine(b1, NodeId(1));
+    // An announcement is answered with a request; the block comes with an unknown parent.
+    let asked = deliver(&mut h, &mut n, NodeId(3), MessageKind::Inv, b2);
+    assert_eq!(sends(&asked), vec![(h.link(NodeId(0), NodeId(3)), MessageKind::GetData, b2)]);
+    let out = deliver(&mut h, &mut n, NodeId(3), MessageKind::Block, b2);
+    assert_eq!(h.shared.states.get(NodeId(0), b2), BlockState::Orphan);
+    assert_eq!(
+        sends(&out),
+        vec![(h.link(NodeId(0), NodeId(3)), MessageKind::GetData, b1)],
+        "parent requested"
+    );
+    assert_eq!(h.shared.states.get(NodeId(0), b1), BlockState::Requested);
+    // The parent arrives: it is validated, and then the orphan, which becomes the tip.
+    let out = receive(&mut h, &mut n, NodeId(3), MessageKind::Block, b1);
+    assert_eq!(n.tip(), b2);
+    let order: Vec<BlockId> = accepted(&out).iter().map(|a| a.0).collect();
+    assert_eq!(order, vec![b1, b2]);
+}
+
+#[test]
+fn a_selfish_node_publishes_its_block_before_it_relays_a_competitor() {
+    let mut h = Harness::new(4);
+    let mut n = node(Box::new(Selfish::new(true)), Some(Miner::new(1e6)));
+    let g = BlockId::GENESIS;
+    // The pool mines a block and keeps it.
+    n.on_start(&mut h.ctx(NodeId(0)));
+    let mut actions = h.take();
+    let mined = loop {
+        let Some(Did::Timer { timer, at, .. }) = actions.pop() else {
+            panic!("a miner always has its clock set: {actions:?}")
+        };
+        h.now = at;
+        n.on_timer(&mut h.ctx(NodeId(0)), timer);
+        actions = h.take();
+        if let Some(b) = actions.iter().find_map(|a| match a {
+            Did::Record(Record::BlockMined { block, .. }) => Some(*block),
+            _ => None,
+        }) {
+            break b;
+        }
+    };
+    assert!(
+        actions.iter().any(|a| matches!(a, Did::Record(Record::Withheld { .. }))),
+        "the pool withholds its block"
+    );
+    assert!(sends(&actions).is_empty(), "nothing of a withheld block is sent");
+    assert_eq!(n.tip(), g, "its public tip has not moved");
+    // An honest competitor arrives: the pool's answer publishes its own block on every link
+    // before the competitor is relayed.
+    let honest = h.mine(g, NodeId(1));
+    let out = receive(&mut h, &mut n, NodeId(1), MessageKind::Block, honest);
+    let order: Vec<(BlockId, LinkId)> = sends(&out).iter().map(|s| (s.2, s.0)).collect();
+    let expected = vec![
+        (mined, h.link(NodeId(0), NodeId(1))),
+        (mined, h.link(NodeId(0), NodeId(2))),
+        (mined, h.link(NodeId(0), NodeId(3))),
+        (honest, h.link(NodeId(0), NodeId(2))),
+        (honest, h.link(NodeId(0), NodeId(3))),
+    ];
+    assert_eq!(order, expected);
+    let tie = out.iter().find_map(|a| match a {
+        Did::Record(Record::Published { tie_with, .. }) => Some(*tie_with),
+        _ => None,
+    });
+    assert_eq!(tie, Some(Some(honest)), "a match race between the two blocks");
+}

@@ -1,0 +1,129 @@
+//! The workload: wallets paying each other at random times, planned double payments, and
+//! the mempool samples taken at a fixed interval.
+//!
+//! This is what the network's users do, not what a node does: the world routes its events
+//! here and applies what it asks (a payment enters the pool at its submission node; a
+//! sampled node reports its mempool).
+
+use super::Payments;
+use crate::id::NodeId;
+use crate::network::Network;
+use crate::observe::Record;
+use crate::scenario::{ConflictSpec, WorkloadSpec};
+use crate::time::{SimDuration, SimTime};
+
+/// A workload event.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WorkloadEvent {
+    /// A wallet makes the next payment.
+    Payment,
+    /// A planned double payment (index into the workload's conflicts).
+    Conflict {
+        /// Which one.
+        index: u32,
+    },
+    /// The sampled nodes' mempool sizes are recorded.
+    Sample,
+}
+
+/// What a workload event asks of the world.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Effects {
+    /// Events to schedule.
+    pub schedule: Vec<(SimTime, WorkloadEvent)>,
+    /// Records for the observers.
+    pub records: Vec<Record>,
+    /// Nodes that report their mempool now.
+    pub sample: Vec<NodeId>,
+}
+
+/// The payment process of a run.
+#[derive(Clone, Debug)]
+pub struct Workload {
+    conflicts: Vec<ConflictSpec>,
+    /// No payments after this time.
+    stop: Option<SimTime>,
+    /// First payment time.
+    start: SimTime,
+    sample_every: SimDuration,
+    sampled_nodes: Vec<NodeId>,
+}
+
+impl Workload {
+    /// The workload of `spec` on a network of `nodes` nodes.
+    pub fn new(spec: &WorkloadSpec, nodes: u32) -> Workload {
+        let k = spec.sample_nodes.max(1).min(nodes);
+        Workload {
+            conflicts: spec.conflicts.clone(),
+            stop: spec.stop,
+            start: spec.start,
+            sample_every: spec.mempool_sample,
+            sampled_nodes: if spec.sample_nodes == 0 {
+                Vec::new()
+            } else {
+                (0..k)
+                    .map(|i| NodeId((u64::from(i) * u64::from(nodes) / u64::from(k)) as u32))
+                    .collect()
+            },
+        }
+    }
+
+    /// The first events: the first payment, every planned double payment, the first sample.
+    pub fn start(&self, payments: &mut Payments) -> Vec<(SimTime, WorkloadEvent)> {
+        let mut events = vec![(self.start + payments.wallets.next_gap(), WorkloadEvent::Payment)];
+        for (index, c) in self.conflicts.iter().enumerate() {
+            events.push((c.at, WorkloadEvent::Conflict { index: index as u32 }));
+        }
+        if !self.sampled_nodes.is_empty() {
+            events.push((SimTime::ZERO, WorkloadEvent::Sample));
+        }
+        events
+    }
+
+    /// Handles one event at `now`; `mining` says whether the run still mines (payments and
+    /// samples stop with mining).
+    pub fn handle(
+        &mut self,
+        event: WorkloadEvent,
+        now: SimTime,
+        mining: bool,
+        payments: &mut Payments,
+        network: &Network,
+    ) -> Effects {
+        let mut out = Effects::default();
+        match event {
+            WorkloadEvent::Payment => {
+                if !mining || self.stop.is_some_and(|stop| now >= stop) {
+                    return out;
+                }
+                if let Some(p) = payments.wallets.next_payment() {
+                    payments.pool.add(network, p.tx, p.fee, p.node, now);
+                }
+                out.schedule.push((now + payments.wallets.next_gap(), WorkloadEvent::Payment));
+            }
+            WorkloadEvent::Conflict { index } => {
+                let nodes = self.conflicts[index as usize].nodes;
+                if let Some(pair) = payments.wallets.conflicting_pair(nodes) {
+                    for p in pair {
+                        let i = payments.pool.add(network, p.tx, p.fee, p.node, now);
+                        let txid = payments.pool.txs()[i as usize].txid;
+                        out.records.push(Record::PaymentSent {
+                            txid,
+                            node: p.node,
+                            conflict: true,
+                            time: now,
+                        });
+                    }
+                }
+            }
+            WorkloadEvent::Sample => {
+                if !mining {
+                    return out;
+                }
+                out.sample.clone_from(&self.sampled_nodes);
+                out.schedule.push((now + self.sample_every, WorkloadEvent::Sample));
+            }
+        }
+        out
+    }
+}

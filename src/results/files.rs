@@ -1,0 +1,370 @@
+//! Result files: tidy CSVs, `summary.json` and `manifest.json`, written atomically.
+//!
+//! Every file is first rendered in memory, then written to a temporary name in the results
+//! folder, flushed to disk and renamed into place, so an interrupted run never leaves a
+//! half-written file under a final name. `manifest.json` is written last and holds the
+//! SHA-256 of every other file: a results folder whose files do not match its manifest did
+//! not finish. Nothing in these files depends on the wall clock, so the same scenario and
+//! seed give the same bytes.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::Path;
+
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use super::attack::{AttackSection, RunView, summarize};
+use crate::chain::{BlockId, RejectReason};
+use crate::engine::StopReason;
+use crate::id::NodeId;
+use crate::observe::metrics::Metrics;
+use crate::observe::metrics::{CDF_PERCENTS, MinerShare, P50_P90_P100, Spread};
+use crate::results::Outcome;
+use crate::results::rows::{
+    BlockRow, Fixed, Millis, MinerRow, PropagationCdfRow, PropagationRow, ReorgRow, to_csv_bytes,
+};
+use crate::scenario::Scenario;
+use crate::time::SimTime;
+
+/// Formats microseconds as milliseconds with three decimals, exactly.
+pub fn format_ms(us: u64) -> String {
+    Millis::from_micros(us).to_string()
+}
+
+/// Propagation summary for the three node shares.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct PropagationSummary {
+    /// Time until 50 % of nodes held a block.
+    pub to_50_percent: Spread,
+    /// Time until 90 % of nodes held a block.
+    pub to_90_percent: Spread,
+    /// Time until every node held a block.
+    pub to_100_percent: Spread,
+}
+
+/// Reorg summary.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ReorgSummary {
+    /// Reorgs over all nodes.
+    pub count: u64,
+    /// Deepest reorg (blocks disconnected).
+    pub max_depth: u32,
+    /// Nodes that reorganised at least once.
+    pub nodes_affected: u64,
+}
+
+/// The run's headline figures (`summary.json`).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Summary {
+    /// Scenario name.
+    pub scenario: String,
+    /// Master seed.
+    pub seed: u64,
+    /// Why the run ended.
+    pub stopped_by: StopReason,
+    /// Events processed.
+    pub events: u64,
+    /// Virtual time at the end, in seconds.
+    pub virtual_time_s: f64,
+    /// Nodes in the network.
+    pub nodes: u32,
+    /// Nodes with hash power.
+    pub miners: u32,
+    /// Directed links (twice the connections).
+    pub links: u64,
+    /// Blocks mined, stale included.
+    pub blocks_mined: u64,
+    /// Height of the final most-work chain.
+    pub main_chain_height: u32,
+    /// Blocks left out of the stale rate at the end.
+    pub settle_blocks: u64,
+    /// Blocks the stale rate is computed over.
+    pub blocks_counted: u64,
+    /// Of those, blocks not in the final main chain.
+    pub stale_blocks: u64,
+    /// stale_blocks / blocks_counted.
+    pub stale_rate: f64,
+    /// Mean time between main-chain blocks, in seconds.
+    pub mean_block_interval_s: f64,
+    /// Propagation of blocks through the network.
+    pub propagation_ms: PropagationSummary,
+    /// Reorgs.
+    pub reorgs: ReorgSummary,
+    /// Blocks rejected by nodes, by Bitcoin Core reject reason.
+    pub rejected: BTreeMap<String, u64>,
+    /// Hash share against revenue share, per miner, in node order.
+    pub miners_detail: Vec<MinerShare>,
+    /// The double spend against a merchant, when the scenario has one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub double_spend: Option<super::double_spend::DoubleSpendSummary>,
+    /// Payments, fees, confirmation latency and mempools, in runs with a workload.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub transactions: Option<super::transactions::TransactionSummary>,
+    /// Attackers, eclipse and timeline, when the scenario has any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub attack: Option<AttackSection>,
+}
+
+/// Everything a run writes, rendered in memory.
+pub struct Rendered {
+    /// The summary, also rendered as `summary.json`.
+    pub summary: Summary,
+    /// (file name, bytes) in writing order; the manifest is added when writing.
+    pub files: Vec<(&'static str, Vec<u8>)>,
+}
+
+/// Renders the result files of a finished run.
+pub fn render<O: AsRef<Metrics>>(scenario: &Scenario, outcome: &Outcome<O>) -> Rendered {
+    let names = &scenario.node_names;
+    let (best, in_main) = (outcome.main_chain.best, &outcome.main_chain.in_main);
+    let store = &outcome.store;
+    let stats = &outcome.stats;
+    let metrics: &Metrics = outcome.observer.as_ref();
+    let hash_of = |id: BlockId| store.get(id).hash.to_string();
+
+    let blocks_csv = to_csv_bytes(metrics.spreads.iter().map(|s| {
+        let b = store.get(s.block);
+        BlockRow {
+            hash: b.hash.to_string(),
+            height: b.height,
+            parent: b.parent.map(hash_of),
+            miner: names[s.miner.index()].clone(),
+            mined_at_ms: Millis::from_micros(s.mined_at.as_micros()),
+            size_bytes: b.size_bytes,
+            tx_count: b.block.tx_count(),
+            in_main_chain: in_main[s.block.index()],
+        }
+    }));
+
+    let since = |t: Option<SimTime>, mined: SimTime| {
+        t.map(|t| Millis::from_micros((t - mined).as_micros()))
+    };
+    let propagation_csv = to_csv_bytes(metrics.spreads.iter().map(|s| {
+        let b = store.get(s.block);
+        PropagationRow {
+            hash: b.hash.to_string(),
+            height: b.height,
+            miner: names[s.miner.index()].clone(),
+            nodes_reached: s.holders,
+            p50_ms: since(s.reached_at[P50_P90_P100[0]], s.mined_at),
+            p90_ms: since(s.reached_at[P50_P90_P100[1]], s.mined_at),
+            p100_ms: since(s.reached_at[P50_P90_P100[2]], s.mined_at),
+        }
+    }));
+
+    let reorgs_csv = to_csv_bytes(metrics.reorgs.iter().map(|r| ReorgRow {
+        node: names[r.node.index()].clone(),
+        time_ms: Millis::from_micros(r.time.as_micros()),
+        depth: r.depth,
+        old_tip: hash_of(r.old_tip),
+        new_tip: hash_of(r.new_tip),
+    }));
+
+    // Stale rate over the blocks mined before the last `settle_blocks`.
+    let mined = metrics.spreads.len() as u64;
+    let stale = metrics.stale(in_main, scenario.run.settle_blocks);
+    let column = |k: usize| metrics.propagation(k);
+
+    let cdf_csv = to_csv_bytes(CDF_PERCENTS.iter().enumerate().map(|(k, &percent)| {
+        let c = column(k);
+        PropagationCdfRow {
+            percent_of_nodes: percent,
+            blocks: c.blocks,
+            median_ms: Fixed(c.median_ms),
+            mean_ms: Fixed(c.mean_ms),
+            p90_ms: Fixed(c.p90_ms),
+        }
+    }));
+
+    let main_height = store.get(best).height;
+    let mean_block_interval_s = if main_height == 0 {
+        0.0
+    } else {
+        store.get(best).meta.mined_at.as_secs_f64() / f64::from(main_height)
+    };
+
+    let by_miner = metrics.blocks_by_miner(in_main, names.len());
+    let miners_detail = outcome
+        .miners()
+        .map(|m| {
+            let n = m.index();
+            MinerShare {
+                node: names[n].clone(),
+                hash_share: outcome.hash_shares[n],
+                blocks_mined: by_miner.mined[n],
+                blocks_in_main_chain: by_miner.in_main[n],
+                revenue_share: by_miner.revenue_share(m, main_height),
+            }
+        })
+        .collect::<Vec<MinerShare>>();
+    let miners_csv = to_csv_bytes(miners_detail.iter().map(|m| MinerRow {
+        node: m.node.clone(),
+        hash_share: Fixed(m.hash_share),
+        blocks_mined: m.blocks_mined,
+        blocks_in_main_chain: m.blocks_in_main_chain,
+        revenue_share: Fixed(m.revenue_share),
+    }));
+
+    let run_view = RunView {
+        scenario,
+        store,
+        in_main,
+        best,
+        tips: outcome.tips(),
+        gamma_subset: &outcome.gamma_subset,
+        online: outcome.timeline.then(|| outcome.nodes.iter().map(|n| n.online).collect()),
+        hash_shares: &outcome.hash_shares,
+    };
+    let (attack, attack_csv) = summarize(&run_view, metrics).unzip();
+    let attack_csv = attack_csv.flatten();
+
+    let mut affected: Vec<NodeId> = metrics.reorgs.iter().map(|r| r.node).collect();
+    affected.sort_unstable();
+    affected.dedup();
+
+    let (transactions, tx_files) = match &outcome.payments {
+        Some(t) => {
+            let (s, files) =
+                super::transactions::render_transactions(t, store, best, in_main, metrics, names);
+            (Some(s), files)
+        }
+        None => (None, Vec::new()),
+    };
+
+    let summary = Summary {
+        scenario: scenario.name.clone(),
+        seed: scenario.seed,
+        stopped_by: stats.stopped_by,
+        events: stats.events,
+        virtual_time_s: stats.end_time.as_secs_f64(),
+        nodes: outcome.network.node_count(),
+        miners: outcome.miners().count() as u32,
+        links: outcome.network.link_count() as u64,
+        blocks_mined: mined,
+        main_chain_height: main_height,
+        settle_blocks: scenario.run.settle_blocks,
+        blocks_counted: stale.counted,
+        stale_blocks: stale.stale,
+        stale_rate: stale.rate(),
+        mean_block_interval_s,
+        propagation_ms: PropagationSummary {
+            to_50_percent: column(P50_P90_P100[0]),
+            to_90_percent: column(P50_P90_P100[1]),
+            to_100_percent: column(P50_P90_P100[2]),
+        },
+        reorgs: ReorgSummary {
+            count: metrics.reorgs.len() as u64,
+            max_depth: metrics.reorgs.iter().map(|r| r.depth).max().unwrap_or(0),
+            nodes_affected: affected.len() as u64,
+        },
+        rejected: RejectReason::ALL
+            .iter()
+            .zip(&metrics.rejected)
+            .map(|(r, c)| (r.as_str().to_string(), *c))
+            .collect(),
+        miners_detail,
+        double_spend: outcome
+            .double_spend
+            .as_ref()
+            .map(|d| super::double_spend::summarize(d, store, in_main, names)),
+        transactions,
+        attack,
+    };
+    let mut summary_json = serde_json::to_vec_pretty(&summary).expect("the summary serializes");
+    summary_json.push(b'\n');
+
+    let mut files = vec![
+        ("blocks.csv", blocks_csv),
+        ("propagation.csv", propagation_csv),
+        ("propagation_cdf.csv", cdf_csv),
+        ("reorgs.csv", reorgs_csv),
+        ("miners.csv", miners_csv),
+    ];
+    files.extend(tx_files);
+    if let Some(csv) = attack_csv {
+        files.push(("attack.csv", csv));
+    }
+    files.push(("summary.json", summary_json));
+    Rendered { summary, files }
+}
+
+/// Hex SHA-256 of `bytes`.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    let digest: [u8; 32] = Sha256::digest(bytes).into();
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Writes `bytes` to `path` atomically: a temporary file in the same folder, flushed to
+/// disk, then renamed over the final name.
+///
+/// # Errors
+///
+/// Returns the I/O error, naming the path.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let dir = path.parent().unwrap_or_else(|| Path::new("."));
+    let name = path.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
+    let tmp = dir.join(format!(".{name}.tmp.{}", std::process::id()));
+    let result = (|| {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, path)
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result.map_err(|e| std::io::Error::new(e.kind(), format!("{}: {e}", path.display())))
+}
+
+/// The manifest: what ran, with which seed and version, and the digest of every file.
+#[derive(Serialize)]
+struct Manifest<'a> {
+    forksim_version: &'a str,
+    scenario_file: String,
+    scenario_name: &'a str,
+    seed: u64,
+    scenario: &'a crate::scenario::RawScenario,
+    files: &'a BTreeMap<String, String>,
+}
+
+/// Writes every rendered file into `dir` (created if needed) and returns their SHA-256
+/// digests by file name, for the manifest.
+///
+/// # Errors
+///
+/// Returns the first I/O error, naming the path.
+pub fn write_data(dir: &Path, rendered: &Rendered) -> std::io::Result<BTreeMap<String, String>> {
+    std::fs::create_dir_all(dir)
+        .map_err(|e| std::io::Error::new(e.kind(), format!("{}: {e}", dir.display())))?;
+    let mut digests = BTreeMap::new();
+    for (name, bytes) in &rendered.files {
+        write_atomic(&dir.join(name), bytes)?;
+        digests.insert(name.to_string(), sha256_hex(bytes));
+    }
+    Ok(digests)
+}
+
+/// Writes `manifest.json` last: the resolved scenario, seed, version and the digest of
+/// every other file of the run.
+///
+/// # Errors
+///
+/// Returns the I/O error, naming the path.
+pub fn write_manifest(
+    dir: &Path,
+    scenario: &Scenario,
+    digests: &BTreeMap<String, String>,
+) -> std::io::Result<()> {
+    let manifest = Manifest {
+        forksim_version: env!("CARGO_PKG_VERSION"),
+        scenario_file: scenario.source.display().to_string(),
+        scenario_name: &scenario.name,
+        seed: scenario.seed,
+        scenario: &scenario.resolved,
+        files: digests,
+    };
+    let mut bytes = serde_json::to_vec_pretty(&manifest).expect("the manifest serializes");
+    bytes.push(b'\n');
+    write_atomic(&dir.join("manifest.json"), &bytes)
+}

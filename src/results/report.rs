@@ -1,0 +1,247 @@
+//! The short, readable table a run prints on the terminal.
+
+use std::fmt::Write;
+
+use crate::results::attack::AttackSection;
+use crate::results::files::Summary;
+use crate::scenario::{MiningMode, RelayProtocol, Scenario};
+
+fn percent(x: f64) -> String {
+    format!("{:.2} %", x * 100.0)
+}
+
+fn ms(x: f64) -> String {
+    if x >= 10_000.0 { format!("{:.1} s", x / 1_000.0) } else { format!("{x:.0} ms") }
+}
+
+/// The first line of the summary: version, scenario, seed, network size, mining mode and
+/// relay protocol (also the replay page's subtitle).
+pub fn headline(scenario: &Scenario, nodes: u32, miners: u32) -> String {
+    let mode = match scenario.mining.mode {
+        MiningMode::Sampled => "sampled mining",
+        MiningMode::Ground => "ground mining",
+    };
+    let relay = match scenario.relay.protocol {
+        RelayProtocol::Inv => "inv/getdata relay",
+        RelayProtocol::Push => "push relay",
+        RelayProtocol::Compact => "compact-block relay",
+    };
+    format!(
+        "forksim {} | {} | seed {} | {nodes} nodes, {miners} miners | {mode} | {relay}",
+        env!("CARGO_PKG_VERSION"),
+        scenario.name,
+        scenario.seed,
+    )
+}
+
+/// Renders the terminal summary of a run.
+pub fn terminal_summary(scenario: &Scenario, s: &Summary, wall_s: f64, out_dir: &str) -> String {
+    let mut o = String::new();
+    let _ = writeln!(o, "{}", headline(scenario, s.nodes, s.miners));
+    let _ = writeln!(
+        o,
+        "  blocks mined        {:>10}    main chain height {:>8}",
+        s.blocks_mined, s.main_chain_height
+    );
+    let _ = writeln!(
+        o,
+        "  stale blocks        {:>10}    stale rate        {:>8}   (over the first {} blocks; last {} settle)",
+        s.stale_blocks,
+        percent(s.stale_rate),
+        s.blocks_counted,
+        s.settle_blocks
+    );
+    let _ = writeln!(
+        o,
+        "  mean block interval {:>10.1} s  (target {} s)",
+        s.mean_block_interval_s, scenario.chain.block_interval_s
+    );
+    let _ = writeln!(o, "  propagation           median       mean        p90        max");
+    for (label, sp) in [
+        ("to 50 % of nodes", &s.propagation_ms.to_50_percent),
+        ("to 90 % of nodes", &s.propagation_ms.to_90_percent),
+        ("to all nodes", &s.propagation_ms.to_100_percent),
+    ] {
+        let _ = writeln!(
+            o,
+            "    {label:<17} {:>10} {:>10} {:>10} {:>10}",
+            ms(sp.median_ms),
+            ms(sp.mean_ms),
+            ms(sp.p90_ms),
+            ms(sp.max_ms)
+        );
+    }
+    let _ = writeln!(
+        o,
+        "  reorgs              {:>10}    deepest           {:>8}   ({} nodes affected)",
+        s.reorgs.count, s.reorgs.max_depth, s.reorgs.nodes_affected
+    );
+    let rejected: u64 = s.rejected.values().sum();
+    let _ = writeln!(o, "  blocks rejected     {rejected:>10}");
+    if let Some(t) = &s.transactions {
+        let _ = writeln!(
+            o,
+            "  payments            {:>10} created, {} confirmed ({:.2} per s), fees {:.4} coins",
+            t.created, t.confirmed, t.throughput_tx_per_s, t.fees_confirmed_coins
+        );
+        let lat = &t.confirmation_latency_ms;
+        let _ = writeln!(
+            o,
+            "  time to confirm     median {:.1} s, 90th percentile {:.1} s | largest mempool {} txs | {} signatures verified",
+            lat.median_ms / 1e3,
+            lat.p90_ms / 1e3,
+            t.max_mempool_txs,
+            t.signatures_verified
+        );
+    }
+    if let Some(attack) = &s.attack {
+        attack_lines(&mut o, attack);
+    }
+    if let Some(d) = &s.double_spend {
+        double_spend_lines(&mut o, d);
+    }
+    let _ = writeln!(
+        o,
+        "  virtual time {:.0} s | {} events | stopped: {:?} | wall {:.2} s",
+        s.virtual_time_s, s.events, s.stopped_by, wall_s
+    );
+    let attack_csv =
+        if s.attack.as_ref().is_some_and(|a| !a.attackers.is_empty()) { "attack, " } else { "" };
+    let _ = writeln!(
+        o,
+        "  results in {out_dir}/ (blocks, propagation, reorgs, {attack_csv}miners CSVs, summary.json, manifest.json, propagation and revenue plots)"
+    );
+    o
+}
+
+/// The attackers beside their hash share and closed form, the eclipse and the timeline.
+fn attack_lines(o: &mut String, attack: &AttackSection) {
+    for a in &attack.attackers {
+        let relay = if a.relay { "" } else { ", relays nothing it did not mine" };
+        if a.strategy == "honest" {
+            let _ = writeln!(
+                o,
+                "  attacker {} (honest{relay}, {} of the hash power): {} blocks mined, {} in the main chain",
+                a.node,
+                percent(a.share),
+                a.blocks_mined,
+                a.blocks_in_main_chain
+            );
+            continue;
+        }
+        let _ = writeln!(
+            o,
+            "  attacker {} ({}{relay}, {} of the hash power)",
+            a.node,
+            a.strategy,
+            percent(a.share)
+        );
+        let model = match (&a.gamma, a.eyal_sirer_revenue) {
+            (Some(g), Some(r)) => {
+                let (gamma, how) = match (g.subset_share, g.measured) {
+                    (Some(set), _) => (set, "as set"),
+                    (None, Some(measured)) => (measured, "as measured"),
+                    (None, None) => (0.0, "unknown"),
+                };
+                format!("   Eyal-Sirer {} (gamma {gamma:.3} {how})", percent(r))
+            }
+            (Some(_), None) => "   Eyal-Sirer n/a (share of 1/2 or more, or no gamma)".to_string(),
+            (None, _) => String::new(),
+        };
+        let _ = writeln!(
+            o,
+            "    revenue share     {:>10}{model}   honest mining would give {}",
+            percent(a.relative_revenue),
+            percent(a.share)
+        );
+        let _ = writeln!(
+            o,
+            "    blocks            {:>10} mined ({} of all), {} in the main chain, {} lost; {} withheld, {} published, gave up {} times",
+            a.blocks_mined,
+            percent(a.share_of_blocks_mined),
+            a.blocks_in_main_chain,
+            a.blocks_lost,
+            a.withheld,
+            a.published,
+            a.gave_up
+        );
+        if let Some(g) = &a.gamma {
+            let measured = g.measured.map_or_else(|| "n/a".to_string(), |m| format!("{m:.3}"));
+            let set = match (g.requested, g.subset_share) {
+                (Some(r), Some(held)) => format!(
+                    "; set to {r} (the favouring miners hold {} of honest power)",
+                    percent(held)
+                ),
+                _ => "; emergent: nodes keep the block they saw first".to_string(),
+            };
+            let _ = writeln!(
+                o,
+                "    gamma measured    {measured:>10} ({} of {} honest blocks in {} ties built on its block){set}",
+                g.honest_on_attacker, g.honest_tie_blocks, g.ties
+            );
+        }
+        let _ = writeln!(
+            o,
+            "    reorgs caused     {:>10} on other nodes, deepest {}",
+            a.reorgs_caused, a.max_reorg_depth_caused
+        );
+    }
+    if let Some(e) = &attack.eclipse {
+        let _ = writeln!(
+            o,
+            "  eclipse             victim {}, linked only to {}: tip at height {} of {}{}; {} of its {} blocks in the main chain",
+            e.victim,
+            e.peers.join(", "),
+            e.victim_tip_height,
+            e.main_chain_height,
+            if e.victim_tip_in_main_chain { "" } else { " (off the main chain)" },
+            e.victim_blocks_in_main_chain,
+            e.victim_blocks_mined
+        );
+    }
+    if let Some(t) = &attack.timeline {
+        let _ = writeln!(
+            o,
+            "  timeline            partitions {}, heals {}, nodes left {}, rejoined {}; {} messages lost on cut links",
+            t.partitions, t.heals, t.nodes_left, t.nodes_rejoined, t.messages_dropped
+        );
+        let _ = writeln!(
+            o,
+            "                      at the end {} online nodes on {} distinct tips, {} behind the best",
+            t.online_nodes_at_end, t.distinct_tips_at_end, t.nodes_behind_at_end
+        );
+    }
+}
+
+/// What the merchant of a double spend saw, beside the closed forms.
+fn double_spend_lines(o: &mut String, d: &crate::results::double_spend::DoubleSpendSummary) {
+    let at = |t: Option<f64>| t.map_or_else(|| "never".to_string(), |t| format!("at {t:.0} s"));
+    let outcome = if d.success {
+        format!(
+            "SUCCEEDED: payment reversed {} ({:.0} s after paying)",
+            at(d.reversed_at_s),
+            d.time_to_success_s.unwrap_or(0.0)
+        )
+    } else if d.gave_up {
+        "failed: the attacker gave up".to_string()
+    } else if d.cut_off {
+        "failed: the attacker fell hopelessly behind".to_string()
+    } else {
+        "not reversed by the end of the run".to_string()
+    };
+    let _ = writeln!(
+        o,
+        "  double spend        merchant {} waits for z = {}: paid {}, goods shipped {}; {outcome}; attacker blocks lost {}",
+        d.merchant,
+        d.z,
+        at(d.paid_at_s),
+        at(d.shipped_at_s),
+        d.attacker_blocks_lost
+    );
+    let c = &d.closed_form;
+    let _ = writeln!(
+        o,
+        "    closed forms for q = {:.3}, z = {}: success probability {:.6} (exact, drawing level wins), {:.6} (exact, must get ahead), {:.6} (Nakamoto)",
+        d.q, d.z, c.exact_level, c.exact_ahead, c.nakamoto
+    );
+}

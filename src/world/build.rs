@@ -1,0 +1,225 @@
+//! Assembling the world a scenario describes: the network, genesis (and the payments it
+//! funds), the nodes (hash power and protocols, from [`crate::node::population`]), their
+//! mining clocks and random streams, compact-block peers and the timeline.
+//!
+//! Every random draw comes from its own stream keyed by purpose, so the order of these steps
+//! does not matter to the result, and one more draw in one step never shifts another.
+
+use thiserror::Error;
+
+use super::{Monitor, Phase, World};
+use crate::chain::pow::target_for_expected_hashes;
+use crate::chain::{BlockStore, CompactTarget, ConsensusParams};
+use crate::id::{LinkId, NodeId};
+use crate::mining::TemplateSpec;
+use crate::network::faults::{Faults, FaultsError};
+use crate::network::transport::Transport;
+use crate::network::{Network, NetworkError};
+use crate::node::ctx::{NodeSettings, NodeStreams, Peers, Shared};
+use crate::node::population::{self, PopulationError};
+use crate::node::{MAX_FUTURE_BLOCK_TIME_S, Miner, Node};
+use crate::observe::Observer;
+use crate::payments;
+use crate::rng::{self, Purpose, RngStreams, SimRng};
+use crate::scenario::{MiningMode, RelayProtocol, Scenario};
+
+/// Why the world of a valid scenario cannot be built.
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum BuildError {
+    /// The network cannot be built (a disconnected graph, impossible degrees).
+    #[error("{origin}: field `network.topology` = {value}: cannot build this network: {source}")]
+    Network {
+        /// The scenario file.
+        origin: String,
+        /// The topology, as written.
+        value: String,
+        /// Why.
+        source: NetworkError,
+    },
+    /// The nodes cannot be set up on the network.
+    #[error("{origin}: {source}")]
+    Population {
+        /// The scenario file.
+        origin: String,
+        /// Why.
+        source: PopulationError,
+    },
+    /// A timeline entry is impossible on this network.
+    #[error("{origin}: {source}")]
+    Timeline {
+        /// The scenario file.
+        origin: String,
+        /// Why.
+        source: FaultsError,
+    },
+}
+
+/// The consensus parameters a scenario implies, with the initial difficulty.
+///
+/// In sampled mode the simulation target is the bits target shifted left so that grinding
+/// a nonce takes about `grind_hashes` hashes at the initial difficulty; in ground mode the
+/// real target is used.
+fn consensus_params(scenario: &Scenario) -> (ConsensusParams, CompactTarget) {
+    let chain = &scenario.chain;
+    let mining = &scenario.mining;
+    let expected = mining.network_hashrate_hs * chain.block_interval_s;
+    let bits = CompactTarget::from_target(target_for_expected_hashes(expected));
+    let sim_target_shift = match mining.mode {
+        MiningMode::Ground => 0,
+        MiningMode::Sampled => {
+            libm::floor(libm::log2(expected / mining.grind_hashes)).max(0.0) as u32
+        }
+    };
+    let params = ConsensusParams {
+        retarget_interval: chain.retarget_interval,
+        target_block_interval_s: chain.block_interval_s as u32,
+        pow_limit: chain.pow_limit_bits.to_target().expect("validated when the scenario loaded"),
+        max_block_size_bytes: chain.max_block_size_bytes,
+        sim_target_shift,
+        max_future_block_time_s: MAX_FUTURE_BLOCK_TIME_S,
+        median_time_span: 11,
+        coinbase_maturity: 100,
+        halving_interval: 210_000,
+    };
+    (params, bits)
+}
+
+/// The network of a scenario, as built from its spec.
+fn network(scenario: &Scenario, streams: &RngStreams) -> Result<Network, BuildError> {
+    Network::build(&scenario.network, streams).map_err(|source| BuildError::Network {
+        origin: scenario.source.display().to_string(),
+        value: scenario
+            .resolved
+            .network
+            .topology
+            .as_ref()
+            .and_then(|t| t.kind.clone())
+            .map_or_else(|| "(default)".to_string(), |k| format!("kind = \"{k}\"")),
+        source,
+    })
+}
+
+/// Each compact-block node picks up to `per_node` of its compact-speaking peers, at random,
+/// as high-bandwidth peers; returns, by directed link, whether the link's sender pushes
+/// compact blocks to its receiver unannounced.
+fn choose_high_bandwidth_links(
+    network: &Network,
+    compact: &[bool],
+    per_node: u32,
+    rng: &mut SimRng,
+) -> Vec<bool> {
+    let mut high_bandwidth = vec![false; network.link_count()];
+    for node in NodeId::all(network.node_count()).filter(|n| compact[n.index()]) {
+        let mut candidates: Vec<LinkId> =
+            network.links_of(node).filter(|&l| compact[network.link_target(l).index()]).collect();
+        let take = (per_node as usize).min(candidates.len());
+        for i in 0..take {
+            let j = i + rng::below(rng, (candidates.len() - i) as u64) as usize;
+            candidates.swap(i, j);
+            high_bandwidth[network.reverse_link(candidates[i]).index()] = true;
+        }
+    }
+    high_bandwidth
+}
+
+impl<O: Observer, M: Monitor> World<O, M> {
+    /// Builds the world a scenario describes, watched by `observer` and `monitor`.
+    ///
+    /// # Errors
+    ///
+    /// A [`BuildError`] naming the scenario's fields when the network cannot be built, the
+    /// nodes cannot be set up on it, or a timeline entry is impossible on it.
+    pub fn build(scenario: &Scenario, observer: O, monitor: M) -> Result<Self, BuildError> {
+        let streams = RngStreams::new(scenario.seed);
+        let origin = scenario.source.display().to_string();
+        let (params, bits) = consensus_params(scenario);
+        let nodes_n = scenario.network.nodes;
+        let (genesis, funded) = payments::genesis(scenario, &streams, &params, bits);
+        let store = BlockStore::new(genesis, params);
+        let population = population::assemble(scenario, network(scenario, &streams)?, &streams)
+            .map_err(|source| BuildError::Population { origin: origin.clone(), source })?;
+        let network = population.network;
+        let hash_shares = population.hash_shares;
+        let faults = if scenario.timeline.is_empty() {
+            None
+        } else {
+            let faults = Faults::new(&scenario.timeline, &network, streams)
+                .map_err(|source| BuildError::Timeline { origin: origin.clone(), source })?;
+            Some(faults)
+        };
+
+        let relay = scenario.relay.clone();
+        let compact_run = relay.protocol == RelayProtocol::Compact;
+        let compact_rng = &mut streams.stream(Purpose::Population, 2);
+        let compact: Vec<bool> = (0..nodes_n)
+            .map(|_| compact_run && rng::uniform01(compact_rng) < relay.compact_share)
+            .collect();
+        let high_bandwidth = if compact_run {
+            choose_high_bandwidth_links(
+                &network,
+                &compact,
+                relay.compact_high_bandwidth_peers,
+                &mut streams.stream(Purpose::Population, 3),
+            )
+        } else {
+            Vec::new()
+        };
+
+        let mut nodes = Vec::with_capacity(nodes_n as usize);
+        let mut node_streams = Vec::with_capacity(nodes_n as usize);
+        for (i, protocol) in population.protocols.into_iter().enumerate() {
+            let share = hash_shares[i];
+            let miner =
+                (share > 0.0).then(|| Miner::new(share * scenario.mining.network_hashrate_hs));
+            node_streams.push(NodeStreams {
+                mining: miner
+                    .is_some()
+                    .then(|| Box::new(streams.stream(Purpose::Mining, i as u64))),
+                relay: compact_run.then(|| Box::new(streams.stream(Purpose::Relay, i as u64))),
+            });
+            nodes.push(Node::new(NodeId::from_index(i), miner, protocol));
+        }
+
+        let (payments, workload) = payments::start(scenario, funded, &network, &streams).unzip();
+        let template_max_tx_bytes = match scenario.mining.block_size_bytes {
+            0 => scenario.chain.max_block_size_bytes,
+            cap => cap,
+        }
+        .saturating_sub(1_000);
+        let settings = NodeSettings {
+            mode: scenario.mining.mode,
+            relay,
+            template: TemplateSpec {
+                genesis_time: scenario.chain.genesis_time,
+                block_size_bytes: scenario.mining.block_size_bytes,
+                tx_size_bytes: scenario.mining.tx_size_bytes,
+            },
+            validation_base: scenario.node.validation_base,
+            validation_ms_per_mb: scenario.node.validation_ms_per_mb,
+            validation_per_input: scenario.node.validation_per_input,
+            orphan_pool_max: scenario.node.orphan_pool_max as usize,
+            genesis_time: scenario.chain.genesis_time,
+            template_max_tx_bytes,
+        };
+        Ok(World {
+            shared: Shared::new(store, payments, nodes.len()),
+            transport: Transport::new(network, faults),
+            nodes,
+            streams: node_streams,
+            peers: Peers { compact, high_bandwidth },
+            settings,
+            workload,
+            observer,
+            monitor,
+            hash_shares,
+            gamma_subset: population.gamma_subset,
+            phase: Phase::Mining,
+            in_flight: 0,
+            blocks_mined: 0,
+            target_blocks: scenario.run.blocks,
+            progress: None,
+            outbox: crate::node::ctx::Outbox::default(),
+        })
+    }
+}

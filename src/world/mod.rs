@@ -1,0 +1,468 @@
+//! The world: the nodes of a run, assembled from a scenario, and the routing between them.
+//!
+//! The world makes no protocol decision. It pops each event from the engine, hands it to the
+//! node it is addressed to with a [`NodeCtx`], and applies the node's outbox in order:
+//! messages go to the [`Transport`] (uplink queueing, latency, cut links) and their arrival
+//! is scheduled; timers are scheduled; records go to the observers. Workload events go to
+//! the [`Workload`], timeline entries to the transport's faults, and both come back to nodes
+//! as ordinary inputs (a sample the workload asks for, a node going offline, a link coming
+//! back).
+//!
+//! Run control is the world's too: mining stops once the scenario's block count is reached
+//! (or a [`Monitor`] asks, as a decided trial does), messages in flight then drain, and hard
+//! caps bound everything.
+//!
+//! One exact shortcut keeps large runs fast: an announcement to a peer that already has the
+//! block, or has asked for it, would be ignored on arrival whatever happens in between
+//! (those states never go back), so it is not delivered at all. Its bytes still occupy the
+//! sender's uplink, so timing is unchanged.
+
+mod build;
+
+pub use build::BuildError;
+
+use crate::chain::{BlockId, BlockStore};
+use crate::engine::{Engine, Limits, Model, RunStats, Scheduler, StopReason};
+use crate::id::{LinkId, NodeId};
+use crate::network::faults::Change;
+use crate::network::message::{Message, MessageKind};
+use crate::network::transport::Transport;
+use crate::node::ctx::{Env, NodeSettings, NodeStreams, Outbox, Peers, Shared};
+use crate::node::relay::announcement;
+use crate::node::{Action, Node, NodeCtx, Timer};
+use crate::observe::{Observer, Record};
+use crate::payments::pool::TxIndex;
+use crate::payments::workload::{Workload, WorkloadEvent};
+use crate::time::SimTime;
+
+/// Everything that happens in a run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Event {
+    /// A message arrives over a directed link.
+    Deliver {
+        /// The link it travelled.
+        link: LinkId,
+        /// What it says.
+        msg: Message,
+    },
+    /// A node's timer fires.
+    Timer {
+        /// The node.
+        node: NodeId,
+        /// Which timer.
+        timer: Timer,
+        /// Whether the run waits for it (work in progress).
+        work: bool,
+    },
+    /// The workload's next step.
+    Workload(WorkloadEvent),
+    /// A `[[timeline]]` entry takes effect.
+    Fault {
+        /// Index into the scenario's timeline.
+        index: u32,
+    },
+}
+
+/// Watches a run from outside after every event and may stop its mining: a checker, such as
+/// a checker that decides when a trial is over. It reads nodes, never changes them.
+pub trait Monitor {
+    /// Called after every event; returns true to stop mining now.
+    fn after_event(&mut self, nodes: &[Node], store: &BlockStore) -> bool;
+}
+
+/// No monitor: the run stops by its block count and caps alone.
+impl Monitor for () {
+    #[inline]
+    fn after_event(&mut self, _: &[Node], _: &BlockStore) -> bool {
+        false
+    }
+}
+
+/// An optional monitor watches when present.
+impl<M: Monitor> Monitor for Option<M> {
+    #[inline]
+    fn after_event(&mut self, nodes: &[Node], store: &BlockStore) -> bool {
+        match self {
+            Some(m) => m.after_event(nodes, store),
+            None => false,
+        }
+    }
+}
+
+/// Which part of the run is under way.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Phase {
+    /// Miners are mining.
+    Mining,
+    /// The block count was reached; the engine returns so the drain cap can be set.
+    StopRequested,
+    /// Mining has stopped; messages in flight finish.
+    Draining,
+}
+
+/// The world of one run.
+pub struct World<O: Observer, M: Monitor = ()> {
+    shared: Shared,
+    transport: Transport,
+    nodes: Vec<Node>,
+    streams: Vec<NodeStreams>,
+    peers: Peers,
+    settings: NodeSettings,
+    workload: Option<Workload>,
+    observer: O,
+    monitor: M,
+    hash_shares: Vec<f64>,
+    gamma_subset: Vec<Option<f64>>,
+    phase: Phase,
+    in_flight: u64,
+    blocks_mined: u64,
+    target_blocks: u64,
+    progress: Option<Box<dyn FnMut(u64)>>,
+    outbox: Outbox,
+}
+
+/// What a finished world leaves behind, for the outcome.
+pub struct Remains<O> {
+    /// Shared blocks and transactions.
+    pub shared: Shared,
+    /// The graph and the timeline's final state.
+    pub transport: Transport,
+    /// The nodes as they ended.
+    pub nodes: Vec<Node>,
+    /// The observer.
+    pub observer: O,
+    /// Each node's share of the hash power.
+    pub hash_shares: Vec<f64>,
+    /// What the population setup drew for explicit tie-breaks (see
+    /// [`crate::node::population`]).
+    pub gamma_subset: Vec<Option<f64>>,
+    /// Blocks mined.
+    pub blocks_mined: u64,
+}
+
+impl<O: Observer, M: Monitor> World<O, M> {
+    /// Calls `f` with the number of blocks mined after every block.
+    pub fn on_progress(&mut self, f: impl FnMut(u64) + 'static) {
+        self.progress = Some(Box::new(f));
+    }
+
+    /// Runs the scenario: mine until the block count is reached, then let messages drain
+    /// (for at most `drain`), all within the hard caps.
+    pub fn run(&mut self, limits: Limits, drain: crate::time::SimDuration) -> RunStats {
+        let mut engine = Engine::new(limits);
+        self.start(engine.scheduler());
+        let mut stopped_by = engine.run(self);
+        if stopped_by == StopReason::Done {
+            self.phase = Phase::Draining;
+            if self.in_flight == 0 {
+                return RunStats { stopped_by, events: engine.processed(), end_time: engine.now() };
+            }
+            let drain_end = engine.now() + drain;
+            engine.set_limits(Limits {
+                max_events: limits.max_events,
+                max_time: drain_end.min(limits.max_time),
+            });
+            stopped_by = engine.run(self);
+        }
+        RunStats { stopped_by, events: engine.processed(), end_time: engine.now() }
+    }
+
+    /// Takes the world apart at the end of a run.
+    pub fn finish(self) -> (Remains<O>, M) {
+        let remains = Remains {
+            shared: self.shared,
+            transport: self.transport,
+            nodes: self.nodes,
+            observer: self.observer,
+            hash_shares: self.hash_shares,
+            gamma_subset: self.gamma_subset,
+            blocks_mined: self.blocks_mined,
+        };
+        (remains, self.monitor)
+    }
+
+    /// The first events, in a fixed order (so that events due at the same time keep theirs):
+    /// the miners' clocks in node order, the workload, the timeline, then the protocols' own
+    /// plans.
+    fn start(&mut self, sched: &mut Scheduler<Event>) {
+        for node in NodeId::all(self.nodes.len() as u32) {
+            self.visit(node, sched, |n, ctx| n.on_start(ctx));
+        }
+        if let (Some(w), Some(p)) = (self.workload.as_ref(), self.shared.payments.as_mut()) {
+            for (at, event) in w.start(p) {
+                sched.at(at, Event::Workload(event));
+            }
+        }
+        for (index, at) in self.transport.fault_times().into_iter().enumerate() {
+            sched.at(at, Event::Fault { index: index as u32 });
+        }
+        for node in NodeId::all(self.nodes.len() as u32) {
+            self.visit(node, sched, |n, ctx| n.on_plans(ctx));
+        }
+    }
+
+    fn stop_mining(&mut self) {
+        self.phase = Phase::StopRequested;
+    }
+
+    #[inline]
+    fn record(&mut self, record: Record) {
+        self.observer.record(&record, &self.shared.store);
+    }
+
+    /// Hands an input to `node` with a context, then applies its outbox.
+    #[inline]
+    fn visit(
+        &mut self,
+        node: NodeId,
+        sched: &mut Scheduler<Event>,
+        f: impl FnOnce(&mut Node, &mut NodeCtx<'_>),
+    ) {
+        self.with_node(node, sched.now(), f);
+        self.apply(sched);
+    }
+
+    /// Runs `f` on `node` with a context whose outbox is the world's.
+    #[inline]
+    fn with_node(
+        &mut self,
+        node: NodeId,
+        now: SimTime,
+        f: impl FnOnce(&mut Node, &mut NodeCtx<'_>),
+    ) {
+        let env = Env {
+            shared: &mut self.shared,
+            network: self.transport.graph(),
+            peers: &self.peers,
+            settings: &self.settings,
+        };
+        let mut ctx = NodeCtx::new(
+            now,
+            node,
+            self.phase == Phase::Mining,
+            env,
+            &mut self.streams[node.index()],
+            &mut self.outbox,
+        );
+        f(&mut self.nodes[node.index()], &mut ctx);
+    }
+
+    /// Applies the outbox in order. A hand-over runs the other node at once; its actions
+    /// join the end of the outbox.
+    fn apply(&mut self, sched: &mut Scheduler<Event>) {
+        let mut i = 0;
+        while i < self.outbox.len() {
+            // Matching on the place copies each field at its own width (a whole-action copy
+            // would read back, in wide loads, what the node just wrote in narrow stores).
+            let at = i;
+            i += 1;
+            match *self.outbox.action(at) {
+                Action::Send { from, link, msg, prunable } => {
+                    self.send(from, link, msg, prunable, sched);
+                }
+                Action::Announce { from, block, except } => {
+                    self.announce(from, block, except, sched);
+                }
+                Action::Timer { node, at, timer, work } => {
+                    if work {
+                        self.in_flight += 1;
+                    }
+                    sched.at(at, Event::Timer { node, timer, work });
+                }
+                Action::Record(at) => {
+                    let record = *self.outbox.get(at);
+                    self.record(record);
+                }
+                Action::Mined => self.count_mined(),
+                Action::HandOver { to, payment } => self.hand_over(to, payment, sched),
+            }
+        }
+        self.outbox.clear();
+    }
+
+    /// A node hands `to` a payment: `to` hears of it at once, and its actions join the
+    /// outbox being applied.
+    #[cold]
+    fn hand_over(&mut self, to: NodeId, payment: TxIndex, sched: &mut Scheduler<Event>) {
+        self.with_node(to, sched.now(), |node, ctx| node.on_handover(ctx, payment));
+    }
+
+    fn count_mined(&mut self) {
+        self.blocks_mined += 1;
+        if let Some(progress) = self.progress.as_mut() {
+            progress(self.blocks_mined);
+        }
+        if self.blocks_mined >= self.target_blocks && self.phase == Phase::Mining {
+            self.stop_mining();
+        }
+    }
+
+    /// Puts `from`'s announcement of `block` on each of its links but `except`.
+    fn announce(
+        &mut self,
+        from: NodeId,
+        block: BlockId,
+        except: Option<LinkId>,
+        sched: &mut Scheduler<Event>,
+    ) {
+        for link in self.transport.graph().links_of(from) {
+            if Some(link) == except {
+                continue;
+            }
+            let kind = announcement(&self.settings.relay, &self.peers, from, link);
+            self.send(from, link, Message::about(kind, block), true, sched);
+        }
+    }
+
+    /// Puts a message from `from` on `link` (which starts at `from`): the transport decides
+    /// when it arrives, or that it is lost. `prunable` marks announcements that may be
+    /// skipped when the receiver would ignore them (see the module docs).
+    #[inline]
+    fn send(
+        &mut self,
+        from: NodeId,
+        link: LinkId,
+        msg: Message,
+        prunable: bool,
+        sched: &mut Scheduler<Event>,
+    ) {
+        let now = sched.now();
+        if self.transport.is_cut(link) {
+            return self.drop_message(link, msg, now);
+        }
+        debug_assert_eq!(self.transport.graph().link_source(link), from);
+        let to = self.transport.graph().link_target(link);
+        // Whether the receiver would ignore the message is read first: it does not depend on
+        // the transmission, and reading it early lets the two lookups overlap.
+        let ignored = prunable && {
+            let state = self.shared.states.get(to, msg.block);
+            match msg.kind {
+                MessageKind::Inv => state.ignores_announcement(),
+                _ => state.ignores_block(),
+            }
+        };
+        let size = self.shared.costs[msg.block.index()].wire.of_message(&msg);
+        let t = self.transport.transmit(from, link, size, now);
+        self.record(Record::MessageSent {
+            from,
+            to,
+            kind: msg.kind,
+            block: msg.block,
+            sent: t.start,
+            arrives: t.arrives,
+        });
+        if ignored {
+            return;
+        }
+        self.in_flight += 1;
+        sched.at(t.arrives, Event::Deliver { link, msg });
+    }
+
+    /// A message on a cut link is lost. A lost request or answer leaves the block wanted
+    /// again at the node that was waiting for it.
+    #[cold]
+    fn drop_message(&mut self, link: LinkId, msg: Message, time: SimTime) {
+        let graph = self.transport.graph();
+        let (from, to) = (graph.link_source(link), graph.link_target(link));
+        let record = Record::MessageDropped { from, to, kind: msg.kind, block: msg.block, time };
+        self.record(record);
+        let waiting = match msg.kind {
+            MessageKind::Inv => return,
+            MessageKind::GetData | MessageKind::GetCmpct | MessageKind::GetBlockTxn => from,
+            MessageKind::Block | MessageKind::CmpctBlock | MessageKind::BlockTxn => to,
+        };
+        self.with_node(waiting, time, |node, ctx| node.on_lost(ctx, &msg));
+    }
+
+    fn deliver(&mut self, link: LinkId, msg: Message, sched: &mut Scheduler<Event>) {
+        self.in_flight -= 1;
+        if self.transport.is_cut(link) {
+            return self.drop_message(link, msg, sched.now());
+        }
+        let node = self.transport.graph().link_target(link);
+        self.visit(node, sched, |n, ctx| n.on_deliver(ctx, link, msg));
+    }
+
+    fn workload_event(&mut self, event: WorkloadEvent, sched: &mut Scheduler<Event>) {
+        let (Some(w), Some(p)) = (self.workload.as_mut(), self.shared.payments.as_mut()) else {
+            return;
+        };
+        let mining = self.phase == Phase::Mining;
+        let effects = w.handle(event, sched.now(), mining, p, self.transport.graph());
+        for record in effects.records {
+            self.record(record);
+        }
+        for node in effects.sample {
+            self.visit(node, sched, |n, ctx| n.on_sample(ctx));
+        }
+        for (at, event) in effects.schedule {
+            sched.at(at, Event::Workload(event));
+        }
+    }
+
+    /// Applies a timeline entry: records it, takes nodes offline or back, and lets the two
+    /// ends of every link that came back exchange their chains.
+    #[cold]
+    fn fault(&mut self, index: usize, sched: &mut Scheduler<Event>) {
+        let time = sched.now();
+        let effect = self.transport.apply_fault(index);
+        match effect.change {
+            Change::Partitioned { groups } => {
+                let links_cut = effect.connections_cut;
+                self.record(Record::Partitioned { groups, links_cut, time });
+            }
+            Change::Healed => {
+                let links_restored = effect.connections_restored;
+                self.record(Record::Healed { links_restored, time });
+            }
+            Change::Left(nodes) => {
+                for node in nodes {
+                    self.record(Record::NodeLeft { node, time });
+                    self.nodes[node.index()].on_offline();
+                }
+            }
+            Change::Rejoined(nodes) => {
+                for node in nodes {
+                    self.record(Record::NodeRejoined { node, time });
+                    self.visit(node, sched, |n, ctx| n.on_online(ctx));
+                }
+            }
+        }
+        for link in effect.restored {
+            let graph = self.transport.graph();
+            let (from, to) = (graph.link_source(link), graph.link_target(link));
+            let peer_tip = self.nodes[to.index()].tip();
+            self.visit(from, sched, |n, ctx| n.on_link_restored(ctx, link, peer_tip));
+        }
+    }
+}
+
+impl<O: Observer, M: Monitor> Model for World<O, M> {
+    type Event = Event;
+
+    fn handle(&mut self, event: Event, sched: &mut Scheduler<Event>) {
+        match event {
+            Event::Deliver { link, msg } => self.deliver(link, msg, sched),
+            Event::Timer { node, timer, work } => {
+                if work {
+                    self.in_flight -= 1;
+                }
+                self.visit(node, sched, |n, ctx| n.on_timer(ctx, timer));
+            }
+            Event::Workload(w) => self.workload_event(w, sched),
+            Event::Fault { index } => self.fault(index as usize, sched),
+        }
+        if self.monitor.after_event(&self.nodes, &self.shared.store) && self.phase == Phase::Mining
+        {
+            self.stop_mining();
+        }
+    }
+
+    fn is_done(&self, _: &Scheduler<Event>) -> bool {
+        match self.phase {
+            Phase::Mining => false,
+            Phase::StopRequested => true,
+            Phase::Draining => self.in_flight == 0,
+        }
+    }
+}
