@@ -20,6 +20,7 @@ use crate::network::message::{Message, WireSizes};
 use crate::observe::Record;
 use crate::payments::Payments;
 use crate::payments::pool::TxIndex;
+use crate::payments::workload::HoldsPayments;
 use crate::rng::SimRng;
 use crate::scenario::{MiningMode, RelaySpec};
 use crate::time::{SimDuration, SimTime};
@@ -188,6 +189,12 @@ pub struct Shared {
     pub best_block: BlockId,
     /// What each node knows of each block (each node writes only its own).
     pub states: BlockStates,
+}
+
+impl HoldsPayments for Shared {
+    fn payments_mut(&mut self) -> Option<&mut Payments> {
+        self.payments.as_mut()
+    }
 }
 
 impl Shared {

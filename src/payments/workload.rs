@@ -1,11 +1,12 @@
 //! The workload: wallets paying each other at random times, planned double payments, and
 //! the mempool samples taken at a fixed interval.
 //!
-//! This is what the network's users do, not what a node does: the world routes its events
-//! here and applies what it asks (a payment enters the pool at its submission node; a
-//! sampled node reports its mempool).
+//! This is what the network's users do, not what a node does: it is a [`Driver`], so the
+//! world routes its events here without knowing them and applies what it asks (a payment
+//! enters the pool at its submission node; a sampled node reports its mempool).
 
 use super::Payments;
+use crate::driver::{Driver, DriverEvent, Effects};
 use crate::id::NodeId;
 use crate::network::Network;
 use crate::observe::Record;
@@ -14,7 +15,7 @@ use crate::time::{SimDuration, SimTime};
 
 /// A workload event.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum WorkloadEvent {
+enum WorkloadEvent {
     /// A wallet makes the next payment.
     Payment,
     /// A planned double payment (index into the workload's conflicts).
@@ -26,15 +27,33 @@ pub enum WorkloadEvent {
     Sample,
 }
 
-/// What a workload event asks of the world.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Effects {
-    /// Events to schedule.
-    pub schedule: Vec<(SimTime, WorkloadEvent)>,
-    /// Records for the observers.
-    pub records: Vec<Record>,
-    /// Nodes that report their mempool now.
-    pub sample: Vec<NodeId>,
+impl WorkloadEvent {
+    const PAYMENT: u32 = 0;
+    const SAMPLE: u32 = 1;
+    const FIRST_CONFLICT: u32 = 2;
+
+    /// The opaque form the world schedules.
+    fn encode(self) -> DriverEvent {
+        DriverEvent(match self {
+            WorkloadEvent::Payment => Self::PAYMENT,
+            WorkloadEvent::Sample => Self::SAMPLE,
+            WorkloadEvent::Conflict { index } => Self::FIRST_CONFLICT + index,
+        })
+    }
+
+    fn decode(event: DriverEvent) -> WorkloadEvent {
+        match event.0 {
+            Self::PAYMENT => WorkloadEvent::Payment,
+            Self::SAMPLE => WorkloadEvent::Sample,
+            n => WorkloadEvent::Conflict { index: n - Self::FIRST_CONFLICT },
+        }
+    }
+}
+
+/// Shared state that holds the run's payments (when it has a workload).
+pub trait HoldsPayments {
+    /// The payments, if the run has any.
+    fn payments_mut(&mut self) -> Option<&mut Payments>;
 }
 
 /// The payment process of a run.
@@ -69,7 +88,7 @@ impl Workload {
     }
 
     /// The first events: the first payment, every planned double payment, the first sample.
-    pub fn start(&self, payments: &mut Payments) -> Vec<(SimTime, WorkloadEvent)> {
+    fn first_events(&self, payments: &mut Payments) -> Vec<(SimTime, WorkloadEvent)> {
         let mut events = vec![(self.start + payments.wallets.next_gap(), WorkloadEvent::Payment)];
         for (index, c) in self.conflicts.iter().enumerate() {
             events.push((c.at, WorkloadEvent::Conflict { index: index as u32 }));
@@ -82,7 +101,7 @@ impl Workload {
 
     /// Handles one event at `now`; `mining` says whether the run still mines (payments and
     /// samples stop with mining).
-    pub fn handle(
+    fn step(
         &mut self,
         event: WorkloadEvent,
         now: SimTime,
@@ -99,7 +118,8 @@ impl Workload {
                 if let Some(p) = payments.wallets.next_payment() {
                     payments.pool.add(network, p.tx, p.fee, p.node, now);
                 }
-                out.schedule.push((now + payments.wallets.next_gap(), WorkloadEvent::Payment));
+                out.schedule
+                    .push((now + payments.wallets.next_gap(), WorkloadEvent::Payment.encode()));
             }
             WorkloadEvent::Conflict { index } => {
                 let nodes = self.conflicts[index as usize].nodes;
@@ -121,9 +141,53 @@ impl Workload {
                     return out;
                 }
                 out.sample.clone_from(&self.sampled_nodes);
-                out.schedule.push((now + self.sample_every, WorkloadEvent::Sample));
+                out.schedule.push((now + self.sample_every, WorkloadEvent::Sample.encode()));
             }
         }
         out
+    }
+}
+
+impl<S: HoldsPayments> Driver<S> for Workload {
+    fn start(&self, state: &mut S) -> Vec<(SimTime, DriverEvent)> {
+        let Some(payments) = state.payments_mut() else {
+            return Vec::new();
+        };
+        let events = self.first_events(payments);
+        events.into_iter().map(|(at, e)| (at, e.encode())).collect()
+    }
+
+    fn handle(
+        &mut self,
+        event: DriverEvent,
+        now: SimTime,
+        mining: bool,
+        state: &mut S,
+        network: &Network,
+    ) -> Effects {
+        match state.payments_mut() {
+            Some(payments) => {
+                self.step(WorkloadEvent::decode(event), now, mining, payments, network)
+            }
+            None => Effects::default(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn events_round_trip_through_their_opaque_form() {
+        for e in [
+            WorkloadEvent::Payment,
+            WorkloadEvent::Sample,
+            WorkloadEvent::Conflict { index: 0 },
+            WorkloadEvent::Conflict { index: 7 },
+        ] {
+            assert_eq!(WorkloadEvent::decode(e.encode()), e);
+        }
+        assert_ne!(WorkloadEvent::Payment.encode(), WorkloadEvent::Sample.encode());
     }
 }

@@ -10,6 +10,7 @@ use thiserror::Error;
 use super::{Monitor, Phase, World};
 use crate::chain::pow::target_for_expected_hashes;
 use crate::chain::{BlockStore, CompactTarget, ConsensusParams};
+use crate::driver::Driver;
 use crate::id::{LinkId, NodeId};
 use crate::mining::TemplateSpec;
 use crate::network::faults::{Faults, FaultsError};
@@ -181,7 +182,7 @@ impl<O: Observer, M: Monitor> World<O, M> {
             nodes.push(Node::new(NodeId::from_index(i), miner, protocol));
         }
 
-        let (payments, workload) = payments::start(scenario, funded, &network, &streams).unzip();
+        let (payments, users) = payments::start(scenario, funded, &network, &streams).unzip();
         let template_max_tx_bytes = match scenario.mining.block_size_bytes {
             0 => scenario.chain.max_block_size_bytes,
             cap => cap,
@@ -209,7 +210,7 @@ impl<O: Observer, M: Monitor> World<O, M> {
             streams: node_streams,
             peers: Peers { compact, high_bandwidth },
             settings,
-            workload,
+            driver: users.map(|w| Box::new(w) as Box<dyn Driver<Shared>>),
             observer,
             monitor,
             hash_shares,

@@ -3,10 +3,10 @@
 //! The world makes no protocol decision. It pops each event from the engine, hands it to the
 //! node it is addressed to with a [`NodeCtx`], and applies the node's outbox in order:
 //! messages go to the [`Transport`] (uplink queueing, latency, cut links) and their arrival
-//! is scheduled; timers are scheduled; records go to the observers. Workload events go to
-//! the [`Workload`], timeline entries to the transport's faults, and both come back to nodes
-//! as ordinary inputs (a sample the workload asks for, a node going offline, a link coming
-//! back).
+//! is scheduled; timers are scheduled; records go to the observers. A [`Driver`]'s events (inputs from
+//! outside the nodes) go back to the driver, timeline entries to the transport's faults, and
+//! both come back to nodes as ordinary inputs (a sample the driver asks for, a node going
+//! offline, a link coming back).
 //!
 //! Run control is the world's too: mining stops once the scenario's block count is reached
 //! (or a [`Monitor`] asks, as a decided trial does), messages in flight then drain, and hard
@@ -22,6 +22,7 @@ mod build;
 pub use build::BuildError;
 
 use crate::chain::{BlockId, BlockStore};
+use crate::driver::{Driver, DriverEvent};
 use crate::engine::{Engine, Limits, Model, RunStats, Scheduler, StopReason};
 use crate::id::{LinkId, NodeId};
 use crate::network::faults::Change;
@@ -32,7 +33,6 @@ use crate::node::relay::announcement;
 use crate::node::{Action, Node, NodeCtx, Timer};
 use crate::observe::{Observer, Record};
 use crate::payments::pool::TxIndex;
-use crate::payments::workload::{Workload, WorkloadEvent};
 use crate::time::SimTime;
 
 /// Everything that happens in a run.
@@ -54,8 +54,8 @@ pub enum Event {
         /// Whether the run waits for it (work in progress).
         work: bool,
     },
-    /// The workload's next step.
-    Workload(WorkloadEvent),
+    /// A driver's next step.
+    Driver(DriverEvent),
     /// A `[[timeline]]` entry takes effect.
     Fault {
         /// Index into the scenario's timeline.
@@ -108,7 +108,7 @@ pub struct World<O: Observer, M: Monitor = ()> {
     streams: Vec<NodeStreams>,
     peers: Peers,
     settings: NodeSettings,
-    workload: Option<Workload>,
+    driver: Option<Box<dyn Driver<Shared>>>,
     observer: O,
     monitor: M,
     hash_shares: Vec<f64>,
@@ -182,15 +182,15 @@ impl<O: Observer, M: Monitor> World<O, M> {
     }
 
     /// The first events, in a fixed order (so that events due at the same time keep theirs):
-    /// the miners' clocks in node order, the workload, the timeline, then the protocols' own
+    /// the miners' clocks in node order, the driver, the timeline, then the protocols' own
     /// plans.
     fn start(&mut self, sched: &mut Scheduler<Event>) {
         for node in NodeId::all(self.nodes.len() as u32) {
             self.visit(node, sched, |n, ctx| n.on_start(ctx));
         }
-        if let (Some(w), Some(p)) = (self.workload.as_ref(), self.shared.payments.as_mut()) {
-            for (at, event) in w.start(p) {
-                sched.at(at, Event::Workload(event));
+        if let Some(driver) = self.driver.as_ref() {
+            for (at, event) in driver.start(&mut self.shared) {
+                sched.at(at, Event::Driver(event));
             }
         }
         for (index, at) in self.transport.fault_times().into_iter().enumerate() {
@@ -383,12 +383,13 @@ impl<O: Observer, M: Monitor> World<O, M> {
         self.visit(node, sched, |n, ctx| n.on_deliver(ctx, link, msg));
     }
 
-    fn workload_event(&mut self, event: WorkloadEvent, sched: &mut Scheduler<Event>) {
-        let (Some(w), Some(p)) = (self.workload.as_mut(), self.shared.payments.as_mut()) else {
+    fn driver_event(&mut self, event: DriverEvent, sched: &mut Scheduler<Event>) {
+        let Some(driver) = self.driver.as_mut() else {
             return;
         };
         let mining = self.phase == Phase::Mining;
-        let effects = w.handle(event, sched.now(), mining, p, self.transport.graph());
+        let network = self.transport.graph();
+        let effects = driver.handle(event, sched.now(), mining, &mut self.shared, network);
         for record in effects.records {
             self.record(record);
         }
@@ -396,7 +397,7 @@ impl<O: Observer, M: Monitor> World<O, M> {
             self.visit(node, sched, |n, ctx| n.on_sample(ctx));
         }
         for (at, event) in effects.schedule {
-            sched.at(at, Event::Workload(event));
+            sched.at(at, Event::Driver(event));
         }
     }
 
@@ -449,7 +450,7 @@ impl<O: Observer, M: Monitor> Model for World<O, M> {
                 }
                 self.visit(node, sched, |n, ctx| n.on_timer(ctx, timer));
             }
-            Event::Workload(w) => self.workload_event(w, sched),
+            Event::Driver(d) => self.driver_event(d, sched),
             Event::Fault { index } => self.fault(index as usize, sched),
         }
         if self.monitor.after_event(&self.nodes, &self.shared.store) && self.phase == Phase::Mining
