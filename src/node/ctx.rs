@@ -216,6 +216,9 @@ impl Shared {
 pub struct Peers {
     /// By node: speaks BIP152.
     pub compact: Vec<bool>,
+    /// By node: its mempool churns, so compact blocks fail more often (empty unless the
+    /// relay protocol is `compact`).
+    pub churn: Vec<bool>,
     /// By directed link: its receiver chose its sender as a high-bandwidth peer (empty
     /// unless the relay protocol is `compact`).
     pub high_bandwidth: Vec<bool>,

@@ -15,9 +15,10 @@ use super::ctx::{NodeCtx, Peers};
 use super::mempool;
 use crate::chain::BlockId;
 use crate::id::{LinkId, NodeId};
+use crate::network::message::refetch_size;
 use crate::network::message::{Message, MessageKind};
 use crate::rng;
-use crate::scenario::{RelayProtocol, RelaySpec};
+use crate::scenario::{Refetch, RelayProtocol, RelaySpec};
 
 // ----- what a node does with relay messages -----
 
@@ -88,6 +89,35 @@ impl Node {
 
     /// BIP152: rebuild a compact block from the mempool, asking for what is missing, or
     /// fall back to the full block when the parent is unknown.
+    /// Whether this node fails to rebuild `block` from its (modelled) mempool, and if so the
+    /// request for what it lacks: the failure probability of its class (churning or not) and
+    /// the share of the block to fetch from the scenario's refetch model.
+    fn compact_failure(&self, ctx: &mut NodeCtx<'_>, block: BlockId) -> Option<Message> {
+        let relay = &ctx.settings().relay;
+        let churn = ctx.peers().churn.get(self.id.index()).copied().unwrap_or(false);
+        let failure = if churn {
+            relay.compact_churn_failure_probability
+        } else {
+            relay.compact_failure_probability
+        };
+        let (refetch, fixed) = (relay.compact_refetch, relay.compact_missing_tx_share);
+        let rng = ctx.rng.relay.as_deref_mut().expect("compact relay draws from the relay stream");
+        if rng::uniform01(rng) >= failure {
+            return None;
+        }
+        if refetch == Refetch::Fixed {
+            return Some(Message::about(MessageKind::GetBlockTxn, block));
+        }
+        let share = refetch.share(fixed, churn, rng::uniform01(rng));
+        let (txs, bytes) = refetch_size(&ctx.store().get(block).block, share);
+        Some(Message {
+            kind: MessageKind::GetBlockTxn,
+            block,
+            missing_txs: txs.min(u64::from(u32::MAX)) as u32,
+            missing_bytes: bytes.min(u64::from(u32::MAX)) as u32,
+        })
+    }
+
     fn on_compact_block(
         &mut self,
         ctx: &mut NodeCtx<'_>,
@@ -108,10 +138,7 @@ impl Node {
                 missing_bytes: missing.bytes.min(u64::from(u32::MAX)) as u32,
             })
         } else {
-            let failure = ctx.settings().relay.compact_failure_probability;
-            let rng =
-                ctx.rng.relay.as_deref_mut().expect("compact relay draws from the relay stream");
-            (rng::uniform01(rng) < failure).then(|| Message::about(MessageKind::GetBlockTxn, block))
+            self.compact_failure(ctx, block)
         };
         match next {
             Some(request) => {

@@ -122,6 +122,9 @@ impl Harness {
                 compact_high_bandwidth_peers: 3,
                 compact_failure_probability: 0.0,
                 compact_missing_tx_share: 0.0,
+                compact_refetch: crate::scenario::Refetch::Fixed,
+                compact_churn_share: 0.0,
+                compact_churn_failure_probability: 0.0,
             },
             template: TemplateSpec {
                 genesis_time: GENESIS_TIME,
@@ -138,7 +141,11 @@ impl Harness {
         Harness {
             shared: Shared::new(store, None, nodes as usize),
             network,
-            peers: Peers { compact: vec![false; nodes as usize], high_bandwidth: Vec::new() },
+            peers: Peers {
+                compact: vec![false; nodes as usize],
+                churn: Vec::new(),
+                high_bandwidth: Vec::new(),
+            },
             settings,
             streams: vec![NodeStreams::default(); nodes as usize],
             outbox: Outbox::default(),

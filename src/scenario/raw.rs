@@ -288,6 +288,12 @@ pub struct RawLatency {
     pub median_ms: Option<f64>,
     /// `lognormal`: sigma of the underlying normal.
     pub sigma: Option<f64>,
+    /// Each message's latency around its link's: "simblock", "pareto", "lognormal" or "none".
+    pub per_message: Option<String>,
+    /// `per_message = "pareto"`: the Pareto shape.
+    pub per_message_shape: Option<f64>,
+    /// `per_message = "lognormal"`: sigma of the underlying normal.
+    pub per_message_sigma: Option<f64>,
 }
 
 /// `[network.bandwidth]`
@@ -303,6 +309,8 @@ pub struct RawBandwidth {
     pub upload_bps: Option<u64>,
     /// `constant`: download of every node.
     pub download_bps: Option<u64>,
+    /// How an uplink carries concurrent messages: "shared", "fifo" or "until-arrival".
+    pub uplink: Option<String>,
 }
 
 /// `[network.relay]`
@@ -320,6 +328,15 @@ pub struct RawRelay {
     pub compact_failure_probability: Option<f64>,
     /// `compact`: share of the block's transaction bytes fetched in that round trip.
     pub compact_missing_tx_share: Option<f64>,
+    /// `compact`: how much a failed reconstruction fetches: "fixed" (the missing share) or
+    /// "simblock" (SimBlock's measured distributions).
+    pub compact_refetch: Option<String>,
+    /// `compact`: share of nodes whose mempools churn.
+    pub compact_churn_share: Option<f64>,
+    /// `compact`: failure probability of a churning node's reconstruction.
+    pub compact_churn_failure_probability: Option<f64>,
+    /// Added to the latency of every control message (inv, getdata), in milliseconds.
+    pub control_overhead_ms: Option<f64>,
 }
 
 /// `[node]`

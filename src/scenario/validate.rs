@@ -14,13 +14,14 @@ use super::raw::{
     RawBandwidth, RawHashPower, RawLatency, RawRace, RawRelay, RawScenario, RawTopology,
 };
 use super::{
-    ChainSpec, HashPowerSpec, MiningMode, MiningSpec, NodeSpec, Override, RelayProtocol, RelaySpec,
-    RunSpec, Scenario, ScenarioError,
+    ChainSpec, HashPowerSpec, MiningMode, MiningSpec, NodeSpec, Override, Refetch, RelayProtocol,
+    RelaySpec, RunSpec, Scenario, ScenarioError,
 };
 use crate::chain::CompactTarget;
-use crate::network::latency::{Jitter, LinkLatencySpec};
+use crate::network::latency::{Jitter, LinkLatencySpec, MessageLatency};
 use crate::network::presets;
 use crate::network::topology::{OutboundDegree, TopologySpec};
+use crate::network::transport::{TransferSpec, Uplink};
 use crate::network::{BandwidthSpec, NetworkSpec};
 use crate::time::{SimDuration, SimTime};
 
@@ -233,6 +234,12 @@ pub fn validate(
         origin,
     )?;
     let relay = validate_relay(raw.network.relay.get_or_insert_with(Default::default), origin)?;
+    let transfer = validate_transfer(
+        raw.network.latency.get_or_insert_with(Default::default),
+        raw.network.bandwidth.get_or_insert_with(Default::default),
+        raw.network.relay.get_or_insert_with(Default::default),
+        origin,
+    )?;
 
     // [mining]
     let mode_name = raw.mining.mode.get_or_insert_with(|| "sampled".to_string()).clone();
@@ -425,6 +432,7 @@ pub fn validate(
         network: NetworkSpec { nodes, region_names, node_share, topology, latency, bandwidth },
         node_names,
         relay,
+        transfer,
         node: NodeSpec {
             validation_base: SimDuration::from_millis_f64(validation_ms_base),
             validation_ms_per_mb,
@@ -719,6 +727,77 @@ fn validate_bandwidth(
     }
 }
 
+fn validate_transfer(
+    l: &mut RawLatency,
+    b: &mut RawBandwidth,
+    r: &mut RawRelay,
+    origin: &Origin<'_>,
+) -> Result<TransferSpec, ScenarioError> {
+    let per_message = l.per_message.get_or_insert_with(|| "simblock".to_string()).clone();
+    let k = "network.latency.per_message";
+    if per_message != "pareto" {
+        origin.absent(
+            "network.latency.per_message_shape",
+            &l.per_message_shape,
+            k,
+            &per_message,
+        )?;
+    }
+    if per_message != "lognormal" {
+        origin.absent(
+            "network.latency.per_message_sigma",
+            &l.per_message_sigma,
+            k,
+            &per_message,
+        )?;
+    }
+    let message_latency = match per_message.as_str() {
+        "none" => MessageLatency::None,
+        "simblock" => MessageLatency::SimBlock,
+        "pareto" => {
+            let shape = *l.per_message_shape.get_or_insert(5.0);
+            origin.check(
+                shape.is_finite() && shape > 1.0,
+                "network.latency.per_message_shape",
+                shape,
+                "must be greater than 1 (the mean is infinite otherwise)",
+            )?;
+            MessageLatency::Pareto { shape }
+        }
+        "lognormal" => {
+            let sigma = *l.per_message_sigma.get_or_insert(0.5);
+            origin.non_negative("network.latency.per_message_sigma", sigma)?;
+            MessageLatency::LogNormal { sigma }
+        }
+        other => {
+            return Err(origin.error(
+                k,
+                quoted(other),
+                "expected \"simblock\", \"pareto\", \"lognormal\" or \"none\"",
+            ));
+        }
+    };
+    let uplink = match b.uplink.get_or_insert_with(|| "shared".to_string()).as_str() {
+        "shared" => Uplink::Shared,
+        "fifo" => Uplink::Fifo,
+        "until-arrival" => Uplink::UntilArrival,
+        other => {
+            return Err(origin.error(
+                "network.bandwidth.uplink",
+                quoted(other),
+                "expected \"shared\", \"fifo\" or \"until-arrival\"",
+            ));
+        }
+    };
+    let overhead_ms = *r.control_overhead_ms.get_or_insert(0.0);
+    let overhead_ms = origin.non_negative("network.relay.control_overhead_ms", overhead_ms)?;
+    Ok(TransferSpec {
+        uplink,
+        message_latency,
+        control_overhead: SimDuration::from_millis_f64(overhead_ms),
+    })
+}
+
 fn validate_relay(r: &mut RawRelay, origin: &Origin<'_>) -> Result<RelaySpec, ScenarioError> {
     let name = r.protocol.get_or_insert_with(|| "inv".to_string()).clone();
     let protocol = match name.as_str() {
@@ -744,12 +823,35 @@ fn validate_relay(r: &mut RawRelay, origin: &Origin<'_>) -> Result<RelaySpec, Sc
         "network.relay.compact_missing_tx_share",
         *r.compact_missing_tx_share.get_or_insert(0.05),
     )?;
+    let compact_refetch =
+        match r.compact_refetch.get_or_insert_with(|| "fixed".to_string()).as_str() {
+            "fixed" => Refetch::Fixed,
+            "simblock" => Refetch::SimBlock,
+            other => {
+                return Err(origin.error(
+                    "network.relay.compact_refetch",
+                    quoted(other),
+                    "expected \"fixed\" or \"simblock\"",
+                ));
+            }
+        };
+    let compact_churn_share = origin.probability(
+        "network.relay.compact_churn_share",
+        *r.compact_churn_share.get_or_insert(0.0),
+    )?;
+    let compact_churn_failure_probability = origin.probability(
+        "network.relay.compact_churn_failure_probability",
+        *r.compact_churn_failure_probability.get_or_insert(0.27),
+    )?;
     Ok(RelaySpec {
         protocol,
         compact_share,
         compact_high_bandwidth_peers,
         compact_failure_probability,
         compact_missing_tx_share,
+        compact_refetch,
+        compact_churn_share,
+        compact_churn_failure_probability,
     })
 }
 

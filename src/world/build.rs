@@ -14,6 +14,7 @@ use crate::driver::Driver;
 use crate::id::{LinkId, NodeId};
 use crate::mining::TemplateSpec;
 use crate::network::faults::{Faults, FaultsError};
+use crate::network::latency::LinkDraws;
 use crate::network::transport::Transport;
 use crate::network::{Network, NetworkError};
 use crate::node::ctx::{NodeSettings, NodeStreams, Peers, Shared};
@@ -23,6 +24,7 @@ use crate::observe::Observer;
 use crate::payments;
 use crate::rng::{self, Purpose, RngStreams, SimRng};
 use crate::scenario::{MiningMode, RelayProtocol, Scenario};
+use rand::Rng as _;
 
 /// Why the world of a valid scenario cannot be built.
 #[derive(Debug, Error)]
@@ -156,6 +158,12 @@ impl<O: Observer, M: Monitor> World<O, M> {
         let compact: Vec<bool> = (0..nodes_n)
             .map(|_| compact_run && rng::uniform01(compact_rng) < relay.compact_share)
             .collect();
+        let churn_rng = &mut streams.stream(Purpose::Population, 4);
+        let churn: Vec<bool> = if compact_run && relay.compact_churn_share > 0.0 {
+            (0..nodes_n).map(|_| rng::uniform01(churn_rng) < relay.compact_churn_share).collect()
+        } else {
+            Vec::new()
+        };
         let high_bandwidth = if compact_run {
             choose_high_bandwidth_links(
                 &network,
@@ -182,6 +190,7 @@ impl<O: Observer, M: Monitor> World<O, M> {
             nodes.push(Node::new(NodeId::from_index(i), miner, protocol));
         }
 
+        let draws = LinkDraws::new(streams.stream(Purpose::Latency, 1).next_u64());
         let (payments, users) = payments::start(scenario, funded, &network, &streams).unzip();
         let template_max_tx_bytes = match scenario.mining.block_size_bytes {
             0 => scenario.chain.max_block_size_bytes,
@@ -205,10 +214,10 @@ impl<O: Observer, M: Monitor> World<O, M> {
         };
         Ok(World {
             shared: Shared::new(store, payments, nodes.len()),
-            transport: Transport::new(network, faults),
+            transport: Transport::new(network, scenario.transfer, draws, faults),
             nodes,
             streams: node_streams,
-            peers: Peers { compact, high_bandwidth },
+            peers: Peers { compact, churn, high_bandwidth },
             settings,
             driver: users.map(|w| Box::new(w) as Box<dyn Driver<Shared>>),
             observer,
