@@ -1,7 +1,9 @@
 //! Who the nodes of a scenario are: their hash power, their protocols and, for an eclipsed
 //! node, whom the attacker lets it talk to.
 //!
-//! Hash shares are drawn for the honest miners first (stream `(Population, 1)`); attackers
+//! Hash shares are drawn for the honest miners first (stream `(Population, 1)`), or, for a
+//! measured preset, placed without a draw: each pool on a node of its region in the
+//! network as built (see `mining::place_pools`). Attackers
 //! then take their configured shares and the honest shares are scaled to the rest. An
 //! explicit γ picks its tie-breaking subset of honest miners from stream `(Attacker, 1 + i)`;
 //! an eclipse draws the latencies of the victim's new links from `(Latency, 1)`.
@@ -10,6 +12,7 @@ use thiserror::Error;
 
 use super::Protocol;
 use super::attacker::{self, SharesError};
+use crate::id::NodeId;
 use crate::mining::assign_hash_shares;
 use crate::network::{Network, NetworkError};
 use crate::rng::{Purpose, RngStreams};
@@ -77,10 +80,14 @@ pub fn assemble(
             )?
         }
     };
+    let node_region: Vec<&str> = NodeId::all(scenario.network.nodes)
+        .map(|n| network.region_names()[network.region_of(n)].as_str())
+        .collect();
     let mut hash_shares = assign_hash_shares(
         scenario.network.nodes,
         scenario.mining.miners,
         &scenario.mining.hash_power,
+        &node_region,
         &mut streams.stream(Purpose::Population, 1),
     );
     attacker::assign_attacker_shares(&mut hash_shares, &scenario.attackers).map_err(|source| {
