@@ -101,3 +101,64 @@ pub fn assemble(
         gamma_subset: protocols.gamma_subset,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+    use crate::network::Network;
+    use crate::scenario::HashPowerSpec;
+
+    /// The scenario `scenarios/<file>` on `seed`, its network and its nodes' hash shares.
+    fn shipped(file: &str, seed: u64) -> (Scenario, Network, Vec<f64>) {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios").join(file);
+        let scenario = crate::scenario::load(&path, &[], Some(seed)).expect("shipped scenario");
+        let streams = RngStreams::new(scenario.seed);
+        let network = Network::build(&scenario.network, &streams).expect("shipped network");
+        let population = assemble(&scenario, network, &streams).expect("shipped population");
+        (scenario, population.network, population.hash_shares)
+    }
+
+    fn sorted(mut shares: Vec<f64>) -> Vec<f64> {
+        shares.retain(|&s| s > 0.0);
+        shares.sort_by(f64::total_cmp);
+        shares
+    }
+
+    #[test]
+    fn quickstart_has_no_majority_miner_on_seeds_1_to_20() {
+        let (_, _, first) = shipped("quickstart.toml", 1);
+        for seed in 1..=20 {
+            let (_, _, shares) = shipped("quickstart.toml", seed);
+            let top = shares.iter().copied().fold(0.0, f64::max);
+            assert!(top < 0.5, "seed {seed}: one miner holds {top} of the hash power");
+            // A preset draws nothing: the same shares on every seed, wherever they sit.
+            assert_eq!(sorted(shares), sorted(first.clone()), "seed {seed}");
+        }
+    }
+
+    #[test]
+    fn measured_scenarios_put_every_pool_in_its_region() {
+        for file in ["quickstart.toml", "litecoin.toml", "dogecoin.toml"] {
+            let (scenario, network, shares) = shipped(file, 1);
+            let HashPowerSpec::Preset(preset) = scenario.mining.hash_power else {
+                panic!("{file} does not use a preset");
+            };
+            for region in network.region_names() {
+                let placed: Vec<f64> = NodeId::all(scenario.network.nodes)
+                    .filter(|&n| network.region_names()[network.region_of(n)] == *region)
+                    .map(|n| shares[n.index()])
+                    .collect();
+                let wanted: Vec<f64> = preset
+                    .pools
+                    .iter()
+                    .zip(preset.shares())
+                    .filter(|(p, _)| p.region == region)
+                    .map(|(_, s)| s)
+                    .collect();
+                assert_eq!(sorted(placed), sorted(wanted), "{file}: region {region}");
+            }
+        }
+    }
+}
