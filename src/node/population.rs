@@ -1,7 +1,9 @@
 //! Who the nodes of a scenario are: their hash power, their protocols and, for an eclipsed
 //! node, whom the attacker lets it talk to.
 //!
-//! Hash shares are drawn for the honest miners first (stream `(Population, 1)`); attackers
+//! Hash shares are drawn for the honest miners first (stream `(Population, 1)`), or, for a
+//! measured preset, placed without a draw: each pool on a node of its region in the
+//! network as built (see `mining::place_pools`). Attackers
 //! then take their configured shares and the honest shares are scaled to the rest. An
 //! explicit γ picks its tie-breaking subset of honest miners from stream `(Attacker, 1 + i)`;
 //! an eclipse draws the latencies of the victim's new links from `(Latency, 1)`.
@@ -10,6 +12,7 @@ use thiserror::Error;
 
 use super::Protocol;
 use super::attacker::{self, SharesError};
+use crate::id::NodeId;
 use crate::mining::assign_hash_shares;
 use crate::network::{Network, NetworkError};
 use crate::rng::{Purpose, RngStreams};
@@ -77,10 +80,14 @@ pub fn assemble(
             )?
         }
     };
+    let node_region: Vec<&str> = NodeId::all(scenario.network.nodes)
+        .map(|n| network.region_names()[network.region_of(n)].as_str())
+        .collect();
     let mut hash_shares = assign_hash_shares(
         scenario.network.nodes,
         scenario.mining.miners,
         &scenario.mining.hash_power,
+        &node_region,
         &mut streams.stream(Purpose::Population, 1),
     );
     attacker::assign_attacker_shares(&mut hash_shares, &scenario.attackers).map_err(|source| {
@@ -93,4 +100,65 @@ pub fn assemble(
         protocols: protocols.by_node,
         gamma_subset: protocols.gamma_subset,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+    use crate::network::Network;
+    use crate::scenario::HashPowerSpec;
+
+    /// The scenario `scenarios/<file>` on `seed`, its network and its nodes' hash shares.
+    fn shipped(file: &str, seed: u64) -> (Scenario, Network, Vec<f64>) {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios").join(file);
+        let scenario = crate::scenario::load(&path, &[], Some(seed)).expect("shipped scenario");
+        let streams = RngStreams::new(scenario.seed);
+        let network = Network::build(&scenario.network, &streams).expect("shipped network");
+        let population = assemble(&scenario, network, &streams).expect("shipped population");
+        (scenario, population.network, population.hash_shares)
+    }
+
+    fn sorted(mut shares: Vec<f64>) -> Vec<f64> {
+        shares.retain(|&s| s > 0.0);
+        shares.sort_by(f64::total_cmp);
+        shares
+    }
+
+    #[test]
+    fn quickstart_has_no_majority_miner_on_seeds_1_to_20() {
+        let (_, _, first) = shipped("quickstart.toml", 1);
+        for seed in 1..=20 {
+            let (_, _, shares) = shipped("quickstart.toml", seed);
+            let top = shares.iter().copied().fold(0.0, f64::max);
+            assert!(top < 0.5, "seed {seed}: one miner holds {top} of the hash power");
+            // A preset draws nothing: the same shares on every seed, wherever they sit.
+            assert_eq!(sorted(shares), sorted(first.clone()), "seed {seed}");
+        }
+    }
+
+    #[test]
+    fn measured_scenarios_put_every_pool_in_its_region() {
+        for file in ["quickstart.toml", "litecoin.toml", "dogecoin.toml"] {
+            let (scenario, network, shares) = shipped(file, 1);
+            let HashPowerSpec::Preset(preset) = scenario.mining.hash_power else {
+                panic!("{file} does not use a preset");
+            };
+            for region in network.region_names() {
+                let placed: Vec<f64> = NodeId::all(scenario.network.nodes)
+                    .filter(|&n| network.region_names()[network.region_of(n)] == *region)
+                    .map(|n| shares[n.index()])
+                    .collect();
+                let wanted: Vec<f64> = preset
+                    .pools
+                    .iter()
+                    .zip(preset.shares())
+                    .filter(|(p, _)| p.region == region)
+                    .map(|(_, s)| s)
+                    .collect();
+                assert_eq!(sorted(placed), sorted(wanted), "{file}: region {region}");
+            }
+        }
+    }
 }

@@ -21,6 +21,7 @@ use crate::chain::CompactTarget;
 use crate::network::NetworkSpec;
 use crate::time::{SimDuration, SimTime};
 
+pub use crate::mining::pools::{Pool, PoolPreset};
 pub use overrides::{Override, OverrideError};
 pub use raw::RawScenario;
 pub use workload::{ConflictSpec, SubmitTo, WorkloadSpec};
@@ -81,6 +82,10 @@ pub enum MiningMode {
 /// How hash power is spread over the miners (weights are normalised to shares).
 #[derive(Clone, Debug, PartialEq)]
 pub enum HashPowerSpec {
+    /// Measured pools from a named table (`hash_power = { preset = "..." }`): one pool per
+    /// mining node, the same shares on every seed, each pool on a node of its region when
+    /// the network has regions.
+    Preset(&'static PoolPreset),
     /// Every miner has the same share.
     Equal,
     /// Explicit shares for nodes 0, 1, ... in order; the rest do not mine.

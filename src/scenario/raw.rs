@@ -206,6 +206,11 @@ pub struct RawMining {
 #[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct RawHashPower {
+    /// Measured pool shares by name ("bitcoin-2015", "litecoin", "dogecoin"), instead of a
+    /// distribution. Left out of the resolved form when absent, so older manifests stay as
+    /// they were.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub preset: Option<String>,
     /// "equal", "shares", "uniform", "normal", "exponential" or "pareto".
     pub distribution: Option<String>,
     /// `shares`: one share per node in node order, summing to 1.

@@ -18,6 +18,7 @@ use super::{
     RelaySpec, RunSpec, Scenario, ScenarioError,
 };
 use crate::chain::CompactTarget;
+use crate::mining::pools;
 use crate::network::latency::{Jitter, LinkLatencySpec, MessageLatency};
 use crate::network::presets;
 use crate::network::topology::{OutboundDegree, TopologySpec};
@@ -302,6 +303,7 @@ pub fn validate(
     )?;
     let miners_default = match &hash_power {
         HashPowerSpec::Shares(s) => s.len() as u32,
+        HashPowerSpec::Preset(preset) => preset.pools.len() as u32,
         _ => nodes,
     };
     let miners = *raw.mining.miners.get_or_insert(miners_default);
@@ -317,6 +319,18 @@ pub fn validate(
             "mining.miners",
             miners,
             format!("must equal the number of mining.hash_power.shares ({})", s.len()),
+        )?;
+    }
+    if let HashPowerSpec::Preset(preset) = &hash_power {
+        let pool_count = preset.pools.len();
+        origin.check(
+            miners as usize == pool_count,
+            "mining.miners",
+            miners,
+            format!(
+                "must equal the {pool_count} pools of mining.hash_power.preset = \"{}\" (one mining node per pool); leave mining.miners out",
+                preset.name
+            ),
         )?;
     }
     let block_size_bytes = *raw.mining.block_size_bytes.get_or_insert(0);
@@ -860,6 +874,9 @@ fn validate_hash_power(
     nodes: u32,
     origin: &Origin<'_>,
 ) -> Result<HashPowerSpec, ScenarioError> {
+    if let Some(name) = h.preset.clone() {
+        return validate_pool_preset(h, &name, nodes, origin);
+    }
     let dist = h.distribution.get_or_insert_with(|| {
         if h.shares.is_some() { "shares".to_string() } else { "equal".to_string() }
     });
@@ -935,6 +952,51 @@ fn validate_hash_power(
             "expected \"equal\", \"shares\", \"uniform\", \"normal\", \"exponential\" or \"pareto\"",
         )),
     }
+}
+
+/// `mining.hash_power.preset`: a known name, no distribution or distribution parameter
+/// beside it, and a node for every pool.
+fn validate_pool_preset(
+    h: &RawHashPower,
+    name: &str,
+    nodes: u32,
+    origin: &Origin<'_>,
+) -> Result<HashPowerSpec, ScenarioError> {
+    let p = "mining.hash_power.preset";
+    let preset = pools::pool_preset(name).ok_or_else(|| {
+        origin.error(
+            p,
+            quoted(name),
+            format!(
+                "unknown pool preset; expected one of {}",
+                pools::POOL_PRESET_NAMES.map(quoted).join(", ")
+            ),
+        )
+    })?;
+    if let Some(dist) = &h.distribution {
+        return Err(origin.error(
+            p,
+            quoted(name),
+            format!(
+                "cannot be combined with mining.hash_power.distribution = {}: a preset fixes every share; keep one of the two",
+                quoted(dist)
+            ),
+        ));
+    }
+    origin.absent("mining.hash_power.shares", &h.shares, p, name)?;
+    origin.absent("mining.hash_power.min", &h.min, p, name)?;
+    origin.absent("mining.hash_power.max", &h.max, p, name)?;
+    origin.absent("mining.hash_power.mean", &h.mean, p, name)?;
+    origin.absent("mining.hash_power.sd", &h.sd, p, name)?;
+    origin.absent("mining.hash_power.alpha", &h.alpha, p, name)?;
+    let pool_count = preset.pools.len();
+    origin.check(
+        pool_count <= nodes as usize,
+        p,
+        quoted(name),
+        format!("has {pool_count} pools, one mining node each, but network.nodes = {nodes}"),
+    )?;
+    Ok(HashPowerSpec::Preset(preset))
 }
 
 fn validate_race(r: &mut RawRace, origin: &Origin<'_>) -> Result<RaceSpec, ScenarioError> {
