@@ -25,6 +25,8 @@
 //!   other peers; on a busy connection they follow its data, in order.
 //! - **`Fifo`**: one message at a time, first come first served, control messages included,
 //!   at `min(upload of the sender, download of the receiver)` (forksim's first model).
+//! - **`BlockFifo`**: block data one message at a time as in `Fifo`, control messages at once
+//!   without waiting (Gervais et al.'s model).
 //! - **`UntilArrival`**: SimBlock's model: block data goes one message at a time and the
 //!   next one starts when the previous one *arrives*; control messages use no bandwidth.
 //!
@@ -48,6 +50,9 @@ pub enum Uplink {
     Shared,
     /// One message at a time, in order of sending.
     Fifo,
+    /// Block data one message at a time, in order of sending; control messages go at once
+    /// (Gervais et al.'s simulator: block uploads are serialised, announcements are not).
+    BlockFifo,
     /// One block message at a time, the next released when the previous arrives (SimBlock).
     UntilArrival,
 }
@@ -202,7 +207,7 @@ impl Transport {
                 uplinks: vec![SharedUplink::default(); nodes],
                 incoming: vec![0; nodes],
             },
-            Uplink::Fifo | Uplink::UntilArrival => {
+            Uplink::Fifo | Uplink::BlockFifo | Uplink::UntilArrival => {
                 Uplinks::Serial { free_at: vec![SimTime::ZERO; nodes] }
             }
         };
@@ -261,6 +266,9 @@ impl Transport {
                 let free = free_at[from.index()];
                 let (start, sent) = match self.spec.uplink {
                     Uplink::UntilArrival if control => (now, now),
+                    Uplink::BlockFifo if control => {
+                        (now, now + self.graph.transmission_time(link, size_bytes))
+                    }
                     _ => {
                         let start = now.max(free);
                         (start, start + self.graph.transmission_time(link, size_bytes))
@@ -271,7 +279,7 @@ impl Transport {
                     Uplink::UntilArrival if !control => {
                         *free_at_mut(&mut self.uplinks, from) = arrives
                     }
-                    Uplink::UntilArrival => {}
+                    Uplink::UntilArrival | Uplink::BlockFifo if control => {}
                     _ => *free_at_mut(&mut self.uplinks, from) = sent,
                 }
                 Sent::Now(Transmission { start, arrives })

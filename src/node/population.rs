@@ -14,9 +14,11 @@ use super::Protocol;
 use super::attacker::{self, SharesError};
 use crate::id::NodeId;
 use crate::mining::assign_hash_shares;
+use crate::network::groups::Group;
 use crate::network::{Network, NetworkError};
 use crate::rng::{Purpose, RngStreams};
 use crate::scenario::Scenario;
+use crate::scenario::groups::{ExtraLinks, Members};
 
 /// Why a scenario's nodes cannot be set up on its network.
 #[derive(Debug, Error)]
@@ -41,6 +43,12 @@ pub enum PopulationError {
         attackers: usize,
         /// Why.
         source: SharesError,
+    },
+    /// A `[[network.group]]` cannot be applied.
+    #[error("field `network.group`: {source}")]
+    Groups {
+        /// Why.
+        source: NetworkError,
     },
 }
 
@@ -94,6 +102,11 @@ pub fn assemble(
         PopulationError::Shares { attackers: scenario.attackers.len(), source }
     })?;
     let protocols = attacker::protocols(scenario, &hash_shares, streams);
+    let network = network.with_bandwidth_spread(
+        scenario.bandwidth_sigma,
+        &mut streams.stream(Purpose::Population, 9),
+    );
+    let network = with_groups(scenario, network, &hash_shares, streams)?;
     Ok(Population {
         network,
         hash_shares,
@@ -161,4 +174,56 @@ mod tests {
             }
         }
     }
+}
+
+/// Applies the scenario's `[[network.group]]`s, with roles resolved: miners are the nodes
+/// with hash power, attackers the scenario's attacker nodes.
+fn with_groups(
+    scenario: &Scenario,
+    network: Network,
+    hash_shares: &[f64],
+    streams: &RngStreams,
+) -> Result<Network, PopulationError> {
+    if scenario.groups.is_empty() {
+        return Ok(network);
+    }
+    let nodes = scenario.network.nodes;
+    let groups: Vec<Group> = scenario
+        .groups
+        .iter()
+        .map(|g| {
+            let members: Vec<NodeId> = match &g.members {
+                Members::Miners => {
+                    NodeId::all(nodes).filter(|n| hash_shares[n.index()] > 0.0).collect()
+                }
+                Members::Attackers => {
+                    let mut a: Vec<NodeId> = scenario.attackers.iter().map(|a| a.node).collect();
+                    a.sort_unstable();
+                    a.dedup();
+                    a
+                }
+                Members::Nodes(list) => list.clone(),
+            };
+            let extra_links = match g.extra {
+                ExtraLinks::Count(k) => k,
+                ExtraLinks::Share(share) => (share * f64::from(nodes)).round() as u32,
+            };
+            Group {
+                members,
+                upload_bps: g.upload_bps,
+                download_bps: g.download_bps,
+                mesh: g.mesh,
+                mesh_latency: g.mesh_latency,
+                extra_links,
+            }
+        })
+        .collect();
+    network
+        .with_groups(
+            &groups,
+            &scenario.network.latency,
+            &mut streams.stream(Purpose::Latency, 4),
+            &mut streams.stream(Purpose::Topology, 1),
+        )
+        .map_err(|source| PopulationError::Groups { source })
 }

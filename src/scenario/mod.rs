@@ -10,6 +10,7 @@
 //! Every error names the file (or the `--set` that caused it), the field path and the value.
 
 pub mod attack;
+pub mod groups;
 pub mod overrides;
 pub mod raw;
 pub mod validate;
@@ -319,6 +320,10 @@ pub struct Scenario {
     pub node_names: Vec<String>,
     /// Relay protocol.
     pub relay: RelaySpec,
+    /// Per-node bandwidth spread: sigma of a log-normal factor of mean 1 (0: none).
+    pub bandwidth_sigma: f64,
+    /// Node groups with their own bandwidth and links, applied in order.
+    pub groups: Vec<groups::GroupSpec>,
     /// How messages use links: uplink model, per-message latency, control overhead.
     pub transfer: crate::network::transport::TransferSpec,
     /// Node costs.

@@ -248,6 +248,29 @@ pub struct RawNetwork {
     /// An eclipsed node: all its links go to attacker nodes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub eclipse: Option<RawEclipse>,
+    /// `[[network.group]]`: nodes with their own bandwidth and links.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group: Option<Vec<RawGroup>>,
+}
+
+/// `[[network.group]]`
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct RawGroup {
+    /// "miners", "attackers", or a list of node indices or names.
+    pub nodes: Option<toml::Value>,
+    /// Upload bandwidth of every member, bit/s.
+    pub upload_bps: Option<u64>,
+    /// Download bandwidth of every member, bit/s.
+    pub download_bps: Option<u64>,
+    /// Link every pair of members.
+    pub mesh: Option<bool>,
+    /// Latency of the mesh links, ms (otherwise from the latency model).
+    pub mesh_latency_ms: Option<f64>,
+    /// Extra peers per member.
+    pub extra_links: Option<u32>,
+    /// Extra peers per member, as a share of all nodes.
+    pub link_share: Option<f64>,
 }
 
 /// `[network.topology]`
@@ -314,7 +337,10 @@ pub struct RawBandwidth {
     pub upload_bps: Option<u64>,
     /// `constant`: download of every node.
     pub download_bps: Option<u64>,
-    /// How an uplink carries concurrent messages: "shared", "fifo" or "until-arrival".
+    /// Spread of per-node bandwidth around the table: sigma of a log-normal factor of mean 1.
+    pub node_spread_sigma: Option<f64>,
+    /// How an uplink carries concurrent messages: "shared", "fifo", "block-fifo" or
+    /// "until-arrival".
     pub uplink: Option<String>,
 }
 

@@ -235,6 +235,11 @@ pub fn validate(
         origin,
     )?;
     let relay = validate_relay(raw.network.relay.get_or_insert_with(Default::default), origin)?;
+    let bandwidth_sigma = {
+        let b = raw.network.bandwidth.get_or_insert_with(Default::default);
+        let sigma = *b.node_spread_sigma.get_or_insert(0.0);
+        origin.non_negative("network.bandwidth.node_spread_sigma", sigma)?
+    };
     let transfer = validate_transfer(
         raw.network.latency.get_or_insert_with(Default::default),
         raw.network.bandwidth.get_or_insert_with(Default::default),
@@ -387,6 +392,11 @@ pub fn validate(
         Some(e) => Some(attack::validate_eclipse(e, &names, origin)?),
     };
     let timeline = attack::validate_timeline(&raw.timeline, &names, origin)?;
+    let groups = super::groups::validate_groups(
+        raw.network.group.as_deref().unwrap_or_default(),
+        &names,
+        origin,
+    )?;
     if let Some(i) =
         attackers.iter().position(|a| matches!(a.strategy, attack::StrategySpec::DoubleSpend(_)))
     {
@@ -446,6 +456,8 @@ pub fn validate(
         network: NetworkSpec { nodes, region_names, node_share, topology, latency, bandwidth },
         node_names,
         relay,
+        bandwidth_sigma,
+        groups,
         transfer,
         node: NodeSpec {
             validation_base: SimDuration::from_millis_f64(validation_ms_base),
@@ -794,12 +806,13 @@ fn validate_transfer(
     let uplink = match b.uplink.get_or_insert_with(|| "shared".to_string()).as_str() {
         "shared" => Uplink::Shared,
         "fifo" => Uplink::Fifo,
+        "block-fifo" => Uplink::BlockFifo,
         "until-arrival" => Uplink::UntilArrival,
         other => {
             return Err(origin.error(
                 "network.bandwidth.uplink",
                 quoted(other),
-                "expected \"shared\", \"fifo\" or \"until-arrival\"",
+                "expected \"shared\", \"fifo\", \"block-fifo\" or \"until-arrival\"",
             ));
         }
     };

@@ -190,7 +190,7 @@ impl<O: Observer, M: Monitor> World<O, M> {
             nodes.push(Node::new(NodeId::from_index(i), miner, protocol));
         }
 
-        let draws = LinkDraws::new(streams.stream(Purpose::Latency, 1).next_u64());
+        let draws = LinkDraws::new(streams.stream(Purpose::Latency, 2).next_u64());
         let (payments, users) = payments::start(scenario, funded, &network, &streams).unzip();
         let template_max_tx_bytes = match scenario.mining.block_size_bytes {
             0 => scenario.chain.max_block_size_bytes,
