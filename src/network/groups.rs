@@ -39,14 +39,20 @@ impl Network {
     /// log-normal factor of mean 1 and shape `sigma` (one factor per node, for both
     /// directions): measured per-node bandwidths are heavy-tailed, with medians well below
     /// their means (Gervais et al.'s 2015 distributions: median/mean about 0.5, sigma about
-    /// 1.2), while region tables give only the means. Rates never fall below 1 kbit/s.
-    pub fn with_bandwidth_spread(self, sigma: f64, rng: &mut SimRng) -> Network {
+    /// 1.2), while region tables give only the means. Nodes marked in `keep` (miners, whose
+    /// pools run on provisioned servers) keep their table values; a factor is still drawn
+    /// for them, so which nodes mine never shifts the others' draws. Rates never fall below
+    /// 1 kbit/s.
+    pub fn with_bandwidth_spread(self, sigma: f64, keep: &[bool], rng: &mut SimRng) -> Network {
         let mut out = self;
         if sigma <= 0.0 {
             return out;
         }
         for i in 0..out.upload_bps.len() {
             let factor = libm::exp(sigma * crate::rng::std_normal(rng) - 0.5 * sigma * sigma);
+            if keep.get(i).copied().unwrap_or(false) {
+                continue;
+            }
             out.upload_bps[i] = ((out.upload_bps[i] as f64 * factor) as u64).max(1_000);
             out.download_bps[i] = ((out.download_bps[i] as f64 * factor) as u64).max(1_000);
         }

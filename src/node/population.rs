@@ -102,8 +102,10 @@ pub fn assemble(
         PopulationError::Shares { attackers: scenario.attackers.len(), source }
     })?;
     let protocols = attacker::protocols(scenario, &hash_shares, streams);
+    let miners: Vec<bool> = hash_shares.iter().map(|&s| s > 0.0).collect();
     let network = network.with_bandwidth_spread(
         scenario.bandwidth_sigma,
+        &miners,
         &mut streams.stream(Purpose::Population, 9),
     );
     let network = with_groups(scenario, network, &hash_shares, streams)?;
