@@ -239,6 +239,8 @@ pub struct NodeSettings {
     pub validation_ms_per_mb: f64,
     /// Validation time per input whose signature was not verified in the mempool.
     pub validation_per_input: SimDuration,
+    /// Validation time per transaction that was not in the mempool, beside its inputs.
+    pub validation_per_missing_tx: SimDuration,
     /// Most blocks in an orphan pool.
     pub orphan_pool_max: usize,
     /// Genesis time (virtual time 0 is this Unix second).

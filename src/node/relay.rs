@@ -74,9 +74,15 @@ impl Node {
                 let answer = Message { kind: MessageKind::BlockTxn, ..msg };
                 ctx.send(back, answer, false);
             }
-            MessageKind::Block | MessageKind::BlockTxn => {
+            MessageKind::Block => {
                 if !state.ignores_block() {
-                    self.receive_block(ctx, msg.block, Some(back));
+                    self.receive_block(ctx, msg.block, Some(back), 0);
+                }
+            }
+            MessageKind::BlockTxn => {
+                if !state.ignores_block() {
+                    let fetched = Node::fetched_txs(ctx, &msg);
+                    self.receive_block(ctx, msg.block, Some(back), fetched);
                 }
             }
             MessageKind::CmpctBlock => {
@@ -87,8 +93,17 @@ impl Node {
         }
     }
 
-    /// BIP152: rebuild a compact block from the mempool, asking for what is missing, or
-    /// fall back to the full block when the parent is unknown.
+    /// How many transactions a `blocktxn` brought: its own count, or with the fixed refetch
+    /// model (whose messages carry none) the scenario's share of the block's transactions.
+    fn fetched_txs(ctx: &NodeCtx<'_>, msg: &Message) -> u32 {
+        if msg.missing_txs > 0 {
+            return msg.missing_txs;
+        }
+        let share = ctx.settings().relay.compact_missing_tx_share;
+        let (txs, _) = refetch_size(&ctx.store().get(msg.block).block, share);
+        txs.min(u64::from(u32::MAX)) as u32
+    }
+
     /// Whether this node fails to rebuild `block` from its (modelled) mempool, and if so the
     /// request for what it lacks: the failure probability of its class (churning or not) and
     /// the share of the block to fetch from the scenario's refetch model.
@@ -118,6 +133,8 @@ impl Node {
         })
     }
 
+    /// BIP152: rebuild a compact block from the mempool, asking for what is missing, or
+    /// fall back to the full block when the parent is unknown.
     fn on_compact_block(
         &mut self,
         ctx: &mut NodeCtx<'_>,
@@ -147,7 +164,7 @@ impl Node {
                 }
                 ctx.send(back, request, false);
             }
-            None => self.receive_block(ctx, block, Some(back)),
+            None => self.receive_block(ctx, block, Some(back), 0),
         }
     }
 }

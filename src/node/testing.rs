@@ -134,6 +134,7 @@ impl Harness {
             validation_base: SimDuration::from_millis(2),
             validation_ms_per_mb: 0.0,
             validation_per_input: SimDuration::ZERO,
+            validation_per_missing_tx: SimDuration::ZERO,
             orphan_pool_max: 100,
             genesis_time: GENESIS_TIME,
             template_max_tx_bytes: 0,
@@ -150,6 +151,24 @@ impl Harness {
             streams: vec![NodeStreams::default(); nodes as usize],
             outbox: Outbox::default(),
             now: SimTime::ZERO,
+        }
+    }
+
+    /// Switches the run to BIP152 compact relay: every node speaks it, has a relay stream,
+    /// and nobody has chosen a high-bandwidth peer yet; reconstruction fails with
+    /// `failure_probability`, each failure fetching `missing_tx_share` of the transactions.
+    pub fn compact(&mut self, failure_probability: f64, missing_tx_share: f64) {
+        let relay = &mut self.settings.relay;
+        relay.protocol = RelayProtocol::Compact;
+        relay.compact_share = 1.0;
+        relay.compact_failure_probability = failure_probability;
+        relay.compact_missing_tx_share = missing_tx_share;
+        let nodes = self.network.node_count();
+        self.peers.compact = vec![true; nodes as usize];
+        self.peers.high_bandwidth = vec![false; self.network.link_count()];
+        let streams = RngStreams::new(1);
+        for (i, s) in self.streams.iter_mut().enumerate() {
+            s.relay = Some(Box::new(streams.stream(crate::rng::Purpose::Relay, i as u64)));
         }
     }
 

@@ -201,3 +201,67 @@ fn a_selfish_node_publishes_its_block_before_it_relays_a_competitor() {
     });
     assert_eq!(tie, Some(Some(honest)), "a match race between the two blocks");
 }
+
+/// When the validation timer among `actions` fires.
+fn validated_at(actions: &[Did]) -> crate::time::SimTime {
+    actions
+        .iter()
+        .find_map(|a| match a {
+            Did::Timer { timer: Timer::Validated { .. }, at, .. } => Some(*at),
+            _ => None,
+        })
+        .expect("the node started validating")
+}
+
+#[test]
+fn the_validation_cost_adds_missing_transactions_and_their_inputs() {
+    use super::validation::{FILLER_INPUTS_PER_TX, Unverified, validation_cost};
+    use crate::time::SimDuration;
+    let mut h = Harness::new(2);
+    h.settings.validation_per_missing_tx = SimDuration::from_micros(100);
+    h.settings.validation_per_input = SimDuration::from_micros(40);
+    let sized = SimDuration::from_millis(3);
+    let cost = |u| validation_cost(&h.settings, sized, u);
+    assert_eq!(cost(Unverified::default()), sized, "a pre-verified block pays base and bytes");
+    assert_eq!(cost(Unverified { txs: 10, inputs: 0 }), SimDuration::from_micros(4_000));
+    assert_eq!(cost(Unverified { txs: 0, inputs: 25 }), SimDuration::from_micros(4_000));
+    assert_eq!(
+        cost(Unverified::filler(10)),
+        SimDuration::from_micros(3_000 + 10 * (100 + 40 * u64::from(FILLER_INPUTS_PER_TX)))
+    );
+}
+
+#[test]
+fn without_a_workload_only_transactions_fetched_after_a_failed_reconstruction_cost_extra() {
+    use super::validation::{Unverified, validation_cost};
+    use crate::time::SimDuration;
+    let mut h = Harness::new(3);
+    h.compact(1.0, 0.1);
+    h.settings.template.block_size_bytes = 100_000;
+    h.settings.validation_per_missing_tx = SimDuration::from_micros(100);
+    h.settings.validation_per_input = SimDuration::from_micros(40);
+    let g = BlockId::GENESIS;
+    let b1 = h.mine(g, NodeId(1));
+    let txs = h.shared.store.get(b1).block.tx_count();
+    assert!(txs > 100, "a block of filler: {txs} transactions");
+    let base = h.settings.validation_base;
+
+    // Whole, as a `block`: everything was in the mempool.
+    let mut whole = node(Box::new(Honest), None);
+    let out = deliver(&mut h, &mut whole, NodeId(1), MessageKind::Block, b1);
+    assert_eq!(validated_at(&out), h.now + base);
+
+    // Compact, and reconstruction fails: a tenth of the transactions is fetched, and each
+    // is verified in full.
+    let mut n = Node::new(NodeId(2), None, Box::new(Honest));
+    let link = h.link(NodeId(1), NodeId(2));
+    n.on_deliver(&mut h.ctx(NodeId(2)), link, Message::about(MessageKind::CmpctBlock, b1));
+    let asked = h.take();
+    assert!(matches!(sends(&asked)[..], [(_, MessageKind::GetBlockTxn, b)] if b == b1));
+    n.on_deliver(&mut h.ctx(NodeId(2)), link, Message::about(MessageKind::BlockTxn, b1));
+    let out = h.take();
+    let fetched = (txs - 1).div_ceil(10);
+    let expected = validation_cost(&h.settings, base, Unverified::filler(fetched));
+    assert_eq!(validated_at(&out), h.now + expected);
+    assert!(expected > base + SimDuration::from_millis(5));
+}

@@ -275,6 +275,8 @@ pub struct NodeSpec {
     pub orphan_pool_max: u32,
     /// Validation cost per input not verified before (in the node's mempool).
     pub validation_per_input: SimDuration,
+    /// Validation cost per transaction not in the node's mempool, beside its inputs.
+    pub validation_per_missing_tx: SimDuration,
 }
 
 /// A race without a network.

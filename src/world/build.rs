@@ -208,6 +208,7 @@ impl<O: Observer, M: Monitor> World<O, M> {
             validation_base: scenario.node.validation_base,
             validation_ms_per_mb: scenario.node.validation_ms_per_mb,
             validation_per_input: scenario.node.validation_per_input,
+            validation_per_missing_tx: scenario.node.validation_per_missing_tx,
             orphan_pool_max: scenario.node.orphan_pool_max as usize,
             genesis_time: scenario.chain.genesis_time,
             template_max_tx_bytes,

@@ -40,6 +40,11 @@ fn zero_or_negative_rates_are_rejected() {
         &[],
         &["network.latency.ms", "-1", "at least 0"],
     );
+    assert_error(
+        &format!("{BASE}[node]\nvalidation_us_per_missing_tx = -2.5\n"),
+        &[],
+        &["node.validation_us_per_missing_tx", "-2.5", "at least 0"],
+    );
 }
 
 #[test]
