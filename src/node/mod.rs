@@ -35,6 +35,8 @@ pub use miner::Miner;
 pub use protocol::{Protocol, Report};
 pub use validation::MAX_FUTURE_BLOCK_TIME_S;
 
+use smallvec::SmallVec;
+
 use crate::chain::pow::CompactTarget;
 use crate::chain::{BlockId, RejectReason};
 use crate::id::{LinkId, NodeId};
@@ -60,6 +62,12 @@ pub struct Node {
     online: bool,
     /// Blocks rejected, by reason.
     rejected: Vec<u64>,
+    /// Blocks it sent to its high-bandwidth-mode peers before validating them (BIP152), until
+    /// it has validated them: they are not sent to those peers again afterwards.
+    fast_announced: SmallVec<[BlockId; 2]>,
+    /// The height of the last block it announced so (Bitcoin Core's
+    /// `m_highest_fast_announce`): a block is fast-announced at most once per height.
+    highest_fast_announce: u32,
 }
 
 impl Node {
@@ -75,6 +83,8 @@ impl Node {
             protocol,
             online: true,
             rejected: vec![0; RejectReason::ALL.len()],
+            fast_announced: SmallVec::new(),
+            highest_fast_announce: 0,
         }
     }
 

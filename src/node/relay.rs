@@ -51,6 +51,63 @@ impl Node {
         ctx.announce(block, except);
     }
 
+    /// BIP152 high-bandwidth relay, as Bitcoin Core's `NewPoWValidBlock`: a block from a peer
+    /// that passed the header and proof-of-work checks and extends the node's tip goes at
+    /// once, as a `cmpctblock`, to the peers that chose this node as a high-bandwidth peer,
+    /// before the node validates it in full (so a compact block from a high-bandwidth peer
+    /// is passed on after one header check per hop). Core does this whichever way the block
+    /// came, once per height; so does this node. If full validation then fails, the block
+    /// is rejected and goes no further from this node; its high-bandwidth peers check it
+    /// themselves (BIP152 lets a peer relay such a block without being punished).
+    pub(super) fn announce_before_validation(
+        &mut self,
+        ctx: &mut NodeCtx<'_>,
+        block: BlockId,
+        from: Option<LinkId>,
+    ) {
+        let Some(from) = from else { return };
+        let (relay, peers) = (&ctx.settings().relay, ctx.peers());
+        if relay.protocol != RelayProtocol::Compact
+            || !peers.compact[self.id.index()]
+            || !self.protocol.relays_peer_blocks()
+        {
+            return;
+        }
+        let entry = ctx.store().get(block);
+        if entry.parent != Some(self.view.tip) || entry.height <= self.highest_fast_announce {
+            return;
+        }
+        self.highest_fast_announce = entry.height;
+        self.fast_announced.push(block);
+        for link in ctx.network().links_of(self.id) {
+            if link != from && announcement(relay, peers, self.id, link) == MessageKind::CmpctBlock
+            {
+                ctx.send(link, Message::about(MessageKind::CmpctBlock, block), true);
+            }
+        }
+    }
+
+    /// Announces a validated block of the node's best chain to every peer but over
+    /// `except`, leaving out the high-bandwidth-mode peers it already sent the block to
+    /// before validation.
+    pub(super) fn announce_validated(
+        &self,
+        ctx: &mut NodeCtx<'_>,
+        block: BlockId,
+        except: Option<LinkId>,
+    ) {
+        if !self.fast_announced.contains(&block) {
+            return Node::announce(ctx, block, except);
+        }
+        let (relay, peers) = (&ctx.settings().relay, ctx.peers());
+        for link in ctx.network().links_of(self.id) {
+            let kind = announcement(relay, peers, self.id, link);
+            if Some(link) != except && kind != MessageKind::CmpctBlock {
+                ctx.send(link, Message::about(kind, block), true);
+            }
+        }
+    }
+
     /// A message arrived from the peer at the other end of `back` (the node's link to it).
     pub(super) fn on_message(&mut self, ctx: &mut NodeCtx<'_>, back: LinkId, msg: Message) {
         let state = ctx.state(msg.block);

@@ -50,6 +50,18 @@ pub fn child(store: &mut BlockStore, parent: BlockId, miner: NodeId) -> BlockId 
         .expect("the parent is stored")
 }
 
+/// How [`Harness::mine_tampered`] spoils a block.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Tamper {
+    /// A valid block.
+    Nothing,
+    /// A wrong Merkle root under a header that meets its target (invalid only in full
+    /// validation).
+    MerkleRoot,
+    /// A header whose nonce is not ground (fails the proof-of-work check).
+    ProofOfWork,
+}
+
 /// What a node asked for, with its records in place.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Did {
@@ -175,16 +187,26 @@ impl Harness {
     /// A block on `parent` mined by `miner` whose header meets its target, stored with its
     /// costs (as a node that mined it would store it).
     pub fn mine(&mut self, parent: BlockId, miner: NodeId) -> BlockId {
+        self.mine_tampered(parent, miner, Tamper::Nothing)
+    }
+
+    /// Like [`Harness::mine`], with the block spoilt as `tamper` says.
+    pub fn mine_tampered(&mut self, parent: BlockId, miner: NodeId, tamper: Tamper) -> BlockId {
         let store = &mut self.shared.store;
         let spec = self.settings.template;
         let extra_nonce = store.len() as u64;
         let mut block =
             build_template(store, parent, miner, self.now, extra_nonce, &spec, Body::Filler);
-        let bits = block.header.bits.to_target().expect("bits decode");
-        let target = store.params().pow_check_target(bits);
-        let mut miner_clock = crate::node::Miner::new(1.0);
-        let (_, found) = miner_clock.grind(&target, &mut block, u64::MAX);
-        assert!(found);
+        if tamper == Tamper::MerkleRoot {
+            block.header.merkle_root[0] ^= 1;
+        }
+        if tamper != Tamper::ProofOfWork {
+            let bits = block.header.bits.to_target().expect("bits decode");
+            let target = store.params().pow_check_target(bits);
+            let mut miner_clock = crate::node::Miner::new(1.0);
+            let (_, found) = miner_clock.grind(&target, &mut block, u64::MAX);
+            assert!(found);
+        }
         let id = store
             .insert(block, BlockMeta { miner: Some(miner), mined_at: self.now })
             .expect("the parent is stored");

@@ -265,3 +265,70 @@ fn without_a_workload_only_transactions_fetched_after_a_failed_reconstruction_co
     assert_eq!(validated_at(&out), h.now + expected);
     assert!(expected > base + SimDuration::from_millis(5));
 }
+
+/// The link from `from` to `to` is a high-bandwidth one: `to` chose `from`.
+fn choose_high_bandwidth(h: &mut Harness, to: NodeId, from: NodeId) {
+    let link = h.link(from, to);
+    h.peers.high_bandwidth[link.index()] = true;
+}
+
+#[test]
+fn a_block_goes_to_high_bandwidth_peers_before_validation_and_not_again_after() {
+    let mut h = Harness::new(4);
+    h.compact(0.0, 0.0);
+    choose_high_bandwidth(&mut h, NodeId(3), NodeId(0));
+    let mut n = node(Box::new(Honest), None);
+    let g = BlockId::GENESIS;
+    let b1 = h.mine(g, NodeId(1));
+    let out = deliver(&mut h, &mut n, NodeId(1), MessageKind::CmpctBlock, b1);
+    let to3 = h.link(NodeId(0), NodeId(3));
+    assert_eq!(sends(&out), vec![(to3, MessageKind::CmpctBlock, b1)], "forwarded at once");
+    assert!(
+        matches!(out.last(), Some(Did::Timer { timer: Timer::Validated { .. }, .. })),
+        "before its validation ends: {out:?}"
+    );
+    let out = validate_all(&mut h, &mut n, out);
+    assert_eq!(n.tip(), b1);
+    assert_eq!(
+        sends(&out),
+        vec![
+            (to3, MessageKind::CmpctBlock, b1),
+            (h.link(NodeId(0), NodeId(2)), MessageKind::Inv, b1)
+        ],
+        "after validation the others hear of it, the high-bandwidth peer not twice"
+    );
+    // A rival at the same height does not extend the tip: it waits for validation, and is
+    // not relayed (the block seen first stays).
+    let c1 = h.mine(g, NodeId(2));
+    let out = deliver(&mut h, &mut n, NodeId(2), MessageKind::CmpctBlock, c1);
+    assert!(sends(&out).is_empty());
+}
+
+#[test]
+fn a_block_invalid_in_full_validation_is_forwarded_early_then_rejected_and_counted() {
+    use super::testing::Tamper;
+    use crate::chain::RejectReason;
+    let mut h = Harness::new(4);
+    h.compact(0.0, 0.0);
+    choose_high_bandwidth(&mut h, NodeId(3), NodeId(0));
+    choose_high_bandwidth(&mut h, NodeId(2), NodeId(0));
+    let mut n = node(Box::new(Honest), None);
+    let g = BlockId::GENESIS;
+
+    let bad_pow = h.mine_tampered(g, NodeId(1), Tamper::ProofOfWork);
+    let out = receive(&mut h, &mut n, NodeId(1), MessageKind::CmpctBlock, bad_pow);
+    assert!(sends(&out).is_empty(), "a header that fails its checks goes nowhere");
+    assert_eq!(n.rejected()[RejectReason::HighHash.index()], 1);
+
+    let bad_body = h.mine_tampered(g, NodeId(1), Tamper::MerkleRoot);
+    let out = deliver(&mut h, &mut n, NodeId(1), MessageKind::CmpctBlock, bad_body);
+    assert_eq!(sends(&out).len(), 2, "its header is fine: both high-bandwidth peers get it");
+    let out = validate_all(&mut h, &mut n, out);
+    assert_eq!(sends(&out).len(), 2, "nothing more after validation fails");
+    assert_eq!(n.rejected()[RejectReason::BadTxnMrklRoot.index()], 1);
+    assert_eq!(h.shared.states.get(NodeId(0), bad_body), BlockState::Invalid);
+    assert_eq!(n.tip(), g);
+    assert!(out.iter().any(
+        |a| matches!(a, Did::Record(Record::BlockRejected { block, .. }) if *block == bad_body)
+    ));
+}

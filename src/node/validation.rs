@@ -138,15 +138,21 @@ impl Node {
         ctx.set_state(block, BlockState::Received);
         let genesis_time = ctx.settings().genesis_time;
         let store = ctx.store_mut();
-        let verdict = store.validity(block).and_then(|()| {
+        // The header checks a node makes before anything else (Core's AcceptBlockHeader).
+        let header_verdict = {
             let header = &store.get(block).block.header;
-            check_header_pow(header, store.params())?;
-            let node_clock_s = u64::from(genesis_time) + now.as_secs();
-            if u64::from(header.time) > node_clock_s + u64::from(MAX_FUTURE_BLOCK_TIME_S) {
-                return Err(RejectReason::TimeTooNew);
-            }
-            Ok(())
-        });
+            check_header_pow(header, store.params()).and_then(|_hash| {
+                let node_clock_s = u64::from(genesis_time) + now.as_secs();
+                if u64::from(header.time) > node_clock_s + u64::from(MAX_FUTURE_BLOCK_TIME_S) {
+                    return Err(RejectReason::TimeTooNew);
+                }
+                Ok(())
+            })
+        };
+        let verdict = store.validity(block).and(header_verdict);
+        if header_verdict.is_ok() {
+            self.announce_before_validation(ctx, block, from);
+        }
         let start = now.max(self.validator_free_at);
         let unverified = match super::mempool::missing(ctx, block) {
             // Transactions and signatures the node did not verify in its mempool.
@@ -171,6 +177,7 @@ impl Node {
             None => self.accept(ctx, block, from, false),
             Some(reason) => self.reject(ctx, block, reason),
         }
+        self.fast_announced.retain(|b| *b != block);
     }
 
     fn reject(&mut self, ctx: &mut NodeCtx<'_>, block: BlockId, reason: RejectReason) {
