@@ -65,6 +65,9 @@ pub struct Node {
     /// Blocks it sent to its high-bandwidth-mode peers before validating them (BIP152), until
     /// it has validated them: they are not sent to those peers again afterwards.
     fast_announced: SmallVec<[BlockId; 2]>,
+    /// Its high-bandwidth peers (BIP152), as its links to them, the latest to deliver it a
+    /// new block first at the front; at most `relay.compact_high_bandwidth_peers`.
+    high_bandwidth: SmallVec<[LinkId; 3]>,
     /// The height of the last block it announced so (Bitcoin Core's
     /// `m_highest_fast_announce`): a block is fast-announced at most once per height.
     highest_fast_announce: u32,
@@ -84,8 +87,22 @@ impl Node {
             online: true,
             rejected: vec![0; RejectReason::ALL.len()],
             fast_announced: SmallVec::new(),
+            high_bandwidth: SmallVec::new(),
             highest_fast_announce: 0,
         }
+    }
+
+    /// Sets the node's initial high-bandwidth peers, as its links to them, the first the
+    /// most recent (the peers' flags in [`ctx::Peers`] are set by the caller).
+    pub fn set_high_bandwidth_peers(&mut self, links: &[LinkId]) {
+        self.high_bandwidth = links.iter().copied().collect();
+    }
+
+    /// The node's high-bandwidth peers, as its links to them, the latest to deliver it a
+    /// new block first at the front.
+    #[cfg(test)]
+    pub fn high_bandwidth_peers(&self) -> &[LinkId] {
+        &self.high_bandwidth
     }
 
     /// The node's id.

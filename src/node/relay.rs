@@ -8,6 +8,15 @@
 //! `cmpctblock` unannounced; its other peers announce with `inv` and it asks for the compact
 //! block. When the receiver lacks transactions it needs one more round trip
 //! (`getblocktxn`/`blocktxn`).
+//!
+//! High-bandwidth peers are chosen by recent fastest delivery, as Bitcoin Core's
+//! `MaybeSetPeerAsAnnouncingHeaderAndIDs` does: whenever a peer delivers a node a valid new
+//! block first, it becomes the node's most recent high-bandwidth peer, dropping the one
+//! that has gone longest without doing so beyond `compact_high_bandwidth_peers` (3). At the
+//! start each node has a seeded random choice of that many compact-speaking peers (Bitcoin
+//! Core starts with none; a random start keeps the first blocks of a run from travelling
+//! by `inv` alone). A block that passes the header and proof-of-work checks and extends the
+//! node's tip goes to its high-bandwidth-mode peers before full validation.
 
 use super::Node;
 use super::chain_view::BlockState;
@@ -30,7 +39,7 @@ pub fn announcement(relay: &RelaySpec, peers: &Peers, node: NodeId, link: LinkId
     match relay.protocol {
         RelayProtocol::Push => MessageKind::Block,
         RelayProtocol::Compact
-            if peers.compact[node.index()] && peers.high_bandwidth[link.index()] =>
+            if peers.compact[node.index()] && peers.high_bandwidth[link.index()].get() =>
         {
             MessageKind::CmpctBlock
         }
@@ -106,6 +115,35 @@ impl Node {
                 ctx.send(link, Message::about(kind, block), true);
             }
         }
+    }
+
+    /// The peer over `link` delivered the node a valid new block first: with BIP152 it
+    /// becomes the node's most recent high-bandwidth peer, and if that makes one too many,
+    /// the peer that has gone longest without doing so is dropped (Bitcoin Core's
+    /// `MaybeSetPeerAsAnnouncingHeaderAndIDs`). The `sendcmpct` messages that tell the
+    /// peers take effect at once here.
+    pub(super) fn delivered_first(&mut self, ctx: &mut NodeCtx<'_>, link: LinkId) {
+        let (relay, peers) = (&ctx.settings().relay, ctx.peers());
+        let peer = ctx.network().link_target(link);
+        let max = relay.compact_high_bandwidth_peers as usize;
+        if relay.protocol != RelayProtocol::Compact
+            || max == 0
+            || !peers.compact[self.id.index()]
+            || !peers.compact[peer.index()]
+        {
+            return;
+        }
+        let chosen = &mut self.high_bandwidth;
+        if let Some(at) = chosen.iter().position(|&l| l == link) {
+            chosen[..=at].rotate_right(1);
+            return;
+        }
+        while chosen.len() >= max {
+            let dropped = chosen.pop().expect("at least one peer to drop");
+            peers.high_bandwidth[ctx.network().reverse_link(dropped).index()].set(false);
+        }
+        chosen.insert(0, link);
+        peers.high_bandwidth[ctx.network().reverse_link(link).index()].set(true);
     }
 
     /// A message arrived from the peer at the other end of `back` (the node's link to it).

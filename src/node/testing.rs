@@ -177,7 +177,7 @@ impl Harness {
         relay.compact_missing_tx_share = missing_tx_share;
         let nodes = self.network.node_count();
         self.peers.compact = vec![true; nodes as usize];
-        self.peers.high_bandwidth = vec![false; self.network.link_count()];
+        self.peers.high_bandwidth = vec![std::cell::Cell::new(false); self.network.link_count()];
         let streams = RngStreams::new(1);
         for (i, s) in self.streams.iter_mut().enumerate() {
             s.relay = Some(Box::new(streams.stream(crate::rng::Purpose::Relay, i as u64)));

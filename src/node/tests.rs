@@ -269,7 +269,7 @@ fn without_a_workload_only_transactions_fetched_after_a_failed_reconstruction_co
 /// The link from `from` to `to` is a high-bandwidth one: `to` chose `from`.
 fn choose_high_bandwidth(h: &mut Harness, to: NodeId, from: NodeId) {
     let link = h.link(from, to);
-    h.peers.high_bandwidth[link.index()] = true;
+    h.peers.high_bandwidth[link.index()].set(true);
 }
 
 #[test]
@@ -331,4 +331,46 @@ fn a_block_invalid_in_full_validation_is_forwarded_early_then_rejected_and_count
     assert!(out.iter().any(
         |a| matches!(a, Did::Record(Record::BlockRejected { block, .. }) if *block == bad_body)
     ));
+}
+
+#[test]
+fn high_bandwidth_peers_are_the_latest_to_deliver_a_new_block_first() {
+    use super::testing::Tamper;
+    let mut h = Harness::new(5);
+    h.compact(0.0, 0.0);
+    h.settings.relay.compact_high_bandwidth_peers = 2;
+    let mut n = node(Box::new(Honest), None);
+    // The initial choice: node 4.
+    n.set_high_bandwidth_peers(&[h.link(NodeId(0), NodeId(4))]);
+    choose_high_bandwidth(&mut h, NodeId(0), NodeId(4));
+    let chosen = |h: &Harness, n: &Node| {
+        let flagged: Vec<u32> = (1..5)
+            .filter(|&p| h.peers.high_bandwidth[h.link(NodeId(p), NodeId(0)).index()].get())
+            .collect();
+        let order: Vec<u32> =
+            n.high_bandwidth_peers().iter().map(|&l| h.network.link_target(l).0).collect();
+        let mut sorted = order.clone();
+        sorted.sort_unstable();
+        assert_eq!(flagged, sorted, "the peers' flags follow the node's list");
+        order
+    };
+    assert_eq!(chosen(&h, &n), vec![4]);
+    let mut tip = BlockId::GENESIS;
+    let mut deliver_next = |h: &mut Harness, n: &mut Node, from: u32| {
+        tip = h.mine(tip, NodeId(from));
+        receive(h, n, NodeId(from), MessageKind::CmpctBlock, tip);
+        assert_eq!(n.tip(), tip);
+    };
+    deliver_next(&mut h, &mut n, 1);
+    assert_eq!(chosen(&h, &n), vec![1, 4]);
+    deliver_next(&mut h, &mut n, 2);
+    assert_eq!(chosen(&h, &n), vec![2, 1], "node 4 went longest without a block first");
+    deliver_next(&mut h, &mut n, 1);
+    assert_eq!(chosen(&h, &n), vec![1, 2], "a chosen peer moves to the front");
+    deliver_next(&mut h, &mut n, 3);
+    assert_eq!(chosen(&h, &n), vec![3, 1]);
+    // An invalid block earns nothing.
+    let bad = h.mine_tampered(n.tip(), NodeId(4), Tamper::MerkleRoot);
+    receive(&mut h, &mut n, NodeId(4), MessageKind::CmpctBlock, bad);
+    assert_eq!(chosen(&h, &n), vec![3, 1]);
 }

@@ -174,7 +174,12 @@ impl Node {
         verdict: Option<RejectReason>,
     ) {
         match verdict {
-            None => self.accept(ctx, block, from, false),
+            None => {
+                if let Some(link) = from {
+                    self.delivered_first(ctx, link);
+                }
+                self.accept(ctx, block, from, false);
+            }
             Some(reason) => self.reject(ctx, block, reason),
         }
         self.fast_announced.retain(|b| *b != block);
