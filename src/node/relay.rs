@@ -2,8 +2,10 @@
 //! blocks (the messages themselves are in [`crate::network::message`]).
 //!
 //! The rules, as Bitcoin Core follows them: a node announces a block once it has validated
-//! it and it joined its best chain. With `inv` the peer asks (`getdata`) and gets the block;
-//! with `push` the block is sent unasked. With `compact`, between two BIP152 speakers: each
+//! it and it joined its best chain. With `inv` the peer asks (`getdata`) and gets the block.
+//! With `push` the block's miner sends the block unasked to all its peers, and every other
+//! node relays with `inv` (unsolicited block push as the literature means it, e.g. Gervais
+//! et al., CCS 2016); `flood` is the older model in which every node pushes every block. With `compact`, between two BIP152 speakers: each
 //! node picks a few high-bandwidth peers (3 by default, as Bitcoin Core) that push it a
 //! `cmpctblock` unannounced; its other peers announce with `inv` and it asks for the compact
 //! block. When the receiver lacks transactions it needs one more round trip
@@ -32,12 +34,13 @@ use crate::scenario::{Refetch, RelayProtocol, RelaySpec};
 // ----- what a node does with relay messages -----
 
 /// The message that announces a block on `link`, which starts at `node`: an `inv`, or with
-/// `push` the block itself, or with `compact` a `cmpctblock` if the peer chose `node` as a
-/// high-bandwidth peer (both must speak BIP152).
+/// `flood` the block itself, or with `compact` a `cmpctblock` if the peer chose `node` as a
+/// high-bandwidth peer (both must speak BIP152). With `push` only the block's miner pushes
+/// it ([`Node::announce`] sends those itself); everyone else announces with `inv`.
 #[inline]
 pub fn announcement(relay: &RelaySpec, peers: &Peers, node: NodeId, link: LinkId) -> MessageKind {
     match relay.protocol {
-        RelayProtocol::Push => MessageKind::Block,
+        RelayProtocol::Flood => MessageKind::Block,
         RelayProtocol::Compact
             if peers.compact[node.index()] && peers.high_bandwidth[link.index()].get() =>
         {
@@ -55,8 +58,18 @@ impl Node {
     }
 
     /// Announces `block` to every peer except over `except` (see [`announcement`] for what
-    /// goes on each link).
+    /// goes on each link). With `push`, the block's miner sends the whole block to every
+    /// such peer instead.
     pub(super) fn announce(ctx: &mut NodeCtx<'_>, block: BlockId, except: Option<LinkId>) {
+        let node = ctx.node();
+        if ctx.settings().relay.protocol == RelayProtocol::Push
+            && ctx.store().get(block).meta.miner == Some(node)
+        {
+            for link in ctx.network().links_of(node).filter(|&l| Some(l) != except) {
+                ctx.send(link, Message::about(MessageKind::Block, block), true);
+            }
+            return;
+        }
         ctx.announce(block, except);
     }
 

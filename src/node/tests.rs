@@ -374,3 +374,31 @@ fn high_bandwidth_peers_are_the_latest_to_deliver_a_new_block_first() {
     receive(&mut h, &mut n, NodeId(4), MessageKind::CmpctBlock, bad);
     assert_eq!(chosen(&h, &n), vec![3, 1]);
 }
+
+#[test]
+fn with_push_only_the_miner_pushes_the_whole_block_and_others_announce_it() {
+    use crate::scenario::RelayProtocol;
+    let mut h = Harness::new(4);
+    h.settings.relay.protocol = RelayProtocol::Push;
+    let mut n = node(Box::new(Honest), None);
+    let g = BlockId::GENESIS;
+    let b1 = h.mine(g, NodeId(1));
+    let out = receive(&mut h, &mut n, NodeId(1), MessageKind::Block, b1);
+    let kinds: Vec<MessageKind> = sends(&out).iter().map(|s| s.1).collect();
+    assert_eq!(kinds, vec![MessageKind::Inv, MessageKind::Inv], "a relaying node announces");
+    // Its own block: pushed whole to every peer.
+    let b2 = h.mine(b1, NodeId(0));
+    n.accept(&mut h.ctx(NodeId(0)), b2, None, true);
+    let pushed = sends(&h.take());
+    let expected: Vec<_> =
+        (1..4).map(|p| (h.link(NodeId(0), NodeId(p)), MessageKind::Block, b2)).collect();
+    assert_eq!(pushed, expected);
+    // `flood` is the old model: every node pushes every block.
+    let mut m = node(Box::new(Honest), None);
+    let mut h2 = Harness::new(4);
+    h2.settings.relay.protocol = RelayProtocol::Flood;
+    let c1 = h2.mine(g, NodeId(1));
+    let out = receive(&mut h2, &mut m, NodeId(1), MessageKind::Block, c1);
+    let kinds: Vec<MessageKind> = sends(&out).iter().map(|s| s.1).collect();
+    assert_eq!(kinds, vec![MessageKind::Block, MessageKind::Block]);
+}

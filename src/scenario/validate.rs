@@ -831,12 +831,13 @@ fn validate_relay(r: &mut RawRelay, origin: &Origin<'_>) -> Result<RelaySpec, Sc
     let protocol = match name.as_str() {
         "inv" => RelayProtocol::Inv,
         "push" => RelayProtocol::Push,
+        "flood" => RelayProtocol::Flood,
         "compact" => RelayProtocol::Compact,
         other => {
             return Err(origin.error(
                 "network.relay.protocol",
                 quoted(other),
-                "expected \"inv\", \"push\" or \"compact\"",
+                "expected \"inv\", \"push\", \"flood\" or \"compact\"",
             ));
         }
     };

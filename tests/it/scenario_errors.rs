@@ -86,7 +86,7 @@ fn unknown_names_list_the_choices() {
     assert_error(
         &format!("{BASE}[network.relay]\nprotocol = \"gossip\"\n"),
         &[],
-        &["network.relay.protocol", "\"gossip\"", "\"compact\""],
+        &["network.relay.protocol", "\"gossip\"", "\"flood\"", "\"compact\""],
     );
     assert_error(
         "[network]\nregions = \"mars\"\n",
