@@ -122,8 +122,12 @@ pub enum HashPowerSpec {
 pub enum RelayProtocol {
     /// inv, then getdata, then the block.
     Inv,
-    /// The whole block is pushed to every peer unasked.
+    /// The miner of a block pushes the whole block unasked to all its peers; every other
+    /// node relays by inv/getdata (the literature's "unsolicited block push").
     Push,
+    /// Every node pushes every whole block unasked to every peer (a flood: simplest to
+    /// follow in a classroom, but no real node does it).
+    Flood,
     /// BIP152 compact blocks between nodes that both speak them (pushed by a node's
     /// high-bandwidth peers, announced and then requested from the others); inv otherwise.
     Compact,
@@ -276,6 +280,8 @@ pub struct NodeSpec {
     pub orphan_pool_max: u32,
     /// Validation cost per input not verified before (in the node's mempool).
     pub validation_per_input: SimDuration,
+    /// Validation cost per transaction not in the node's mempool, beside its inputs.
+    pub validation_per_missing_tx: SimDuration,
 }
 
 /// A race without a network.

@@ -383,6 +383,9 @@ pub struct RawNode {
     /// Validation cost per transaction input whose signature the node had not already
     /// verified in its mempool, in microseconds.
     pub validation_us_per_input: Option<f64>,
+    /// Validation cost per transaction that was not in the node's mempool when the block
+    /// came (beside its inputs' signatures), in microseconds.
+    pub validation_us_per_missing_tx: Option<f64>,
 }
 
 /// Reads a name that may be written as a bare integer (`table = 2019` or `"2019"`), as

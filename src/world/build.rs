@@ -5,6 +5,8 @@
 //! Every random draw comes from its own stream keyed by purpose, so the order of these steps
 //! does not matter to the result, and one more draw in one step never shifts another.
 
+use std::cell::Cell;
+
 use thiserror::Error;
 
 use super::{Monitor, Phase, World};
@@ -104,15 +106,18 @@ fn network(scenario: &Scenario, streams: &RngStreams) -> Result<Network, BuildEr
 }
 
 /// Each compact-block node picks up to `per_node` of its compact-speaking peers, at random,
-/// as high-bandwidth peers; returns, by directed link, whether the link's sender pushes
-/// compact blocks to its receiver unannounced.
+/// as its initial high-bandwidth peers (it changes them during the run by recent fastest
+/// delivery, see [`crate::node::relay`]); returns, by directed link, whether the link's
+/// sender pushes compact blocks to its receiver unannounced, and by node the links to the
+/// peers it chose, in the order drawn (the first counts as the most recent).
 fn choose_high_bandwidth_links(
     network: &Network,
     compact: &[bool],
     per_node: u32,
     rng: &mut SimRng,
-) -> Vec<bool> {
-    let mut high_bandwidth = vec![false; network.link_count()];
+) -> (Vec<Cell<bool>>, Vec<Vec<LinkId>>) {
+    let high_bandwidth = vec![Cell::new(false); network.link_count()];
+    let mut chosen = vec![Vec::new(); network.node_count() as usize];
     for node in NodeId::all(network.node_count()).filter(|n| compact[n.index()]) {
         let mut candidates: Vec<LinkId> =
             network.links_of(node).filter(|&l| compact[network.link_target(l).index()]).collect();
@@ -120,10 +125,12 @@ fn choose_high_bandwidth_links(
         for i in 0..take {
             let j = i + rng::below(rng, (candidates.len() - i) as u64) as usize;
             candidates.swap(i, j);
-            high_bandwidth[network.reverse_link(candidates[i]).index()] = true;
+            high_bandwidth[network.reverse_link(candidates[i]).index()].set(true);
         }
+        candidates.truncate(take);
+        chosen[node.index()] = candidates;
     }
-    high_bandwidth
+    (high_bandwidth, chosen)
 }
 
 impl<O: Observer, M: Monitor> World<O, M> {
@@ -164,7 +171,7 @@ impl<O: Observer, M: Monitor> World<O, M> {
         } else {
             Vec::new()
         };
-        let high_bandwidth = if compact_run {
+        let (high_bandwidth, chosen) = if compact_run {
             choose_high_bandwidth_links(
                 &network,
                 &compact,
@@ -172,7 +179,7 @@ impl<O: Observer, M: Monitor> World<O, M> {
                 &mut streams.stream(Purpose::Population, 3),
             )
         } else {
-            Vec::new()
+            (Vec::new(), Vec::new())
         };
 
         let mut nodes = Vec::with_capacity(nodes_n as usize);
@@ -187,7 +194,11 @@ impl<O: Observer, M: Monitor> World<O, M> {
                     .then(|| Box::new(streams.stream(Purpose::Mining, i as u64))),
                 relay: compact_run.then(|| Box::new(streams.stream(Purpose::Relay, i as u64))),
             });
-            nodes.push(Node::new(NodeId::from_index(i), miner, protocol));
+            let mut node = Node::new(NodeId::from_index(i), miner, protocol);
+            if let Some(links) = chosen.get(i) {
+                node.set_high_bandwidth_peers(links);
+            }
+            nodes.push(node);
         }
 
         let draws = LinkDraws::new(streams.stream(Purpose::Latency, 2).next_u64());
@@ -208,6 +219,7 @@ impl<O: Observer, M: Monitor> World<O, M> {
             validation_base: scenario.node.validation_base,
             validation_ms_per_mb: scenario.node.validation_ms_per_mb,
             validation_per_input: scenario.node.validation_per_input,
+            validation_per_missing_tx: scenario.node.validation_per_missing_tx,
             orphan_pool_max: scenario.node.orphan_pool_max as usize,
             genesis_time: scenario.chain.genesis_time,
             template_max_tx_bytes,

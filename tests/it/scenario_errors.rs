@@ -40,6 +40,11 @@ fn zero_or_negative_rates_are_rejected() {
         &[],
         &["network.latency.ms", "-1", "at least 0"],
     );
+    assert_error(
+        &format!("{BASE}[node]\nvalidation_us_per_missing_tx = -2.5\n"),
+        &[],
+        &["node.validation_us_per_missing_tx", "-2.5", "at least 0"],
+    );
 }
 
 #[test]
@@ -81,7 +86,7 @@ fn unknown_names_list_the_choices() {
     assert_error(
         &format!("{BASE}[network.relay]\nprotocol = \"gossip\"\n"),
         &[],
-        &["network.relay.protocol", "\"gossip\"", "\"compact\""],
+        &["network.relay.protocol", "\"gossip\"", "\"flood\"", "\"compact\""],
     );
     assert_error(
         "[network]\nregions = \"mars\"\n",
