@@ -5,11 +5,11 @@
 //! it and it joined its best chain. With `inv` the peer asks (`getdata`) and gets the block.
 //! With `push` the block's miner sends the block unasked to all its peers, and every other
 //! node relays with `inv` (unsolicited block push as the literature means it, e.g. Gervais
-//! et al., CCS 2016); `flood` is the older model in which every node pushes every block. With `compact`, between two BIP152 speakers: each
-//! node picks a few high-bandwidth peers (3 by default, as Bitcoin Core) that push it a
-//! `cmpctblock` unannounced; its other peers announce with `inv` and it asks for the compact
-//! block. When the receiver lacks transactions it needs one more round trip
-//! (`getblocktxn`/`blocktxn`).
+//! et al., CCS 2016); `flood` is the older model in which every node pushes every block.
+//! With `compact`, between two BIP152 speakers: each node picks a few high-bandwidth peers
+//! (3 by default, as Bitcoin Core) that push it a `cmpctblock` unannounced; its other
+//! peers announce with `inv` and it asks for the compact block. When the receiver lacks
+//! transactions it needs one more round trip (`getblocktxn`/`blocktxn`).
 //!
 //! High-bandwidth peers are chosen by recent fastest delivery, as Bitcoin Core's
 //! `MaybeSetPeerAsAnnouncingHeaderAndIDs` does: whenever a peer delivers a node a valid new

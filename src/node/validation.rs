@@ -38,8 +38,8 @@
 //! one a block's body is filler, taken to have been relayed ahead of the block: the node has
 //! all of it except the transactions it had to fetch after a failed compact-block
 //! reconstruction (the `blocktxn` of the `relay.compact_*` failure and refetch model), each
-//! counted with [`FILLER_INPUTS_PER_TX`] inputs. So without a workload, `inv` and `push` runs
-//! pay only the base and per-byte costs.
+//! counted with [`FILLER_INPUTS_PER_TX`] inputs. So without a workload, `inv`, `push` and
+//! `flood` runs pay only the base and per-byte costs.
 
 use super::Node;
 use super::chain_view::{BlockState, Orphan};
