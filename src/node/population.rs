@@ -117,6 +117,58 @@ pub fn assemble(
     })
 }
 
+/// Applies the scenario's `[[network.group]]`s, with roles resolved: miners are the nodes
+/// with hash power, attackers the scenario's attacker nodes.
+fn with_groups(
+    scenario: &Scenario,
+    network: Network,
+    hash_shares: &[f64],
+    streams: &RngStreams,
+) -> Result<Network, PopulationError> {
+    if scenario.groups.is_empty() {
+        return Ok(network);
+    }
+    let nodes = scenario.network.nodes;
+    let groups: Vec<Group> = scenario
+        .groups
+        .iter()
+        .map(|g| {
+            let members: Vec<NodeId> = match &g.members {
+                Members::Miners => {
+                    NodeId::all(nodes).filter(|n| hash_shares[n.index()] > 0.0).collect()
+                }
+                Members::Attackers => {
+                    let mut a: Vec<NodeId> = scenario.attackers.iter().map(|a| a.node).collect();
+                    a.sort_unstable();
+                    a.dedup();
+                    a
+                }
+                Members::Nodes(list) => list.clone(),
+            };
+            let extra_links = match g.extra {
+                ExtraLinks::Count(k) => k,
+                ExtraLinks::Share(share) => (share * f64::from(nodes)).round() as u32,
+            };
+            Group {
+                members,
+                upload_bps: g.upload_bps,
+                download_bps: g.download_bps,
+                mesh: g.mesh,
+                mesh_latency: g.mesh_latency,
+                extra_links,
+            }
+        })
+        .collect();
+    network
+        .with_groups(
+            &groups,
+            &scenario.network.latency,
+            &mut streams.stream(Purpose::Latency, 4),
+            &mut streams.stream(Purpose::Topology, 1),
+        )
+        .map_err(|source| PopulationError::Groups { source })
+}
+
 #[cfg(test)]
 mod tests {
     use std::path::Path;
@@ -176,56 +228,4 @@ mod tests {
             }
         }
     }
-}
-
-/// Applies the scenario's `[[network.group]]`s, with roles resolved: miners are the nodes
-/// with hash power, attackers the scenario's attacker nodes.
-fn with_groups(
-    scenario: &Scenario,
-    network: Network,
-    hash_shares: &[f64],
-    streams: &RngStreams,
-) -> Result<Network, PopulationError> {
-    if scenario.groups.is_empty() {
-        return Ok(network);
-    }
-    let nodes = scenario.network.nodes;
-    let groups: Vec<Group> = scenario
-        .groups
-        .iter()
-        .map(|g| {
-            let members: Vec<NodeId> = match &g.members {
-                Members::Miners => {
-                    NodeId::all(nodes).filter(|n| hash_shares[n.index()] > 0.0).collect()
-                }
-                Members::Attackers => {
-                    let mut a: Vec<NodeId> = scenario.attackers.iter().map(|a| a.node).collect();
-                    a.sort_unstable();
-                    a.dedup();
-                    a
-                }
-                Members::Nodes(list) => list.clone(),
-            };
-            let extra_links = match g.extra {
-                ExtraLinks::Count(k) => k,
-                ExtraLinks::Share(share) => (share * f64::from(nodes)).round() as u32,
-            };
-            Group {
-                members,
-                upload_bps: g.upload_bps,
-                download_bps: g.download_bps,
-                mesh: g.mesh,
-                mesh_latency: g.mesh_latency,
-                extra_links,
-            }
-        })
-        .collect();
-    network
-        .with_groups(
-            &groups,
-            &scenario.network.latency,
-            &mut streams.stream(Purpose::Latency, 4),
-            &mut streams.stream(Purpose::Topology, 1),
-        )
-        .map_err(|source| PopulationError::Groups { source })
 }
