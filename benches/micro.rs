@@ -22,6 +22,36 @@ fn queue(c: &mut Criterion) {
             q.push(SimTime(time.0 + t % 100_000), black_box(e));
         })
     });
+    // What a 100,000-node run holds: a mining clock per node, months out, and half as many
+    // messages in flight within two seconds. A popped clock is redrawn far ahead, a popped
+    // message is replaced by one a latency later. The cost per event should not depend on
+    // the far clocks (see src/engine/queue.rs).
+    for nodes in [1_000u64, 100_000] {
+        let (mut q, mut rng) = (EventQueue::new(), 0x9e37_79b9_7f4a_7c15u64);
+        let mut next = move || {
+            rng ^= rng << 13;
+            rng ^= rng >> 7;
+            rng ^= rng << 17;
+            rng
+        };
+        let clock_us = 600_000_000 * nodes;
+        for node in 0..nodes {
+            q.push(SimTime(next() % (4 * clock_us)), (true, node));
+            if node % 2 == 0 {
+                q.push(SimTime(20_000 + next() % 2_000_000), (false, node));
+            }
+        }
+        let label = format!("queue peek+pop+push, {nodes} clocks + {} messages", nodes / 2);
+        c.bench_function(&label, |b| {
+            b.iter(|| {
+                let _ = q.peek_time();
+                let (time, (clock, node)) = q.pop().expect("never empty");
+                let delay =
+                    if clock { next() % (4 * clock_us) } else { 20_000 + next() % 2_000_000 };
+                q.push(SimTime(time.0 + delay), black_box((clock, node)));
+            })
+        });
+    }
 }
 
 fn header(c: &mut Criterion) {

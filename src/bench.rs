@@ -4,7 +4,9 @@
 //! scenario loading to rendered result files (not written to disk). Wall time is reported
 //! as the median over runs, since this machine is shared and noisy; peak memory is the
 //! process's resident high-water mark, reset before each case on Linux
-//! (`/proc/self/clear_refs`), so each case's figure is its own.
+//! (`/proc/self/clear_refs`), so each case's figure is its own. Each line also gives the
+//! median wall time per event, the figure that shows whether a run's cost grows faster than
+//! its work as the network grows.
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -26,9 +28,11 @@ pub struct Case {
     pub max_runs: Option<usize>,
 }
 
-/// The standard cases: bitcoin-2019 at 1000 nodes x 1000 blocks and at 10,000 nodes x 100
-/// blocks, and with real payments: 1000 nodes x 1000 blocks carrying about 500 signed
-/// transactions each (500,000 payments, every signature verified once).
+/// The standard cases: bitcoin-2019 at 1000 nodes x 1000 blocks, at 10,000 nodes x 100 blocks
+/// and at 100,000 nodes x 100 blocks (the same work per node, so the time per event shows
+/// what scale alone costs; one run, as it takes about a minute), and with real payments:
+/// 1000 nodes x 1000 blocks carrying about 500 signed transactions each (500,000 payments,
+/// every signature verified once).
 pub fn default_cases(root: &Path) -> Vec<Case> {
     let scenario = root.join("scenarios/bitcoin-2019.toml");
     vec![
@@ -43,6 +47,12 @@ pub fn default_cases(root: &Path) -> Vec<Case> {
             scenario: scenario.clone(),
             overrides: vec!["network.nodes=10000".into(), "run.blocks=100".into()],
             max_runs: None,
+        },
+        Case {
+            label: "bitcoin-2019, 100000 nodes x 100 blocks".into(),
+            scenario: scenario.clone(),
+            overrides: vec!["network.nodes=100000".into(), "run.blocks=100".into()],
+            max_runs: Some(1),
         },
         Case {
             label: "bitcoin-2019 + 500 tx/block, 1000 x 1000".into(),
@@ -84,6 +94,11 @@ impl Measurement {
         v.sort_by(f64::total_cmp);
         let n = v.len();
         if n % 2 == 1 { v[n / 2] } else { (v[n / 2 - 1] + v[n / 2]) / 2.0 }
+    }
+
+    /// Median wall time per event, in microseconds (`None` for a run without events).
+    pub fn median_us_per_event(&self) -> Option<f64> {
+        (self.events > 0).then(|| self.median_s() * 1e6 / self.events as f64)
     }
 }
 
@@ -146,14 +161,60 @@ pub fn report_line(case: &Case, m: &Measurement) -> String {
     } else {
         String::new()
     };
+    let per_event =
+        m.median_us_per_event().map_or_else(|| "n/a".to_string(), |us| format!("{us:.3}"));
     format!(
-        "{:<42} median {:>6.2} s  peak {:>9}  {} events, {} header PoW checks{}  (runs: {})",
+        "{:<42} median {:>6.2} s  peak {:>9}  {} events ({} us/event), {} header PoW checks{}  (runs: {})",
         case.label,
         m.median_s(),
         peak,
         m.events,
+        per_event,
         m.pow_checks,
         payments,
         runs.join(" ")
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn measurement(wall_s: Vec<f64>, events: u64) -> Measurement {
+        Measurement {
+            wall_s,
+            peak_bytes: Some(64 << 20),
+            events,
+            pow_checks: 0,
+            payments: 0,
+            signatures: 0,
+        }
+    }
+
+    #[test]
+    fn the_time_per_event_is_the_median_run_over_its_events() {
+        let m = measurement(vec![3.0, 1.0, 2.0], 4_000_000);
+        assert_eq!(m.median_s(), 2.0);
+        assert_eq!(m.median_us_per_event(), Some(0.5));
+        let case = Case {
+            label: "case".into(),
+            scenario: PathBuf::from("x.toml"),
+            overrides: vec![],
+            max_runs: None,
+        };
+        let line = report_line(&case, &m);
+        assert!(line.contains("4000000 events (0.500 us/event)"), "{line}");
+        assert!(line.contains("peak  64.0 MiB"), "{line}");
+        assert_eq!(measurement(vec![1.0, 2.0], 0).median_us_per_event(), None);
+        assert!(report_line(&case, &measurement(vec![1.0], 0)).contains("0 events (n/a us/event)"));
+    }
+
+    #[test]
+    fn the_default_cases_include_100000_nodes() {
+        let cases = default_cases(Path::new("."));
+        let big = cases.iter().find(|c| c.overrides.contains(&"network.nodes=100000".to_string()));
+        let big = big.expect("a 100,000-node case");
+        assert!(big.overrides.contains(&"run.blocks=100".to_string()));
+        assert_eq!(big.max_runs, Some(1));
+    }
 }

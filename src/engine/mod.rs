@@ -190,4 +190,40 @@ mod tests {
         engine.scheduler().at(SimTime::ZERO, ());
         assert_eq!(engine.run(&mut Ticker { ticks: 0, until: 4 }), StopReason::Done);
     }
+
+    /// Records the time and label of every event it handles.
+    struct Log(Vec<(u64, char)>);
+
+    impl Model for Log {
+        type Event = char;
+        fn handle(&mut self, event: char, s: &mut Scheduler<char>) {
+            self.0.push((s.now().0, event));
+        }
+    }
+
+    #[test]
+    fn events_scheduled_after_a_time_cap_keep_time_order() {
+        // The cap stops the engine before 'b' at 10 s; the queue has looked at 'b' already.
+        // An event scheduled at the cap, before 'b', must still come out first.
+        let mut engine = Engine::new(Limits { max_events: 100, max_time: SimTime(4_000_000) });
+        engine.scheduler().at(SimTime(1_000_000), 'a');
+        engine.scheduler().at(SimTime(10_000_000), 'b');
+        engine.scheduler().at(SimTime(1_000_000), 'c');
+        let mut log = Log(Vec::new());
+        assert_eq!(engine.run(&mut log), StopReason::MaxTime);
+        assert_eq!(engine.now(), SimTime(4_000_000));
+        engine.scheduler().at(SimTime(4_000_000), 'd');
+        engine.scheduler().at(SimTime(10_000_000), 'e');
+        engine.set_limits(Limits { max_events: 100, max_time: SimTime::MAX });
+        assert_eq!(engine.run(&mut log), StopReason::Idle);
+        let expected = [
+            (1_000_000, 'a'),
+            (1_000_000, 'c'),
+            (4_000_000, 'd'),
+            (10_000_000, 'b'),
+            (10_000_000, 'e'),
+        ];
+        assert_eq!(log.0, expected);
+        assert_eq!(engine.processed(), 5);
+    }
 }

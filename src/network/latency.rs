@@ -1,10 +1,17 @@
 //! Propagation delay of links: how long a message's first bit takes to cross a link.
 //!
-//! Latency is drawn **once per undirected link**, when the network is built: it is the link's
-//! propagation delay, the same in both directions, not a per-message draw. Messages on one link
-//! therefore arrive in the order they were sent, as on a TCP connection, and sending ten million
-//! messages costs no sampling at all. Jitter (SimBlock-style Pareto) thus spreads latency across
-//! links rather than across messages on one link.
+//! Latency has two parts. A link's **base latency** is drawn once per undirected link, when
+//! the network is built ([`LinkLatencySpec`]: a region table, optionally spread per link, or
+//! a constant, uniform or log-normal draw); it is the path's typical delay, the same in both
+//! directions. Each **message** then draws its own latency around that base
+//! ([`MessageLatency`]), because the delay of one path varies from message to message (queues
+//! in routers, retransmissions). A draw frozen per link would make every block of a miner
+//! spread in exactly the same time. The transport keeps the order of a connection: a message
+//! never overtakes an earlier one on the same directed link (TCP delivers in order).
+//!
+//! Per-message draws come from a counter-based stream per link ([`LinkDraws`]): the `k`-th
+//! draw on link `l` is a hash of (run key, `l`, `k`), so a message on one link never shifts
+//! the draws of another, and a run with millions of links keeps no generator state per link.
 //!
 //! Validation of a spec against the region count lives here too ([`LinkLatencySpec::validate`]),
 //! so that [`LinkLatencySpec::sample`] can stay a plain function on checked input.
@@ -12,6 +19,108 @@
 use crate::network::NetworkError;
 use crate::rng::{SimRng, lognormal, pareto, uniform01};
 use crate::time::SimDuration;
+
+/// How one message's latency is drawn around its link's base latency.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum MessageLatency {
+    /// The base latency exactly: every message on a link takes the same time.
+    None,
+    /// SimBlock's per-message Pareto (its `getLatency`): with base `m` ms, shape `0.2 m` and
+    /// scale `m - 5` ms, so the mean stays close to `m` and the spread grows with distance.
+    /// Links under 10 ms (where that shape is not above 2) keep their base.
+    SimBlock,
+    /// Pareto with this shape (above 1) and mean equal to the base.
+    Pareto {
+        /// The Pareto shape (alpha).
+        shape: f64,
+    },
+    /// Log-normal with this sigma and mean equal to the base.
+    LogNormal {
+        /// Standard deviation of the log of the latency.
+        sigma: f64,
+    },
+}
+
+impl MessageLatency {
+    /// One message's latency on a link of base latency `base`, from two independent uniform
+    /// draws in (0, 1).
+    pub fn draw(&self, base: SimDuration, u1: f64, u2: f64) -> SimDuration {
+        let base_ms = base.as_millis_f64();
+        let ms = match *self {
+            MessageLatency::None => return base,
+            MessageLatency::SimBlock => {
+                let shape = 0.2 * base_ms;
+                if shape <= 2.0 {
+                    return base;
+                }
+                (base_ms - 5.0) / libm::pow(u1, 1.0 / shape)
+            }
+            MessageLatency::Pareto { shape } => {
+                base_ms * (shape - 1.0) / shape / libm::pow(u1, 1.0 / shape)
+            }
+            MessageLatency::LogNormal { sigma } => {
+                let normal =
+                    libm::sqrt(-2.0 * libm::log(u1)) * libm::cos(2.0 * std::f64::consts::PI * u2);
+                base_ms * libm::exp(sigma * normal - 0.5 * sigma * sigma)
+            }
+        };
+        SimDuration::from_millis_f64(ms)
+    }
+
+    /// Checks the parameters.
+    ///
+    /// # Errors
+    ///
+    /// A Pareto shape not above 1, or a sigma that is negative or not finite.
+    pub fn validate(&self) -> Result<(), NetworkError> {
+        match *self {
+            MessageLatency::Pareto { shape } if !(shape.is_finite() && shape > 1.0) => {
+                Err(NetworkError::ParetoShape { shape })
+            }
+            MessageLatency::LogNormal { sigma } if !(sigma.is_finite() && sigma >= 0.0) => {
+                Err(NetworkError::LatencyParameter { name: "per_message_sigma", value: sigma })
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+/// The per-link counter-based random stream of message latencies.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LinkDraws {
+    key: u64,
+}
+
+impl LinkDraws {
+    /// The streams of a run whose key is `key` (drawn once from the run's latency stream).
+    pub fn new(key: u64) -> LinkDraws {
+        LinkDraws { key }
+    }
+
+    /// The `k`-th pair of uniform draws in (0, 1) on directed link `link`.
+    #[inline]
+    pub fn uniforms(&self, link: u32, k: u32) -> (f64, f64) {
+        let counter = (u64::from(link) << 32) | u64::from(k);
+        let a = splitmix64(self.key ^ splitmix64(counter));
+        let b = splitmix64(a);
+        (open01(a), open01(b))
+    }
+}
+
+/// The SplitMix64 finaliser: a bijective mixer whose outputs pass BigCrush when fed a counter.
+#[inline]
+fn splitmix64(x: u64) -> u64 {
+    let mut z = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+/// 53 random bits as a number strictly between 0 and 1.
+#[inline]
+fn open01(x: u64) -> f64 {
+    ((x >> 11) as f64 + 0.5) * (1.0 / (1u64 << 53) as f64)
+}
 
 /// Random spread of a link's latency around its table value.
 #[derive(Clone, Debug, PartialEq)]

@@ -34,6 +34,21 @@ pub enum MessageKind {
     BlockTxn,
 }
 
+impl MessageKind {
+    /// Whether this is a small control message (an announcement or a request) rather than a
+    /// message carrying block data.
+    #[inline]
+    pub fn is_control(self) -> bool {
+        matches!(
+            self,
+            MessageKind::Inv
+                | MessageKind::GetData
+                | MessageKind::GetCmpct
+                | MessageKind::GetBlockTxn
+        )
+    }
+}
+
 /// A message about one block.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Message {
@@ -60,6 +75,19 @@ impl Message {
 pub fn block_txn_sizes(txs: u64, bytes: u64) -> (u64, u64) {
     let prefix = MESSAGE_HEADER_BYTES + 32 + compact_size_len(txs) as u64;
     (prefix + txs, prefix + bytes)
+}
+
+/// How many transactions, and how many of their bytes, a receiver lacking `share` of
+/// `block`'s transactions (the coinbase aside) fetches: at least one when the share is
+/// positive.
+pub fn refetch_size(block: &Block, share: f64) -> (u64, u64) {
+    let block_bytes = block.size_bytes();
+    let short_ids = u64::from(block.tx_count()).saturating_sub(1);
+    let coinbase_bytes = block.txs.first().map_or(0, |t| t.size_bytes() as u64);
+    let missing = (share * short_ids as f64).ceil() as u64;
+    let payload_bytes = block_bytes.saturating_sub(HEADER_SIZE_BYTES as u64 + coinbase_bytes);
+    let missing_bytes = (payload_bytes * missing).checked_div(short_ids).unwrap_or(0);
+    (missing, missing_bytes)
 }
 
 /// Wire sizes of every message about one block, computed once when the block is mined.
@@ -96,9 +124,7 @@ impl WireSizes {
             + 1
             + 1
             + coinbase_bytes;
-        let missing = (missing_tx_share * short_ids as f64).ceil() as u64;
-        let payload_bytes = block_bytes.saturating_sub(HEADER_SIZE_BYTES as u64 + coinbase_bytes);
-        let missing_bytes = (payload_bytes * missing).checked_div(short_ids).unwrap_or(0);
+        let (missing, missing_bytes) = refetch_size(block, missing_tx_share);
         let (get_block_txn, block_txn) = block_txn_sizes(missing, missing_bytes);
         WireSizes {
             block: MESSAGE_HEADER_BYTES + block_bytes,

@@ -18,6 +18,7 @@
 //! assignment, `(Topology, 0)` builds the graph and `(Latency, 0)` draws link latencies.
 
 pub mod faults;
+pub mod groups;
 pub mod latency;
 pub mod message;
 pub mod presets;
@@ -194,6 +195,14 @@ pub enum NetworkError {
     /// The topology cannot be built.
     #[error(transparent)]
     Topology(#[from] TopologyError),
+    /// A group names a node the network does not have.
+    #[error("a group member is node {node}, but the network has {nodes} nodes")]
+    GroupMember {
+        /// The member.
+        node: u32,
+        /// Nodes in the network.
+        nodes: u32,
+    },
 }
 
 /// One directed link, with everything a message needs in one cache line.
@@ -410,6 +419,18 @@ impl Network {
     ///
     /// [`NetworkError::Topology`] with [`TopologyError::Disconnected`] if some node reached
     /// the others only through the victim.
+    /// Recomputes every link's rate from the nodes' bandwidths.
+    fn relink(&mut self) {
+        for a in 0..self.node_region.len() {
+            for l in self.link_offsets[a]..self.link_offsets[a + 1] {
+                let b = self.links[l].target as usize;
+                let rate = self.upload_bps[a].min(self.download_bps[b]);
+                let link = self.links[l];
+                self.links[l] = Link::new(link.latency, rate, link.reverse as usize, link.target);
+            }
+        }
+    }
+
     pub fn eclipsed(
         &self,
         victim: NodeId,

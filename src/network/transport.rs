@@ -1,27 +1,122 @@
 //! The network at run time: what happens to a message a node puts on a link.
 //!
-//! [`Network`] is the immutable graph (who is linked to whom, latency and rate per link).
-//! A [`Transport`] adds what changes during a run: when each node's uplink is free again, and
-//! the timeline's faults, which cut links between partitioned groups or to offline nodes.
-//! The world hands every message to [`Transport::transmit`] and schedules its arrival; the
-//! protocol never sees any of this, only messages that arrive (or, for a request it is
-//! waiting on, the news that it was lost).
+//! [`Network`] is the immutable graph (who is linked to whom, base latency and rates).
+//! A [`Transport`] adds what changes during a run: each node's uplink, each link's message
+//! clock, and the timeline's faults, which cut links between partitioned groups or to offline
+//! nodes. The world hands every message to [`Transport::transmit`] and schedules its arrival
+//! (or, when the uplink holds it, the uplink's next wake-up); the protocol never sees any of
+//! this, only messages that arrive (or, for a request it is waiting on, the news that it was
+//! lost).
 //!
-//! Uplink model: a node's uplink sends one message at a time, first come first served, at the
-//! link's rate (`min(upload of the sender, download of the receiver)`); the message then
-//! travels for the link's latency.
+//! # Uplink models ([`Uplink`])
+//!
+//! - **`Shared`** (the default): the sender's upload bandwidth is shared fairly among its
+//!   connections that are sending block data, as TCP connections sharing one access link do.
+//!   Each connection sends its messages in order (one TCP stream); connections with data
+//!   share the uplink max-min fairly, and each connection's rate is also capped by the
+//!   receiver's download bandwidth divided among the block transfers the receiver is taking
+//!   in when the sender's rates are recomputed. Rates are recomputed whenever a transfer
+//!   starts or ends at that sender (exact processor sharing at the sender; the receiver's
+//!   share is the documented approximation: it is updated at the sender's own events only,
+//!   which keeps the event count linear). A transfer costs at most two extra events (the
+//!   uplink's wake-up at its end, and one superseded wake-up when a later transfer changes
+//!   the rates). Control messages (`inv`, `getdata`, `getblocktxn`) on a connection that is
+//!   not sending data go out at once at the link's rate, without waiting for block data to
+//!   other peers; on a busy connection they follow its data, in order.
+//! - **`Fifo`**: one message at a time, first come first served, control messages included,
+//!   at `min(upload of the sender, download of the receiver)` (forksim's first model).
+//! - **`BlockFifo`**: block data one message at a time as in `Fifo`, control messages at once
+//!   without waiting (Gervais et al.'s model).
+//! - **`UntilArrival`**: SimBlock's model: block data goes one message at a time and the
+//!   next one starts when the previous one *arrives*; control messages use no bandwidth.
+//!
+//! Every message then travels for its own latency ([`MessageLatency`] around the link's
+//! base), plus the control overhead for control messages, and never overtakes an earlier
+//! message on the same link.
+
+use std::collections::VecDeque;
 
 use super::faults::{Change, Faults};
+use super::latency::{LinkDraws, MessageLatency};
+use super::message::Message;
 use super::{LinkId, Network, NodeId};
-use crate::time::SimTime;
+use crate::time::{SimDuration, SimTime, TICKS_PER_SEC};
+
+/// How a node's uplink carries several messages at once.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Uplink {
+    /// Fair sharing among connections sending block data (see the module docs).
+    #[default]
+    Shared,
+    /// One message at a time, in order of sending.
+    Fifo,
+    /// Block data one message at a time, in order of sending; control messages go at once
+    /// (Gervais et al.'s simulator: block uploads are serialised, announcements are not).
+    BlockFifo,
+    /// One block message at a time, the next released when the previous arrives (SimBlock).
+    UntilArrival,
+}
+
+/// How messages use links: the uplink model, per-message latency and control overhead.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct TransferSpec {
+    /// The uplink model.
+    pub uplink: Uplink,
+    /// Each message's latency around its link's base.
+    pub message_latency: MessageLatency,
+    /// Added to the latency of every control message (SimBlock uses 10 ms).
+    pub control_overhead: SimDuration,
+}
+
+impl Default for TransferSpec {
+    fn default() -> Self {
+        TransferSpec {
+            uplink: Uplink::Shared,
+            message_latency: MessageLatency::SimBlock,
+            control_overhead: SimDuration::ZERO,
+        }
+    }
+}
 
 /// When a message leaves the sender and reaches the receiver.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Transmission {
-    /// When the sender's uplink starts transmitting it.
+    /// When the sender put it on its uplink.
     pub start: SimTime,
     /// When it reaches the receiver.
     pub arrives: SimTime,
+}
+
+/// What became of a message handed to the transport.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Sent {
+    /// Its arrival is known now.
+    Now(Transmission),
+    /// The uplink holds it; it leaves at one of the uplink's wake-ups. When the wake-up time
+    /// changed, the new one is given.
+    Held(Option<Wake>),
+}
+
+/// A wake-up of a node's shared uplink: when its next transfer ends.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Wake {
+    /// When.
+    pub at: SimTime,
+    /// Which plan (a later plan supersedes an earlier one).
+    pub generation: u32,
+}
+
+/// A message that has left a shared uplink.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Finished {
+    /// The link it travels.
+    pub link: LinkId,
+    /// The message.
+    pub msg: Message,
+    /// Whether it may be skipped when the receiver would ignore it.
+    pub prunable: bool,
+    /// When it was put on the uplink and when it arrives.
+    pub transmission: Transmission,
 }
 
 /// What a timeline entry did to the links.
@@ -37,20 +132,88 @@ pub struct FaultEffect {
     pub restored: Vec<LinkId>,
 }
 
-/// The graph, the senders' uplinks and the faults of one run.
+/// Per directed link: the latest arrival so far and how many latencies were drawn.
+#[derive(Clone, Copy, Debug, Default)]
+struct LinkClock {
+    last_arrival: SimTime,
+    drawn: u32,
+}
+
+/// A message waiting on, or being sent over, a connection of a shared uplink.
+#[derive(Clone, Copy, Debug)]
+struct Queued {
+    msg: Message,
+    size_bytes: u64,
+    prunable: bool,
+    since: SimTime,
+}
+
+/// A connection of a shared uplink with data to send: its head is being sent.
+#[derive(Clone, Debug)]
+struct Connection {
+    link: LinkId,
+    queue: VecDeque<Queued>,
+    /// Bits of the head still to send, times one million (so that bits per second times
+    /// microseconds subtracts exactly).
+    remaining: u64,
+    /// Current rate, bit/s.
+    rate: u64,
+}
+
+/// One node's shared uplink.
+#[derive(Clone, Debug, Default)]
+struct SharedUplink {
+    connections: Vec<Connection>,
+    updated: SimTime,
+    generation: u32,
+    wake_at: Option<SimTime>,
+}
+
+/// The uplinks of every node, under one model.
+enum Uplinks {
+    /// `Fifo` and `UntilArrival`: when each uplink is free again.
+    Serial { free_at: Vec<SimTime> },
+    /// `Shared`: each uplink's connections, and the block transfers each node is receiving.
+    Shared { uplinks: Vec<SharedUplink>, incoming: Vec<u32> },
+}
+
+/// The graph, the senders' uplinks, the links' clocks and the faults of one run.
 pub struct Transport {
     graph: Network,
-    uplink_free_at: Vec<SimTime>,
+    spec: TransferSpec,
+    draws: LinkDraws,
+    clocks: Vec<LinkClock>,
+    uplinks: Uplinks,
     faults: Option<Faults>,
 }
 
-impl Transport {
-    /// A network at rest: every uplink idle, no fault applied yet.
-    pub fn new(graph: Network, faults: Option<Faults>) -> Transport {
-        let nodes = graph.node_count() as usize;
-        Transport { graph, uplink_free_at: vec![SimTime::ZERO; nodes], faults }
-    }
+/// Bits of `size_bytes`, times one million.
+fn scaled_bits(size_bytes: u64) -> u64 {
+    size_bytes.saturating_mul(8 * TICKS_PER_SEC)
+}
 
+impl Transport {
+    /// A network at rest: every uplink idle, no fault applied yet; `draws` feeds per-message
+    /// latencies.
+    pub fn new(
+        graph: Network,
+        spec: TransferSpec,
+        draws: LinkDraws,
+        faults: Option<Faults>,
+    ) -> Transport {
+        let nodes = graph.node_count() as usize;
+        let uplinks = match spec.uplink {
+            Uplink::Shared => Uplinks::Shared {
+                uplinks: vec![SharedUplink::default(); nodes],
+                incoming: vec![0; nodes],
+            },
+            Uplink::Fifo | Uplink::BlockFifo | Uplink::UntilArrival => {
+                Uplinks::Serial { free_at: vec![SimTime::ZERO; nodes] }
+            }
+        };
+        let clocks = vec![LinkClock::default(); graph.link_count()];
+        Transport { graph, spec, draws, clocks, uplinks, faults }
+    }
     /// The immutable graph.
     #[inline]
     pub fn graph(&self) -> &Network {
@@ -86,21 +249,194 @@ impl Transport {
         self.faults.as_ref().is_none_or(|f| f.online(node))
     }
 
-    /// Puts `size_bytes` on `link`, which starts at `from`, at `now`: the sender's uplink is
-    /// busy for the transmission time, after any message it is still sending, then the
-    /// message travels for the link's latency.
-    #[inline(always)]
+    /// Puts `msg` (`size_bytes` on the wire) on `link`, which starts at `from`, at `now`.
+    #[inline]
     pub fn transmit(
         &mut self,
         from: NodeId,
         link: LinkId,
+        msg: Message,
         size_bytes: u64,
+        prunable: bool,
         now: SimTime,
-    ) -> Transmission {
-        let start = now.max(self.uplink_free_at[from.index()]);
-        let sent = start + self.graph.transmission_time(link, size_bytes);
-        self.uplink_free_at[from.index()] = sent;
-        Transmission { start, arrives: sent + self.graph.link_latency(link) }
+    ) -> Sent {
+        let control = msg.kind.is_control();
+        match &mut self.uplinks {
+            Uplinks::Serial { free_at } => {
+                let free = free_at[from.index()];
+                let (start, sent) = match self.spec.uplink {
+                    Uplink::UntilArrival if control => (now, now),
+                    Uplink::BlockFifo if control => {
+                        (now, now + self.graph.transmission_time(link, size_bytes))
+                    }
+                    _ => {
+                        let start = now.max(free);
+                        (start, start + self.graph.transmission_time(link, size_bytes))
+                    }
+                };
+                let arrives = self.arrival(link, control, sent);
+                match self.spec.uplink {
+                    Uplink::UntilArrival if !control => {
+                        *free_at_mut(&mut self.uplinks, from) = arrives
+                    }
+                    Uplink::UntilArrival | Uplink::BlockFifo if control => {}
+                    _ => *free_at_mut(&mut self.uplinks, from) = sent,
+                }
+                Sent::Now(Transmission { start, arrives })
+            }
+            Uplinks::Shared { uplinks, .. } => {
+                let uplink = &uplinks[from.index()];
+                let busy = uplink.connections.iter().any(|c| c.link == link);
+                if control && !busy {
+                    let sent = now + self.graph.transmission_time(link, size_bytes);
+                    let arrives = self.arrival(link, true, sent);
+                    return Sent::Now(Transmission { start: now, arrives });
+                }
+                let queued = Queued { msg, size_bytes, prunable, since: now };
+                Sent::Held(self.enqueue(from, link, queued, now))
+            }
+        }
+    }
+
+    /// When a message that leaves the sender at `sent` reaches the end of `link`: its own
+    /// latency, the control overhead, and never before an earlier message on the link.
+    #[inline]
+    fn arrival(&mut self, link: LinkId, control: bool, sent: SimTime) -> SimTime {
+        let base = self.graph.link_latency(link);
+        let clock = &mut self.clocks[link.index()];
+        let latency = match self.spec.message_latency {
+            MessageLatency::None => base,
+            model => {
+                let (u1, u2) = self.draws.uniforms(link.0, clock.drawn);
+                clock.drawn = clock.drawn.wrapping_add(1);
+                model.draw(base, u1, u2)
+            }
+        };
+        let overhead = if control { self.spec.control_overhead } else { SimDuration::ZERO };
+        let arrives = (sent + latency + overhead).max(clock.last_arrival);
+        clock.last_arrival = arrives;
+        arrives
+    }
+
+    /// Adds a message to `from`'s shared uplink.
+    fn enqueue(
+        &mut self,
+        from: NodeId,
+        link: LinkId,
+        queued: Queued,
+        now: SimTime,
+    ) -> Option<Wake> {
+        let Uplinks::Shared { uplinks, incoming } = &mut self.uplinks else {
+            unreachable!("only shared uplinks hold messages")
+        };
+        let uplink = &mut uplinks[from.index()];
+        advance(uplink, now);
+        if let Some(connection) = uplink.connections.iter_mut().find(|c| c.link == link) {
+            connection.queue.push_back(queued);
+            return None;
+        }
+        let remaining = scaled_bits(queued.size_bytes);
+        uplink.connections.push(Connection {
+            link,
+            queue: VecDeque::from([queued]),
+            remaining,
+            rate: 0,
+        });
+        incoming[self.graph.link_target(link).index()] += 1;
+        self.replan(from, now)
+    }
+
+    /// A wake-up of `node`'s shared uplink planned as `generation`: the messages whose
+    /// sending ended by `now`, in connection order, and the next wake-up if it changed.
+    /// A superseded wake-up does nothing.
+    pub fn wake(
+        &mut self,
+        node: NodeId,
+        generation: u32,
+        now: SimTime,
+    ) -> (Vec<Finished>, Option<Wake>) {
+        let Uplinks::Shared { uplinks, incoming } = &mut self.uplinks else {
+            return (Vec::new(), None);
+        };
+        let uplink = &mut uplinks[node.index()];
+        if uplink.generation != generation || uplink.wake_at != Some(now) {
+            return (Vec::new(), None);
+        }
+        uplink.wake_at = None;
+        advance(uplink, now);
+        let mut done: Vec<(LinkId, Queued)> = Vec::new();
+        let mut k = 0;
+        while k < uplink.connections.len() {
+            let connection = &mut uplink.connections[k];
+            if connection.remaining > 0 {
+                k += 1;
+                continue;
+            }
+            let head = connection.queue.pop_front().expect("a connection has a head");
+            done.push((connection.link, head));
+            match connection.queue.front() {
+                Some(next) => {
+                    connection.remaining = scaled_bits(next.size_bytes);
+                    k += 1;
+                }
+                None => {
+                    incoming[self.graph.link_target(connection.link).index()] -= 1;
+                    uplink.connections.remove(k);
+                }
+            }
+        }
+        let finished = done
+            .into_iter()
+            .map(|(link, q)| {
+                let arrives = self.arrival(link, q.msg.kind.is_control(), now);
+                Finished {
+                    link,
+                    msg: q.msg,
+                    prunable: q.prunable,
+                    transmission: Transmission { start: q.since, arrives },
+                }
+            })
+            .collect();
+        (finished, self.replan(node, now))
+    }
+
+    /// Shares `node`'s uplink among its connections (max-min fair, each capped by its
+    /// receiver's download share) and plans the next wake-up; returns it if it changed.
+    fn replan(&mut self, node: NodeId, now: SimTime) -> Option<Wake> {
+        let Uplinks::Shared { uplinks, incoming } = &mut self.uplinks else {
+            return None;
+        };
+        let graph = &self.graph;
+        let uplink = &mut uplinks[node.index()];
+        let caps: Vec<u64> = uplink
+            .connections
+            .iter()
+            .map(|c| {
+                let to = graph.link_target(c.link);
+                graph.download_bps(to) / u64::from(incoming[to.index()].max(1))
+            })
+            .collect();
+        let mut order: Vec<usize> = (0..caps.len()).collect();
+        order.sort_by_key(|&i| caps[i]);
+        let mut capacity = graph.upload_bps(node);
+        let mut left = order.len() as u64;
+        for &i in &order {
+            let rate = caps[i].min(capacity / left).max(1);
+            uplink.connections[i].rate = rate;
+            capacity = capacity.saturating_sub(rate);
+            left -= 1;
+        }
+        let next = uplink
+            .connections
+            .iter()
+            .map(|c| now + SimDuration::from_micros(c.remaining.div_ceil(c.rate)))
+            .min();
+        if next == uplink.wake_at {
+            return None;
+        }
+        uplink.wake_at = next;
+        uplink.generation = uplink.generation.wrapping_add(1);
+        next.map(|at| Wake { at, generation: uplink.generation })
     }
 
     /// When the timeline entries take effect, in entry order.
@@ -132,5 +468,234 @@ impl Transport {
 
     fn cut_links(&self) -> Vec<bool> {
         (0..self.graph.link_count()).map(|l| self.is_cut(LinkId::from_index(l))).collect()
+    }
+}
+
+/// The serial uplinks' free times (the caller knows the model is serial).
+fn free_at_mut(uplinks: &mut Uplinks, node: NodeId) -> &mut SimTime {
+    match uplinks {
+        Uplinks::Serial { free_at } => &mut free_at[node.index()],
+        Uplinks::Shared { .. } => unreachable!("called for serial uplinks only"),
+    }
+}
+
+/// Moves a shared uplink's transfers on to `now` at their current rates.
+fn advance(uplink: &mut SharedUplink, now: SimTime) {
+    let elapsed = (now - uplink.updated).as_micros();
+    if elapsed > 0 {
+        for c in &mut uplink.connections {
+            c.remaining = c.remaining.saturating_sub(c.rate.saturating_mul(elapsed));
+        }
+    }
+    uplink.updated = now;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::chain::BlockId;
+    use crate::network::latency::LinkLatencySpec;
+    use crate::network::message::MessageKind;
+    use crate::network::topology::TopologySpec;
+    use crate::network::{BandwidthSpec, NetworkSpec};
+    use crate::rng::RngStreams;
+
+    /// A star: node 0 linked to nodes 1..=3; 50 ms links; 8 Mbit/s up, 80 Mbit/s down.
+    fn star(uplink: Uplink, message_latency: MessageLatency) -> Transport {
+        let spec = NetworkSpec {
+            nodes: 4,
+            region_names: vec!["global".to_string()],
+            node_share: vec![1.0],
+            topology: TopologySpec::Edges(vec![(0, 1), (0, 2), (0, 3)]),
+            latency: LinkLatencySpec::Constant { ms: 50.0 },
+            bandwidth: BandwidthSpec::Constant { upload_bps: 8_000_000, download_bps: 80_000_000 },
+        };
+        let graph = Network::build(&spec, &RngStreams::new(1)).expect("builds");
+        let transfer =
+            TransferSpec { uplink, message_latency, control_overhead: SimDuration::ZERO };
+        Transport::new(graph, transfer, LinkDraws::new(7), None)
+    }
+
+    fn block(kind: MessageKind) -> Message {
+        Message::about(kind, BlockId::GENESIS)
+    }
+
+    fn ms(t: SimTime) -> f64 {
+        t.as_micros() as f64 / 1000.0
+    }
+
+    /// Runs a shared uplink's wake-ups until it is idle; returns what left it, in order.
+    fn drain(t: &mut Transport, node: NodeId, mut wake: Option<Wake>) -> Vec<Finished> {
+        let mut out = Vec::new();
+        while let Some(w) = wake {
+            let (done, next) = t.wake(node, w.generation, w.at);
+            out.extend(done);
+            wake = next;
+        }
+        out
+    }
+
+    #[test]
+    fn concurrent_transfers_share_the_uplink_fairly() {
+        let mut t = star(Uplink::Shared, MessageLatency::None);
+        let links: Vec<LinkId> = t.graph().links_of(NodeId(0)).collect();
+        // Three 1 MB blocks at once on 8 Mbit/s: each gets a third, all end at 3 s.
+        let mut wake = None;
+        for &link in &links {
+            match t.transmit(
+                NodeId(0),
+                link,
+                block(MessageKind::Block),
+                1_000_000,
+                false,
+                SimTime::ZERO,
+            ) {
+                Sent::Held(w) => wake = w.or(wake),
+                Sent::Now(_) => panic!("block data waits on a shared uplink"),
+            }
+        }
+        let done = drain(&mut t, NodeId(0), wake);
+        assert_eq!(done.len(), 3);
+        for f in &done {
+            // Rates are whole bits per second: a third of the link is rounded down.
+            let arrives = ms(f.transmission.arrives);
+            assert!((arrives - 3_050.0).abs() < 0.01, "3 s of sending plus 50 ms: {arrives}");
+        }
+    }
+
+    #[test]
+    fn a_transfer_that_joins_later_slows_the_first_and_takes_the_whole_link_after() {
+        let mut t = star(Uplink::Shared, MessageLatency::None);
+        let links: Vec<LinkId> = t.graph().links_of(NodeId(0)).collect();
+        let Sent::Held(w0) = t.transmit(
+            NodeId(0),
+            links[0],
+            block(MessageKind::Block),
+            1_000_000,
+            false,
+            SimTime::ZERO,
+        ) else {
+            panic!("held")
+        };
+        // Alone for 0.5 s (half a megabyte sent), then shared: the rest takes 1 s more.
+        let half = SimTime::ZERO + SimDuration::from_millis_f64(500.0);
+        let Sent::Held(w1) =
+            t.transmit(NodeId(0), links[1], block(MessageKind::Block), 1_000_000, false, half)
+        else {
+            panic!("held")
+        };
+        let wake = w1.or(w0);
+        let done = drain(&mut t, NodeId(0), wake);
+        assert_eq!(done[0].link, links[0]);
+        assert_eq!(ms(done[0].transmission.arrives), 1_550.0);
+        // The second: 0.5 MB in that shared second, the other 0.5 MB alone in 0.5 s.
+        assert_eq!(done[1].link, links[1]);
+        assert_eq!(ms(done[1].transmission.arrives), 2_050.0);
+    }
+
+    #[test]
+    fn control_messages_do_not_wait_behind_block_data_to_other_peers() {
+        let mut t = star(Uplink::Shared, MessageLatency::None);
+        let links: Vec<LinkId> = t.graph().links_of(NodeId(0)).collect();
+        let held = t.transmit(
+            NodeId(0),
+            links[0],
+            block(MessageKind::Block),
+            1_000_000,
+            false,
+            SimTime::ZERO,
+        );
+        assert!(matches!(held, Sent::Held(_)));
+        let Sent::Now(inv) =
+            t.transmit(NodeId(0), links[1], block(MessageKind::Inv), 61, true, SimTime::ZERO)
+        else {
+            panic!("an inv to an idle connection goes at once")
+        };
+        assert!(ms(inv.arrives) < 50.1, "{}", ms(inv.arrives));
+        // On the busy connection it follows the block, in order.
+        let behind =
+            t.transmit(NodeId(0), links[0], block(MessageKind::Inv), 61, true, SimTime::ZERO);
+        assert_eq!(behind, Sent::Held(None));
+    }
+
+    #[test]
+    fn fifo_sends_one_message_at_a_time_whatever_its_kind() {
+        let mut t = star(Uplink::Fifo, MessageLatency::None);
+        let links: Vec<LinkId> = t.graph().links_of(NodeId(0)).collect();
+        let Sent::Now(a) = t.transmit(
+            NodeId(0),
+            links[0],
+            block(MessageKind::Block),
+            1_000_000,
+            false,
+            SimTime::ZERO,
+        ) else {
+            panic!("fifo knows arrivals at once")
+        };
+        let Sent::Now(b) =
+            t.transmit(NodeId(0), links[1], block(MessageKind::Inv), 61, true, SimTime::ZERO)
+        else {
+            panic!("fifo knows arrivals at once")
+        };
+        assert_eq!(ms(a.arrives), 1_050.0);
+        assert!(b.start.as_micros() == 1_000_000 && ms(b.arrives) > 1_050.0);
+    }
+
+    #[test]
+    fn until_arrival_releases_the_next_block_when_the_previous_arrives() {
+        let mut t = star(Uplink::UntilArrival, MessageLatency::None);
+        let links: Vec<LinkId> = t.graph().links_of(NodeId(0)).collect();
+        let send = |t: &mut Transport, link, kind| match t.transmit(
+            NodeId(0),
+            link,
+            block(kind),
+            1_000_000,
+            false,
+            SimTime::ZERO,
+        ) {
+            Sent::Now(x) => x,
+            Sent::Held(_) => panic!("serial"),
+        };
+        let a = send(&mut t, links[0], MessageKind::Block);
+        let inv = send(&mut t, links[2], MessageKind::Inv);
+        let b = send(&mut t, links[1], MessageKind::Block);
+        assert_eq!(ms(a.arrives), 1_050.0);
+        assert_eq!(ms(inv.arrives), 50.0, "control messages use no bandwidth");
+        assert_eq!((ms(b.start), ms(b.arrives)), (1_050.0, 2_100.0));
+    }
+
+    #[test]
+    fn per_message_latency_varies_but_keeps_the_order_of_a_connection() {
+        let mut t = star(Uplink::Fifo, MessageLatency::Pareto { shape: 2.0 });
+        let link = t.graph().links_of(NodeId(0)).next().expect("a link");
+        let mut arrivals = Vec::new();
+        let mut latencies = std::collections::BTreeSet::new();
+        for k in 0..200u64 {
+            let now = SimTime::ZERO + SimDuration::from_micros(k * 1_000);
+            let Sent::Now(x) = t.transmit(NodeId(0), link, block(MessageKind::Inv), 61, true, now)
+            else {
+                panic!("fifo")
+            };
+            arrivals.push(x.arrives);
+            latencies.insert((x.arrives - now).as_micros());
+        }
+        assert!(arrivals.windows(2).all(|w| w[0] <= w[1]), "in order on one connection");
+        assert!(latencies.len() > 50, "{} distinct latencies", latencies.len());
+    }
+
+    #[test]
+    fn simblock_message_latency_keeps_the_table_mean() {
+        let base = SimDuration::from_millis_f64(124.0);
+        let draws = LinkDraws::new(3);
+        let n = 200_000u32;
+        let mean = (0..n)
+            .map(|k| {
+                let (u1, u2) = draws.uniforms(5, k);
+                MessageLatency::SimBlock.draw(base, u1, u2).as_micros() as f64 / 1000.0
+            })
+            .sum::<f64>()
+            / f64::from(n);
+        // Shape 24.8, scale 119 ms: mean 124 ms; the sample mean is within 0.2 ms of it.
+        assert!((mean - 124.0).abs() < 0.2, "mean {mean}");
     }
 }

@@ -11,6 +11,8 @@
 //! The same context serves unit tests: `node::testing` builds one around a tiny store
 //! and network, and a test reads the outbox to see what a node decided.
 
+use std::cell::Cell;
+
 use super::chain_view::{BlockState, BlockStates};
 use crate::chain::{BlockId, BlockStore, RejectReason};
 use crate::id::{LinkId, NodeId};
@@ -212,13 +214,23 @@ impl Shared {
 
 /// What each node knows about its peers' relay: whether they speak BIP152 compact blocks,
 /// and which peers asked it to push compact blocks unannounced (high-bandwidth mode).
+///
+/// The high-bandwidth flags change during a run: each node picks its high-bandwidth peers
+/// by recent fastest delivery (see [`crate::node::relay`]) and sets the flags of its own
+/// incoming links through the shared reference it is lent, so the flags are cells. Only the
+/// receiving node of a link writes its flag, and the world reads it when that link's sender
+/// announces; the run is single-threaded, so the order of writes and reads is the event
+/// order.
 #[derive(Clone, Debug, Default)]
 pub struct Peers {
     /// By node: speaks BIP152.
     pub compact: Vec<bool>,
+    /// By node: its mempool churns, so compact blocks fail more often (empty unless the
+    /// relay protocol is `compact`).
+    pub churn: Vec<bool>,
     /// By directed link: its receiver chose its sender as a high-bandwidth peer (empty
     /// unless the relay protocol is `compact`).
-    pub high_bandwidth: Vec<bool>,
+    pub high_bandwidth: Vec<Cell<bool>>,
 }
 
 /// Settings every node follows, from the scenario.
@@ -236,6 +248,8 @@ pub struct NodeSettings {
     pub validation_ms_per_mb: f64,
     /// Validation time per input whose signature was not verified in the mempool.
     pub validation_per_input: SimDuration,
+    /// Validation time per transaction that was not in the mempool, beside its inputs.
+    pub validation_per_missing_tx: SimDuration,
     /// Most blocks in an orphan pool.
     pub orphan_pool_max: usize,
     /// Genesis time (virtual time 0 is this Unix second).

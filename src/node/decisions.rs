@@ -138,11 +138,11 @@ impl Node {
         let fork = fork.unwrap_or(parent);
         // Almost always the block alone joined, extending the old tip: no list needed.
         if parent == fork {
-            Node::announce(ctx, block, from);
+            self.announce_validated(ctx, block, from);
         } else {
             for b in store.branch(block, fork) {
                 let except = if b == block { from } else { None };
-                Node::announce(ctx, b, except);
+                self.announce_validated(ctx, b, except);
             }
         }
     }

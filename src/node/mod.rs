@@ -35,6 +35,8 @@ pub use miner::Miner;
 pub use protocol::{Protocol, Report};
 pub use validation::MAX_FUTURE_BLOCK_TIME_S;
 
+use smallvec::SmallVec;
+
 use crate::chain::pow::CompactTarget;
 use crate::chain::{BlockId, RejectReason};
 use crate::id::{LinkId, NodeId};
@@ -60,6 +62,15 @@ pub struct Node {
     online: bool,
     /// Blocks rejected, by reason.
     rejected: Vec<u64>,
+    /// Blocks it sent to its high-bandwidth-mode peers before validating them (BIP152), until
+    /// it has validated them: they are not sent to those peers again afterwards.
+    fast_announced: SmallVec<[BlockId; 2]>,
+    /// Its high-bandwidth peers (BIP152), as its links to them, the latest to deliver it a
+    /// new block first at the front; at most `relay.compact_high_bandwidth_peers`.
+    high_bandwidth: SmallVec<[LinkId; 3]>,
+    /// The height of the last block it announced so (Bitcoin Core's
+    /// `m_highest_fast_announce`): a block is fast-announced at most once per height.
+    highest_fast_announce: u32,
 }
 
 impl Node {
@@ -75,7 +86,23 @@ impl Node {
             protocol,
             online: true,
             rejected: vec![0; RejectReason::ALL.len()],
+            fast_announced: SmallVec::new(),
+            high_bandwidth: SmallVec::new(),
+            highest_fast_announce: 0,
         }
+    }
+
+    /// Sets the node's initial high-bandwidth peers, as its links to them, the first the
+    /// most recent (the peers' flags in [`ctx::Peers`] are set by the caller).
+    pub fn set_high_bandwidth_peers(&mut self, links: &[LinkId]) {
+        self.high_bandwidth = links.iter().copied().collect();
+    }
+
+    /// The node's high-bandwidth peers, as its links to them, the latest to deliver it a
+    /// new block first at the front.
+    #[cfg(test)]
+    pub fn high_bandwidth_peers(&self) -> &[LinkId] {
+        &self.high_bandwidth
     }
 
     /// The node's id.

@@ -2,12 +2,23 @@
 //! blocks (the messages themselves are in [`crate::network::message`]).
 //!
 //! The rules, as Bitcoin Core follows them: a node announces a block once it has validated
-//! it and it joined its best chain. With `inv` the peer asks (`getdata`) and gets the block;
-//! with `push` the block is sent unasked. With `compact`, between two BIP152 speakers: each
-//! node picks a few high-bandwidth peers (3 by default, as Bitcoin Core) that push it a
-//! `cmpctblock` unannounced; its other peers announce with `inv` and it asks for the compact
-//! block. When the receiver lacks transactions it needs one more round trip
-//! (`getblocktxn`/`blocktxn`).
+//! it and it joined its best chain. With `inv` the peer asks (`getdata`) and gets the block.
+//! With `push` the block's miner sends the block unasked to all its peers, and every other
+//! node relays with `inv` (unsolicited block push as the literature means it, e.g. Gervais
+//! et al., CCS 2016); `flood` is the older model in which every node pushes every block.
+//! With `compact`, between two BIP152 speakers: each node picks a few high-bandwidth peers
+//! (3 by default, as Bitcoin Core) that push it a `cmpctblock` unannounced; its other
+//! peers announce with `inv` and it asks for the compact block. When the receiver lacks
+//! transactions it needs one more round trip (`getblocktxn`/`blocktxn`).
+//!
+//! High-bandwidth peers are chosen by recent fastest delivery, as Bitcoin Core's
+//! `MaybeSetPeerAsAnnouncingHeaderAndIDs` does: whenever a peer delivers a node a valid new
+//! block first, it becomes the node's most recent high-bandwidth peer, dropping the one
+//! that has gone longest without doing so beyond `compact_high_bandwidth_peers` (3). At the
+//! start each node has a seeded random choice of that many compact-speaking peers (Bitcoin
+//! Core starts with none; a random start keeps the first blocks of a run from travelling
+//! by `inv` alone). A block that passes the header and proof-of-work checks and extends the
+//! node's tip goes to its high-bandwidth-mode peers before full validation.
 
 use super::Node;
 use super::chain_view::BlockState;
@@ -15,21 +26,23 @@ use super::ctx::{NodeCtx, Peers};
 use super::mempool;
 use crate::chain::BlockId;
 use crate::id::{LinkId, NodeId};
+use crate::network::message::refetch_size;
 use crate::network::message::{Message, MessageKind};
 use crate::rng;
-use crate::scenario::{RelayProtocol, RelaySpec};
+use crate::scenario::{Refetch, RelayProtocol, RelaySpec};
 
 // ----- what a node does with relay messages -----
 
 /// The message that announces a block on `link`, which starts at `node`: an `inv`, or with
-/// `push` the block itself, or with `compact` a `cmpctblock` if the peer chose `node` as a
-/// high-bandwidth peer (both must speak BIP152).
+/// `flood` the block itself, or with `compact` a `cmpctblock` if the peer chose `node` as a
+/// high-bandwidth peer (both must speak BIP152). With `push` only the block's miner pushes
+/// it ([`Node::announce`] sends those itself); everyone else announces with `inv`.
 #[inline]
 pub fn announcement(relay: &RelaySpec, peers: &Peers, node: NodeId, link: LinkId) -> MessageKind {
     match relay.protocol {
-        RelayProtocol::Push => MessageKind::Block,
+        RelayProtocol::Flood => MessageKind::Block,
         RelayProtocol::Compact
-            if peers.compact[node.index()] && peers.high_bandwidth[link.index()] =>
+            if peers.compact[node.index()] && peers.high_bandwidth[link.index()].get() =>
         {
             MessageKind::CmpctBlock
         }
@@ -45,9 +58,105 @@ impl Node {
     }
 
     /// Announces `block` to every peer except over `except` (see [`announcement`] for what
-    /// goes on each link).
+    /// goes on each link). With `push`, the block's miner sends the whole block to every
+    /// such peer instead.
     pub(super) fn announce(ctx: &mut NodeCtx<'_>, block: BlockId, except: Option<LinkId>) {
+        let node = ctx.node();
+        if ctx.settings().relay.protocol == RelayProtocol::Push
+            && ctx.store().get(block).meta.miner == Some(node)
+        {
+            for link in ctx.network().links_of(node).filter(|&l| Some(l) != except) {
+                ctx.send(link, Message::about(MessageKind::Block, block), true);
+            }
+            return;
+        }
         ctx.announce(block, except);
+    }
+
+    /// BIP152 high-bandwidth relay, as Bitcoin Core's `NewPoWValidBlock`: a block from a peer
+    /// that passed the header and proof-of-work checks and extends the node's tip goes at
+    /// once, as a `cmpctblock`, to the peers that chose this node as a high-bandwidth peer,
+    /// before the node validates it in full (so a compact block from a high-bandwidth peer
+    /// is passed on after one header check per hop). Core does this whichever way the block
+    /// came, once per height; so does this node. If full validation then fails, the block
+    /// is rejected and goes no further from this node; its high-bandwidth peers check it
+    /// themselves (BIP152 lets a peer relay such a block without being punished).
+    pub(super) fn announce_before_validation(
+        &mut self,
+        ctx: &mut NodeCtx<'_>,
+        block: BlockId,
+        from: Option<LinkId>,
+    ) {
+        let Some(from) = from else { return };
+        let (relay, peers) = (&ctx.settings().relay, ctx.peers());
+        if relay.protocol != RelayProtocol::Compact
+            || !peers.compact[self.id.index()]
+            || !self.protocol.relays_peer_blocks()
+        {
+            return;
+        }
+        let entry = ctx.store().get(block);
+        if entry.parent != Some(self.view.tip) || entry.height <= self.highest_fast_announce {
+            return;
+        }
+        self.highest_fast_announce = entry.height;
+        self.fast_announced.push(block);
+        for link in ctx.network().links_of(self.id) {
+            if link != from && announcement(relay, peers, self.id, link) == MessageKind::CmpctBlock
+            {
+                ctx.send(link, Message::about(MessageKind::CmpctBlock, block), true);
+            }
+        }
+    }
+
+    /// Announces a validated block of the node's best chain to every peer but over
+    /// `except`, leaving out the high-bandwidth-mode peers it already sent the block to
+    /// before validation.
+    pub(super) fn announce_validated(
+        &self,
+        ctx: &mut NodeCtx<'_>,
+        block: BlockId,
+        except: Option<LinkId>,
+    ) {
+        if !self.fast_announced.contains(&block) {
+            return Node::announce(ctx, block, except);
+        }
+        let (relay, peers) = (&ctx.settings().relay, ctx.peers());
+        for link in ctx.network().links_of(self.id) {
+            let kind = announcement(relay, peers, self.id, link);
+            if Some(link) != except && kind != MessageKind::CmpctBlock {
+                ctx.send(link, Message::about(kind, block), true);
+            }
+        }
+    }
+
+    /// The peer over `link` delivered the node a valid new block first: with BIP152 it
+    /// becomes the node's most recent high-bandwidth peer, and if that makes one too many,
+    /// the peer that has gone longest without doing so is dropped (Bitcoin Core's
+    /// `MaybeSetPeerAsAnnouncingHeaderAndIDs`). The `sendcmpct` messages that tell the
+    /// peers take effect at once here.
+    pub(super) fn delivered_first(&mut self, ctx: &mut NodeCtx<'_>, link: LinkId) {
+        let (relay, peers) = (&ctx.settings().relay, ctx.peers());
+        let peer = ctx.network().link_target(link);
+        let max = relay.compact_high_bandwidth_peers as usize;
+        if relay.protocol != RelayProtocol::Compact
+            || max == 0
+            || !peers.compact[self.id.index()]
+            || !peers.compact[peer.index()]
+        {
+            return;
+        }
+        let chosen = &mut self.high_bandwidth;
+        if let Some(at) = chosen.iter().position(|&l| l == link) {
+            chosen[..=at].rotate_right(1);
+            return;
+        }
+        while chosen.len() >= max {
+            let dropped = chosen.pop().expect("at least one peer to drop");
+            peers.high_bandwidth[ctx.network().reverse_link(dropped).index()].set(false);
+        }
+        chosen.insert(0, link);
+        peers.high_bandwidth[ctx.network().reverse_link(link).index()].set(true);
     }
 
     /// A message arrived from the peer at the other end of `back` (the node's link to it).
@@ -73,9 +182,15 @@ impl Node {
                 let answer = Message { kind: MessageKind::BlockTxn, ..msg };
                 ctx.send(back, answer, false);
             }
-            MessageKind::Block | MessageKind::BlockTxn => {
+            MessageKind::Block => {
                 if !state.ignores_block() {
-                    self.receive_block(ctx, msg.block, Some(back));
+                    self.receive_block(ctx, msg.block, Some(back), 0);
+                }
+            }
+            MessageKind::BlockTxn => {
+                if !state.ignores_block() {
+                    let fetched = Node::fetched_txs(ctx, &msg);
+                    self.receive_block(ctx, msg.block, Some(back), fetched);
                 }
             }
             MessageKind::CmpctBlock => {
@@ -84,6 +199,46 @@ impl Node {
                 }
             }
         }
+    }
+
+    /// How many transactions a `blocktxn` brought: its own count, or with the fixed refetch
+    /// model (whose messages carry none) the scenario's share of the block's transactions.
+    fn fetched_txs(ctx: &NodeCtx<'_>, msg: &Message) -> u32 {
+        if msg.missing_txs > 0 {
+            return msg.missing_txs;
+        }
+        let share = ctx.settings().relay.compact_missing_tx_share;
+        let (txs, _) = refetch_size(&ctx.store().get(msg.block).block, share);
+        txs.min(u64::from(u32::MAX)) as u32
+    }
+
+    /// Whether this node fails to rebuild `block` from its (modelled) mempool, and if so the
+    /// request for what it lacks: the failure probability of its class (churning or not) and
+    /// the share of the block to fetch from the scenario's refetch model.
+    fn compact_failure(&self, ctx: &mut NodeCtx<'_>, block: BlockId) -> Option<Message> {
+        let relay = &ctx.settings().relay;
+        let churn = ctx.peers().churn.get(self.id.index()).copied().unwrap_or(false);
+        let failure = if churn {
+            relay.compact_churn_failure_probability
+        } else {
+            relay.compact_failure_probability
+        };
+        let (refetch, fixed) = (relay.compact_refetch, relay.compact_missing_tx_share);
+        let rng = ctx.rng.relay.as_deref_mut().expect("compact relay draws from the relay stream");
+        if rng::uniform01(rng) >= failure {
+            return None;
+        }
+        if refetch == Refetch::Fixed {
+            return Some(Message::about(MessageKind::GetBlockTxn, block));
+        }
+        let share = refetch.share(fixed, churn, rng::uniform01(rng));
+        let (txs, bytes) = refetch_size(&ctx.store().get(block).block, share);
+        Some(Message {
+            kind: MessageKind::GetBlockTxn,
+            block,
+            missing_txs: txs.min(u64::from(u32::MAX)) as u32,
+            missing_bytes: bytes.min(u64::from(u32::MAX)) as u32,
+        })
     }
 
     /// BIP152: rebuild a compact block from the mempool, asking for what is missing, or
@@ -108,10 +263,7 @@ impl Node {
                 missing_bytes: missing.bytes.min(u64::from(u32::MAX)) as u32,
             })
         } else {
-            let failure = ctx.settings().relay.compact_failure_probability;
-            let rng =
-                ctx.rng.relay.as_deref_mut().expect("compact relay draws from the relay stream");
-            (rng::uniform01(rng) < failure).then(|| Message::about(MessageKind::GetBlockTxn, block))
+            self.compact_failure(ctx, block)
         };
         match next {
             Some(request) => {
@@ -120,7 +272,7 @@ impl Node {
                 }
                 ctx.send(back, request, false);
             }
-            None => self.receive_block(ctx, block, Some(back)),
+            None => self.receive_block(ctx, block, Some(back), 0),
         }
     }
 }

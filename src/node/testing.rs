@@ -50,6 +50,18 @@ pub fn child(store: &mut BlockStore, parent: BlockId, miner: NodeId) -> BlockId 
         .expect("the parent is stored")
 }
 
+/// How [`Harness::mine_tampered`] spoils a block.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Tamper {
+    /// A valid block.
+    Nothing,
+    /// A wrong Merkle root under a header that meets its target (invalid only in full
+    /// validation).
+    MerkleRoot,
+    /// A header whose nonce is not ground (fails the proof-of-work check).
+    ProofOfWork,
+}
+
 /// What a node asked for, with its records in place.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Did {
@@ -122,6 +134,9 @@ impl Harness {
                 compact_high_bandwidth_peers: 3,
                 compact_failure_probability: 0.0,
                 compact_missing_tx_share: 0.0,
+                compact_refetch: crate::scenario::Refetch::Fixed,
+                compact_churn_share: 0.0,
+                compact_churn_failure_probability: 0.0,
             },
             template: TemplateSpec {
                 genesis_time: GENESIS_TIME,
@@ -131,6 +146,7 @@ impl Harness {
             validation_base: SimDuration::from_millis(2),
             validation_ms_per_mb: 0.0,
             validation_per_input: SimDuration::ZERO,
+            validation_per_missing_tx: SimDuration::ZERO,
             orphan_pool_max: 100,
             genesis_time: GENESIS_TIME,
             template_max_tx_bytes: 0,
@@ -138,7 +154,11 @@ impl Harness {
         Harness {
             shared: Shared::new(store, None, nodes as usize),
             network,
-            peers: Peers { compact: vec![false; nodes as usize], high_bandwidth: Vec::new() },
+            peers: Peers {
+                compact: vec![false; nodes as usize],
+                churn: Vec::new(),
+                high_bandwidth: Vec::new(),
+            },
             settings,
             streams: vec![NodeStreams::default(); nodes as usize],
             outbox: Outbox::default(),
@@ -146,19 +166,47 @@ impl Harness {
         }
     }
 
+    /// Switches the run to BIP152 compact relay: every node speaks it, has a relay stream,
+    /// and nobody has chosen a high-bandwidth peer yet; reconstruction fails with
+    /// `failure_probability`, each failure fetching `missing_tx_share` of the transactions.
+    pub fn compact(&mut self, failure_probability: f64, missing_tx_share: f64) {
+        let relay = &mut self.settings.relay;
+        relay.protocol = RelayProtocol::Compact;
+        relay.compact_share = 1.0;
+        relay.compact_failure_probability = failure_probability;
+        relay.compact_missing_tx_share = missing_tx_share;
+        let nodes = self.network.node_count();
+        self.peers.compact = vec![true; nodes as usize];
+        self.peers.high_bandwidth = vec![std::cell::Cell::new(false); self.network.link_count()];
+        let streams = RngStreams::new(1);
+        for (i, s) in self.streams.iter_mut().enumerate() {
+            s.relay = Some(Box::new(streams.stream(crate::rng::Purpose::Relay, i as u64)));
+        }
+    }
+
     /// A block on `parent` mined by `miner` whose header meets its target, stored with its
     /// costs (as a node that mined it would store it).
     pub fn mine(&mut self, parent: BlockId, miner: NodeId) -> BlockId {
+        self.mine_tampered(parent, miner, Tamper::Nothing)
+    }
+
+    /// Like [`Harness::mine`], with the block spoilt as `tamper` says.
+    pub fn mine_tampered(&mut self, parent: BlockId, miner: NodeId, tamper: Tamper) -> BlockId {
         let store = &mut self.shared.store;
         let spec = self.settings.template;
         let extra_nonce = store.len() as u64;
         let mut block =
             build_template(store, parent, miner, self.now, extra_nonce, &spec, Body::Filler);
-        let bits = block.header.bits.to_target().expect("bits decode");
-        let target = store.params().pow_check_target(bits);
-        let mut miner_clock = crate::node::Miner::new(1.0);
-        let (_, found) = miner_clock.grind(&target, &mut block, u64::MAX);
-        assert!(found);
+        if tamper == Tamper::MerkleRoot {
+            block.header.merkle_root[0] ^= 1;
+        }
+        if tamper != Tamper::ProofOfWork {
+            let bits = block.header.bits.to_target().expect("bits decode");
+            let target = store.params().pow_check_target(bits);
+            let mut miner_clock = crate::node::Miner::new(1.0);
+            let (_, found) = miner_clock.grind(&target, &mut block, u64::MAX);
+            assert!(found);
+        }
         let id = store
             .insert(block, BlockMeta { miner: Some(miner), mined_at: self.now })
             .expect("the parent is stored");

@@ -201,3 +201,204 @@ fn a_selfish_node_publishes_its_block_before_it_relays_a_competitor() {
     });
     assert_eq!(tie, Some(Some(honest)), "a match race between the two blocks");
 }
+
+/// When the validation timer among `actions` fires.
+fn validated_at(actions: &[Did]) -> crate::time::SimTime {
+    actions
+        .iter()
+        .find_map(|a| match a {
+            Did::Timer { timer: Timer::Validated { .. }, at, .. } => Some(*at),
+            _ => None,
+        })
+        .expect("the node started validating")
+}
+
+#[test]
+fn the_validation_cost_adds_missing_transactions_and_their_inputs() {
+    use super::validation::{FILLER_INPUTS_PER_TX, Unverified, validation_cost};
+    use crate::time::SimDuration;
+    let mut h = Harness::new(2);
+    h.settings.validation_per_missing_tx = SimDuration::from_micros(100);
+    h.settings.validation_per_input = SimDuration::from_micros(40);
+    let sized = SimDuration::from_millis(3);
+    let cost = |u| validation_cost(&h.settings, sized, u);
+    assert_eq!(cost(Unverified::default()), sized, "a pre-verified block pays base and bytes");
+    assert_eq!(cost(Unverified { txs: 10, inputs: 0 }), SimDuration::from_micros(4_000));
+    assert_eq!(cost(Unverified { txs: 0, inputs: 25 }), SimDuration::from_micros(4_000));
+    assert_eq!(
+        cost(Unverified::filler(10)),
+        SimDuration::from_micros(3_000 + 10 * (100 + 40 * u64::from(FILLER_INPUTS_PER_TX)))
+    );
+}
+
+#[test]
+fn without_a_workload_only_transactions_fetched_after_a_failed_reconstruction_cost_extra() {
+    use super::validation::{Unverified, validation_cost};
+    use crate::time::SimDuration;
+    let mut h = Harness::new(3);
+    h.compact(1.0, 0.1);
+    h.settings.template.block_size_bytes = 100_000;
+    h.settings.validation_per_missing_tx = SimDuration::from_micros(100);
+    h.settings.validation_per_input = SimDuration::from_micros(40);
+    let g = BlockId::GENESIS;
+    let b1 = h.mine(g, NodeId(1));
+    let txs = h.shared.store.get(b1).block.tx_count();
+    assert!(txs > 100, "a block of filler: {txs} transactions");
+    let base = h.settings.validation_base;
+
+    // Whole, as a `block`: everything was in the mempool.
+    let mut whole = node(Box::new(Honest), None);
+    let out = deliver(&mut h, &mut whole, NodeId(1), MessageKind::Block, b1);
+    assert_eq!(validated_at(&out), h.now + base);
+
+    // Compact, and reconstruction fails: a tenth of the transactions is fetched, and each
+    // is verified in full.
+    let mut n = Node::new(NodeId(2), None, Box::new(Honest));
+    let link = h.link(NodeId(1), NodeId(2));
+    n.on_deliver(&mut h.ctx(NodeId(2)), link, Message::about(MessageKind::CmpctBlock, b1));
+    let asked = h.take();
+    assert!(matches!(sends(&asked)[..], [(_, MessageKind::GetBlockTxn, b)] if b == b1));
+    n.on_deliver(&mut h.ctx(NodeId(2)), link, Message::about(MessageKind::BlockTxn, b1));
+    let out = h.take();
+    let fetched = (txs - 1).div_ceil(10);
+    let expected = validation_cost(&h.settings, base, Unverified::filler(fetched));
+    assert_eq!(validated_at(&out), h.now + expected);
+    assert!(expected > base + SimDuration::from_millis(5));
+}
+
+/// The link from `from` to `to` is a high-bandwidth one: `to` chose `from`.
+fn choose_high_bandwidth(h: &mut Harness, to: NodeId, from: NodeId) {
+    let link = h.link(from, to);
+    h.peers.high_bandwidth[link.index()].set(true);
+}
+
+#[test]
+fn a_block_goes_to_high_bandwidth_peers_before_validation_and_not_again_after() {
+    let mut h = Harness::new(4);
+    h.compact(0.0, 0.0);
+    choose_high_bandwidth(&mut h, NodeId(3), NodeId(0));
+    let mut n = node(Box::new(Honest), None);
+    let g = BlockId::GENESIS;
+    let b1 = h.mine(g, NodeId(1));
+    let out = deliver(&mut h, &mut n, NodeId(1), MessageKind::CmpctBlock, b1);
+    let to3 = h.link(NodeId(0), NodeId(3));
+    assert_eq!(sends(&out), vec![(to3, MessageKind::CmpctBlock, b1)], "forwarded at once");
+    assert!(
+        matches!(out.last(), Some(Did::Timer { timer: Timer::Validated { .. }, .. })),
+        "before its validation ends: {out:?}"
+    );
+    let out = validate_all(&mut h, &mut n, out);
+    assert_eq!(n.tip(), b1);
+    assert_eq!(
+        sends(&out),
+        vec![
+            (to3, MessageKind::CmpctBlock, b1),
+            (h.link(NodeId(0), NodeId(2)), MessageKind::Inv, b1)
+        ],
+        "after validation the others hear of it, the high-bandwidth peer not twice"
+    );
+    // A rival at the same height does not extend the tip: it waits for validation, and is
+    // not relayed (the block seen first stays).
+    let c1 = h.mine(g, NodeId(2));
+    let out = deliver(&mut h, &mut n, NodeId(2), MessageKind::CmpctBlock, c1);
+    assert!(sends(&out).is_empty());
+}
+
+#[test]
+fn a_block_invalid_in_full_validation_is_forwarded_early_then_rejected_and_counted() {
+    use super::testing::Tamper;
+    use crate::chain::RejectReason;
+    let mut h = Harness::new(4);
+    h.compact(0.0, 0.0);
+    choose_high_bandwidth(&mut h, NodeId(3), NodeId(0));
+    choose_high_bandwidth(&mut h, NodeId(2), NodeId(0));
+    let mut n = node(Box::new(Honest), None);
+    let g = BlockId::GENESIS;
+
+    let bad_pow = h.mine_tampered(g, NodeId(1), Tamper::ProofOfWork);
+    let out = receive(&mut h, &mut n, NodeId(1), MessageKind::CmpctBlock, bad_pow);
+    assert!(sends(&out).is_empty(), "a header that fails its checks goes nowhere");
+    assert_eq!(n.rejected()[RejectReason::HighHash.index()], 1);
+
+    let bad_body = h.mine_tampered(g, NodeId(1), Tamper::MerkleRoot);
+    let out = deliver(&mut h, &mut n, NodeId(1), MessageKind::CmpctBlock, bad_body);
+    assert_eq!(sends(&out).len(), 2, "its header is fine: both high-bandwidth peers get it");
+    let out = validate_all(&mut h, &mut n, out);
+    assert_eq!(sends(&out).len(), 2, "nothing more after validation fails");
+    assert_eq!(n.rejected()[RejectReason::BadTxnMrklRoot.index()], 1);
+    assert_eq!(h.shared.states.get(NodeId(0), bad_body), BlockState::Invalid);
+    assert_eq!(n.tip(), g);
+    assert!(out.iter().any(
+        |a| matches!(a, Did::Record(Record::BlockRejected { block, .. }) if *block == bad_body)
+    ));
+}
+
+#[test]
+fn high_bandwidth_peers_are_the_latest_to_deliver_a_new_block_first() {
+    use super::testing::Tamper;
+    let mut h = Harness::new(5);
+    h.compact(0.0, 0.0);
+    h.settings.relay.compact_high_bandwidth_peers = 2;
+    let mut n = node(Box::new(Honest), None);
+    // The initial choice: node 4.
+    n.set_high_bandwidth_peers(&[h.link(NodeId(0), NodeId(4))]);
+    choose_high_bandwidth(&mut h, NodeId(0), NodeId(4));
+    let chosen = |h: &Harness, n: &Node| {
+        let flagged: Vec<u32> = (1..5)
+            .filter(|&p| h.peers.high_bandwidth[h.link(NodeId(p), NodeId(0)).index()].get())
+            .collect();
+        let order: Vec<u32> =
+            n.high_bandwidth_peers().iter().map(|&l| h.network.link_target(l).0).collect();
+        let mut sorted = order.clone();
+        sorted.sort_unstable();
+        assert_eq!(flagged, sorted, "the peers' flags follow the node's list");
+        order
+    };
+    assert_eq!(chosen(&h, &n), vec![4]);
+    let mut tip = BlockId::GENESIS;
+    let mut deliver_next = |h: &mut Harness, n: &mut Node, from: u32| {
+        tip = h.mine(tip, NodeId(from));
+        receive(h, n, NodeId(from), MessageKind::CmpctBlock, tip);
+        assert_eq!(n.tip(), tip);
+    };
+    deliver_next(&mut h, &mut n, 1);
+    assert_eq!(chosen(&h, &n), vec![1, 4]);
+    deliver_next(&mut h, &mut n, 2);
+    assert_eq!(chosen(&h, &n), vec![2, 1], "node 4 went longest without a block first");
+    deliver_next(&mut h, &mut n, 1);
+    assert_eq!(chosen(&h, &n), vec![1, 2], "a chosen peer moves to the front");
+    deliver_next(&mut h, &mut n, 3);
+    assert_eq!(chosen(&h, &n), vec![3, 1]);
+    // An invalid block earns nothing.
+    let bad = h.mine_tampered(n.tip(), NodeId(4), Tamper::MerkleRoot);
+    receive(&mut h, &mut n, NodeId(4), MessageKind::CmpctBlock, bad);
+    assert_eq!(chosen(&h, &n), vec![3, 1]);
+}
+
+#[test]
+fn with_push_only_the_miner_pushes_the_whole_block_and_others_announce_it() {
+    use crate::scenario::RelayProtocol;
+    let mut h = Harness::new(4);
+    h.settings.relay.protocol = RelayProtocol::Push;
+    let mut n = node(Box::new(Honest), None);
+    let g = BlockId::GENESIS;
+    let b1 = h.mine(g, NodeId(1));
+    let out = receive(&mut h, &mut n, NodeId(1), MessageKind::Block, b1);
+    let kinds: Vec<MessageKind> = sends(&out).iter().map(|s| s.1).collect();
+    assert_eq!(kinds, vec![MessageKind::Inv, MessageKind::Inv], "a relaying node announces");
+    // Its own block: pushed whole to every peer.
+    let b2 = h.mine(b1, NodeId(0));
+    n.accept(&mut h.ctx(NodeId(0)), b2, None, true);
+    let pushed = sends(&h.take());
+    let expected: Vec<_> =
+        (1..4).map(|p| (h.link(NodeId(0), NodeId(p)), MessageKind::Block, b2)).collect();
+    assert_eq!(pushed, expected);
+    // `flood` is the old model: every node pushes every block.
+    let mut m = node(Box::new(Honest), None);
+    let mut h2 = Harness::new(4);
+    h2.settings.relay.protocol = RelayProtocol::Flood;
+    let c1 = h2.mine(g, NodeId(1));
+    let out = receive(&mut h2, &mut m, NodeId(1), MessageKind::Block, c1);
+    let kinds: Vec<MessageKind> = sends(&out).iter().map(|s| s.1).collect();
+    assert_eq!(kinds, vec![MessageKind::Block, MessageKind::Block]);
+}

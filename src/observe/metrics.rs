@@ -87,6 +87,11 @@ pub struct Metrics {
     pub mempool: Vec<MempoolSample>,
     /// Strategy decisions, ties and timeline events (empty in an honest run).
     pub attack: AttackLog,
+    /// By node: the sum of its delays from a block's mining to its accepting it (µs), and
+    /// how many blocks that sums (a miner's own blocks count with delay 0).
+    node_delays: Vec<(u64, u32)>,
+    /// Every (block, node) delay from mining to acceptance, in ms (the miner's own: 0).
+    pair_delays_ms: Vec<u32>,
 }
 
 impl Metrics {
@@ -102,7 +107,22 @@ impl Metrics {
             rejected: vec![0; RejectReason::ALL.len()],
             mempool: Vec::new(),
             attack: AttackLog::default(),
+            node_delays: vec![(0, 0); nodes as usize],
+            pair_delays_ms: Vec::new(),
         }
+    }
+
+    fn delay(&mut self, node: NodeId, block: BlockId, time: SimTime) {
+        let Some(&Some(i)) = self.spread_of.get(block.index()) else {
+            return;
+        };
+        let mined_at = self.spreads[i as usize].mined_at;
+        let delay = (time - mined_at).as_micros();
+        if let Some(d) = self.node_delays.get_mut(node.index()) {
+            d.0 += delay;
+            d.1 += 1;
+        }
+        self.pair_delays_ms.push((delay / 1_000).min(u64::from(u32::MAX)) as u32);
     }
 
     fn hold(&mut self, block: BlockId, time: SimTime) {
@@ -181,6 +201,39 @@ impl Metrics {
         by
     }
 
+    /// Gervais et al.'s "median block propagation time": each node's mean delay from a
+    /// block's mining to its accepting it, over the blocks it accepted (its own mined blocks
+    /// count as 0), then the median over nodes, in milliseconds (`None` if no node accepted a
+    /// block). Not the same as the median over blocks of the time to reach half the nodes.
+    pub fn median_node_mean_delay_ms(&self) -> Option<f64> {
+        let mut means: Vec<f64> = self
+            .node_delays
+            .iter()
+            .filter(|d| d.1 > 0)
+            .map(|&(sum, n)| sum as f64 / f64::from(n) / 1_000.0)
+            .collect();
+        if means.is_empty() {
+            return None;
+        }
+        means.sort_by(f64::total_cmp);
+        Some(means[means.len() / 2])
+    }
+
+    /// Over every (block, node) pair where the node accepted the block: the median and mean
+    /// delay from mining to acceptance, in milliseconds (Decker and Wattenhofer's "time until
+    /// a node has the block"; `None` without any).
+    pub fn pair_delay_ms(&self) -> Option<(f64, f64)> {
+        if self.pair_delays_ms.is_empty() {
+            return None;
+        }
+        let mut v = self.pair_delays_ms.clone();
+        let mid = v.len() / 2;
+        let (_, median, _) = v.select_nth_unstable(mid);
+        let median = f64::from(*median);
+        let mean = v.iter().map(|&d| f64::from(d)).sum::<f64>() / v.len() as f64;
+        Some((median, mean))
+    }
+
     /// Over blocks, the time to reach share `k` of [`CDF_PERCENTS`] of nodes.
     pub fn propagation(&self, k: usize) -> Spread {
         let mut v: Vec<f64> = self
@@ -217,10 +270,12 @@ impl Observer for Metrics {
                     reached: 0,
                 });
                 self.hold(block, time);
+                self.delay(miner, block, time);
                 self.attack.mined(block, miner, store);
             }
             Record::BlockAccepted { node, block, outcome, time, .. } => {
                 self.hold(block, time);
+                self.delay(node, block, time);
                 if let TipOutcome::Reorged { old_tip, depth } = outcome {
                     self.reorgs.push(ReorgEvent { node, time, depth, old_tip, new_tip: block });
                 }

@@ -89,6 +89,14 @@ pub struct Summary {
     pub mean_block_interval_s: f64,
     /// Propagation of blocks through the network.
     pub propagation_ms: PropagationSummary,
+    /// Over nodes, the median of each node's mean delay from a block's mining to its
+    /// accepting it (Gervais et al.'s "median block propagation time"), in milliseconds.
+    pub node_mean_delay_median_ms: Option<f64>,
+    /// Over every (block, node) pair: the median and the mean delay from a block's mining to
+    /// the node's accepting it, in milliseconds (Decker and Wattenhofer's measure).
+    pub pair_delay_median_ms: Option<f64>,
+    /// See `pair_delay_median_ms`.
+    pub pair_delay_mean_ms: Option<f64>,
     /// Reorgs.
     pub reorgs: ReorgSummary,
     /// Blocks rejected by nodes, by Bitcoin Core reject reason.
@@ -253,6 +261,9 @@ pub fn render<O: AsRef<Metrics>>(scenario: &Scenario, outcome: &Outcome<O>) -> R
             to_90_percent: column(P50_P90_P100[1]),
             to_100_percent: column(P50_P90_P100[2]),
         },
+        node_mean_delay_median_ms: metrics.median_node_mean_delay_ms(),
+        pair_delay_median_ms: metrics.pair_delay_ms().map(|d| d.0),
+        pair_delay_mean_ms: metrics.pair_delay_ms().map(|d| d.1),
         reorgs: ReorgSummary {
             count: metrics.reorgs.len() as u64,
             max_depth: metrics.reorgs.iter().map(|r| r.depth).max().unwrap_or(0),

@@ -23,7 +23,8 @@ pub fn headline(scenario: &Scenario, nodes: u32, miners: u32) -> String {
     };
     let relay = match scenario.relay.protocol {
         RelayProtocol::Inv => "inv/getdata relay",
-        RelayProtocol::Push => "push relay",
+        RelayProtocol::Push => "miner push relay",
+        RelayProtocol::Flood => "flood relay",
         RelayProtocol::Compact => "compact-block relay",
     };
     format!(

@@ -126,7 +126,7 @@ impl Names<'_> {
     }
 
     /// A node by index or name.
-    fn node(
+    pub(super) fn node(
         &self,
         value: &toml::Value,
         field: &str,

@@ -10,6 +10,7 @@
 //! Every error names the file (or the `--set` that caused it), the field path and the value.
 
 pub mod attack;
+pub mod groups;
 pub mod overrides;
 pub mod raw;
 pub mod validate;
@@ -21,6 +22,7 @@ use crate::chain::CompactTarget;
 use crate::network::NetworkSpec;
 use crate::time::{SimDuration, SimTime};
 
+pub use crate::mining::pools::{Pool, PoolPreset};
 pub use overrides::{Override, OverrideError};
 pub use raw::RawScenario;
 pub use workload::{ConflictSpec, SubmitTo, WorkloadSpec};
@@ -81,6 +83,10 @@ pub enum MiningMode {
 /// How hash power is spread over the miners (weights are normalised to shares).
 #[derive(Clone, Debug, PartialEq)]
 pub enum HashPowerSpec {
+    /// Measured pools from a named table (`hash_power = { preset = "..." }`): one pool per
+    /// mining node, the same shares on every seed, each pool on a node of its region when
+    /// the network has regions.
+    Preset(&'static PoolPreset),
     /// Every miner has the same share.
     Equal,
     /// Explicit shares for nodes 0, 1, ... in order; the rest do not mine.
@@ -116,8 +122,12 @@ pub enum HashPowerSpec {
 pub enum RelayProtocol {
     /// inv, then getdata, then the block.
     Inv,
-    /// The whole block is pushed to every peer unasked.
+    /// The miner of a block pushes the whole block unasked to all its peers; every other
+    /// node relays by inv/getdata (the literature's "unsolicited block push").
     Push,
+    /// Every node pushes every whole block unasked to every peer (a flood: simplest to
+    /// follow in a classroom, but no real node does it).
+    Flood,
     /// BIP152 compact blocks between nodes that both speak them (pushed by a node's
     /// high-bandwidth peers, announced and then requested from the others); inv otherwise.
     Compact,
@@ -185,6 +195,78 @@ pub struct RelaySpec {
     pub compact_failure_probability: f64,
     /// Share of transaction bytes fetched in that round trip.
     pub compact_missing_tx_share: f64,
+    /// How much of a block a failed reconstruction fetches (without a workload).
+    pub compact_refetch: Refetch,
+    /// Share of nodes whose mempools churn (SimBlock: 97.6 %): they fail with
+    /// `compact_churn_failure_probability` instead.
+    pub compact_churn_share: f64,
+    /// Failure probability of a churning node's reconstruction.
+    pub compact_churn_failure_probability: f64,
+}
+
+/// How much of a block a failed compact-block reconstruction fetches, when no workload fills
+/// real mempools.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Refetch {
+    /// Always `compact_missing_tx_share` of the transactions.
+    Fixed,
+    /// SimBlock's measured distributions (its `CBR_FAILURE_BLOCK_SIZE_DISTRIBUTION_*`): 1 % of
+    /// the block for a non-churning node; for a churning node a draw from 945 measured
+    /// shares (median 1 %, mean 8.7 %, 90th percentile 28 %).
+    SimBlock,
+}
+
+impl Refetch {
+    /// SimBlock's churning-node shares, in hundredths, as (share, how many of the 945).
+    const SIMBLOCK_CHURN: [(u32, u32); 23] = [
+        (1, 546),
+        (2, 66),
+        (3, 39),
+        (4, 27),
+        (5, 21),
+        (6, 17),
+        (7, 14),
+        (8, 12),
+        (9, 11),
+        (10, 10),
+        (11, 9),
+        (12, 8),
+        (13, 7),
+        (14, 7),
+        (15, 6),
+        (16, 6),
+        (17, 5),
+        (18, 5),
+        (19, 5),
+        // From here on each share in a range appears the same number of times.
+        (20, 4),
+        (25, 3),
+        (33, 2),
+        (49, 1),
+    ];
+
+    /// The share of a block to fetch, for a node that churns or not, from a uniform draw `u`
+    /// in [0, 1).
+    pub fn share(self, fixed: f64, churn: bool, u: f64) -> f64 {
+        match self {
+            Refetch::Fixed => fixed,
+            Refetch::SimBlock if !churn => 0.01,
+            Refetch::SimBlock => {
+                let mut index = (u * 945.0) as u32;
+                let table = &Self::SIMBLOCK_CHURN;
+                for (k, &(share, count)) in table.iter().enumerate() {
+                    let last = table.get(k + 1).map_or(97, |next| next.0);
+                    let (width, per) = if share >= 20 { (last - share, count) } else { (1, count) };
+                    let block = width * per;
+                    if index < block {
+                        return f64::from(share + index / per) / 100.0;
+                    }
+                    index -= block;
+                }
+                0.96
+            }
+        }
+    }
 }
 
 /// Per-node settings.
@@ -198,6 +280,8 @@ pub struct NodeSpec {
     pub orphan_pool_max: u32,
     /// Validation cost per input not verified before (in the node's mempool).
     pub validation_per_input: SimDuration,
+    /// Validation cost per transaction not in the node's mempool, beside its inputs.
+    pub validation_per_missing_tx: SimDuration,
 }
 
 /// A race without a network.
@@ -242,6 +326,12 @@ pub struct Scenario {
     pub node_names: Vec<String>,
     /// Relay protocol.
     pub relay: RelaySpec,
+    /// Per-node bandwidth spread: sigma of a log-normal factor of mean 1 (0: none).
+    pub bandwidth_sigma: f64,
+    /// Node groups with their own bandwidth and links, applied in order.
+    pub groups: Vec<groups::GroupSpec>,
+    /// How messages use links: uplink model, per-message latency, control overhead.
+    pub transfer: crate::network::transport::TransferSpec,
     /// Node costs.
     pub node: NodeSpec,
     /// Wallets and payments, if the scenario has `[workload]`.
@@ -316,4 +406,25 @@ pub fn from_raw(raw: RawScenario, source: &Path) -> Result<Scenario, ScenarioErr
 /// Turns a multi-line parser message into one line.
 fn flatten(message: &str) -> String {
     message.split('\n').map(str::trim).filter(|l| !l.is_empty()).collect::<Vec<_>>().join(" ")
+}
+
+#[cfg(test)]
+mod refetch_tests {
+    use super::Refetch;
+
+    #[test]
+    fn simblock_churn_refetch_shares_have_simblocks_mean_median_and_p90() {
+        let n = 945;
+        let shares: Vec<f64> = (0..n)
+            .map(|i| Refetch::SimBlock.share(0.0, true, (f64::from(i) + 0.5) / f64::from(n)))
+            .collect();
+        assert!(shares.windows(2).all(|w| w[0] <= w[1]));
+        let mean = shares.iter().sum::<f64>() / f64::from(n);
+        assert!((mean - 0.0872).abs() < 5e-4, "mean {mean}");
+        assert_eq!(shares[472], 0.01, "median");
+        assert_eq!(shares[850], 0.28, "90th percentile");
+        assert_eq!(shares[944], 0.96, "largest");
+        assert_eq!(Refetch::SimBlock.share(0.5, false, 0.9), 0.01, "non-churning nodes");
+        assert_eq!(Refetch::Fixed.share(0.05, true, 0.9), 0.05);
+    }
 }

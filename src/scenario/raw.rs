@@ -206,6 +206,11 @@ pub struct RawMining {
 #[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct RawHashPower {
+    /// Measured pool shares by name ("bitcoin-2015", "litecoin", "dogecoin"), instead of a
+    /// distribution. Left out of the resolved form when absent, so older manifests stay as
+    /// they were.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub preset: Option<String>,
     /// "equal", "shares", "uniform", "normal", "exponential" or "pareto".
     pub distribution: Option<String>,
     /// `shares`: one share per node in node order, summing to 1.
@@ -243,6 +248,29 @@ pub struct RawNetwork {
     /// An eclipsed node: all its links go to attacker nodes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub eclipse: Option<RawEclipse>,
+    /// `[[network.group]]`: nodes with their own bandwidth and links.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group: Option<Vec<RawGroup>>,
+}
+
+/// `[[network.group]]`
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct RawGroup {
+    /// "miners", "attackers", or a list of node indices or names.
+    pub nodes: Option<toml::Value>,
+    /// Upload bandwidth of every member, bit/s.
+    pub upload_bps: Option<u64>,
+    /// Download bandwidth of every member, bit/s.
+    pub download_bps: Option<u64>,
+    /// Link every pair of members.
+    pub mesh: Option<bool>,
+    /// Latency of the mesh links, ms (otherwise from the latency model).
+    pub mesh_latency_ms: Option<f64>,
+    /// Extra peers per member.
+    pub extra_links: Option<u32>,
+    /// Extra peers per member, as a share of all nodes.
+    pub link_share: Option<f64>,
 }
 
 /// `[network.topology]`
@@ -288,6 +316,12 @@ pub struct RawLatency {
     pub median_ms: Option<f64>,
     /// `lognormal`: sigma of the underlying normal.
     pub sigma: Option<f64>,
+    /// Each message's latency around its link's: "simblock", "pareto", "lognormal" or "none".
+    pub per_message: Option<String>,
+    /// `per_message = "pareto"`: the Pareto shape.
+    pub per_message_shape: Option<f64>,
+    /// `per_message = "lognormal"`: sigma of the underlying normal.
+    pub per_message_sigma: Option<f64>,
 }
 
 /// `[network.bandwidth]`
@@ -303,6 +337,11 @@ pub struct RawBandwidth {
     pub upload_bps: Option<u64>,
     /// `constant`: download of every node.
     pub download_bps: Option<u64>,
+    /// Spread of per-node bandwidth around the table: sigma of a log-normal factor of mean 1.
+    pub node_spread_sigma: Option<f64>,
+    /// How an uplink carries concurrent messages: "shared", "fifo", "block-fifo" or
+    /// "until-arrival".
+    pub uplink: Option<String>,
 }
 
 /// `[network.relay]`
@@ -320,6 +359,15 @@ pub struct RawRelay {
     pub compact_failure_probability: Option<f64>,
     /// `compact`: share of the block's transaction bytes fetched in that round trip.
     pub compact_missing_tx_share: Option<f64>,
+    /// `compact`: how much a failed reconstruction fetches: "fixed" (the missing share) or
+    /// "simblock" (SimBlock's measured distributions).
+    pub compact_refetch: Option<String>,
+    /// `compact`: share of nodes whose mempools churn.
+    pub compact_churn_share: Option<f64>,
+    /// `compact`: failure probability of a churning node's reconstruction.
+    pub compact_churn_failure_probability: Option<f64>,
+    /// Added to the latency of every control message (inv, getdata), in milliseconds.
+    pub control_overhead_ms: Option<f64>,
 }
 
 /// `[node]`
@@ -335,6 +383,9 @@ pub struct RawNode {
     /// Validation cost per transaction input whose signature the node had not already
     /// verified in its mempool, in microseconds.
     pub validation_us_per_input: Option<f64>,
+    /// Validation cost per transaction that was not in the node's mempool when the block
+    /// came (beside its inputs' signatures), in microseconds.
+    pub validation_us_per_missing_tx: Option<f64>,
 }
 
 /// Reads a name that may be written as a bare integer (`table = 2019` or `"2019"`), as

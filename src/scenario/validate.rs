@@ -14,13 +14,15 @@ use super::raw::{
     RawBandwidth, RawHashPower, RawLatency, RawRace, RawRelay, RawScenario, RawTopology,
 };
 use super::{
-    ChainSpec, HashPowerSpec, MiningMode, MiningSpec, NodeSpec, Override, RelayProtocol, RelaySpec,
-    RunSpec, Scenario, ScenarioError,
+    ChainSpec, HashPowerSpec, MiningMode, MiningSpec, NodeSpec, Override, Refetch, RelayProtocol,
+    RelaySpec, RunSpec, Scenario, ScenarioError,
 };
 use crate::chain::CompactTarget;
-use crate::network::latency::{Jitter, LinkLatencySpec};
+use crate::mining::pools;
+use crate::network::latency::{Jitter, LinkLatencySpec, MessageLatency};
 use crate::network::presets;
 use crate::network::topology::{OutboundDegree, TopologySpec};
+use crate::network::transport::{TransferSpec, Uplink};
 use crate::network::{BandwidthSpec, NetworkSpec};
 use crate::time::{SimDuration, SimTime};
 
@@ -233,6 +235,17 @@ pub fn validate(
         origin,
     )?;
     let relay = validate_relay(raw.network.relay.get_or_insert_with(Default::default), origin)?;
+    let bandwidth_sigma = {
+        let b = raw.network.bandwidth.get_or_insert_with(Default::default);
+        let sigma = *b.node_spread_sigma.get_or_insert(0.0);
+        origin.non_negative("network.bandwidth.node_spread_sigma", sigma)?
+    };
+    let transfer = validate_transfer(
+        raw.network.latency.get_or_insert_with(Default::default),
+        raw.network.bandwidth.get_or_insert_with(Default::default),
+        raw.network.relay.get_or_insert_with(Default::default),
+        origin,
+    )?;
 
     // [mining]
     let mode_name = raw.mining.mode.get_or_insert_with(|| "sampled".to_string()).clone();
@@ -295,6 +308,7 @@ pub fn validate(
     )?;
     let miners_default = match &hash_power {
         HashPowerSpec::Shares(s) => s.len() as u32,
+        HashPowerSpec::Preset(preset) => preset.pools.len() as u32,
         _ => nodes,
     };
     let miners = *raw.mining.miners.get_or_insert(miners_default);
@@ -310,6 +324,18 @@ pub fn validate(
             "mining.miners",
             miners,
             format!("must equal the number of mining.hash_power.shares ({})", s.len()),
+        )?;
+    }
+    if let HashPowerSpec::Preset(preset) = &hash_power {
+        let pool_count = preset.pools.len();
+        origin.check(
+            miners as usize == pool_count,
+            "mining.miners",
+            miners,
+            format!(
+                "must equal the {pool_count} pools of mining.hash_power.preset = \"{}\" (one mining node per pool); leave mining.miners out",
+                preset.name
+            ),
         )?;
     }
     let block_size_bytes = *raw.mining.block_size_bytes.get_or_insert(0);
@@ -346,6 +372,17 @@ pub fn validate(
         "node.validation_us_per_input",
         *raw.node.validation_us_per_input.get_or_insert(40.0),
     )?;
+    // Calibrated with the other validation defaults so that a block none of whose
+    // transactions were pre-verified costs what Gervais et al. (CCS 2016) measured: 0.174 s
+    // for a 458,263-byte block (about 0.38 s/MB). Taking about 500 bytes and 2 inputs per
+    // transaction (an assumption: roughly Bitcoin's 2015-16 averages), that block held about
+    // 916 transactions, and (174 ms - 2 ms - 0.458 MB x 20 ms/MB) / 916 = 178 us each, of
+    // which 2 x 40 us are signatures: about 100 us per transaction beside its inputs. See
+    // `node::validation` for the whole model.
+    let validation_us_per_missing_tx = origin.non_negative(
+        "node.validation_us_per_missing_tx",
+        *raw.node.validation_us_per_missing_tx.get_or_insert(100.0),
+    )?;
     let workload = match raw.workload.as_mut() {
         None => None,
         Some(w) => {
@@ -366,6 +403,11 @@ pub fn validate(
         Some(e) => Some(attack::validate_eclipse(e, &names, origin)?),
     };
     let timeline = attack::validate_timeline(&raw.timeline, &names, origin)?;
+    let groups = super::groups::validate_groups(
+        raw.network.group.as_deref().unwrap_or_default(),
+        &names,
+        origin,
+    )?;
     if let Some(i) =
         attackers.iter().position(|a| matches!(a.strategy, attack::StrategySpec::DoubleSpend(_)))
     {
@@ -425,11 +467,17 @@ pub fn validate(
         network: NetworkSpec { nodes, region_names, node_share, topology, latency, bandwidth },
         node_names,
         relay,
+        bandwidth_sigma,
+        groups,
+        transfer,
         node: NodeSpec {
             validation_base: SimDuration::from_millis_f64(validation_ms_base),
             validation_ms_per_mb,
             orphan_pool_max,
             validation_per_input: SimDuration::from_secs_f64(validation_us_per_input / 1e6),
+            validation_per_missing_tx: SimDuration::from_secs_f64(
+                validation_us_per_missing_tx / 1e6,
+            ),
         },
         workload,
         resolved: raw,
@@ -719,17 +767,90 @@ fn validate_bandwidth(
     }
 }
 
+fn validate_transfer(
+    l: &mut RawLatency,
+    b: &mut RawBandwidth,
+    r: &mut RawRelay,
+    origin: &Origin<'_>,
+) -> Result<TransferSpec, ScenarioError> {
+    let per_message = l.per_message.get_or_insert_with(|| "simblock".to_string()).clone();
+    let k = "network.latency.per_message";
+    if per_message != "pareto" {
+        origin.absent(
+            "network.latency.per_message_shape",
+            &l.per_message_shape,
+            k,
+            &per_message,
+        )?;
+    }
+    if per_message != "lognormal" {
+        origin.absent(
+            "network.latency.per_message_sigma",
+            &l.per_message_sigma,
+            k,
+            &per_message,
+        )?;
+    }
+    let message_latency = match per_message.as_str() {
+        "none" => MessageLatency::None,
+        "simblock" => MessageLatency::SimBlock,
+        "pareto" => {
+            let shape = *l.per_message_shape.get_or_insert(5.0);
+            origin.check(
+                shape.is_finite() && shape > 1.0,
+                "network.latency.per_message_shape",
+                shape,
+                "must be greater than 1 (the mean is infinite otherwise)",
+            )?;
+            MessageLatency::Pareto { shape }
+        }
+        "lognormal" => {
+            let sigma = *l.per_message_sigma.get_or_insert(0.5);
+            origin.non_negative("network.latency.per_message_sigma", sigma)?;
+            MessageLatency::LogNormal { sigma }
+        }
+        other => {
+            return Err(origin.error(
+                k,
+                quoted(other),
+                "expected \"simblock\", \"pareto\", \"lognormal\" or \"none\"",
+            ));
+        }
+    };
+    let uplink = match b.uplink.get_or_insert_with(|| "shared".to_string()).as_str() {
+        "shared" => Uplink::Shared,
+        "fifo" => Uplink::Fifo,
+        "block-fifo" => Uplink::BlockFifo,
+        "until-arrival" => Uplink::UntilArrival,
+        other => {
+            return Err(origin.error(
+                "network.bandwidth.uplink",
+                quoted(other),
+                "expected \"shared\", \"fifo\", \"block-fifo\" or \"until-arrival\"",
+            ));
+        }
+    };
+    let overhead_ms = *r.control_overhead_ms.get_or_insert(0.0);
+    let overhead_ms = origin.non_negative("network.relay.control_overhead_ms", overhead_ms)?;
+    Ok(TransferSpec {
+        uplink,
+        message_latency,
+        control_overhead: SimDuration::from_millis_f64(overhead_ms),
+    })
+}
+
 fn validate_relay(r: &mut RawRelay, origin: &Origin<'_>) -> Result<RelaySpec, ScenarioError> {
     let name = r.protocol.get_or_insert_with(|| "inv".to_string()).clone();
     let protocol = match name.as_str() {
         "inv" => RelayProtocol::Inv,
         "push" => RelayProtocol::Push,
+        "flood" => RelayProtocol::Flood,
         "compact" => RelayProtocol::Compact,
         other => {
             return Err(origin.error(
                 "network.relay.protocol",
                 quoted(other),
-                "expected \"inv\", \"push\" or \"compact\"",
+                "expected \"inv\", \"push\", \"flood\" or \"compact\"",
             ));
         }
     };
@@ -744,12 +865,35 @@ fn validate_relay(r: &mut RawRelay, origin: &Origin<'_>) -> Result<RelaySpec, Sc
         "network.relay.compact_missing_tx_share",
         *r.compact_missing_tx_share.get_or_insert(0.05),
     )?;
+    let compact_refetch =
+        match r.compact_refetch.get_or_insert_with(|| "fixed".to_string()).as_str() {
+            "fixed" => Refetch::Fixed,
+            "simblock" => Refetch::SimBlock,
+            other => {
+                return Err(origin.error(
+                    "network.relay.compact_refetch",
+                    quoted(other),
+                    "expected \"fixed\" or \"simblock\"",
+                ));
+            }
+        };
+    let compact_churn_share = origin.probability(
+        "network.relay.compact_churn_share",
+        *r.compact_churn_share.get_or_insert(0.0),
+    )?;
+    let compact_churn_failure_probability = origin.probability(
+        "network.relay.compact_churn_failure_probability",
+        *r.compact_churn_failure_probability.get_or_insert(0.27),
+    )?;
     Ok(RelaySpec {
         protocol,
         compact_share,
         compact_high_bandwidth_peers,
         compact_failure_probability,
         compact_missing_tx_share,
+        compact_refetch,
+        compact_churn_share,
+        compact_churn_failure_probability,
     })
 }
 
@@ -758,6 +902,9 @@ fn validate_hash_power(
     nodes: u32,
     origin: &Origin<'_>,
 ) -> Result<HashPowerSpec, ScenarioError> {
+    if let Some(name) = h.preset.clone() {
+        return validate_pool_preset(h, &name, nodes, origin);
+    }
     let dist = h.distribution.get_or_insert_with(|| {
         if h.shares.is_some() { "shares".to_string() } else { "equal".to_string() }
     });
@@ -833,6 +980,51 @@ fn validate_hash_power(
             "expected \"equal\", \"shares\", \"uniform\", \"normal\", \"exponential\" or \"pareto\"",
         )),
     }
+}
+
+/// `mining.hash_power.preset`: a known name, no distribution or distribution parameter
+/// beside it, and a node for every pool.
+fn validate_pool_preset(
+    h: &RawHashPower,
+    name: &str,
+    nodes: u32,
+    origin: &Origin<'_>,
+) -> Result<HashPowerSpec, ScenarioError> {
+    let p = "mining.hash_power.preset";
+    let preset = pools::pool_preset(name).ok_or_else(|| {
+        origin.error(
+            p,
+            quoted(name),
+            format!(
+                "unknown pool preset; expected one of {}",
+                pools::POOL_PRESET_NAMES.map(quoted).join(", ")
+            ),
+        )
+    })?;
+    if let Some(dist) = &h.distribution {
+        return Err(origin.error(
+            p,
+            quoted(name),
+            format!(
+                "cannot be combined with mining.hash_power.distribution = {}: a preset fixes every share; keep one of the two",
+                quoted(dist)
+            ),
+        ));
+    }
+    origin.absent("mining.hash_power.shares", &h.shares, p, name)?;
+    origin.absent("mining.hash_power.min", &h.min, p, name)?;
+    origin.absent("mining.hash_power.max", &h.max, p, name)?;
+    origin.absent("mining.hash_power.mean", &h.mean, p, name)?;
+    origin.absent("mining.hash_power.sd", &h.sd, p, name)?;
+    origin.absent("mining.hash_power.alpha", &h.alpha, p, name)?;
+    let pool_count = preset.pools.len();
+    origin.check(
+        pool_count <= nodes as usize,
+        p,
+        quoted(name),
+        format!("has {pool_count} pools, one mining node each, but network.nodes = {nodes}"),
+    )?;
+    Ok(HashPowerSpec::Preset(preset))
 }
 
 fn validate_race(r: &mut RawRace, origin: &Origin<'_>) -> Result<RaceSpec, ScenarioError> {

@@ -5,6 +5,8 @@
 //! Every random draw comes from its own stream keyed by purpose, so the order of these steps
 //! does not matter to the result, and one more draw in one step never shifts another.
 
+use std::cell::Cell;
+
 use thiserror::Error;
 
 use super::{Monitor, Phase, World};
@@ -14,6 +16,7 @@ use crate::driver::Driver;
 use crate::id::{LinkId, NodeId};
 use crate::mining::TemplateSpec;
 use crate::network::faults::{Faults, FaultsError};
+use crate::network::latency::LinkDraws;
 use crate::network::transport::Transport;
 use crate::network::{Network, NetworkError};
 use crate::node::ctx::{NodeSettings, NodeStreams, Peers, Shared};
@@ -23,6 +26,7 @@ use crate::observe::Observer;
 use crate::payments;
 use crate::rng::{self, Purpose, RngStreams, SimRng};
 use crate::scenario::{MiningMode, RelayProtocol, Scenario};
+use rand::Rng as _;
 
 /// Why the world of a valid scenario cannot be built.
 #[derive(Debug, Error)]
@@ -102,15 +106,18 @@ fn network(scenario: &Scenario, streams: &RngStreams) -> Result<Network, BuildEr
 }
 
 /// Each compact-block node picks up to `per_node` of its compact-speaking peers, at random,
-/// as high-bandwidth peers; returns, by directed link, whether the link's sender pushes
-/// compact blocks to its receiver unannounced.
+/// as its initial high-bandwidth peers (it changes them during the run by recent fastest
+/// delivery, see [`crate::node::relay`]); returns, by directed link, whether the link's
+/// sender pushes compact blocks to its receiver unannounced, and by node the links to the
+/// peers it chose, in the order drawn (the first counts as the most recent).
 fn choose_high_bandwidth_links(
     network: &Network,
     compact: &[bool],
     per_node: u32,
     rng: &mut SimRng,
-) -> Vec<bool> {
-    let mut high_bandwidth = vec![false; network.link_count()];
+) -> (Vec<Cell<bool>>, Vec<Vec<LinkId>>) {
+    let high_bandwidth = vec![Cell::new(false); network.link_count()];
+    let mut chosen = vec![Vec::new(); network.node_count() as usize];
     for node in NodeId::all(network.node_count()).filter(|n| compact[n.index()]) {
         let mut candidates: Vec<LinkId> =
             network.links_of(node).filter(|&l| compact[network.link_target(l).index()]).collect();
@@ -118,10 +125,12 @@ fn choose_high_bandwidth_links(
         for i in 0..take {
             let j = i + rng::below(rng, (candidates.len() - i) as u64) as usize;
             candidates.swap(i, j);
-            high_bandwidth[network.reverse_link(candidates[i]).index()] = true;
+            high_bandwidth[network.reverse_link(candidates[i]).index()].set(true);
         }
+        candidates.truncate(take);
+        chosen[node.index()] = candidates;
     }
-    high_bandwidth
+    (high_bandwidth, chosen)
 }
 
 impl<O: Observer, M: Monitor> World<O, M> {
@@ -156,7 +165,13 @@ impl<O: Observer, M: Monitor> World<O, M> {
         let compact: Vec<bool> = (0..nodes_n)
             .map(|_| compact_run && rng::uniform01(compact_rng) < relay.compact_share)
             .collect();
-        let high_bandwidth = if compact_run {
+        let churn_rng = &mut streams.stream(Purpose::Population, 4);
+        let churn: Vec<bool> = if compact_run && relay.compact_churn_share > 0.0 {
+            (0..nodes_n).map(|_| rng::uniform01(churn_rng) < relay.compact_churn_share).collect()
+        } else {
+            Vec::new()
+        };
+        let (high_bandwidth, chosen) = if compact_run {
             choose_high_bandwidth_links(
                 &network,
                 &compact,
@@ -164,7 +179,7 @@ impl<O: Observer, M: Monitor> World<O, M> {
                 &mut streams.stream(Purpose::Population, 3),
             )
         } else {
-            Vec::new()
+            (Vec::new(), Vec::new())
         };
 
         let mut nodes = Vec::with_capacity(nodes_n as usize);
@@ -179,9 +194,14 @@ impl<O: Observer, M: Monitor> World<O, M> {
                     .then(|| Box::new(streams.stream(Purpose::Mining, i as u64))),
                 relay: compact_run.then(|| Box::new(streams.stream(Purpose::Relay, i as u64))),
             });
-            nodes.push(Node::new(NodeId::from_index(i), miner, protocol));
+            let mut node = Node::new(NodeId::from_index(i), miner, protocol);
+            if let Some(links) = chosen.get(i) {
+                node.set_high_bandwidth_peers(links);
+            }
+            nodes.push(node);
         }
 
+        let draws = LinkDraws::new(streams.stream(Purpose::Latency, 2).next_u64());
         let (payments, users) = payments::start(scenario, funded, &network, &streams).unzip();
         let template_max_tx_bytes = match scenario.mining.block_size_bytes {
             0 => scenario.chain.max_block_size_bytes,
@@ -199,16 +219,17 @@ impl<O: Observer, M: Monitor> World<O, M> {
             validation_base: scenario.node.validation_base,
             validation_ms_per_mb: scenario.node.validation_ms_per_mb,
             validation_per_input: scenario.node.validation_per_input,
+            validation_per_missing_tx: scenario.node.validation_per_missing_tx,
             orphan_pool_max: scenario.node.orphan_pool_max as usize,
             genesis_time: scenario.chain.genesis_time,
             template_max_tx_bytes,
         };
         Ok(World {
             shared: Shared::new(store, payments, nodes.len()),
-            transport: Transport::new(network, faults),
+            transport: Transport::new(network, scenario.transfer, draws, faults),
             nodes,
             streams: node_streams,
-            peers: Peers { compact, high_bandwidth },
+            peers: Peers { compact, churn, high_bandwidth },
             settings,
             driver: users.map(|w| Box::new(w) as Box<dyn Driver<Shared>>),
             observer,

@@ -27,7 +27,7 @@ use crate::engine::{Engine, Limits, Model, RunStats, Scheduler, StopReason};
 use crate::id::{LinkId, NodeId};
 use crate::network::faults::Change;
 use crate::network::message::{Message, MessageKind};
-use crate::network::transport::Transport;
+use crate::network::transport::{Finished, Sent, Transmission, Transport, Wake};
 use crate::node::ctx::{Env, NodeSettings, NodeStreams, Outbox, Peers, Shared};
 use crate::node::relay::announcement;
 use crate::node::{Action, Node, NodeCtx, Timer};
@@ -56,6 +56,13 @@ pub enum Event {
     },
     /// A driver's next step.
     Driver(DriverEvent),
+    /// A node's shared uplink finishes a transfer (unless a later plan superseded this one).
+    Uplink {
+        /// The sending node.
+        node: NodeId,
+        /// Which plan of its uplink.
+        generation: u32,
+    },
     /// A `[[timeline]]` entry takes effect.
     Fault {
         /// Index into the scenario's timeline.
@@ -331,9 +338,47 @@ impl<O: Observer, M: Monitor> World<O, M> {
             return self.drop_message(link, msg, now);
         }
         debug_assert_eq!(self.transport.graph().link_source(link), from);
-        let to = self.transport.graph().link_target(link);
-        // Whether the receiver would ignore the message is read first: it does not depend on
-        // the transmission, and reading it early lets the two lookups overlap.
+        let size = self.shared.costs[msg.block.index()].wire.of_message(&msg);
+        match self.transport.transmit(from, link, msg, size, prunable, now) {
+            Sent::Now(t) => self.dispatch(link, msg, prunable, t, sched),
+            Sent::Held(wake) => {
+                self.in_flight += 1;
+                self.plan_wake(from, wake, sched);
+            }
+        }
+    }
+
+    /// Schedules a shared uplink's new wake-up.
+    #[inline]
+    fn plan_wake(&mut self, node: NodeId, wake: Option<Wake>, sched: &mut Scheduler<Event>) {
+        if let Some(Wake { at, generation }) = wake {
+            sched.at(at, Event::Uplink { node, generation });
+        }
+    }
+
+    /// A shared uplink wakes: the messages it finished sending go on their way.
+    fn uplink_wake(&mut self, node: NodeId, generation: u32, sched: &mut Scheduler<Event>) {
+        let (finished, wake) = self.transport.wake(node, generation, sched.now());
+        for Finished { link, msg, prunable, transmission } in finished {
+            self.in_flight -= 1;
+            self.dispatch(link, msg, prunable, transmission, sched);
+        }
+        self.plan_wake(node, wake, sched);
+    }
+
+    /// A message has left its sender: it is recorded and its arrival scheduled, unless it is
+    /// an announcement the receiver would ignore (see the module docs).
+    #[inline]
+    fn dispatch(
+        &mut self,
+        link: LinkId,
+        msg: Message,
+        prunable: bool,
+        t: Transmission,
+        sched: &mut Scheduler<Event>,
+    ) {
+        let graph = self.transport.graph();
+        let (from, to) = (graph.link_source(link), graph.link_target(link));
         let ignored = prunable && {
             let state = self.shared.states.get(to, msg.block);
             match msg.kind {
@@ -341,8 +386,6 @@ impl<O: Observer, M: Monitor> World<O, M> {
                 _ => state.ignores_block(),
             }
         };
-        let size = self.shared.costs[msg.block.index()].wire.of_message(&msg);
-        let t = self.transport.transmit(from, link, size, now);
         self.record(Record::MessageSent {
             from,
             to,
@@ -451,6 +494,7 @@ impl<O: Observer, M: Monitor> Model for World<O, M> {
                 self.visit(node, sched, |n, ctx| n.on_timer(ctx, timer));
             }
             Event::Driver(d) => self.driver_event(d, sched),
+            Event::Uplink { node, generation } => self.uplink_wake(node, generation, sched),
             Event::Fault { index } => self.fault(index as usize, sched),
         }
         if self.monitor.after_event(&self.nodes, &self.shared.store) && self.phase == Phase::Mining

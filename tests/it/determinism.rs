@@ -38,7 +38,7 @@ fn same_seed_gives_identical_bytes_and_another_seed_differs() {
 #[test]
 fn every_relay_protocol_and_ground_mode_is_deterministic() {
     let tmp = tempfile::tempdir().unwrap();
-    for protocol in ["push", "compact"] {
+    for protocol in ["push", "flood", "compact"] {
         let set = format!("network.relay.protocol={protocol}");
         let (a, b) =
             (tmp.path().join(format!("{protocol}-a")), tmp.path().join(format!("{protocol}-b")));

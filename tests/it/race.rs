@@ -1,7 +1,7 @@
 //! Statistical check of the network model against the closed form of a two-miner race.
 //!
 //! Two miners with hash shares a and 1 - a, joined by one link with a constant one-way
-//! delay d (push relay, no transmission or validation time), block interval T. A block by
+//! delay d (flood relay, no transmission or validation time), block interval T. A block by
 //! the first miner becomes stale-or-competing when the second finds a block before hearing
 //! of it, which happens with probability 1 - exp(-(1 - a) d / T); each such fork leaves
 //! exactly one stale block. To first order in d / T the stale rate is therefore
@@ -42,7 +42,7 @@ model = "constant"
 upload_bps = 1_000_000_000_000
 download_bps = 1_000_000_000_000
 [network.relay]
-protocol = "push"
+protocol = "flood"
 [node]
 validation_ms_base = 0.0
 validation_ms_per_mb = 0.0

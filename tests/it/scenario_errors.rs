@@ -1,6 +1,6 @@
 //! Bad input gets a message naming the file, the field and the value, and exit code 2.
 
-use crate::support::{assert_error, forksim, scenario, stderr, validate_text};
+use crate::support::{assert_error, forksim, scenario, stderr, stdout, validate_text};
 
 const BASE: &str = "[network]\nnodes = 10\n";
 
@@ -39,6 +39,11 @@ fn zero_or_negative_rates_are_rejected() {
         &format!("{BASE}[network.latency]\nmodel = \"constant\"\nms = -1.0\n"),
         &[],
         &["network.latency.ms", "-1", "at least 0"],
+    );
+    assert_error(
+        &format!("{BASE}[node]\nvalidation_us_per_missing_tx = -2.5\n"),
+        &[],
+        &["node.validation_us_per_missing_tx", "-2.5", "at least 0"],
     );
 }
 
@@ -81,13 +86,73 @@ fn unknown_names_list_the_choices() {
     assert_error(
         &format!("{BASE}[network.relay]\nprotocol = \"gossip\"\n"),
         &[],
-        &["network.relay.protocol", "\"gossip\"", "\"compact\""],
+        &["network.relay.protocol", "\"gossip\"", "\"flood\"", "\"compact\""],
     );
     assert_error(
         "[network]\nregions = \"mars\"\n",
         &[],
         &["network.regions", "\"mars\"", "bitcoin-2019"],
     );
+}
+
+#[test]
+fn hash_power_presets_reject_unknown_names_and_bad_combinations() {
+    let preset = |body: &str| format!("{BASE}[mining.hash_power]\n{body}");
+    assert_error(
+        &preset("preset = \"bitcoin-2019\"\n"),
+        &[],
+        &[
+            "mining.hash_power.preset",
+            "\"bitcoin-2019\"",
+            "unknown pool preset",
+            "\"bitcoin-2015\", \"litecoin\", \"dogecoin\"",
+        ],
+    );
+    assert_error(
+        &preset("preset = \"litecoin\"\ndistribution = \"pareto\"\n"),
+        &[],
+        &[
+            "mining.hash_power.preset",
+            "\"litecoin\"",
+            "mining.hash_power.distribution",
+            "\"pareto\"",
+        ],
+    );
+    assert_error(
+        &preset("preset = \"litecoin\"\nalpha = 1.5\n"),
+        &[],
+        &["mining.hash_power.alpha", "1.5", "mining.hash_power.preset = \"litecoin\""],
+    );
+    // bitcoin-2015 has 16 pools, one node each: 10 nodes are too few.
+    assert_error(
+        &preset("preset = \"bitcoin-2015\"\n"),
+        &[],
+        &["mining.hash_power.preset", "\"bitcoin-2015\"", "16 pools", "network.nodes = 10"],
+    );
+    assert_error(
+        "[network]\nnodes = 30\n[mining]\nminers = 20\nhash_power = { preset = \"bitcoin-2015\" }\n",
+        &[],
+        &["mining.miners", "= 20", "16 pools", "\"bitcoin-2015\""],
+    );
+    // A `--set` is named as the origin, and the preset's name is checked like the file's.
+    let (code, err, _) = validate_text(BASE, &["--set", "mining.hash_power.preset=nope"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("--set mining.hash_power.preset=nope"), "{err}");
+    assert!(err.contains("mining.hash_power.preset") && err.contains("\"litecoin\""), "{err}");
+}
+
+#[test]
+fn a_preset_resolves_to_its_name_and_one_miner_per_pool() {
+    let tmp = tempfile::tempdir().unwrap();
+    let path = tmp.path().join("preset.toml");
+    std::fs::write(&path, "[network]\nnodes = 30\n[mining.hash_power]\npreset = \"litecoin\"\n")
+        .unwrap();
+    let o = forksim(&["validate", path.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = stdout(&o);
+    assert!(text.contains("preset = \"litecoin\""), "{text}");
+    assert!(text.contains("miners = 12"), "{text}");
+    assert!(!text.contains("distribution"), "a preset is not a distribution: {text}");
 }
 
 #[test]

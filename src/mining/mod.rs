@@ -2,13 +2,16 @@
 //! miner is paid to, and how a block template is built from a tip and a body.
 //!
 //! The mining clock itself (sampled and ground modes) is a node's: see `node::miner`.
+//! Measured pool shares (hash-power presets) are tables in [`pools`].
+
+pub mod pools;
 
 use crate::chain::block::{Block, Filler, Header};
 use crate::chain::tx::{Amount, Transaction, TxOut};
 use crate::chain::{BlockId, BlockStore};
 use crate::id::NodeId;
 use crate::rng::{self, SimRng};
-use crate::scenario::HashPowerSpec;
+use crate::scenario::{HashPowerSpec, PoolPreset};
 use crate::time::SimTime;
 
 /// Smallest weight a normal draw is truncated to (a miner with no power would not mine).
@@ -16,19 +19,30 @@ const NORMAL_WEIGHT_FLOOR: f64 = 1e-3;
 
 /// Draws each node's share of the network's hash power (0 for non-miners; shares sum to 1).
 ///
-/// With explicit shares, share `i` goes to node `i`. Otherwise `miners` nodes are chosen
-/// uniformly at random (all of them when `miners == nodes`) and draw weights from the
-/// distribution, normalised to sum to 1.
+/// - Explicit shares: share `i` goes to node `i`.
+/// - A preset: see [`place_pools`]; `node_region` (each node's region name) decides where
+///   pools go, and nothing is drawn, so the shares are the same on every seed.
+/// - A distribution: `miners` nodes are chosen uniformly at random (all of them when
+///   `miners == nodes`) and draw weights from the distribution, normalised to sum to 1.
+///
+/// # Panics
+///
+/// Panics if a preset has more pools than there are nodes (validation rejects that).
 pub fn assign_hash_shares(
     nodes: u32,
     miners: u32,
     spec: &HashPowerSpec,
+    node_region: &[&str],
     rng: &mut SimRng,
 ) -> Vec<f64> {
     let mut shares = vec![0.0; nodes as usize];
-    if let HashPowerSpec::Shares(s) = spec {
-        shares[..s.len()].copy_from_slice(s);
-        return shares;
+    match spec {
+        HashPowerSpec::Shares(s) => {
+            shares[..s.len()].copy_from_slice(s);
+            return shares;
+        }
+        HashPowerSpec::Preset(preset) => return place_pools(nodes, preset, node_region),
+        _ => {}
     }
     let mut chosen: Vec<NodeId> = NodeId::all(nodes).collect();
     if miners < nodes {
@@ -43,7 +57,7 @@ pub fn assign_hash_shares(
     let weights: Vec<f64> = chosen
         .iter()
         .map(|_| match *spec {
-            HashPowerSpec::Equal | HashPowerSpec::Shares(_) => 1.0,
+            HashPowerSpec::Equal | HashPowerSpec::Shares(_) | HashPowerSpec::Preset(_) => 1.0,
             HashPowerSpec::Uniform { min, max } => min + (max - min) * rng::uniform01(rng),
             HashPowerSpec::Normal { mean, sd } => {
                 (mean + sd * rng::std_normal(rng)).max(NORMAL_WEIGHT_FLOOR * mean)
@@ -55,6 +69,34 @@ pub fn assign_hash_shares(
     let total: f64 = weights.iter().sum();
     for (node, w) in chosen.iter().zip(&weights) {
         shares[node.index()] = w / total;
+    }
+    shares
+}
+
+/// Puts each pool of `preset` on its own node and returns every node's share (0 for nodes
+/// without a pool; the pools' shares normalised to sum to 1).
+///
+/// Pools are placed in table order, largest first. A pool goes to the lowest-numbered free
+/// node of its region (`node_region[i]` is node `i`'s region name). When no free node is
+/// left in that region, or the network has no such region (a `"global"` network), it goes
+/// to the lowest-numbered free node. On a network without regions pool `i` is thus node
+/// `i`; on a regional one the nodes depend on the seeded region layout, the shares do not.
+///
+/// # Panics
+///
+/// Panics if the preset has more pools than there are nodes.
+pub fn place_pools(nodes: u32, preset: &PoolPreset, node_region: &[&str]) -> Vec<f64> {
+    let n = nodes as usize;
+    assert!(node_region.len() >= n, "one region name per node");
+    let mut shares = vec![0.0; n];
+    let mut taken = vec![false; n];
+    for (pool, share) in preset.pools.iter().zip(preset.shares()) {
+        let node = (0..n)
+            .find(|&i| !taken[i] && node_region[i] == pool.region)
+            .or_else(|| (0..n).find(|&i| !taken[i]))
+            .expect("validation allows no more pools than nodes");
+        taken[node] = true;
+        shares[node] = share;
     }
     shares
 }
@@ -203,11 +245,84 @@ mod tests {
             HashPowerSpec::Exponential { mean: 1.0 },
             HashPowerSpec::Pareto { alpha: 1.16 },
         ] {
-            let shares = assign_hash_shares(50, 20, &spec, &mut rng);
+            let shares = assign_hash_shares(50, 20, &spec, &["global"; 50], &mut rng);
             assert_eq!(shares.iter().filter(|s| **s > 0.0).count(), 20, "{spec:?}");
             assert!((shares.iter().sum::<f64>() - 1.0).abs() < 1e-9, "{spec:?}");
         }
-        let explicit = assign_hash_shares(4, 2, &HashPowerSpec::Shares(vec![0.7, 0.3]), &mut rng);
+        let explicit = assign_hash_shares(
+            4,
+            2,
+            &HashPowerSpec::Shares(vec![0.7, 0.3]),
+            &["global"; 4],
+            &mut rng,
+        );
         assert_eq!(explicit, vec![0.7, 0.3, 0.0, 0.0]);
+    }
+
+    #[test]
+    fn preset_shares_are_the_same_on_every_seed_and_sum_to_one() {
+        for preset in pools::POOL_PRESETS {
+            let spec = HashPowerSpec::Preset(preset);
+            let first = assign_hash_shares(
+                30,
+                preset.pools.len() as u32,
+                &spec,
+                &["global"; 30],
+                &mut RngStreams::new(1).stream(Purpose::Population, 1),
+            );
+            for seed in 2..=20 {
+                let again = assign_hash_shares(
+                    30,
+                    preset.pools.len() as u32,
+                    &spec,
+                    &["global"; 30],
+                    &mut RngStreams::new(seed).stream(Purpose::Population, 1),
+                );
+                assert_eq!(first, again, "{} differs on seed {seed}", preset.name);
+            }
+            // Without regions pool i is node i, and nobody else mines.
+            let pool_count = preset.pools.len();
+            assert_eq!(first[..pool_count], preset.shares()[..], "{}", preset.name);
+            assert!(first[pool_count..].iter().all(|&s| s == 0.0), "{}", preset.name);
+            assert!((first.iter().sum::<f64>() - 1.0).abs() < 1e-12, "{}", preset.name);
+        }
+    }
+
+    #[test]
+    fn pools_go_to_nodes_of_their_region_and_overflow_to_the_lowest_free_node() {
+        // Ten nodes: 0..4 in Europe, 4..8 in Asia-Pacific, 8..10 in North America.
+        let mut ten = vec!["europe"; 4];
+        ten.extend(["asia_pacific"; 4]);
+        ten.extend(["north_america"; 2]);
+        // Fifty nodes repeating that layout: room for every pool of bitcoin-2015 (4 in
+        // Asia-Pacific, 9 in North America, 3 in Europe) in its own region.
+        let fifty: Vec<&str> = (0..50).map(|i| ten[i % 10]).collect();
+        let preset = &pools::BITCOIN_2015;
+        let shares = place_pools(50, preset, &fifty);
+        let mut placed: Vec<(usize, f64)> =
+            shares.iter().copied().enumerate().filter(|(_, s)| *s > 0.0).collect();
+        assert_eq!(placed.len(), 16);
+        for (pool, share) in preset.pools.iter().zip(preset.shares()) {
+            // Equal shares belong to pools of the same region, so any match will do.
+            let at = placed.iter().position(|&(_, s)| s == share).expect("every pool placed");
+            let (node, _) = placed.remove(at);
+            assert_eq!(fifty[node], pool.region, "pool with share {share} on node {node}");
+        }
+        assert_eq!(shares[4], preset.shares()[0], "largest pool on the first Asian node");
+
+        // Twelve nodes, two of them in a region no pool names: litecoin's seven North
+        // American pools find two North American nodes, the rest take the lowest free nodes.
+        let mut twelve = ten.clone();
+        twelve.extend(["south_america"; 2]);
+        let small = place_pools(12, &pools::LITECOIN, &twelve);
+        let litecoin = pools::LITECOIN.shares();
+        assert_eq!(small.iter().filter(|&&s| s > 0.0).count(), 12);
+        assert_eq!(small[4], litecoin[0], "largest Asian pool on the first Asian node");
+        assert_eq!(small[7], litecoin[7], "fourth Asian pool on the fourth Asian node");
+        assert_eq!(small[8], litecoin[3], "largest North American pool on node 8");
+        assert_eq!(small[9], litecoin[5], "next North American pool on node 9");
+        assert_eq!(small[0], litecoin[4], "the European pool on the first European node");
+        assert_eq!(small[1], litecoin[6], "third North American pool: lowest free node");
+        assert_eq!(small[11], litecoin[11], "last pool on the last free node");
     }
 }

@@ -1,0 +1,194 @@
+//! Measured hash-power presets: the mining pools of real networks, with their shares of the
+//! hash power and the regions they mine from, as Rust constants next to their sources.
+//!
+//! A scenario names a preset (`hash_power = { preset = "bitcoin-2015" }`) instead of drawing
+//! shares from a distribution, so its largest miner is the measured one on every seed. Like
+//! the region tables in `network::presets`, each table is a constant here and
+//! [`POOL_PRESET_NAMES`] lists the valid names for error messages.
+//!
+//! Every table is the published array as it was written, so a reader can check it against
+//! its source. Published shares are rounded and may not sum to exactly 1:
+//! [`PoolPreset::shares`] normalises them before use. Regions are names from
+//! `network::presets::REGION_NAMES`; how pools are placed on nodes is described in
+//! `mining::assign_hash_shares`.
+
+/// One mining pool of a preset.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Pool {
+    /// The pool's share of the network's hash power, as published.
+    pub share: f64,
+    /// The region the pool mines from, one of `network::presets::REGION_NAMES`.
+    pub region: &'static str,
+}
+
+/// A named table of pools, largest first.
+#[derive(Debug, PartialEq)]
+pub struct PoolPreset {
+    /// The name a scenario gives in `mining.hash_power.preset`.
+    pub name: &'static str,
+    /// The pools, in the order of the source (largest share first).
+    pub pools: &'static [Pool],
+}
+
+impl PoolPreset {
+    /// Returns the pools' shares, normalised to sum to 1, in pool order.
+    pub fn shares(&self) -> Vec<f64> {
+        let total: f64 = self.pools.iter().map(|p| p.share).sum();
+        self.pools.iter().map(|p| p.share / total).collect()
+    }
+}
+
+const NORTH_AMERICA: &str = "north_america";
+const EUROPE: &str = "europe";
+const ASIA_PACIFIC: &str = "asia_pacific";
+
+/// Builds a pool (keeps the tables below one line per pool).
+const fn pool(share: f64, region: &'static str) -> Pool {
+    Pool { share, region }
+}
+
+// Source of the three tables below: the simulator behind Gervais, Karame, Wüst, Glykantzis,
+// Ritzdorf and Capkun, "On the Security and Performance of Proof of Work Blockchains",
+// ACM CCS 2016 — github.com/arthurgervais/Bitcoin-Simulator, file scratch/bitcoin-test.cc at
+// commit dd866b553a4a9e5a7dd2585826b091c3fa73a100 (2016-10-13), arrays `bitcoinMinersHash`,
+// `litecoinMinersHash`, `dogecoinMinersHash` and their `*MinersRegions` in the `MPI_TEST`
+// branch. (The other branch of that file holds test values, {0.5, 0.5} for Bitcoin, and a
+// nine-entry Dogecoin array that lumps the last four pools into one of 0.04.) The file does
+// not say when or from which explorer the shares were taken; the repository's README says
+// the authors crawled explorers such as blockchain.info for their network statistics. The
+// simulator's region enum is the same six regions as ours.
+
+/// Bitcoin's 16 largest pools as used by Gervais et al. (CCS 2016); published shares sum to
+/// 1.001.
+pub const BITCOIN_2015: PoolPreset = PoolPreset {
+    name: "bitcoin-2015",
+    pools: &[
+        pool(0.289, ASIA_PACIFIC),
+        pool(0.196, ASIA_PACIFIC),
+        pool(0.159, ASIA_PACIFIC),
+        pool(0.133, NORTH_AMERICA),
+        pool(0.066, ASIA_PACIFIC),
+        pool(0.054, NORTH_AMERICA),
+        pool(0.029, EUROPE),
+        pool(0.016, EUROPE),
+        pool(0.012, NORTH_AMERICA),
+        pool(0.012, NORTH_AMERICA),
+        pool(0.012, NORTH_AMERICA),
+        pool(0.009, EUROPE),
+        pool(0.005, NORTH_AMERICA),
+        pool(0.005, NORTH_AMERICA),
+        pool(0.002, NORTH_AMERICA),
+        pool(0.002, NORTH_AMERICA),
+    ],
+};
+
+/// Litecoin's 12 largest pools as used by Gervais et al. (CCS 2016); published shares sum
+/// to 1.000.
+pub const LITECOIN: PoolPreset = PoolPreset {
+    name: "litecoin",
+    pools: &[
+        pool(0.366, ASIA_PACIFIC),
+        pool(0.314, ASIA_PACIFIC),
+        pool(0.122, ASIA_PACIFIC),
+        pool(0.072, NORTH_AMERICA),
+        pool(0.028, EUROPE),
+        pool(0.024, NORTH_AMERICA),
+        pool(0.022, NORTH_AMERICA),
+        pool(0.018, ASIA_PACIFIC),
+        pool(0.012, NORTH_AMERICA),
+        pool(0.010, NORTH_AMERICA),
+        pool(0.006, NORTH_AMERICA),
+        pool(0.006, NORTH_AMERICA),
+    ],
+};
+
+/// Dogecoin's 12 largest pools as used by Gervais et al. (CCS 2016); published shares sum
+/// to 1.00.
+pub const DOGECOIN: PoolPreset = PoolPreset {
+    name: "dogecoin",
+    pools: &[
+        pool(0.33, ASIA_PACIFIC),
+        pool(0.26, ASIA_PACIFIC),
+        pool(0.19, ASIA_PACIFIC),
+        pool(0.09, NORTH_AMERICA),
+        pool(0.03, EUROPE),
+        pool(0.02, NORTH_AMERICA),
+        pool(0.02, NORTH_AMERICA),
+        pool(0.02, ASIA_PACIFIC),
+        pool(0.01, NORTH_AMERICA),
+        pool(0.01, ASIA_PACIFIC),
+        pool(0.01, NORTH_AMERICA),
+        pool(0.01, NORTH_AMERICA),
+    ],
+};
+
+/// Every preset, in the order of [`POOL_PRESET_NAMES`].
+pub const POOL_PRESETS: [&PoolPreset; 3] = [&BITCOIN_2015, &LITECOIN, &DOGECOIN];
+
+/// Valid names for [`pool_preset`].
+pub const POOL_PRESET_NAMES: [&str; 3] = [BITCOIN_2015.name, LITECOIN.name, DOGECOIN.name];
+
+/// Returns the preset called `name` (see [`POOL_PRESET_NAMES`]).
+pub fn pool_preset(name: &str) -> Option<&'static PoolPreset> {
+    POOL_PRESETS.into_iter().find(|p| p.name == name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::network::presets::REGION_NAMES;
+
+    #[test]
+    fn every_name_resolves_to_its_own_table_and_others_do_not() {
+        for (name, preset) in POOL_PRESET_NAMES.iter().zip(POOL_PRESETS) {
+            assert_eq!(pool_preset(name), Some(preset), "{name}");
+            assert_eq!(preset.name, *name);
+        }
+        for bad in ["", "bitcoin", "Bitcoin-2015", "bitcoin-2016", "pareto"] {
+            assert!(pool_preset(bad).is_none(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn published_shares_sum_to_one_within_rounding_and_normalised_shares_exactly() {
+        for preset in POOL_PRESETS {
+            let published: f64 = preset.pools.iter().map(|p| p.share).sum();
+            // Three-decimal shares of 16 pools round to within 16 * 0.0005 of 1.
+            assert!((published - 1.0).abs() <= 0.002, "{}: published sum {published}", preset.name);
+            let shares = preset.shares();
+            let sum: f64 = shares.iter().sum();
+            assert!((sum - 1.0).abs() < 1e-12, "{}: normalised sum {sum}", preset.name);
+            assert!(shares.iter().all(|&s| s > 0.0), "{}", preset.name);
+        }
+    }
+
+    #[test]
+    fn pools_are_largest_first_with_no_majority_and_known_regions() {
+        for preset in POOL_PRESETS {
+            assert!(
+                preset.pools.windows(2).all(|w| w[0].share >= w[1].share),
+                "{}: not largest first",
+                preset.name
+            );
+            assert!(preset.shares()[0] < 0.5, "{}: a pool holds a majority", preset.name);
+            for p in preset.pools {
+                assert!(REGION_NAMES.contains(&p.region), "{}: region {}", preset.name, p.region);
+            }
+        }
+    }
+
+    #[test]
+    fn tables_match_their_source() {
+        // Spot checks against scratch/bitcoin-test.cc, so an edited digit fails.
+        assert_eq!(BITCOIN_2015.pools.len(), 16);
+        assert_eq!(BITCOIN_2015.pools[0], pool(0.289, ASIA_PACIFIC));
+        assert_eq!(BITCOIN_2015.pools[3], pool(0.133, NORTH_AMERICA));
+        assert_eq!(BITCOIN_2015.pools[11], pool(0.009, EUROPE));
+        assert_eq!(LITECOIN.pools.len(), 12);
+        assert_eq!(LITECOIN.pools[1], pool(0.314, ASIA_PACIFIC));
+        assert_eq!(LITECOIN.pools[7], pool(0.018, ASIA_PACIFIC));
+        assert_eq!(DOGECOIN.pools.len(), 12);
+        assert_eq!(DOGECOIN.pools[4], pool(0.03, EUROPE));
+        assert_eq!(DOGECOIN.pools[9], pool(0.01, ASIA_PACIFIC));
+    }
+}

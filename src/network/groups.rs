@@ -1,0 +1,228 @@
+//! Node groups with their own network attributes: a mining pool with a fat pipe, a relay
+//! network among miners, an attacker linked to a third of the network.
+//!
+//! A group is a set of nodes (resolved by the scenario: miners, attackers or named nodes)
+//! and what is special about them: their upload and download bandwidth, links among every
+//! pair of members (a mesh, as a relay network such as FIBRE or Gervais et al.'s fully
+//! connected miners), the latency of those links, and extra links from each member to other
+//! nodes (a count, or a share of the whole network). Groups apply in order after the peer
+//! graph is built; a link that already exists keeps its latency. New links draw their
+//! latency from the network's latency model, and extra peers are drawn from the stream
+//! `(Topology, 1)`, so groups never shift the draws of the base graph.
+
+use std::collections::BTreeMap;
+
+use super::latency::LinkLatencySpec;
+use super::{Network, NetworkError, NodeId, topology};
+use crate::rng::{SimRng, below};
+use crate::time::SimDuration;
+
+/// A group of nodes and its attributes, with members resolved.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Group {
+    /// The members, in increasing id order.
+    pub members: Vec<NodeId>,
+    /// Upload bandwidth of every member, in bit/s.
+    pub upload_bps: Option<u64>,
+    /// Download bandwidth of every member, in bit/s.
+    pub download_bps: Option<u64>,
+    /// Link every pair of members.
+    pub mesh: bool,
+    /// Latency of the mesh links (otherwise drawn from the latency model).
+    pub mesh_latency: Option<SimDuration>,
+    /// Extra peers each member links to, chosen uniformly among the other nodes.
+    pub extra_links: u32,
+}
+
+impl Network {
+    /// This network with each node's upload and download bandwidth multiplied by its own
+    /// log-normal factor of mean 1 and shape `sigma` (one factor per node, for both
+    /// directions): measured per-node bandwidths are heavy-tailed, with medians well below
+    /// their means (Gervais et al.'s 2015 distributions: median/mean about 0.5, sigma about
+    /// 1.2), while region tables give only the means. Nodes marked in `keep` (miners, whose
+    /// pools run on provisioned servers) keep their table values; a factor is still drawn
+    /// for them, so which nodes mine never shifts the others' draws. Rates never fall below
+    /// 1 kbit/s.
+    pub fn with_bandwidth_spread(self, sigma: f64, keep: &[bool], rng: &mut SimRng) -> Network {
+        let mut out = self;
+        if sigma <= 0.0 {
+            return out;
+        }
+        for i in 0..out.upload_bps.len() {
+            let factor = libm::exp(sigma * crate::rng::std_normal(rng) - 0.5 * sigma * sigma);
+            if keep.get(i).copied().unwrap_or(false) {
+                continue;
+            }
+            out.upload_bps[i] = ((out.upload_bps[i] as f64 * factor) as u64).max(1_000);
+            out.download_bps[i] = ((out.download_bps[i] as f64 * factor) as u64).max(1_000);
+        }
+        out.relink();
+        out
+    }
+
+    /// This network with `groups` applied in order (see the module docs).
+    ///
+    /// # Errors
+    ///
+    /// A member outside the network, or (never in practice) a disconnected result.
+    pub fn with_groups(
+        &self,
+        groups: &[Group],
+        latency: &LinkLatencySpec,
+        latency_rng: &mut SimRng,
+        peer_rng: &mut SimRng,
+    ) -> Result<Network, NetworkError> {
+        let n = self.node_count();
+        let mut edges: BTreeMap<(u32, u32), SimDuration> = BTreeMap::new();
+        for a in NodeId::all(n) {
+            for link in self.links_of(a) {
+                let b = self.links[link.index()].target;
+                if a.0 < b {
+                    edges.insert((a.0, b), self.links[link.index()].latency);
+                }
+            }
+        }
+        let (mut upload, mut download) = (self.upload_bps.clone(), self.download_bps.clone());
+        for group in groups {
+            if let Some(bad) = group.members.iter().find(|m| m.0 >= n) {
+                return Err(NetworkError::GroupMember { node: bad.0, nodes: n });
+            }
+            for m in &group.members {
+                if let Some(up) = group.upload_bps {
+                    upload[m.index()] = up;
+                }
+                if let Some(down) = group.download_bps {
+                    download[m.index()] = down;
+                }
+            }
+            let mut add = |a: u32, b: u32, fixed: Option<SimDuration>, rng: &mut SimRng| {
+                let key = (a.min(b), a.max(b));
+                if a != b && !edges.contains_key(&key) {
+                    let l = fixed.unwrap_or_else(|| {
+                        latency.sample(
+                            self.node_region[a as usize] as usize,
+                            self.node_region[b as usize] as usize,
+                            rng,
+                        )
+                    });
+                    edges.insert(key, l);
+                }
+            };
+            if group.mesh {
+                for (i, a) in group.members.iter().enumerate() {
+                    for b in &group.members[i + 1..] {
+                        add(a.0, b.0, group.mesh_latency, latency_rng);
+                    }
+                }
+            }
+            let extra = group.extra_links.min(n.saturating_sub(1));
+            for m in &group.members {
+                for peer in distinct_others(n, m.0, extra, peer_rng) {
+                    add(m.0, peer, None, latency_rng);
+                }
+            }
+        }
+        let pairs: Vec<(u32, u32)> = edges.keys().copied().collect();
+        topology::check_connected(n, &pairs)?;
+        let latencies: Vec<SimDuration> = edges.values().copied().collect();
+        Ok(Network::assemble(
+            self.region_names.clone(),
+            self.node_region.clone(),
+            upload,
+            download,
+            &pairs,
+            &latencies,
+        ))
+    }
+}
+
+/// `k` distinct nodes of `0..n` other than `me`, uniformly (a partial Fisher–Yates shuffle
+/// over the others; only the touched positions are stored).
+fn distinct_others(n: u32, me: u32, k: u32, rng: &mut SimRng) -> Vec<u32> {
+    let others = n - 1;
+    let mut swapped: BTreeMap<u32, u32> = BTreeMap::new();
+    let mut out = Vec::with_capacity(k as usize);
+    for i in 0..k.min(others) {
+        let j = i + below(rng, u64::from(others - i)) as u32;
+        let at_j = *swapped.get(&j).unwrap_or(&j);
+        let at_i = *swapped.get(&i).unwrap_or(&i);
+        swapped.insert(j, at_i);
+        // Position p of the others stands for node p, skipping `me`.
+        out.push(if at_j >= me { at_j + 1 } else { at_j });
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::network::topology::{OutboundDegree, TopologySpec};
+    use crate::network::{BandwidthSpec, NetworkSpec};
+    use crate::rng::{Purpose, RngStreams};
+
+    fn base(nodes: u32) -> Network {
+        let spec = NetworkSpec {
+            nodes,
+            region_names: vec!["global".to_string()],
+            node_share: vec![1.0],
+            topology: TopologySpec::Random { outbound: OutboundDegree::Fixed(4), inbound_max: 50 },
+            latency: LinkLatencySpec::Constant { ms: 50.0 },
+            bandwidth: BandwidthSpec::Constant { upload_bps: 1_000_000, download_bps: 2_000_000 },
+        };
+        Network::build(&spec, &RngStreams::new(4)).expect("builds")
+    }
+
+    #[test]
+    fn a_group_gets_its_bandwidth_a_mesh_with_its_latency_and_extra_peers() {
+        let net = base(200);
+        let members = vec![NodeId(3), NodeId(50), NodeId(120)];
+        let group = Group {
+            members: members.clone(),
+            upload_bps: Some(100_000_000),
+            download_bps: Some(100_000_000),
+            mesh: true,
+            mesh_latency: Some(SimDuration::from_millis_f64(5.0)),
+            extra_links: 60,
+        };
+        let streams = RngStreams::new(9);
+        let out = net
+            .with_groups(
+                &[group],
+                &LinkLatencySpec::Constant { ms: 50.0 },
+                &mut streams.stream(Purpose::Latency, 4),
+                &mut streams.stream(Purpose::Topology, 1),
+            )
+            .expect("applies");
+        for &m in &members {
+            assert_eq!(out.upload_bps(m), 100_000_000);
+            assert!(out.degree(m) >= 60, "degree {}", out.degree(m));
+            for &other in &members {
+                if other != m {
+                    let link = out.find_link(m, other).expect("meshed");
+                    assert_eq!(out.link_latency(link).as_micros(), 5_000);
+                }
+            }
+        }
+        assert_eq!(out.upload_bps(NodeId(4)), 1_000_000, "others keep theirs");
+        // Every old link survives with its latency.
+        for a in NodeId::all(200) {
+            for link in net.links_of(a) {
+                let b = net.link_target(link);
+                let kept = out.find_link(a, b).expect("kept");
+                assert_eq!(out.link_latency(kept), net.link_latency(link));
+            }
+        }
+    }
+
+    #[test]
+    fn extra_peers_are_distinct_and_never_the_member_itself() {
+        let mut rng = RngStreams::new(1).stream(Purpose::Topology, 1);
+        for me in [0, 7, 99] {
+            let peers = distinct_others(100, me, 99, &mut rng);
+            let set: std::collections::BTreeSet<u32> = peers.iter().copied().collect();
+            assert_eq!(set.len(), 99);
+            assert!(!set.contains(&me));
+            assert!(set.iter().all(|&p| p < 100));
+        }
+    }
+}

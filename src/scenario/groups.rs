@@ -1,0 +1,141 @@
+//! `[[network.group]]`: checking node groups with their own network attributes.
+//!
+//! Members are named by role ("miners", "attackers") or listed by index or name; roles are
+//! resolved when the world is built, once hash shares and attackers are known.
+
+use super::ScenarioError;
+use super::attack::Names;
+use super::raw::RawGroup;
+use super::validate::{Origin, quoted};
+use crate::id::NodeId;
+use crate::time::SimDuration;
+
+/// Who belongs to a group.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Members {
+    /// Every node with hash power.
+    Miners,
+    /// Every attacker node.
+    Attackers,
+    /// These nodes.
+    Nodes(Vec<NodeId>),
+}
+
+/// How many extra peers each member links to.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum ExtraLinks {
+    /// This many.
+    Count(u32),
+    /// This share of all nodes.
+    Share(f64),
+}
+
+/// A checked `[[network.group]]`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct GroupSpec {
+    /// Its members.
+    pub members: Members,
+    /// Upload bandwidth of every member, bit/s.
+    pub upload_bps: Option<u64>,
+    /// Download bandwidth of every member, bit/s.
+    pub download_bps: Option<u64>,
+    /// Link every pair of members.
+    pub mesh: bool,
+    /// Latency of the mesh links.
+    pub mesh_latency: Option<SimDuration>,
+    /// Extra peers per member.
+    pub extra: ExtraLinks,
+}
+
+/// Checks every group.
+pub(super) fn validate_groups(
+    raw: &[RawGroup],
+    names: &Names<'_>,
+    origin: &Origin<'_>,
+) -> Result<Vec<GroupSpec>, ScenarioError> {
+    raw.iter().enumerate().map(|(i, g)| validate_group(i, g, names, origin)).collect()
+}
+
+fn validate_group(
+    i: usize,
+    g: &RawGroup,
+    names: &Names<'_>,
+    origin: &Origin<'_>,
+) -> Result<GroupSpec, ScenarioError> {
+    let field = |name: &str| format!("network.group[{i}].{name}");
+    let nodes_field = field("nodes");
+    let members = match &g.nodes {
+        None => {
+            return Err(origin.error(
+                &nodes_field,
+                "(missing)",
+                "name the members: \"miners\", \"attackers\" or a list of node indices or names",
+            ));
+        }
+        Some(toml::Value::String(s)) if s == "miners" => Members::Miners,
+        Some(toml::Value::String(s)) if s == "attackers" => Members::Attackers,
+        Some(toml::Value::String(s)) => {
+            return Err(origin.error(
+                &nodes_field,
+                quoted(s),
+                "expected \"miners\", \"attackers\" or a list of node indices or names",
+            ));
+        }
+        Some(toml::Value::Array(list)) => {
+            let mut nodes = list
+                .iter()
+                .enumerate()
+                .map(|(k, v)| names.node(v, &format!("{nodes_field}[{k}]"), origin))
+                .collect::<Result<Vec<NodeId>, _>>()?;
+            nodes.sort_unstable();
+            nodes.dedup();
+            origin.check(!nodes.is_empty(), &nodes_field, "[]", "a group needs a member")?;
+            Members::Nodes(nodes)
+        }
+        Some(other) => {
+            return Err(origin.error(
+                &nodes_field,
+                other,
+                "expected \"miners\", \"attackers\" or a list of node indices or names",
+            ));
+        }
+    };
+    for (name, value) in [("upload_bps", g.upload_bps), ("download_bps", g.download_bps)] {
+        if let Some(v) = value {
+            origin.check(v > 0, &field(name), v, "must be greater than 0")?;
+        }
+    }
+    let mesh = g.mesh.unwrap_or(false);
+    let mesh_latency = match g.mesh_latency_ms {
+        None => None,
+        Some(ms) => {
+            origin.check(
+                mesh,
+                &field("mesh_latency_ms"),
+                ms,
+                "applies to mesh links only; set mesh = true",
+            )?;
+            Some(SimDuration::from_millis_f64(origin.non_negative(&field("mesh_latency_ms"), ms)?))
+        }
+    };
+    let extra = match (g.extra_links, g.link_share) {
+        (Some(_), Some(share)) => {
+            return Err(origin.error(
+                &field("link_share"),
+                share,
+                "give extra_links or link_share, not both",
+            ));
+        }
+        (Some(count), None) => ExtraLinks::Count(count),
+        (None, Some(share)) => ExtraLinks::Share(origin.probability(&field("link_share"), share)?),
+        (None, None) => ExtraLinks::Count(0),
+    };
+    Ok(GroupSpec {
+        members,
+        upload_bps: g.upload_bps,
+        download_bps: g.download_bps,
+        mesh,
+        mesh_latency,
+        extra,
+    })
+}
