@@ -305,7 +305,7 @@ mod tests {
         assert_eq!(q.pop(), None);
     }
 
-    /// One step of a random workload.
+    /// One step of a random sequence of queue operations.
     #[derive(Clone, Debug)]
     enum Op {
         /// Schedule at the last popped time plus a delay (what the engine does).
