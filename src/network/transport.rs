@@ -36,6 +36,8 @@
 
 use std::collections::VecDeque;
 
+use smallvec::SmallVec;
+
 use super::faults::{Change, Faults};
 use super::latency::{LinkDraws, MessageLatency};
 use super::message::Message;
@@ -364,7 +366,7 @@ impl Transport {
         }
         uplink.wake_at = None;
         advance(uplink, now);
-        let mut done: Vec<(LinkId, Queued)> = Vec::new();
+        let mut done: SmallVec<[(LinkId, Queued); 4]> = SmallVec::new();
         let mut k = 0;
         while k < uplink.connections.len() {
             let connection = &mut uplink.connections[k];
@@ -408,7 +410,7 @@ impl Transport {
         };
         let graph = &self.graph;
         let uplink = &mut uplinks[node.index()];
-        let caps: Vec<u64> = uplink
+        let caps: SmallVec<[u64; 16]> = uplink
             .connections
             .iter()
             .map(|c| {
@@ -416,7 +418,7 @@ impl Transport {
                 graph.download_bps(to) / u64::from(incoming[to.index()].max(1))
             })
             .collect();
-        let mut order: Vec<usize> = (0..caps.len()).collect();
+        let mut order: SmallVec<[usize; 16]> = (0..caps.len()).collect();
         order.sort_by_key(|&i| caps[i]);
         let mut capacity = graph.upload_bps(node);
         let mut left = order.len() as u64;
