@@ -206,7 +206,7 @@ pub struct RawMining {
 #[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct RawHashPower {
-    /// Measured pool shares by name ("bitcoin-2015", "litecoin", "dogecoin"), instead of a
+    /// Measured pool shares by name ("bitcoin-2015", "bitcoin-2018", "litecoin", "dogecoin"), instead of a
     /// distribution. Left out of the resolved form when absent, so older manifests stay as
     /// they were.
     #[serde(default, skip_serializing_if = "Option::is_none")]
