@@ -88,8 +88,11 @@ pub(crate) fn layout(blocks: &[TreeBlock], collapse: bool) -> Layout {
     // Heights to show: all of them in a short run; otherwise the ends and every fork with
     // some context.
     let mut keep = vec![!collapse || max_height <= COLLAPSE_ABOVE_HEIGHTS; max_height as usize + 1];
+    // The ends of the chain (a run that mined nothing has genesis alone).
     for h in [0, 1, max_height.saturating_sub(1), max_height] {
-        keep[h as usize] = true;
+        if h <= max_height {
+            keep[h as usize] = true;
+        }
     }
     for b in blocks.iter().filter(|b| !b.main) {
         let from = b.height.saturating_sub(CONTEXT_BLOCKS + 1);

@@ -44,33 +44,22 @@ pub fn terminal_summary(scenario: &Scenario, s: &Summary, wall_s: f64, out_dir: 
         "  blocks mined        {:>10}    main chain height {:>8}",
         s.blocks_mined, s.main_chain_height
     );
+    // With no block counted there is no rate: "0.00 %" would claim a measurement.
+    let stale_rate = if s.blocks_counted == 0 { "n/a".to_string() } else { percent(s.stale_rate) };
     let _ = writeln!(
         o,
         "  stale blocks        {:>10}    stale rate        {:>8}   (over the first {} blocks; last {} settle)",
-        s.stale_blocks,
-        percent(s.stale_rate),
-        s.blocks_counted,
-        s.settle_blocks
+        s.stale_blocks, stale_rate, s.blocks_counted, s.settle_blocks
     );
     let _ = writeln!(
         o,
         "  mean block interval {:>10.1} s  (target {} s)",
         s.mean_block_interval_s, scenario.chain.block_interval_s
     );
-    let _ = writeln!(o, "  propagation           median       mean        p90        max");
-    for (label, sp) in [
-        ("to 50 % of nodes", &s.propagation_ms.to_50_percent),
-        ("to 90 % of nodes", &s.propagation_ms.to_90_percent),
-        ("to all nodes", &s.propagation_ms.to_100_percent),
-    ] {
-        let _ = writeln!(
-            o,
-            "    {label:<17} {:>10} {:>10} {:>10} {:>10}",
-            ms(sp.median_ms),
-            ms(sp.mean_ms),
-            ms(sp.p90_ms),
-            ms(sp.max_ms)
-        );
+    if s.blocks_mined == 0 {
+        let _ = writeln!(o, "  propagation         n/a (no block was mined)");
+    } else {
+        propagation_lines(&mut o, s);
     }
     let _ = writeln!(
         o,
@@ -113,6 +102,25 @@ pub fn terminal_summary(scenario: &Scenario, s: &Summary, wall_s: f64, out_dir: 
         "  results in {out_dir}/ (blocks, propagation, reorgs, {attack_csv}miners CSVs, summary.json, manifest.json, propagation and revenue plots)"
     );
     o
+}
+
+/// The propagation table: time to 50 %, 90 % and all nodes, over blocks.
+fn propagation_lines(o: &mut String, s: &Summary) {
+    let _ = writeln!(o, "  propagation           median       mean        p90        max");
+    for (label, sp) in [
+        ("to 50 % of nodes", &s.propagation_ms.to_50_percent),
+        ("to 90 % of nodes", &s.propagation_ms.to_90_percent),
+        ("to all nodes", &s.propagation_ms.to_100_percent),
+    ] {
+        let _ = writeln!(
+            o,
+            "    {label:<17} {:>10} {:>10} {:>10} {:>10}",
+            ms(sp.median_ms),
+            ms(sp.mean_ms),
+            ms(sp.p90_ms),
+            ms(sp.max_ms)
+        );
+    }
 }
 
 /// The attackers beside their hash share and closed form, the eclipse and the timeline.

@@ -253,3 +253,50 @@ fn html_on_a_race_without_a_network_is_an_input_error() {
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     assert!(stderr(&o).contains("--html") && stderr(&o).contains("race without a network"));
 }
+
+#[test]
+fn a_run_that_mines_no_block_writes_every_file_and_its_tree_and_plots_redraw() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("empty");
+    let q = scenario("quickstart.toml");
+    let o = forksim_ok(&[
+        "run",
+        q.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--set",
+        "run.max_time_s=1",
+    ]);
+    let text = stdout(&o);
+    assert!(text.contains("blocks mined                 0"), "{text}");
+    // No block counted: no rate is claimed.
+    assert!(text.contains("stale rate             n/a"), "{text}");
+    assert!(!text.contains("0.00 %"), "{text}");
+    assert!(text.contains("propagation         n/a (no block was mined)"), "{text}");
+    for name in ["manifest.json", "blocks.csv", "tree.png", "tree.svg", "propagation.png"] {
+        assert!(out.join(name).exists(), "{name} missing");
+    }
+    let dir = out.to_str().unwrap();
+    forksim_ok(&["tree", dir]);
+    forksim_ok(&["plot", dir]);
+}
+
+#[test]
+fn tree_on_a_header_only_blocks_file_draws_genesis_alone() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("q");
+    let q = scenario("quickstart.toml");
+    forksim_ok(&[
+        "run",
+        q.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--set",
+        "run.blocks=20",
+    ]);
+    let blocks = std::fs::read_to_string(out.join("blocks.csv")).unwrap();
+    let header = blocks.lines().next().unwrap();
+    std::fs::write(out.join("blocks.csv"), format!("{header}\n")).unwrap();
+    let o = forksim_ok(&["tree", out.to_str().unwrap()]);
+    assert!(!stderr(&o).contains("panicked"));
+}
