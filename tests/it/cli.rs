@@ -8,15 +8,7 @@ use crate::support::{forksim, forksim_ok, read, scenario, stderr, stdout};
 fn quickstart_writes_every_file_with_matching_digests() {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("q");
-    let q = scenario("quickstart.toml");
-    let o = forksim_ok(&[
-        "run",
-        q.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-        "--set",
-        "run.blocks=100",
-    ]);
+    let o = run_quickstart(&out, "run.blocks=100");
     let text = stdout(&o);
     assert!(text.contains("stale rate") && text.contains("propagation"), "{text}");
 
@@ -258,15 +250,7 @@ fn html_on_a_race_without_a_network_is_an_input_error() {
 fn a_run_that_mines_no_block_writes_every_file_and_its_tree_and_plots_redraw() {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("empty");
-    let q = scenario("quickstart.toml");
-    let o = forksim_ok(&[
-        "run",
-        q.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-        "--set",
-        "run.max_time_s=1",
-    ]);
+    let o = run_quickstart(&out, "run.max_time_s=1");
     let text = stdout(&o);
     assert!(text.contains("blocks mined                 0"), "{text}");
     // No block counted: no rate is claimed.
@@ -285,18 +269,16 @@ fn a_run_that_mines_no_block_writes_every_file_and_its_tree_and_plots_redraw() {
 fn tree_on_a_header_only_blocks_file_draws_genesis_alone() {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("q");
-    let q = scenario("quickstart.toml");
-    forksim_ok(&[
-        "run",
-        q.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-        "--set",
-        "run.blocks=20",
-    ]);
+    run_quickstart(&out, "run.blocks=20");
     let blocks = std::fs::read_to_string(out.join("blocks.csv")).unwrap();
     let header = blocks.lines().next().unwrap();
     std::fs::write(out.join("blocks.csv"), format!("{header}\n")).unwrap();
     let o = forksim_ok(&["tree", out.to_str().unwrap()]);
     assert!(!stderr(&o).contains("panicked"));
+}
+
+/// Runs quickstart.toml into `out` with one `--set` override; fails the test unless it succeeds.
+fn run_quickstart(out: &std::path::Path, set: &str) -> std::process::Output {
+    let q = scenario("quickstart.toml");
+    forksim_ok(&["run", q.to_str().unwrap(), "--out", out.to_str().unwrap(), "--set", set])
 }
