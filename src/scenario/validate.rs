@@ -157,9 +157,41 @@ pub fn validate(
         )
     })?;
 
-    let max_time_default = blocks as f64 * block_interval_s * 1000.0;
+    // Header times are 32-bit seconds since 1970, as Bitcoin's: they end in February 2106,
+    // so a run must end before the header time after genesis runs out. A header's time runs
+    // ahead of the clock by at most a second per block (it must pass the median of the last
+    // eleven), hence the margin of `blocks` seconds.
+    let header_seconds_left = (f64::from(u32::MAX - genesis_time) - blocks as f64).max(0.0);
+    let expected_s = blocks as f64 * block_interval_s;
+    if expected_s >= header_seconds_left {
+        let (field, value) = if expected_s >= f64::from(u32::MAX) {
+            ("chain.block_interval_s", block_interval_s.to_string())
+        } else {
+            ("chain.genesis_time", genesis_time.to_string())
+        };
+        return Err(origin.error(
+            field,
+            value,
+            format!(
+                "run.blocks = {blocks} blocks at {block_interval_s} s take about {expected_s:.3e} s, \
+                 but 32-bit header times end {header_seconds_left:.3e} s after chain.genesis_time = \
+                 {genesis_time}"
+            ),
+        ));
+    }
+    // The default cap: a thousand times the expected duration, within the header times.
+    let max_time_default = (expected_s * 1000.0).min(header_seconds_left);
     let max_time_s =
         origin.positive("run.max_time_s", *raw.run.max_time_s.get_or_insert(max_time_default))?;
+    origin.check(
+        max_time_s <= header_seconds_left,
+        "run.max_time_s",
+        max_time_s,
+        format!(
+            "must be at most {header_seconds_left} s: 32-bit header times end that long after \
+             chain.genesis_time = {genesis_time}"
+        ),
+    )?;
     let max_events = *raw.run.max_events.get_or_insert(4_000_000_000);
     origin.check(max_events > 0, "run.max_events", max_events, "must be at least 1")?;
     let settle_blocks = *raw.run.settle_blocks.get_or_insert(blocks.min(10) / 2);

@@ -105,7 +105,7 @@ fn hash_power_presets_reject_unknown_names_and_bad_combinations() {
             "mining.hash_power.preset",
             "\"bitcoin-2019\"",
             "unknown pool preset",
-            "\"bitcoin-2015\", \"litecoin\", \"dogecoin\"",
+            "\"bitcoin-2015\", \"bitcoin-2018\", \"litecoin\", \"dogecoin\"",
         ],
     );
     assert_error(
@@ -188,4 +188,40 @@ fn every_shipped_scenario_validates() {
         let o = forksim(&["validate", p.to_str().unwrap()]);
         assert!(o.status.success(), "{name}: {}", stderr(&o));
     }
+}
+
+#[test]
+fn header_times_that_would_run_out_are_rejected_before_the_run() {
+    // 32-bit header times end in 2106: a run that would pass that is refused by `validate`.
+    assert_error(
+        &format!("{BASE}[chain]\nblock_interval_s = 1e9\n"),
+        &[],
+        &["chain.block_interval_s", "1000000000", "32-bit header times"],
+    );
+    assert_error(
+        &format!("{BASE}[chain]\ngenesis_time = 4294967000\n"),
+        &[],
+        &["chain.genesis_time", "4294967000", "32-bit header times"],
+    );
+    assert_error(&format!("{BASE}[run]\nmax_time_s = 1e10\n"), &[], &["run.max_time_s", "at most"]);
+}
+
+#[test]
+fn a_run_whose_header_times_end_near_the_limit_completes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let q = scenario("quickstart.toml");
+    let out = tmp.path().join("late");
+    // 50 blocks of 60 s leave about 16 days of header time after this genesis.
+    let o = forksim(&[
+        "run",
+        q.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--quiet",
+        "--set",
+        "chain.genesis_time=4293600000",
+        "--set",
+        "run.blocks=50",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
 }
