@@ -5,6 +5,7 @@
 
 use std::collections::BTreeMap;
 use std::io::IsTerminal;
+use std::num::NonZeroUsize;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
@@ -91,11 +92,11 @@ pub enum Command {
         /// Scenario to time instead of the default cases.
         scenario: Option<PathBuf>,
         /// Override a scenario field (repeatable; with SCENARIO only).
-        #[arg(long = "set", value_name = "FIELD.PATH=VALUE")]
+        #[arg(long = "set", value_name = "FIELD.PATH=VALUE", requires = "scenario")]
         set: Vec<String>,
-        /// Runs per case (the median is reported).
-        #[arg(long, default_value_t = 5)]
-        runs: usize,
+        /// Runs per case (the median is reported); at least 1.
+        #[arg(long, default_value_t = NonZeroUsize::new(5).expect("5 is not zero"))]
+        runs: NonZeroUsize,
     },
     /// Run a parameter sweep: every point of the axes times every seed, in parallel.
     Sweep {
@@ -295,7 +296,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
                 env!("CARGO_PKG_VERSION")
             );
             for case in &cases {
-                let m = crate::bench::run_case(case, runs.max(1))?;
+                let m = crate::bench::run_case(case, runs.get())?;
                 say!("{}", crate::bench::report_line(case, &m));
             }
             Ok(())

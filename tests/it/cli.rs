@@ -282,3 +282,15 @@ fn run_quickstart(out: &std::path::Path, set: &str) -> std::process::Output {
     let q = scenario("quickstart.toml");
     forksim_ok(&["run", q.to_str().unwrap(), "--out", out.to_str().unwrap(), "--set", set])
 }
+
+#[test]
+fn bench_refuses_overrides_without_a_scenario_and_zero_runs() {
+    // Both used to be ignored: the full default suite ran, or one run was timed.
+    let o = forksim(&["bench", "--set", "run.blocks=3"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("<SCENARIO>"), "{}", stderr(&o));
+    let q = scenario("quickstart.toml");
+    let o = forksim(&["bench", "--runs", "0", q.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("--runs"), "{}", stderr(&o));
+}
