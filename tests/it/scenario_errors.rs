@@ -192,7 +192,7 @@ fn every_shipped_scenario_validates() {
 
 /// A `[[network.region]]` table of the user's own (issue 11, item 5).
 const REGION_TABLE: &str = r#"[network]
-nodes = 10
+nodes = 30
 
 [[network.region]]
 name = "north_america"
