@@ -41,7 +41,7 @@ use topology::{TopologyError, TopologySpec, build_topology};
 
 /// How far the node shares may sum from 1 before the spec is rejected (the published tables
 /// are rounded to four digits).
-const SHARE_SUM_TOLERANCE: f64 = 1e-3;
+pub const SHARE_SUM_TOLERANCE: f64 = 1e-3;
 
 /// Per-node bandwidth, in bit/s.
 #[derive(Clone, Debug, PartialEq)]

@@ -13,6 +13,7 @@ pub mod attack;
 pub mod groups;
 pub mod overrides;
 pub mod raw;
+pub mod regions;
 pub mod validate;
 pub mod workload;
 

@@ -217,7 +217,11 @@ pub(crate) fn origin_of(field: &str, file: &str, overrides: &[Override]) -> Stri
         .rev()
         .find(|o| {
             let f = o.field();
-            f == field || field.starts_with(&format!("{f}.")) || f.starts_with(&format!("{field}."))
+            f == field
+                || field.starts_with(&format!("{f}."))
+                || field.starts_with(&format!("{f}["))
+                || f.starts_with(&format!("{field}."))
+                || f.starts_with(&format!("{field}["))
         })
         .map_or_else(|| file.to_string(), |o| format!("{file} (--set {})", o.argument))
 }

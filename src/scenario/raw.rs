@@ -251,6 +251,26 @@ pub struct RawNetwork {
     /// `[[network.group]]`: nodes with their own bandwidth and links.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub group: Option<Vec<RawGroup>>,
+    /// `[[network.region]]`: a region table of the user's own, in place of a named
+    /// `regions` share (its latency matrix is `network.latency.matrix_ms`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<Vec<RawRegion>>,
+}
+
+/// `[[network.region]]`: one region of a user-supplied region table.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct RawRegion {
+    /// The region's name (unique; attackers, groups and the timeline may name it).
+    pub name: Option<String>,
+    /// Share of the nodes in this region; the shares of all regions sum to 1.
+    pub node_share: Option<f64>,
+    /// Upload bandwidth of a node in this region, bit/s (`network.bandwidth.model =
+    /// "regions"`).
+    pub upload_bps: Option<u64>,
+    /// Download bandwidth of a node in this region, bit/s (`network.bandwidth.model =
+    /// "regions"`).
+    pub download_bps: Option<u64>,
 }
 
 /// `[[network.group]]`
@@ -322,6 +342,10 @@ pub struct RawLatency {
     pub per_message_shape: Option<f64>,
     /// `per_message = "lognormal"`: sigma of the underlying normal.
     pub per_message_sigma: Option<f64>,
+    /// `regions` with a `[[network.region]]` table: the mean one-way latency in ms between
+    /// regions, one row per region in table order (`matrix_ms[from][to]`, symmetric).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub matrix_ms: Option<Vec<Vec<f64>>>,
 }
 
 /// `[network.bandwidth]`

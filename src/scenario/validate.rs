@@ -231,23 +231,8 @@ pub fn validate(
             names.clone()
         }
     };
-    let regions = raw.network.regions.get_or_insert_with(|| "global".to_string()).clone();
-    let (region_names, node_share): (Vec<String>, Vec<f64>) = if regions == "global" {
-        (vec!["global".to_string()], vec![1.0])
-    } else {
-        let share = presets::node_share(&regions).ok_or_else(|| {
-            origin.error(
-                "network.regions",
-                quoted(&regions),
-                format!(
-                    "unknown region share; expected \"global\" or one of {:?}",
-                    presets::NODE_SHARE_NAMES
-                ),
-            )
-        })?;
-        (presets::REGION_NAMES.iter().map(|s| s.to_string()).collect(), share.to_vec())
-    };
-    let regional = region_names.len() > 1;
+    let region_table = super::regions::validate_regions(&mut raw.network, origin)?;
+    let regions = region_table.describe(raw.network.regions.as_deref());
 
     let topology = validate_topology(
         raw.network.topology.get_or_insert_with(Default::default),
@@ -256,16 +241,17 @@ pub fn validate(
     )?;
     let latency = validate_latency(
         raw.network.latency.get_or_insert_with(Default::default),
-        regional,
+        &region_table,
         &regions,
         origin,
     )?;
     let bandwidth = validate_bandwidth(
         raw.network.bandwidth.get_or_insert_with(Default::default),
-        regional,
+        &region_table,
         &regions,
         origin,
     )?;
+    let super::regions::RegionTable { names: region_names, node_share, .. } = region_table;
     let relay = validate_relay(raw.network.relay.get_or_insert_with(Default::default), origin)?;
     let bandwidth_sigma = {
         let b = raw.network.bandwidth.get_or_insert_with(Default::default);
@@ -648,15 +634,17 @@ fn validate_topology(
 
 fn validate_latency(
     l: &mut RawLatency,
-    regional: bool,
+    region_table: &super::regions::RegionTable,
     regions: &str,
     origin: &Origin<'_>,
 ) -> Result<LinkLatencySpec, ScenarioError> {
+    let regional = region_table.regional();
     let default_model = if regional { "regions" } else { "constant" };
     let model = l.model.get_or_insert_with(|| default_model.to_string()).clone();
     let m = "network.latency.model";
     if model != "regions" {
         origin.absent("network.latency.table", &l.table, m, &model)?;
+        origin.absent("network.latency.matrix_ms", &l.matrix_ms, m, &model)?;
         origin.absent("network.latency.jitter", &l.jitter, m, &model)?;
         origin.absent("network.latency.jitter_shape", &l.jitter_shape, m, &model)?;
     }
@@ -677,16 +665,9 @@ fn validate_latency(
                 regional,
                 m,
                 quoted(&model),
-                format!("needs regional nodes, but network.regions = \"{regions}\"; pick a region share such as \"bitcoin-2019\""),
+                format!("needs regional nodes, but {regions}; pick a region share such as \"bitcoin-2019\" or give a [[network.region]] table"),
             )?;
-            let table = l.table.get_or_insert_with(|| "2019".to_string()).clone();
-            let matrix = presets::latency_matrix_ms(&table).ok_or_else(|| {
-                origin.error(
-                    "network.latency.table",
-                    quoted(&table),
-                    "expected \"2015\" or \"2019\"",
-                )
-            })?;
+            let matrix = super::regions::latency_matrix(l, region_table, origin)?;
             let jitter_name = l.jitter.get_or_insert_with(|| "pareto".to_string()).clone();
             let jitter = match jitter_name.as_str() {
                 "none" => {
@@ -716,10 +697,7 @@ fn validate_latency(
                     ));
                 }
             };
-            Ok(LinkLatencySpec::Regions {
-                matrix_ms: matrix.iter().map(|r| r.to_vec()).collect(),
-                jitter,
-            })
+            Ok(LinkLatencySpec::Regions { matrix_ms: matrix, jitter })
         }
         "constant" => {
             let ms = origin.non_negative("network.latency.ms", *l.ms.get_or_insert(50.0))?;
@@ -755,10 +733,11 @@ fn validate_latency(
 
 fn validate_bandwidth(
     b: &mut RawBandwidth,
-    regional: bool,
+    region_table: &super::regions::RegionTable,
     regions: &str,
     origin: &Origin<'_>,
 ) -> Result<BandwidthSpec, ScenarioError> {
+    let regional = region_table.regional();
     let default_model = if regional { "regions" } else { "constant" };
     let model = b.model.get_or_insert_with(|| default_model.to_string()).clone();
     let m = "network.bandwidth.model";
@@ -770,8 +749,19 @@ fn validate_bandwidth(
                 regional,
                 m,
                 quoted(&model),
-                format!("needs regional nodes, but network.regions = \"{regions}\""),
+                format!("needs regional nodes, but {regions}"),
             )?;
+            if region_table.is_user() {
+                if let Some(table) = &b.table {
+                    return Err(origin.error(
+                        "network.bandwidth.table",
+                        quoted(table),
+                        "the built-in tables describe the six built-in regions; give upload_bps and download_bps in each [[network.region]]",
+                    ));
+                }
+                let (up, down) = super::regions::user_bandwidth(region_table, origin)?;
+                return Ok(BandwidthSpec::PerRegion { upload_bps: up, download_bps: down });
+            }
             let table = b.table.get_or_insert_with(|| "2019".to_string()).clone();
             let (up, down) = presets::bandwidth_bps(&table).ok_or_else(|| {
                 origin.error(
@@ -784,6 +774,7 @@ fn validate_bandwidth(
         }
         "constant" => {
             origin.absent("network.bandwidth.table", &b.table, m, &model)?;
+            super::regions::no_user_bandwidth(region_table, &model, origin)?;
             let up = *b.upload_bps.get_or_insert(20_000_000);
             let down = *b.download_bps.get_or_insert(50_000_000);
             origin.check(up > 0, "network.bandwidth.upload_bps", up, "must be greater than 0")?;

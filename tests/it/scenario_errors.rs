@@ -225,3 +225,61 @@ fn a_run_whose_header_times_end_near_the_limit_completes() {
     ]);
     assert!(o.status.success(), "{}", stderr(&o));
 }
+
+/// A `[[network.region]]` table of the user's own (issue 11, item 5).
+const REGION_TABLE: &str = r#"[network]
+nodes = 30
+
+[[network.region]]
+name = "north_america"
+node_share = 0.5
+upload_bps = 1_000_000
+download_bps = 8_000_000
+
+[[network.region]]
+name = "europe"
+node_share = 0.5
+upload_bps = 1_500_000
+download_bps = 12_000_000
+
+[network.latency]
+matrix_ms = [[36, 119], [119, 12]]
+"#;
+
+#[test]
+fn a_region_table_of_the_users_own_is_validated_and_printed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let path = tmp.path().join("regions.toml");
+    std::fs::write(&path, REGION_TABLE).unwrap();
+    let o = forksim(&["validate", path.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let printed = stdout(&o);
+    for needle in ["[[network.region]]", "name = \"europe\"", "matrix_ms", "model = \"regions\""] {
+        assert!(printed.contains(needle), "validate does not print {needle:?}: {printed}");
+    }
+    assert_error(
+        REGION_TABLE,
+        &["--set", "network.region[1].node_share=0.25"],
+        &["network.region.node_share", "[0.5, 0.25]", "sum to 1"],
+    );
+    assert_error(
+        REGION_TABLE,
+        &["--set", "network.latency.matrix_ms=[[36, 119], [120, 12]]"],
+        &["network.latency.matrix_ms[0][1]", "= 119", "symmetric"],
+    );
+    assert_error(
+        REGION_TABLE,
+        &["--set", "network.latency.matrix_ms=[[36, 119, 1], [119, 12, 1]]"],
+        &["network.latency.matrix_ms[0]", "one column per region, 2"],
+    );
+    assert_error(
+        REGION_TABLE,
+        &["--set", "network.region[0].download_bps=0"],
+        &["network.region[0].download_bps", "= 0", "greater than 0"],
+    );
+    assert_error(
+        &format!("{REGION_TABLE}[[timeline]]\nat_s = 60\nleave = [\"japan\"]\n"),
+        &[],
+        &["\"japan\"", "no node or region of that name", "north_america, europe"],
+    );
+}
