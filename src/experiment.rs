@@ -5,7 +5,8 @@
 //! sweep has the same columns:
 //! - network runs: `stale_rate` (stale blocks over counted blocks, a proportion),
 //!   `propagation_p50_mean_ms`, `propagation_p90_mean_ms`, `mean_block_interval_s`,
-//!   `block_interval_target_s`, `reorgs`, `blocks_mined`;
+//!   `block_interval_target_s`, `reorgs`, `blocks_mined`, `node_mean_delay_median_ms`
+//!   (Gervais et al.'s median over nodes of each node's mean block delay);
 //! - double-spend races: `success` (a proportion), `exact`, `nakamoto` (NaN where the closed
 //!   form does not apply);
 //! - selfish-mining races: `relative_revenue`, `eyal_sirer_revenue`, `stale_rate`.
@@ -64,6 +65,7 @@ impl Runner for ScenarioRunner {
             value("block_interval_target_s", scenario.chain.block_interval_s),
             value("reorgs", s.reorgs.count as f64),
             value("blocks_mined", s.blocks_mined as f64),
+            value("node_mean_delay_median_ms", s.node_mean_delay_median_ms.unwrap_or(f64::NAN)),
         ])
     }
 }

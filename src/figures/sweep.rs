@@ -9,7 +9,11 @@
 //! - anything else with a `stale_rate` metric: **stale rate against each of the first two
 //!   axes** (`stale_vs_<field>`), one colour per value of the other axis, with 95 % bars,
 //!   and the two-miner closed form with d = the measured mean time to reach 50 % of nodes
-//!   for reference.
+//!   for reference;
+//! - with published points (`reference.csv`, from the sweep file's `[sweep.reference]`):
+//!   **each referenced metric against the first axis** (`reference_vs_<field>`), one panel
+//!   per metric, the simulated means with 95 % bars as a line and the published points as
+//!   black diamonds, both named in the legend.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -135,6 +139,30 @@ pub fn draw_sweep_plots(dir: &Path, title: &str) -> Result<Vec<(PathBuf, Vec<u8>
         );
     }
     let mut written = Vec::new();
+    let reference_path = dir.join(crate::sweep::REFERENCE_CSV);
+    if reference_path.exists() && !points.axis_names.is_empty() {
+        let reference = read_reference(&reference_path)?;
+        let series_axis = (points.axis_names.len() > 1).then_some(1);
+        let panels: Vec<Panel> = reference
+            .iter()
+            .map(|p| Panel {
+                simulated: points.series(&p.metric, 0, series_axis),
+                metric: p.metric.clone(),
+                label: p.label.clone(),
+                published: p.points.clone(),
+            })
+            .collect();
+        let x_name = points.axis_names[0].clone();
+        let short = x_name.rsplit('.').next().unwrap_or(&x_name).to_string();
+        let size = (700 * panels.len().max(1) as u32, 600);
+        written.extend(save_figure_sized(
+            dir,
+            &format!("reference_vs_{short}"),
+            size,
+            |a| draw_reference(a, &panels, &x_name, title),
+            |a| draw_reference(a, &panels, &x_name, title),
+        )?);
+    }
     if points.rows.iter().any(|r| r.metric == "stale_rate") {
         // One figure against each of the first two axes, the other giving the series.
         for x in 0..points.axis_names.len().min(2) {
@@ -369,5 +397,190 @@ fn draw_stale<DB: DrawingBackend>(
         let pad = (x_max - x_min).max(1.0) * 0.05;
         let mut chart = builder.build_cartesian_2d(x_min - pad..x_max + pad, 0.0..y_max)?;
         body!(chart)
+    }
+}
+
+/// One panel of the reference figure: a metric, simulated and published.
+struct Panel {
+    metric: String,
+    label: String,
+    simulated: Vec<Group>,
+    published: Vec<(f64, f64)>,
+}
+
+/// One metric's published points.
+struct Published {
+    metric: String,
+    label: String,
+    points: Vec<(f64, f64)>,
+}
+
+/// `reference.csv`, per metric in order of first appearance.
+fn read_reference(path: &Path) -> Result<Vec<Published>, PlotError> {
+    let bad = |reason: String| PlotError::Read { path: path.display().to_string(), reason };
+    let mut reader = csv::Reader::from_path(path).map_err(|e| bad(e.to_string()))?;
+    let mut out: Vec<Published> = Vec::new();
+    for (line, record) in reader.records().enumerate() {
+        let record = record.map_err(|e| bad(e.to_string()))?;
+        let field = |i: usize| record.get(i).unwrap_or("");
+        let number = |i: usize| {
+            field(i)
+                .parse::<f64>()
+                .map_err(|_| bad(format!("row {}: `{}` is not a number", line + 2, field(i))))
+        };
+        let (x, value) = (number(1)?, number(3)?);
+        let (label, metric) = (field(0).to_string(), field(2).to_string());
+        match out.iter_mut().find(|p| p.metric == metric) {
+            Some(entry) => entry.points.push((x, value)),
+            None => out.push(Published { metric, label, points: vec![(x, value)] }),
+        }
+    }
+    Ok(out)
+}
+
+/// What a metric measures, for a panel's y axis.
+fn metric_description(metric: &str) -> String {
+    match metric {
+        "stale_rate" => "stale (orphan) rate".to_string(),
+        "node_mean_delay_median_ms" => "median over nodes of the mean block delay (ms)".to_string(),
+        other => other.to_string(),
+    }
+}
+
+fn draw_reference<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    panels: &[Panel],
+    x_name: &str,
+    title: &str,
+) -> DrawResult<(), DB> {
+    area.fill(&WHITE)?;
+    let areas = area.split_evenly((1, panels.len().max(1)));
+    for (panel, area) in panels.iter().zip(&areas) {
+        let xs = panel
+            .simulated
+            .iter()
+            .flat_map(|g| g.1.iter().map(|p| p.x))
+            .chain(panel.published.iter().map(|p| p.0));
+        let (x_min, x_max) = xs.fold((f64::MAX, f64::MIN), |(lo, hi), x| (lo.min(x), hi.max(x)));
+        let ys = panel
+            .simulated
+            .iter()
+            .flat_map(|g| g.1.iter().flat_map(|p| [p.low, p.high, p.mean]))
+            .chain(panel.published.iter().map(|p| p.1))
+            .filter(|y| y.is_finite() && *y > 0.0);
+        let (y_min, y_max) = ys.fold((f64::MAX, f64::MIN), |(lo, hi), y| (lo.min(y), hi.max(y)));
+        if x_min > x_max || y_min > y_max {
+            continue;
+        }
+        let log_x = x_min > 0.0 && x_max / x_min >= 20.0;
+        let log_y = y_max / y_min >= 20.0;
+        let caption = format!("{}  ({title})", metric_description(&panel.metric));
+        let mut builder = ChartBuilder::on(area);
+        builder
+            .caption(caption, ("sans-serif", 19))
+            .margin(20)
+            .x_label_area_size(50)
+            .y_label_area_size(80);
+        let (x_lo, x_hi) = if log_x {
+            (x_min / 1.3, x_max * 1.3)
+        } else {
+            let pad = (x_max - x_min).max(1.0) * 0.05;
+            (x_min - pad, x_max + pad)
+        };
+        let (y_lo, y_hi) = if log_y { (y_min / 1.5, y_max * 1.5) } else { (0.0, y_max * 1.1) };
+        macro_rules! body {
+            ($chart:expr) => {{
+                let chart = &mut $chart;
+                chart
+                    .configure_mesh()
+                    .x_desc(x_name)
+                    .y_desc(metric_description(&panel.metric))
+                    .x_label_formatter(&|v| tick(*v))
+                    .y_label_formatter(&|v| tick(*v))
+                    .label_style(("sans-serif", 15))
+                    .draw()?;
+                for (i, (v, pts)) in panel.simulated.iter().enumerate() {
+                    let c = colour(i);
+                    let label = if panel.simulated.len() > 1 {
+                        format!("forksim, series {v} (bars: 95 %)")
+                    } else {
+                        "forksim (bars: 95 %)".to_string()
+                    };
+                    let visible: Vec<Mark> = pts
+                        .iter()
+                        .copied()
+                        .filter(|p| p.mean.is_finite() && (!log_y || p.mean > 0.0))
+                        .collect();
+                    chart
+                        .draw_series(LineSeries::new(
+                            visible.iter().map(|p| (p.x, p.mean)),
+                            c.stroke_width(2),
+                        ))?
+                        .label(label)
+                        .legend(move |(x, y)| {
+                            PathElement::new(vec![(x, y), (x + 24, y)], c.stroke_width(2))
+                        });
+                    chart.draw_series(visible.iter().map(|p| {
+                        let low = if log_y { p.low.max(y_lo) } else { p.low };
+                        ErrorBar::new_vertical(p.x, low, p.mean, p.high, c.filled(), 8)
+                    }))?;
+                    chart.draw_series(
+                        visible.iter().map(|p| Circle::new((p.x, p.mean), 4, c.filled())),
+                    )?;
+                }
+                let published: Vec<(f64, f64)> =
+                    panel.published.iter().copied().filter(|p| !log_y || p.1 > 0.0).collect();
+                chart
+                    .draw_series(published.iter().map(|&p| {
+                        EmptyElement::at(p)
+                            + Polygon::new(vec![(0, -7), (7, 0), (0, 7), (-7, 0)], BLACK.filled())
+                    }))?
+                    .label(panel.label.clone())
+                    .legend(|(x, y)| {
+                        Polygon::new(
+                            vec![(x + 12, y - 6), (x + 18, y), (x + 12, y + 6), (x + 6, y)],
+                            BLACK.filled(),
+                        )
+                    });
+                legend_box!(chart, SeriesLabelPosition::UpperLeft)?;
+            }};
+        }
+        match (log_x, log_y) {
+            (true, true) => {
+                let mut chart = builder
+                    .build_cartesian_2d((x_lo..x_hi).log_scale(), (y_lo..y_hi).log_scale())?;
+                body!(chart)
+            }
+            (true, false) => {
+                let mut chart = builder.build_cartesian_2d((x_lo..x_hi).log_scale(), y_lo..y_hi)?;
+                body!(chart)
+            }
+            (false, true) => {
+                let mut chart = builder.build_cartesian_2d(x_lo..x_hi, (y_lo..y_hi).log_scale())?;
+                body!(chart)
+            }
+            (false, false) => {
+                let mut chart = builder.build_cartesian_2d(x_lo..x_hi, y_lo..y_hi)?;
+                body!(chart)
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A tick label with about three significant digits and no trailing zeros.
+fn tick(v: f64) -> String {
+    let digits = if v.abs() >= 100.0 {
+        0
+    } else if v.abs() >= 1.0 {
+        2
+    } else {
+        (3 - v.abs().log10().floor() as i32).clamp(0, 9) as usize
+    };
+    let text = format!("{v:.digits$}");
+    if text.contains('.') {
+        text.trim_end_matches('0').trim_end_matches('.').to_string()
+    } else {
+        text
     }
 }

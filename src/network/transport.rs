@@ -25,8 +25,12 @@
 //!   other peers; on a busy connection they follow its data, in order.
 //! - **`Fifo`**: one message at a time, first come first served, control messages included,
 //!   at `min(upload of the sender, download of the receiver)` (forksim's first model).
-//! - **`BlockFifo`**: block data one message at a time as in `Fifo`, control messages at once
-//!   without waiting (Gervais et al.'s model).
+//! - **`BlockFifo`**: Gervais et al.'s model. Block data leaves one message at a time, the
+//!   uplink busy for `size / upload of the sender` per block; the receiver takes blocks in
+//!   one at a time through its own download queue (`size / its download` each), and a block
+//!   has arrived `size / min(upload, download)` after its download began, plus the latency.
+//!   A fast sender is therefore not held up by slow receivers. Control messages go at once
+//!   without waiting.
 //! - **`UntilArrival`**: SimBlock's model: block data goes one message at a time and the
 //!   next one starts when the previous one *arrives*; control messages use no bandwidth.
 //!
@@ -173,8 +177,9 @@ struct SharedUplink {
 
 /// The uplinks of every node, under one model.
 enum Uplinks {
-    /// `Fifo` and `UntilArrival`: when each uplink is free again.
-    Serial { free_at: Vec<SimTime> },
+    /// `Fifo`, `BlockFifo` and `UntilArrival`: when each uplink is free again, and with
+    /// `BlockFifo` when each node's download queue is free again (empty otherwise).
+    Serial { free_at: Vec<SimTime>, download_free_at: Vec<SimTime> },
     /// `Shared`: each uplink's connections, and the block transfers each node is receiving.
     Shared { uplinks: Vec<SharedUplink>, incoming: Vec<u32> },
 }
@@ -209,9 +214,14 @@ impl Transport {
                 uplinks: vec![SharedUplink::default(); nodes],
                 incoming: vec![0; nodes],
             },
-            Uplink::Fifo | Uplink::BlockFifo | Uplink::UntilArrival => {
-                Uplinks::Serial { free_at: vec![SimTime::ZERO; nodes] }
-            }
+            Uplink::Fifo | Uplink::BlockFifo | Uplink::UntilArrival => Uplinks::Serial {
+                free_at: vec![SimTime::ZERO; nodes],
+                download_free_at: if spec.uplink == Uplink::BlockFifo {
+                    vec![SimTime::ZERO; nodes]
+                } else {
+                    Vec::new()
+                },
+            },
         };
         let clocks = vec![LinkClock::default(); graph.link_count()];
         Transport { graph, spec, draws, clocks, uplinks, faults }
@@ -264,11 +274,14 @@ impl Transport {
     ) -> Sent {
         let control = msg.kind.is_control();
         match &mut self.uplinks {
-            Uplinks::Serial { free_at } => {
+            Uplinks::Serial { free_at, .. } => {
                 let free = free_at[from.index()];
+                if self.spec.uplink == Uplink::BlockFifo && !control {
+                    return Sent::Now(self.block_fifo(from, link, size_bytes, now.max(free)));
+                }
                 let (start, sent) = match self.spec.uplink {
                     Uplink::UntilArrival if control => (now, now),
-                    Uplink::BlockFifo if control => {
+                    Uplink::BlockFifo => {
                         (now, now + self.graph.transmission_time(link, size_bytes))
                     }
                     _ => {
@@ -298,6 +311,38 @@ impl Transport {
                 Sent::Held(self.enqueue(from, link, queued, now))
             }
         }
+    }
+
+    /// Gervais et al.'s block transfer, which `start`s when `from`'s uplink is free: the
+    /// uplink is busy for `size / upload` only (a miner at 100 Mbit/s frees it after 42 ms
+    /// per 531 kB, however slow the receiver); the block reaches the receiver's socket one
+    /// latency after `start`, waits for the receiver's own download queue (blocks taken in
+    /// one at a time, each for `size / download`), and has arrived `size / min(upload,
+    /// download)` after its download began (their `BLOCK` handler's `eventTime`). The
+    /// download queue is reserved in the order the sends are made, which is their arrival
+    /// order except when a later send crosses a shorter latency (rare: a node downloads
+    /// one block at a time except at forks). No later message on the link overtakes it.
+    fn block_fifo(
+        &mut self,
+        from: NodeId,
+        link: LinkId,
+        size_bytes: u64,
+        start: SimTime,
+    ) -> Transmission {
+        let to = self.graph.link_target(link);
+        let (up, down) = (self.graph.upload_bps(from), self.graph.download_bps(to));
+        let reached = self.arrival(link, false, start);
+        let Uplinks::Serial { free_at, download_free_at } = &mut self.uplinks else {
+            unreachable!("block-fifo uplinks are serial")
+        };
+        free_at[from.index()] = start + super::transmission_micros(size_bytes, up);
+        let download = &mut download_free_at[to.index()];
+        let begin = reached.max(*download);
+        *download = begin + super::transmission_micros(size_bytes, down);
+        let arrives = begin + super::transmission_micros(size_bytes, up.min(down));
+        let clock = &mut self.clocks[link.index()];
+        clock.last_arrival = clock.last_arrival.max(arrives);
+        Transmission { start, arrives }
     }
 
     /// When a message that leaves the sender at `sent` reaches the end of `link`: its own
@@ -476,7 +521,7 @@ impl Transport {
 /// The serial uplinks' free times (the caller knows the model is serial).
 fn free_at_mut(uplinks: &mut Uplinks, node: NodeId) -> &mut SimTime {
     match uplinks {
-        Uplinks::Serial { free_at } => &mut free_at[node.index()],
+        Uplinks::Serial { free_at, .. } => &mut free_at[node.index()],
         Uplinks::Shared { .. } => unreachable!("called for serial uplinks only"),
     }
 }
@@ -643,21 +688,54 @@ mod tests {
         assert!(b.start.as_micros() == 1_000_000 && ms(b.arrives) > 1_050.0);
     }
 
+    /// Sends 1 MB of `kind` from node 0 over `link` at time zero on a serial uplink.
+    fn send_1mb(t: &mut Transport, link: LinkId, kind: MessageKind) -> Transmission {
+        match t.transmit(NodeId(0), link, block(kind), 1_000_000, false, SimTime::ZERO) {
+            Sent::Now(x) => x,
+            Sent::Held(_) => panic!("serial uplinks know arrivals at once"),
+        }
+    }
+
+    #[test]
+    fn block_fifo_frees_the_uplink_at_its_own_rate_and_queues_at_the_receiver() {
+        // Gervais et al.'s model: a fast uplink (80 Mbit/s) to slow receivers (8 Mbit/s).
+        let spec = NetworkSpec {
+            nodes: 3,
+            region_names: vec!["global".to_string()],
+            node_share: vec![1.0],
+            topology: TopologySpec::Edges(vec![(0, 1), (0, 2)]),
+            latency: LinkLatencySpec::Constant { ms: 50.0 },
+            bandwidth: BandwidthSpec::Constant { upload_bps: 80_000_000, download_bps: 8_000_000 },
+        };
+        let graph = Network::build(&spec, &RngStreams::new(1)).expect("builds");
+        let transfer = TransferSpec {
+            uplink: Uplink::BlockFifo,
+            message_latency: MessageLatency::None,
+            control_overhead: SimDuration::ZERO,
+        };
+        let mut t = Transport::new(graph, transfer, LinkDraws::new(7), None);
+        let links: Vec<LinkId> = t.graph().links_of(NodeId(0)).collect();
+        let mut send = |link, kind| {
+            let x = send_1mb(&mut t, link, kind);
+            (ms(x.start), ms(x.arrives))
+        };
+        // 1 MB: 0.1 s on the sender's uplink, 1 s at the receiver's 8 Mbit/s.
+        assert_eq!(send(links[0], MessageKind::Block), (0.0, 1_050.0));
+        // The next upload starts after 0.1 s, not after the first receiver's 1 s.
+        assert_eq!(send(links[1], MessageKind::Block), (100.0, 1_150.0));
+        // A second block to the first receiver waits for its download queue.
+        assert_eq!(send(links[0], MessageKind::Block), (200.0, 2_050.0));
+        // Control messages do not wait for block data.
+        let (start, arrives) = send(links[1], MessageKind::Inv);
+        assert_eq!(start, 0.0);
+        assert!(arrives < 1_150.0 + 1.0);
+    }
+
     #[test]
     fn until_arrival_releases_the_next_block_when_the_previous_arrives() {
         let mut t = star(Uplink::UntilArrival, MessageLatency::None);
         let links: Vec<LinkId> = t.graph().links_of(NodeId(0)).collect();
-        let send = |t: &mut Transport, link, kind| match t.transmit(
-            NodeId(0),
-            link,
-            block(kind),
-            1_000_000,
-            false,
-            SimTime::ZERO,
-        ) {
-            Sent::Now(x) => x,
-            Sent::Held(_) => panic!("serial"),
-        };
+        let send = send_1mb;
         let a = send(&mut t, links[0], MessageKind::Block);
         let inv = send(&mut t, links[2], MessageKind::Inv);
         let b = send(&mut t, links[1], MessageKind::Block);

@@ -54,6 +54,9 @@ pub const RUNS_CSV: &str = "runs.csv";
 /// Name of the one-row-per-(point, metric) table in an output folder.
 pub const POINTS_CSV: &str = "points.csv";
 
+/// Name of the published points a sweep file gives to draw beside its own (`[sweep.reference]`).
+pub const REFERENCE_CSV: &str = "reference.csv";
+
 /// One measured quantity of a run.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Metric {
@@ -348,6 +351,11 @@ pub fn run_sweep<R: Runner>(
     let sweep_path = out.join(SWEEP_JSON);
     atomic_write(&sweep_path, &sweep_json)?;
     report.outputs.push(sweep_path);
+    if let Some(reference) = spec.reference() {
+        let path = out.join(REFERENCE_CSV);
+        atomic_write(&path, &reference.to_csv())?;
+        report.outputs.push(path);
+    }
 
     let previous = if options.resume { journal.records(&digest)? } else { Vec::new() };
     for record in &previous {
@@ -624,6 +632,13 @@ pub fn merge(dirs: &[PathBuf], out_dir: &Path) -> Result<SweepReport, SweepError
     let sweep_path = out_dir.join(SWEEP_JSON);
     atomic_write(&sweep_path, &sweep_json)?;
     report.outputs.push(sweep_path);
+    let reference = first.join(REFERENCE_CSV);
+    if reference.exists() {
+        let bytes = fs::read(&reference).map_err(|e| SweepError::io(&reference, e))?;
+        let path = out_dir.join(REFERENCE_CSV);
+        atomic_write(&path, &bytes)?;
+        report.outputs.push(path);
+    }
     report.outputs.extend(output::write_tables(out_dir, &resolved, &records)?);
     Ok(report)
 }

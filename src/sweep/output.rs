@@ -68,6 +68,21 @@ pub struct ResolvedAxis {
     pub values: Vec<serde_json::Value>,
     /// The same values as written in the tables' cells.
     pub cells: Vec<String>,
+    /// Fields that vary together with this one, one value per value of the axis (absent
+    /// when there are none, so older sweep descriptions read the same).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub paired: Vec<ResolvedAxis>,
+}
+
+impl ResolvedAxis {
+    fn of(axis: &crate::sweep::spec::Axis) -> ResolvedAxis {
+        ResolvedAxis {
+            field: axis.field.clone(),
+            values: axis.values.iter().map(toml_to_json).collect(),
+            cells: axis.values.iter().map(cell).collect(),
+            paired: axis.paired.iter().map(ResolvedAxis::of).collect(),
+        }
+    }
 }
 
 impl Resolved {
@@ -82,15 +97,7 @@ impl Resolved {
             seed: spec.seed(),
             seeds: spec.seeds(),
             set: spec.fixed_overrides().iter().map(|o| o.argument.clone()).collect(),
-            axes: spec
-                .axes()
-                .iter()
-                .map(|a| ResolvedAxis {
-                    field: a.field.clone(),
-                    values: a.values.iter().map(toml_to_json).collect(),
-                    cells: a.values.iter().map(cell).collect(),
-                })
-                .collect(),
+            axes: spec.axes().iter().map(ResolvedAxis::of).collect(),
             points: spec.points_count(),
             runs: spec.runs_count(),
         }
@@ -117,7 +124,10 @@ impl Resolved {
         }
         let mut points: u64 = 1;
         for axis in &resolved.axes {
-            if axis.cells.is_empty() || axis.cells.len() != axis.values.len() {
+            if axis.cells.is_empty()
+                || axis.cells.len() != axis.values.len()
+                || axis.paired.iter().any(|p| p.cells.len() != axis.cells.len())
+            {
                 return Err(bad(format!(
                     "axis `{}` has no values or mismatched cells",
                     axis.field

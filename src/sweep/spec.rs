@@ -2,7 +2,9 @@
 //!
 //! Everything a run depends on is decided here, before anything runs: the points (the
 //! Cartesian product of the axes, first axis outermost), the replicates, each run's
-//! overrides and its seed. Seeds are derived by hashing, not drawn from a stream, so run
+//! overrides and its seed. An axis may carry `paired` fields that take their own values
+//! together with the axis's, one per point (an interval series whose block size scales
+//! with the interval), so they add no points. Seeds are derived by hashing, not drawn from a stream, so run
 //! 57 has the same seed whether it is run first, last, alone in a shard or after a resume.
 //!
 //! The file is walked by hand rather than through derived deserializers so that every
@@ -28,6 +30,39 @@ pub struct Axis {
     pub field: String,
     /// The values, as TOML values (at least one).
     pub values: Vec<toml::Value>,
+    /// Fields that vary together with this one: value `i` of each goes with value `i` of
+    /// the axis (same length; no further pairing inside).
+    pub paired: Vec<Axis>,
+}
+
+/// Published points to draw beside the sweep's own (`[sweep.reference]`): their x on the
+/// first axis and, per metric, their value at each x. They change no run; the sweep writes
+/// them to `reference.csv` for the figures.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Reference {
+    /// Where the points come from (the figures' legend).
+    pub label: String,
+    /// The x of each point, on the first axis.
+    pub x: Vec<f64>,
+    /// Per metric (in file order of names, sorted): its value at each x.
+    pub metrics: Vec<(String, Vec<f64>)>,
+}
+
+impl Reference {
+    /// `reference.csv`: one row per (point, metric), columns `label,x,metric,value`.
+    pub fn to_csv(&self) -> Vec<u8> {
+        let mut out = csv::Writer::from_writer(Vec::new());
+        let mut rows = vec![["label".to_string(), "x".into(), "metric".into(), "value".into()]];
+        for (metric, values) in &self.metrics {
+            for (x, v) in self.x.iter().zip(values) {
+                rows.push([self.label.clone(), x.to_string(), metric.clone(), v.to_string()]);
+            }
+        }
+        for row in rows {
+            out.write_record(&row).expect("writing to memory cannot fail");
+        }
+        out.into_inner().expect("writing to memory cannot fail")
+    }
 }
 
 /// One run of a sweep: which point and replicate, its seed, and the overrides to apply.
@@ -41,7 +76,8 @@ pub struct RunPlan {
     pub replicate: u64,
     /// The run's seed (see [`run_seed`]).
     pub seed: u64,
-    /// The sweep's fixed `set` overrides, then one per axis, in axis order.
+    /// The sweep's fixed `set` overrides, then one per axis, in axis order (each followed
+    /// by its paired fields, in file order).
     pub overrides: Vec<Override>,
 }
 
@@ -57,6 +93,7 @@ pub struct SweepSpec {
     set: Vec<Override>,
     axes: Vec<Axis>,
     points: u64,
+    reference: Option<Reference>,
 }
 
 /// The seed of replicate `replicate` of point `point`: the first 8 bytes (little-endian)
@@ -115,6 +152,11 @@ impl SweepSpec {
         &self.axes
     }
 
+    /// The published points to draw beside the sweep's, if the file gives any.
+    pub fn reference(&self) -> Option<&Reference> {
+        self.reference.as_ref()
+    }
+
     /// Number of points (the product of the axis lengths; 1 without axes).
     pub fn points_count(&self) -> u64 {
         self.points
@@ -143,6 +185,9 @@ impl SweepSpec {
             let mut overrides = self.set.clone();
             for (axis, &i) in self.axes.iter().zip(&coordinates) {
                 overrides.push(axis_override(&axis.field, &axis.values[i]));
+                for paired in &axis.paired {
+                    overrides.push(axis_override(&paired.field, &paired.values[i]));
+                }
             }
             for replicate in 0..self.seeds {
                 runs.push(RunPlan {
@@ -193,7 +238,8 @@ fn axis_override(field: &str, value: &toml::Value) -> Override {
 /// Returns [`SweepError::Read`] or [`SweepError::Syntax`] if the file cannot be read or is
 /// not TOML, and [`SweepError::Field`] (naming the file, the field path and the value) for
 /// an unknown field, a missing or mistyped one, an axis with both or neither of `values`
-/// and `range`, an empty axis, `seeds = 0`, a bad `set` entry, an unreadable base scenario,
+/// and `range`, an empty axis, a paired field whose values do not match its axis's in
+/// number, a field varied twice, `seeds = 0`, a bad `set` entry, an unreadable base scenario,
 /// or more than [`MAX_RUNS`] runs.
 pub fn load(path: &Path) -> Result<SweepSpec, SweepError> {
     let file = path.display().to_string();
@@ -206,7 +252,7 @@ pub fn load(path: &Path) -> Result<SweepSpec, SweepError> {
     let walk = Walker { file: &file };
     walk.only(&root, "", &["sweep"])?;
     let sweep = walk.table(root.get("sweep"), "sweep")?;
-    walk.only(sweep, "sweep", &["name", "base", "seed", "seeds", "set", "axis"])?;
+    walk.only(sweep, "sweep", &["name", "base", "seed", "seeds", "set", "axis", "reference"])?;
 
     let name = match sweep.get("name") {
         None => path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default(),
@@ -267,13 +313,30 @@ pub fn load(path: &Path) -> Result<SweepSpec, SweepError> {
     if let Some(v) = sweep.get("axis") {
         let items = walk.array(Some(v), "sweep.axis")?;
         for (i, item) in items.iter().enumerate() {
-            let axis = walk.axis(item, &format!("sweep.axis[{i}]"))?;
-            if axes.iter().any(|a| a.field == axis.field) {
+            let axis = walk.axis(item, &format!("sweep.axis[{i}]"), true)?;
+            let varied = |field: &str| {
+                axes.iter().any(|a| a.field == field || a.paired.iter().any(|p| p.field == field))
+            };
+            if varied(&axis.field) {
                 return Err(walk.err(
                     &format!("sweep.axis[{i}].field"),
                     item.get("field"),
                     "this field already has an axis; give each field one axis",
                 ));
+            }
+            for (k, paired) in axis.paired.iter().enumerate() {
+                let again = paired.field == axis.field
+                    || axis.paired[..k].iter().any(|p| p.field == paired.field);
+                if varied(&paired.field) || again {
+                    let at = format!("sweep.axis[{i}].paired[{k}].field");
+                    let value =
+                        item.get("paired").and_then(|p| p.get(k)).and_then(|p| p.get("field"));
+                    return Err(walk.err(
+                        &at,
+                        value,
+                        "this field is already varied; give each field one axis",
+                    ));
+                }
             }
             axes.push(axis);
         }
@@ -292,7 +355,20 @@ pub fn load(path: &Path) -> Result<SweepSpec, SweepError> {
         ));
     }
 
+    let reference = match sweep.get("reference") {
+        None => None,
+        Some(v) => Some(walk.reference(v, "sweep.reference")?),
+    };
+    if reference.is_some() && axes.is_empty() {
+        return Err(walk.err(
+            "sweep.reference",
+            sweep.get("reference"),
+            "reference points are drawn against the first axis; the sweep has none",
+        ));
+    }
+
     Ok(SweepSpec {
+        reference,
         name,
         base_text,
         base,
@@ -377,10 +453,16 @@ impl Walker<'_> {
         }
     }
 
-    /// Reads one `[[sweep.axis]]` table at path `at`.
-    fn axis(&self, value: &toml::Value, at: &str) -> Result<Axis, SweepError> {
+    /// Reads one `[[sweep.axis]]` table at path `at` (or, without `pairs`, one of its
+    /// `paired` entries, which cannot have their own).
+    fn axis(&self, value: &toml::Value, at: &str, pairs: bool) -> Result<Axis, SweepError> {
         let table = self.table(Some(value), at)?;
-        self.only(table, at, &["field", "values", "range"])?;
+        let allowed: &[&str] = if pairs {
+            &["field", "values", "range", "paired"]
+        } else {
+            &["field", "values", "range"]
+        };
+        self.only(table, at, allowed)?;
         let field_at = format!("{at}.field");
         let field = self.string(table.get("field"), &field_at)?;
         let key_ok = |k: &str| {
@@ -421,7 +503,94 @@ impl Walker<'_> {
             }
             (None, Some(r)) => self.range(r, &format!("{at}.range"))?,
         };
-        Ok(Axis { field: field.to_string(), values })
+        let mut paired = Vec::new();
+        if let Some(v) = table.get("paired") {
+            let items = self.array(Some(v), &format!("{at}.paired"))?;
+            for (k, item) in items.iter().enumerate() {
+                let pair_at = format!("{at}.paired[{k}]");
+                let pair = self.axis(item, &pair_at, false)?;
+                if pair.values.len() != values.len() {
+                    let key = if item.get("values").is_some() { "values" } else { "range" };
+                    return Err(self.err(
+                        &format!("{pair_at}.{key}"),
+                        item.get(key),
+                        format!(
+                            "has {} values but its axis `{field}` has {}; a paired field needs \
+                             one value per value of its axis",
+                            pair.values.len(),
+                            values.len()
+                        ),
+                    ));
+                }
+                paired.push(pair);
+            }
+        }
+        Ok(Axis { field: field.to_string(), values, paired })
+    }
+
+    /// Reads `[sweep.reference]`: a `label`, an `x` list and one equally long list of
+    /// finite numbers per metric.
+    fn reference(&self, value: &toml::Value, at: &str) -> Result<Reference, SweepError> {
+        let table = self.table(Some(value), at)?;
+        let label_at = format!("{at}.label");
+        let label = self.string(table.get("label"), &label_at)?;
+        if label.trim().is_empty() {
+            return Err(self.err(
+                &label_at,
+                table.get("label"),
+                "must say where the points come from",
+            ));
+        }
+        let numbers = |key: &str| -> Result<Vec<f64>, SweepError> {
+            let list_at = format!("{at}.{key}");
+            let items = self.array(table.get(key), &list_at)?;
+            if items.is_empty() {
+                return Err(self.err(&list_at, table.get(key), "needs at least one value"));
+            }
+            items
+                .iter()
+                .enumerate()
+                .map(|(i, v)| match v {
+                    toml::Value::Integer(n) => Ok(*n as f64),
+                    toml::Value::Float(x) if x.is_finite() => Ok(*x),
+                    other => Err(self.err(
+                        &format!("{list_at}[{i}]"),
+                        Some(other),
+                        "expected a finite number",
+                    )),
+                })
+                .collect()
+        };
+        let x = numbers("x")?;
+        let mut metrics = Vec::new();
+        for key in table.keys().filter(|k| !matches!(k.as_str(), "label" | "x")) {
+            let ok = !key.is_empty()
+                && key.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+            if !ok {
+                return Err(self.err(
+                    &format!("{at}.{key}"),
+                    table.get(key),
+                    "expected a metric name such as `stale_rate`",
+                ));
+            }
+            let values = numbers(key)?;
+            if values.len() != x.len() {
+                return Err(self.err(
+                    &format!("{at}.{key}"),
+                    table.get(key),
+                    format!("has {} values but `x` has {}", values.len(), x.len()),
+                ));
+            }
+            metrics.push((key.clone(), values));
+        }
+        if metrics.is_empty() {
+            return Err(self.err(
+                at,
+                Some(value),
+                "needs at least one metric list beside `label` and `x`, e.g. `stale_rate = [...]`",
+            ));
+        }
+        Ok(Reference { label: label.to_string(), x, metrics })
     }
 
     /// Expands `range = { from, to, steps }`: `steps` evenly spaced values, both ends
@@ -614,6 +783,133 @@ mod tests {
         assert_eq!(spec.axes()[3].values, vec![toml::Value::Integer(7)]);
         assert_eq!(spec.points_count(), 75);
         assert_eq!(spec.seeds(), 1);
+    }
+
+    #[test]
+    fn paired_fields_vary_with_their_axis_and_add_no_points() {
+        let spec = spec_from(
+            r#"
+            [sweep]
+            base = "base.toml"
+            [[sweep.axis]]
+            field = "chain.block_interval_s"
+            values = [600, 60, 10]
+            paired = [
+                { field = "mining.block_size_bytes", values = [531081, 53181, 8931] },
+                { field = "node.x", range = { from = 1, to = 3, steps = 3 } },
+            ]
+            [[sweep.axis]]
+            field = "network.nodes"
+            values = [100, 200]
+            "#,
+        )
+        .unwrap();
+        assert_eq!(spec.points_count(), 6);
+        let args: Vec<Vec<String>> = spec
+            .runs()
+            .iter()
+            .map(|r| r.overrides.iter().map(|o| o.argument.clone()).collect())
+            .collect();
+        let row = |t: i64, size: i64, x: i64, n: i64| {
+            vec![
+                format!("chain.block_interval_s={t}"),
+                format!("mining.block_size_bytes={size}"),
+                format!("node.x={x}"),
+                format!("network.nodes={n}"),
+            ]
+        };
+        assert_eq!(args[0], row(600, 531081, 1, 100));
+        assert_eq!(args[1], row(600, 531081, 1, 200));
+        assert_eq!(args[3], row(60, 53181, 2, 200));
+        assert_eq!(args[4], row(10, 8931, 3, 100));
+        assert_eq!(spec.axes()[0].paired.len(), 2);
+        assert!(spec.axes()[1].paired.is_empty());
+    }
+
+    #[test]
+    fn paired_field_errors_name_the_file_the_field_and_the_value() {
+        let e = err_text(
+            "[sweep]\nbase = \"base.toml\"\n[[sweep.axis]]\nfield = \"a\"\nvalues = [1, 2]\n\
+             paired = [{ field = \"b\", values = [5, 6, 7] }]\n",
+        );
+        assert!(
+            e.contains("sw.toml") && e.contains("`sweep.axis[0].paired[0].values` = [5, 6, 7]"),
+            "{e}"
+        );
+        assert!(e.contains("has 3 values but its axis `a` has 2"), "{e}");
+
+        let e = err_text(
+            "[sweep]\nbase = \"base.toml\"\n[[sweep.axis]]\nfield = \"a\"\nvalues = [1]\n\
+             paired = [{ field = \"a\", values = [5] }]\n",
+        );
+        assert!(
+            e.contains("`sweep.axis[0].paired[0].field` = \"a\"") && e.contains("already"),
+            "{e}"
+        );
+
+        let e = err_text(
+            "[sweep]\nbase = \"base.toml\"\n[[sweep.axis]]\nfield = \"b\"\nvalues = [1]\n\
+             [[sweep.axis]]\nfield = \"a\"\nvalues = [1]\npaired = [{ field = \"b\", values = [5] }]\n",
+        );
+        assert!(
+            e.contains("`sweep.axis[1].paired[0].field` = \"b\"") && e.contains("already"),
+            "{e}"
+        );
+
+        let e = err_text(
+            "[sweep]\nbase = \"base.toml\"\n[[sweep.axis]]\nfield = \"a\"\nvalues = [1]\n\
+             paired = [{ field = \"b\", values = [5], paired = [] }]\n",
+        );
+        assert!(
+            e.contains("`sweep.axis[0].paired[0].paired`") && e.contains("unknown field"),
+            "{e}"
+        );
+
+        let e = err_text(
+            "[sweep]\nbase = \"base.toml\"\n[[sweep.axis]]\nfield = \"a\"\nvalues = [1]\n\
+             paired = [{ field = \"not a path\", values = [5] }]\n",
+        );
+        assert!(e.contains("`sweep.axis[0].paired[0].field` = \"not a path\""), "{e}");
+
+        let e = err_text(
+            "[sweep]\nbase = \"base.toml\"\n[[sweep.axis]]\nfield = \"a\"\nvalues = [1]\npaired = 3\n",
+        );
+        assert!(e.contains("`sweep.axis[0].paired` = 3") && e.contains("expected an array"), "{e}");
+    }
+
+    #[test]
+    fn reference_points_are_read_and_checked() {
+        let spec = spec_from(
+            "[sweep]\nbase = \"base.toml\"\n[[sweep.axis]]\nfield = \"a\"\nvalues = [1, 2]\n\
+             [sweep.reference]\nlabel = \"them, 2016\"\nx = [1, 2.5]\nstale_rate = [0.1, 0.2]\n",
+        )
+        .unwrap();
+        let r = spec.reference().unwrap();
+        assert_eq!((r.label.as_str(), r.x.clone()), ("them, 2016", vec![1.0, 2.5]));
+        assert_eq!(r.metrics, vec![("stale_rate".to_string(), vec![0.1, 0.2])]);
+        let csv = String::from_utf8(r.to_csv()).unwrap();
+        assert_eq!(
+            csv,
+            "label,x,metric,value\n\"them, 2016\",1,stale_rate,0.1\n\"them, 2016\",2.5,stale_rate,0.2\n"
+        );
+
+        let head = "[sweep]\nbase = \"base.toml\"\n[[sweep.axis]]\nfield = \"a\"\nvalues = [1]\n\
+                    [sweep.reference]\nlabel = \"x\"\n";
+        let e = err_text(&format!("{head}x = [1, 2]\nstale_rate = [0.1]\n"));
+        assert!(e.contains("sw.toml") && e.contains("`sweep.reference.stale_rate` = [0.1]"), "{e}");
+        assert!(e.contains("has 1 values but `x` has 2"), "{e}");
+        let e = err_text(&format!("{head}x = [1]\nstale_rate = [\"a\"]\n"));
+        assert!(e.contains("`sweep.reference.stale_rate[0]` = \"a\""), "{e}");
+        let e = err_text(&format!("{head}x = [1]\n\"Stale Rate\" = [1]\n"));
+        assert!(e.contains("`sweep.reference.Stale Rate`") && e.contains("metric name"), "{e}");
+        let e = err_text(&format!("{head}x = [1]\n"));
+        assert!(e.contains("`sweep.reference`") && e.contains("at least one metric"), "{e}");
+        let e = err_text(&format!("{head}stale_rate = [1]\n"));
+        assert!(e.contains("`sweep.reference.x` = (missing)"), "{e}");
+        let e = err_text(
+            "[sweep]\nbase = \"base.toml\"\n[sweep.reference]\nlabel = \"x\"\nx = [1]\ns = [1]\n",
+        );
+        assert!(e.contains("`sweep.reference`") && e.contains("has none"), "{e}");
     }
 
     #[test]
