@@ -2,17 +2,20 @@
 //!
 //! The protocol is asked before anything is relayed: its [`Answer`] lists every step (adopt
 //! the block, publish withheld blocks, relay) in the order the node takes them, and only then
-//! does the node act. An honest node answers "adopt and relay"; a selfish pool that hears a
-//! competing block answers "adopt, publish my block, then relay", so on every link its own
-//! block goes out first.
+//! does the node act. An honest node answers "adopt and relay". A protocol that hears
+//! announcements is also asked when a peer first tells the node of a block it lacks: a
+//! selfish pool then publishes its competing block at once, before it fetches the other.
 
 use super::Node;
 use super::chain_view::BlockState;
 use super::ctx::NodeCtx;
 use super::protocol::{Answer, Step, View};
+use super::relay::announcement;
 use crate::chain::BlockId;
-use crate::id::LinkId;
+use crate::id::{LinkId, NodeId};
+use crate::network::message::{Message, MessageKind};
 use crate::observe::{KeepReason, Record, TipOutcome};
+use crate::scenario::attack::PublishVia;
 
 impl Node {
     /// A valid block is connected: the node asks its protocol, carries out the answer, lets
@@ -63,7 +66,10 @@ impl Node {
                     }
                 }
                 Step::Relay => self.relay(ctx, block, from, fork),
-                Step::Publish => self.publish(ctx, &answer.publish),
+                Step::Publish => {
+                    let rival = self.view.tip;
+                    self.publish(ctx, &answer.publish, rival);
+                }
             }
         }
         if mined_here || self.view.tip != old_tip || self.mining_tip() != mining_before {
@@ -95,11 +101,36 @@ impl Node {
         let tip = self.view.tip;
         let answer = self.protocol.on_timer(ctx, tip, timer);
         if answer.steps.contains(&Step::Publish) {
-            self.publish(ctx, &answer.publish);
+            self.publish(ctx, &answer.publish, tip);
         }
         self.record_give_up(ctx, &answer);
         if answer.restart_mining {
             self.restart_mining(ctx);
+        }
+    }
+
+    /// A peer told the node of `block`, which it lacks: if its protocol hears
+    /// announcements, it is asked before the node fetches the block, and any blocks it
+    /// publishes go out at once.
+    #[inline]
+    pub(super) fn heard_of(&mut self, ctx: &mut NodeCtx<'_>, block: BlockId) {
+        if self.hears_announcements {
+            self.decide_announced(ctx, block);
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn decide_announced(&mut self, ctx: &mut NodeCtx<'_>, block: BlockId) {
+        let (old_tip, mining_before) = (self.view.tip, self.mining_tip());
+        let view = View { store: ctx.store(), tip: old_tip, now: ctx.now() };
+        let answer = self.protocol.on_announced(&view, block);
+        if answer.steps.contains(&Step::Publish) {
+            self.publish(ctx, &answer.publish, block);
+        }
+        self.record_give_up(ctx, &answer);
+        if self.view.tip != old_tip || self.mining_tip() != mining_before {
+            self.tip_changed(ctx);
         }
     }
 
@@ -155,27 +186,47 @@ impl Node {
     }
 
     /// Announces private blocks over every link of the node, oldest first, with the normal
-    /// relay protocol; the node's own tip moves to them where they have more work.
-    fn publish(&mut self, ctx: &mut NodeCtx<'_>, blocks: &[BlockId]) {
+    /// relay protocol; the node's own tip moves to them where they have more work. The
+    /// publication opens a tie if the node then mines on the last block and `rival` (the
+    /// block it answers, or its tip) is another block of the same work.
+    fn publish(&mut self, ctx: &mut NodeCtx<'_>, blocks: &[BlockId], rival: BlockId) {
         let last = *blocks.last().expect("publishing at least one block");
-        let tip = self.view.tip;
         let store = ctx.store();
         let tie = self.mining_tip() == last
-            && tip != last
-            && store.get(tip).chain_work == store.get(last).chain_work;
+            && rival != last
+            && store.get(rival).chain_work == store.get(last).chain_work;
         ctx.record(Record::Published {
             node: self.id,
             tip: last,
             count: blocks.len() as u32,
-            tie_with: tie.then_some(tip),
+            tie_with: tie.then_some(rival),
             time: ctx.now(),
         });
+        let via = self.protocol.publish_via();
         for &b in blocks {
-            Node::announce(ctx, b, None);
+            self.send_published(ctx, b, via);
             let store = ctx.store();
             if store.get(b).chain_work > store.get(self.view.tip).chain_work {
                 self.view.tip = b;
             }
+        }
+    }
+
+    /// Sends a block the node publishes to every peer, `via` the way its protocol chose.
+    fn send_published(&self, ctx: &mut NodeCtx<'_>, block: BlockId, via: PublishVia) {
+        if via == PublishVia::Relay {
+            return Node::announce(ctx, block, None);
+        }
+        let (relay, peers) = (&ctx.settings().relay, ctx.peers());
+        let speaks = |n: NodeId| peers.compact.get(n.index()).copied().unwrap_or(false);
+        for link in ctx.network().links_of(self.id) {
+            let peer = ctx.network().link_target(link);
+            let kind = match via {
+                PublishVia::Push => MessageKind::Block,
+                _ if speaks(self.id) && speaks(peer) => MessageKind::CmpctBlock,
+                _ => announcement(relay, peers, self.id, link),
+            };
+            ctx.send(link, Message::about(kind, block), true);
         }
     }
 }

@@ -60,6 +60,9 @@ pub struct Node {
     /// When the node's validator is free again (one block at a time).
     validator_free_at: SimTime,
     online: bool,
+    /// Whether its protocol is asked about announcements of blocks it lacks
+    /// ([`Protocol::on_announced`]).
+    hears_announcements: bool,
     /// Blocks rejected, by reason.
     rejected: Vec<u64>,
     /// Blocks it sent to its high-bandwidth-mode peers before validating them (BIP152), until
@@ -83,6 +86,7 @@ impl Node {
             clock_bits: CompactTarget(0),
             validator_free_at: SimTime::ZERO,
             miner: miner.map(Box::new),
+            hears_announcements: protocol.hears_announcements(),
             protocol,
             online: true,
             rejected: vec![0; RejectReason::ALL.len()],

@@ -27,6 +27,7 @@ use crate::id::NodeId;
 use crate::node::ctx::NodeCtx;
 use crate::node::merchant::Shop;
 use crate::payments::pool::TxIndex;
+use crate::scenario::attack::PublishVia;
 use crate::time::SimTime;
 
 /// What a protocol sees when it decides: the shared store, the node's
@@ -175,6 +176,29 @@ pub trait Protocol {
     /// relayed. Honest: adopt it if it wins by the most-work rule, and relay it then.
     fn on_accepted(&mut self, view: &View<'_>, block: BlockId) -> Answer {
         Answer::to_peer_block(view, block, self.relays_peer_blocks(), Vec::new())
+    }
+
+    /// A peer told the node of `block`, which it has not got yet: an `inv` (standing for
+    /// the `headers` announcement of BIP 130, which carries the block's header), or the
+    /// header of a compact or pushed block, before the node fetches or validates it. The
+    /// node carries out the answer's [`Step::Publish`] at once (nothing else applies to a
+    /// block it lacks) and then goes on as usual. Asked only if
+    /// [`Protocol::hears_announcements`]; honest: nothing, a node acts on a block once it
+    /// has validated it.
+    fn on_announced(&mut self, view: &View<'_>, block: BlockId) -> Answer {
+        let _ = (view, block);
+        Answer::default()
+    }
+
+    /// Whether the node asks [`Protocol::on_announced`] (read once, when the node is built,
+    /// so that honest nodes pay nothing per announcement).
+    fn hears_announcements(&self) -> bool {
+        false
+    }
+
+    /// How the node sends the blocks it publishes (honest nodes publish nothing).
+    fn publish_via(&self) -> PublishVia {
+        PublishVia::Relay
     }
 
     /// Whether to switch from `tip` to `candidate`, a block of exactly the same chain work

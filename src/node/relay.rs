@@ -165,6 +165,7 @@ impl Node {
         match msg.kind {
             MessageKind::Inv => {
                 if state.wants() {
+                    self.heard_of(ctx, msg.block);
                     ctx.set_state(msg.block, BlockState::Requested);
                     let sender = ctx.network().link_target(back);
                     let compact = &ctx.peers().compact;
@@ -184,6 +185,9 @@ impl Node {
             }
             MessageKind::Block => {
                 if !state.ignores_block() {
+                    if state.wants() {
+                        self.heard_of(ctx, msg.block);
+                    }
                     self.receive_block(ctx, msg.block, Some(back), 0);
                 }
             }
@@ -195,6 +199,9 @@ impl Node {
             }
             MessageKind::CmpctBlock => {
                 if !state.ignores_block() {
+                    if state.wants() {
+                        self.heard_of(ctx, msg.block);
+                    }
                     self.on_compact_block(ctx, back, msg.block, state);
                 }
             }

@@ -9,6 +9,7 @@ use crate::chain::BlockId;
 use crate::id::{LinkId, NodeId};
 use crate::network::message::{Message, MessageKind};
 use crate::observe::{KeepReason, Record, TipOutcome};
+use crate::scenario::attack::PublishVia;
 
 /// Node 0 of a four-node complete network, following `protocol`.
 fn node(protocol: Box<dyn Protocol>, miner: Option<Miner>) -> Node {
@@ -154,12 +155,12 @@ fn an_unknown_parent_is_requested_and_the_orphan_connected_when_it_arrives() {
     assert_eq!(order, vec![b1, b2]);
 }
 
-#[test]
-fn a_selfish_node_publishes_its_block_before_it_relays_a_competitor() {
+/// A selfish pool (node 0 of four) that has mined a block and withheld it: the harness,
+/// the pool's node, its block, and an honest competitor mined by node 1 (not yet sent).
+fn pool_with_a_withheld_block(pool: Selfish) -> (Harness, Node, BlockId, BlockId) {
     let mut h = Harness::new(4);
-    let mut n = node(Box::new(Selfish::new(true)), Some(Miner::new(1e6)));
+    let mut n = node(Box::new(pool), Some(Miner::new(1e6)));
     let g = BlockId::GENESIS;
-    // The pool mines a block and keeps it.
     n.on_start(&mut h.ctx(NodeId(0)));
     let mut actions = h.take();
     let mined = loop {
@@ -182,9 +183,53 @@ fn a_selfish_node_publishes_its_block_before_it_relays_a_competitor() {
     );
     assert!(sends(&actions).is_empty(), "nothing of a withheld block is sent");
     assert_eq!(n.tip(), g, "its public tip has not moved");
-    // An honest competitor arrives: the pool's answer publishes its own block on every link
-    // before the competitor is relayed.
     let honest = h.mine(g, NodeId(1));
+    (h, n, mined, honest)
+}
+
+/// The tie a publication among `actions` opened, if any.
+fn tie_opened(actions: &[Did]) -> Option<Option<BlockId>> {
+    actions.iter().find_map(|a| match a {
+        Did::Record(Record::Published { tie_with, .. }) => Some(*tie_with),
+        _ => None,
+    })
+}
+
+#[test]
+fn a_selfish_pool_publishes_when_a_competitor_is_announced_and_keeps_it_to_itself() {
+    let (mut h, mut n, mined, honest) = pool_with_a_withheld_block(Selfish::new(true));
+    // The competitor's announcement (its header) is enough: the pool publishes on every
+    // link, then asks for the competitor.
+    let out = deliver(&mut h, &mut n, NodeId(1), MessageKind::Inv, honest);
+    let l = |to: u32| h.link(NodeId(0), NodeId(to));
+    assert_eq!(
+        sends(&out),
+        vec![
+            (l(1), MessageKind::Inv, mined),
+            (l(2), MessageKind::Inv, mined),
+            (l(3), MessageKind::Inv, mined),
+            (l(1), MessageKind::GetData, honest),
+        ]
+    );
+    assert_eq!(tie_opened(&out), Some(Some(honest)), "a match race between the two blocks");
+    assert_eq!(n.tip(), mined, "the pool saw its own block first");
+    // The competitor arrives: it loses the tie at the pool, which does not relay it.
+    let out = receive(&mut h, &mut n, NodeId(1), MessageKind::Block, honest);
+    assert!(sends(&out).is_empty(), "the competitor is not relayed: {out:?}");
+    let kept = TipOutcome::Kept { tip: mined, reason: KeepReason::SeenFirst };
+    assert_eq!(accepted(&out), vec![(honest, kept)]);
+    assert_eq!(n.mining_tip(), mined);
+}
+
+#[test]
+fn a_selfish_pool_that_waits_for_the_competitor_publishes_before_it_relays_it() {
+    let pool = Selfish::new(true).publishing(PublishVia::Relay, false);
+    let (mut h, mut n, mined, honest) = pool_with_a_withheld_block(pool);
+    // Announced, the competitor changes nothing until the pool has validated it.
+    let out = deliver(&mut h, &mut n, NodeId(1), MessageKind::Inv, honest);
+    assert_eq!(sends(&out), vec![(h.link(NodeId(0), NodeId(1)), MessageKind::GetData, honest)]);
+    // Then the pool's answer publishes its own block on every link before the competitor
+    // is relayed.
     let out = receive(&mut h, &mut n, NodeId(1), MessageKind::Block, honest);
     let order: Vec<(BlockId, LinkId)> = sends(&out).iter().map(|s| (s.2, s.0)).collect();
     let expected = vec![
@@ -195,11 +240,17 @@ fn a_selfish_node_publishes_its_block_before_it_relays_a_competitor() {
         (honest, h.link(NodeId(0), NodeId(3))),
     ];
     assert_eq!(order, expected);
-    let tie = out.iter().find_map(|a| match a {
-        Did::Record(Record::Published { tie_with, .. }) => Some(*tie_with),
-        _ => None,
-    });
-    assert_eq!(tie, Some(Some(honest)), "a match race between the two blocks");
+    assert_eq!(tie_opened(&out), Some(Some(honest)), "a match race between the two blocks");
+}
+
+#[test]
+fn a_selfish_pool_can_push_what_it_publishes() {
+    let pool = Selfish::new(true).publishing(PublishVia::Push, true);
+    let (mut h, mut n, mined, honest) = pool_with_a_withheld_block(pool);
+    let out = deliver(&mut h, &mut n, NodeId(1), MessageKind::Inv, honest);
+    let pushed: Vec<(MessageKind, BlockId)> =
+        sends(&out).iter().filter(|s| s.2 == mined).map(|s| (s.1, s.2)).collect();
+    assert_eq!(pushed, vec![(MessageKind::Block, mined); 3], "the whole block to every peer");
 }
 
 /// When the validation timer among `actions` fires.

@@ -181,7 +181,7 @@ pub fn summarize(run: &RunView<'_>, metrics: &Metrics) -> Option<(AttackSection,
                 .collect();
             let relative_revenue = by_miner.revenue_share(a.node, main_height);
             let gamma = match a.strategy {
-                StrategySpec::Selfish { gamma } => {
+                StrategySpec::Selfish { gamma, .. } => {
                     let ties = log.ties.get(&a.node).copied().unwrap_or_default();
                     let honest = ties.honest_on_attacker + ties.honest_on_honest;
                     Some(GammaSummary {

@@ -44,7 +44,39 @@ pub enum StrategySpec {
     Selfish {
         /// How honest nodes break ties between the attacker's block and an honest one.
         gamma: GammaSpec,
+        /// How the pool sends the blocks it publishes.
+        publish: PublishVia,
+        /// Whether the pool answers a competing block when a peer announces it (its header)
+        /// rather than once it has fetched and validated it.
+        on_header: bool,
     },
+}
+
+/// How a selfish pool sends the blocks it publishes (`attacker[i].publish`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum PublishVia {
+    /// `"relay"`: as the network's relay protocol has a miner announce a block it mined:
+    /// an `inv` (`inv`), the block itself (`push`, `flood`), a `cmpctblock` to the peers
+    /// that chose the pool as a high-bandwidth peer and an `inv` to the others (`compact`).
+    #[default]
+    Relay,
+    /// `"push"`: the whole block, unasked, to every peer (the miner's unsolicited push of
+    /// the literature, e.g. Gervais et al., CCS 2016).
+    Push,
+    /// `"compact"`: a `cmpctblock`, unasked, to every peer that speaks BIP152 (as if every
+    /// one had chosen the pool as a high-bandwidth peer); the others as with `"relay"`.
+    Compact,
+}
+
+impl PublishVia {
+    /// The name as written in scenarios.
+    pub fn name(self) -> &'static str {
+        match self {
+            PublishVia::Relay => "relay",
+            PublishVia::Push => "push",
+            PublishVia::Compact => "compact",
+        }
+    }
 }
 
 impl StrategySpec {
@@ -306,6 +338,8 @@ pub(super) fn validate_attackers(
         }
         if strategy_name != "selfish" {
             origin.absent(&f("gamma"), &a.gamma, &k, &strategy_name)?;
+            origin.absent(&f("publish"), &a.publish, &k, &strategy_name)?;
+            origin.absent(&f("publish_on"), &a.publish_on, &k, &strategy_name)?;
         }
         let strategy = match strategy_name.as_str() {
             "honest" => StrategySpec::Honest,
@@ -389,7 +423,34 @@ pub(super) fn validate_attackers(
                         ));
                     }
                 };
-                StrategySpec::Selfish { gamma }
+                let publish = match a.publish.get_or_insert_with(|| "relay".to_string()).as_str() {
+                    "relay" => PublishVia::Relay,
+                    "push" => PublishVia::Push,
+                    "compact" => PublishVia::Compact,
+                    other => {
+                        return Err(origin.error(
+                            &f("publish"),
+                            quoted(other),
+                            "expected \"relay\" (as the relay protocol announces a mined block), \"push\" (the whole block to every peer) or \"compact\" (a cmpctblock to every BIP152 peer)",
+                        ));
+                    }
+                };
+                let on_header = match a
+                    .publish_on
+                    .get_or_insert_with(|| "header".to_string())
+                    .as_str()
+                {
+                    "header" => true,
+                    "block" => false,
+                    other => {
+                        return Err(origin.error(
+                                &f("publish_on"),
+                                quoted(other),
+                                "expected \"header\" (answer a competing block when a peer announces it) or \"block\" (once the pool has validated it)",
+                            ));
+                    }
+                };
+                StrategySpec::Selfish { gamma, publish, on_header }
             }
             other => {
                 return Err(origin.error(&k, quoted(other), STRATEGIES));
@@ -664,7 +725,14 @@ rejoin = "all"
 "#,
         );
         assert_eq!(s.attackers[0].node, NodeId(1));
-        assert_eq!(s.attackers[0].strategy, StrategySpec::Selfish { gamma: GammaSpec::Emergent });
+        assert_eq!(
+            s.attackers[0].strategy,
+            StrategySpec::Selfish {
+                gamma: GammaSpec::Emergent,
+                publish: PublishVia::Relay,
+                on_header: true
+            }
+        );
         let StrategySpec::PrivateChain(p) = s.attackers[1].strategy else { panic!() };
         assert_eq!((p.publish_lead, p.publish_after, p.give_up_behind), (1, 6, None));
         assert!(s.attackers.iter().all(|a| a.relay));

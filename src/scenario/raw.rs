@@ -73,6 +73,15 @@ pub struct RawAttacker {
     /// "emergent" (first seen over the network's real latency, then measured).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub gamma: Option<toml::Value>,
+    /// `selfish`: how the pool sends the blocks it publishes: "relay" (as the relay
+    /// protocol announces a mined block), "push" (the whole block to every peer) or
+    /// "compact" (a `cmpctblock` to every BIP152 peer).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub publish: Option<String>,
+    /// `selfish`: when the pool answers a competing block: "header" (when a peer announces
+    /// it) or "block" (once it has fetched and validated it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub publish_on: Option<String>,
     /// `double-spend`: the merchant's node, by index or name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub merchant: Option<toml::Value>,

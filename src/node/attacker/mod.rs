@@ -23,6 +23,8 @@ use super::protocol::{Honest, Protocol, Silent, TieBreak};
 use crate::id::NodeId;
 use crate::rng::{self, Purpose, RngStreams};
 use crate::scenario::Scenario;
+#[cfg(test)]
+use crate::scenario::attack::PublishVia;
 use crate::scenario::attack::{AttackerSpec, GammaSpec, StrategySpec};
 
 /// Why attackers cannot get their hash power.
@@ -119,7 +121,7 @@ pub fn protocols(scenario: &Scenario, shares: &[f64], streams: &RngStreams) -> P
     let mut tie_breaks: Vec<TieBreak> = vec![TieBreak::default(); nodes];
     let mut any_tie_break = false;
     for (i, a) in attackers.iter().enumerate() {
-        if let StrategySpec::Selfish { gamma: GammaSpec::Fixed(gamma) } = a.strategy {
+        if let StrategySpec::Selfish { gamma: GammaSpec::Fixed(gamma), .. } = a.strategy {
             any_tie_break = true;
             let (subset, held) = gamma_subset(shares, attackers, i, gamma, streams);
             subsets[i] = Some(held);
@@ -147,7 +149,9 @@ pub fn protocols(scenario: &Scenario, shares: &[f64], streams: &RngStreams) -> P
             StrategySpec::DoubleSpend(d) => {
                 Box::new(double_spend::DoubleSpend::new(scenario, a.node, d, a.relay))
             }
-            StrategySpec::Selfish { .. } => Box::new(selfish::Selfish::new(a.relay)),
+            StrategySpec::Selfish { publish, on_header, .. } => {
+                Box::new(selfish::Selfish::new(a.relay).publishing(publish, on_header))
+            }
         };
         by_node[a.node.index()] = p;
     }
@@ -166,7 +170,7 @@ mod tests {
             node: NodeId(node),
             share,
             relay: true,
-            strategy: StrategySpec::Selfish { gamma },
+            strategy: StrategySpec::Selfish { gamma, publish: PublishVia::Relay, on_header: true },
         }
     }
 

@@ -10,18 +10,25 @@
 //!   unpublished block, keeping the rest.
 //!
 //! In the network the public chain is the node's own tip, so the pool reacts to what has
-//! reached it. Leads are computed from heights, so an honest chain that grows by two blocks
+//! reached it: by default to a competing block's header, when a peer first announces the
+//! block (`publish_on = "header"`), since a pool need not fetch and validate a block to
+//! know it must race it; then it has seen its own block first and does not relay the
+//! competitor. With `publish_on = "block"` it reacts once it has validated the block, and
+//! publishes before relaying it. Leads are computed from heights, so an honest chain that grows by two blocks
 //! at once (a reorg among honest nodes) is handled as two steps: the pool publishes every
 //! private block up to the new honest height, and adopts the honest chain when it has
 //! fallen behind.
 
 use crate::chain::BlockId;
 use crate::node::protocol::{Answer, Protocol, View};
+use crate::scenario::attack::PublishVia;
 
 /// The selfish pool.
 #[derive(Clone, Debug)]
 pub struct Selfish {
     relay: bool,
+    publish: PublishVia,
+    on_header: bool,
     /// Head of the private branch (the block the pool mines on).
     tip: BlockId,
     /// Private blocks not published yet, oldest first.
@@ -37,6 +44,8 @@ impl Selfish {
     pub fn new(relay: bool) -> Selfish {
         Selfish {
             relay,
+            publish: PublishVia::Relay,
+            on_header: true,
             tip: BlockId::GENESIS,
             unpublished: Vec::new(),
             branch_len: 0,
@@ -44,9 +53,30 @@ impl Selfish {
         }
     }
 
+    /// The pool sends the blocks it publishes `via` this way, and answers a competing
+    /// block `on_header` (when a peer announces it) or once it has validated it.
+    pub fn publishing(self, via: PublishVia, on_header: bool) -> Selfish {
+        Selfish { publish: via, on_header, ..self }
+    }
+
     /// The private lead over the public chain, in blocks.
     pub fn lead(&self, view: &View<'_>) -> i64 {
         i64::from(view.height(self.tip)) - i64::from(self.public_height)
+    }
+
+    /// What the pool publishes when the public chain has reached `height` and its private
+    /// branch is `lead >= 0` blocks ahead: everything in a tie (lead 0, the match race) or
+    /// one block ahead (it wins by one), else the blocks up to `height`.
+    fn answer_lead(&mut self, view: &View<'_>, lead: i64, height: u32) -> Vec<BlockId> {
+        match lead {
+            0 => std::mem::take(&mut self.unpublished),
+            1 => {
+                self.branch_len = 0;
+                self.public_height = view.height(self.tip);
+                std::mem::take(&mut self.unpublished)
+            }
+            _ => self.publish_up_to(view, height),
+        }
     }
 
     /// Publishes private blocks up to `height`, oldest first.
@@ -89,24 +119,39 @@ impl Protocol for Selfish {
         }
         self.public_height = height;
         let lead = self.lead(view);
-        let (publish, gave_up) = match lead {
-            ..0 => {
-                // Behind: adopt the public chain.
-                let abandoned = self.unpublished.len() as u32;
-                self.unpublished.clear();
-                self.tip = view.tip;
-                self.branch_len = 0;
-                (Vec::new(), (abandoned > 0).then_some(abandoned))
-            }
-            0 => (std::mem::take(&mut self.unpublished), None),
-            1 => {
-                self.branch_len = 0;
-                self.public_height = view.height(self.tip);
-                (std::mem::take(&mut self.unpublished), None)
-            }
-            _ => (self.publish_up_to(view, height), None),
+        let (publish, gave_up) = if lead < 0 {
+            // Behind: adopt the public chain.
+            let abandoned = self.unpublished.len() as u32;
+            self.unpublished.clear();
+            self.tip = view.tip;
+            self.branch_len = 0;
+            (Vec::new(), (abandoned > 0).then_some(abandoned))
+        } else {
+            (self.answer_lead(view, lead, height), None)
         };
         Answer { gave_up, ..Answer::to_peer_block(view, block, self.relay, publish) }
+    }
+
+    /// Hears of a block before it has it: if the block raises the public chain to a height
+    /// the private branch has reached, the pool publishes at once what the lead calls for,
+    /// as it would once it had the block. Behind, it waits for the block to adopt it.
+    fn on_announced(&mut self, view: &View<'_>, block: BlockId) -> Answer {
+        let height = view.height(block);
+        if height <= self.public_height || view.height(self.tip) < height {
+            return Answer::withhold();
+        }
+        self.public_height = height;
+        let lead = self.lead(view);
+        let publish = self.answer_lead(view, lead, height);
+        if publish.is_empty() { Answer::withhold() } else { Answer::publish(publish) }
+    }
+
+    fn hears_announcements(&self) -> bool {
+        self.on_header
+    }
+
+    fn publish_via(&self) -> PublishVia {
+        self.publish
     }
 
     fn relays_peer_blocks(&self) -> bool {
@@ -152,6 +197,29 @@ mod tests {
         // After the win the pool starts over: its next block is kept private.
         let a3 = child(&mut s, a2, POOL);
         assert_eq!(pool.on_mined(&view(&s, a2), a3), Answer::withhold());
+    }
+
+    #[test]
+    fn an_announced_competitor_is_answered_before_the_pool_has_it() {
+        let (mut s, g) = store();
+        let mut pool = Selfish::new(true);
+        let a1 = child(&mut s, g, POOL);
+        pool.on_mined(&view(&s, g), a1);
+        let h1 = child(&mut s, g, NodeId(0));
+        // The header is enough to publish into the tie.
+        assert_eq!(pool.on_announced(&view(&s, g), h1), Answer::publish(vec![a1]));
+        assert_eq!(pool.mining_tip(g), a1);
+        // Once validated, the competitor (which lost the tie at the pool) changes nothing.
+        let d = pool.on_accepted(&view(&s, a1), h1);
+        assert!(d.steps.is_empty(), "{d:?}");
+        // A competitor above the private branch waits until the pool has it, to adopt it.
+        let (mut s, g) = store();
+        let mut pool = Selfish::new(true);
+        let h1 = child(&mut s, g, NodeId(0));
+        assert_eq!(pool.on_announced(&view(&s, g), h1), Answer::withhold());
+        assert_eq!(pool.on_accepted(&view(&s, h1), h1), Answer::adopt_and_relay());
+        // Waiting for the block is a choice: such a pool is never asked about headers.
+        assert!(!Selfish::new(true).publishing(PublishVia::Relay, false).hears_announcements());
     }
 
     #[test]
