@@ -67,6 +67,31 @@ impl MessageLatency {
         SimDuration::from_millis_f64(ms)
     }
 
+    /// A latency that no draw from `u1` exceeds on a link of base latency `base`, found
+    /// without the power function; `None` where the model has no such cheap bound (then the
+    /// draw itself is cheap or rare).
+    ///
+    /// For a Pareto draw `scale / u^(1/shape)` with `shape > 1` (`> 2` for SimBlock) and
+    /// `0 < u < 1`, `u^(1/shape)` is above `u` (above `sqrt(u)` for SimBlock), so
+    /// `scale / u` (`scale / sqrt(u)`) bounds it; a relative margin of 1e-9 and two
+    /// microseconds cover the rounding of both computations many times over. Division and
+    /// square root are exactly rounded, so the bound is the same on every platform.
+    pub fn upper_bound(&self, base: SimDuration, u1: f64) -> Option<SimDuration> {
+        let base_ms = base.as_millis_f64();
+        let ms = match *self {
+            MessageLatency::SimBlock => {
+                let shape = 0.2 * base_ms;
+                if shape <= 2.0 {
+                    return None;
+                }
+                (base_ms - 5.0) / u1.sqrt()
+            }
+            MessageLatency::Pareto { shape } => base_ms * (shape - 1.0) / shape / u1,
+            MessageLatency::None | MessageLatency::LogNormal { .. } => return None,
+        };
+        Some(SimDuration::from_millis_f64(ms * (1.0 + 1e-9)) + SimDuration::from_micros(2))
+    }
+
     /// Checks the parameters.
     ///
     /// # Errors
@@ -355,6 +380,31 @@ mod tests {
             LinkLatencySpec::LogNormal { median_ms: 5.0, sigma: -1.0 }.validate(1),
             Err(NetworkError::LatencyParameter { name: "sigma", value: -1.0 })
         );
+    }
+
+    #[test]
+    fn upper_bounds_hold_for_every_draw() {
+        let draws = LinkDraws::new(11);
+        let models = [MessageLatency::SimBlock, MessageLatency::Pareto { shape: 1.5 }];
+        for model in models {
+            for base_ms in [11.0, 50.0, 124.0, 300.0] {
+                let base = SimDuration::from_millis_f64(base_ms);
+                for k in 0..50_000 {
+                    let (u1, u2) = draws.uniforms(3, k);
+                    let bound = model.upper_bound(base, u1).expect("a bound");
+                    assert!(model.draw(base, u1, u2) <= bound, "{model:?} {base_ms} {u1}");
+                }
+                // The extremes of the uniforms.
+                for u1 in [0.5 / (1u64 << 53) as f64, 1.0 - 0.5 / (1u64 << 53) as f64] {
+                    let bound = model.upper_bound(base, u1).expect("a bound");
+                    assert!(model.draw(base, u1, 0.5) <= bound, "{model:?} {base_ms} {u1}");
+                }
+            }
+        }
+        let short = SimDuration::from_millis_f64(9.0);
+        assert_eq!(MessageLatency::SimBlock.upper_bound(short, 0.5), None);
+        let lognormal = MessageLatency::LogNormal { sigma: 0.5 };
+        assert_eq!(lognormal.upper_bound(short, 0.5), None);
     }
 
     #[test]
