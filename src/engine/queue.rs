@@ -316,23 +316,6 @@ mod tests {
         assert_eq!(q.pop(), None);
     }
 
-    #[test]
-    fn emptied_buckets_give_back_large_allocations() {
-        // 10,000 events an hour ahead share one bucket, then spread over lower ones as they
-        // come due; once all are out, no bucket still holds room for thousands.
-        let mut q = EventQueue::new();
-        for i in 0..10_000u64 {
-            q.push(SimTime(3_600_000_000 + i * 97), i);
-        }
-        let mut last = 0;
-        while let Some((_, i)) = q.pop() {
-            assert!(i >= last, "events come out in time order here");
-            last = i;
-        }
-        let kept = q.buckets.iter().map(Vec::capacity).max();
-        assert!(kept <= Some(KEPT_CAPACITY), "a bucket kept room for {kept:?} events");
-    }
-
     /// One step of a random workload.
     #[derive(Clone, Debug)]
     enum Op {
@@ -401,5 +384,22 @@ mod tests {
             prop_assert!(q.is_empty());
             prop_assert_eq!(q.pop(), None);
         }
+    }
+
+    #[test]
+    fn emptied_buckets_give_back_large_allocations() {
+        // 10,000 events an hour ahead share one bucket, then spread over lower ones as they
+        // come due; once all are out, no bucket still holds room for thousands.
+        let mut q = EventQueue::new();
+        for i in 0..10_000u64 {
+            q.push(SimTime(3_600_000_000 + i * 97), i);
+        }
+        let mut last = 0;
+        while let Some((_, i)) = q.pop() {
+            assert!(i >= last, "events come out in time order here");
+            last = i;
+        }
+        let kept = q.buckets.iter().map(Vec::capacity).max();
+        assert!(kept <= Some(KEPT_CAPACITY), "a bucket kept room for {kept:?} events");
     }
 }
