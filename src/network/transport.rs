@@ -297,7 +297,7 @@ impl Transport {
                     }
                 };
                 // SimBlock's uplink waits for a block's arrival, so that one is always drawn.
-                let quiet = quiet && !(self.spec.uplink == Uplink::UntilArrival && !control);
+                let quiet = quiet && (control || self.spec.uplink != Uplink::UntilArrival);
                 let arrives = self.arrival(link, control, sent, quiet);
                 match (self.spec.uplink, arrives) {
                     (Uplink::UntilArrival, Some(arrives)) if !control => {
