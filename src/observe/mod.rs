@@ -226,7 +226,7 @@ pub trait Observer {
 
     /// Whether this observer reads [`Record::MessageSent`]. When it does not, the world
     /// leaves those records out, and with them the latency draws of messages that no one
-    /// else reads either (see [`crate::world`]); nothing else changes.
+    /// else reads either (see [`crate::network::transport::Transport::transmit`]); nothing else changes.
     fn wants_messages(&self) -> bool {
         true
     }
