@@ -436,6 +436,13 @@ impl Observer for Watchers {
             p.record(record, store);
         }
     }
+
+    fn wants_messages(&self) -> bool {
+        self.metrics.wants_messages()
+            || self.narrator.as_ref().is_some_and(Observer::wants_messages)
+            || self.tracer.as_ref().is_some_and(Observer::wants_messages)
+            || self.page.as_ref().is_some_and(Observer::wants_messages)
+    }
 }
 
 impl AsRef<Metrics> for Watchers {

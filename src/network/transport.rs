@@ -98,6 +98,9 @@ pub struct Transmission {
 pub enum Sent {
     /// Its arrival is known now.
     Now(Transmission),
+    /// It left at once, and as the caller said no one reads its arrival, that was not
+    /// worked out (see [`Transport::transmit`]).
+    Quiet,
     /// The uplink holds it; it leaves at one of the uplink's wake-ups. When the wake-up time
     /// changed, the new one is given.
     Held(Option<Wake>),
@@ -121,8 +124,9 @@ pub struct Finished {
     pub msg: Message,
     /// Whether it may be skipped when the receiver would ignore it.
     pub prunable: bool,
-    /// When it was put on the uplink and when it arrives.
-    pub transmission: Transmission,
+    /// When it was put on the uplink and when it arrives; `None` when the caller said no
+    /// one reads its arrival (see [`Transport::wake`]).
+    pub transmission: Option<Transmission>,
 }
 
 /// What a timeline entry did to the links.
@@ -138,11 +142,20 @@ pub struct FaultEffect {
     pub restored: Vec<LinkId>,
 }
 
-/// Per directed link: the latest arrival so far and how many latencies were drawn.
+/// Per directed link: the latest arrival so far, how many latencies were drawn, and at most
+/// one message whose latency is not drawn yet (a quiet message, see [`Transport::transmit`]).
 #[derive(Clone, Copy, Debug, Default)]
 struct LinkClock {
+    /// The latest arrival of the link's messages, the deferred one apart.
     last_arrival: SimTime,
+    /// Latencies drawn or deferred so far (the next message's draw index).
     drawn: u32,
+    /// Draw index of the deferred message.
+    deferred_draw: u32,
+    /// When the deferred message left, plus its control overhead.
+    deferred_from: SimTime,
+    /// A time the deferred message arrives by; zero when none is deferred.
+    deferred_until: SimTime,
 }
 
 /// A message waiting on, or being sent over, a connection of a shared uplink.
@@ -262,7 +275,13 @@ impl Transport {
     }
 
     /// Puts `msg` (`size_bytes` on the wire) on `link`, which starts at `from`, at `now`.
+    ///
+    /// `quiet` says that no one will read this message's arrival time (the receiver ignores
+    /// it and no observer records it). If it leaves at once, its latency is then not drawn
+    /// unless a later message on the link needs it ([`Sent::Quiet`]); every other outcome,
+    /// the link's later arrivals included, is exactly as without `quiet`.
     #[inline]
+    #[allow(clippy::too_many_arguments)]
     pub fn transmit(
         &mut self,
         from: NodeId,
@@ -271,6 +290,7 @@ impl Transport {
         size_bytes: u64,
         prunable: bool,
         now: SimTime,
+        quiet: bool,
     ) -> Sent {
         let control = msg.kind.is_control();
         match &mut self.uplinks {
@@ -289,23 +309,30 @@ impl Transport {
                         (start, start + self.graph.transmission_time(link, size_bytes))
                     }
                 };
-                let arrives = self.arrival(link, control, sent);
-                match self.spec.uplink {
-                    Uplink::UntilArrival if !control => {
+                // SimBlock's uplink waits for a block's arrival, so that one is always drawn.
+                let quiet = quiet && (control || self.spec.uplink != Uplink::UntilArrival);
+                let arrives = self.arrival(link, control, sent, quiet);
+                match (self.spec.uplink, arrives) {
+                    (Uplink::UntilArrival, Some(arrives)) if !control => {
                         *free_at_mut(&mut self.uplinks, from) = arrives
                     }
-                    Uplink::UntilArrival | Uplink::BlockFifo if control => {}
+                    (Uplink::UntilArrival | Uplink::BlockFifo, _) if control => {}
                     _ => *free_at_mut(&mut self.uplinks, from) = sent,
                 }
-                Sent::Now(Transmission { start, arrives })
+                match arrives {
+                    Some(arrives) => Sent::Now(Transmission { start, arrives }),
+                    None => Sent::Quiet,
+                }
             }
             Uplinks::Shared { uplinks, .. } => {
                 let uplink = &uplinks[from.index()];
                 let busy = uplink.connections.iter().any(|c| c.link == link);
                 if control && !busy {
                     let sent = now + self.graph.transmission_time(link, size_bytes);
-                    let arrives = self.arrival(link, true, sent);
-                    return Sent::Now(Transmission { start: now, arrives });
+                    return match self.arrival(link, true, sent, quiet) {
+                        Some(arrives) => Sent::Now(Transmission { start: now, arrives }),
+                        None => Sent::Quiet,
+                    };
                 }
                 let queued = Queued { msg, size_bytes, prunable, since: now };
                 Sent::Held(self.enqueue(from, link, queued, now))
@@ -331,7 +358,8 @@ impl Transport {
     ) -> Transmission {
         let to = self.graph.link_target(link);
         let (up, down) = (self.graph.upload_bps(from), self.graph.download_bps(to));
-        let reached = self.arrival(link, false, start);
+        let reached =
+            self.arrival(link, false, start, false).expect("a block's arrival is drawn at once");
         let Uplinks::Serial { free_at, download_free_at } = &mut self.uplinks else {
             unreachable!("block-fifo uplinks are serial")
         };
@@ -347,22 +375,71 @@ impl Transport {
 
     /// When a message that leaves the sender at `sent` reaches the end of `link`: its own
     /// latency, the control overhead, and never before an earlier message on the link.
+    ///
+    /// A `quiet` message (whose arrival no one reads) matters only through the bound it puts
+    /// on later arrivals on the link, so its latency draw, a power function, is deferred
+    /// when the model gives a cheap upper bound ([`MessageLatency::upper_bound`]): it returns
+    /// `None` and the link remembers the message. A later message that would arrive after
+    /// that bound, or a later deferred message that leaves after it, makes the draw moot;
+    /// otherwise the deferred draw is made then, with its own draw index, so every arrival
+    /// is exactly what drawing at once would give. The last arrival of a link is the maximum
+    /// of its messages' own arrival times, which does not depend on the order they are
+    /// taken in.
     #[inline]
-    fn arrival(&mut self, link: LinkId, control: bool, sent: SimTime) -> SimTime {
+    fn arrival(
+        &mut self,
+        link: LinkId,
+        control: bool,
+        sent: SimTime,
+        quiet: bool,
+    ) -> Option<SimTime> {
         let base = self.graph.link_latency(link);
+        let overhead = if control { self.spec.control_overhead } else { SimDuration::ZERO };
+        let model = self.spec.message_latency;
         let clock = &mut self.clocks[link.index()];
-        let latency = match self.spec.message_latency {
-            MessageLatency::None => base,
+        let from = sent + overhead;
+        let own = match model {
+            MessageLatency::None => from + base,
             model => {
-                let (u1, u2) = self.draws.uniforms(link.0, clock.drawn);
+                let k = clock.drawn;
                 clock.drawn = clock.drawn.wrapping_add(1);
-                model.draw(base, u1, u2)
+                let (u1, u2) = self.draws.uniforms(link.0, k);
+                if quiet && let Some(bound) = model.upper_bound(base, u1) {
+                    let until = from + bound;
+                    if until > clock.last_arrival {
+                        if clock.deferred_until > from {
+                            self.settle_deferred(link);
+                        }
+                        let clock = &mut self.clocks[link.index()];
+                        clock.deferred_draw = k;
+                        clock.deferred_from = from;
+                        clock.deferred_until = until;
+                    }
+                    return None;
+                }
+                from + model.draw(base, u1, u2)
             }
         };
-        let overhead = if control { self.spec.control_overhead } else { SimDuration::ZERO };
-        let arrives = (sent + latency + overhead).max(clock.last_arrival);
+        if self.clocks[link.index()].deferred_until > own {
+            self.settle_deferred(link);
+        }
+        let clock = &mut self.clocks[link.index()];
+        clock.deferred_until = SimTime::ZERO;
+        let arrives = own.max(clock.last_arrival);
         clock.last_arrival = arrives;
-        arrives
+        Some(arrives)
+    }
+
+    /// Makes the deferred draw of `link` and takes its arrival into the link's last arrival.
+    #[cold]
+    #[inline(never)]
+    fn settle_deferred(&mut self, link: LinkId) {
+        let base = self.graph.link_latency(link);
+        let clock = &mut self.clocks[link.index()];
+        let (u1, u2) = self.draws.uniforms(link.0, clock.deferred_draw);
+        let own = clock.deferred_from + self.spec.message_latency.draw(base, u1, u2);
+        clock.last_arrival = clock.last_arrival.max(own);
+        clock.deferred_until = SimTime::ZERO;
     }
 
     /// Adds a message to `from`'s shared uplink.
@@ -395,19 +472,22 @@ impl Transport {
 
     /// A wake-up of `node`'s shared uplink planned as `generation`: the messages whose
     /// sending ended by `now`, in connection order, and the next wake-up if it changed.
-    /// A superseded wake-up does nothing.
+    /// A superseded wake-up does nothing. `quiet(receiver, message, prunable)` says whether
+    /// no one reads a finished message's arrival (as for [`Transport::transmit`]); such a
+    /// message may come back without its transmission.
     pub fn wake(
         &mut self,
         node: NodeId,
         generation: u32,
         now: SimTime,
-    ) -> (Vec<Finished>, Option<Wake>) {
+        mut quiet: impl FnMut(NodeId, &Message, bool) -> bool,
+    ) -> (SmallVec<[Finished; 4]>, Option<Wake>) {
         let Uplinks::Shared { uplinks, incoming } = &mut self.uplinks else {
-            return (Vec::new(), None);
+            return (SmallVec::new(), None);
         };
         let uplink = &mut uplinks[node.index()];
         if uplink.generation != generation || uplink.wake_at != Some(now) {
-            return (Vec::new(), None);
+            return (SmallVec::new(), None);
         }
         uplink.wake_at = None;
         advance(uplink, now);
@@ -435,12 +515,13 @@ impl Transport {
         let finished = done
             .into_iter()
             .map(|(link, q)| {
-                let arrives = self.arrival(link, q.msg.kind.is_control(), now);
+                let quiet = quiet(self.graph.link_target(link), &q.msg, q.prunable);
+                let arrives = self.arrival(link, q.msg.kind.is_control(), now, quiet);
                 Finished {
                     link,
                     msg: q.msg,
                     prunable: q.prunable,
-                    transmission: Transmission { start: q.since, arrives },
+                    transmission: arrives.map(|arrives| Transmission { start: q.since, arrives }),
                 }
             })
             .collect();
@@ -567,6 +648,11 @@ mod tests {
         Message::about(kind, BlockId::GENESIS)
     }
 
+    /// Node 0 puts a message about genesis on `link` (announcements are prunable).
+    fn put(t: &mut Transport, link: LinkId, kind: MessageKind, size: u64, at: SimTime) -> Sent {
+        t.transmit(NodeId(0), link, block(kind), size, kind.is_control(), at, false)
+    }
+
     fn ms(t: SimTime) -> f64 {
         t.as_micros() as f64 / 1000.0
     }
@@ -575,7 +661,7 @@ mod tests {
     fn drain(t: &mut Transport, node: NodeId, mut wake: Option<Wake>) -> Vec<Finished> {
         let mut out = Vec::new();
         while let Some(w) = wake {
-            let (done, next) = t.wake(node, w.generation, w.at);
+            let (done, next) = t.wake(node, w.generation, w.at, |_, _, _| false);
             out.extend(done);
             wake = next;
         }
@@ -589,23 +675,16 @@ mod tests {
         // Three 1 MB blocks at once on 8 Mbit/s: each gets a third, all end at 3 s.
         let mut wake = None;
         for &link in &links {
-            match t.transmit(
-                NodeId(0),
-                link,
-                block(MessageKind::Block),
-                1_000_000,
-                false,
-                SimTime::ZERO,
-            ) {
+            match put(&mut t, link, MessageKind::Block, 1_000_000, SimTime::ZERO) {
                 Sent::Held(w) => wake = w.or(wake),
-                Sent::Now(_) => panic!("block data waits on a shared uplink"),
+                Sent::Now(_) | Sent::Quiet => panic!("block data waits on a shared uplink"),
             }
         }
         let done = drain(&mut t, NodeId(0), wake);
         assert_eq!(done.len(), 3);
         for f in &done {
             // Rates are whole bits per second: a third of the link is rounded down.
-            let arrives = ms(f.transmission.arrives);
+            let arrives = ms(f.transmission.expect("not quiet").arrives);
             assert!((arrives - 3_050.0).abs() < 0.01, "3 s of sending plus 50 ms: {arrives}");
         }
     }
@@ -614,54 +693,36 @@ mod tests {
     fn a_transfer_that_joins_later_slows_the_first_and_takes_the_whole_link_after() {
         let mut t = star(Uplink::Shared, MessageLatency::None);
         let links: Vec<LinkId> = t.graph().links_of(NodeId(0)).collect();
-        let Sent::Held(w0) = t.transmit(
-            NodeId(0),
-            links[0],
-            block(MessageKind::Block),
-            1_000_000,
-            false,
-            SimTime::ZERO,
-        ) else {
+        let Sent::Held(w0) = put(&mut t, links[0], MessageKind::Block, 1_000_000, SimTime::ZERO)
+        else {
             panic!("held")
         };
         // Alone for 0.5 s (half a megabyte sent), then shared: the rest takes 1 s more.
         let half = SimTime::ZERO + SimDuration::from_millis_f64(500.0);
-        let Sent::Held(w1) =
-            t.transmit(NodeId(0), links[1], block(MessageKind::Block), 1_000_000, false, half)
-        else {
+        let Sent::Held(w1) = put(&mut t, links[1], MessageKind::Block, 1_000_000, half) else {
             panic!("held")
         };
         let wake = w1.or(w0);
         let done = drain(&mut t, NodeId(0), wake);
         assert_eq!(done[0].link, links[0]);
-        assert_eq!(ms(done[0].transmission.arrives), 1_550.0);
+        assert_eq!(ms(done[0].transmission.expect("not quiet").arrives), 1_550.0);
         // The second: 0.5 MB in that shared second, the other 0.5 MB alone in 0.5 s.
         assert_eq!(done[1].link, links[1]);
-        assert_eq!(ms(done[1].transmission.arrives), 2_050.0);
+        assert_eq!(ms(done[1].transmission.expect("not quiet").arrives), 2_050.0);
     }
 
     #[test]
     fn control_messages_do_not_wait_behind_block_data_to_other_peers() {
         let mut t = star(Uplink::Shared, MessageLatency::None);
         let links: Vec<LinkId> = t.graph().links_of(NodeId(0)).collect();
-        let held = t.transmit(
-            NodeId(0),
-            links[0],
-            block(MessageKind::Block),
-            1_000_000,
-            false,
-            SimTime::ZERO,
-        );
+        let held = put(&mut t, links[0], MessageKind::Block, 1_000_000, SimTime::ZERO);
         assert!(matches!(held, Sent::Held(_)));
-        let Sent::Now(inv) =
-            t.transmit(NodeId(0), links[1], block(MessageKind::Inv), 61, true, SimTime::ZERO)
-        else {
+        let Sent::Now(inv) = put(&mut t, links[1], MessageKind::Inv, 61, SimTime::ZERO) else {
             panic!("an inv to an idle connection goes at once")
         };
         assert!(ms(inv.arrives) < 50.1, "{}", ms(inv.arrives));
         // On the busy connection it follows the block, in order.
-        let behind =
-            t.transmit(NodeId(0), links[0], block(MessageKind::Inv), 61, true, SimTime::ZERO);
+        let behind = put(&mut t, links[0], MessageKind::Inv, 61, SimTime::ZERO);
         assert_eq!(behind, Sent::Held(None));
     }
 
@@ -669,19 +730,11 @@ mod tests {
     fn fifo_sends_one_message_at_a_time_whatever_its_kind() {
         let mut t = star(Uplink::Fifo, MessageLatency::None);
         let links: Vec<LinkId> = t.graph().links_of(NodeId(0)).collect();
-        let Sent::Now(a) = t.transmit(
-            NodeId(0),
-            links[0],
-            block(MessageKind::Block),
-            1_000_000,
-            false,
-            SimTime::ZERO,
-        ) else {
+        let Sent::Now(a) = put(&mut t, links[0], MessageKind::Block, 1_000_000, SimTime::ZERO)
+        else {
             panic!("fifo knows arrivals at once")
         };
-        let Sent::Now(b) =
-            t.transmit(NodeId(0), links[1], block(MessageKind::Inv), 61, true, SimTime::ZERO)
-        else {
+        let Sent::Now(b) = put(&mut t, links[1], MessageKind::Inv, 61, SimTime::ZERO) else {
             panic!("fifo knows arrivals at once")
         };
         assert_eq!(ms(a.arrives), 1_050.0);
@@ -690,9 +743,9 @@ mod tests {
 
     /// Sends 1 MB of `kind` from node 0 over `link` at time zero on a serial uplink.
     fn send_1mb(t: &mut Transport, link: LinkId, kind: MessageKind) -> Transmission {
-        match t.transmit(NodeId(0), link, block(kind), 1_000_000, false, SimTime::ZERO) {
+        match put(t, link, kind, 1_000_000, SimTime::ZERO) {
             Sent::Now(x) => x,
-            Sent::Held(_) => panic!("serial uplinks know arrivals at once"),
+            Sent::Held(_) | Sent::Quiet => panic!("serial uplinks know arrivals at once"),
         }
     }
 
@@ -752,15 +805,36 @@ mod tests {
         let mut latencies = std::collections::BTreeSet::new();
         for k in 0..200u64 {
             let now = SimTime::ZERO + SimDuration::from_micros(k * 1_000);
-            let Sent::Now(x) = t.transmit(NodeId(0), link, block(MessageKind::Inv), 61, true, now)
-            else {
-                panic!("fifo")
-            };
+            let Sent::Now(x) = put(&mut t, link, MessageKind::Inv, 61, now) else { panic!("fifo") };
             arrivals.push(x.arrives);
             latencies.insert((x.arrives - now).as_micros());
         }
         assert!(arrivals.windows(2).all(|w| w[0] <= w[1]), "in order on one connection");
         assert!(latencies.len() > 50, "{} distinct latencies", latencies.len());
+    }
+
+    #[test]
+    fn quiet_messages_leave_every_other_arrival_unchanged() {
+        for model in [MessageLatency::SimBlock, MessageLatency::Pareto { shape: 1.2 }] {
+            let mut eager = star(Uplink::Shared, model);
+            let mut lazy = star(Uplink::Shared, model);
+            let link = eager.graph().links_of(NodeId(0)).next().expect("a link");
+            let mut deferred = 0;
+            for k in 0..5_000u64 {
+                // Messages 0.1 to 3 ms apart on a 50 ms link: deferred draws often matter.
+                let now = SimTime::ZERO + SimDuration::from_micros(k * 100 + (k * k) % 2_900);
+                let quiet = k % 3 != 0;
+                let msg = block(MessageKind::Inv);
+                let a = eager.transmit(NodeId(0), link, msg, 61, true, now, false);
+                let b = lazy.transmit(NodeId(0), link, msg, 61, true, now, quiet);
+                match b {
+                    Sent::Quiet => deferred += 1,
+                    b => assert_eq!(a, b, "message {k}"),
+                }
+                assert!(quiet || b != Sent::Quiet);
+            }
+            assert!(deferred > 1_000, "{deferred} deferred draws");
+        }
     }
 
     #[test]

@@ -252,6 +252,11 @@ impl AsRef<Metrics> for Metrics {
 }
 
 impl Observer for Metrics {
+    /// Metrics count no messages.
+    fn wants_messages(&self) -> bool {
+        false
+    }
+
     // Inlined so that a message record, the most frequent, costs nothing.
     #[inline]
     fn record(&mut self, record: &Record, store: &BlockStore) {

@@ -223,6 +223,13 @@ pub enum Record {
 pub trait Observer {
     /// Called once per record, in event order.
     fn record(&mut self, record: &Record, store: &BlockStore);
+
+    /// Whether this observer reads [`Record::MessageSent`]. When it does not, the world
+    /// leaves those records out, and with them the latency draws of messages that no one
+    /// else reads either (see [`crate::network::transport::Transport::transmit`]); nothing else changes.
+    fn wants_messages(&self) -> bool {
+        true
+    }
 }
 
 /// An observer that ignores everything (for runs whose outputs are not needed).
@@ -230,6 +237,10 @@ pub struct Discard;
 
 impl Observer for Discard {
     fn record(&mut self, _: &Record, _: &BlockStore) {}
+
+    fn wants_messages(&self) -> bool {
+        false
+    }
 }
 
 /// Two observers fed the same records, in order.
@@ -237,6 +248,10 @@ impl<A: Observer, B: Observer> Observer for (A, B) {
     fn record(&mut self, record: &Record, store: &BlockStore) {
         self.0.record(record, store);
         self.1.record(record, store);
+    }
+
+    fn wants_messages(&self) -> bool {
+        self.0.wants_messages() || self.1.wants_messages()
     }
 }
 
@@ -246,6 +261,10 @@ impl<T: Observer> Observer for Option<T> {
         if let Some(o) = self {
             o.record(record, store);
         }
+    }
+
+    fn wants_messages(&self) -> bool {
+        self.as_ref().is_some_and(T::wants_messages)
     }
 }
 

@@ -209,4 +209,8 @@ impl Observer for Narrator {
             let _ = writeln!(self.out, "{text}");
         }
     }
+
+    fn wants_messages(&self) -> bool {
+        false
+    }
 }

@@ -232,6 +232,7 @@ impl<O: Observer, M: Monitor> World<O, M> {
             peers: Peers { compact, churn, high_bandwidth },
             settings,
             driver: users.map(|w| Box::new(w) as Box<dyn Driver<Shared>>),
+            messages_watched: observer.wants_messages(),
             observer,
             monitor,
             hash_shares,

@@ -15,7 +15,10 @@
 //! One exact shortcut keeps large runs fast: an announcement to a peer that already has the
 //! block, or has asked for it, would be ignored on arrival whatever happens in between
 //! (those states never go back), so it is not delivered at all. Its bytes still occupy the
-//! sender's uplink, so timing is unchanged.
+//! sender's uplink, so timing is unchanged. When no observer records messages either, such
+//! an announcement's own arrival time is never read, and its latency draw is deferred until
+//! a later message on the same link needs it, which is rare (see
+//! [`Transport::transmit`]): most announcements reach peers that already have the block.
 
 mod build;
 
@@ -28,6 +31,7 @@ use crate::id::{LinkId, NodeId};
 use crate::network::faults::Change;
 use crate::network::message::{Message, MessageKind};
 use crate::network::transport::{Finished, Sent, Transmission, Transport, Wake};
+use crate::node::chain_view::BlockState;
 use crate::node::ctx::{Env, NodeSettings, NodeStreams, Outbox, Peers, Shared};
 use crate::node::relay::announcement;
 use crate::node::{Action, Node, NodeCtx, Timer};
@@ -117,6 +121,8 @@ pub struct World<O: Observer, M: Monitor = ()> {
     settings: NodeSettings,
     driver: Option<Box<dyn Driver<Shared>>>,
     observer: O,
+    /// Whether the observer reads message records ([`Observer::wants_messages`]).
+    messages_watched: bool,
     monitor: M,
     hash_shares: Vec<f64>,
     gamma_subset: Vec<Option<f64>>,
@@ -339,8 +345,10 @@ impl<O: Observer, M: Monitor> World<O, M> {
         }
         debug_assert_eq!(self.transport.graph().link_source(link), from);
         let size = self.shared.costs[msg.block.index()].wire.of_message(&msg);
-        match self.transport.transmit(from, link, msg, size, prunable, now) {
-            Sent::Now(t) => self.dispatch(link, msg, prunable, t, sched),
+        let quiet = !self.messages_watched && prunable && self.ignored(link, &msg);
+        match self.transport.transmit(from, link, msg, size, prunable, now, quiet) {
+            Sent::Now(t) => self.dispatch(from, link, msg, prunable, t, sched),
+            Sent::Quiet => {}
             Sent::Held(wake) => {
                 self.in_flight += 1;
                 self.plan_wake(from, wake, sched);
@@ -358,47 +366,58 @@ impl<O: Observer, M: Monitor> World<O, M> {
 
     /// A shared uplink wakes: the messages it finished sending go on their way.
     fn uplink_wake(&mut self, node: NodeId, generation: u32, sched: &mut Scheduler<Event>) {
-        let (finished, wake) = self.transport.wake(node, generation, sched.now());
+        let watched = self.messages_watched;
+        let states = &self.shared.states;
+        let (finished, wake) =
+            self.transport.wake(node, generation, sched.now(), |to, msg, prunable| {
+                !watched && prunable && ignores(states.get(to, msg.block), msg.kind)
+            });
         for Finished { link, msg, prunable, transmission } in finished {
             self.in_flight -= 1;
-            self.dispatch(link, msg, prunable, transmission, sched);
+            if let Some(t) = transmission {
+                self.dispatch(node, link, msg, prunable, t, sched);
+            }
         }
         self.plan_wake(node, wake, sched);
     }
 
     /// A message has left its sender: it is recorded and its arrival scheduled, unless it is
-    /// an announcement the receiver would ignore (see the module docs).
+    /// an announcement the receiver would ignore (see the module docs). The caller passes the
+    /// sender, which it knows, so that the reverse link (far away in memory) is not read.
     #[inline]
     fn dispatch(
         &mut self,
+        from: NodeId,
         link: LinkId,
         msg: Message,
         prunable: bool,
         t: Transmission,
         sched: &mut Scheduler<Event>,
     ) {
-        let graph = self.transport.graph();
-        let (from, to) = (graph.link_source(link), graph.link_target(link));
-        let ignored = prunable && {
-            let state = self.shared.states.get(to, msg.block);
-            match msg.kind {
-                MessageKind::Inv => state.ignores_announcement(),
-                _ => state.ignores_block(),
-            }
-        };
-        self.record(Record::MessageSent {
-            from,
-            to,
-            kind: msg.kind,
-            block: msg.block,
-            sent: t.start,
-            arrives: t.arrives,
-        });
+        let ignored = prunable && self.ignored(link, &msg);
+        if self.messages_watched {
+            self.record(Record::MessageSent {
+                from,
+                to: self.transport.graph().link_target(link),
+                kind: msg.kind,
+                block: msg.block,
+                sent: t.start,
+                arrives: t.arrives,
+            });
+        }
         if ignored {
             return;
         }
         self.in_flight += 1;
         sched.at(t.arrives, Event::Deliver { link, msg });
+    }
+
+    /// Whether the receiver of `msg` on `link` would ignore it on arrival, now and at any
+    /// later time (see the module docs).
+    #[inline]
+    fn ignored(&self, link: LinkId, msg: &Message) -> bool {
+        let to = self.transport.graph().link_target(link);
+        ignores(self.shared.states.get(to, msg.block), msg.kind)
     }
 
     /// A message on a cut link is lost. A lost request or answer leaves the block wanted
@@ -478,6 +497,16 @@ impl<O: Observer, M: Monitor> World<O, M> {
             let peer_tip = self.nodes[to.index()].tip();
             self.visit(from, sched, |n, ctx| n.on_link_restored(ctx, link, peer_tip));
         }
+    }
+}
+
+/// Whether a node in `state` for a block ignores a message of `kind` about it, now and at
+/// any later time.
+#[inline]
+fn ignores(state: BlockState, kind: MessageKind) -> bool {
+    match kind {
+        MessageKind::Inv => state.ignores_announcement(),
+        _ => state.ignores_block(),
     }
 }
 
