@@ -166,10 +166,19 @@ pub(crate) fn deserialize(
     serde_path_to_error::deserialize(value).map_err(|err| {
         let mut field = err.path().to_string();
         let message = err.inner().to_string();
-        let message = message.lines().next().unwrap_or_default().to_string();
-        // For an unknown field serde reports the parent's path; add the field's own name.
+        let mut message = message.lines().next().unwrap_or_default().to_string();
+        // For an unknown field the path may end at the parent or already at the field
+        // itself; name the field once.
         if let Some(name) = between_backticks(&message, "unknown field `") {
-            field = if field == "." || field.is_empty() { name } else { format!("{field}.{name}") };
+            let named = field.rsplit('.').next() == Some(name.as_str());
+            if field == "." || field.is_empty() {
+                field = name.clone();
+            } else if !named {
+                field = format!("{field}.{name}");
+            }
+            if field == "sweep" {
+                message.push_str(" (this is a sweep file: run it with `forksim sweep FILE`)");
+            }
         }
         let keys: Vec<&str> = field.split('.').collect();
         let value = value_at(&lookup, &keys).map_or_else(|| "(missing)".to_string(), show);

@@ -231,6 +231,9 @@ fn axis_override(field: &str, value: &toml::Value) -> Override {
     }
 }
 
+/// Top-level tables of a scenario file, none of which a sweep file has.
+const SCENARIO_TABLES: [&str; 5] = ["run", "chain", "mining", "network", "node"];
+
 /// Reads and resolves a sweep file.
 ///
 /// # Errors
@@ -401,17 +404,18 @@ impl Walker<'_> {
         }
     }
 
-    /// Rejects keys of `table` (at path `at`) that are not in `allowed`.
+    /// Rejects keys of `table` (at path `at`) that are not in `allowed`; a scenario's table
+    /// at the top gets a hint that the file is a scenario.
     fn only(&self, table: &toml::Table, at: &str, allowed: &[&str]) -> Result<(), SweepError> {
         for (key, value) in table {
             if !allowed.contains(&key.as_str()) {
                 let field = if at.is_empty() { key.clone() } else { format!("{at}.{key}") };
                 let expected: Vec<String> = allowed.iter().map(|a| format!("`{a}`")).collect();
-                return Err(self.err(
-                    &field,
-                    Some(value),
-                    format!("unknown field, expected one of {}", expected.join(", ")),
-                ));
+                let mut problem = format!("unknown field, expected one of {}", expected.join(", "));
+                if at.is_empty() && SCENARIO_TABLES.contains(&key.as_str()) {
+                    problem.push_str(" (this is a scenario: run it with `forksim run FILE`)");
+                }
+                return Err(self.err(&field, Some(value), problem));
             }
         }
         Ok(())

@@ -283,3 +283,28 @@ fn a_region_table_of_the_users_own_is_validated_and_printed() {
         &["\"japan\"", "no node or region of that name", "north_america, europe"],
     );
 }
+
+#[test]
+fn an_unknown_field_is_named_once() {
+    // The path used to repeat the unknown name (`network.nodess.nodess`).
+    let q = scenario("quickstart.toml");
+    let o = forksim(&["validate", q.to_str().unwrap(), "--set", "network.nodess=3"]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = stderr(&o);
+    assert!(err.contains("field `network.nodess` = 3:"), "{err}");
+    let (code, err, _) = validate_text("[network.topology]\nkind2 = 1\n", &[]);
+    assert_eq!(code, 2);
+    assert!(err.contains("field `network.topology.kind2` = 1:"), "{err}");
+}
+
+#[test]
+fn a_sweep_given_to_run_and_a_scenario_given_to_sweep_say_which_command_to_use() {
+    let sweep = scenario("sweeps/orphans.toml");
+    let o = forksim(&["run", sweep.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("this is a sweep file: run it with `forksim sweep FILE`"));
+    let q = scenario("quickstart.toml");
+    let o = forksim(&["sweep", q.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("this is a scenario: run it with `forksim run FILE`"));
+}
