@@ -119,6 +119,8 @@ pub fn validate(
     path: &Path,
     origin: &Origin<'_>,
 ) -> Result<Scenario, ScenarioError> {
+    // Whether the file or an override set anything under [network], before defaults fill it.
+    let network_given = raw.network != super::raw::RawNetwork::default();
     // [run]
     let stem = path
         .file_stem()
@@ -140,6 +142,14 @@ pub fn validate(
     let block_interval_s = origin
         .positive("chain.block_interval_s", *raw.chain.block_interval_s.get_or_insert(600.0))?;
     let retarget_interval = *raw.chain.retarget_interval.get_or_insert(2016);
+    // Bitcoin's rule measures the time over the interval's last `interval - 1` gaps: one
+    // block has none, so every retarget would hit the fourfold limit.
+    origin.check(
+        retarget_interval != 1,
+        "chain.retarget_interval",
+        retarget_interval,
+        "must be 0 (no retargets) or at least 2: over one block there is no time to measure",
+    )?;
     let max_block_size_bytes = *raw.chain.max_block_size_bytes.get_or_insert(1_000_000);
     origin.check(
         max_block_size_bytes >= 1_000,
@@ -446,6 +456,12 @@ pub fn validate(
     }
     if race.is_some() {
         let without_network = "does not apply to a [race], which has no network";
+        origin.check(
+            !network_given,
+            "network",
+            "{ ... }",
+            "does not apply to a [race], which has no network: remove [network] or [race]",
+        )?;
         origin.check(eclipse.is_none(), "network.eclipse", "{ ... }", without_network)?;
         let entries = format!("[{} entries]", timeline.len());
         origin.check(timeline.is_empty(), "timeline", entries, without_network)?;

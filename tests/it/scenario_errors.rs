@@ -308,3 +308,28 @@ fn a_sweep_given_to_run_and_a_scenario_given_to_sweep_say_which_command_to_use()
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("this is a scenario: run it with `forksim run FILE`"));
 }
+
+#[test]
+fn a_retarget_interval_of_one_block_is_rejected() {
+    // One block has no time span to measure: every retarget would quadruple the difficulty.
+    assert_error(
+        &format!("{BASE}[chain]\nretarget_interval = 1\n"),
+        &[],
+        &["chain.retarget_interval", "= 1", "at least 2"],
+    );
+    let (code, err, _) =
+        validate_text("[network]\nnodes = 30\n[chain]\nretarget_interval = 2\n", &[]);
+    assert_eq!(code, 0, "{err}");
+}
+
+#[test]
+fn a_race_with_network_settings_is_rejected_instead_of_ignoring_them() {
+    let race = "[race]\nkind = \"double_spend\"\nq = 0.1\nz = 6\ntrials = 100\n";
+    assert_error(
+        &format!("{race}[network]\nnodes = 50\n"),
+        &[],
+        &["`network`", "does not apply to a [race]"],
+    );
+    let (code, err, _) = validate_text(race, &[]);
+    assert_eq!(code, 0, "{err}");
+}
