@@ -345,9 +345,11 @@ impl<O: Observer, M: Monitor> World<O, M> {
         }
         debug_assert_eq!(self.transport.graph().link_source(link), from);
         let size = self.shared.costs[msg.block.index()].wire.of_message(&msg);
-        let quiet = !self.messages_watched && prunable && self.ignored(link, &msg);
+        // The receiver's state for the block cannot change while the message is sent.
+        let ignored = prunable && self.ignored(link, &msg);
+        let quiet = !self.messages_watched && ignored;
         match self.transport.transmit(from, link, msg, size, prunable, now, quiet) {
-            Sent::Now(t) => self.dispatch(from, link, msg, prunable, t, sched),
+            Sent::Now(t) => self.dispatch(from, link, msg, ignored, t, sched),
             Sent::Quiet => {}
             Sent::Held(wake) => {
                 self.in_flight += 1;
@@ -375,26 +377,27 @@ impl<O: Observer, M: Monitor> World<O, M> {
         for Finished { link, msg, prunable, transmission } in finished {
             self.in_flight -= 1;
             if let Some(t) = transmission {
-                self.dispatch(node, link, msg, prunable, t, sched);
+                let ignored = prunable && self.ignored(link, &msg);
+                self.dispatch(node, link, msg, ignored, t, sched);
             }
         }
         self.plan_wake(node, wake, sched);
     }
 
     /// A message has left its sender: it is recorded and its arrival scheduled, unless it is
-    /// an announcement the receiver would ignore (see the module docs). The caller passes the
-    /// sender, which it knows, so that the reverse link (far away in memory) is not read.
+    /// an announcement the receiver would ignore (`ignored`, see the module docs; the caller
+    /// has already read the receiver's state). The caller passes the sender, which it knows,
+    /// so that the reverse link (far away in memory) is not read.
     #[inline]
     fn dispatch(
         &mut self,
         from: NodeId,
         link: LinkId,
         msg: Message,
-        prunable: bool,
+        ignored: bool,
         t: Transmission,
         sched: &mut Scheduler<Event>,
     ) {
-        let ignored = prunable && self.ignored(link, &msg);
         if self.messages_watched {
             self.record(Record::MessageSent {
                 from,
