@@ -22,6 +22,7 @@ use crate::race_report::RaceSummary;
 use crate::replay_page::Recorder;
 use crate::results::files::Summary;
 use crate::results::files::{render, sha256_hex, write_atomic, write_data, write_manifest};
+use crate::results::folder::Staging;
 use crate::results::report::terminal_summary;
 use crate::results::trace::{TRACE_CSV, Tracer};
 use crate::run::{Kind, RunError};
@@ -178,6 +179,7 @@ impl From<RunError> for Failure {
 
 /// Parses arguments, runs the command and maps the outcome to an exit code.
 pub fn main() -> ExitCode {
+    crate::crash::install();
     let cli = Cli::parse();
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
@@ -304,6 +306,8 @@ fn run(cli: Cli) -> Result<(), Failure> {
         Command::Run { scenario: path, seed, out, set, quiet, narrate, node, html, trace } => {
             let overrides = parse_overrides(&set)?;
             let scenario = scenario::load(&path, &overrides, seed)?;
+            let _crash =
+                crate::crash::enter(&scenario, crate::crash::command_with_seed(scenario.seed));
             let out_dir = out.unwrap_or_else(|| PathBuf::from("results").join(&scenario.name));
             let wall = Instant::now();
             let kind = Kind::of(&scenario);
@@ -321,7 +325,9 @@ fn run(cli: Cli) -> Result<(), Failure> {
                         path.display()
                     )));
                 }
-                let (summary, _) = execute_race(&scenario, &out_dir)?;
+                let staging = stage(&out_dir)?;
+                let (summary, _) = execute_race(&scenario, staging.dir())?;
+                commit(staging)?;
                 if !quiet {
                     say_raw!(
                         "{}",
@@ -338,7 +344,9 @@ fn run(cli: Cli) -> Result<(), Failure> {
                         path.display()
                     )));
                 }
-                let (summary, _) = execute_trials(&scenario, &out_dir)?;
+                let staging = stage(&out_dir)?;
+                let (summary, _) = execute_trials(&scenario, staging.dir())?;
+                commit(staging)?;
                 if !quiet {
                     say_raw!(
                         "{}",
@@ -351,10 +359,11 @@ fn run(cli: Cli) -> Result<(), Failure> {
                 }
                 return Ok(());
             }
+            let staging = stage(&out_dir)?;
             let mut watchers = Watchers::new(&scenario, html);
             if trace {
                 watchers.tracer = Some(
-                    Tracer::create(&out_dir, scenario.node_names.clone())
+                    Tracer::create(staging.dir(), scenario.node_names.clone())
                         .map_err(|e| Failure::Internal(e.to_string()))?,
                 );
             }
@@ -384,7 +393,8 @@ fn run(cli: Cli) -> Result<(), Failure> {
                     Box::new(std::io::stdout()),
                 ));
             }
-            let (summary, _) = execute(&scenario, &out_dir, !quiet && !narrate, watchers)?;
+            let (summary, _) = execute(&scenario, staging.dir(), !quiet && !narrate, watchers)?;
+            commit(staging)?;
             if !quiet {
                 let wall_s = wall.elapsed().as_secs_f64();
                 say_raw!(
@@ -534,6 +544,7 @@ fn replay(results: &Path) -> Result<(), Failure> {
         .map_err(|e| input(format!("field `files` is not a map of digests: {e}")))?;
     let source = PathBuf::from(manifest["scenario_file"].as_str().unwrap_or("manifest.json"));
     let scenario = scenario::from_raw(raw, &source)?;
+    let _crash = crate::crash::enter(&scenario, crate::crash::this_command());
     let recorded_version = manifest["forksim_version"].as_str().unwrap_or("unknown");
     if recorded_version != env!("CARGO_PKG_VERSION") {
         eprintln!(
@@ -541,7 +552,11 @@ fn replay(results: &Path) -> Result<(), Failure> {
             env!("CARGO_PKG_VERSION")
         );
     }
-    let scratch = results.join(format!(".replay.{}", std::process::id()));
+    // The scratch run goes to the system's temporary folder, so a read-only archive can be
+    // replayed; dropping the staging folder removes it.
+    let staging =
+        stage(&std::env::temp_dir().join(format!("forksim-replay.{}", std::process::id())))?;
+    let scratch = staging.dir().to_path_buf();
     let outcome = match Kind::of(&scenario) {
         Kind::Race => execute_race(&scenario, &scratch).map(|(_, d)| d),
         Kind::Trials { .. } => execute_trials(&scenario, &scratch).map(|(_, d)| d),
@@ -558,7 +573,7 @@ fn replay(results: &Path) -> Result<(), Failure> {
             execute(&scenario, &scratch, false, watchers).map(|(_, d)| d)
         }
     };
-    let _ = std::fs::remove_dir_all(&scratch);
+    drop(staging);
     let actual = outcome?;
     let mut differing = Vec::new();
     for (name, recorded) in &expected {
@@ -597,6 +612,19 @@ fn replay(results: &Path) -> Result<(), Failure> {
             differing.join(", ")
         )))
     }
+}
+
+/// A staging folder for results that will replace `out_dir`, created before any work so
+/// that an unusable output location is reported at once (exit code 2).
+fn stage(out_dir: &Path) -> Result<Staging, Failure> {
+    Staging::begin(out_dir).map_err(|e| Failure::Input(e.to_string()))
+}
+
+/// Puts a finished run's staging folder in place of its target.
+fn commit(staging: Staging) -> Result<(), Failure> {
+    staging.commit().map_err(|e| {
+        if e.is_input() { Failure::Input(e.to_string()) } else { Failure::Internal(e.to_string()) }
+    })
 }
 
 /// The sweep's name from its `sweep.json` ("sweep" if unreadable), for figure titles.

@@ -31,6 +31,9 @@ impl Runner for ScenarioRunner {
 
     fn run(&self, overrides: &[Override], seed: u64) -> Result<Vec<(String, Metric)>, RunError> {
         let scenario = scenario::load(&self.base, overrides, Some(seed))?;
+        let arguments: Vec<String> = overrides.iter().map(|o| o.argument.clone()).collect();
+        let _crash =
+            crate::crash::enter(&scenario, crate::crash::run_command(&self.base, &arguments, seed));
         let value = |name: &str, v: f64| (name.to_string(), Metric::Value(v));
         if scenario.race.is_some() {
             return Ok(match race_report::run(&scenario) {

@@ -63,6 +63,7 @@ pub(crate) mod bench;
 pub mod chain;
 #[doc(hidden)]
 pub mod cli;
+pub mod crash;
 pub(crate) mod driver;
 pub mod engine;
 pub(crate) mod experiment;

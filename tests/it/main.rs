@@ -9,6 +9,7 @@ mod golden;
 mod published;
 mod race;
 mod races;
+mod results_folders;
 mod scenario_errors;
 mod support;
 mod sweeps;
