@@ -166,7 +166,10 @@ pub fn validate(
     origin: &Origin<'_>,
 ) -> Result<Scenario, ScenarioError> {
     // Whether the file or an override set anything under [network], before defaults fill it.
-    let network_given = raw.network != super::raw::RawNetwork::default();
+    // A race's resolved form (its manifest) holds the defaults filled into [network]; those
+    // are not settings given, or `replay` could not validate a race's own manifest.
+    let network_given = raw.network != super::raw::RawNetwork::default()
+        && (raw.race.is_none() || !network_is_resolved_default(&raw, path, origin));
     // [run]
     let stem = path
         .file_stem()
@@ -562,6 +565,14 @@ pub fn validate(
         workload,
         resolved: raw,
     })
+}
+
+/// Whether `raw.network` is exactly what validation fills into an empty `[network]` (as in
+/// the resolved scenario a run records).
+fn network_is_resolved_default(raw: &RawScenario, path: &Path, origin: &Origin<'_>) -> bool {
+    let mut empty = raw.clone();
+    empty.network = super::raw::RawNetwork::default();
+    validate(empty, path, origin).is_ok_and(|s| s.resolved.network == raw.network)
 }
 
 fn validate_topology(
