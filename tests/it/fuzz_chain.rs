@@ -39,7 +39,6 @@ proptest! {
         (0u32..40, prop_oneof![Just(0u32), Just(1), Just(0x7f_ffff), Just(0x80_0000), Just(0xff), Just(0xffff), any::<u32>()])
             .prop_map(|(e, m)| (e << 24) | (m & 0xff_ffff)),
     ]) {
-        common::count();
         let compact = CompactTarget(bits);
         let _ = compact.decode_raw();
         if let Ok(target) = compact.to_target() {
@@ -60,7 +59,6 @@ proptest! {
         "0[xX][0-9a-f]{0,66}",
         ".{0,70}",
     ]) {
-        common::count();
         if let Some(n) = U256::from_be_hex(&text) {
             prop_assert!(n.bits() <= 256);
         }
@@ -333,7 +331,6 @@ proptest! {
     fn fuzz_hostile_blocks_are_rejected_with_a_reason_and_leave_the_utxo_set_unchanged(
         changes in prop::collection::vec(change(), 1..6),
     ) {
-        common::count();
         let base = base();
         let mut block = base.block.clone();
         for c in &changes {

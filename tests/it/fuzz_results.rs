@@ -336,7 +336,6 @@ proptest! {
 
     #[test]
     fn fuzz_damaged_result_rows_read_or_are_refused_by_file(folder in damaged(&[])) {
-        common::count();
         read_all(&folder)?;
     }
 }
@@ -348,7 +347,6 @@ proptest! {
     fn fuzz_tree_draws_damaged_blocks_files_or_refuses_them(
         folder in damaged(&["blocks.csv"]),
     ) {
-        common::count();
         let tmp = write(&folder);
         if let Err(e) = draw_tree(tmp.path(), "fuzz") {
             names_a_file(&e.to_string(), tmp.path())?;
@@ -361,7 +359,6 @@ proptest! {
 
     #[test]
     fn fuzz_plot_draws_damaged_result_folders_or_refuses_them(folder in damaged(&[])) {
-        common::count();
         let tmp = write(&folder);
         if let Err(e) = draw_run_plots(tmp.path()) {
             names_a_file(&e.to_string(), tmp.path())?;
@@ -446,7 +443,6 @@ proptest! {
         ),
         cut in prop::option::weighted(0.1, any::<Index>()),
     ) {
-        common::count();
         let originals = originals();
         let folder = &originals[which.index(originals.len())];
         let bytes = &folder.iter().find(|(n, _)| n == "manifest.json").unwrap().1;
@@ -469,7 +465,6 @@ proptest! {
 
     #[test]
     fn fuzz_replay_of_damaged_folders_never_panics(folder in damaged(&[])) {
-        common::count();
         let tmp = write(&folder);
         let o = crate::support::forksim(&["replay", tmp.path().to_str().unwrap()]);
         let err = stderr(&o);

@@ -50,7 +50,6 @@ fn shipped() -> &'static [(PathBuf, String)] {
 /// Loads `text` as the file `fuzz.toml` with `overrides`, and checks the outcome: an error
 /// names the file; a valid scenario loads again from its recorded resolved form.
 fn check_load(text: &str, overrides: &[Override]) -> Result<(), TestCaseError> {
-    common::count();
     let file = Path::new("fuzz.toml");
     match scenario::from_str(text, file, overrides, None) {
         Err(e) => {
