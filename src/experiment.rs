@@ -29,6 +29,13 @@ impl Runner for ScenarioRunner {
     /// The scenario with these overrides does not load, or its world cannot be built.
     type Error = RunError;
 
+    /// Loads and validates the base scenario with these overrides (what `forksim validate`
+    /// checks of the file; the network itself is built only by the run).
+    fn check(&self, overrides: &[Override]) -> Result<(), RunError> {
+        scenario::load(&self.base, overrides, None)?;
+        Ok(())
+    }
+
     fn run(&self, overrides: &[Override], seed: u64) -> Result<Vec<(String, Metric)>, RunError> {
         let scenario = scenario::load(&self.base, overrides, Some(seed))?;
         let arguments: Vec<String> = overrides.iter().map(|o| o.argument.clone()).collect();

@@ -67,7 +67,9 @@ pub mod crash;
 pub(crate) mod driver;
 pub mod engine;
 pub(crate) mod experiment;
-pub(crate) mod figures;
+// Public (and hidden) so the fuzz tests can draw from damaged result folders in-process.
+#[doc(hidden)]
+pub mod figures;
 pub mod id;
 pub(crate) mod mining;
 pub mod network;

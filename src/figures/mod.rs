@@ -24,7 +24,7 @@ use crate::results::files::write_atomic;
 pub mod sweep;
 pub mod transactions;
 pub mod tree;
-use crate::results::rows::{MinerRow, PropagationCdfRow, RowsError, read_rows};
+use crate::results::rows::{CsvRow, MinerRow, PropagationCdfRow, RowsError, read_rows};
 
 /// Distinct colours for series and miners, in order (Tableau 10).
 pub(crate) const PALETTE: [RGBColor; 10] = [
@@ -139,17 +139,21 @@ pub fn draw_run_plots(dir: &Path) -> Result<Vec<(PathBuf, Vec<u8>)>, PlotError> 
     let label = run_label(dir);
     let mut median = vec![(0.0, 0.0)];
     let mut p90 = vec![(0.0, 0.0)];
-    for r in read_rows::<PropagationCdfRow>(dir)? {
+    let cdf = dir.join(PropagationCdfRow::FILE);
+    for (i, r) in read_rows::<PropagationCdfRow>(dir)?.into_iter().enumerate() {
         let percent = f64::from(r.percent_of_nodes);
         if r.blocks > 0 {
-            median.push((r.median_ms.0 / 1_000.0, percent));
-            p90.push((r.p90_ms.0 / 1_000.0, percent));
+            let median_s = plottable(&cdf, i, "median_ms", r.median_ms.0)? / 1_000.0;
+            median.push((median_s, percent));
+            p90.push((plottable(&cdf, i, "p90_ms", r.p90_ms.0)? / 1_000.0, percent));
         }
     }
-    let shares: Vec<(f64, f64)> = read_rows::<MinerRow>(dir)?
-        .into_iter()
-        .map(|r| (r.hash_share.0, r.revenue_share.0))
-        .collect();
+    let miners = dir.join(MinerRow::FILE);
+    let mut shares: Vec<(f64, f64)> = Vec::new();
+    for (i, r) in read_rows::<MinerRow>(dir)?.into_iter().enumerate() {
+        let hash = plottable(&miners, i, "hash_share", r.hash_share.0)?;
+        shares.push((hash, plottable(&miners, i, "revenue_share", r.revenue_share.0)?));
+    }
 
     let mut written = save_figure(
         dir,
@@ -166,6 +170,23 @@ pub fn draw_run_plots(dir: &Path) -> Result<Vec<(PathBuf, Vec<u8>)>, PlotError> 
     written.extend(crate::figures::tree::draw_tree(dir, &scenario_name(dir))?);
     written.extend(crate::figures::transactions::draw_transaction_plots(dir, &label)?);
     Ok(written)
+}
+
+/// A value of row `index` of `file` that a figure places on an axis: a finite number at
+/// least 0. Anything else is refused by line, column and value: an infinite axis would make
+/// the plotting library loop forever dividing it into ticks.
+fn plottable(file: &Path, index: usize, column: &str, value: f64) -> Result<f64, PlotError> {
+    if value.is_finite() && value >= 0.0 {
+        Ok(value)
+    } else {
+        Err(PlotError::Read {
+            path: file.display().to_string(),
+            reason: format!(
+                "line {}, column `{column}` = {value}: not a finite number at least 0",
+                index + 2
+            ),
+        })
+    }
 }
 
 /// Draws one figure as `NAME.png` and `NAME.svg` in `dir`, each written atomically.

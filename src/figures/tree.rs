@@ -70,6 +70,16 @@ fn read_blocks(dir: &Path) -> Result<Vec<TreeBlock>, PlotError> {
                 )));
             }
         };
+        // A block sits one above its parent; a damaged height (4294967295) would otherwise
+        // size the layout's per-height tables.
+        let expected = blocks[parent].height + 1;
+        if height != expected {
+            return Err(err(format!(
+                "row {}: height {height} is not one above its parent's ({})",
+                i + 2,
+                expected - 1
+            )));
+        }
         index.insert(r.hash, blocks.len());
         blocks.push(TreeBlock {
             height,

@@ -383,7 +383,7 @@ pub fn from_str(
         message: flatten(&e.to_string()),
     })?;
     for o in overrides {
-        o.apply(&mut table)?;
+        o.apply_to(&mut table, &file)?;
     }
     let mut raw: RawScenario = overrides::deserialize(table, &file, overrides)?;
     if seed.is_some() {

@@ -75,6 +75,25 @@ impl Override {
         set_path(table, &keys, self.value.clone())
             .map_err(|source| ScenarioError::Override { argument: self.argument.clone(), source })
     }
+
+    /// Like [`Override::apply`] on the tree of scenario file `file`; a failure is reported
+    /// as a field error naming the file, this `--set`, the field and the value.
+    ///
+    /// # Errors
+    ///
+    /// Returns [`ScenarioError::Field`] if the path runs through a value that is not a
+    /// table, or names a list entry the scenario does not have.
+    pub fn apply_to(&self, table: &mut toml::Table, file: &str) -> Result<(), ScenarioError> {
+        self.apply(table).map_err(|e| match e {
+            ScenarioError::Override { source, .. } => ScenarioError::Field {
+                origin: format!("{file} (--set {})", self.argument),
+                field: self.field(),
+                value: show(&self.value),
+                problem: source.to_string(),
+            },
+            other => other,
+        })
+    }
 }
 
 /// What is wrong with a `--set` argument; [`ScenarioError::Override`] names the argument.
@@ -103,6 +122,15 @@ pub enum OverrideError {
         /// The entry asked for.
         index: usize,
     },
+    /// The path indexes a list the scenario does not have (`attacker[0]` without any
+    /// `[[attacker]]`).
+    #[error(
+        "the scenario has no [[{list}]] entries to change; add an [[{list}]] table to the file (--set changes entries, it does not create them)"
+    )]
+    NoList {
+        /// The list's dotted path.
+        list: String,
+    },
     /// The path runs through a value that is not a table.
     #[error("`{field}` is not a table, so it has no fields to set")]
     NotATable {
@@ -125,6 +153,11 @@ pub(crate) fn set_path(
         if depth + 1 == keys.len() {
             current.insert(key.to_string(), value);
             return Ok(());
+        }
+        // `attacker[0].x` where the scenario has no `[[attacker]]`: creating a table named
+        // `attacker` would only fail later as "expected a sequence"; say what is missing.
+        if !current.contains_key(key) && keys[depth + 1].parse::<usize>().is_ok() {
+            return Err(OverrideError::NoList { list: keys[..=depth].join(".") });
         }
         let mut entry = current
             .entry(key.to_string())

@@ -9,7 +9,7 @@ use std::path::Path;
 
 use super::RaceSpec;
 use super::attack;
-use super::overrides::origin_of;
+use super::overrides::{origin_of, show};
 use super::raw::{
     RawBandwidth, RawHashPower, RawLatency, RawRace, RawRelay, RawScenario, RawTopology,
 };
@@ -28,6 +28,19 @@ use crate::time::{SimDuration, SimTime};
 
 /// Most hashes per block ground mode will grind for real (about 2.5 s of CPU per block).
 pub const GROUND_HASHES_MAX: f64 = 16_777_216.0;
+
+/// `network.topology.kind`.
+const TOPOLOGY_KINDS: [&str; 5] = ["random", "small_world", "scale_free", "complete", "edges"];
+/// `network.latency.model`.
+const LATENCY_MODELS: [&str; 4] = ["regions", "constant", "uniform", "lognormal"];
+/// `network.bandwidth.model`.
+const BANDWIDTH_MODELS: [&str; 2] = ["regions", "constant"];
+/// `network.latency.per_message`.
+const PER_MESSAGE_MODELS: [&str; 4] = ["simblock", "pareto", "lognormal", "none"];
+/// `mining.hash_power.distribution`.
+const DISTRIBUTIONS: [&str; 6] = ["equal", "shares", "uniform", "normal", "exponential", "pareto"];
+/// `race.kind`.
+const RACE_KINDS: [&str; 2] = ["double_spend", "selfish_mining"];
 
 /// Where values came from, for messages.
 pub struct Origin<'a> {
@@ -85,8 +98,9 @@ impl<'a> Origin<'a> {
         Ok(v)
     }
 
-    /// Rejects a field that does not apply to the chosen kind.
-    pub(super) fn absent<T: std::fmt::Debug>(
+    /// Rejects a field that does not apply to the chosen kind. The value is shown as TOML
+    /// would write it.
+    pub(super) fn absent<T: serde::Serialize>(
         &self,
         field: &str,
         v: &Option<T>,
@@ -97,11 +111,43 @@ impl<'a> Origin<'a> {
             None => Ok(()),
             Some(v) => Err(self.error(
                 field,
-                format!("{v:?}"),
+                as_toml(v),
                 format!("does not apply when {kind_field} = \"{kind}\""),
             )),
         }
     }
+
+    /// The error for a kind field naming none of `names`.
+    pub(super) fn unknown(&self, field: &str, name: &str, names: &[&str]) -> ScenarioError {
+        self.error(field, quoted(name), expected_one_of(names))
+    }
+
+    /// Checks that a kind field names one of `names`. Called before the fields that depend
+    /// on the kind are checked, so a misspelt kind is reported as itself rather than as a
+    /// neighbouring field that "does not apply" to it.
+    pub(super) fn known(
+        &self,
+        field: &str,
+        name: &str,
+        names: &[&str],
+    ) -> Result<(), ScenarioError> {
+        if names.contains(&name) { Ok(()) } else { Err(self.unknown(field, name, names)) }
+    }
+}
+
+/// `expected "a", "b" or "c"`: the valid names of a kind, for messages.
+pub(super) fn expected_one_of(names: &[&str]) -> String {
+    let quoted: Vec<String> = names.iter().map(|n| quoted(n)).collect();
+    match quoted.split_last() {
+        None => "expected nothing".to_string(),
+        Some((last, [])) => format!("expected {last}"),
+        Some((last, rest)) => format!("expected {} or {last}", rest.join(", ")),
+    }
+}
+
+/// A value as a TOML file would write it (`8`, `"randm"`, `[0.5, 0.5]`).
+fn as_toml<T: serde::Serialize>(v: &T) -> String {
+    toml::Value::try_from(v).map_or_else(|e| format!("(unprintable: {e})"), |v| show(&v))
 }
 
 /// Quotes a string value for messages.
@@ -120,7 +166,10 @@ pub fn validate(
     origin: &Origin<'_>,
 ) -> Result<Scenario, ScenarioError> {
     // Whether the file or an override set anything under [network], before defaults fill it.
-    let network_given = raw.network != super::raw::RawNetwork::default();
+    // A race's resolved form (its manifest) holds the defaults filled into [network]; those
+    // are not settings given, or `replay` could not validate a race's own manifest.
+    let network_given = raw.network != super::raw::RawNetwork::default()
+        && (raw.race.is_none() || !network_is_resolved_default(&raw, path, origin));
     // [run]
     let stem = path
         .file_stem()
@@ -518,6 +567,14 @@ pub fn validate(
     })
 }
 
+/// Whether `raw.network` is exactly what validation fills into an empty `[network]` (as in
+/// the resolved scenario a run records).
+fn network_is_resolved_default(raw: &RawScenario, path: &Path, origin: &Origin<'_>) -> bool {
+    let mut empty = raw.clone();
+    empty.network = super::raw::RawNetwork::default();
+    validate(empty, path, origin).is_ok_and(|s| s.resolved.network == raw.network)
+}
+
 fn validate_topology(
     t: &mut RawTopology,
     nodes: u32,
@@ -525,6 +582,7 @@ fn validate_topology(
 ) -> Result<TopologySpec, ScenarioError> {
     let kind = t.kind.get_or_insert_with(|| "random".to_string()).clone();
     let k = "network.topology.kind";
+    origin.known(k, &kind, &TOPOLOGY_KINDS)?;
     if kind != "random" {
         origin.absent("network.topology.outbound", &t.outbound, k, &kind)?;
         origin.absent("network.topology.inbound_max", &t.inbound_max, k, &kind)?;
@@ -640,11 +698,7 @@ fn validate_topology(
             }
             Ok(TopologySpec::Edges(edges.iter().map(|[a, b]| (*a, *b)).collect()))
         }
-        other => Err(origin.error(
-            k,
-            quoted(other),
-            "expected \"random\", \"small_world\", \"scale_free\", \"complete\" or \"edges\"",
-        )),
+        other => Err(origin.unknown(k, other, &TOPOLOGY_KINDS)),
     }
 }
 
@@ -658,6 +712,7 @@ fn validate_latency(
     let default_model = if regional { "regions" } else { "constant" };
     let model = l.model.get_or_insert_with(|| default_model.to_string()).clone();
     let m = "network.latency.model";
+    origin.known(m, &model, &LATENCY_MODELS)?;
     if model != "regions" {
         origin.absent("network.latency.table", &l.table, m, &model)?;
         origin.absent("network.latency.matrix_ms", &l.matrix_ms, m, &model)?;
@@ -739,11 +794,7 @@ fn validate_latency(
                 origin.non_negative("network.latency.sigma", *l.sigma.get_or_insert(0.5))?;
             Ok(LinkLatencySpec::LogNormal { median_ms, sigma })
         }
-        other => Err(origin.error(
-            m,
-            quoted(other),
-            "expected \"regions\", \"constant\", \"uniform\" or \"lognormal\"",
-        )),
+        other => Err(origin.unknown(m, other, &LATENCY_MODELS)),
     }
 }
 
@@ -757,6 +808,7 @@ fn validate_bandwidth(
     let default_model = if regional { "regions" } else { "constant" };
     let model = b.model.get_or_insert_with(|| default_model.to_string()).clone();
     let m = "network.bandwidth.model";
+    origin.known(m, &model, &BANDWIDTH_MODELS)?;
     match model.as_str() {
         "regions" => {
             origin.absent("network.bandwidth.upload_bps", &b.upload_bps, m, &model)?;
@@ -802,7 +854,7 @@ fn validate_bandwidth(
             )?;
             Ok(BandwidthSpec::Constant { upload_bps: up, download_bps: down })
         }
-        other => Err(origin.error(m, quoted(other), "expected \"regions\" or \"constant\"")),
+        other => Err(origin.unknown(m, other, &BANDWIDTH_MODELS)),
     }
 }
 
@@ -814,6 +866,7 @@ fn validate_transfer(
 ) -> Result<TransferSpec, ScenarioError> {
     let per_message = l.per_message.get_or_insert_with(|| "simblock".to_string()).clone();
     let k = "network.latency.per_message";
+    origin.known(k, &per_message, &PER_MESSAGE_MODELS)?;
     if per_message != "pareto" {
         origin.absent(
             "network.latency.per_message_shape",
@@ -848,13 +901,7 @@ fn validate_transfer(
             origin.non_negative("network.latency.per_message_sigma", sigma)?;
             MessageLatency::LogNormal { sigma }
         }
-        other => {
-            return Err(origin.error(
-                k,
-                quoted(other),
-                "expected \"simblock\", \"pareto\", \"lognormal\" or \"none\"",
-            ));
-        }
+        other => return Err(origin.unknown(k, other, &PER_MESSAGE_MODELS)),
     };
     let uplink = match b.uplink.get_or_insert_with(|| "shared".to_string()).as_str() {
         "shared" => Uplink::Shared,
@@ -941,6 +988,10 @@ fn validate_hash_power(
     nodes: u32,
     origin: &Origin<'_>,
 ) -> Result<HashPowerSpec, ScenarioError> {
+    let d = "mining.hash_power.distribution";
+    if let Some(dist) = &h.distribution {
+        origin.known(d, dist, &DISTRIBUTIONS)?;
+    }
     if let Some(name) = h.preset.clone() {
         return validate_pool_preset(h, &name, nodes, origin);
     }
@@ -948,7 +999,6 @@ fn validate_hash_power(
         if h.shares.is_some() { "shares".to_string() } else { "equal".to_string() }
     });
     let dist = dist.clone();
-    let d = "mining.hash_power.distribution";
     if dist != "shares" {
         origin.absent("mining.hash_power.shares", &h.shares, d, &dist)?;
     }
@@ -969,7 +1019,11 @@ fn validate_hash_power(
         "equal" => Ok(HashPowerSpec::Equal),
         "shares" => {
             let shares = h.shares.as_ref().ok_or_else(|| {
-                origin.error("mining.hash_power.shares", "(missing)", "distribution = \"shares\" needs a list of shares")
+                origin.error(
+                    "mining.hash_power.shares",
+                    "(missing)",
+                    "distribution = \"shares\" needs a list of shares",
+                )
             })?;
             origin.check(
                 !shares.is_empty() && shares.len() <= nodes as usize,
@@ -997,7 +1051,12 @@ fn validate_hash_power(
         "uniform" => {
             let min = origin.positive("mining.hash_power.min", *h.min.get_or_insert(0.5))?;
             let max = origin.positive("mining.hash_power.max", *h.max.get_or_insert(1.5))?;
-            origin.check(max >= min, "mining.hash_power.max", max, format!("must be at least mining.hash_power.min = {min}"))?;
+            origin.check(
+                max >= min,
+                "mining.hash_power.max",
+                max,
+                format!("must be at least mining.hash_power.min = {min}"),
+            )?;
             Ok(HashPowerSpec::Uniform { min, max })
         }
         "normal" => {
@@ -1013,11 +1072,7 @@ fn validate_hash_power(
             let alpha = origin.positive("mining.hash_power.alpha", *h.alpha.get_or_insert(1.16))?;
             Ok(HashPowerSpec::Pareto { alpha })
         }
-        other => Err(origin.error(
-            d,
-            quoted(other),
-            "expected \"equal\", \"shares\", \"uniform\", \"normal\", \"exponential\" or \"pareto\"",
-        )),
+        other => Err(origin.unknown(d, other, &DISTRIBUTIONS)),
     }
 }
 
@@ -1069,6 +1124,7 @@ fn validate_pool_preset(
 fn validate_race(r: &mut RawRace, origin: &Origin<'_>) -> Result<RaceSpec, ScenarioError> {
     let kind = r.kind.get_or_insert_with(|| "double_spend".to_string()).clone();
     let k = "race.kind";
+    origin.known(k, &kind, &RACE_KINDS)?;
     if kind != "double_spend" {
         origin.absent("race.q", &r.q, k, &kind)?;
         origin.absent("race.z", &r.z, k, &kind)?;
@@ -1120,8 +1176,6 @@ fn validate_race(r: &mut RawRace, origin: &Origin<'_>) -> Result<RaceSpec, Scena
             origin.check(blocks >= 1, "race.blocks", blocks, "must be at least 1")?;
             Ok(RaceSpec::SelfishMining { alpha, gamma, blocks })
         }
-        other => {
-            Err(origin.error(k, quoted(other), "expected \"double_spend\" or \"selfish_mining\""))
-        }
+        other => Err(origin.unknown(k, other, &RACE_KINDS)),
     }
 }

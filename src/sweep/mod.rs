@@ -85,6 +85,18 @@ pub trait Runner: Sync {
     /// Returns [`Self::Error`] when the run cannot be done (for example, an override is
     /// invalid); the sweep then stops starting new runs and reports the first failed run.
     fn run(&self, overrides: &[Override], seed: u64) -> Result<Vec<(String, Metric)>, Self::Error>;
+
+    /// Checks, without running anything, that a run with these overrides can be done (the
+    /// scenario they make is valid). [`run_sweep`] checks every point this way before it
+    /// starts any run; the default accepts everything.
+    ///
+    /// # Errors
+    ///
+    /// Returns [`Self::Error`] when a run with these overrides would fail at once.
+    fn check(&self, overrides: &[Override]) -> Result<(), Self::Error> {
+        let _ = overrides;
+        Ok(())
+    }
 }
 
 /// How to run a sweep.
@@ -195,6 +207,22 @@ pub enum SweepError {
         path: String,
         /// The operating system's reason, or what was expected.
         reason: String,
+    },
+    /// A point of the sweep is invalid (found before any run started).
+    #[error(
+        "{file}: point {point} of {points} ({values}) is invalid, so no run was started: {source}"
+    )]
+    Point {
+        /// The sweep file.
+        file: String,
+        /// The invalid point (the first one, in point order).
+        point: u64,
+        /// How many points the sweep has.
+        points: u64,
+        /// The point's axis values, as `FIELD=VALUE` overrides.
+        values: String,
+        /// Why the runner refused it.
+        source: Box<dyn std::error::Error + Send + Sync>,
     },
     /// The runner failed (or returned malformed metrics) for at least one run.
     #[error(
@@ -337,6 +365,7 @@ pub fn run_sweep<R: Runner>(
 ) -> Result<SweepReport, SweepError> {
     let (k, n) = options.shard.unwrap_or((1, 1));
     check_shard(k, n).map_err(|source| SweepError::Shard { text: format!("{k}/{n}"), source })?;
+    check_points(spec, runner)?;
     let resolved = Resolved::of(spec);
     let sweep_json = resolved.to_bytes();
     let digest = sha256_hex(&sweep_json);
@@ -396,6 +425,28 @@ pub fn run_sweep<R: Runner>(
         report.outputs.extend(output::write_tables(out, &resolved, &records)?);
     }
     Ok(report)
+}
+
+/// Checks every point (every combination of axis values, paired fields and the fixed
+/// overrides) with [`Runner::check`] before any folder is touched or any run started, so a
+/// bad axis value is reported at once as bad input instead of failing run 6 of 9.
+fn check_points<R: Runner>(spec: &SweepSpec, runner: &R) -> Result<(), SweepError> {
+    let fixed = spec.fixed_overrides().len();
+    for point in 0..spec.points_count() {
+        let overrides = spec.point_overrides(point);
+        runner.check(&overrides).map_err(|e| {
+            let values: Vec<&str> =
+                overrides[fixed..].iter().map(|o| o.argument.as_str()).collect();
+            SweepError::Point {
+                file: spec.file().display().to_string(),
+                point,
+                points: spec.points_count(),
+                values: if values.is_empty() { "no axes".to_string() } else { values.join(", ") },
+                source: Box::new(e),
+            }
+        })?;
+    }
+    Ok(())
 }
 
 /// Refuses to reuse a folder that holds other work, unless resuming the same sweep and shard.

@@ -84,6 +84,7 @@ pub struct RunPlan {
 /// A parsed and resolved sweep file.
 #[derive(Clone, Debug)]
 pub struct SweepSpec {
+    file: PathBuf,
     name: String,
     base_text: String,
     base: PathBuf,
@@ -112,6 +113,11 @@ pub fn run_seed(sweep_seed: u64, point: u64, replicate: u64) -> u64 {
 }
 
 impl SweepSpec {
+    /// The sweep file, as given.
+    pub fn file(&self) -> &Path {
+        &self.file
+    }
+
     /// The sweep's name (the default output folder is `results/sweeps/<name>`).
     pub fn name(&self) -> &str {
         &self.name
@@ -177,18 +183,25 @@ impl SweepSpec {
         point_coordinates(self.axes.iter().map(|a| a.values.len()), point)
     }
 
+    /// The overrides of every run of `point`: the fixed `set` ones, then one per axis, in
+    /// axis order (each followed by its paired fields, in file order).
+    pub fn point_overrides(&self, point: u64) -> Vec<Override> {
+        let coordinates = self.point_coordinates(point);
+        let mut overrides = self.set.clone();
+        for (axis, &i) in self.axes.iter().zip(&coordinates) {
+            overrides.push(axis_override(&axis.field, &axis.values[i]));
+            for paired in &axis.paired {
+                overrides.push(axis_override(&paired.field, &paired.values[i]));
+            }
+        }
+        overrides
+    }
+
     /// Every run, sorted by index.
     pub fn runs(&self) -> Vec<RunPlan> {
         let mut runs = Vec::with_capacity(usize::try_from(self.runs_count()).unwrap_or(0));
         for point in 0..self.points {
-            let coordinates = self.point_coordinates(point);
-            let mut overrides = self.set.clone();
-            for (axis, &i) in self.axes.iter().zip(&coordinates) {
-                overrides.push(axis_override(&axis.field, &axis.values[i]));
-                for paired in &axis.paired {
-                    overrides.push(axis_override(&paired.field, &paired.values[i]));
-                }
-            }
+            let overrides = self.point_overrides(point);
             for replicate in 0..self.seeds {
                 runs.push(RunPlan {
                     index: point * self.seeds + replicate,
@@ -371,6 +384,7 @@ pub fn load(path: &Path) -> Result<SweepSpec, SweepError> {
     }
 
     Ok(SweepSpec {
+        file: path.to_path_buf(),
         reference,
         name,
         base_text,

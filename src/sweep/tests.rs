@@ -477,3 +477,40 @@ fn a_sweep_without_axes_replicates_one_point() {
     let points = String::from_utf8(read(&out, POINTS_CSV)).unwrap();
     assert!(points.starts_with("point,metric,runs,mean,sd,ci95_low,ci95_high\n0,stale_rate,2,"));
 }
+
+/// A runner whose check refuses interval 30 and that counts the runs it is asked to do.
+struct CheckedRunner {
+    runs: std::sync::atomic::AtomicU64,
+}
+
+impl Runner for CheckedRunner {
+    type Error = FakeError;
+
+    fn run(&self, overrides: &[Override], seed: u64) -> Result<Vec<(String, Metric)>, FakeError> {
+        self.runs.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        FakeRunner { sleep_ms: 0 }.run(overrides, seed)
+    }
+
+    fn check(&self, overrides: &[Override]) -> Result<(), FakeError> {
+        FailingRunner.run(overrides, 0).map(|_| ())
+    }
+}
+
+#[test]
+fn every_point_is_checked_before_any_run_starts() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write_sweep(dir.path(), SWEEP);
+    let spec = load(&path).unwrap();
+    let out = dir.path().join("out");
+    let runner = CheckedRunner { runs: 0.into() };
+    let err = run_sweep(&spec, &runner, &options(out.clone())).unwrap_err();
+    // Interval 30 is the second value of the outer axis (3 sizes each): points 3 to 5.
+    let SweepError::Point { point: 3, points: 9, values, file, source } = &err else {
+        panic!("{err:?}")
+    };
+    assert_eq!(values, "chain.block_interval_s=30, mining.block_size_bytes=100000");
+    assert_eq!(file, &path.display().to_string());
+    assert_eq!(source.downcast_ref(), Some(&FakeError("block interval 30 is cursed")));
+    assert_eq!(runner.runs.load(std::sync::atomic::Ordering::Relaxed), 0, "no run started");
+    assert!(!out.exists(), "the output folder is not touched");
+}

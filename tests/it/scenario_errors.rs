@@ -333,3 +333,132 @@ fn a_race_with_network_settings_is_rejected_instead_of_ignoring_them() {
     let (code, err, _) = validate_text(race, &[]);
     assert_eq!(code, 0, "{err}");
 }
+
+/// Asserts a rejection (exit 2, file named, every needle present) that mentions none of
+/// `absent`: the neighbouring fields a misspelt kind used to be blamed on, Rust debug values.
+fn assert_error_without(text: &str, extra: &[&str], needles: &[&str], absent: &[&str]) {
+    assert_error(text, extra, needles);
+    let (_, err, _) = validate_text(text, extra);
+    for a in absent.iter().chain(&["Integer(", "Float(", "Some("]) {
+        assert!(!err.contains(a), "message mentions {a:?}: {err}");
+    }
+}
+
+#[test]
+fn a_misspelt_kind_is_named_with_its_choices_instead_of_blaming_a_neighbouring_field() {
+    let q = scenario("quickstart.toml");
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    let o = forksim(&[
+        "run",
+        q.to_str().unwrap(),
+        "--set",
+        "network.topology.kind=randm",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    let err = stderr(&o);
+    for needle in [
+        "quickstart.toml (--set network.topology.kind=randm)",
+        "field `network.topology.kind` = \"randm\"",
+        "expected \"random\", \"small_world\", \"scale_free\", \"complete\" or \"edges\"",
+    ] {
+        assert!(err.contains(needle), "message lacks {needle:?}: {err}");
+    }
+    assert!(!err.contains("outbound") && !err.contains("Integer("), "{err}");
+    assert!(!out.exists(), "nothing is written for bad input");
+
+    let regional = "[network]\nnodes = 10\nregions = \"bitcoin-2019\"\n";
+    assert_error_without(
+        &format!("{regional}[network.latency]\nmodel = \"regoins\"\ntable = \"2019\"\n"),
+        &[],
+        &["network.latency.model", "\"regoins\"", "\"regions\", \"constant\", \"uniform\""],
+        &["network.latency.table"],
+    );
+    assert_error_without(
+        &format!("{BASE}[network.latency]\nper_message = \"paretto\"\nper_message_shape = 3.0\n"),
+        &[],
+        &["network.latency.per_message", "\"paretto\"", "\"simblock\", \"pareto\""],
+        &["per_message_shape"],
+    );
+    assert_error_without(
+        &format!("{BASE}[network.bandwidth]\nmodel = \"constnt\"\nupload_bps = 5\n"),
+        &[],
+        &["network.bandwidth.model", "\"constnt\"", "\"regions\" or \"constant\""],
+        &["upload_bps"],
+    );
+    assert_error_without(
+        &format!("{BASE}[mining.hash_power]\ndistribution = \"paretto\"\nalpha = 1.5\n"),
+        &[],
+        &["mining.hash_power.distribution", "\"paretto\"", "\"exponential\" or \"pareto\""],
+        &["mining.hash_power.alpha"],
+    );
+    // Beside a preset, the misspelt distribution is named, not the preset.
+    let q = q.to_str().unwrap();
+    let o = forksim(&["validate", q, "--set", "mining.hash_power.distribution=paretto"]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = stderr(&o);
+    assert!(err.contains("field `mining.hash_power.distribution` = \"paretto\""), "{err}");
+    assert!(err.contains("\"equal\", \"shares\""), "{err}");
+    assert_error_without(
+        "[race]\nkind = \"double_spnd\"\nq = 0.1\n",
+        &[],
+        &["race.kind", "\"double_spnd\"", "\"double_spend\" or \"selfish_mining\""],
+        &["race.q"],
+    );
+    assert_error_without(
+        &format!("{BASE}[network.relay]\nprotocol = \"compat\"\ncompact_share = 0.5\n"),
+        &[],
+        &["network.relay.protocol", "\"compat\"", "\"flood\" or \"compact\""],
+        &["compact_share"],
+    );
+}
+
+#[test]
+fn a_field_that_does_not_apply_shows_its_value_as_written() {
+    assert_error_without(
+        &format!("{BASE}[network.topology]\nkind = \"complete\"\noutbound = \"bitcoin-2019\"\n"),
+        &[],
+        &["field `network.topology.outbound` = \"bitcoin-2019\"", "does not apply"],
+        &[],
+    );
+    assert_error_without(
+        &format!("{BASE}[network.topology]\nkind = \"scale_free\"\nedges = [[0, 1]]\n"),
+        &[],
+        &["field `network.topology.edges` = [[0, 1]]", "does not apply"],
+        &[],
+    );
+}
+
+#[test]
+fn an_attacker_entry_set_on_a_scenario_without_attackers_says_the_list_is_missing() {
+    let q = scenario("quickstart.toml");
+    let q = q.to_str().unwrap();
+    for (set, value) in [
+        ("attacker[0].strategy=selfish", "\"selfish\""),
+        ("attacker[0].share=0.3", "0.3"),
+        ("attacker.0.node=4", "4"),
+    ] {
+        let o = forksim(&["validate", q, "--set", set]);
+        assert_eq!(o.status.code(), Some(2), "{set}: {}", stderr(&o));
+        let err = stderr(&o);
+        let field = set.split('=').next().unwrap().replace(".0", "[0]");
+        for needle in [
+            format!("quickstart.toml (--set {set})"),
+            format!("field `{field}` = {value}"),
+            "no [[attacker]] entries".to_string(),
+            "add an [[attacker]] table to the file".to_string(),
+        ] {
+            assert!(err.contains(&needle), "{set}: message lacks {needle:?}: {err}");
+        }
+        assert!(!err.contains("expected a sequence"), "{err}");
+    }
+    // An entry past the end of an existing list is still named by its count.
+    let attack = scenario("attacks/selfish-gamma0.toml");
+    let o = forksim(&["validate", attack.to_str().unwrap(), "--set", "attacker[7].share=0.1"]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = stderr(&o);
+    assert!(err.contains("selfish-gamma0.toml (--set attacker[7].share=0.1)"), "{err}");
+    assert!(err.contains("there is no entry 7"), "{err}");
+}

@@ -107,3 +107,51 @@ fn a_killed_sweep_resumes_to_the_same_bytes() {
         );
     }
 }
+
+#[test]
+fn a_sweep_with_a_bad_axis_value_fails_before_any_run_naming_the_point() {
+    // 3 × 3 points; the interval axis's third value is invalid, so points 6 to 8 are bad.
+    // It used to fail at run 6 of 9, after real work, with exit code 1.
+    let tmp = tempfile::tempdir().unwrap();
+    let base = root().join("scenarios/quickstart.toml");
+    let text = format!(
+        "[sweep]\nname = \"bad\"\nbase = \"{}\"\nset = [\"run.blocks=20\", \"network.nodes=20\"]\n\
+         [[sweep.axis]]\nfield = \"chain.block_interval_s\"\nvalues = [600, 60, -1]\n\
+         [[sweep.axis]]\nfield = \"network.relay.protocol\"\nvalues = [\"inv\", \"push\", \"compact\"]\n",
+        base.display()
+    );
+    let file = tmp.path().join("bad.toml");
+    std::fs::write(&file, text).unwrap();
+    let out = tmp.path().join("out");
+    let o = forksim(&["sweep", file.to_str().unwrap(), "--quiet", "--out", out.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    let err = stderr(&o);
+    for needle in [
+        format!("{}: point 6 of 9", file.display()),
+        "chain.block_interval_s=-1, network.relay.protocol=\"inv\"".to_string(),
+        "no run was started".to_string(),
+        "field `chain.block_interval_s` = -1".to_string(),
+        "greater than 0".to_string(),
+    ] {
+        assert!(err.contains(&needle), "message lacks {needle:?}: {err}");
+    }
+    assert!(!out.exists(), "a sweep with a bad point must not start: {}", out.display());
+
+    // A paired field is checked with its axis: the second point pairs a bad protocol.
+    let text = format!(
+        "[sweep]\nname = \"bad2\"\nbase = \"{}\"\nset = [\"run.blocks=20\"]\n\
+         [[sweep.axis]]\nfield = \"chain.block_interval_s\"\nvalues = [600, 60]\n\
+         paired = [{{ field = \"network.relay.protocol\", values = [\"inv\", \"gossip\"] }}]\n",
+        base.display()
+    );
+    std::fs::write(&file, text).unwrap();
+    let o = forksim(&["sweep", file.to_str().unwrap(), "--quiet", "--out", out.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(
+        err.contains("point 1 of 2 (chain.block_interval_s=60, network.relay.protocol=\"gossip\")"),
+        "{err}"
+    );
+    assert!(err.contains("field `network.relay.protocol` = \"gossip\""), "{err}");
+    assert!(!out.exists());
+}
