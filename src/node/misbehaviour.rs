@@ -5,9 +5,11 @@
 //! v26; v27 bans at the first offence, which 100 points already means here): a block that
 //! fails validation costs its sender the points of
 //! [`RejectReason::misbehaviour_points`] (100 for nearly every rule, 0 for a time too far
-//! ahead), and every [`MAX_UNCONNECTING_BLOCKS`]-th block in a row whose parent the node lacks
-//! costs [`UNCONNECTING_POINTS`] (Core's rule for unconnecting headers, reset when the peer
-//! sends one that connects). At [`DISCOURAGEMENT_THRESHOLD`] the node bans the peer: it
+//! ahead), and every [`MAX_UNCONNECTING_BLOCKS`]-th block whose parent the node had never heard
+//! of costs [`UNCONNECTING_POINTS`] (Core's rule for unconnecting headers, reset when the peer
+//! sends a block that connects). A parent the node was told of (an `inv` stands for Core's
+//! header announcement), is fetching or is validating is known: blocks of a chain sent
+//! faster than the node validates them are not unconnecting. At [`DISCOURAGEMENT_THRESHOLD`] the node bans the peer: it
 //! drops the orphans the peer sent (they are rejected as `prev-blk-not-found`), marks the
 //! connection banned in [`Peers::banned`](super::ctx::Peers::banned) so that the peer sends
 //! nothing more, and ignores whatever was already on its way.
@@ -85,7 +87,8 @@ impl Conduct {
         p.banned.then_some(p.score)
     }
 
-    /// The peer sent a block whose parent the node lacks; returns the points it costs.
+    /// The peer sent a block whose parent the node had never heard of; returns the points it
+    /// costs.
     pub fn unconnecting(&mut self, link: LinkId) -> u32 {
         let p = self.entry(link);
         p.unconnecting += 1;
@@ -126,7 +129,7 @@ impl Node {
         }
     }
 
-    /// The peer over `from` sent a block whose parent the node lacks.
+    /// The peer over `from` sent a block whose parent the node had never heard of.
     pub(super) fn punish_unconnecting(&mut self, ctx: &mut NodeCtx<'_>, from: LinkId) {
         let points = self.conduct.unconnecting(from);
         if let Some(score) = self.conduct.punish(from, points) {

@@ -577,4 +577,15 @@ fn honest_orphans_from_a_peer_cost_nothing_until_fifty_in_a_row() {
         receive(&mut h, &mut n, NodeId(2), MessageKind::Block, b);
     }
     assert_eq!(n.tip(), chain[59], "the orphans connected");
+    // A chain sent oldest first, faster than the node validates it (a partition heals, an
+    // eclipsed node is shown the honest chain): every parent is known, none is unconnecting.
+    let mut m = Node::new(NodeId(0), None, Box::new(Honest));
+    h.shared.states = crate::node::chain_view::BlockStates::new(4);
+    let mut pending = Vec::new();
+    for &b in &chain {
+        pending.extend(deliver(&mut h, &mut m, NodeId(2), MessageKind::Block, b));
+    }
+    let out = validate_all(&mut h, &mut m, pending);
+    assert!(!out.iter().any(|a| matches!(a, Did::Record(Record::PeerBanned { .. }))));
+    assert_eq!(m.tip(), chain[59]);
 }

@@ -130,8 +130,8 @@ impl Node {
                 {
                     ctx.set_state(parent, BlockState::Requested);
                     ctx.send(link, Message::about(MessageKind::GetData, parent), false);
-                }
-                if let Some(link) = from {
+                    // The node had never heard of the parent: an unconnecting block (a
+                    // parent announced, on its way or being validated is known).
                     self.punish_unconnecting(ctx, link);
                 }
             }

@@ -5,8 +5,8 @@
 //! Every `every_s` the attacker takes the next kind of [`InvalidSpec::kinds`] and the next of
 //! its peers that has not banned it (in link order, round robin), builds one item of that
 //! kind on its current tip and pushes it to that peer as a `block` message. An item is one
-//! block, except `unknown-parent`: a flood of [`InvalidSpec::flood_blocks`] blocks on a parent
-//! the attacker made and never serves ([`Protocol::hides`]). It stops once every peer has
+//! block, except `unknown-parent`: a flood of [`InvalidSpec::flood_blocks`] blocks, each on a
+//! parent of its own that the attacker made and never serves ([`Protocol::hides`]). It stops once every peer has
 //! banned it.
 //!
 //! Every block is a real block built by the honest template builder and then spoilt in one
@@ -181,24 +181,21 @@ impl InvalidPeer {
                 let b = self.template(ctx, tip, Body::Txs(vec![tx], Amount::ZERO));
                 one(Some(grind(ctx, b)), self, ctx)
             }
-            InvalidKind::UnknownParent => {
-                // The parent is itself invalid (it overpays), so that no chain can ever grow
-                // from it, and it is never served.
-                let parent = self.template(ctx, tip, Body::Filler);
-                let Some(parent) = self.store(ctx, grind(ctx, overpay(parent))) else {
-                    return Vec::new();
-                };
-                if let Err(at) = self.hidden.binary_search(&parent) {
-                    self.hidden.insert(at, parent);
-                }
-                (0..self.spec.flood_blocks)
-                    .filter_map(|_| {
-                        let b = self.template(ctx, parent, Body::Filler);
-                        let b = grind(ctx, b);
-                        self.store(ctx, b)
-                    })
-                    .collect()
-            }
+            InvalidKind::UnknownParent => (0..self.spec.flood_blocks)
+                .filter_map(|_| {
+                    // Each block on a parent of its own that nobody has heard of. The parent
+                    // is itself invalid (it overpays), so that no chain can ever grow from
+                    // it, and it is never served.
+                    let parent = self.template(ctx, tip, Body::Filler);
+                    let parent = self.store(ctx, grind(ctx, overpay(parent)))?;
+                    if let Err(at) = self.hidden.binary_search(&parent) {
+                        self.hidden.insert(at, parent);
+                    }
+                    let b = self.template(ctx, parent, Body::Filler);
+                    let b = grind(ctx, b);
+                    self.store(ctx, b)
+                })
+                .collect(),
             InvalidKind::DuplicateTxs => {
                 let txs = vec![self.missing_spend(), self.missing_spend()];
                 let mut b = self.template(ctx, tip, Body::Txs(txs, Amount::ZERO));
