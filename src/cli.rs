@@ -425,7 +425,7 @@ impl Watchers {
     fn new(scenario: &Scenario, html: bool) -> Watchers {
         let ground = scenario.mining.mode == crate::scenario::MiningMode::Ground;
         Watchers {
-            metrics: Metrics::new(scenario.network.nodes),
+            metrics: Metrics::for_scenario(scenario),
             narrator: None,
             tracer: None,
             page: html.then(|| Recorder::new(scenario.node_names.clone(), ground)),

@@ -4,19 +4,29 @@
 //! transactions were altered no longer matches its header. The rule is Core's
 //! `ComputeMerkleRoot`: hash pairs of 32-byte ids with SHA-256d level by level, duplicating
 //! the last id of an odd-sized level. (That duplication is the source of Core's CVE-2012-2459
-//! "mutated block" ambiguity; the simulator never builds blocks with duplicate transactions,
-//! so the ambiguity is not checked here.)
+//! "mutated block" ambiguity: `[a, b, c]` and `[a, b, c, c]` share a root, so a peer can send
+//! a block with a duplicated transaction under a valid block's header. [`merkle_root_checked`]
+//! also reports such a mutation, as Core's `ComputeMerkleRoot(..., &mutated)` does, and block
+//! validation rejects it as `bad-txns-duplicate`.)
 
 use crate::chain::hash::{TxId, sha256d};
 
 /// Returns the Merkle root of `txids` in internal byte order: all zeros for no transactions,
 /// the id itself for one, otherwise the pairwise SHA-256d tree described in the module doc.
 pub fn merkle_root(txids: &[TxId]) -> [u8; 32] {
+    merkle_root_checked(txids).0
+}
+
+/// Returns the Merkle root of `txids` and whether the list is *mutated*: some level pairs a
+/// hash with an equal hash as real (not padding) siblings, so a shorter list of transactions
+/// has the same root (CVE-2012-2459). Core's `ComputeMerkleRoot` with its `mutated` flag.
+pub fn merkle_root_checked(txids: &[TxId]) -> ([u8; 32], bool) {
     match txids {
-        [] => return [0u8; 32],
-        [only] => return only.0,
+        [] => return ([0u8; 32], false),
+        [only] => return (only.0, false),
         _ => {}
     }
+    let mut mutated = false;
     // One buffer for the whole tree: each level is written over the front of the previous one,
     // which is safe because node i of a level is computed from nodes 2i and 2i+1 below it.
     let mut level: Vec<[u8; 32]> = txids.iter().map(|t| t.0).collect();
@@ -26,14 +36,19 @@ pub fn merkle_root(txids: &[TxId]) -> [u8; 32] {
         let parents = len.div_ceil(2);
         for i in 0..parents {
             let left = level[2 * i];
-            let right = if 2 * i + 1 < len { level[2 * i + 1] } else { left };
+            let right = if 2 * i + 1 < len {
+                mutated |= level[2 * i + 1] == left;
+                level[2 * i + 1]
+            } else {
+                left
+            };
             pair[..32].copy_from_slice(&left);
             pair[32..].copy_from_slice(&right);
             level[i] = sha256d(&pair);
         }
         len = parents;
     }
-    level[0]
+    (level[0], mutated)
 }
 
 #[cfg(test)]
@@ -80,5 +95,12 @@ mod tests {
         assert_eq!(merkle_root(&[a, b, c]), sha256d(&pair));
         // ...which is why [a, b, c] and [a, b, c, c] share a root (CVE-2012-2459).
         assert_eq!(merkle_root(&[a, b, c]), merkle_root(&[a, b, c, c]));
+        // ...and only the longer list is reported as mutated.
+        assert!(!merkle_root_checked(&[a, b, c]).1);
+        assert!(merkle_root_checked(&[a, b, c, c]).1);
+        assert!(merkle_root_checked(&[a, a]).1);
+        assert!(!merkle_root_checked(&[a, b]).1);
+        // A duplicate pair one level up is a mutation too: [a, b, a, b].
+        assert!(merkle_root_checked(&[a, b, a, b]).1);
     }
 }

@@ -479,6 +479,12 @@ impl BlockStore {
         &self.sigcache
     }
 
+    /// Returns the shared signature cache, for checks outside block validation (a mempool
+    /// verifying a payment on entry caches what blocks will verify again).
+    pub fn sigcache_mut(&mut self) -> &mut SigCache {
+        &mut self.sigcache
+    }
+
     /// Returns true if `maybe_ancestor` is `of` or one of its ancestors.
     pub fn is_ancestor(&self, maybe_ancestor: BlockId, of: BlockId) -> bool {
         let height = self.get(maybe_ancestor).height;

@@ -17,7 +17,7 @@ use std::fmt;
 
 use crate::chain::block::{Block, Header};
 use crate::chain::hash::{BlockHash, TxId};
-use crate::chain::merkle::merkle_root;
+use crate::chain::merkle::merkle_root_checked;
 use crate::chain::params::ConsensusParams;
 use crate::chain::pow::{CompactTarget, hash_meets_target};
 
@@ -79,11 +79,17 @@ pub enum RejectReason {
     BadCbLength,
     /// A coinbase transaction was offered outside a block (Core's mempool reason).
     Coinbase,
+    /// The block repeats transactions so that its Merkle root equals that of a shorter list
+    /// (CVE-2012-2459, a "mutated" block; Core's `bad-txns-duplicate`).
+    BadTxnsDuplicate,
+    /// The block's parent never came: the peer that sent it did not deliver the parent when
+    /// asked, and the node dropped it (Core's `prev-blk-not-found`).
+    PrevBlkNotFound,
 }
 
 impl RejectReason {
     /// Every reason, in declaration order, for counting tables.
-    pub const ALL: [RejectReason; 24] = [
+    pub const ALL: [RejectReason; 26] = [
         RejectReason::HighHash,
         RejectReason::BadDiffBits,
         RejectReason::BadTxnMrklRoot,
@@ -108,7 +114,14 @@ impl RejectReason {
         RejectReason::MandatoryScriptVerifyFlagFailed,
         RejectReason::BadCbLength,
         RejectReason::Coinbase,
+        RejectReason::BadTxnsDuplicate,
+        RejectReason::PrevBlkNotFound,
     ];
+
+    /// How many reasons `summary.json` always lists (the first ones of [`RejectReason::ALL`]);
+    /// the later ones are listed only when counted, so that outputs written before they
+    /// existed stay as they were.
+    pub const ALWAYS_LISTED: usize = 24;
 
     /// Position of this reason in [`RejectReason::ALL`], for counting tables.
     pub fn index(self) -> usize {
@@ -142,6 +155,35 @@ impl RejectReason {
             RejectReason::MandatoryScriptVerifyFlagFailed => "mandatory-script-verify-flag-failed",
             RejectReason::BadCbLength => "bad-cb-length",
             RejectReason::Coinbase => "coinbase",
+            RejectReason::BadTxnsDuplicate => "bad-txns-duplicate",
+            RejectReason::PrevBlkNotFound => "prev-blk-not-found",
+        }
+    }
+
+    /// Whether the reason is about the header alone (Core's `BLOCK_INVALID_HEADER`), so a
+    /// peer that sent the block cannot have relayed it in good faith before validating it.
+    pub fn is_header_rule(self) -> bool {
+        matches!(
+            self,
+            RejectReason::HighHash
+                | RejectReason::BadDiffBits
+                | RejectReason::TimeTooOld
+                | RejectReason::TimeTooNew
+                | RejectReason::BadCompact
+        )
+    }
+
+    /// The misbehaviour points a node gives the peer that sent it a block rejected for this
+    /// reason, as Bitcoin Core's `MaybePunishNodeForBlock` (net_processing.cpp, v0.20 to
+    /// v26): 100 (the discouragement threshold) for an invalid header, a mutated block, a
+    /// consensus failure or an invalid parent; 0 for a time too far ahead
+    /// (`BLOCK_TIME_FUTURE`: the block may become valid later). A block whose parent never
+    /// came is scored by the unconnecting-blocks rule in the node instead
+    /// (`node::misbehaviour`), not here.
+    pub fn misbehaviour_points(self) -> u32 {
+        match self {
+            RejectReason::TimeTooNew | RejectReason::PrevBlkNotFound => 0,
+            _ => 100,
         }
     }
 }
@@ -173,7 +215,8 @@ pub fn check_header_pow(
 }
 
 /// Checks the context-free body rules, in Core's `CheckBlock` order: the Merkle root matches
-/// the transactions ([`RejectReason::BadTxnMrklRoot`]), the block fits the size limit
+/// the transactions ([`RejectReason::BadTxnMrklRoot`]) and is not reached by duplicating
+/// transactions ([`RejectReason::BadTxnsDuplicate`], CVE-2012-2459), the block fits the size limit
 /// ([`RejectReason::BadBlkLength`]), and the first transaction and only the first is a
 /// coinbase ([`RejectReason::BadCbMissing`]; Core says `bad-cb-multiple` for a second
 /// coinbase, which this simulator folds into the same reason).
@@ -188,8 +231,12 @@ pub fn check_block_body_with_txids(
     txids: &[TxId],
     params: &ConsensusParams,
 ) -> Result<(), RejectReason> {
-    if merkle_root(txids) != block.header.merkle_root {
+    let (root, mutated) = merkle_root_checked(txids);
+    if root != block.header.merkle_root {
         return Err(RejectReason::BadTxnMrklRoot);
+    }
+    if mutated {
+        return Err(RejectReason::BadTxnsDuplicate);
     }
     if block.size_bytes() > params.max_block_size_bytes {
         return Err(RejectReason::BadBlkLength);
@@ -361,6 +408,8 @@ mod tests {
                 "mandatory-script-verify-flag-failed",
                 "bad-cb-length",
                 "coinbase",
+                "bad-txns-duplicate",
+                "prev-blk-not-found",
             ]
         );
     }
@@ -484,6 +533,45 @@ mod tests {
         assert_eq!(full_check(&bad, 0, &p), Ok(()), "filler is not committed; header still valid");
         bad.filler.size_bytes += 1;
         assert_eq!(full_check(&bad, 0, &p), Err(RejectReason::BadBlkLength));
+    }
+
+    #[test]
+    fn duplicated_transactions_are_a_mutated_block() {
+        use crate::chain::tx::{OutPoint, TxIn};
+        let p = params();
+        let mut block = valid_block(&p);
+        let payment = |n: u8| Transaction {
+            version: 1,
+            coinbase: None,
+            inputs: vec![TxIn {
+                prevout: OutPoint { txid: TxId([n; 32]), vout: 0 },
+                pubkey: [0; 32],
+                signature: [0; 64],
+            }],
+            outputs: vec![TxOut { value: Amount(1), pubkey_hash: [0; 20] }],
+            lock_time: 0,
+        };
+        block.txs.push(payment(1));
+        block.txs.push(payment(2));
+        block.header.merkle_root = block.compute_merkle_root();
+        regrind(&mut block.header, &p);
+        assert_eq!(check_block_body(&block, &p), Ok(()));
+        // CVE-2012-2459: the last transaction twice, under the same header (same hash).
+        let mut mutated = block.clone();
+        mutated.txs.push(payment(2));
+        assert_eq!(mutated.header.block_hash(), block.header.block_hash());
+        assert_eq!(mutated.compute_merkle_root(), block.header.merkle_root);
+        assert_eq!(check_block_body(&mutated, &p), Err(RejectReason::BadTxnsDuplicate));
+    }
+
+    #[test]
+    fn misbehaviour_points_follow_core() {
+        assert_eq!(RejectReason::HighHash.misbehaviour_points(), 100);
+        assert_eq!(RejectReason::BadTxnsDuplicate.misbehaviour_points(), 100);
+        assert_eq!(RejectReason::MandatoryScriptVerifyFlagFailed.misbehaviour_points(), 100);
+        assert_eq!(RejectReason::TimeTooNew.misbehaviour_points(), 0);
+        assert!(RejectReason::BadDiffBits.is_header_rule());
+        assert!(!RejectReason::BadCbAmount.is_header_rule());
     }
 
     #[test]

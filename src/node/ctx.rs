@@ -14,6 +14,7 @@
 use std::cell::Cell;
 
 use super::chain_view::{BlockState, BlockStates};
+use crate::chain::sigcache::SigCache;
 use crate::chain::{BlockId, BlockStore, RejectReason};
 use crate::id::{LinkId, NodeId};
 use crate::mining::TemplateSpec;
@@ -194,8 +195,9 @@ pub struct Shared {
 }
 
 impl HoldsPayments for Shared {
-    fn payments_mut(&mut self) -> Option<&mut Payments> {
-        self.payments.as_mut()
+    fn payments_mut(&mut self) -> Option<(&mut Payments, &mut SigCache)> {
+        let sigs = self.store.sigcache_mut();
+        self.payments.as_mut().map(|p| (p, sigs))
     }
 }
 
@@ -231,6 +233,10 @@ pub struct Peers {
     /// By directed link: its receiver chose its sender as a high-bandwidth peer (empty
     /// unless the relay protocol is `compact`).
     pub high_bandwidth: Vec<Cell<bool>>,
+    /// By directed link: its sender banned its receiver for misbehaviour (see
+    /// [`crate::node::misbehaviour`]); the banned peer sends nothing more over the reverse
+    /// link. Written only by the banning node, read only by protocols that send bad data.
+    pub banned: Vec<Cell<bool>>,
 }
 
 /// Settings every node follows, from the scenario.
@@ -373,11 +379,6 @@ impl<'a> NodeCtx<'a> {
     #[inline]
     pub fn payments(&self) -> Option<&Payments> {
         self.shared.payments.as_ref()
-    }
-
-    /// The shared payments, to submit transactions.
-    pub fn payments_mut(&mut self) -> Option<&mut Payments> {
-        self.shared.payments.as_mut()
     }
 
     /// Costs of a block.

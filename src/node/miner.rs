@@ -18,7 +18,7 @@
 //! older generation is void when it fires.
 
 use super::Node;
-use super::ctx::{BlockCosts, NodeCtx, Timer};
+use super::ctx::{BlockCosts, NodeCtx, NodeSettings, Shared, Timer};
 use super::mempool;
 use crate::chain::block::{Block, grind_nonce};
 use crate::chain::pow::{CompactTarget, work_from_target};
@@ -259,6 +259,13 @@ fn store_mined(ctx: &mut NodeCtx<'_>, block: Block) -> BlockId {
         p.pool.register_block(id, parent, &indices);
         p.pool.retire(&shared.store, shared.best_block);
     }
+    push_costs(shared, settings, id);
+    id
+}
+
+/// Computes the relay sizes and base validation time of `id`, just stored, once for every
+/// node (every stored block has its costs, in id order).
+pub(crate) fn push_costs(shared: &mut Shared, settings: &NodeSettings, id: BlockId) {
     let stored = shared.store.get(id);
     let validation = settings.validation_base
         + SimDuration::from_secs_f64(
@@ -267,5 +274,4 @@ fn store_mined(ctx: &mut NodeCtx<'_>, block: Block) -> BlockId {
     let wire = WireSizes::of(&stored.block, settings.relay.compact_missing_tx_share);
     debug_assert_eq!(shared.costs.len(), id.index());
     shared.costs.push(BlockCosts { wire, validation });
-    id
 }

@@ -20,6 +20,7 @@ pub mod decisions;
 pub mod mempool;
 pub mod merchant;
 pub mod miner;
+pub mod misbehaviour;
 pub mod population;
 pub mod protocol;
 pub mod relay;
@@ -74,6 +75,11 @@ pub struct Node {
     /// The height of the last block it announced so (Bitcoin Core's
     /// `m_highest_fast_announce`): a block is fast-announced at most once per height.
     highest_fast_announce: u32,
+    /// Misbehaviour scores of its peers, and the peers it banned.
+    conduct: misbehaviour::Conduct,
+    /// Whether its protocol may refuse to serve blocks it was asked for
+    /// ([`Protocol::hides`]; read once, so honest nodes pay nothing per request).
+    may_hide: bool,
 }
 
 impl Node {
@@ -87,12 +93,14 @@ impl Node {
             validator_free_at: SimTime::ZERO,
             miner: miner.map(Box::new),
             hears_announcements: protocol.hears_announcements(),
+            may_hide: protocol.may_hide(),
             protocol,
             online: true,
             rejected: vec![0; RejectReason::ALL.len()],
             fast_announced: SmallVec::new(),
             high_bandwidth: SmallVec::new(),
             highest_fast_announce: 0,
+            conduct: misbehaviour::Conduct::default(),
         }
     }
 
@@ -141,6 +149,12 @@ impl Node {
         self.protocol.report()
     }
 
+    /// Orphans the node holds.
+    #[cfg(test)]
+    pub fn orphan_count(&self) -> usize {
+        self.view.orphans.len()
+    }
+
     /// Blocks the node rejected, by reason (indexed like [`RejectReason::ALL`]).
     pub fn rejected(&self) -> &[u64] {
         &self.rejected
@@ -165,6 +179,9 @@ impl Node {
     #[inline]
     pub fn on_deliver(&mut self, ctx: &mut NodeCtx<'_>, link: LinkId, msg: Message) {
         let back = ctx.network().reverse_link(link);
+        if self.conduct.is_banned(back) {
+            return self.ignore_banned(ctx, back, msg);
+        }
         self.on_message(ctx, back, msg);
     }
 

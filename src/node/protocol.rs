@@ -196,6 +196,18 @@ pub trait Protocol {
         false
     }
 
+    /// Whether the node refuses to answer a peer's request for `block` (asked only if
+    /// [`Protocol::may_hide`]; honest: never, a node serves every block it announced).
+    fn hides(&self, block: BlockId) -> bool {
+        let _ = block;
+        false
+    }
+
+    /// Whether the node asks [`Protocol::hides`] (read once, when the node is built).
+    fn may_hide(&self) -> bool {
+        false
+    }
+
     /// How the node sends the blocks it publishes (honest nodes publish nothing).
     fn publish_via(&self) -> PublishVia {
         PublishVia::Relay

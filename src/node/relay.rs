@@ -161,6 +161,16 @@ impl Node {
 
     /// A message arrived from the peer at the other end of `back` (the node's link to it).
     pub(super) fn on_message(&mut self, ctx: &mut NodeCtx<'_>, back: LinkId, msg: Message) {
+        if self.may_hide
+            && matches!(
+                msg.kind,
+                MessageKind::GetData | MessageKind::GetCmpct | MessageKind::GetBlockTxn
+            )
+            && self.protocol.hides(msg.block)
+        {
+            // The protocol does not serve this block (an attacker's unknown parent).
+            return;
+        }
         let state = ctx.state(msg.block);
         match msg.kind {
             MessageKind::Inv => {

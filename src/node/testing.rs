@@ -126,6 +126,7 @@ impl Harness {
         };
         let network = Network::build(&spec, &RngStreams::new(1)).expect("a complete network");
         let (store, _) = store();
+        let banned = vec![std::cell::Cell::new(false); network.link_count()];
         let settings = NodeSettings {
             mode: MiningMode::Ground,
             relay: RelaySpec {
@@ -158,6 +159,7 @@ impl Harness {
                 compact: vec![false; nodes as usize],
                 churn: Vec::new(),
                 high_bandwidth: Vec::new(),
+                banned,
             },
             settings,
             streams: vec![NodeStreams::default(); nodes as usize],

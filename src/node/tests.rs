@@ -1,15 +1,17 @@
 //! A node's protocol, driven through a fake context: what it sends, sets and records for
 //! each input, with no world around it.
 
+use super::attacker::invalid::InvalidPeer;
 use super::attacker::selfish::Selfish;
 use super::protocol::Honest;
 use super::testing::{Did, Harness};
 use super::{BlockState, Miner, Node, Protocol, Timer};
-use crate::chain::BlockId;
+use crate::chain::{BlockId, RejectReason};
 use crate::id::{LinkId, NodeId};
 use crate::network::message::{Message, MessageKind};
 use crate::observe::{KeepReason, Record, TipOutcome};
-use crate::scenario::attack::PublishVia;
+use crate::scenario::attack::{InvalidKind, InvalidSpec, PublishVia};
+use crate::time::SimDuration;
 
 /// Node 0 of a four-node complete network, following `protocol`.
 fn node(protocol: Box<dyn Protocol>, miner: Option<Miner>) -> Node {
@@ -370,7 +372,13 @@ fn a_block_invalid_in_full_validation_is_forwarded_early_then_rejected_and_count
     let out = receive(&mut h, &mut n, NodeId(1), MessageKind::CmpctBlock, bad_pow);
     assert!(sends(&out).is_empty(), "a header that fails its checks goes nowhere");
     assert_eq!(n.rejected()[RejectReason::HighHash.index()], 1);
+    assert!(
+        out.iter().any(|a| matches!(a, Did::Record(Record::PeerBanned { peer: NodeId(1), .. }))),
+        "an invalid header costs its sender 100 points: a ban"
+    );
 
+    // A node that has not banned node 1 yet.
+    let mut n = node(Box::new(Honest), None);
     let bad_body = h.mine_tampered(g, NodeId(1), Tamper::MerkleRoot);
     let out = deliver(&mut h, &mut n, NodeId(1), MessageKind::CmpctBlock, bad_body);
     assert_eq!(sends(&out).len(), 2, "its header is fine: both high-bandwidth peers get it");
@@ -452,4 +460,132 @@ fn with_push_only_the_miner_pushes_the_whole_block_and_others_announce_it() {
     let out = receive(&mut h2, &mut m, NodeId(1), MessageKind::Block, c1);
     let kinds: Vec<MessageKind> = sends(&out).iter().map(|s| s.1).collect();
     assert_eq!(kinds, vec![MessageKind::Block, MessageKind::Block]);
+}
+
+/// The kinds an `invalid` attacker builds without wallets, the reason a node rejects each
+/// for, and whether that costs the sender the 100 points of a ban.
+const INVALID_KINDS: [(InvalidKind, RejectReason, bool); 11] = [
+    (InvalidKind::HighHash, RejectReason::HighHash, true),
+    (InvalidKind::BadBits, RejectReason::BadDiffBits, true),
+    (InvalidKind::BadMerkleRoot, RejectReason::BadTxnMrklRoot, true),
+    (InvalidKind::TimeTooOld, RejectReason::TimeTooOld, true),
+    (InvalidKind::TimeTooNew, RejectReason::TimeTooNew, false),
+    (InvalidKind::Oversized, RejectReason::BadBlkLength, true),
+    (InvalidKind::CoinbaseOverpays, RejectReason::BadCbAmount, true),
+    (InvalidKind::MissingInput, RejectReason::BadTxnsInputsMissingOrSpent, true),
+    (InvalidKind::ImmatureCoinbaseSpend, RejectReason::BadTxnsPrematureSpendOfCoinbase, true),
+    (InvalidKind::UnknownParent, RejectReason::PrevBlkNotFound, true),
+    (InvalidKind::DuplicateTxs, RejectReason::BadTxnsDuplicate, true),
+];
+
+fn invalid_spec(kind: InvalidKind) -> InvalidSpec {
+    InvalidSpec { every: SimDuration::from_secs_f64(10.0), kinds: vec![kind], flood_blocks: 50 }
+}
+
+#[test]
+fn every_kind_of_invalid_block_is_rejected_for_its_own_reason_relayed_by_nobody_and_punished() {
+    for (kind, reason, bans) in INVALID_KINDS {
+        let mut h = Harness::new(4);
+        let mut n = node(Box::new(Honest), None);
+        let b1 = h.mine(BlockId::GENESIS, NodeId(2));
+        receive(&mut h, &mut n, NodeId(2), MessageKind::Block, b1);
+        assert_eq!(n.tip(), b1);
+        let mut attacker = InvalidPeer::new(invalid_spec(kind), true);
+        let blocks = attacker.build(&mut h.ctx(NodeId(1)), b1, kind);
+        let expected = if kind == InvalidKind::UnknownParent { 50 } else { 1 };
+        assert_eq!(blocks.len(), expected, "{kind:?}");
+        let mut out = Vec::new();
+        for &b in &blocks {
+            out.extend(receive(&mut h, &mut n, NodeId(1), MessageKind::Block, b));
+        }
+        let rejected: Vec<RejectReason> = out
+            .iter()
+            .filter_map(|a| match a {
+                Did::Record(Record::BlockRejected { block, reason, .. }) => {
+                    assert!(blocks.contains(block));
+                    Some(*reason)
+                }
+                _ => None,
+            })
+            .collect();
+        assert_eq!(rejected, vec![reason; expected], "{kind:?}");
+        assert!(accepted(&out).is_empty(), "{kind:?}: nothing accepted");
+        assert_eq!(n.tip(), b1);
+        let carried = sends(&out).into_iter().filter(|s| {
+            blocks.contains(&s.2) && matches!(s.1, MessageKind::Inv | MessageKind::Block)
+        });
+        assert_eq!(carried.count(), 0, "{kind:?}: nothing relayed");
+        let banned = out.iter().any(|a| {
+            matches!(a, Did::Record(Record::PeerBanned { peer: NodeId(1), score: 100, .. }))
+        });
+        assert_eq!(banned, bans, "{kind:?}");
+        // A banned peer's next block is ignored, unvalidated.
+        if bans {
+            let next = h.mine(b1, NodeId(1));
+            let out = receive(&mut h, &mut n, NodeId(1), MessageKind::Block, next);
+            assert!(
+                matches!(out[..], [Did::Record(Record::BannedPeerIgnored { .. })]),
+                "{kind:?}: {out:?}"
+            );
+            assert_eq!(n.tip(), b1);
+        }
+    }
+}
+
+#[test]
+fn a_flood_of_orphans_stays_within_the_pool_bound_and_the_parent_is_never_served() {
+    let mut h = Harness::new(4);
+    h.settings.orphan_pool_max = 20;
+    let mut n = node(Box::new(Honest), None);
+    let mut attacker = InvalidPeer::new(invalid_spec(InvalidKind::UnknownParent), true);
+    let blocks =
+        attacker.build(&mut h.ctx(NodeId(1)), BlockId::GENESIS, InvalidKind::UnknownParent);
+    let parent = h.shared.store.get(blocks[0]).parent.unwrap();
+    assert!(attacker.hides(parent) && !attacker.hides(blocks[0]));
+    for (i, &b) in blocks.iter().enumerate() {
+        receive(&mut h, &mut n, NodeId(1), MessageKind::Block, b);
+        assert!(n.orphan_count() <= 20, "after {} orphans: {}", i + 1, n.orphan_count());
+    }
+    assert_eq!(n.orphan_count(), 0, "the ban dropped the sender's orphans");
+    // The attacker's node does not answer a request for the hidden parent.
+    let mut a = Node::new(NodeId(1), None, Box::new(attacker));
+    let link = h.link(NodeId(0), NodeId(1));
+    a.on_deliver(&mut h.ctx(NodeId(1)), link, Message::about(MessageKind::GetData, parent));
+    assert!(h.take().is_empty());
+    a.on_deliver(&mut h.ctx(NodeId(1)), link, Message::about(MessageKind::GetData, blocks[0]));
+    assert_eq!(h.take().len(), 1, "other blocks are served");
+}
+
+#[test]
+fn honest_orphans_from_a_peer_cost_nothing_until_fifty_in_a_row() {
+    // Blocks whose parent is still on its way are normal on an inv network: only 50 in a
+    // row, none connecting, reach the threshold.
+    let mut h = Harness::new(4);
+    let mut n = node(Box::new(Honest), None);
+    let mut parent = BlockId::GENESIS;
+    let mut chain = Vec::new();
+    for _ in 0..60 {
+        parent = h.mine(parent, NodeId(2));
+        chain.push(parent);
+    }
+    // Delivered newest first: 49 orphans, then the chain connects from its root.
+    for &b in chain[11..].iter().rev() {
+        let out = receive(&mut h, &mut n, NodeId(2), MessageKind::Block, b);
+        assert!(!out.iter().any(|a| matches!(a, Did::Record(Record::PeerBanned { .. }))));
+    }
+    for &b in &chain[..11] {
+        receive(&mut h, &mut n, NodeId(2), MessageKind::Block, b);
+    }
+    assert_eq!(n.tip(), chain[59], "the orphans connected");
+    // A chain sent oldest first, faster than the node validates it (a partition heals, an
+    // eclipsed node is shown the honest chain): every parent is known, none is unconnecting.
+    let mut m = Node::new(NodeId(0), None, Box::new(Honest));
+    h.shared.states = crate::node::chain_view::BlockStates::new(4);
+    let mut pending = Vec::new();
+    for &b in &chain {
+        pending.extend(deliver(&mut h, &mut m, NodeId(2), MessageKind::Block, b));
+    }
+    let out = validate_all(&mut h, &mut m, pending);
+    assert!(!out.iter().any(|a| matches!(a, Did::Record(Record::PeerBanned { .. }))));
+    assert_eq!(m.tip(), chain[59]);
 }

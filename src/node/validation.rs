@@ -102,8 +102,18 @@ impl Node {
     ) {
         let parent = ctx.store().get(block).parent.expect("genesis is never relayed");
         match ctx.state(parent) {
-            BlockState::Accepted => self.start_validation(ctx, block, from, fetched_txs),
-            BlockState::Invalid => self.reject(ctx, block, RejectReason::BadPrevBlk),
+            BlockState::Accepted => {
+                if let Some(link) = from {
+                    self.conduct.connected(link);
+                }
+                self.start_validation(ctx, block, from, fetched_txs);
+            }
+            BlockState::Invalid => {
+                self.reject(ctx, block, RejectReason::BadPrevBlk);
+                if let Some(link) = from {
+                    self.punish_for_block(ctx, link, RejectReason::BadPrevBlk);
+                }
+            }
             parent_state => {
                 let pool_max = ctx.settings().orphan_pool_max;
                 ctx.set_state(block, BlockState::Orphan);
@@ -120,6 +130,9 @@ impl Node {
                 {
                     ctx.set_state(parent, BlockState::Requested);
                     ctx.send(link, Message::about(MessageKind::GetData, parent), false);
+                    // The node had never heard of the parent: an unconnecting block (a
+                    // parent announced, on its way or being validated is known).
+                    self.punish_unconnecting(ctx, link);
                 }
             }
         }
@@ -180,12 +193,17 @@ impl Node {
                 }
                 self.accept(ctx, block, from, false);
             }
-            Some(reason) => self.reject(ctx, block, reason),
+            Some(reason) => {
+                self.reject(ctx, block, reason);
+                if let Some(link) = from {
+                    self.punish_for_block(ctx, link, reason);
+                }
+            }
         }
         self.fast_announced.retain(|b| *b != block);
     }
 
-    fn reject(&mut self, ctx: &mut NodeCtx<'_>, block: BlockId, reason: RejectReason) {
+    pub(super) fn reject(&mut self, ctx: &mut NodeCtx<'_>, block: BlockId, reason: RejectReason) {
         ctx.set_state(block, BlockState::Invalid);
         self.rejected[reason.index()] += 1;
         let (node, time) = (self.id, ctx.now());

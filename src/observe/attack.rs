@@ -129,6 +129,9 @@ impl AttackLog {
             Record::NodeLeft { .. } => self.nodes_left += 1,
             Record::NodeRejoined { .. } => self.nodes_rejoined += 1,
             Record::BlockMined { .. }
+            | Record::InvalidSent { .. }
+            | Record::PeerBanned { .. }
+            | Record::BannedPeerIgnored { .. }
             | Record::BlockAccepted { .. }
             | Record::MessageSent { .. }
             | Record::BlockRejected { .. }

@@ -15,9 +15,14 @@
 use serde::Serialize;
 
 use super::attack::AttackLog;
+use super::invalid::InvalidTally;
 use super::{Observer, Record, TipOutcome};
+use crate::chain::validate::check_header_pow;
 use crate::chain::{BlockId, BlockStore, RejectReason};
 use crate::id::NodeId;
+use crate::node::MAX_FUTURE_BLOCK_TIME_S;
+use crate::scenario::Scenario;
+use crate::scenario::attack::StrategySpec;
 use crate::time::SimTime;
 
 /// Shares of nodes, in percent, at which each block's spread is timed (every 5 %).
@@ -87,6 +92,8 @@ pub struct Metrics {
     pub mempool: Vec<MempoolSample>,
     /// Strategy decisions, ties and timeline events (empty in an honest run).
     pub attack: AttackLog,
+    /// What `invalid` attackers sent and what became of it (runs with such attackers).
+    pub invalid: Option<InvalidTally>,
     /// By node: the sum of its delays from a block's mining to its accepting it (µs), and
     /// how many blocks that sums (a miner's own blocks count with delay 0).
     node_delays: Vec<(u64, u32)>,
@@ -107,9 +114,26 @@ impl Metrics {
             rejected: vec![0; RejectReason::ALL.len()],
             mempool: Vec::new(),
             attack: AttackLog::default(),
+            invalid: None,
             node_delays: vec![(0, 0); nodes as usize],
             pair_delays_ms: Vec::new(),
         }
+    }
+
+    /// Metrics for `scenario`'s network, with the invalid-data tally if it has `invalid`
+    /// attackers.
+    pub fn for_scenario(scenario: &Scenario) -> Metrics {
+        let mut m = Metrics::new(scenario.network.nodes);
+        let invalid: Vec<NodeId> = scenario
+            .attackers
+            .iter()
+            .filter(|a| matches!(a.strategy, StrategySpec::Invalid(_)))
+            .map(|a| a.node)
+            .collect();
+        if !invalid.is_empty() {
+            m.invalid = Some(InvalidTally::new(invalid));
+        }
+        m
     }
 
     fn delay(&mut self, node: NodeId, block: BlockId, time: SimTime) {
@@ -252,14 +276,17 @@ impl AsRef<Metrics> for Metrics {
 }
 
 impl Observer for Metrics {
-    /// Metrics count no messages.
+    /// Metrics count no messages, except for the invalid-data tally (which counts relays).
     fn wants_messages(&self) -> bool {
-        false
+        self.invalid.is_some()
     }
 
     // Inlined so that a message record, the most frequent, costs nothing.
     #[inline]
     fn record(&mut self, record: &Record, store: &BlockStore) {
+        if let Some(t) = self.invalid.as_mut() {
+            t.record(record);
+        }
         match *record {
             Record::BlockMined { block, miner, time } => {
                 if self.spread_of.len() <= block.index() {
@@ -303,6 +330,9 @@ impl Observer for Metrics {
             | Record::Healed { .. }
             | Record::NodeLeft { .. }
             | Record::NodeRejoined { .. } => self.attack.record(record),
+            Record::InvalidSent { .. }
+            | Record::PeerBanned { .. }
+            | Record::BannedPeerIgnored { .. } => {}
         }
     }
 }
@@ -338,13 +368,24 @@ pub struct MinerShare {
 }
 
 /// The final main chain: the most-work valid block's ancestry (ties go to the block mined
-/// first), as a per-block flag.
+/// first), as a per-block flag. Valid means what a node checks: the store's verdict, the
+/// header's proof of work, and a time at most two hours ahead of the clock when the block
+/// was made (the last two matter only for blocks an `invalid` attacker made; they are checked
+/// only for a block that would become the best, so a run pays for them about once per
+/// height).
 pub fn main_chain_flags(store: &mut BlockStore) -> (BlockId, Vec<bool>) {
     let mut best = BlockId::GENESIS;
+    let genesis_time = u64::from(store.get(BlockId::GENESIS).header().time);
     let ids: Vec<BlockId> = store.ids().collect();
     for id in ids {
         if store.validity(id).is_ok() && store.get(id).chain_work > store.get(best).chain_work {
-            best = id;
+            let stored = store.get(id);
+            let clock_s = genesis_time + stored.meta.mined_at.as_secs();
+            let in_time =
+                u64::from(stored.header().time) <= clock_s + u64::from(MAX_FUTURE_BLOCK_TIME_S);
+            if in_time && check_header_pow(stored.header(), store.params()).is_ok() {
+                best = id;
+            }
         }
     }
     let mut flags = vec![false; store.len()];

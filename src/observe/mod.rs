@@ -5,12 +5,14 @@
 //! metric cannot depend on anything but the recorded history.
 
 pub mod attack;
+pub mod invalid;
 pub mod metrics;
 pub mod narrate;
 
 use crate::chain::{BlockId, BlockStore, RejectReason, TxId};
 use crate::id::NodeId;
 use crate::network::message::MessageKind;
+use crate::scenario::attack::InvalidKind;
 use crate::time::SimTime;
 
 /// What a node did with its tip when it accepted a block.
@@ -213,6 +215,42 @@ pub enum Record {
     NodeRejoined {
         /// The node.
         node: NodeId,
+        /// When.
+        time: SimTime,
+    },
+    /// An `invalid` attacker sent a peer an invalid block it made.
+    InvalidSent {
+        /// The attacker.
+        node: NodeId,
+        /// The peer.
+        to: NodeId,
+        /// The block.
+        block: BlockId,
+        /// What is wrong with it.
+        kind: InvalidKind,
+        /// When.
+        time: SimTime,
+    },
+    /// A node's misbehaviour score for a peer reached the threshold: it bans the peer.
+    PeerBanned {
+        /// The node.
+        node: NodeId,
+        /// The peer it banned.
+        peer: NodeId,
+        /// The peer's score.
+        score: u32,
+        /// When.
+        time: SimTime,
+    },
+    /// A message about a block came from a peer the node had banned while it was on its
+    /// way: the node ignored it.
+    BannedPeerIgnored {
+        /// The node.
+        node: NodeId,
+        /// The banned peer.
+        peer: NodeId,
+        /// The block the message was about.
+        block: BlockId,
         /// When.
         time: SimTime,
     },

@@ -195,6 +195,37 @@ impl Narrator {
                     self.name(node)
                 )
             }),
+            Record::InvalidSent { node, to, block, kind, time } => {
+                self.wants(&[node, to]).then(|| {
+                    format!(
+                        "{time}  {} sends {} an invalid block {} ({})",
+                        self.name(node),
+                        self.name(to),
+                        label(store, block),
+                        kind.name()
+                    )
+                })
+            }
+            Record::PeerBanned { node, peer, score, time } => {
+                self.wants(&[node, peer]).then(|| {
+                    format!(
+                        "{time}  {} bans {}: its misbehaviour score reached {score} (100 bans), so {} disconnects it and drops what it sent",
+                        self.name(node),
+                        self.name(peer),
+                        self.name(node)
+                    )
+                })
+            }
+            Record::BannedPeerIgnored { node, peer, block, time } => {
+                self.wants(&[node]).then(|| {
+                    format!(
+                        "{time}  {} ignores block {} from {}, which it banned",
+                        self.name(node),
+                        label(store, block),
+                        self.name(peer)
+                    )
+                })
+            }
             Record::MessageSent { .. }
             | Record::MessageDropped { .. }
             | Record::MempoolSampled { .. } => None,

@@ -23,6 +23,16 @@
 //!   highest fee rates: beyond `mempool_max_bytes` (in fee-rate order) transactions are
 //!   evicted.
 //!
+//! **Entry checks**: a payment enters the pool through [`TxPool::admit`], which checks it as
+//! a mempool does before anything else (Core's `CheckTransaction` and the input signatures
+//! of `AcceptToMemoryPool`); a payment that fails is refused with its reason and counted,
+//! and never reaches any node, so it is never relayed. Signatures are verified through the
+//! store's shared [`SigCache`], so a block holding the payment later finds them verified.
+//! Verifying at entry costs no virtual time: the validation cost model charges a node for
+//! what it had not verified when a block arrives (see `node::validation`), unchanged.
+//! Inputs are checked against the chain where the pool decides membership (a payment whose
+//! inputs are spent or missing on a node's tip is not in that node's mempool).
+//!
 //! Simplifications, stated: a node never forgets an evicted transaction's place (if space
 //! frees up it is back, as if re-announced); transaction bytes do not occupy uplinks (at
 //! hundreds of payments per block interval they are a few hundred bytes per second per
@@ -34,8 +44,10 @@ use std::collections::{BTreeSet, BinaryHeap};
 
 use rustc_hash::{FxHashMap, FxHashSet};
 
+use crate::chain::sigcache::SigCache;
 use crate::chain::tx::{Amount, OutPoint, Transaction};
-use crate::chain::{BlockId, BlockStore, TxId, UtxoSet};
+use crate::chain::utxo::check_transaction;
+use crate::chain::{BlockId, BlockStore, RejectReason, TxId, UtxoSet};
 use crate::network::{LinkId, Network, NodeId};
 use crate::rng::{self, Purpose, RngStreams};
 use crate::time::{SimDuration, SimTime};
@@ -153,6 +165,8 @@ pub struct TxPool {
     blocks: Vec<BlockTxs>,
     retired_height: u32,
     mempool_max_bytes: u64,
+    /// Payments refused at entry, by reason (indexed like [`RejectReason::ALL`]).
+    rejected: Vec<u64>,
 }
 
 impl TxPool {
@@ -193,6 +207,7 @@ impl TxPool {
             blocks: vec![BlockTxs::default()],
             retired_height: 0,
             mempool_max_bytes,
+            rejected: vec![0; RejectReason::ALL.len()],
         }
     }
 
@@ -211,9 +226,41 @@ impl TxPool {
         self.blocks.get(block.index()).map_or(&[], |b| &b.txs)
     }
 
-    /// Adds a transaction created at `now` on `source`. If it spends an outpoint that an
-    /// earlier transaction spends, the two (and any others) form a conflict group and flood
-    /// competitively.
+    /// Checks a payment offered at `source` at `now` as a mempool does on entry (the
+    /// context-free transaction rules, then every input's signature, through `sigs`) and
+    /// adds it if it passes ([`TxPool::add`]).
+    ///
+    /// # Errors
+    ///
+    /// The reason it is refused: a rule of [`check_transaction`] ([`RejectReason::Coinbase`]
+    /// for a coinbase), or [`RejectReason::MandatoryScriptVerifyFlagFailed`] for a signature
+    /// that does not verify. A refused payment is counted ([`TxPool::rejected`]) and goes
+    /// nowhere.
+    pub fn admit(
+        &mut self,
+        network: &Network,
+        sigs: &mut SigCache,
+        payment: (Transaction, Amount),
+        source: NodeId,
+        now: SimTime,
+    ) -> Result<TxIndex, RejectReason> {
+        let (tx, fee) = payment;
+        let verdict = entry_check(&tx, sigs);
+        if let Err(reason) = verdict {
+            self.rejected[reason.index()] += 1;
+            return Err(reason);
+        }
+        Ok(self.add(network, tx, fee, source, now))
+    }
+
+    /// Payments refused at entry, by reason (indexed like [`RejectReason::ALL`]).
+    pub fn rejected(&self) -> &[u64] {
+        &self.rejected
+    }
+
+    /// Adds a transaction created at `now` on `source`, unchecked (callers offer payments
+    /// through [`TxPool::admit`]). If it spends an outpoint that an earlier transaction
+    /// spends, the two (and any others) form a conflict group and flood competitively.
     pub fn add(
         &mut self,
         network: &Network,
@@ -722,6 +769,20 @@ impl TxPool {
     }
 }
 
+/// The entry checks of [`TxPool::admit`].
+fn entry_check(tx: &Transaction, sigs: &mut SigCache) -> Result<(), RejectReason> {
+    if tx.is_coinbase() {
+        return Err(RejectReason::Coinbase);
+    }
+    check_transaction(tx)?;
+    let txid = tx.txid();
+    if (0..tx.inputs.len()).all(|i| sigs.verify_input(tx, &txid, i)) {
+        Ok(())
+    } else {
+        Err(RejectReason::MandatoryScriptVerifyFlagFailed)
+    }
+}
+
 /// Merges two ascending sequences into one ascending sequence.
 fn merge_sorted<T: Ord + Copy>(
     a: impl Iterator<Item = T>,
@@ -847,6 +908,45 @@ submit_to = ["n0"]
     fn in_mempool(sim: &mut Sim, tip: BlockId, i: TxIndex, node: NodeId) -> bool {
         let t = sim.transactions.as_ref().unwrap();
         t.pool.in_mempool(&mut sim.store, tip, i, node, SimTime(10_000_000_000))
+    }
+
+    #[test]
+    fn the_pool_verifies_signatures_on_entry_and_refuses_bad_payments() {
+        let mut sim = world("");
+        let now = SimTime(1_000_000);
+        let t = sim.transactions.as_mut().unwrap();
+        let good = t.wallets.next_payment().unwrap();
+        let mut forged = t.wallets.next_payment().unwrap();
+        forged.tx.inputs[0].signature[0] ^= 1;
+        let coinbase = Transaction::new_coinbase(1, 0, 0, Vec::new());
+        let sigs = sim.store.sigcache_mut();
+        let before = sigs.verifications();
+        let pool = &mut t.pool;
+        let fee = good.fee;
+        let offer = |pool: &mut TxPool, sigs: &mut SigCache, tx: Transaction, node| {
+            pool.admit(&sim.network, sigs, (tx, fee), node, now)
+        };
+        assert_eq!(
+            offer(pool, sigs, forged.tx.clone(), forged.node),
+            Err(RejectReason::MandatoryScriptVerifyFlagFailed)
+        );
+        assert_eq!(offer(pool, sigs, coinbase, NodeId(0)), Err(RejectReason::Coinbase));
+        let mut empty = good.tx.clone();
+        empty.outputs.clear();
+        assert_eq!(offer(pool, sigs, empty, NodeId(0)), Err(RejectReason::BadTxnsVoutEmpty));
+        assert!(pool.txs().is_empty(), "nothing refused enters the pool");
+        let i = offer(pool, sigs, good.tx.clone(), good.node).unwrap();
+        assert_eq!(pool.txs()[i as usize].txid, good.tx.txid());
+        let r = pool.rejected();
+        assert_eq!(r[RejectReason::MandatoryScriptVerifyFlagFailed.index()], 1);
+        assert_eq!(r.iter().sum::<u64>(), 3);
+        // The good payment's signature is cached: a block holding it verifies nothing again.
+        let verified = sigs.verifications();
+        assert!(verified > before);
+        assert!(sigs.contains(&good.tx.txid(), 0));
+        let b = block(&mut sim, BlockId::GENESIS, &[i], 1);
+        assert_eq!(sim.store.validity(b), Ok(()));
+        assert_eq!(sim.store.sigcache().verifications(), verified, "checked at entry, cached");
     }
 
     #[test]

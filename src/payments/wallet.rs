@@ -41,6 +41,16 @@ impl Wallet {
     pub fn balance(&self) -> Amount {
         Amount(self.coins.iter().map(|c| c.1.0).sum())
     }
+
+    /// The wallet's public key (revealed by every input it signs).
+    pub fn pubkey(&self) -> [u8; 32] {
+        self.key.pubkey()
+    }
+
+    /// The coins the wallet holds, oldest first (confirmed or not).
+    pub fn coins(&self) -> impl Iterator<Item = &(OutPoint, Amount)> {
+        self.coins.iter()
+    }
 }
 
 /// A signed payment ready to enter the network.

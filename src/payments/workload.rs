@@ -6,6 +6,7 @@
 //! enters the pool at its submission node; a sampled node reports its mempool).
 
 use super::Payments;
+use crate::chain::sigcache::SigCache;
 use crate::driver::{Driver, DriverEvent, Effects};
 use crate::id::NodeId;
 use crate::network::Network;
@@ -52,8 +53,9 @@ impl WorkloadEvent {
 
 /// Shared state that holds the run's payments (when it has a workload).
 pub trait HoldsPayments {
-    /// The payments, if the run has any.
-    fn payments_mut(&mut self) -> Option<&mut Payments>;
+    /// The payments, if the run has any, and the signature cache payments are verified
+    /// through when they enter the pool.
+    fn payments_mut(&mut self) -> Option<(&mut Payments, &mut SigCache)>;
 }
 
 /// The payment process of a run.
@@ -106,7 +108,7 @@ impl Workload {
         event: WorkloadEvent,
         now: SimTime,
         mining: bool,
-        payments: &mut Payments,
+        (payments, sigs): (&mut Payments, &mut SigCache),
         network: &Network,
     ) -> Effects {
         let mut out = Effects::default();
@@ -116,7 +118,8 @@ impl Workload {
                     return out;
                 }
                 if let Some(p) = payments.wallets.next_payment() {
-                    payments.pool.add(network, p.tx, p.fee, p.node, now);
+                    // A wallet's payment passes; were it refused, the pool counts it.
+                    let _ = payments.pool.admit(network, sigs, (p.tx, p.fee), p.node, now);
                 }
                 out.schedule
                     .push((now + payments.wallets.next_gap(), WorkloadEvent::Payment.encode()));
@@ -125,7 +128,10 @@ impl Workload {
                 let nodes = self.conflicts[index as usize].nodes;
                 if let Some(pair) = payments.wallets.conflicting_pair(nodes) {
                     for p in pair {
-                        let i = payments.pool.add(network, p.tx, p.fee, p.node, now);
+                        let Ok(i) = payments.pool.admit(network, sigs, (p.tx, p.fee), p.node, now)
+                        else {
+                            continue;
+                        };
                         let txid = payments.pool.txs()[i as usize].txid;
                         out.records.push(Record::PaymentSent {
                             txid,
@@ -150,7 +156,7 @@ impl Workload {
 
 impl<S: HoldsPayments> Driver<S> for Workload {
     fn start(&self, state: &mut S) -> Vec<(SimTime, DriverEvent)> {
-        let Some(payments) = state.payments_mut() else {
+        let Some((payments, _)) = state.payments_mut() else {
             return Vec::new();
         };
         let events = self.first_events(payments);
@@ -166,8 +172,8 @@ impl<S: HoldsPayments> Driver<S> for Workload {
         network: &Network,
     ) -> Effects {
         match state.payments_mut() {
-            Some(payments) => {
-                self.step(WorkloadEvent::decode(event), now, mining, payments, network)
+            Some((payments, sigs)) => {
+                self.step(WorkloadEvent::decode(event), now, mining, (payments, sigs), network)
             }
             None => Effects::default(),
         }

@@ -151,6 +151,11 @@ impl Observer for Recorder {
                 self.narrate(record, store, time, LineKind::Routine);
             }
             Record::MempoolSampled { .. } | Record::MessageDropped { .. } => {}
+            Record::InvalidSent { time, .. }
+            | Record::BannedPeerIgnored { time, .. }
+            | Record::PeerBanned { time, .. } => {
+                self.narrate(record, store, time, LineKind::Routine);
+            }
             Record::GoodsShipped { time, .. } | Record::PaymentReversed { time, .. } => {
                 self.narrate(record, store, time, LineKind::Reorg);
             }

@@ -202,6 +202,7 @@ pub fn summarize(run: &RunView<'_>, metrics: &Metrics) -> Option<(AttackSection,
                     })
                 }
                 StrategySpec::Honest
+                | StrategySpec::Invalid(_)
                 | StrategySpec::PrivateChain(_)
                 | StrategySpec::DoubleSpend(_) => None,
             };

@@ -99,7 +99,9 @@ pub struct Summary {
     pub pair_delay_mean_ms: Option<f64>,
     /// Reorgs.
     pub reorgs: ReorgSummary,
-    /// Blocks rejected by nodes, by Bitcoin Core reject reason.
+    /// Blocks rejected by nodes, by Bitcoin Core reject reason (the reasons added with the
+    /// invalid-data attacker, `bad-txns-duplicate` and `prev-blk-not-found`, only when
+    /// counted).
     pub rejected: BTreeMap<String, u64>,
     /// Hash share against revenue share, per miner, in node order.
     pub miners_detail: Vec<MinerShare>,
@@ -112,6 +114,10 @@ pub struct Summary {
     /// Attackers, eclipse and timeline, when the scenario has any.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub attack: Option<AttackSection>,
+    /// What `invalid` attackers sent and what honest nodes did with it, when the scenario
+    /// has such an attacker.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub invalid_data: Option<super::invalid_data::InvalidDataSummary>,
 }
 
 /// Everything a run writes, rendered in memory.
@@ -272,7 +278,9 @@ pub fn render<O: AsRef<Metrics>>(scenario: &Scenario, outcome: &Outcome<O>) -> R
         rejected: RejectReason::ALL
             .iter()
             .zip(&metrics.rejected)
-            .map(|(r, c)| (r.as_str().to_string(), *c))
+            .enumerate()
+            .filter(|(i, (_, c))| *i < RejectReason::ALWAYS_LISTED || **c > 0)
+            .map(|(_, (r, c))| (r.as_str().to_string(), *c))
             .collect(),
         miners_detail,
         double_spend: outcome
@@ -281,6 +289,10 @@ pub fn render<O: AsRef<Metrics>>(scenario: &Scenario, outcome: &Outcome<O>) -> R
             .map(|d| super::double_spend::summarize(d, store, in_main, names)),
         transactions,
         attack,
+        invalid_data: metrics
+            .invalid
+            .as_ref()
+            .map(|t| super::invalid_data::summarize(t, &outcome.network, names)),
     };
     let mut summary_json = serde_json::to_vec_pretty(&summary).expect("the summary serializes");
     summary_json.push(b'\n');

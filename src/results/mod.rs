@@ -5,6 +5,7 @@ pub mod attack;
 pub mod double_spend;
 pub mod files;
 pub mod folder;
+pub mod invalid_data;
 pub mod outcome;
 pub mod report;
 pub mod rows;

@@ -68,6 +68,26 @@ pub fn terminal_summary(scenario: &Scenario, s: &Summary, wall_s: f64, out_dir: 
     );
     let rejected: u64 = s.rejected.values().sum();
     let _ = writeln!(o, "  blocks rejected     {rejected:>10}");
+    if let Some(inv) = &s.invalid_data {
+        let _ = writeln!(
+            o,
+            "  invalid data        kind                       sent  rejected  accepted  relayed"
+        );
+        for k in &inv.kinds {
+            let _ = writeln!(
+                o,
+                "                      {:<24} {:>6} {:>9} {:>9} {:>8}",
+                k.kind, k.sent, k.rejected, k.accepted, k.relayed
+            );
+        }
+        for a in &inv.attackers {
+            let _ = writeln!(
+                o,
+                "  banned              {} by {} of its {} peers",
+                a.node, a.peers_banned, a.peers
+            );
+        }
+    }
     if let Some(t) = &s.transactions {
         let _ = writeln!(
             o,

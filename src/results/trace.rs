@@ -227,6 +227,24 @@ impl Observer for Tracer {
             Record::NodeRejoined { node, time } => {
                 self.line(time, "rejoined", Some(node), None, None, String::new());
             }
+            Record::InvalidSent { node, to, block, kind, time } => {
+                let detail = format!("kind={}", kind.name());
+                self.line(time, "invalid-sent", Some(node), Some(to), Some((store, block)), detail);
+            }
+            Record::PeerBanned { node, peer, score, time } => {
+                let detail = format!("score={score}");
+                self.line(time, "banned", Some(node), Some(peer), None, detail);
+            }
+            Record::BannedPeerIgnored { node, peer, block, time } => {
+                self.line(
+                    time,
+                    "ignored",
+                    Some(node),
+                    Some(peer),
+                    Some((store, block)),
+                    String::new(),
+                );
+            }
             Record::PaymentSent { txid, node, conflict, time } => {
                 let detail = format!("txid={txid} conflict={conflict}");
                 self.line(time, "payment", Some(node), None, None, detail);

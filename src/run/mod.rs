@@ -79,7 +79,7 @@ pub type Progress = Box<dyn FnMut(u64)>;
 ///
 /// A [`BuildError`] when the scenario's network or attack setup cannot be built.
 pub fn run(scenario: &Scenario) -> Result<Outcome<Metrics>, BuildError> {
-    run_with(scenario, Metrics::new(scenario.network.nodes), None)
+    run_with(scenario, Metrics::for_scenario(scenario), None)
 }
 
 /// Runs a network scenario watched by `observer` (metrics, narration, a trace, a replay

@@ -40,6 +40,9 @@ pub enum StrategySpec {
     /// A double spend against a merchant: a private chain begun at the payment, its first
     /// block holding the conflicting version, published once the merchant has shipped.
     DoubleSpend(DoubleSpendSpec),
+    /// A peer that sends invalid blocks of every kind, to see honest nodes reject them,
+    /// relay none and ban it.
+    Invalid(InvalidSpec),
     /// Eyal and Sirer's selfish mining.
     Selfish {
         /// How honest nodes break ties between the attacker's block and an honest one.
@@ -87,7 +90,100 @@ impl StrategySpec {
             StrategySpec::PrivateChain(_) => "private-chain",
             StrategySpec::DoubleSpend(_) => "double-spend",
             StrategySpec::Selfish { .. } => "selfish",
+            StrategySpec::Invalid(_) => "invalid",
         }
+    }
+}
+
+/// What an `invalid` attacker sends, and how often.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InvalidSpec {
+    /// Time between two items (each goes to one peer, the peers in turn).
+    pub every: SimDuration,
+    /// The kinds it sends, in turn.
+    pub kinds: Vec<InvalidKind>,
+    /// Blocks in one `unknown-parent` item.
+    pub flood_blocks: u32,
+}
+
+/// A kind of invalid data, each with the rule that catches it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum InvalidKind {
+    /// A header whose hash misses its target (too little work): `high-hash`.
+    HighHash,
+    /// A header with other bits than the difficulty rules require: `bad-diffbits`.
+    BadBits,
+    /// A Merkle root that does not match the transactions: `bad-txnmrklroot`.
+    BadMerkleRoot,
+    /// A time not after the median of the last 11 blocks: `time-too-old`.
+    TimeTooOld,
+    /// A time more than 2 hours ahead of the receiver's clock: `time-too-new`.
+    TimeTooNew,
+    /// A block over the size limit: `bad-blk-length`.
+    Oversized,
+    /// A coinbase paying more than subsidy plus fees: `bad-cb-amount`.
+    CoinbaseOverpays,
+    /// A payment whose signature does not verify: `mandatory-script-verify-flag-failed`.
+    BadSignature,
+    /// A payment spending an output that does not exist: `bad-txns-inputs-missingorspent`.
+    MissingInput,
+    /// Two payments of one block spending the same output: `bad-txns-spends-conflicting-tx`.
+    DoubleSpendInBlock,
+    /// A payment spending a coinbase output younger than the maturity:
+    /// `bad-txns-premature-spend-of-coinbase`.
+    ImmatureCoinbaseSpend,
+    /// A flood of blocks whose parent the sender never delivers: `prev-blk-not-found`.
+    UnknownParent,
+    /// A block repeating its last transaction under a valid header (CVE-2012-2459):
+    /// `bad-txns-duplicate`.
+    DuplicateTxs,
+}
+
+impl InvalidKind {
+    /// Every kind, in the order an attacker sends them by default.
+    pub const ALL: [InvalidKind; 13] = [
+        InvalidKind::HighHash,
+        InvalidKind::BadBits,
+        InvalidKind::BadMerkleRoot,
+        InvalidKind::TimeTooOld,
+        InvalidKind::TimeTooNew,
+        InvalidKind::Oversized,
+        InvalidKind::CoinbaseOverpays,
+        InvalidKind::BadSignature,
+        InvalidKind::MissingInput,
+        InvalidKind::DoubleSpendInBlock,
+        InvalidKind::ImmatureCoinbaseSpend,
+        InvalidKind::UnknownParent,
+        InvalidKind::DuplicateTxs,
+    ];
+
+    /// The name as written in scenarios and results.
+    pub fn name(self) -> &'static str {
+        match self {
+            InvalidKind::HighHash => "high-hash",
+            InvalidKind::BadBits => "bad-bits",
+            InvalidKind::BadMerkleRoot => "bad-merkle-root",
+            InvalidKind::TimeTooOld => "time-too-old",
+            InvalidKind::TimeTooNew => "time-too-new",
+            InvalidKind::Oversized => "oversized",
+            InvalidKind::CoinbaseOverpays => "coinbase-overpays",
+            InvalidKind::BadSignature => "bad-signature",
+            InvalidKind::MissingInput => "missing-input",
+            InvalidKind::DoubleSpendInBlock => "double-spend-in-block",
+            InvalidKind::ImmatureCoinbaseSpend => "immature-coinbase-spend",
+            InvalidKind::UnknownParent => "unknown-parent",
+            InvalidKind::DuplicateTxs => "duplicate-txs",
+        }
+    }
+
+    /// Position in [`InvalidKind::ALL`].
+    pub fn index(self) -> usize {
+        InvalidKind::ALL.iter().position(|k| *k == self).expect("ALL lists every kind")
+    }
+
+    /// Whether the kind spends a wallet's coins, so the run needs a `[workload]`.
+    pub fn needs_wallets(self) -> bool {
+        matches!(self, InvalidKind::BadSignature | InvalidKind::DoubleSpendInBlock)
     }
 }
 
@@ -243,7 +339,8 @@ impl Names<'_> {
 }
 
 /// The strategies a scenario may name.
-const STRATEGIES: &str = "expected \"private-chain\", \"double-spend\", \"selfish\" or \"honest\"";
+const STRATEGIES: &str =
+    "expected \"private-chain\", \"double-spend\", \"selfish\", \"invalid\" or \"honest\"";
 
 /// A `{ share = x }` table with 0 < x < 1.
 fn share_table(
@@ -335,6 +432,11 @@ pub(super) fn validate_attackers(
             origin.absent(&f("z"), &a.z, &k, &strategy_name)?;
             origin.absent(&f("pay_at_s"), &a.pay_at_s, &k, &strategy_name)?;
             origin.absent(&f("trials"), &a.trials, &k, &strategy_name)?;
+        }
+        if strategy_name != "invalid" {
+            origin.absent(&f("every_s"), &a.every_s, &k, &strategy_name)?;
+            origin.absent(&f("kinds"), &a.kinds, &k, &strategy_name)?;
+            origin.absent(&f("flood_blocks"), &a.flood_blocks, &k, &strategy_name)?;
         }
         if strategy_name != "selfish" {
             origin.absent(&f("gamma"), &a.gamma, &k, &strategy_name)?;
@@ -452,6 +554,7 @@ pub(super) fn validate_attackers(
                 };
                 StrategySpec::Selfish { gamma, publish, on_header }
             }
+            "invalid" => StrategySpec::Invalid(invalid_spec(a, i, origin)?),
             other => {
                 return Err(origin.error(&k, quoted(other), STRATEGIES));
             }
@@ -465,6 +568,44 @@ pub(super) fn validate_attackers(
         "the attackers' shares must sum to less than 1 (honest miners need some hash power)",
     )?;
     Ok(specs)
+}
+
+/// Checks the options of `attacker[i]` with `strategy = "invalid"`, filling defaults.
+fn invalid_spec(
+    a: &mut RawAttacker,
+    i: usize,
+    origin: &Origin<'_>,
+) -> Result<InvalidSpec, ScenarioError> {
+    let f = |name: &str| format!("attacker[{i}].{name}");
+    let every_s = *a.every_s.get_or_insert(60.0);
+    origin.check(
+        every_s.is_finite() && every_s >= 0.001,
+        &f("every_s"),
+        every_s,
+        "must be at least 0.001 (seconds between two items of bad data)",
+    )?;
+    let names = a
+        .kinds
+        .get_or_insert_with(|| InvalidKind::ALL.iter().map(|k| k.name().to_string()).collect());
+    origin.check(!names.is_empty(), &f("kinds"), "[]", "name at least one kind of bad data")?;
+    let mut kinds = Vec::with_capacity(names.len());
+    for (j, name) in names.iter().enumerate() {
+        let field = format!("attacker[{i}].kinds[{j}]");
+        let Some(kind) = InvalidKind::ALL.iter().copied().find(|k| k.name() == name) else {
+            let all: Vec<String> = InvalidKind::ALL.iter().map(|k| quoted(k.name())).collect();
+            return Err(origin.error(&field, quoted(name), format!("expected {}", all.join(", "))));
+        };
+        origin.check(!kinds.contains(&kind), &field, quoted(name), "is named twice")?;
+        kinds.push(kind);
+    }
+    let flood_blocks = *a.flood_blocks.get_or_insert(50);
+    origin.check(
+        (1..=10_000).contains(&flood_blocks),
+        &f("flood_blocks"),
+        flood_blocks,
+        "must be between 1 and 10000",
+    )?;
+    Ok(InvalidSpec { every: SimDuration::from_secs_f64(every_s), kinds, flood_blocks })
 }
 
 /// Checks `network.eclipse`.

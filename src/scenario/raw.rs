@@ -48,7 +48,8 @@ pub struct RawAttacker {
     /// The node, by index or by name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub node: Option<toml::Value>,
-    /// "private-chain", "selfish" or "honest" (with `relay = false`: an eclipsing node).
+    /// "private-chain", "selfish", "double-spend", "invalid" or "honest" (with
+    /// `relay = false`: an eclipsing node).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub strategy: Option<String>,
     /// The attacker's share of the total hash power (honest miners share the rest).
@@ -95,6 +96,15 @@ pub struct RawAttacker {
     /// is decided); 1 = one ordinary run.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub trials: Option<u64>,
+    /// `invalid`: seconds between two items of bad data (each to one peer).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub every_s: Option<f64>,
+    /// `invalid`: the kinds of bad data it sends, in turn (default: every kind).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kinds: Option<Vec<String>>,
+    /// `invalid`: blocks with an unknown parent sent at once in one `unknown-parent` item.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub flood_blocks: Option<u32>,
 }
 
 /// `network.eclipse`: a victim whose every connection goes to attacker nodes.

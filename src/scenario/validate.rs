@@ -503,6 +503,18 @@ pub fn validate(
             "a double spend runs with one attacking node (others may only be honest nodes that do not relay, around an eclipsed merchant)",
         )?;
     }
+    for (i, a) in attackers.iter().enumerate() {
+        if let attack::StrategySpec::Invalid(spec) = &a.strategy
+            && let Some(kind) = spec.kinds.iter().find(|k| k.needs_wallets())
+        {
+            origin.check(
+                workload.is_some(),
+                &format!("attacker[{i}].kinds"),
+                format!("[.. \"{}\" ..]", kind.name()),
+                "needs a [workload] section: that kind spends wallets' coins (or leave it out of kinds)",
+            )?;
+        }
+    }
     if race.is_some() {
         let without_network = "does not apply to a [race], which has no network";
         origin.check(

@@ -224,12 +224,13 @@ impl<O: Observer, M: Monitor> World<O, M> {
             genesis_time: scenario.chain.genesis_time,
             template_max_tx_bytes,
         };
+        let banned = vec![Cell::new(false); network.link_count()];
         Ok(World {
             shared: Shared::new(store, payments, nodes.len()),
             transport: Transport::new(network, scenario.transfer, draws, faults),
             nodes,
             streams: node_streams,
-            peers: Peers { compact, churn, high_bandwidth },
+            peers: Peers { compact, churn, high_bandwidth, banned },
             settings,
             driver: users.map(|w| Box::new(w) as Box<dyn Driver<Shared>>),
             messages_watched: observer.wants_messages(),

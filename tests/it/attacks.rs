@@ -570,3 +570,99 @@ fn a_selfish_pool_linked_to_every_node_wins_ties_because_it_publishes_before_rel
     assert!(linked > 0.1, "linked pool: gamma {linked}");
     assert!(eight < 0.1, "8-peer pool: gamma {eight}");
 }
+
+/// The reject reason each kind of bad data must be caught by.
+const INVALID_KINDS: [(&str, &str); 13] = [
+    ("high-hash", "high-hash"),
+    ("bad-bits", "bad-diffbits"),
+    ("bad-merkle-root", "bad-txnmrklroot"),
+    ("time-too-old", "time-too-old"),
+    ("time-too-new", "time-too-new"),
+    ("oversized", "bad-blk-length"),
+    ("coinbase-overpays", "bad-cb-amount"),
+    ("bad-signature", "mandatory-script-verify-flag-failed"),
+    ("missing-input", "bad-txns-inputs-missingorspent"),
+    ("double-spend-in-block", "bad-txns-spends-conflicting-tx"),
+    ("immature-coinbase-spend", "bad-txns-premature-spend-of-coinbase"),
+    ("unknown-parent", "prev-blk-not-found"),
+    ("duplicate-txs", "bad-txns-duplicate"),
+];
+
+#[test]
+fn an_invalid_peer_on_the_2019_network_is_caught_every_time_banned_by_all_and_replays_identically()
+{
+    let tmp = tempfile::tempdir().unwrap();
+    let path = scenario("attacks/invalid-peer.toml");
+    let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
+    run(&path, &a, &[]);
+    run(&path, &b, &[]);
+    for file in ["summary.json", "blocks.csv", "manifest.json", "miners.csv"] {
+        assert_eq!(read(&a, file), read(&b, file), "{file}: same seed, same bytes");
+    }
+    let s = summary(&a);
+    assert!(s["nodes"].as_u64().unwrap() >= 200);
+    let inv = &s["invalid_data"];
+    let kinds = inv["kinds"].as_array().unwrap();
+    assert_eq!(kinds.len(), INVALID_KINDS.len(), "every kind was sent: {inv}");
+    for (k, (name, reason)) in kinds.iter().zip(INVALID_KINDS) {
+        assert_eq!(k["kind"], name);
+        let sent = k["sent"].as_u64().unwrap();
+        assert!(sent >= 2, "{name}: {k}");
+        assert_eq!(k["rejected"].as_u64().unwrap(), sent, "{name}: every one rejected: {k}");
+        assert_eq!(k["rejected_by_reason"][reason].as_u64(), Some(sent), "{name}: {k}");
+        assert_eq!(k["accepted"], 0, "{name}");
+        assert_eq!(k["relayed"], 0, "{name}");
+    }
+    let attacker = &inv["attackers"][0];
+    assert!(attacker["peers"].as_u64().unwrap() >= 10);
+    assert_eq!(attacker["peers_banned"], attacker["peers"], "every peer bans it: {attacker}");
+    assert_eq!(inv["bans"], attacker["peers"], "no honest peer is banned");
+    // The rejections are in the node-wide counts too, and the narration tells the bans.
+    assert_eq!(s["rejected"]["bad-txns-duplicate"], kinds[12]["sent"]);
+    let o = forksim_ok(&[
+        "run",
+        path.to_str().unwrap(),
+        "--quiet",
+        "--narrate",
+        "--node",
+        "n0",
+        "--out",
+        tmp.path().join("c").to_str().unwrap(),
+    ]);
+    let text = stdout(&o);
+    assert!(text.contains("bans n0: its misbehaviour score reached 100"), "{text}");
+    assert!(text.contains("sends") && text.contains("(duplicate-txs)"));
+}
+
+#[test]
+fn invalid_attacker_options_are_checked() {
+    let base = r#"
+[network]
+nodes = 10
+[network.latency]
+model = "constant"
+ms = 10
+[[attacker]]
+node = 1
+share = 0
+strategy = "invalid"
+"#;
+    assert_error(
+        &format!("{base}kinds = [\"high-hash\", \"bad-sig\"]\n"),
+        &[],
+        &["attacker[0].kinds[1]", "\"bad-sig\"", "\"bad-signature\""],
+    );
+    assert_error(
+        &format!("{base}kinds = [\"bad-signature\"]\n"),
+        &[],
+        &["attacker[0].kinds", "[workload]"],
+    );
+    assert_error(&format!("{base}every_s = 0\n"), &[], &["attacker[0].every_s", "0.001"]);
+    assert_error(&format!("{base}flood_blocks = 0\n"), &[], &["attacker[0].flood_blocks"]);
+    let selfish = base.replace("\"invalid\"", "\"selfish\"");
+    assert_error(
+        &format!("{selfish}every_s = 5\n"),
+        &[],
+        &["attacker[0].every_s", "does not apply"],
+    );
+}

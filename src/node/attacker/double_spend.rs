@@ -18,6 +18,7 @@ use crate::id::NodeId;
 use crate::node::ctx::NodeCtx;
 use crate::node::protocol::{Answer, Protocol, Report, View};
 use crate::observe::Record;
+use crate::payments::pool::TxPool;
 use crate::scenario::Scenario;
 use crate::scenario::attack::DoubleSpendSpec;
 use crate::time::SimTime;
@@ -64,7 +65,9 @@ impl DoubleSpend {
         let now = ctx.now();
         let network = ctx.network();
         let (attacker, merchant) = (self.node, self.merchant);
-        let payments = ctx.payments_mut().expect("a double spend has a workload (validated)");
+        let shared = &mut *ctx.shared;
+        let sigs = shared.store.sigcache_mut();
+        let payments = shared.payments.as_mut().expect("a double spend has a workload (validated)");
         let Some([payment, conflict]) = payments.wallets.conflicting_pair([merchant, attacker])
         else {
             // The wallet could not pay: nothing to attack with.
@@ -72,11 +75,17 @@ impl DoubleSpend {
             return Answer::default();
         };
         let pool = &mut payments.pool;
+        // The public version enters through the pool's checks; the attacker keeps the
+        // other to itself (it checks nothing of its own).
+        let mut public = |pool: &mut TxPool, tx, fee, at| {
+            pool.admit(network, sigs, (tx, fee), at, now)
+                .expect("a wallet's payment passes the entry checks")
+        };
         let (paid, kept) = if self.eclipsed_merchant {
             let paid = pool.add_private(network, payment.tx, payment.fee, attacker, now);
-            (paid, pool.add(network, conflict.tx, conflict.fee, self.public_entry, now))
+            (paid, public(pool, conflict.tx, conflict.fee, self.public_entry))
         } else {
-            let paid = pool.add(network, payment.tx, payment.fee, merchant, now);
+            let paid = public(pool, payment.tx, payment.fee, merchant);
             (paid, pool.add_private(network, conflict.tx, conflict.fee, attacker, now))
         };
         let sent: Vec<Record> = [paid, kept]

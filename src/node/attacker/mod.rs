@@ -6,6 +6,8 @@
 //! - [`selfish::Selfish`]: Eyal and Sirer's selfish mining;
 //! - [`double_spend::DoubleSpend`]: pays a merchant, then mines a private branch holding a
 //!   conflicting version of the payment, published once the merchant has shipped;
+//! - [`invalid::InvalidPeer`]: sends its peers invalid blocks of every kind, until all of
+//!   them have banned it;
 //! - [`TieBreak`]: an honest node with a fixed tie-break, which is how an explicit γ is put
 //!   into the network.
 //!
@@ -13,6 +15,7 @@
 //! withholds what its protocol says.
 
 pub mod double_spend;
+pub mod invalid;
 pub mod private_chain;
 pub mod selfish;
 
@@ -151,6 +154,9 @@ pub fn protocols(scenario: &Scenario, shares: &[f64], streams: &RngStreams) -> P
             }
             StrategySpec::Selfish { publish, on_header, .. } => {
                 Box::new(selfish::Selfish::new(a.relay).publishing(publish, on_header))
+            }
+            StrategySpec::Invalid(ref spec) => {
+                Box::new(invalid::InvalidPeer::new(spec.clone(), a.relay))
             }
         };
         by_node[a.node.index()] = p;
