@@ -22,6 +22,7 @@ use super::ctx::{BlockCosts, NodeCtx, Timer};
 use super::mempool;
 use crate::chain::block::{Block, grind_nonce};
 use crate::chain::pow::{CompactTarget, work_from_target};
+use crate::chain::store::DEFAULT_PRUNE_DEPTH;
 use crate::chain::{BlockId, BlockMeta, U256};
 use crate::mining::build_template;
 use crate::network::message::WireSizes;
@@ -267,5 +268,23 @@ fn store_mined(ctx: &mut NodeCtx<'_>, block: Block) -> BlockId {
     let wire = WireSizes::of(&stored.block, settings.relay.compact_missing_tx_share);
     debug_assert_eq!(shared.costs.len(), id.index());
     shared.costs.push(BlockCosts { wire, validation });
+    prune_final(shared);
     id
+}
+
+/// Prunes the block [`DEFAULT_PRUNE_DEPTH`] below the most-work tip and everything under it
+/// (see [`crate::chain::BlockStore::prune_through`]) once every node has accepted it: a node
+/// still behind it may need its undo data to reach its own tip.
+fn prune_final(shared: &mut super::ctx::Shared) {
+    let Some(last_final) = shared.store.prune_candidate(shared.best_block, DEFAULT_PRUNE_DEPTH)
+    else {
+        return;
+    };
+    if !shared.states.all_accepted(last_final) {
+        return;
+    }
+    shared.store.prune_through(last_final);
+    if let Some(p) = shared.payments.as_mut() {
+        p.pool.prune_final(&shared.store, last_final);
+    }
 }
