@@ -20,6 +20,8 @@ pub mod utxo;
 pub mod validate;
 
 #[cfg(test)]
+mod prune_tests;
+#[cfg(test)]
 mod testutil;
 
 pub use block::{Block, Filler, HEADER_SIZE_BYTES, Header};

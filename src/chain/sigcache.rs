@@ -17,8 +17,10 @@
 //! bytes; decoding is deterministic, so this only saves time.
 //!
 //! The cache is a lookup table only (`FxHashSet`, never iterated), so it cannot make a run
-//! depend on hash order. It is not bounded: one entry per verified input (about 40 bytes plus
-//! table overhead), which is a few tens of megabytes for a run of a million payments.
+//! depend on hash order. It holds one entry per verified input (about 40 bytes plus table
+//! overhead); the block store forgets the entries of transactions whose block has become final
+//! ([`crate::chain::BlockStore::prune_through`]), since no later block can hold them again, so
+//! a long run keeps only those of recent and unconfirmed transactions.
 
 use ed25519_dalek::VerifyingKey;
 use rustc_hash::{FxHashMap, FxHashSet};
@@ -58,6 +60,16 @@ impl SigCache {
     /// Records that input `input` of transaction `txid` verified.
     pub fn insert(&mut self, txid: TxId, input: u32) {
         self.verified.insert((txid, input));
+    }
+
+    /// Forgets the verdicts of inputs `0..inputs` of transaction `txid` (the counters are
+    /// kept).
+    pub fn forget(&mut self, txid: &TxId, inputs: usize) {
+        for input in 0..inputs {
+            if let Ok(input) = u32::try_from(input) {
+                self.verified.remove(&(*txid, input));
+            }
+        }
     }
 
     /// Returns the number of cached verdicts.
@@ -174,6 +186,10 @@ mod tests {
         assert_eq!(cache.verifications(), 2);
         assert_eq!(cache.hits(), 1);
         assert_eq!(cache.len(), 1);
+        cache.forget(&txid, 1);
+        assert!(!cache.contains(&txid, 0));
+        assert!(cache.verify_input(&tx, &txid, 0));
+        assert_eq!(cache.verifications(), 3, "a forgotten verdict is verified again");
         cache.clear();
         assert!(cache.is_empty());
     }

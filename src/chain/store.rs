@@ -18,8 +18,23 @@
 //!
 //! Lookups by hash use a `BTreeMap`, so nothing depends on hash-map iteration order; ids are
 //! assigned in insertion order, which the deterministic engine fixes.
+//!
+//! **Pruning.** A long run would otherwise keep every block body, every block's undo data and
+//! every verified signature. [`BlockStore::prune_through`] makes a block and everything at or
+//! below its height final, as a pruned Bitcoin Core node does with its block and undo files:
+//! their transactions are folded into the block's [`Filler`], so its transaction count and
+//! encoded size stay what they were (a stale block keeps its coinbase, whose size a late
+//! compact-block exchange reads; every node has the final chain's blocks, so none asks for
+//! those again), their undo data is dropped, and the
+//! signature-cache entries of the final main chain's transactions are forgotten. Headers and
+//! every per-block fact (height, work, median time past, size, miner) stay. The cursor then
+//! never goes below that height: a block whose branch leaves the final chain below it is
+//! refused (counted by [`BlockStore::refused_below_pruned`]) instead of validated. Core keeps
+//! at least 288 blocks (`MIN_BLOCKS_TO_KEEP`) and cannot reorganise deeper than its undo
+//! files reach either: it stops with a fatal "failed to read block" error and must re-download.
 
-use std::collections::BTreeMap;
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BinaryHeap};
 use std::sync::Arc;
 
 use crate::chain::block::{Block, Filler, Header, grind_nonce};
@@ -116,9 +131,26 @@ pub struct BlockStore {
     utxo: UtxoSet,
     utxo_tip: BlockId,
     /// Per block, the undo data of its connect; present exactly for valid non-genesis blocks.
-    undo_cache: Vec<Option<BlockUndo>>,
+    undo_cache: Vec<Option<Box<BlockUndo>>>,
     sigcache: SigCache,
+    /// Blocks at or below this height are pruned (0 before any pruning: genesis is never).
+    pruned_height: u32,
+    /// The block [`BlockStore::prune_through`] last made final (genesis before).
+    last_final: BlockId,
+    /// Blocks not pruned yet (genesis aside), lowest height first.
+    unpruned: BinaryHeap<Reverse<(u32, BlockId)>>,
+    /// Cursor moves refused because they needed pruned blocks.
+    refused_below_pruned: u64,
 }
+
+/// Depth below the most-work tip at which blocks are pruned by default: Bitcoin Core's
+/// `MIN_BLOCKS_TO_KEEP`, far deeper than any reorg of a shipped scenario (at most a few dozen
+/// blocks).
+pub const DEFAULT_PRUNE_DEPTH: u32 = 288;
+
+/// Why the UTXO cursor could not be moved: the move needed blocks below the pruned height.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct BelowPruned;
 
 /// Clears the lowest set bit (Core's `InvertLowestOne`).
 fn invert_lowest_one(n: u32) -> u32 {
@@ -173,6 +205,10 @@ impl BlockStore {
             utxo_tip: BlockId::GENESIS,
             undo_cache: vec![None],
             sigcache: SigCache::new(),
+            pruned_height: 0,
+            last_final: BlockId::GENESIS,
+            unpruned: BinaryHeap::new(),
+            refused_below_pruned: 0,
         }
     }
 
@@ -234,6 +270,7 @@ impl BlockStore {
         self.next_bits_cache.push(None);
         self.validity_cache.push(None);
         self.undo_cache.push(None);
+        self.unpruned.push(Reverse((height, id)));
         Ok(id)
     }
 
@@ -345,8 +382,9 @@ impl BlockStore {
 
     /// Returns the node-independent validity of a block, computed once and cached.
     ///
-    /// A block is invalid with [`RejectReason::BadPrevBlk`] if any ancestor is invalid;
-    /// otherwise the verdict is [`crate::chain::validate::check_block_body`], then
+    /// A block is invalid with [`RejectReason::BadPrevBlk`] if any ancestor is invalid, or if
+    /// its branch leaves the final chain below the pruned height (see
+    /// [`BlockStore::prune_through`]); otherwise the verdict is [`crate::chain::validate::check_block_body`], then
     /// [`contextual_check_header`] without the per-node time-too-new rule, then
     /// [`contextual_check_block`], then the transaction rules of [`UtxoSet::connect_block`]
     /// against the UTXO state at the parent (which moves the shared UTXO cursor to the block
@@ -394,22 +432,29 @@ impl BlockStore {
         check_block_body_with_txids(&block, &txids, &self.params)?;
         contextual_check_header(&block.header, &ctx, u64::MAX, &self.params)?;
         contextual_check_block(&block, ctx.height)?;
-        self.move_utxo_to(parent);
+        if self.move_utxo_to(parent).is_err() {
+            return Err(RejectReason::BadPrevBlk);
+        }
         let undo =
             self.utxo.connect_block(&block, txids, ctx.height, &self.params, &mut self.sigcache)?;
-        self.undo_cache[id.index()] = Some(undo);
+        self.undo_cache[id.index()] = Some(Box::new(undo));
         self.utxo_tip = id;
         Ok(())
     }
 
     /// Moves the UTXO cursor to `target`, which must be valid with every block on its chain
     /// connected once (so its undo data is cached): disconnects back to the fork point with
-    /// `target`'s chain, then reconnects forward from cached undo data.
-    fn move_utxo_to(&mut self, target: BlockId) {
+    /// `target`'s chain, then reconnects forward from cached undo data. Refused (and counted)
+    /// when the fork point is below the pruned height, whose blocks have no undo data left.
+    fn move_utxo_to(&mut self, target: BlockId) -> Result<(), BelowPruned> {
         if self.utxo_tip == target {
-            return;
+            return Ok(());
         }
         let fork = self.fork_point(self.utxo_tip, target);
+        if self.get(fork).height < self.pruned_height {
+            self.refused_below_pruned += 1;
+            return Err(BelowPruned);
+        }
         while self.utxo_tip != fork {
             let stored = &self.blocks[self.utxo_tip.index()];
             let undo = self.undo_cache[self.utxo_tip.index()]
@@ -437,6 +482,98 @@ impl BlockStore {
                 .expect("the path starts at the cursor and follows parent links");
             self.utxo_tip = id;
         }
+        Ok(())
+    }
+
+    /// The block that [`BlockStore::prune_through`] would make final now that `best` is the
+    /// most-work tip: its ancestor `depth` blocks below it, if that is above the pruned height.
+    pub fn prune_candidate(&self, best: BlockId, depth: u32) -> Option<BlockId> {
+        let height = self.get(best).height.checked_sub(depth)?;
+        (height > self.pruned_height).then(|| self.ancestor(best, height))
+    }
+
+    /// Makes `last_final` and every block at or below its height final: folds their
+    /// transactions into their filler (count and size unchanged),
+    /// drops their undo data and forgets the verified signatures of the transactions of
+    /// `last_final`'s chain (a stale block's transactions may still be mined again, so theirs
+    /// stay). The UTXO cursor is moved onto `last_final`'s chain first.
+    ///
+    /// Does nothing unless `last_final` is above the pruned height and descends from the
+    /// last block made final.
+    pub fn prune_through(&mut self, last_final: BlockId) {
+        let height = self.get(last_final).height;
+        if height <= self.pruned_height {
+            return;
+        }
+        if !self.is_ancestor(self.last_final, last_final) {
+            return;
+        }
+        if !self.is_ancestor(last_final, self.utxo_tip) && self.move_utxo_to(last_final).is_err() {
+            return;
+        }
+        while let Some(&Reverse((h, id))) = self.unpruned.peek() {
+            if h > height {
+                break;
+            }
+            self.unpruned.pop();
+            let on_final_chain = self.ancestor(last_final, h) == id;
+            self.prune_block(id, on_final_chain);
+        }
+        self.pruned_height = height;
+        self.last_final = last_final;
+    }
+
+    /// Drops one block's body and undo data (see [`BlockStore::prune_through`]).
+    fn prune_block(&mut self, id: BlockId, on_final_chain: bool) {
+        let undo = self.undo_cache[id.index()].take();
+        let stored = &mut self.blocks[id.index()];
+        if stored.block.txs.is_empty() {
+            return;
+        }
+        if on_final_chain && let Some(undo) = &undo {
+            for (tx, txid) in stored.block.txs.iter().zip(undo.txids()).skip(1) {
+                self.sigcache.forget(txid, tx.inputs.len());
+            }
+        }
+        // A stale block keeps its coinbase: a node that never had it may still ask for it,
+        // and the compact-block refetch sizes read the coinbase's size.
+        let block = &stored.block;
+        let kept = usize::from(!on_final_chain).min(block.txs.len());
+        if block.txs.len() <= kept {
+            return;
+        }
+        let folded = &block.txs[kept..];
+        let folded_bytes: u64 = folded.iter().map(|tx| tx.size_bytes() as u64).sum();
+        let filler = Filler {
+            tx_count: block.filler.tx_count.saturating_add(folded.len() as u32),
+            size_bytes: block
+                .filler
+                .size_bytes
+                .saturating_add(u32::try_from(folded_bytes).unwrap_or(u32::MAX)),
+        };
+        let pruned = Block { header: block.header, txs: block.txs[..kept].to_vec(), filler };
+        debug_assert_eq!(pruned.size_bytes(), stored.size_bytes);
+        debug_assert_eq!(pruned.tx_count(), block.tx_count());
+        stored.block = Arc::new(pruned);
+    }
+
+    /// Returns the height at and below which blocks are pruned (0 before any pruning).
+    pub fn pruned_height(&self) -> u32 {
+        self.pruned_height
+    }
+
+    /// Returns how many cursor moves (validations or UTXO look-ups) were refused because
+    /// they needed blocks below the pruned height: reorgs deeper than the pruning depth.
+    pub fn refused_below_pruned(&self) -> u64 {
+        self.refused_below_pruned
+    }
+
+    /// Returns how many blocks still hold undo data and how many still hold transactions
+    /// beyond the coinbase: what pruning keeps bounded.
+    pub fn unpruned_counts(&self) -> (usize, usize) {
+        let undo = self.undo_cache.iter().filter(|u| u.is_some()).count();
+        let bodies = self.blocks.iter().filter(|b| b.block.txs.len() > 1).count();
+        (undo, bodies)
     }
 
     /// Returns the UTXO set after block `id` (the state a mempool on that tip checks
@@ -445,9 +582,12 @@ impl BlockStore {
     ///
     /// Moving the cursor costs one disconnect or reconnect (no rule or signature checks) per
     /// block between the current position and `id`.
+    ///
+    /// A block whose chain leaves the cursor's below the pruned height has no reachable
+    /// state: [`RejectReason::BadPrevBlk`] (counted in [`BlockStore::refused_below_pruned`]).
     pub fn utxo_at(&mut self, id: BlockId) -> Result<&UtxoSet, RejectReason> {
         self.validity(id)?;
-        self.move_utxo_to(id);
+        self.move_utxo_to(id).map_err(|BelowPruned| RejectReason::BadPrevBlk)?;
         Ok(&self.utxo)
     }
 
@@ -459,7 +599,7 @@ impl BlockStore {
         id: BlockId,
     ) -> Result<(&UtxoSet, &mut SigCache), RejectReason> {
         self.validity(id)?;
-        self.move_utxo_to(id);
+        self.move_utxo_to(id).map_err(|BelowPruned| RejectReason::BadPrevBlk)?;
         Ok((&self.utxo, &mut self.sigcache))
     }
 
@@ -471,7 +611,7 @@ impl BlockStore {
     /// Returns the undo data of a block that was connected (a valid block other than
     /// genesis), for its fees and spent coins.
     pub fn block_undo(&self, id: BlockId) -> Option<&BlockUndo> {
-        self.undo_cache.get(id.index()).and_then(Option::as_ref)
+        self.undo_cache.get(id.index()).and_then(Option::as_deref)
     }
 
     /// Returns the shared signature cache (for its counters).
@@ -925,6 +1065,54 @@ mod tests {
                 .expect("a valid chain recomputes");
         }
         set
+    }
+
+    #[test]
+    fn pruning_keeps_sizes_and_refuses_forks_below_the_pruned_height() {
+        let mut store = new_store(0);
+        let main = extend_chain(&mut store, BlockId::GENESIS, 30, 10, 1);
+        for &id in &main {
+            assert_eq!(store.validity(id), Ok(()));
+        }
+        let time = store.get(main[4]).header().time + 5;
+        let stale = extend(&mut store, main[4], time, 2);
+        assert_eq!(store.validity(stale), Ok(()));
+        let facts = |store: &BlockStore| -> Vec<(u64, u64, u32)> {
+            store
+                .ids()
+                .map(|id| {
+                    let b = store.get(id);
+                    (b.size_bytes, b.block.size_bytes(), b.block.tx_count())
+                })
+                .collect()
+        };
+        let before = facts(&store);
+        assert_eq!(store.unpruned_counts().0, 31);
+
+        store.prune_through(main[19]);
+        assert_eq!(store.pruned_height(), 20);
+        assert_eq!(facts(&store), before, "sizes and transaction counts are kept");
+        assert!(store.block_undo(main[19]).is_none() && store.block_undo(stale).is_none());
+        assert!(store.get(main[19]).block.txs.is_empty(), "a final block keeps no transaction");
+        assert_eq!(store.get(stale).block.txs.len(), 1, "a stale block keeps its coinbase");
+        assert_eq!(store.unpruned_counts().0, 10, "undo data of heights 21 to 30 only");
+        assert!(store.is_ancestor(main[19], store.utxo_tip()), "the cursor is on the final chain");
+
+        // A child of the stale block would need pruned undo data: refused and counted.
+        let time = store.get(stale).header().time + 5;
+        let late = extend(&mut store, stale, time, 3);
+        assert_eq!(store.validity(late), Err(RejectReason::BadPrevBlk));
+        assert_eq!(store.refused_below_pruned(), 1);
+        // A fork above the pruned height still validates, and the cursor reaches every tip.
+        let time = store.get(main[22]).header().time + 5;
+        let fork = extend(&mut store, main[22], time, 4);
+        assert_eq!(store.validity(fork), Ok(()));
+        assert!(store.utxo_at(main[29]).is_ok() && store.utxo_at(fork).is_ok());
+        assert_eq!(store.refused_below_pruned(), 1);
+        // Pruning again below the pruned height, or off the final chain, does nothing.
+        store.prune_through(main[10]);
+        store.prune_through(late);
+        assert_eq!(store.pruned_height(), 20);
     }
 
     #[test]

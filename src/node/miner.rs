@@ -22,6 +22,7 @@ use super::ctx::{BlockCosts, NodeCtx, NodeSettings, Shared, Timer};
 use super::mempool;
 use crate::chain::block::{Block, grind_nonce};
 use crate::chain::pow::{CompactTarget, work_from_target};
+use crate::chain::store::DEFAULT_PRUNE_DEPTH;
 use crate::chain::{BlockId, BlockMeta, U256};
 use crate::mining::build_template;
 use crate::network::message::WireSizes;
@@ -260,6 +261,7 @@ fn store_mined(ctx: &mut NodeCtx<'_>, block: Block) -> BlockId {
         p.pool.retire(&shared.store, shared.best_block);
     }
     push_costs(shared, settings, id);
+    prune_final(shared);
     id
 }
 
@@ -274,4 +276,21 @@ pub(crate) fn push_costs(shared: &mut Shared, settings: &NodeSettings, id: Block
     let wire = WireSizes::of(&stored.block, settings.relay.compact_missing_tx_share);
     debug_assert_eq!(shared.costs.len(), id.index());
     shared.costs.push(BlockCosts { wire, validation });
+}
+
+/// Prunes the block [`DEFAULT_PRUNE_DEPTH`] below the most-work tip and everything under it
+/// (see [`crate::chain::BlockStore::prune_through`]) once every node has accepted it: a node
+/// still behind it may need its undo data to reach its own tip.
+fn prune_final(shared: &mut super::ctx::Shared) {
+    let Some(last_final) = shared.store.prune_candidate(shared.best_block, DEFAULT_PRUNE_DEPTH)
+    else {
+        return;
+    };
+    if !shared.states.all_accepted(last_final) {
+        return;
+    }
+    shared.store.prune_through(last_final);
+    if let Some(p) = shared.payments.as_mut() {
+        p.pool.prune_final(&shared.store, last_final);
+    }
 }

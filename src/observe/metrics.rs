@@ -12,6 +12,8 @@
 //! What depends on the final main chain (stale blocks, revenue) is computed here from the
 //! records and the chain's per-block flags once the run is over.
 
+use std::collections::BTreeMap;
+
 use serde::Serialize;
 
 use super::attack::AttackLog;
@@ -49,6 +51,103 @@ pub struct BlockSpread {
     reached: u8,
 }
 
+/// Every mined block's [`BlockSpread`], in mining order, kept compactly: the share times as
+/// microseconds after mining in a `u32` (a time that does not fit, over 71 minutes after
+/// mining, goes to a side table), about a third of the memory of a [`BlockSpread`]. Read
+/// back as [`BlockSpread`] values, exactly as recorded.
+#[derive(Clone, Debug, Default)]
+pub struct Spreads {
+    rows: Vec<CompactSpread>,
+    /// Share times that do not fit a row, by (row, share index).
+    late: BTreeMap<(u32, u8), SimTime>,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct CompactSpread {
+    block: BlockId,
+    miner: NodeId,
+    mined_at: SimTime,
+    holders: u32,
+    reached: u8,
+    /// For the first `reached` shares: microseconds after mining, or [`Spreads::LATE`].
+    after_us: [u32; 20],
+}
+
+impl Spreads {
+    /// Marks a share time kept in the side table.
+    const LATE: u32 = u32::MAX;
+
+    /// Number of mined blocks.
+    pub fn len(&self) -> usize {
+        self.rows.len()
+    }
+
+    /// Whether no block was mined.
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+
+    /// The blocks' spreads in mining order.
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = BlockSpread> + '_ {
+        (0..self.rows.len()).map(|i| self.get(i))
+    }
+
+    /// The spread of the `i`-th mined block.
+    ///
+    /// # Panics
+    /// Panics if `i` is not below [`Spreads::len`].
+    pub fn get(&self, i: usize) -> BlockSpread {
+        let row = &self.rows[i];
+        let mut reached_at = [None; 20];
+        for (k, at) in reached_at.iter_mut().enumerate().take(usize::from(row.reached)) {
+            *at = Some(match row.after_us[k] {
+                Self::LATE => self.late[&(i as u32, k as u8)],
+                us => SimTime(row.mined_at.0 + u64::from(us)),
+            });
+        }
+        BlockSpread {
+            block: row.block,
+            miner: row.miner,
+            mined_at: row.mined_at,
+            holders: row.holders,
+            reached_at,
+            reached: row.reached,
+        }
+    }
+
+    fn push(&mut self, block: BlockId, miner: NodeId, mined_at: SimTime) {
+        self.rows.push(CompactSpread {
+            block,
+            miner,
+            mined_at,
+            holders: 0,
+            reached: 0,
+            after_us: [0; 20],
+        });
+    }
+
+    /// Records one more holder of the `i`-th block at `time`, filling the shares of
+    /// `thresholds` it completes.
+    fn hold(&mut self, i: usize, time: SimTime, thresholds: &[u32; 20]) {
+        let row = &mut self.rows[i];
+        row.holders += 1;
+        while let Some(&threshold) = thresholds.get(usize::from(row.reached)) {
+            if row.holders < threshold {
+                break;
+            }
+            let k = usize::from(row.reached);
+            row.after_us[k] = match time.0.checked_sub(row.mined_at.0).map(u32::try_from) {
+                Some(Ok(us)) if us != Self::LATE => us,
+                _ => {
+                    self.late.insert((i as u32, k as u8), time);
+                    Self::LATE
+                }
+            };
+            row.reached += 1;
+        }
+    }
+}
+
 /// One reorg as recorded.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ReorgEvent {
@@ -81,7 +180,7 @@ pub struct MempoolSample {
 pub struct Metrics {
     thresholds: [u32; 20],
     /// Mined blocks in mining order.
-    pub spreads: Vec<BlockSpread>,
+    pub spreads: Spreads,
     /// Index into `spreads` by block id (`None` for genesis).
     spread_of: Vec<Option<u32>>,
     /// Every reorg, in time order.
@@ -97,8 +196,54 @@ pub struct Metrics {
     /// By node: the sum of its delays from a block's mining to its accepting it (µs), and
     /// how many blocks that sums (a miner's own blocks count with delay 0).
     node_delays: Vec<(u64, u32)>,
-    /// Every (block, node) delay from mining to acceptance, in ms (the miner's own: 0).
-    pair_delays_ms: Vec<u32>,
+    /// Every (block, node) delay from mining to acceptance, in ms (the miner's own: 0), as
+    /// counts per value: a run of a million blocks has a hundred million such pairs.
+    pair_delays_ms: DelayCounts,
+}
+
+/// Counts of millisecond values: exact median and mean in memory bounded by the largest
+/// value, not by how many were counted.
+#[derive(Clone, Debug, Default)]
+struct DelayCounts {
+    /// Counts of values below [`DelayCounts::DENSE`], by value.
+    dense: Vec<u64>,
+    /// Counts of larger values.
+    sparse: BTreeMap<u32, u64>,
+    count: u64,
+    sum: u128,
+}
+
+impl DelayCounts {
+    /// Values below this are counted in a flat table (at most 8 MiB).
+    const DENSE: u32 = 1 << 20;
+
+    fn push(&mut self, ms: u32) {
+        if ms < Self::DENSE {
+            let i = ms as usize;
+            if self.dense.len() <= i {
+                self.dense.resize(i + 1, 0);
+            }
+            self.dense[i] += 1;
+        } else {
+            *self.sparse.entry(ms).or_insert(0) += 1;
+        }
+        self.count += 1;
+        self.sum += u128::from(ms);
+    }
+
+    /// The value at sorted position `rank` (0-based), if there are more values than that.
+    fn at_rank(&self, rank: u64) -> Option<u32> {
+        let dense = self.dense.iter().enumerate().map(|(v, &n)| (v as u32, n));
+        let sparse = self.sparse.iter().map(|(&v, &n)| (v, n));
+        let mut seen = 0u64;
+        for (value, n) in dense.chain(sparse) {
+            seen += n;
+            if seen > rank {
+                return Some(value);
+            }
+        }
+        None
+    }
 }
 
 impl Metrics {
@@ -108,7 +253,7 @@ impl Metrics {
             CDF_PERCENTS.map(|p| (u64::from(nodes) * u64::from(p)).div_ceil(100) as u32);
         Metrics {
             thresholds,
-            spreads: Vec::new(),
+            spreads: Spreads::default(),
             spread_of: Vec::new(),
             reorgs: Vec::new(),
             rejected: vec![0; RejectReason::ALL.len()],
@@ -116,7 +261,7 @@ impl Metrics {
             attack: AttackLog::default(),
             invalid: None,
             node_delays: vec![(0, 0); nodes as usize],
-            pair_delays_ms: Vec::new(),
+            pair_delays_ms: DelayCounts::default(),
         }
     }
 
@@ -140,7 +285,7 @@ impl Metrics {
         let Some(&Some(i)) = self.spread_of.get(block.index()) else {
             return;
         };
-        let mined_at = self.spreads[i as usize].mined_at;
+        let mined_at = self.spreads.rows[i as usize].mined_at;
         let delay = (time - mined_at).as_micros();
         if let Some(d) = self.node_delays.get_mut(node.index()) {
             d.0 += delay;
@@ -153,15 +298,7 @@ impl Metrics {
         let Some(&Some(i)) = self.spread_of.get(block.index()) else {
             return;
         };
-        let s = &mut self.spreads[i as usize];
-        s.holders += 1;
-        while let Some(&threshold) = self.thresholds.get(usize::from(s.reached)) {
-            if s.holders < threshold {
-                break;
-            }
-            s.reached_at[usize::from(s.reached)] = Some(time);
-            s.reached += 1;
-        }
+        self.spreads.hold(i as usize, time, &self.thresholds);
     }
 }
 
@@ -207,16 +344,17 @@ impl Metrics {
     pub fn stale(&self, in_main: &[bool], settle: u64) -> StaleCount {
         let mined = self.spreads.len() as u64;
         let counted = mined.saturating_sub(settle);
-        let stale =
-            self.spreads[..counted as usize].iter().filter(|s| !in_main[s.block.index()]).count()
-                as u64;
+        let stale = self.spreads.rows[..counted as usize]
+            .iter()
+            .filter(|s| !in_main[s.block.index()])
+            .count() as u64;
         StaleCount { counted, stale }
     }
 
     /// Per node of `nodes`: blocks mined and blocks in the final main chain.
     pub fn blocks_by_miner(&self, in_main: &[bool], nodes: usize) -> BlocksByMiner {
         let mut by = BlocksByMiner { mined: vec![0; nodes], in_main: vec![0; nodes] };
-        for s in &self.spreads {
+        for s in &self.spreads.rows {
             by.mined[s.miner.index()] += 1;
             if in_main[s.block.index()] {
                 by.in_main[s.miner.index()] += 1;
@@ -246,15 +384,13 @@ impl Metrics {
     /// Over every (block, node) pair where the node accepted the block: the median and mean
     /// delay from mining to acceptance, in milliseconds (Decker and Wattenhofer's "time until
     /// a node has the block"; `None` without any).
+    ///
+    /// The mean is the exact sum over the count; it equals a left-to-right `f64` sum of the
+    /// values while that sum stays below 2^53 ms (every partial sum is then exact).
     pub fn pair_delay_ms(&self) -> Option<(f64, f64)> {
-        if self.pair_delays_ms.is_empty() {
-            return None;
-        }
-        let mut v = self.pair_delays_ms.clone();
-        let mid = v.len() / 2;
-        let (_, median, _) = v.select_nth_unstable(mid);
-        let median = f64::from(*median);
-        let mean = v.iter().map(|&d| f64::from(d)).sum::<f64>() / v.len() as f64;
+        let d = &self.pair_delays_ms;
+        let median = f64::from(d.at_rank(d.count / 2)?);
+        let mean = d.sum as f64 / d.count as f64;
         Some((median, mean))
     }
 
@@ -293,14 +429,7 @@ impl Observer for Metrics {
                     self.spread_of.resize(block.index() + 1, None);
                 }
                 self.spread_of[block.index()] = Some(self.spreads.len() as u32);
-                self.spreads.push(BlockSpread {
-                    block,
-                    miner,
-                    mined_at: time,
-                    holders: 0,
-                    reached_at: [None; 20],
-                    reached: 0,
-                });
+                self.spreads.push(block, miner, time);
                 self.hold(block, time);
                 self.delay(miner, block, time);
                 self.attack.mined(block, miner, store);

@@ -167,6 +167,8 @@ pub struct TxPool {
     mempool_max_bytes: u64,
     /// Payments refused at entry, by reason (indexed like [`RejectReason::ALL`]).
     rejected: Vec<u64>,
+    /// Height up to which the final chain's transactions have dropped their bodies.
+    pruned_height: u32,
 }
 
 impl TxPool {
@@ -208,6 +210,7 @@ impl TxPool {
             retired_height: 0,
             mempool_max_bytes,
             rejected: vec![0; RejectReason::ALL.len()],
+            pruned_height: 0,
         }
     }
 
@@ -563,6 +566,41 @@ impl TxPool {
                 }
             }
         }
+    }
+
+    /// Drops the inputs and outputs of the transactions confirmed on `last_final`'s chain up
+    /// to its height, once the store has made those blocks final
+    /// ([`BlockStore::prune_through`]): they are no mempool candidates any more and every
+    /// node has their blocks, so only the facts the results need (id, fee, size, times,
+    /// blocks) are read from then on. Members of conflict groups and private transactions keep
+    /// their bodies: [`TxPool::missing`] still counts their inputs.
+    pub fn prune_final(&mut self, store: &BlockStore, last_final: BlockId) {
+        let mut walk = Some(last_final);
+        while let Some(id) = walk {
+            let stored = store.get(id);
+            if stored.height <= self.pruned_height {
+                break;
+            }
+            if let Some(b) = self.blocks.get(id.index()) {
+                for &i in &b.txs {
+                    let e = &mut self.txs[i as usize];
+                    // A candidate again (a stale block's copy retired it back) keeps its body.
+                    let candidate = self.unincluded.contains(&(Reverse(e.fee_rate_milli()), i));
+                    if e.group.is_none() && e.relays && !candidate {
+                        e.tx.inputs = Vec::new();
+                        e.tx.outputs = Vec::new();
+                    }
+                }
+            }
+            walk = stored.parent;
+        }
+        self.pruned_height = self.pruned_height.max(store.get(last_final).height);
+    }
+
+    /// How many transactions still hold their inputs and outputs (what
+    /// [`TxPool::prune_final`] keeps bounded).
+    pub fn unpruned_bodies(&self) -> usize {
+        self.txs.iter().filter(|e| !e.tx.inputs.is_empty() || !e.tx.outputs.is_empty()).count()
     }
 
     /// What `node` lacks, at `now`, of `block`'s transactions (for compact-block

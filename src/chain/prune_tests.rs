@@ -1,0 +1,115 @@
+//! Memory stays bounded on long runs: the block store's bodies, undo data and signature
+//! cache, and the transaction pool's bodies, hold only what lies above the pruned height,
+//! whatever the length of the run. Counted, not timed: a regression that stops pruning fails
+//! these bounds on any machine.
+
+use crate::chain::store::DEFAULT_PRUNE_DEPTH;
+use crate::chain::{BlockId, BlockStore};
+use crate::observe::{Observer, Record};
+use crate::run::run_with;
+use crate::scenario::{self, Override};
+
+/// Largest counts seen at each mined block.
+#[derive(Default)]
+struct Peaks {
+    /// Blocks holding undo data.
+    undo: usize,
+    /// Blocks holding transactions beyond the coinbase.
+    bodies: usize,
+    /// Height of the newest block above the pruned height.
+    lag: u32,
+}
+
+impl Observer for Peaks {
+    fn wants_messages(&self) -> bool {
+        false
+    }
+
+    fn record(&mut self, record: &Record, store: &BlockStore) {
+        if let Record::BlockMined { block, .. } = *record {
+            let (undo, bodies) = store.unpruned_counts();
+            self.undo = self.undo.max(undo);
+            self.bodies = self.bodies.max(bodies);
+            let height = store.get(block).height;
+            self.lag = self.lag.max(height.saturating_sub(store.pruned_height()));
+        }
+    }
+}
+
+fn load(name: &str, sets: &[&str]) -> scenario::Scenario {
+    let overrides: Vec<Override> = sets.iter().map(|s| Override::parse(s).unwrap()).collect();
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios").join(name);
+    scenario::load(&path, &overrides, None).unwrap()
+}
+
+/// Blocks above `height`, on any branch.
+fn blocks_above(store: &BlockStore, height: u32) -> usize {
+    store.ids().filter(|&id| store.get(id).height > height).count()
+}
+
+#[test]
+fn a_long_payment_run_keeps_bodies_undo_and_signatures_of_recent_blocks_only() {
+    let blocks = 2 * DEFAULT_PRUNE_DEPTH + 120;
+    let s = load(
+        "payments.toml",
+        &[
+            &format!("run.blocks={blocks}"),
+            "network.nodes=24",
+            "workload.payments_per_s=0.5",
+            "workload.wallets=200",
+            "workload.submit_to=4",
+            "workload.sample_nodes=2",
+            "workload.mempool_sample_s=600",
+        ],
+    );
+    let sim = run_with(&s, Peaks::default(), None).unwrap();
+    let store = &sim.store;
+    let best = sim.main_chain.best;
+    let pruned = store.pruned_height();
+    let top = store.get(best).height;
+    assert_eq!(store.refused_below_pruned(), 0, "no shipped-size reorg reaches the depth");
+    assert!(pruned > 0 && top - pruned <= DEFAULT_PRUNE_DEPTH + 10, "pruned to {pruned} of {top}");
+    // Through the whole run, never more than the blocks within the depth (and their few
+    // stale siblings) held bodies or undo data.
+    let bound = DEFAULT_PRUNE_DEPTH as usize + 30;
+    let peaks = &sim.observer;
+    assert!(peaks.undo <= bound, "undo data of {} blocks at once (bound {bound})", peaks.undo);
+    assert!(peaks.bodies <= bound, "bodies of {} blocks at once (bound {bound})", peaks.bodies);
+    assert!(peaks.lag <= DEFAULT_PRUNE_DEPTH + 10, "{} blocks above the pruned height", peaks.lag);
+    let (undo, bodies) = store.unpruned_counts();
+    assert!(undo <= blocks_above(store, pruned) && bodies <= blocks_above(store, pruned));
+
+    // The pool drops the bodies of the final chain's transactions, and the signature cache
+    // forgets their inputs: what is left belongs to transactions above the pruned height,
+    // unconfirmed ones or stale blocks' ones.
+    let payments = sim.payments.as_ref().expect("a workload");
+    let pool = &payments.pool;
+    let last_final = store.ancestor(best, pruned);
+    let final_tx = |b: Option<BlockId>| {
+        b.is_some_and(|b| store.get(b).height <= pruned && store.is_ancestor(b, last_final))
+    };
+    let total = pool.txs().len();
+    let not_final = pool.txs().iter().filter(|e| !final_tx(e.first_block)).count();
+    let kept_inputs: usize = pool.txs().iter().map(|e| e.tx.inputs.len()).sum();
+    assert!(total > 10_000, "{total} payments: too few for the run to mean anything");
+    assert!(not_final < total / 2, "{not_final} of {total} payments are not final");
+    assert!(pool.unpruned_bodies() <= not_final, "{} bodies kept", pool.unpruned_bodies());
+    assert!(
+        store.sigcache().len() <= kept_inputs,
+        "{} cached signatures for {kept_inputs} inputs of kept bodies",
+        store.sigcache().len()
+    );
+}
+
+#[test]
+fn a_long_run_without_payments_keeps_undo_data_of_recent_blocks_only() {
+    let blocks = 3 * DEFAULT_PRUNE_DEPTH;
+    let s = load("quickstart.toml", &[&format!("run.blocks={blocks}"), "network.nodes=20"]);
+    let sim = run_with(&s, Peaks::default(), None).unwrap();
+    let store = &sim.store;
+    let top = store.get(sim.main_chain.best).height;
+    assert_eq!(store.refused_below_pruned(), 0);
+    assert!(top - store.pruned_height() <= DEFAULT_PRUNE_DEPTH + 10);
+    let bound = DEFAULT_PRUNE_DEPTH as usize + 30;
+    assert!(sim.observer.undo <= bound, "undo data of {} blocks at once", sim.observer.undo);
+}
