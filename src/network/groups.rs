@@ -78,7 +78,7 @@ impl Network {
             for link in self.links_of(a) {
                 let b = self.links[link.index()].target;
                 if a.0 < b {
-                    edges.insert((a.0, b), self.links[link.index()].latency);
+                    edges.insert((a.0, b), self.figures[link.index()].latency);
                 }
             }
         }

@@ -205,27 +205,43 @@ pub enum NetworkError {
     },
 }
 
-/// One directed link, with everything a message needs in one cache line.
+/// One directed link's place in the graph: 8 bytes, so that a node's lookups of a link's
+/// ends (for every message it receives) hit a table an eighth the size of the links'
+/// figures, which the run reads from the transport's own per-link records instead.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct Link {
-    /// Propagation delay, the same as the reverse link's.
-    latency: SimDuration,
-    /// `min(upload of source, download of target)`, never zero.
-    rate_bps: u64,
-    /// Transmission time of an `inv` or `getdata` (most messages), computed once.
-    inv_time: SimDuration,
     /// Index of the link target -> source.
     reverse: u32,
     /// The node at the far end.
     target: u32,
 }
 
-impl Link {
-    fn new(latency: SimDuration, rate_bps: u64, reverse: usize, target: u32) -> Link {
-        let reverse = u32::try_from(reverse).expect("link indices fit in 32 bits");
+/// One directed link's figures.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct LinkFigures {
+    /// Propagation delay, the same as the reverse link's.
+    latency: SimDuration,
+    /// `min(upload of source, download of target)`, never zero.
+    rate_bps: u64,
+    /// Transmission time of an `inv` or `getdata` (most messages), computed once.
+    inv_time: SimDuration,
+}
+
+impl LinkFigures {
+    fn new(latency: SimDuration, rate_bps: u64) -> LinkFigures {
         let inv_time = transmission_micros(message::inv_size(), rate_bps);
-        Link { latency, rate_bps, inv_time, reverse, target }
+        LinkFigures { latency, rate_bps, inv_time }
     }
+}
+
+/// Time to push `size_bytes` over a link of `rate_bps` whose `inv` takes `inv_time` (the
+/// most common size, computed once per link).
+#[inline]
+fn transmission_time(size_bytes: u64, rate_bps: u64, inv_time: SimDuration) -> SimDuration {
+    if size_bytes == message::inv_size() {
+        return inv_time;
+    }
+    transmission_micros(size_bytes, rate_bps)
 }
 
 /// Time to push `size_bytes` at `rate_bps`: `size * 8 / rate`, rounded up to a whole
@@ -252,6 +268,8 @@ pub struct Network {
     /// `links[link_offsets[n]..link_offsets[n + 1]]` are the links out of node `n`.
     link_offsets: Vec<usize>,
     links: Vec<Link>,
+    /// Each link's figures, by link index.
+    figures: Vec<LinkFigures>,
 }
 
 /// The links out of one node, in target order: an iterator over [`LinkId`]s.
@@ -387,14 +405,8 @@ impl Network {
         for i in 0..n {
             link_offsets[i + 1] += link_offsets[i];
         }
-        let placeholder = Link {
-            latency: SimDuration::ZERO,
-            rate_bps: 0,
-            inv_time: SimDuration::ZERO,
-            reverse: 0,
-            target: 0,
-        };
-        let mut links = vec![placeholder; 2 * edges.len()];
+        let mut links = vec![Link { reverse: 0, target: 0 }; 2 * edges.len()];
+        let mut figures = vec![LinkFigures::new(SimDuration::ZERO, 1); 2 * edges.len()];
         let mut cursor: Vec<usize> = link_offsets[..n].to_vec();
         // Edges are sorted by (lower, higher): every edge (x, b) with x < a reaches row a before
         // any edge (a, y), and both kinds arrive in increasing order, so rows come out sorted.
@@ -402,12 +414,23 @@ impl Network {
             let (forward, backward) = (cursor[a as usize], cursor[b as usize]);
             cursor[a as usize] += 1;
             cursor[b as usize] += 1;
+            let index = |i: usize| u32::try_from(i).expect("link indices fit in 32 bits");
+            links[forward] = Link { reverse: index(backward), target: b };
             let rate = upload_bps[a as usize].min(download_bps[b as usize]);
-            links[forward] = Link::new(latency, rate, backward, b);
+            figures[forward] = LinkFigures::new(latency, rate);
+            links[backward] = Link { reverse: index(forward), target: a };
             let rate = upload_bps[b as usize].min(download_bps[a as usize]);
-            links[backward] = Link::new(latency, rate, forward, a);
+            figures[backward] = LinkFigures::new(latency, rate);
         }
-        Network { region_names, node_region, upload_bps, download_bps, link_offsets, links }
+        Network {
+            region_names,
+            node_region,
+            upload_bps,
+            download_bps,
+            link_offsets,
+            links,
+            figures,
+        }
     }
 
     /// The same network with `victim` eclipsed: its links are removed and it is linked to
@@ -425,8 +448,7 @@ impl Network {
             for l in self.link_offsets[a]..self.link_offsets[a + 1] {
                 let b = self.links[l].target as usize;
                 let rate = self.upload_bps[a].min(self.download_bps[b]);
-                let link = self.links[l];
-                self.links[l] = Link::new(link.latency, rate, link.reverse as usize, link.target);
+                self.figures[l] = LinkFigures::new(self.figures[l].latency, rate);
             }
         }
     }
@@ -444,7 +466,7 @@ impl Network {
             for link in self.links_of(a) {
                 let b = self.links[link.index()].target;
                 if a.0 < b && a.0 != v && b != v {
-                    edges.push(((a.0, b), self.links[link.index()].latency));
+                    edges.push(((a.0, b), self.figures[link.index()].latency));
                 }
             }
         }
@@ -520,7 +542,7 @@ impl Network {
     /// The propagation delay of a link, the same in both directions.
     #[inline]
     pub fn link_latency(&self, link: LinkId) -> SimDuration {
-        self.links[link.index()].latency
+        self.figures[link.index()].latency
     }
 
     /// Time to push `size_bytes` through the link: `size * 8 / min(upload of source, download
@@ -528,11 +550,8 @@ impl Network {
     /// `u64::MAX` microseconds ("never") for absurd sizes.
     #[inline]
     pub fn transmission_time(&self, link: LinkId, size_bytes: u64) -> SimDuration {
-        let link = &self.links[link.index()];
-        if size_bytes == message::inv_size() {
-            return link.inv_time;
-        }
-        transmission_micros(size_bytes, link.rate_bps)
+        let figures = &self.figures[link.index()];
+        transmission_time(size_bytes, figures.rate_bps, figures.inv_time)
     }
 
     /// Number of peers of `node`.
@@ -588,7 +607,7 @@ impl Network {
         let degrees = degrees.iter().copied();
         let degree_min = degrees.clone().min().unwrap_or(0);
         let degree_max = degrees.max().unwrap_or(0);
-        let latency_us = self.links.iter().map(|l| l.latency.as_micros());
+        let latency_us = self.figures.iter().map(|l| l.latency.as_micros());
         let (latency_ms_min, latency_ms_max, latency_ms_mean) = if self.links.is_empty() {
             (0.0, 0.0, 0.0)
         } else {

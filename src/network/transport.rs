@@ -38,9 +38,7 @@
 //! base), plus the control overhead for control messages, and never overtakes an earlier
 //! message on the same link.
 
-use std::collections::VecDeque;
-
-use smallvec::SmallVec;
+use smallvec::{SmallVec, smallvec};
 
 use super::faults::{Change, Faults};
 use super::latency::{LinkDraws, MessageLatency};
@@ -142,20 +140,74 @@ pub struct FaultEffect {
     pub restored: Vec<LinkId>,
 }
 
-/// Per directed link: the latest arrival so far, how many latencies were drawn, and at most
-/// one message whose latency is not drawn yet (a quiet message, see [`Transport::transmit`]).
-#[derive(Clone, Copy, Debug, Default)]
-struct LinkClock {
+/// Everything a message reads and writes of its directed link, in one cache line: the
+/// graph's figures for the link (copied from the [`Network`], which keeps them in another
+/// array) and its message clock: the latest arrival so far, how many latencies were drawn,
+/// and at most one message whose latency is not drawn yet (a quiet message, see
+/// [`Transport::transmit`]).
+///
+/// A node's announcement touches the record of each of its links, and a message's arrival,
+/// request or answer that of one link picked at random: with the graph's figures and the
+/// clock in two arrays (32 bytes each), each of those cost two cache misses; in one line,
+/// one.
+#[derive(Clone, Copy, Debug)]
+#[repr(align(64))]
+struct LinkState {
+    /// Propagation delay (the graph's).
+    latency: SimDuration,
+    /// `min(upload of source, download of target)` (the graph's).
+    rate_bps: u64,
     /// The latest arrival of the link's messages, the deferred one apart.
     last_arrival: SimTime,
-    /// Latencies drawn or deferred so far (the next message's draw index).
-    drawn: u32,
-    /// Draw index of the deferred message.
-    deferred_draw: u32,
     /// When the deferred message left, plus its control overhead.
     deferred_from: SimTime,
     /// A time the deferred message arrives by; zero when none is deferred.
     deferred_until: SimTime,
+    /// The node at the far end (the graph's).
+    target: NodeId,
+    /// The link back (the graph's).
+    reverse: LinkId,
+    /// Transmission time of an `inv` or `getdata`, in microseconds (the graph's; below 500
+    /// seconds, as no link is slower than one bit per second).
+    inv_micros: u32,
+    /// Latencies drawn or deferred so far (the next message's draw index).
+    drawn: u32,
+    /// Draw index of the deferred message.
+    deferred_draw: u32,
+    /// Whether the sender's shared uplink has a connection on this link (so a control
+    /// message waits behind its data), kept here so that a control message on an idle
+    /// link does not read the sender's uplink.
+    busy: bool,
+}
+
+const _: () = assert!(size_of::<LinkState>() == 64, "a link's state fills one cache line");
+
+impl LinkState {
+    /// A link at rest.
+    fn new(graph: &Network, link: LinkId) -> LinkState {
+        let figures = &graph.figures[link.index()];
+        LinkState {
+            latency: figures.latency,
+            rate_bps: figures.rate_bps,
+            last_arrival: SimTime::ZERO,
+            deferred_from: SimTime::ZERO,
+            deferred_until: SimTime::ZERO,
+            target: graph.link_target(link),
+            reverse: graph.reverse_link(link),
+            inv_micros: u32::try_from(figures.inv_time.as_micros())
+                .expect("an inv takes under 500 s on any link"),
+            drawn: 0,
+            deferred_draw: 0,
+            busy: false,
+        }
+    }
+
+    /// Time to push `size_bytes` through the link (as [`Network::transmission_time`]).
+    #[inline]
+    fn transmission_time(&self, size_bytes: u64) -> SimDuration {
+        let inv_time = SimDuration::from_micros(u64::from(self.inv_micros));
+        super::transmission_time(size_bytes, self.rate_bps, inv_time)
+    }
 }
 
 /// A message waiting on, or being sent over, a connection of a shared uplink.
@@ -171,7 +223,9 @@ struct Queued {
 #[derive(Clone, Debug)]
 struct Connection {
     link: LinkId,
-    queue: VecDeque<Queued>,
+    /// Its messages in order, the head first: nearly always one (a block), so it is kept
+    /// inline rather than allocated per transfer.
+    queue: SmallVec<[Queued; 1]>,
     /// Bits of the head still to send, times one million (so that bits per second times
     /// microseconds subtracts exactly).
     remaining: u64,
@@ -188,21 +242,31 @@ struct SharedUplink {
     wake_at: Option<SimTime>,
 }
 
+/// A node as the receiver of shared uplinks' block transfers: what caps each transfer's
+/// rate, in one place (one cache miss per connection when rates are recomputed).
+#[derive(Clone, Copy, Debug)]
+struct Receiver {
+    /// Its download bandwidth, bit/s.
+    download_bps: u64,
+    /// Block transfers it is receiving.
+    transfers: u32,
+}
+
 /// The uplinks of every node, under one model.
 enum Uplinks {
     /// `Fifo`, `BlockFifo` and `UntilArrival`: when each uplink is free again, and with
     /// `BlockFifo` when each node's download queue is free again (empty otherwise).
     Serial { free_at: Vec<SimTime>, download_free_at: Vec<SimTime> },
     /// `Shared`: each uplink's connections, and the block transfers each node is receiving.
-    Shared { uplinks: Vec<SharedUplink>, incoming: Vec<u32> },
+    Shared { uplinks: Vec<SharedUplink>, incoming: Vec<Receiver> },
 }
 
-/// The graph, the senders' uplinks, the links' clocks and the faults of one run.
+/// The graph, the senders' uplinks, the links' states and the faults of one run.
 pub struct Transport {
     graph: Network,
     spec: TransferSpec,
     draws: LinkDraws,
-    clocks: Vec<LinkClock>,
+    links: Vec<LinkState>,
     uplinks: Uplinks,
     faults: Option<Faults>,
 }
@@ -225,7 +289,9 @@ impl Transport {
         let uplinks = match spec.uplink {
             Uplink::Shared => Uplinks::Shared {
                 uplinks: vec![SharedUplink::default(); nodes],
-                incoming: vec![0; nodes],
+                incoming: NodeId::all(nodes as u32)
+                    .map(|n| Receiver { download_bps: graph.download_bps(n), transfers: 0 })
+                    .collect(),
             },
             Uplink::Fifo | Uplink::BlockFifo | Uplink::UntilArrival => Uplinks::Serial {
                 free_at: vec![SimTime::ZERO; nodes],
@@ -236,13 +302,29 @@ impl Transport {
                 },
             },
         };
-        let clocks = vec![LinkClock::default(); graph.link_count()];
-        Transport { graph, spec, draws, clocks, uplinks, faults }
+        let links = (0..graph.link_count())
+            .map(|l| LinkState::new(&graph, LinkId::from_index(l)))
+            .collect();
+        Transport { graph, spec, draws, links, uplinks, faults }
     }
     /// The immutable graph.
     #[inline]
     pub fn graph(&self) -> &Network {
         &self.graph
+    }
+
+    /// The node `link` leads to (as [`Network::link_target`], from the record a message on
+    /// the link reads anyway).
+    #[inline]
+    pub fn link_target(&self, link: LinkId) -> NodeId {
+        self.links[link.index()].target
+    }
+
+    /// The link back from the end of `link` (as [`Network::reverse_link`], from the record a
+    /// message on the link reads anyway).
+    #[inline]
+    pub fn reverse_link(&self, link: LinkId) -> LinkId {
+        self.links[link.index()].reverse
     }
 
     /// The timeline's state, if the run has one.
@@ -302,11 +384,11 @@ impl Transport {
                 let (start, sent) = match self.spec.uplink {
                     Uplink::UntilArrival if control => (now, now),
                     Uplink::BlockFifo => {
-                        (now, now + self.graph.transmission_time(link, size_bytes))
+                        (now, now + self.links[link.index()].transmission_time(size_bytes))
                     }
                     _ => {
                         let start = now.max(free);
-                        (start, start + self.graph.transmission_time(link, size_bytes))
+                        (start, start + self.links[link.index()].transmission_time(size_bytes))
                     }
                 };
                 // SimBlock's uplink waits for a block's arrival, so that one is always drawn.
@@ -325,10 +407,13 @@ impl Transport {
                 }
             }
             Uplinks::Shared { uplinks, .. } => {
-                let uplink = &uplinks[from.index()];
-                let busy = uplink.connections.iter().any(|c| c.link == link);
+                let busy = self.links[link.index()].busy;
+                debug_assert_eq!(
+                    busy,
+                    uplinks[from.index()].connections.iter().any(|c| c.link == link)
+                );
                 if control && !busy {
-                    let sent = now + self.graph.transmission_time(link, size_bytes);
+                    let sent = now + self.links[link.index()].transmission_time(size_bytes);
                     return match self.arrival(link, true, sent, quiet) {
                         Some(arrives) => Sent::Now(Transmission { start: now, arrives }),
                         None => Sent::Quiet,
@@ -356,7 +441,7 @@ impl Transport {
         size_bytes: u64,
         start: SimTime,
     ) -> Transmission {
-        let to = self.graph.link_target(link);
+        let to = self.links[link.index()].target;
         let (up, down) = (self.graph.upload_bps(from), self.graph.download_bps(to));
         let reached =
             self.arrival(link, false, start, false).expect("a block's arrival is drawn at once");
@@ -368,7 +453,7 @@ impl Transport {
         let begin = reached.max(*download);
         *download = begin + super::transmission_micros(size_bytes, down);
         let arrives = begin + super::transmission_micros(size_bytes, up.min(down));
-        let clock = &mut self.clocks[link.index()];
+        let clock = &mut self.links[link.index()];
         clock.last_arrival = clock.last_arrival.max(arrives);
         Transmission { start, arrives }
     }
@@ -393,10 +478,10 @@ impl Transport {
         sent: SimTime,
         quiet: bool,
     ) -> Option<SimTime> {
-        let base = self.graph.link_latency(link);
         let overhead = if control { self.spec.control_overhead } else { SimDuration::ZERO };
         let model = self.spec.message_latency;
-        let clock = &mut self.clocks[link.index()];
+        let clock = &mut self.links[link.index()];
+        let base = clock.latency;
         let from = sent + overhead;
         let own = match model {
             MessageLatency::None => from + base,
@@ -410,7 +495,7 @@ impl Transport {
                         if clock.deferred_until > from {
                             self.settle_deferred(link);
                         }
-                        let clock = &mut self.clocks[link.index()];
+                        let clock = &mut self.links[link.index()];
                         clock.deferred_draw = k;
                         clock.deferred_from = from;
                         clock.deferred_until = until;
@@ -420,10 +505,10 @@ impl Transport {
                 from + model.draw(base, u1, u2)
             }
         };
-        if self.clocks[link.index()].deferred_until > own {
+        if self.links[link.index()].deferred_until > own {
             self.settle_deferred(link);
         }
-        let clock = &mut self.clocks[link.index()];
+        let clock = &mut self.links[link.index()];
         clock.deferred_until = SimTime::ZERO;
         let arrives = own.max(clock.last_arrival);
         clock.last_arrival = arrives;
@@ -434,10 +519,9 @@ impl Transport {
     #[cold]
     #[inline(never)]
     fn settle_deferred(&mut self, link: LinkId) {
-        let base = self.graph.link_latency(link);
-        let clock = &mut self.clocks[link.index()];
+        let clock = &mut self.links[link.index()];
         let (u1, u2) = self.draws.uniforms(link.0, clock.deferred_draw);
-        let own = clock.deferred_from + self.spec.message_latency.draw(base, u1, u2);
+        let own = clock.deferred_from + self.spec.message_latency.draw(clock.latency, u1, u2);
         clock.last_arrival = clock.last_arrival.max(own);
         clock.deferred_until = SimTime::ZERO;
     }
@@ -456,17 +540,14 @@ impl Transport {
         let uplink = &mut uplinks[from.index()];
         advance(uplink, now);
         if let Some(connection) = uplink.connections.iter_mut().find(|c| c.link == link) {
-            connection.queue.push_back(queued);
+            connection.queue.push(queued);
             return None;
         }
         let remaining = scaled_bits(queued.size_bytes);
-        uplink.connections.push(Connection {
-            link,
-            queue: VecDeque::from([queued]),
-            remaining,
-            rate: 0,
-        });
-        incoming[self.graph.link_target(link).index()] += 1;
+        uplink.connections.push(Connection { link, queue: smallvec![queued], remaining, rate: 0 });
+        let state = &mut self.links[link.index()];
+        state.busy = true;
+        incoming[state.target.index()].transfers += 1;
         self.replan(from, now)
     }
 
@@ -499,15 +580,18 @@ impl Transport {
                 k += 1;
                 continue;
             }
-            let head = connection.queue.pop_front().expect("a connection has a head");
+            assert!(!connection.queue.is_empty(), "a connection has a head");
+            let head = connection.queue.remove(0);
             done.push((connection.link, head));
-            match connection.queue.front() {
+            match connection.queue.first() {
                 Some(next) => {
                     connection.remaining = scaled_bits(next.size_bytes);
                     k += 1;
                 }
                 None => {
-                    incoming[self.graph.link_target(connection.link).index()] -= 1;
+                    let state = &mut self.links[connection.link.index()];
+                    state.busy = false;
+                    incoming[state.target.index()].transfers -= 1;
                     uplink.connections.remove(k);
                 }
             }
@@ -515,7 +599,7 @@ impl Transport {
         let finished = done
             .into_iter()
             .map(|(link, q)| {
-                let quiet = quiet(self.graph.link_target(link), &q.msg, q.prunable);
+                let quiet = quiet(self.links[link.index()].target, &q.msg, q.prunable);
                 let arrives = self.arrival(link, q.msg.kind.is_control(), now, quiet);
                 Finished {
                     link,
@@ -534,14 +618,14 @@ impl Transport {
         let Uplinks::Shared { uplinks, incoming } = &mut self.uplinks else {
             return None;
         };
-        let graph = &self.graph;
+        let (graph, links) = (&self.graph, &self.links);
         let uplink = &mut uplinks[node.index()];
         let caps: SmallVec<[u64; 16]> = uplink
             .connections
             .iter()
             .map(|c| {
-                let to = graph.link_target(c.link);
-                graph.download_bps(to) / u64::from(incoming[to.index()].max(1))
+                let receiver = &incoming[links[c.link.index()].target.index()];
+                receiver.download_bps / u64::from(receiver.transfers.max(1))
             })
             .collect();
         let mut order: SmallVec<[usize; 16]> = (0..caps.len()).collect();

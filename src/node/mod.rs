@@ -175,10 +175,18 @@ impl Node {
         self.protocol.on_start(ctx);
     }
 
-    /// A message arrived over `link` (which leads from the sender to this node).
-    #[inline]
+    /// A message arrived over `link` (which leads from the sender to this node): for tests;
+    /// the world knows the link back and calls [`Node::on_deliver_back`].
+    #[cfg(test)]
     pub fn on_deliver(&mut self, ctx: &mut NodeCtx<'_>, link: LinkId, msg: Message) {
         let back = ctx.network().reverse_link(link);
+        self.on_deliver_back(ctx, back, msg);
+    }
+
+    /// A message arrived from the peer at the other end of `back` (this node's link to the
+    /// sender, the reverse of the link the message travelled).
+    #[inline]
+    pub fn on_deliver_back(&mut self, ctx: &mut NodeCtx<'_>, back: LinkId, msg: Message) {
         if self.conduct.is_banned(back) {
             return self.ignore_banned(ctx, back, msg);
         }

@@ -177,9 +177,11 @@ impl Node {
                 if state.wants() {
                     self.heard_of(ctx, msg.block);
                     ctx.set_state(msg.block, BlockState::Requested);
-                    let sender = ctx.network().link_target(back);
                     let compact = &ctx.peers().compact;
-                    let kind = if compact[self.id.index()] && compact[sender.index()] {
+                    // The sender is looked up only when this node speaks BIP152.
+                    let kind = if compact[self.id.index()]
+                        && compact[ctx.network().link_target(back).index()]
+                    {
                         MessageKind::GetCmpct
                     } else {
                         MessageKind::GetData

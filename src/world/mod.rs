@@ -24,6 +24,8 @@ mod build;
 
 pub use build::BuildError;
 
+use smallvec::SmallVec;
+
 use crate::chain::{BlockId, BlockStore};
 use crate::driver::{Driver, DriverEvent};
 use crate::engine::{Engine, Limits, Model, RunStats, Scheduler, StopReason};
@@ -44,8 +46,12 @@ use crate::time::SimTime;
 pub enum Event {
     /// A message arrives over a directed link.
     Deliver {
-        /// The link it travelled.
-        link: LinkId,
+        /// The link back from the receiver to the sender (the reverse of the link it
+        /// travelled): carried, with the receiver, so that an arrival reads neither from the
+        /// graph before the receiver is known.
+        back: LinkId,
+        /// The receiver.
+        to: NodeId,
         /// What it says.
         msg: Message,
     },
@@ -311,6 +317,13 @@ impl<O: Observer, M: Monitor> World<O, M> {
     }
 
     /// Puts `from`'s announcement of `block` on each of its links but `except`.
+    ///
+    /// What each receiver would make of it is read first, for all links in one tight loop:
+    /// those loads (each link's record, then the receiver's state for the block) do not
+    /// depend on each other, so the processor overlaps their cache misses, and the sends
+    /// that follow find the links' records in cache. Reading the states early is exact:
+    /// sending changes no node's state (a message lost on a cut link changes only its own
+    /// receiver's, and each link has another receiver).
     fn announce(
         &mut self,
         from: NodeId,
@@ -318,12 +331,17 @@ impl<O: Observer, M: Monitor> World<O, M> {
         except: Option<LinkId>,
         sched: &mut Scheduler<Event>,
     ) {
+        let mut planned: SmallVec<[(LinkId, MessageKind, bool); 32]> = SmallVec::new();
         for link in self.transport.graph().links_of(from) {
             if Some(link) == except {
                 continue;
             }
             let kind = announcement(&self.settings.relay, &self.peers, from, link);
-            self.send(from, link, Message::about(kind, block), true, sched);
+            let msg = Message::about(kind, block);
+            planned.push((link, kind, self.ignored(link, &msg)));
+        }
+        for &(link, kind, ignored) in &planned {
+            self.send_known(from, link, Message::about(kind, block), true, ignored, sched);
         }
     }
 
@@ -339,14 +357,30 @@ impl<O: Observer, M: Monitor> World<O, M> {
         prunable: bool,
         sched: &mut Scheduler<Event>,
     ) {
+        // The receiver's state for the block cannot change while the message is sent.
+        let ignored = prunable && self.ignored(link, &msg);
+        self.send_known(from, link, msg, prunable, ignored, sched);
+    }
+
+    /// [`World::send`] once it is known whether the receiver would ignore the message
+    /// (`ignored`, false unless `prunable`; not read if the link is cut).
+    #[inline]
+    fn send_known(
+        &mut self,
+        from: NodeId,
+        link: LinkId,
+        msg: Message,
+        prunable: bool,
+        ignored: bool,
+        sched: &mut Scheduler<Event>,
+    ) {
         let now = sched.now();
         if self.transport.is_cut(link) {
             return self.drop_message(link, msg, now);
         }
         debug_assert_eq!(self.transport.graph().link_source(link), from);
         let size = self.shared.costs[msg.block.index()].wire.of_message(&msg);
-        // The receiver's state for the block cannot change while the message is sent.
-        let ignored = prunable && self.ignored(link, &msg);
+        let ignored = prunable && ignored;
         let quiet = !self.messages_watched && ignored;
         match self.transport.transmit(from, link, msg, size, prunable, now, quiet) {
             Sent::Now(t) => self.dispatch(from, link, msg, ignored, t, sched),
@@ -412,14 +446,15 @@ impl<O: Observer, M: Monitor> World<O, M> {
             return;
         }
         self.in_flight += 1;
-        sched.at(t.arrives, Event::Deliver { link, msg });
+        let (back, to) = (self.transport.reverse_link(link), self.transport.link_target(link));
+        sched.at(t.arrives, Event::Deliver { back, to, msg });
     }
 
     /// Whether the receiver of `msg` on `link` would ignore it on arrival, now and at any
     /// later time (see the module docs).
     #[inline]
     fn ignored(&self, link: LinkId, msg: &Message) -> bool {
-        let to = self.transport.graph().link_target(link);
+        let to = self.transport.link_target(link);
         ignores(self.shared.states.get(to, msg.block), msg.kind)
     }
 
@@ -439,13 +474,15 @@ impl<O: Observer, M: Monitor> World<O, M> {
         self.with_node(waiting, time, |node, ctx| node.on_lost(ctx, &msg));
     }
 
-    fn deliver(&mut self, link: LinkId, msg: Message, sched: &mut Scheduler<Event>) {
+    fn deliver(&mut self, back: LinkId, to: NodeId, msg: Message, sched: &mut Scheduler<Event>) {
         self.in_flight -= 1;
-        if self.transport.is_cut(link) {
-            return self.drop_message(link, msg, sched.now());
+        if self.transport.faults().is_some() {
+            let link = self.transport.graph().reverse_link(back);
+            if self.transport.is_cut(link) {
+                return self.drop_message(link, msg, sched.now());
+            }
         }
-        let node = self.transport.graph().link_target(link);
-        self.visit(node, sched, |n, ctx| n.on_deliver(ctx, link, msg));
+        self.visit(to, sched, |n, ctx| n.on_deliver_back(ctx, back, msg));
     }
 
     fn driver_event(&mut self, event: DriverEvent, sched: &mut Scheduler<Event>) {
@@ -518,7 +555,7 @@ impl<O: Observer, M: Monitor> Model for World<O, M> {
 
     fn handle(&mut self, event: Event, sched: &mut Scheduler<Event>) {
         match event {
-            Event::Deliver { link, msg } => self.deliver(link, msg, sched),
+            Event::Deliver { back, to, msg } => self.deliver(back, to, msg, sched),
             Event::Timer { node, timer, work } => {
                 if work {
                     self.in_flight -= 1;
