@@ -333,3 +333,17 @@ fn a_race_with_network_settings_is_rejected_instead_of_ignoring_them() {
     let (code, err, _) = validate_text(race, &[]);
     assert_eq!(code, 0, "{err}");
 }
+
+#[test]
+fn a_tcp_window_is_refused_outside_block_fifo_and_zero_is_refused() {
+    assert_error(
+        &format!("{BASE}[network.bandwidth]\ntcp_window_bytes = 65536\n"),
+        &[],
+        &["network.bandwidth.tcp_window_bytes", "65536", "block-fifo"],
+    );
+    assert_error(
+        &format!("{BASE}[network.bandwidth]\nuplink = \"block-fifo\"\ntcp_window_bytes = 0\n"),
+        &[],
+        &["network.bandwidth.tcp_window_bytes", "must be at least 1"],
+    );
+}
