@@ -29,8 +29,10 @@
 //!   uplink busy for `size / upload of the sender` per block; the receiver takes blocks in
 //!   one at a time through its own download queue (`size / its download` each), and a block
 //!   has arrived `size / min(upload, download)` after its download began, plus the latency.
-//!   A fast sender is therefore not held up by slow receivers. Control messages go at once
-//!   without waiting.
+//!   A fast sender is therefore not held up by slow receivers. Before that queue the block
+//!   crosses the link itself, as their ns-3 TCP connection does, at the smallest of both
+//!   nodes' speeds and at most one TCP window (`network.bandwidth.tcp_window_bytes`, ns-3's
+//!   131,072 bytes) per round trip. Control messages go at once without waiting.
 //! - **`UntilArrival`**: SimBlock's model: block data goes one message at a time and the
 //!   next one starts when the previous one *arrives*; control messages use no bandwidth.
 //!
@@ -70,6 +72,9 @@ pub struct TransferSpec {
     pub message_latency: MessageLatency,
     /// Added to the latency of every control message (SimBlock uses 10 ms).
     pub control_overhead: SimDuration,
+    /// `BlockFifo`: the TCP window of a connection in bytes, which caps what the link
+    /// itself carries per round trip (0 with the other models, which have no wire term).
+    pub tcp_window_bytes: u64,
 }
 
 impl Default for TransferSpec {
@@ -78,6 +83,7 @@ impl Default for TransferSpec {
             uplink: Uplink::Shared,
             message_latency: MessageLatency::SimBlock,
             control_overhead: SimDuration::ZERO,
+            tcp_window_bytes: 0,
         }
     }
 }
@@ -443,8 +449,11 @@ impl Transport {
     ) -> Transmission {
         let to = self.links[link.index()].target;
         let (up, down) = (self.graph.upload_bps(from), self.graph.download_bps(to));
-        let reached =
-            self.arrival(link, false, start, false).expect("a block's arrival is drawn at once");
+        let wire = self.wire_time(from, to, link, size_bytes);
+        // Its last byte leaves onto the link `wire` after it started.
+        let reached = self
+            .arrival(link, false, start + wire, false)
+            .expect("a block's arrival is drawn at once");
         let Uplinks::Serial { free_at, download_free_at } = &mut self.uplinks else {
             unreachable!("block-fifo uplinks are serial")
         };
@@ -456,6 +465,25 @@ impl Transport {
         let clock = &mut self.links[link.index()];
         clock.last_arrival = clock.last_arrival.max(arrives);
         Transmission { start, arrives }
+    }
+
+    /// `BlockFifo`: how long a block takes to cross `link` itself. In Gervais et al.'s
+    /// simulator the block queue above is application bookkeeping; the bytes then travel
+    /// over an ns-3 TCP connection on a point-to-point link whose data rate is the smallest
+    /// of both nodes' upload and download speeds (their `bitcoin-topology-helper.cc`), and
+    /// the receiver's queue starts only when the whole message has arrived. TCP carries at
+    /// most one window per round trip (twice the link's base latency), so the link moves
+    /// `min(data rate, window / round trip)`. TCP's slow start and losses are not modelled.
+    fn wire_time(&self, from: NodeId, to: NodeId, link: LinkId, size_bytes: u64) -> SimDuration {
+        let g = &self.graph;
+        let link_bps = g
+            .upload_bps(from)
+            .min(g.download_bps(from))
+            .min(g.upload_bps(to))
+            .min(g.download_bps(to));
+        let round_trip_us = 2 * g.link_latency(link).as_micros().max(1);
+        let window_bps = self.spec.tcp_window_bytes.saturating_mul(8 * 1_000_000) / round_trip_us;
+        super::transmission_micros(size_bytes, link_bps.min(window_bps).max(1))
     }
 
     /// When a message that leaves the sender at `sent` reaches the end of `link`: its own
@@ -723,8 +751,12 @@ mod tests {
             bandwidth: BandwidthSpec::Constant { upload_bps: 8_000_000, download_bps: 80_000_000 },
         };
         let graph = Network::build(&spec, &RngStreams::new(1)).expect("builds");
-        let transfer =
-            TransferSpec { uplink, message_latency, control_overhead: SimDuration::ZERO };
+        let transfer = TransferSpec {
+            uplink,
+            message_latency,
+            control_overhead: SimDuration::ZERO,
+            tcp_window_bytes: 0,
+        };
         Transport::new(graph, transfer, LinkDraws::new(7), None)
     }
 
@@ -849,6 +881,7 @@ mod tests {
             uplink: Uplink::BlockFifo,
             message_latency: MessageLatency::None,
             control_overhead: SimDuration::ZERO,
+            tcp_window_bytes: 131_072,
         };
         let mut t = Transport::new(graph, transfer, LinkDraws::new(7), None);
         let links: Vec<LinkId> = t.graph().links_of(NodeId(0)).collect();
@@ -856,16 +889,47 @@ mod tests {
             let x = send_1mb(&mut t, link, kind);
             (ms(x.start), ms(x.arrives))
         };
-        // 1 MB: 0.1 s on the sender's uplink, 1 s at the receiver's 8 Mbit/s.
-        assert_eq!(send(links[0], MessageKind::Block), (0.0, 1_050.0));
-        // The next upload starts after 0.1 s, not after the first receiver's 1 s.
-        assert_eq!(send(links[1], MessageKind::Block), (100.0, 1_150.0));
+        // 1 MB: 0.1 s on the sender's uplink; 1 s on the wire (the link runs at the
+        // smallest of both nodes' speeds, 8 Mbit/s; a 131,072-byte window per 100 ms
+        // round trip would allow 10.5 Mbit/s); then 1 s at the receiver's 8 Mbit/s.
+        assert_eq!(send(links[0], MessageKind::Block), (0.0, 2_050.0));
+        // The next upload starts after 0.1 s, not after the first receiver's 2 s.
+        assert_eq!(send(links[1], MessageKind::Block), (100.0, 2_150.0));
         // A second block to the first receiver waits for its download queue.
-        assert_eq!(send(links[0], MessageKind::Block), (200.0, 2_050.0));
+        assert_eq!(send(links[0], MessageKind::Block), (200.0, 3_050.0));
         // Control messages do not wait for block data.
         let (start, arrives) = send(links[1], MessageKind::Inv);
         assert_eq!(start, 0.0);
-        assert!(arrives < 1_150.0 + 1.0);
+        assert!(arrives < 2_150.0 + 1.0);
+    }
+
+    #[test]
+    fn block_fifo_carries_at_most_one_tcp_window_per_round_trip() {
+        // Fast nodes (100 Mbit/s) 100 ms apart: a 131,072-byte window per 200 ms round trip
+        // moves 5.24 Mbit/s, so 1 MB takes 1.526 s on the wire.
+        let spec = NetworkSpec {
+            nodes: 2,
+            region_names: vec!["global".to_string()],
+            node_share: vec![1.0],
+            topology: TopologySpec::Edges(vec![(0, 1)]),
+            latency: LinkLatencySpec::Constant { ms: 100.0 },
+            bandwidth: BandwidthSpec::Constant {
+                upload_bps: 100_000_000,
+                download_bps: 100_000_000,
+            },
+        };
+        let graph = Network::build(&spec, &RngStreams::new(1)).expect("builds");
+        let transfer = TransferSpec {
+            uplink: Uplink::BlockFifo,
+            message_latency: MessageLatency::None,
+            control_overhead: SimDuration::ZERO,
+            tcp_window_bytes: 131_072,
+        };
+        let mut t = Transport::new(graph, transfer, LinkDraws::new(7), None);
+        let link = t.graph().links_of(NodeId(0)).next().unwrap();
+        let x = send_1mb(&mut t, link, MessageKind::Block);
+        // 100 ms latency + 1,525.879 ms on the wire + 80 ms at the receiver's download.
+        assert_eq!(ms(x.arrives), 1_705.879);
     }
 
     #[test]

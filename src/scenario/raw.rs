@@ -385,6 +385,10 @@ pub struct RawBandwidth {
     /// How an uplink carries concurrent messages: "shared", "fifo", "block-fifo" or
     /// "until-arrival".
     pub uplink: Option<String>,
+    /// `block-fifo`: the TCP window of a connection, in bytes (a connection carries at most
+    /// one window per round trip).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tcp_window_bytes: Option<u64>,
 }
 
 /// `[network.relay]`

@@ -928,14 +928,35 @@ fn validate_transfer(
             ));
         }
     };
+    let window_field = "network.bandwidth.tcp_window_bytes";
+    let tcp_window_bytes = if uplink == Uplink::BlockFifo {
+        match *b.tcp_window_bytes.get_or_insert(NS3_TCP_BUFFER_BYTES) {
+            0 => return Err(origin.error(window_field, "0".to_string(), "must be at least 1")),
+            w => w,
+        }
+    } else if let Some(w) = b.tcp_window_bytes {
+        return Err(origin.error(
+            window_field,
+            w.to_string(),
+            "only the \"block-fifo\" uplink models a TCP window (set network.bandwidth.uplink = \"block-fifo\" or remove this field)",
+        ));
+    } else {
+        0
+    };
     let overhead_ms = *r.control_overhead_ms.get_or_insert(0.0);
     let overhead_ms = origin.non_negative("network.relay.control_overhead_ms", overhead_ms)?;
     Ok(TransferSpec {
+        tcp_window_bytes,
         uplink,
         message_latency,
         control_overhead: SimDuration::from_millis_f64(overhead_ms),
     })
 }
+
+/// ns-3's default TCP socket buffers (`ns3::TcpSocket` `SndBufSize` and `RcvBufSize`,
+/// 131,072 bytes), which Gervais et al.'s simulator runs with: the default window of the
+/// `block-fifo` model.
+const NS3_TCP_BUFFER_BYTES: u64 = 131_072;
 
 fn validate_relay(r: &mut RawRelay, origin: &Origin<'_>) -> Result<RelaySpec, ScenarioError> {
     let name = r.protocol.get_or_insert_with(|| "inv".to_string()).clone();

@@ -462,3 +462,17 @@ fn an_attacker_entry_set_on_a_scenario_without_attackers_says_the_list_is_missin
     assert!(err.contains("selfish-gamma0.toml (--set attacker[7].share=0.1)"), "{err}");
     assert!(err.contains("there is no entry 7"), "{err}");
 }
+
+#[test]
+fn a_tcp_window_is_refused_outside_block_fifo_and_zero_is_refused() {
+    assert_error(
+        &format!("{BASE}[network.bandwidth]\ntcp_window_bytes = 65536\n"),
+        &[],
+        &["network.bandwidth.tcp_window_bytes", "65536", "block-fifo"],
+    );
+    assert_error(
+        &format!("{BASE}[network.bandwidth]\nuplink = \"block-fifo\"\ntcp_window_bytes = 0\n"),
+        &[],
+        &["network.bandwidth.tcp_window_bytes", "must be at least 1"],
+    );
+}
