@@ -865,16 +865,21 @@ mod tests {
         }
     }
 
-    #[test]
-    fn block_fifo_frees_the_uplink_at_its_own_rate_and_queues_at_the_receiver() {
-        // Gervais et al.'s model: a fast uplink (80 Mbit/s) to slow receivers (8 Mbit/s).
+    /// A `block-fifo` transport (ns-3's 131,072-byte window) over `nodes` nodes linked to
+    /// node 0, every link `latency_ms` long and every node with the same speeds.
+    fn block_fifo_star(
+        nodes: u32,
+        latency_ms: f64,
+        upload_bps: u64,
+        download_bps: u64,
+    ) -> Transport {
         let spec = NetworkSpec {
-            nodes: 3,
+            nodes,
             region_names: vec!["global".to_string()],
             node_share: vec![1.0],
-            topology: TopologySpec::Edges(vec![(0, 1), (0, 2)]),
-            latency: LinkLatencySpec::Constant { ms: 50.0 },
-            bandwidth: BandwidthSpec::Constant { upload_bps: 80_000_000, download_bps: 8_000_000 },
+            topology: TopologySpec::Edges((1..nodes).map(|n| (0, n)).collect()),
+            latency: LinkLatencySpec::Constant { ms: latency_ms },
+            bandwidth: BandwidthSpec::Constant { upload_bps, download_bps },
         };
         let graph = Network::build(&spec, &RngStreams::new(1)).expect("builds");
         let transfer = TransferSpec {
@@ -883,7 +888,13 @@ mod tests {
             control_overhead: SimDuration::ZERO,
             tcp_window_bytes: 131_072,
         };
-        let mut t = Transport::new(graph, transfer, LinkDraws::new(7), None);
+        Transport::new(graph, transfer, LinkDraws::new(7), None)
+    }
+
+    #[test]
+    fn block_fifo_frees_the_uplink_at_its_own_rate_and_queues_at_the_receiver() {
+        // Gervais et al.'s model: a fast uplink (80 Mbit/s) to slow receivers (8 Mbit/s).
+        let mut t = block_fifo_star(3, 50.0, 80_000_000, 8_000_000);
         let links: Vec<LinkId> = t.graph().links_of(NodeId(0)).collect();
         let mut send = |link, kind| {
             let x = send_1mb(&mut t, link, kind);
@@ -907,25 +918,7 @@ mod tests {
     fn block_fifo_carries_at_most_one_tcp_window_per_round_trip() {
         // Fast nodes (100 Mbit/s) 100 ms apart: a 131,072-byte window per 200 ms round trip
         // moves 5.24 Mbit/s, so 1 MB takes 1.526 s on the wire.
-        let spec = NetworkSpec {
-            nodes: 2,
-            region_names: vec!["global".to_string()],
-            node_share: vec![1.0],
-            topology: TopologySpec::Edges(vec![(0, 1)]),
-            latency: LinkLatencySpec::Constant { ms: 100.0 },
-            bandwidth: BandwidthSpec::Constant {
-                upload_bps: 100_000_000,
-                download_bps: 100_000_000,
-            },
-        };
-        let graph = Network::build(&spec, &RngStreams::new(1)).expect("builds");
-        let transfer = TransferSpec {
-            uplink: Uplink::BlockFifo,
-            message_latency: MessageLatency::None,
-            control_overhead: SimDuration::ZERO,
-            tcp_window_bytes: 131_072,
-        };
-        let mut t = Transport::new(graph, transfer, LinkDraws::new(7), None);
+        let mut t = block_fifo_star(2, 100.0, 100_000_000, 100_000_000);
         let link = t.graph().links_of(NodeId(0)).next().unwrap();
         let x = send_1mb(&mut t, link, MessageKind::Block);
         // 100 ms latency + 1,525.879 ms on the wire + 80 ms at the receiver's download.
