@@ -9,7 +9,7 @@
 
 use super::ScenarioError;
 use super::raw::{RawAttacker, RawEclipse, RawTimelineEvent};
-use super::validate::{Origin, quoted};
+use super::validate::{Origin, expected_one_of, quoted};
 use crate::id::NodeId;
 pub use crate::network::faults::{
     Members, NodeGroup, PartitionSpec, TimelineAction, TimelineEvent,
@@ -339,8 +339,7 @@ impl Names<'_> {
 }
 
 /// The strategies a scenario may name.
-const STRATEGIES: &str =
-    "expected \"private-chain\", \"double-spend\", \"selfish\", \"invalid\" or \"honest\"";
+const STRATEGIES: [&str; 5] = ["private-chain", "double-spend", "selfish", "invalid", "honest"];
 
 /// A `{ share = x }` table with 0 < x < 1.
 fn share_table(
@@ -414,11 +413,12 @@ pub(super) fn validate_attackers(
         )?;
         total += share;
         let relay = *a.relay.get_or_insert(true);
-        let strategy_name = a
-            .strategy
-            .clone()
-            .ok_or_else(|| origin.error(&f("strategy"), "(missing)", STRATEGIES))?;
+        let strategy_name = a.strategy.clone().ok_or_else(|| {
+            origin.error(&f("strategy"), "(missing)", expected_one_of(&STRATEGIES))
+        })?;
         let k = f("strategy");
+        // A misspelt strategy is reported as itself, not as an option that "does not apply".
+        origin.known(&k, &strategy_name, &STRATEGIES)?;
         if strategy_name != "private-chain" {
             origin.absent(&f("start_s"), &a.start_s, &k, &strategy_name)?;
             origin.absent(&f("publish_lead"), &a.publish_lead, &k, &strategy_name)?;
@@ -555,9 +555,7 @@ pub(super) fn validate_attackers(
                 StrategySpec::Selfish { gamma, publish, on_header }
             }
             "invalid" => StrategySpec::Invalid(invalid_spec(a, i, origin)?),
-            other => {
-                return Err(origin.error(&k, quoted(other), STRATEGIES));
-            }
+            other => return Err(origin.unknown(&k, other, &STRATEGIES)),
         };
         specs.push(AttackerSpec { node, share, relay, strategy });
     }

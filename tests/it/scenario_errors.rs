@@ -413,6 +413,15 @@ fn a_misspelt_kind_is_named_with_its_choices_instead_of_blaming_a_neighbouring_f
         &["network.relay.protocol", "\"compat\"", "\"flood\" or \"compact\""],
         &["compact_share"],
     );
+    // A misspelt attacker strategy beside one of its options names the strategy.
+    assert_error_without(
+        &format!(
+            "{BASE}[[attacker]]\nnode = 0\nshare = 0.3\nstrategy = \"invalidd\"\nevery_s = 30\n"
+        ),
+        &[],
+        &["attacker[0].strategy", "\"invalidd\"", "\"selfish\", \"invalid\" or \"honest\""],
+        &["every_s", "does not apply"],
+    );
 }
 
 #[test]
