@@ -83,6 +83,8 @@ pub mod results;
 pub(crate) mod rng;
 pub mod run;
 pub mod scenario;
-pub(crate) mod sweep;
+// Public (and hidden) so the fuzz tests can merge and read damaged sweep folders in-process.
+#[doc(hidden)]
+pub mod sweep;
 pub mod time;
 pub(crate) mod world;
