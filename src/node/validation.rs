@@ -123,6 +123,8 @@ impl Node {
                     let evicted = orphans.remove(0);
                     if ctx.state(evicted.block) == BlockState::Orphan {
                         ctx.set_state(evicted.block, BlockState::Evicted);
+                        let (node, now) = (self.id, ctx.now());
+                        ctx.record(Record::OrphanEvicted { node, block: evicted.block, time: now });
                     }
                 }
                 if let Some(link) = from

@@ -132,6 +132,7 @@ impl AttackLog {
             | Record::InvalidSent { .. }
             | Record::PeerBanned { .. }
             | Record::BannedPeerIgnored { .. }
+            | Record::OrphanEvicted { .. }
             | Record::BlockAccepted { .. }
             | Record::MessageSent { .. }
             | Record::BlockRejected { .. }

@@ -49,6 +49,10 @@ pub struct Ban {
 /// The reason under which a block from a banned peer is counted.
 pub const IGNORED_BANNED_PEER: &str = "ignored-banned-peer";
 
+/// The reason under which a block dropped from a full orphan pool is counted (dropped
+/// unvalidated, as a rejection would, before its sender was banned).
+pub const ORPHAN_POOL_FULL: &str = "orphan-pool-full";
+
 /// The tally of a run with `invalid` attackers.
 #[derive(Clone, Debug)]
 pub struct InvalidTally {
@@ -103,6 +107,13 @@ impl InvalidTally {
                     let t = &mut self.kinds[k];
                     t.rejected += 1;
                     *t.reasons.entry(IGNORED_BANNED_PEER).or_default() += 1;
+                }
+            }
+            Record::OrphanEvicted { node, block, .. } => {
+                if let Some(k) = self.honest_kind(node, block) {
+                    let t = &mut self.kinds[k];
+                    t.rejected += 1;
+                    *t.reasons.entry(ORPHAN_POOL_FULL).or_default() += 1;
                 }
             }
             Record::BlockAccepted { node, block, .. } => {

@@ -461,7 +461,8 @@ impl Observer for Metrics {
             | Record::NodeRejoined { .. } => self.attack.record(record),
             Record::InvalidSent { .. }
             | Record::PeerBanned { .. }
-            | Record::BannedPeerIgnored { .. } => {}
+            | Record::BannedPeerIgnored { .. }
+            | Record::OrphanEvicted { .. } => {}
         }
     }
 }

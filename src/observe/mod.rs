@@ -254,6 +254,16 @@ pub enum Record {
         /// When.
         time: SimTime,
     },
+    /// A node's orphan pool was full: it dropped its oldest orphan (a block whose parent it
+    /// lacks), unvalidated. It may fetch the block again if it hears of it.
+    OrphanEvicted {
+        /// The node.
+        node: NodeId,
+        /// The block dropped.
+        block: BlockId,
+        /// When.
+        time: SimTime,
+    },
 }
 
 /// Receives records as the run goes. Observers may read the shared block store to describe

@@ -226,6 +226,13 @@ impl Narrator {
                     )
                 })
             }
+            Record::OrphanEvicted { node, block, time } => self.wants(&[node]).then(|| {
+                format!(
+                    "{time}  {}'s orphan pool is full: it drops block {}, whose parent it lacks",
+                    self.name(node),
+                    label(store, block)
+                )
+            }),
             Record::MessageSent { .. }
             | Record::MessageDropped { .. }
             | Record::MempoolSampled { .. } => None,

@@ -153,6 +153,7 @@ impl Observer for Recorder {
             Record::MempoolSampled { .. } | Record::MessageDropped { .. } => {}
             Record::InvalidSent { time, .. }
             | Record::BannedPeerIgnored { time, .. }
+            | Record::OrphanEvicted { time, .. }
             | Record::PeerBanned { time, .. } => {
                 self.narrate(record, store, time, LineKind::Routine);
             }

@@ -245,6 +245,10 @@ impl Observer for Tracer {
                     String::new(),
                 );
             }
+            Record::OrphanEvicted { node, block, time } => {
+                let block = Some((store, block));
+                self.line(time, "orphan-evicted", Some(node), None, block, String::new());
+            }
             Record::PaymentSent { txid, node, conflict, time } => {
                 let detail = format!("txid={txid} conflict={conflict}");
                 self.line(time, "payment", Some(node), None, None, detail);

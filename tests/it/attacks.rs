@@ -635,6 +635,27 @@ fn an_invalid_peer_on_the_2019_network_is_caught_every_time_banned_by_all_and_re
 }
 
 #[test]
+fn orphans_a_full_pool_drops_are_counted_so_every_block_of_a_flood_is_accounted_for() {
+    // With a pool of 20 a node drops orphans before the 50 unconnecting blocks that ban
+    // their sender: those drops count too, so sent still equals rejected.
+    let tmp = tempfile::tempdir().unwrap();
+    let path = scenario("attacks/invalid-peer.toml");
+    let out = tmp.path().join("a");
+    let kinds = "attacker[0].kinds=[\"unknown-parent\"]";
+    run(&path, &out, &["--set", "node.orphan_pool_max=20", "--set", kinds]);
+    let s = summary(&out);
+    let flood = &s["invalid_data"]["kinds"][0];
+    assert_eq!(flood["kind"], "unknown-parent", "{flood}");
+    let sent = flood["sent"].as_u64().unwrap();
+    assert!(sent >= 100, "{flood}");
+    assert_eq!(flood["rejected"].as_u64(), Some(sent), "{flood}");
+    let reasons = flood["rejected_by_reason"].as_object().unwrap();
+    assert!(reasons["orphan-pool-full"].as_u64().unwrap() > 0, "{flood}");
+    assert_eq!(reasons.values().map(|n| n.as_u64().unwrap()).sum::<u64>(), sent, "{flood}");
+    assert_eq!(flood["accepted"], 0);
+}
+
+#[test]
 fn invalid_attacker_options_are_checked() {
     let base = r#"
 [network]
