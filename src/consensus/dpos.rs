@@ -461,6 +461,32 @@ mod tests {
         assert_eq!(a.producer_of(3 * 21 + 4), Some(a.order[4]));
     }
 
+    /// Plays `rounds` rounds with every producer online and returns, per block, the lag in
+    /// blocks until it became irreversible (`None` if it was not yet at the end).
+    fn irreversibility_lags(config: DposConfig, rounds: u64) -> Vec<Option<u64>> {
+        let mut dpos = Dpos::new(config, 30, &voters()).unwrap();
+        let mut chain = Vec::new();
+        let mut lags: Vec<Option<u64>> = Vec::new();
+        let mut lib: Option<usize> = None;
+        for _ in 0..(rounds * 21 * u64::from(config.style.blocks_per_turn)) {
+            chain.push(dpos.step(|_| true).unwrap().producer);
+            lags.push(None);
+            let new_lib = last_irreversible(&chain, 21);
+            assert!(new_lib >= lib, "the LIB never moves back");
+            if let Some(l) = new_lib {
+                let tip = chain.len() - 1;
+                for (i, lag) in
+                    lags.iter_mut().enumerate().take(l + 1).skip(lib.map_or(0, |o| o + 1))
+                {
+                    *lag = Some((tip - i) as u64);
+                }
+            }
+            lib = new_lib;
+        }
+        assert_eq!(dpos.missed_slots(), 0);
+        lags
+    }
+
     /// Every producer online, fixed order, EOS turns: the LIB lag of every block equals
     /// (c − 1) K − j exactly (c = 15 of N = 21, K = 12): 162.5 blocks = 81.25 s on average.
     /// Steem turns: 14 blocks = 42 s.
@@ -474,33 +500,15 @@ mod tests {
                 seed: 1,
                 vote_out_after_missed_turns: Some(2),
             };
-            let mut dpos = Dpos::new(config, 30, &voters()).unwrap();
             let k = style.blocks_per_turn;
-            let mut chain = Vec::new();
-            // irreversible_at[i]: chain length when block i first became irreversible.
-            let mut irreversible_at: Vec<Option<usize>> = Vec::new();
-            let mut lib: Option<usize> = None;
-            for _ in 0..(6 * 21 * u64::from(k)) {
-                let out = dpos.step(|_| true).unwrap();
-                chain.push(out.producer);
-                irreversible_at.push(None);
-                let new_lib = last_irreversible(&chain, 21);
-                if let Some(l) = new_lib {
-                    let from = lib.map_or(0, |old| old + 1);
-                    for at in &mut irreversible_at[from..=l] {
-                        *at = Some(chain.len() - 1);
-                    }
-                }
-                assert!(new_lib >= lib, "the LIB never moves back");
-                lib = new_lib;
-            }
+            let lags = irreversibility_lags(config, 6);
             let mut total = 0u64;
             let mut counted = 0u64;
-            for (i, at) in irreversible_at.iter().enumerate() {
-                let Some(at) = at else { continue };
+            for (i, lag) in lags.iter().enumerate() {
+                let Some(lag) = *lag else { continue };
                 let j = (i as u32) % k;
-                assert_eq!((at - i) as u64, one_stage_lag_blocks(21, k, j), "block {i}");
-                total += (at - i) as u64;
+                assert_eq!(lag, one_stage_lag_blocks(21, k, j), "block {i}");
+                total += lag;
                 counted += 1;
             }
             assert!(counted > 3 * 21 * u64::from(k));
@@ -510,7 +518,46 @@ mod tests {
             let mean_s = mean_blocks * style.slot.as_secs_f64();
             let expected_s = if k == 12 { 81.25 } else { 42.0 };
             assert!((mean_s - expected_s).abs() < 1e-9, "{mean_s}");
-            assert_eq!(dpos.missed_slots(), 0);
+        }
+    }
+
+    /// Shuffled rounds: a turn adds at most one new producer, so no block is irreversible
+    /// sooner than (c − 1) K − j blocks. A block at turn p of its round with N − p ≥ c turns
+    /// left in the round (its own included) sees c distinct producers within the round and
+    /// has exactly that lag. A later block waits at most until the c-th turn of the next round
+    /// (whose first c turns are distinct), a lag of at most (K − j) + (N − 1 − p) K + (c − 1) K.
+    #[test]
+    fn shuffled_rounds_keep_the_lag_within_its_bounds() {
+        for style in [ScheduleStyle::EOS, ScheduleStyle::STEEM] {
+            let config = DposConfig {
+                producers: 21,
+                style,
+                shuffle: true,
+                seed: 5,
+                vote_out_after_missed_turns: Some(2),
+            };
+            let k = u64::from(style.blocks_per_turn);
+            let c = u64::from(two_thirds_plus(21));
+            let lags = irreversibility_lags(config, 12);
+            let (mut total, mut counted, mut longer) = (0u64, 0u64, 0u64);
+            for (i, lag) in lags.iter().enumerate() {
+                let Some(lag) = *lag else { continue };
+                let (i, n) = (i as u64, 21u64);
+                let (p, j) = ((i % (n * k)) / k, i % k);
+                let least = (c - 1) * k - j;
+                assert!(lag >= least, "block {i}: {lag} < {least}");
+                if n - p >= c {
+                    assert_eq!(lag, least, "block {i}");
+                } else {
+                    assert!(lag <= (k - j) + (n - 1 - p) * k + (c - 1) * k, "block {i}: {lag}");
+                }
+                longer += u64::from(lag > least);
+                total += lag;
+                counted += 1;
+            }
+            assert!(longer > 0, "some round boundary repeats a producer within the window");
+            let mean_s = total as f64 / counted as f64 * style.slot.as_secs_f64();
+            println!("shuffled {k} block(s) per turn: mean irreversibility lag {mean_s:.2} s");
         }
     }
 
