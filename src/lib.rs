@@ -33,6 +33,7 @@
 //! | [`results`] | the [`results::Outcome`] of a run; result files, `summary.json`, the terminal report, the trace; CSV rows read back by column name |
 //! | [`observe`] | the [`observe::Record`]s of a run, the [`observe::Observer`] trait, metrics and narration |
 //! | [`analytic`] | closed forms: double-spend success, selfish-mining revenue, two-miner stale rate |
+//! | [`consensus`] | the consensus seam and the per-kind rules: Praos slot lottery with a real VRF, coin-age, DPoS schedule and irreversibility, PoET timers, producer concentration |
 //! | [`chain`] | hashes, headers, Merkle roots, transactions, UTXO, targets and work, validation, the block store |
 //! | [`network`] | network specs and graphs, regions and measured presets, messages and their wire sizes, faults |
 //! | [`engine`] | the event queue ordered by (time, sequence) and the run loop |
@@ -63,6 +64,7 @@ pub(crate) mod bench;
 pub mod chain;
 #[doc(hidden)]
 pub mod cli;
+pub mod consensus;
 pub mod crash;
 pub(crate) mod driver;
 pub mod engine;
