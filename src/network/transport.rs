@@ -240,6 +240,8 @@ struct Queued {
 #[derive(Clone, Debug)]
 struct Connection {
     link: LinkId,
+    /// The node at the far end (kept here so that recomputing rates reads no link record).
+    to: NodeId,
     /// Its messages in order, the head first: nearly always one (a block), so it is kept
     /// inline rather than allocated per transfer.
     queue: SmallVec<[Queued; 1]>,
@@ -603,10 +605,17 @@ impl Transport {
             return None;
         }
         let remaining = scaled_bits(queued.size_bytes);
-        uplink.connections.push(Connection { link, queue: smallvec![queued], remaining, rate: 0 });
         let state = &mut self.links[link.index()];
         state.busy = true;
-        incoming[state.target.index()].transfers += 1;
+        let to = state.target;
+        incoming[to.index()].transfers += 1;
+        uplink.connections.push(Connection {
+            link,
+            to,
+            queue: smallvec![queued],
+            remaining,
+            rate: 0,
+        });
         self.replan(from, now)
     }
 
@@ -677,25 +686,32 @@ impl Transport {
         let Uplinks::Shared { uplinks, incoming } = &mut self.uplinks else {
             return None;
         };
-        let (graph, links) = (&self.graph, &self.links);
+        let upload = self.graph.upload_bps(node);
         let uplink = &mut uplinks[node.index()];
-        let caps: SmallVec<[u64; 16]> = uplink
-            .connections
-            .iter()
-            .map(|c| {
-                let receiver = &incoming[links[c.link.index()].target.index()];
-                receiver.download_bps / u64::from(receiver.transfers.max(1))
-            })
-            .collect();
-        let mut order: SmallVec<[usize; 16]> = (0..caps.len()).collect();
-        order.sort_by_key(|&i| caps[i]);
-        let mut capacity = graph.upload_bps(node);
-        let mut left = order.len() as u64;
-        for &i in &order {
-            let rate = caps[i].min(capacity / left).max(1);
-            uplink.connections[i].rate = rate;
-            capacity = capacity.saturating_sub(rate);
-            left -= 1;
+        let cap = |c: &Connection| {
+            let receiver = &incoming[c.to.index()];
+            receiver.download_bps / u64::from(receiver.transfers.max(1))
+        };
+        match uplink.connections.as_mut_slice() {
+            [] => {}
+            // The common case: one transfer takes what its receiver and the uplink allow.
+            [only] => only.rate = cap(only).min(upload).max(1),
+            connections => {
+                // Water-filling from the smallest cap up (ties in connection order).
+                let mut order: SmallVec<[(u64, u32); 16]> = SmallVec::new();
+                for (i, c) in connections.iter().enumerate() {
+                    order.push((cap(c), i as u32));
+                }
+                order.sort_unstable();
+                let mut capacity = upload;
+                let mut left = order.len() as u64;
+                for &(cap, i) in &order {
+                    let rate = cap.min(capacity / left).max(1);
+                    connections[i as usize].rate = rate;
+                    capacity = capacity.saturating_sub(rate);
+                    left -= 1;
+                }
+            }
         }
         let next = uplink
             .connections
