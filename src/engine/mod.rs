@@ -5,6 +5,7 @@
 //! A run is bounded: it stops when the model says it is done, when no events are left, or at
 //! the scenario's hard caps on processed events and virtual time, whichever comes first.
 
+pub mod huge_pages;
 pub mod queue;
 
 pub use queue::EventQueue;

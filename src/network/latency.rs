@@ -93,6 +93,31 @@ impl MessageLatency {
         Some(SimDuration::from_millis_f64(ms * (1.0 + 1e-9)) + SimDuration::from_micros(2))
     }
 
+    /// A latency that no draw exceeds on a link of base latency `base`, whatever the
+    /// uniforms; `None` where [`MessageLatency::upper_bound`] is `None` (the draws are not
+    /// deferred) or the bound does not fit in a `u32` of microseconds.
+    ///
+    /// A Pareto draw `scale / u^(1/shape)` is largest at the smallest uniform the draws
+    /// give, [`MIN_UNIFORM`] = 2^-54: `scale * 2^(54/shape)`. On most links that is seconds
+    /// (a 50 ms SimBlock link: 1.9 s), so a deferred draw followed by a message more than that
+    /// later on the link can be forgotten without computing even its bound. The margin
+    /// (1e-6 relative and one millisecond) covers the rounding of `exp` and of the draw's
+    /// own computation many times over.
+    pub fn max_draw(&self, base: SimDuration) -> Option<SimDuration> {
+        self.upper_bound(base, 0.5)?;
+        let base_ms = base.as_millis_f64();
+        let (scale_ms, shape) = match *self {
+            MessageLatency::SimBlock => (base_ms - 5.0, 0.2 * base_ms),
+            MessageLatency::Pareto { shape } => (base_ms * (shape - 1.0) / shape, shape),
+            MessageLatency::None | MessageLatency::LogNormal { .. } => return None,
+        };
+        // 2^(54/shape) = 1 / MIN_UNIFORM^(1/shape), with the processor's `exp` (computed
+        // for every link of the network, so cheaper than `pow`; a bound only decides
+        // whether to skip work, never a result, so it need not be the same everywhere).
+        let ms = scale_ms * (54.0 / shape * std::f64::consts::LN_2).exp() * (1.0 + 1e-6) + 1.0;
+        (ms < f64::from(u32::MAX) / 1_000.0).then(|| SimDuration::from_millis_f64(ms))
+    }
+
     /// Checks the parameters.
     ///
     /// # Errors
@@ -133,6 +158,10 @@ fn pareto_delay(scale_ms: f64, u: f64, exponent: f64) -> SimDuration {
     }
     SimDuration::from_millis_f64(scale_ms / libm::pow(u, exponent))
 }
+
+/// The smallest uniform [`LinkDraws::uniforms`] returns (53 random bits, offset by half a
+/// step): 2^-54.
+pub const MIN_UNIFORM: f64 = 0.5 / (1u64 << 53) as f64;
 
 /// The per-link counter-based random stream of message latencies.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -449,6 +478,36 @@ mod tests {
         assert_eq!(MessageLatency::SimBlock.upper_bound(short, 0.5), None);
         let lognormal = MessageLatency::LogNormal { sigma: 0.5 };
         assert_eq!(lognormal.upper_bound(short, 0.5), None);
+    }
+
+    #[test]
+    fn max_draws_hold_for_every_draw_and_are_seconds_on_most_links() {
+        let draws = LinkDraws::new(13);
+        let (lowest, highest) = (MIN_UNIFORM, 1.0 - MIN_UNIFORM);
+        assert_eq!(open01(0), lowest, "the smallest uniform the draws give");
+        let models = [MessageLatency::SimBlock, MessageLatency::Pareto { shape: 3.0 }];
+        for model in models {
+            for base_ms in [11.0, 16.0, 32.0, 124.0, 325.0] {
+                let base = SimDuration::from_millis_f64(base_ms);
+                let Some(max) = model.max_draw(base) else { continue };
+                for k in 0..20_000 {
+                    let (u1, u2) = draws.uniforms(5, k);
+                    assert!(model.draw(base, u1, u2) <= max, "{model:?} {base_ms} {u1}");
+                }
+                for u1 in [lowest, highest] {
+                    assert!(model.draw(base, u1, 0.5) <= max, "{model:?} {base_ms} {u1}");
+                }
+            }
+        }
+        // A 50 ms SimBlock link: 45 ms * 2^(54/10), about 1.9 s.
+        let fifty = MessageLatency::SimBlock.max_draw(SimDuration::from_millis_f64(50.0));
+        let seconds = fifty.expect("bounded").as_micros() as f64 / 1e6;
+        assert!((1.8..2.0).contains(&seconds), "{seconds} s");
+        // Short SimBlock links have no cheap bound per draw, and no draw at all under 10 ms.
+        assert_eq!(MessageLatency::SimBlock.max_draw(SimDuration::from_millis_f64(11.0)), None);
+        assert_eq!(MessageLatency::SimBlock.max_draw(SimDuration::from_millis_f64(9.0)), None);
+        let lognormal = MessageLatency::LogNormal { sigma: 0.5 };
+        assert_eq!(lognormal.max_draw(SimDuration::from_millis_f64(50.0)), None);
     }
 
     #[test]

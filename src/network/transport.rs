@@ -167,8 +167,6 @@ struct LinkState {
     last_arrival: SimTime,
     /// When the deferred message left, plus its control overhead.
     deferred_from: SimTime,
-    /// A time the deferred message arrives by; zero when none is deferred.
-    deferred_until: SimTime,
     /// The node at the far end (the graph's).
     target: NodeId,
     /// The link back (the graph's).
@@ -180,6 +178,14 @@ struct LinkState {
     drawn: u32,
     /// Draw index of the deferred message.
     deferred_draw: u32,
+    /// No message's latency on the link exceeds this many microseconds
+    /// ([`MessageLatency::max_draw`]; `u32::MAX` when there is no such cheap bound).
+    max_draw_micros: u32,
+    /// Whether a quiet message's draw may be deferred on this link (the latency model gives
+    /// a cheap bound per draw, [`MessageLatency::upper_bound`]).
+    deferrable: bool,
+    /// Whether a message's draw is deferred.
+    deferred: bool,
     /// Whether the sender's shared uplink has a connection on this link (so a control
     /// message waits behind its data), kept here so that a control message on an idle
     /// link does not read the sender's uplink.
@@ -189,21 +195,26 @@ struct LinkState {
 const _: () = assert!(size_of::<LinkState>() == 64, "a link's state fills one cache line");
 
 impl LinkState {
-    /// A link at rest.
-    fn new(graph: &Network, link: LinkId) -> LinkState {
+    /// A link at rest, whose messages' latencies follow `model`.
+    fn new(graph: &Network, link: LinkId, model: MessageLatency) -> LinkState {
         let figures = &graph.figures[link.index()];
+        let max_draw = model.max_draw(figures.latency);
         LinkState {
             latency: figures.latency,
             rate_bps: figures.rate_bps,
             last_arrival: SimTime::ZERO,
             deferred_from: SimTime::ZERO,
-            deferred_until: SimTime::ZERO,
             target: graph.link_target(link),
             reverse: graph.reverse_link(link),
             inv_micros: u32::try_from(figures.inv_time.as_micros())
                 .expect("an inv takes under 500 s on any link"),
             drawn: 0,
             deferred_draw: 0,
+            max_draw_micros: max_draw.map_or(u32::MAX, |d| {
+                u32::try_from(d.as_micros()).expect("max_draw fits in u32 microseconds")
+            }),
+            deferrable: model.upper_bound(figures.latency, 0.5).is_some(),
+            deferred: false,
             busy: false,
         }
     }
@@ -229,6 +240,8 @@ struct Queued {
 #[derive(Clone, Debug)]
 struct Connection {
     link: LinkId,
+    /// The node at the far end (kept here so that recomputing rates reads no link record).
+    to: NodeId,
     /// Its messages in order, the head first: nearly always one (a block), so it is kept
     /// inline rather than allocated per transfer.
     queue: SmallVec<[Queued; 1]>,
@@ -309,7 +322,7 @@ impl Transport {
             },
         };
         let links = (0..graph.link_count())
-            .map(|l| LinkState::new(&graph, LinkId::from_index(l)))
+            .map(|l| LinkState::new(&graph, LinkId::from_index(l), spec.message_latency))
             .collect();
         Transport { graph, spec, draws, links, uplinks, faults }
     }
@@ -491,13 +504,18 @@ impl Transport {
     ///
     /// A `quiet` message (whose arrival no one reads) matters only through the bound it puts
     /// on later arrivals on the link, so its latency draw, a power function, is deferred
-    /// when the model gives a cheap upper bound ([`MessageLatency::upper_bound`]): it returns
-    /// `None` and the link remembers the message. A later message that would arrive after
-    /// that bound, or a later deferred message that leaves after it, makes the draw moot;
-    /// otherwise the deferred draw is made then, with its own draw index, so every arrival
-    /// is exactly what drawing at once would give. The last arrival of a link is the maximum
-    /// of its messages' own arrival times, which does not depend on the order they are
-    /// taken in.
+    /// where the model gives a cheap upper bound ([`MessageLatency::upper_bound`]): it
+    /// returns `None` and the link remembers the message (its departure and draw index, and
+    /// nothing else: no draw is made). The next message on the link, quiet or not, decides
+    /// whether the deferred one can still matter, that is whether it may arrive after the
+    /// later one leaves (quiet) or arrives (not quiet): not if the link's largest possible
+    /// latency ([`MessageLatency::max_draw`]) ends before that, an integer comparison that
+    /// settles most cases (on most links consecutive messages are a block interval apart
+    /// and the largest latency is seconds); else not if the bound for its own uniform does;
+    /// else the deferred draw is made then, with its own draw index. So every arrival is
+    /// exactly what drawing at once would give: the last arrival of a link is the maximum of
+    /// its messages' own arrival times, and a deferred message is forgotten only when a
+    /// later message's own arrival is at least its own.
     #[inline]
     fn arrival(
         &mut self,
@@ -516,42 +534,57 @@ impl Transport {
             model => {
                 let k = clock.drawn;
                 clock.drawn = clock.drawn.wrapping_add(1);
-                let (u1, u2) = self.draws.uniforms(link.0, k);
-                if quiet && let Some(bound) = model.upper_bound(base, u1) {
-                    let until = from + bound;
-                    if until > clock.last_arrival {
-                        if clock.deferred_until > from {
-                            self.settle_deferred(link);
-                        }
-                        let clock = &mut self.links[link.index()];
-                        clock.deferred_draw = k;
-                        clock.deferred_from = from;
-                        clock.deferred_until = until;
+                if quiet && clock.deferrable {
+                    if clock.deferred {
+                        self.forget_deferred(link, from);
                     }
+                    let clock = &mut self.links[link.index()];
+                    clock.deferred = true;
+                    clock.deferred_draw = k;
+                    clock.deferred_from = from;
                     return None;
                 }
+                let (u1, u2) = self.draws.uniforms(link.0, k);
                 from + model.draw(base, u1, u2)
             }
         };
-        if self.links[link.index()].deferred_until > own {
-            self.settle_deferred(link);
+        if self.links[link.index()].deferred {
+            self.forget_deferred(link, own);
         }
         let clock = &mut self.links[link.index()];
-        clock.deferred_until = SimTime::ZERO;
         let arrives = own.max(clock.last_arrival);
         clock.last_arrival = arrives;
         Some(arrives)
     }
 
-    /// Makes the deferred draw of `link` and takes its arrival into the link's last arrival.
+    /// A later message on `link` leaves or arrives at `time`: the deferred message is
+    /// forgotten, and first drawn and taken into the link's last arrival if it may arrive
+    /// after `time` (see [`Transport::arrival`]).
+    #[inline]
+    fn forget_deferred(&mut self, link: LinkId, time: SimTime) {
+        let clock = &mut self.links[link.index()];
+        clock.deferred = false;
+        let latest =
+            clock.deferred_from + SimDuration::from_micros(u64::from(clock.max_draw_micros));
+        if clock.max_draw_micros == u32::MAX || latest > time {
+            self.settle_deferred(link, time);
+        }
+    }
+
+    /// The deferred message of `link` may arrive after `time`: if the bound for its own
+    /// uniform says so too, makes its draw and takes its arrival into the link's last
+    /// arrival.
     #[cold]
     #[inline(never)]
-    fn settle_deferred(&mut self, link: LinkId) {
+    fn settle_deferred(&mut self, link: LinkId, time: SimTime) {
+        let model = self.spec.message_latency;
         let clock = &mut self.links[link.index()];
         let (u1, u2) = self.draws.uniforms(link.0, clock.deferred_draw);
-        let own = clock.deferred_from + self.spec.message_latency.draw(clock.latency, u1, u2);
-        clock.last_arrival = clock.last_arrival.max(own);
-        clock.deferred_until = SimTime::ZERO;
+        let bound = model.upper_bound(clock.latency, u1).expect("deferred only with a bound");
+        if clock.deferred_from + bound > time {
+            let own = clock.deferred_from + model.draw(clock.latency, u1, u2);
+            clock.last_arrival = clock.last_arrival.max(own);
+        }
     }
 
     /// Adds a message to `from`'s shared uplink.
@@ -572,10 +605,17 @@ impl Transport {
             return None;
         }
         let remaining = scaled_bits(queued.size_bytes);
-        uplink.connections.push(Connection { link, queue: smallvec![queued], remaining, rate: 0 });
         let state = &mut self.links[link.index()];
         state.busy = true;
-        incoming[state.target.index()].transfers += 1;
+        let to = state.target;
+        incoming[to.index()].transfers += 1;
+        uplink.connections.push(Connection {
+            link,
+            to,
+            queue: smallvec![queued],
+            remaining,
+            rate: 0,
+        });
         self.replan(from, now)
     }
 
@@ -646,25 +686,32 @@ impl Transport {
         let Uplinks::Shared { uplinks, incoming } = &mut self.uplinks else {
             return None;
         };
-        let (graph, links) = (&self.graph, &self.links);
+        let upload = self.graph.upload_bps(node);
         let uplink = &mut uplinks[node.index()];
-        let caps: SmallVec<[u64; 16]> = uplink
-            .connections
-            .iter()
-            .map(|c| {
-                let receiver = &incoming[links[c.link.index()].target.index()];
-                receiver.download_bps / u64::from(receiver.transfers.max(1))
-            })
-            .collect();
-        let mut order: SmallVec<[usize; 16]> = (0..caps.len()).collect();
-        order.sort_by_key(|&i| caps[i]);
-        let mut capacity = graph.upload_bps(node);
-        let mut left = order.len() as u64;
-        for &i in &order {
-            let rate = caps[i].min(capacity / left).max(1);
-            uplink.connections[i].rate = rate;
-            capacity = capacity.saturating_sub(rate);
-            left -= 1;
+        let cap = |c: &Connection| {
+            let receiver = &incoming[c.to.index()];
+            receiver.download_bps / u64::from(receiver.transfers.max(1))
+        };
+        match uplink.connections.as_mut_slice() {
+            [] => {}
+            // The common case: one transfer takes what its receiver and the uplink allow.
+            [only] => only.rate = cap(only).min(upload).max(1),
+            connections => {
+                // Water-filling from the smallest cap up (ties in connection order).
+                let mut order: SmallVec<[(u64, u32); 16]> = SmallVec::new();
+                for (i, c) in connections.iter().enumerate() {
+                    order.push((cap(c), i as u32));
+                }
+                order.sort_unstable();
+                let mut capacity = upload;
+                let mut left = order.len() as u64;
+                for &(cap, i) in &order {
+                    let rate = cap.min(capacity / left).max(1);
+                    connections[i as usize].rate = rate;
+                    capacity = capacity.saturating_sub(rate);
+                    left -= 1;
+                }
+            }
         }
         let next = uplink
             .connections

@@ -55,14 +55,21 @@ pub enum Event {
         /// What it says.
         msg: Message,
     },
-    /// A node's timer fires.
+    /// A node's timer fires (one the run does not wait for, such as a mining clock).
     Timer {
         /// The node.
         node: NodeId,
         /// Which timer.
         timer: Timer,
-        /// Whether the run waits for it (work in progress).
-        work: bool,
+    },
+    /// A node's timer for work in progress fires (the run waits for it before it ends).
+    /// A variant of its own rather than a flag: with the flag the event took 28 bytes, and
+    /// the event queue moves every event a few times; without it, 24.
+    Work {
+        /// The node.
+        node: NodeId,
+        /// Which timer.
+        timer: Timer,
     },
     /// A driver's next step.
     Driver(DriverEvent),
@@ -79,6 +86,8 @@ pub enum Event {
         index: u32,
     },
 }
+
+const _: () = assert!(size_of::<Event>() == 24, "the queue moves events: keep them small");
 
 /// Watches a run from outside after every event and may stop its mining: a checker, such as
 /// a checker that decides when a trial is over. It reads nodes, never changes them.
@@ -285,8 +294,10 @@ impl<O: Observer, M: Monitor> World<O, M> {
                 Action::Timer { node, at, timer, work } => {
                     if work {
                         self.in_flight += 1;
+                        sched.at(at, Event::Work { node, timer });
+                    } else {
+                        sched.at(at, Event::Timer { node, timer });
                     }
-                    sched.at(at, Event::Timer { node, timer, work });
                 }
                 Action::Record(at) => {
                     let record = *self.outbox.get(at);
@@ -556,10 +567,11 @@ impl<O: Observer, M: Monitor> Model for World<O, M> {
     fn handle(&mut self, event: Event, sched: &mut Scheduler<Event>) {
         match event {
             Event::Deliver { back, to, msg } => self.deliver(back, to, msg, sched),
-            Event::Timer { node, timer, work } => {
-                if work {
-                    self.in_flight -= 1;
-                }
+            Event::Timer { node, timer } => {
+                self.visit(node, sched, |n, ctx| n.on_timer(ctx, timer));
+            }
+            Event::Work { node, timer } => {
+                self.in_flight -= 1;
                 self.visit(node, sched, |n, ctx| n.on_timer(ctx, timer));
             }
             Event::Driver(d) => self.driver_event(d, sched),
