@@ -235,8 +235,12 @@ pub struct Peers {
     pub high_bandwidth: Vec<Cell<bool>>,
     /// By directed link: its sender banned its receiver for misbehaviour (see
     /// [`crate::node::misbehaviour`]); the banned peer sends nothing more over the reverse
-    /// link. Written only by the banning node, read only by protocols that send bad data.
+    /// link. Written only by the banning node; read by protocols that send bad data and by
+    /// the world, which sends nothing more over a banned connection in either direction.
     pub banned: Vec<Cell<bool>>,
+    /// Whether any node has banned a peer (so that runs without bans never read
+    /// [`Peers::banned`] on the hot path).
+    pub any_banned: Cell<bool>,
 }
 
 /// Settings every node follows, from the scenario.

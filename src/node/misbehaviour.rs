@@ -141,6 +141,7 @@ impl Node {
     fn ban(&mut self, ctx: &mut NodeCtx<'_>, link: LinkId, score: u32) {
         if let Some(flag) = ctx.peers().banned.get(link.index()) {
             flag.set(true);
+            ctx.peers().any_banned.set(true);
         }
         let peer = ctx.network().link_target(link);
         ctx.record(Record::PeerBanned { node: self.id, peer, score, time: ctx.now() });

@@ -160,6 +160,7 @@ impl Harness {
                 churn: Vec::new(),
                 high_bandwidth: Vec::new(),
                 banned,
+                any_banned: std::cell::Cell::new(false),
             },
             settings,
             streams: vec![NodeStreams::default(); nodes as usize],

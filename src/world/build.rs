@@ -230,7 +230,7 @@ impl<O: Observer, M: Monitor> World<O, M> {
             transport: Transport::new(network, scenario.transfer, draws, faults),
             nodes,
             streams: node_streams,
-            peers: Peers { compact, churn, high_bandwidth, banned },
+            peers: Peers { compact, churn, high_bandwidth, banned, any_banned: Cell::new(false) },
             settings,
             driver: users.map(|w| Box::new(w) as Box<dyn Driver<Shared>>),
             messages_watched: observer.wants_messages(),

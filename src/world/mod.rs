@@ -389,6 +389,9 @@ impl<O: Observer, M: Monitor> World<O, M> {
         if self.transport.is_cut(link) {
             return self.drop_message(link, msg, now);
         }
+        if self.peers.any_banned.get() && self.is_banned_connection(link) {
+            return;
+        }
         debug_assert_eq!(self.transport.graph().link_source(link), from);
         let size = self.shared.costs[msg.block.index()].wire.of_message(&msg);
         let ignored = prunable && ignored;
@@ -401,6 +404,16 @@ impl<O: Observer, M: Monitor> World<O, M> {
                 self.plan_wake(from, wake, sched);
             }
         }
+    }
+
+    /// Whether either end of `link` banned the other: the connection is closed, so nothing
+    /// more is sent over it (what was already on its way still arrives, and the banning node
+    /// ignores it).
+    #[cold]
+    fn is_banned_connection(&self, link: LinkId) -> bool {
+        let reverse = self.transport.reverse_link(link);
+        let banned = |l: LinkId| self.peers.banned.get(l.index()).is_some_and(std::cell::Cell::get);
+        banned(link) || banned(reverse)
     }
 
     /// Schedules a shared uplink's new wake-up.

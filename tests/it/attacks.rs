@@ -656,6 +656,35 @@ fn orphans_a_full_pool_drops_are_counted_so_every_block_of_a_flood_is_accounted_
 }
 
 #[test]
+fn a_banned_connection_carries_no_message_sent_after_the_ban_either_way() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("a");
+    run(&scenario("attacks/invalid-peer.toml"), &out, &["--trace"]);
+    let trace = rows(&out, "trace.csv");
+    let time = |r: &BTreeMap<String, String>| r["time_us"].parse::<u64>().unwrap();
+    let bans: BTreeMap<(String, String), u64> = trace
+        .iter()
+        .filter(|r| r["event"] == "banned")
+        .map(|r| ((r["node"].clone(), r["peer"].clone()), time(r)))
+        .collect();
+    assert!(bans.len() >= 10, "{} bans", bans.len());
+    let sent = trace.iter().filter(|r| r["event"] == "sent").count();
+    assert!(sent > 1000, "the trace holds the messages: {sent}");
+    let after: Vec<_> = trace
+        .iter()
+        .filter(|r| r["event"] == "sent")
+        .filter(|r| {
+            let (a, b) = (r["node"].clone(), r["peer"].clone());
+            [(a.clone(), b.clone()), (b, a)]
+                .iter()
+                .any(|k| bans.get(k).is_some_and(|&t| time(r) > t))
+        })
+        .take(3)
+        .collect();
+    assert!(after.is_empty(), "sent over a banned connection: {after:?}");
+}
+
+#[test]
 fn invalid_attacker_options_are_checked() {
     let base = r#"
 [network]
