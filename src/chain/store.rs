@@ -158,7 +158,7 @@ pub const DEFAULT_PRUNE_DEPTH: u32 = 288;
 
 /// The shallowest prune depth a scenario may ask for (`chain.prune_depth`). Shallower pruning
 /// would reach into what mempools still treat as reversible (24 blocks, see
-/// [`crate::payments::pool::RETIRE_DEPTH`]) and into the private chains of the shipped
+/// `RETIRE_DEPTH` of the payment pool) and into the private chains of the shipped
 /// attacks; Bitcoin Core itself keeps at least 288 blocks.
 pub const MIN_PRUNE_DEPTH: u32 = 100;
 
