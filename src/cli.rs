@@ -21,9 +21,10 @@ use crate::observe::{Observer, Record};
 use crate::race_report::RaceSummary;
 use crate::replay_page::Recorder;
 use crate::results::files::Summary;
-use crate::results::files::{render, sha256_hex, write_atomic, write_data, write_manifest};
+use crate::results::files::{render_into, sha256_hex, write_atomic, write_manifest};
 use crate::results::folder::Staging;
 use crate::results::report::terminal_summary;
+use crate::results::sink::{FolderSink, write_bytes};
 use crate::results::trace::{TRACE_CSV, Tracer};
 use crate::run::{Kind, RunError};
 use crate::scenario::{self, Override, Scenario, ScenarioError};
@@ -480,19 +481,23 @@ fn execute(
     let internal = |e: &dyn std::fmt::Display| Failure::Internal(e.to_string());
     let streamed =
         outcome.observer.tracer.take().map(Tracer::finish).transpose().map_err(|e| internal(&e))?;
-    let mut rendered = render(scenario, &outcome);
+    // Each file goes to disk as it is rendered, and the run's state is dropped before the
+    // figures are drawn: neither holds memory that grows with the run at once.
+    let mut sink = FolderSink::new(out_dir).map_err(|e| internal(&e))?;
+    let summary = render_into(scenario, &outcome, &mut sink).map_err(|e| internal(&e))?;
     if let Some(page) = &outcome.observer.page {
         let bytes = crate::replay_page::render(scenario, &outcome, page);
-        rendered.files.push((crate::replay_page::FILE_NAME, bytes));
+        write_bytes(&mut sink, crate::replay_page::FILE_NAME, &bytes).map_err(|e| internal(&e))?;
     }
-    let mut digests = write_data(out_dir, &rendered).map_err(|e| internal(&e))?;
+    drop(outcome);
+    let mut digests = sink.digests;
     digests.extend(streamed);
     for (path, bytes) in draw_run_plots(out_dir).map_err(|e| internal(&e))? {
         let name = path.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
         digests.insert(name, sha256_hex(&bytes));
     }
     write_manifest(out_dir, scenario, &digests).map_err(|e| internal(&e))?;
-    Ok((rendered.summary, digests))
+    Ok((summary, digests))
 }
 
 /// Runs a race scenario and writes `summary.json`, then the manifest.

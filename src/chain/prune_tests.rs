@@ -113,3 +113,57 @@ fn a_long_run_without_payments_keeps_undo_data_of_recent_blocks_only() {
     let bound = DEFAULT_PRUNE_DEPTH as usize + 30;
     assert!(sim.observer.undo <= bound, "undo data of {} blocks at once", sim.observer.undo);
 }
+
+#[test]
+fn a_scenario_prune_depth_bounds_what_the_store_keeps() {
+    let depth = crate::chain::store::MIN_PRUNE_DEPTH;
+    let blocks = 4 * depth;
+    let s = load(
+        "quickstart.toml",
+        &[
+            &format!("run.blocks={blocks}"),
+            "network.nodes=20",
+            &format!("chain.prune_depth={depth}"),
+        ],
+    );
+    let sim = run_with(&s, Peaks::default(), None).unwrap();
+    let store = &sim.store;
+    assert_eq!(store.prune_depth(), depth);
+    assert_eq!(store.blocks_refused_below_pruned(), 0);
+    let top = store.get(sim.main_chain.best).height;
+    assert!(
+        top - store.pruned_height() <= depth + 10,
+        "pruned to {} of {top}",
+        store.pruned_height()
+    );
+    let bound = depth as usize + 30;
+    assert!(sim.observer.undo <= bound, "undo data of {} blocks at once", sim.observer.undo);
+    assert!(sim.observer.lag <= depth + 10, "{} blocks above the pruned height", sim.observer.lag);
+}
+
+#[test]
+fn a_prune_depth_below_the_minimum_is_refused_naming_file_field_and_value() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/quickstart.toml");
+    let low = crate::chain::store::MIN_PRUNE_DEPTH - 1;
+    let overrides = [Override::parse(&format!("chain.prune_depth={low}")).unwrap()];
+    let err = scenario::load(&path, &overrides, None).unwrap_err().to_string();
+    assert!(err.contains("quickstart.toml"), "{err}");
+    assert!(err.contains(&format!("chain.prune_depth` = {low}")), "{err}");
+}
+
+#[test]
+fn a_reorg_deeper_than_the_prune_depth_is_refused_and_counted_without_a_crash() {
+    // A 55 % private chain published only once the honest chain has 150 blocks on the fork:
+    // by then the honest blocks 100 deep are final, so the published branch is refused.
+    let depth = crate::chain::store::MIN_PRUNE_DEPTH;
+    let s = load(
+        "attacks/majority.toml",
+        &[&format!("chain.prune_depth={depth}"), "attacker[0].publish_after=150", "run.blocks=400"],
+    );
+    let sim = crate::run::run(&s).unwrap();
+    assert!(sim.store.blocks_refused_below_pruned() >= 1, "the deep branch was not refused");
+    let deepest = sim.observer.reorgs.iter().map(|r| r.depth).max().unwrap_or(0);
+    assert!(deepest <= depth, "a reorg of {deepest} blocks went through");
+    let bad_prev = sim.observer.rejected[crate::chain::RejectReason::BadPrevBlk.index()];
+    assert!(bad_prev > 0, "peers rejected the refused branch's blocks");
+}

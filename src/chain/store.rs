@@ -141,12 +141,26 @@ pub struct BlockStore {
     unpruned: BinaryHeap<Reverse<(u32, BlockId)>>,
     /// Cursor moves refused because they needed pruned blocks.
     refused_below_pruned: u64,
+    /// Blocks found invalid because their branch leaves the final chain below the pruned
+    /// height (each counted once: verdicts are cached).
+    blocks_refused_below_pruned: u64,
+    /// Depth below the most-work tip at which blocks are made final and pruned.
+    prune_depth: u32,
+    /// The most-work block a node accepted from a peer (see
+    /// [`BlockStore::best_published`]).
+    best_published: BlockId,
 }
 
 /// Depth below the most-work tip at which blocks are pruned by default: Bitcoin Core's
 /// `MIN_BLOCKS_TO_KEEP`, far deeper than any reorg of a shipped scenario (at most a few dozen
 /// blocks).
 pub const DEFAULT_PRUNE_DEPTH: u32 = 288;
+
+/// The shallowest prune depth a scenario may ask for (`chain.prune_depth`). Shallower pruning
+/// would reach into what mempools still treat as reversible (24 blocks, see
+/// `RETIRE_DEPTH` of the payment pool) and into the private chains of the shipped
+/// attacks; Bitcoin Core itself keeps at least 288 blocks.
+pub const MIN_PRUNE_DEPTH: u32 = 100;
 
 /// Why the UTXO cursor could not be moved: the move needed blocks below the pruned height.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -209,7 +223,23 @@ impl BlockStore {
             last_final: BlockId::GENESIS,
             unpruned: BinaryHeap::new(),
             refused_below_pruned: 0,
+            blocks_refused_below_pruned: 0,
+            prune_depth: DEFAULT_PRUNE_DEPTH,
+            best_published: BlockId::GENESIS,
         }
+    }
+
+    /// The same store pruning `depth` blocks below the most-work tip instead of
+    /// [`DEFAULT_PRUNE_DEPTH`] (a scenario's `chain.prune_depth`; at least 1).
+    #[must_use]
+    pub fn with_prune_depth(mut self, depth: u32) -> BlockStore {
+        self.prune_depth = depth.max(1);
+        self
+    }
+
+    /// Returns the depth below the most-work tip at which blocks are pruned.
+    pub fn prune_depth(&self) -> u32 {
+        self.prune_depth
     }
 
     /// Returns the consensus parameters the store was created with.
@@ -415,6 +445,30 @@ impl BlockStore {
         verdict
     }
 
+    /// Whether `id`'s branch leaves the final chain below the pruned height: such a block
+    /// can never be valid (its verdict is [`RejectReason::BadPrevBlk`]), whoever mined it.
+    pub fn leaves_final_chain(&self, id: BlockId) -> bool {
+        self.pruned_height > 0
+            && self.get(self.fork_point(id, self.last_final)).height < self.pruned_height
+    }
+
+    /// Notes that a node accepted `id` from a peer (so it is published, and valid): the
+    /// most-work such block is the tip of the chain the network follows.
+    pub fn note_published(&mut self, id: BlockId) {
+        if self.get(id).chain_work > self.get(self.best_published).chain_work {
+            self.best_published = id;
+        }
+    }
+
+    /// Returns the most-work block a node has accepted from a peer (the first of equals;
+    /// genesis before any): the tip of the chain the network follows, whoever mined it, and
+    /// so the one along which [`BlockStore::prune_candidate`] makes blocks final. A private
+    /// chain no other node has seen does not count: a reorg onto it, once published, is
+    /// refused if it is deeper than the prune depth.
+    pub fn best_published(&self) -> BlockId {
+        self.best_published
+    }
+
     /// Decides one block's validity, given that its parent's verdict is cached.
     fn compute_validity(&mut self, id: BlockId) -> Result<(), RejectReason> {
         let Some(parent) = self.get(id).parent else {
@@ -433,6 +487,7 @@ impl BlockStore {
         contextual_check_header(&block.header, &ctx, u64::MAX, &self.params)?;
         contextual_check_block(&block, ctx.height)?;
         if self.move_utxo_to(parent).is_err() {
+            self.blocks_refused_below_pruned += 1;
             return Err(RejectReason::BadPrevBlk);
         }
         let undo =
@@ -486,9 +541,10 @@ impl BlockStore {
     }
 
     /// The block that [`BlockStore::prune_through`] would make final now that `best` is the
-    /// most-work tip: its ancestor `depth` blocks below it, if that is above the pruned height.
-    pub fn prune_candidate(&self, best: BlockId, depth: u32) -> Option<BlockId> {
-        let height = self.get(best).height.checked_sub(depth)?;
+    /// most-work tip: its ancestor [`BlockStore::prune_depth`] blocks below it, if that is
+    /// above the pruned height.
+    pub fn prune_candidate(&self, best: BlockId) -> Option<BlockId> {
+        let height = self.get(best).height.checked_sub(self.prune_depth)?;
         (height > self.pruned_height).then(|| self.ancestor(best, height))
     }
 
@@ -566,6 +622,14 @@ impl BlockStore {
     /// they needed blocks below the pruned height: reorgs deeper than the pruning depth.
     pub fn refused_below_pruned(&self) -> u64 {
         self.refused_below_pruned
+    }
+
+    /// Returns how many blocks were found invalid ([`RejectReason::BadPrevBlk`]) because
+    /// their branch leaves the final chain below the pruned height: each stands for a reorg
+    /// deeper than the prune depth, refused (as a pruned Bitcoin Core node cannot make it
+    /// either). Each block counts once.
+    pub fn blocks_refused_below_pruned(&self) -> u64 {
+        self.blocks_refused_below_pruned
     }
 
     /// Returns how many blocks still hold undo data and how many still hold transactions

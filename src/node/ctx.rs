@@ -352,6 +352,12 @@ impl<'a> NodeCtx<'a> {
     #[inline]
     pub fn set_state(&mut self, block: BlockId, state: BlockState) {
         self.shared.states.set(self.node, block, state);
+        // A block accepted from a peer is published: pruning follows the most-work one.
+        if state == BlockState::Accepted
+            && self.shared.store.get(block).meta.miner != Some(self.node)
+        {
+            self.shared.store.note_published(block);
+        }
     }
 
     /// The shared block store, for its caches (validity, UTXO cursor) and for storing a

@@ -20,7 +20,12 @@ pub fn template_body(ctx: &mut NodeCtx<'_>, tip: BlockId) -> Body {
     let Some(payments) = &shared.payments else { return Body::Filler };
     let pool = &payments.pool;
     let extra = pool.off_chain(&shared.store, tip);
-    let utxo = shared.store.utxo_at(tip).expect("a miner's tip is valid");
+    // A tip whose branch leaves the final chain below the pruned height has no UTXO state
+    // (see `BlockStore::leaves_final_chain`): its template is empty, and refused anyway.
+    let Ok(utxo) = shared.store.utxo_at(tip) else {
+        debug_assert!(shared.store.leaves_final_chain(tip), "a miner's tip is valid");
+        return Body::Txs(Vec::new(), Amount::ZERO);
+    };
     let chosen = pool.select(utxo, &extra, node, now, max_bytes);
     let txs = pool.txs();
     let fees = chosen.iter().fold(Amount::ZERO, |sum, &i| {

@@ -22,7 +22,6 @@ use super::ctx::{BlockCosts, NodeCtx, NodeSettings, Shared, Timer};
 use super::mempool;
 use crate::chain::block::{Block, grind_nonce};
 use crate::chain::pow::{CompactTarget, work_from_target};
-use crate::chain::store::DEFAULT_PRUNE_DEPTH;
 use crate::chain::{BlockId, BlockMeta, U256};
 use crate::mining::build_template;
 use crate::network::message::WireSizes;
@@ -245,6 +244,14 @@ fn store_mined(ctx: &mut NodeCtx<'_>, block: Block) -> BlockId {
         .insert(block, BlockMeta { miner: Some(node), mined_at: now })
         .expect("a freshly mined block extends a block in the store");
     if let Err(reason) = shared.store.validity(id) {
+        if shared.store.leaves_final_chain(id) {
+            // The miner's branch forks deeper than the prune depth (an attacker's long private
+            // chain, or a node that followed it): the block is refused like any other block on
+            // that branch (counted in the store), and the miner wastes its work until it
+            // adopts the final chain.
+            push_costs(shared, settings, id);
+            return id;
+        }
         panic!(
             "an honest miner built an invalid block ({reason}); this is a bug in the template builder"
         );
@@ -278,12 +285,12 @@ pub(crate) fn push_costs(shared: &mut Shared, settings: &NodeSettings, id: Block
     shared.costs.push(BlockCosts { wire, validation });
 }
 
-/// Prunes the block [`DEFAULT_PRUNE_DEPTH`] below the most-work tip and everything under it
+/// Prunes the block the store's prune depth (`chain.prune_depth`) below the most-work
+/// published block (whoever mined it: nodes follow an attacker's published chain too) and everything under it
 /// (see [`crate::chain::BlockStore::prune_through`]) once every node has accepted it: a node
 /// still behind it may need its undo data to reach its own tip.
 fn prune_final(shared: &mut super::ctx::Shared) {
-    let Some(last_final) = shared.store.prune_candidate(shared.best_block, DEFAULT_PRUNE_DEPTH)
-    else {
+    let Some(last_final) = shared.store.prune_candidate(shared.store.best_published()) else {
         return;
     };
     if !shared.states.all_accepted(last_final) {

@@ -272,6 +272,10 @@ impl Wallets {
                 wallet.coins.drain(..tx.inputs.len());
             }
         }
+        // Exact capacities: a payment stays in memory until it is final (`chain.prune_depth`
+        // blocks deep), and vectors grown by pushes would hold room for four inputs.
+        tx.inputs.shrink_to_fit();
+        tx.outputs.shrink_to_fit();
         let keys: Vec<&KeyPair> = tx.inputs.iter().map(|_| &wallet.key).collect();
         sign_all(&mut tx, &keys).expect("one key per input");
         Some((tx, Amount(fee)))

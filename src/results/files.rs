@@ -22,8 +22,9 @@ use crate::observe::metrics::Metrics;
 use crate::observe::metrics::{CDF_PERCENTS, MinerShare, P50_P90_P100, Spread};
 use crate::results::Outcome;
 use crate::results::rows::{
-    BlockRow, Fixed, Millis, MinerRow, PropagationCdfRow, PropagationRow, ReorgRow, to_csv_bytes,
+    BlockRow, Fixed, Millis, MinerRow, PropagationCdfRow, PropagationRow, ReorgRow,
 };
+use crate::results::sink::{MemorySink, Sink, write_bytes, write_csv};
 use crate::scenario::Scenario;
 use crate::time::SimTime;
 
@@ -52,6 +53,15 @@ pub struct ReorgSummary {
     pub max_depth: u32,
     /// Nodes that reorganised at least once.
     pub nodes_affected: u64,
+    /// Blocks refused because their branch leaves the final chain deeper than
+    /// `chain.prune_depth` below the tip: reorgs the pruned nodes could not make (listed
+    /// only when there were any).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub refused_below_prune_depth: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// The run's headline figures (`summary.json`).
@@ -128,8 +138,25 @@ pub struct Rendered {
     pub files: Vec<(&'static str, Vec<u8>)>,
 }
 
-/// Renders the result files of a finished run.
+/// Renders the result files of a finished run in memory.
 pub fn render<O: AsRef<Metrics>>(scenario: &Scenario, outcome: &Outcome<O>) -> Rendered {
+    let mut sink = MemorySink::default();
+    let summary =
+        render_into(scenario, outcome, &mut sink).expect("rendering to memory cannot fail");
+    Rendered { summary, files: sink.files }
+}
+
+/// Renders the result files of a finished run into `sink`, one file at a time (a
+/// [`super::sink::FolderSink`] writes each straight to disk), and returns the summary.
+///
+/// # Errors
+///
+/// The sink's first I/O error.
+pub fn render_into<O: AsRef<Metrics>>(
+    scenario: &Scenario,
+    outcome: &Outcome<O>,
+    sink: &mut dyn Sink,
+) -> std::io::Result<Summary> {
     let names = &scenario.node_names;
     let (best, in_main) = (outcome.main_chain.best, &outcome.main_chain.in_main);
     let store = &outcome.store;
@@ -137,59 +164,71 @@ pub fn render<O: AsRef<Metrics>>(scenario: &Scenario, outcome: &Outcome<O>) -> R
     let metrics: &Metrics = outcome.observer.as_ref();
     let hash_of = |id: BlockId| store.get(id).hash.to_string();
 
-    let blocks_csv = to_csv_bytes(metrics.spreads.iter().map(|s| {
-        let b = store.get(s.block);
-        BlockRow {
-            hash: b.hash.to_string(),
-            height: b.height,
-            parent: b.parent.map(hash_of),
-            miner: names[s.miner.index()].clone(),
-            mined_at_ms: Millis::from_micros(s.mined_at.as_micros()),
-            size_bytes: b.size_bytes,
-            tx_count: b.block.tx_count(),
-            in_main_chain: in_main[s.block.index()],
-        }
-    }));
+    write_csv(
+        sink,
+        metrics.spreads.iter().map(|s| {
+            let b = store.get(s.block);
+            BlockRow {
+                hash: b.hash.to_string(),
+                height: b.height,
+                parent: b.parent.map(hash_of),
+                miner: names[s.miner.index()].clone(),
+                mined_at_ms: Millis::from_micros(s.mined_at.as_micros()),
+                size_bytes: b.size_bytes,
+                tx_count: b.block.tx_count(),
+                in_main_chain: in_main[s.block.index()],
+            }
+        }),
+    )?;
 
     let since = |t: Option<SimTime>, mined: SimTime| {
         t.map(|t| Millis::from_micros((t - mined).as_micros()))
     };
-    let propagation_csv = to_csv_bytes(metrics.spreads.iter().map(|s| {
-        let b = store.get(s.block);
-        PropagationRow {
-            hash: b.hash.to_string(),
-            height: b.height,
-            miner: names[s.miner.index()].clone(),
-            nodes_reached: s.holders,
-            p50_ms: since(s.reached_at[P50_P90_P100[0]], s.mined_at),
-            p90_ms: since(s.reached_at[P50_P90_P100[1]], s.mined_at),
-            p100_ms: since(s.reached_at[P50_P90_P100[2]], s.mined_at),
-        }
-    }));
+    write_csv(
+        sink,
+        metrics.spreads.iter().map(|s| {
+            let b = store.get(s.block);
+            PropagationRow {
+                hash: b.hash.to_string(),
+                height: b.height,
+                miner: names[s.miner.index()].clone(),
+                nodes_reached: s.holders,
+                p50_ms: since(s.reached_at[P50_P90_P100[0]], s.mined_at),
+                p90_ms: since(s.reached_at[P50_P90_P100[1]], s.mined_at),
+                p100_ms: since(s.reached_at[P50_P90_P100[2]], s.mined_at),
+            }
+        }),
+    )?;
 
-    let reorgs_csv = to_csv_bytes(metrics.reorgs.iter().map(|r| ReorgRow {
-        node: names[r.node.index()].clone(),
-        time_ms: Millis::from_micros(r.time.as_micros()),
-        depth: r.depth,
-        old_tip: hash_of(r.old_tip),
-        new_tip: hash_of(r.new_tip),
-    }));
+    write_csv(
+        sink,
+        metrics.reorgs.iter().map(|r| ReorgRow {
+            node: names[r.node.index()].clone(),
+            time_ms: Millis::from_micros(r.time.as_micros()),
+            depth: r.depth,
+            old_tip: hash_of(r.old_tip),
+            new_tip: hash_of(r.new_tip),
+        }),
+    )?;
 
     // Stale rate over the blocks mined before the last `settle_blocks`.
     let mined = metrics.spreads.len() as u64;
     let stale = metrics.stale(in_main, scenario.run.settle_blocks);
     let column = |k: usize| metrics.propagation(k);
 
-    let cdf_csv = to_csv_bytes(CDF_PERCENTS.iter().enumerate().map(|(k, &percent)| {
-        let c = column(k);
-        PropagationCdfRow {
-            percent_of_nodes: percent,
-            blocks: c.blocks,
-            median_ms: Fixed(c.median_ms),
-            mean_ms: Fixed(c.mean_ms),
-            p90_ms: Fixed(c.p90_ms),
-        }
-    }));
+    write_csv(
+        sink,
+        CDF_PERCENTS.iter().enumerate().map(|(k, &percent)| {
+            let c = column(k);
+            PropagationCdfRow {
+                percent_of_nodes: percent,
+                blocks: c.blocks,
+                median_ms: Fixed(c.median_ms),
+                mean_ms: Fixed(c.mean_ms),
+                p90_ms: Fixed(c.p90_ms),
+            }
+        }),
+    )?;
 
     let main_height = store.get(best).height;
     let mean_block_interval_s = if main_height == 0 {
@@ -212,13 +251,16 @@ pub fn render<O: AsRef<Metrics>>(scenario: &Scenario, outcome: &Outcome<O>) -> R
             }
         })
         .collect::<Vec<MinerShare>>();
-    let miners_csv = to_csv_bytes(miners_detail.iter().map(|m| MinerRow {
-        node: m.node.clone(),
-        hash_share: Fixed(m.hash_share),
-        blocks_mined: m.blocks_mined,
-        blocks_in_main_chain: m.blocks_in_main_chain,
-        revenue_share: Fixed(m.revenue_share),
-    }));
+    write_csv(
+        sink,
+        miners_detail.iter().map(|m| MinerRow {
+            node: m.node.clone(),
+            hash_share: Fixed(m.hash_share),
+            blocks_mined: m.blocks_mined,
+            blocks_in_main_chain: m.blocks_in_main_chain,
+            revenue_share: Fixed(m.revenue_share),
+        }),
+    )?;
 
     let run_view = RunView {
         scenario,
@@ -237,13 +279,11 @@ pub fn render<O: AsRef<Metrics>>(scenario: &Scenario, outcome: &Outcome<O>) -> R
     affected.sort_unstable();
     affected.dedup();
 
-    let (transactions, tx_files) = match &outcome.payments {
-        Some(t) => {
-            let (s, files) =
-                super::transactions::render_transactions(t, store, best, in_main, metrics, names);
-            (Some(s), files)
-        }
-        None => (None, Vec::new()),
+    let transactions = match &outcome.payments {
+        Some(t) => Some(super::transactions::render_transactions(
+            t, store, best, in_main, metrics, names, sink,
+        )?),
+        None => None,
     };
 
     let summary = Summary {
@@ -274,6 +314,7 @@ pub fn render<O: AsRef<Metrics>>(scenario: &Scenario, outcome: &Outcome<O>) -> R
             count: metrics.reorgs.len() as u64,
             max_depth: metrics.reorgs.iter().map(|r| r.depth).max().unwrap_or(0),
             nodes_affected: affected.len() as u64,
+            refused_below_prune_depth: store.blocks_refused_below_pruned(),
         },
         rejected: RejectReason::ALL
             .iter()
@@ -297,19 +338,11 @@ pub fn render<O: AsRef<Metrics>>(scenario: &Scenario, outcome: &Outcome<O>) -> R
     let mut summary_json = serde_json::to_vec_pretty(&summary).expect("the summary serializes");
     summary_json.push(b'\n');
 
-    let mut files = vec![
-        ("blocks.csv", blocks_csv),
-        ("propagation.csv", propagation_csv),
-        ("propagation_cdf.csv", cdf_csv),
-        ("reorgs.csv", reorgs_csv),
-        ("miners.csv", miners_csv),
-    ];
-    files.extend(tx_files);
     if let Some(csv) = attack_csv {
-        files.push(("attack.csv", csv));
+        write_bytes(sink, "attack.csv", &csv)?;
     }
-    files.push(("summary.json", summary_json));
-    Rendered { summary, files }
+    write_bytes(sink, "summary.json", &summary_json)?;
+    Ok(summary)
 }
 
 /// Hex SHA-256 of `bytes`.

@@ -9,6 +9,7 @@ pub mod invalid_data;
 pub mod outcome;
 pub mod report;
 pub mod rows;
+pub mod sink;
 pub mod trace;
 pub mod transactions;
 

@@ -12,7 +12,8 @@ use serde::Serialize;
 use crate::chain::{BlockId, BlockStore};
 use crate::observe::metrics::{Metrics, Spread, spread_of};
 use crate::payments::Payments;
-use crate::results::rows::{Fixed, MempoolRow, Millis, TransactionRow, to_csv_bytes, writer};
+use crate::results::rows::{Fixed, MempoolRow, Millis, TransactionRow};
+use crate::results::sink::{Sink, write_csv};
 
 /// The `transactions` section of `summary.json`.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -39,7 +40,11 @@ pub struct TransactionSummary {
     pub max_mempool_bytes: u64,
 }
 
-/// Renders the workload's files and summary.
+/// Renders the workload's files into `sink` and returns its summary.
+///
+/// # Errors
+///
+/// The sink's first I/O error.
 pub fn render_transactions(
     t: &Payments,
     store: &BlockStore,
@@ -47,7 +52,8 @@ pub fn render_transactions(
     in_main: &[bool],
     metrics: &Metrics,
     names: &[String],
-) -> (TransactionSummary, Vec<(&'static str, Vec<u8>)>) {
+    sink: &mut dyn Sink,
+) -> std::io::Result<TransactionSummary> {
     let pool = &t.pool;
     let tip_height = store.get(best).height;
     // Where each transaction sits in the final main chain.
@@ -61,8 +67,7 @@ pub fn render_transactions(
     let mut latencies = Vec::new();
     let mut fee_rates = Vec::new();
     let mut fees = 0u64;
-    let mut w = writer::<TransactionRow, _>(Vec::new()).expect("writing to memory cannot fail");
-    for (i, e) in pool.txs().iter().enumerate() {
+    let rows = pool.txs().iter().enumerate().map(|(i, e)| {
         let rate = e.fee.0 as f64 / f64::from(e.size);
         let (height, confirmations, latency) = match confirmed_in[i] {
             Some(b) => {
@@ -79,7 +84,7 @@ pub fn render_transactions(
             }
             None => (None, 0, None),
         };
-        w.serialize(TransactionRow {
+        TransactionRow {
             txid: e.txid.to_string(),
             created_ms: Millis::from_micros(e.created.as_micros()),
             submitted_to: names[e.source.index()].clone(),
@@ -90,17 +95,19 @@ pub fn render_transactions(
             confirmed_height: height,
             confirmations_at_end: confirmations,
             confirmation_latency_ms: latency,
-        })
-        .expect("writing to memory cannot fail");
-    }
-    let transactions_csv = w.into_inner().expect("flushing to memory cannot fail");
+        }
+    });
+    write_csv(sink, rows)?;
 
-    let mempool_csv = to_csv_bytes(metrics.mempool.iter().map(|s| MempoolRow {
-        time_ms: Millis::from_micros(s.time.as_micros()),
-        node: names[s.node.index()].clone(),
-        txs: s.txs,
-        bytes: s.bytes,
-    }));
+    write_csv(
+        sink,
+        metrics.mempool.iter().map(|s| MempoolRow {
+            time_ms: Millis::from_micros(s.time.as_micros()),
+            node: names[s.node.index()].clone(),
+            txs: s.txs,
+            bytes: s.bytes,
+        }),
+    )?;
 
     let confirmed = latencies.len() as u64;
     let elapsed_s = store.get(best).meta.mined_at.as_secs_f64();
@@ -117,5 +124,5 @@ pub fn render_transactions(
         max_mempool_txs: metrics.mempool.iter().map(|s| s.txs).max().unwrap_or(0),
         max_mempool_bytes: metrics.mempool.iter().map(|s| s.bytes).max().unwrap_or(0),
     };
-    (summary, vec![("transactions.csv", transactions_csv), ("mempool.csv", mempool_csv)])
+    Ok(summary)
 }

@@ -162,6 +162,9 @@ pub struct ChainSpec {
     pub genesis_time: u32,
     /// Easiest allowed target.
     pub pow_limit_bits: CompactTarget,
+    /// Depth below the most-work tip at which blocks become final and are pruned; a reorg
+    /// deeper than this is refused.
+    pub prune_depth: u32,
 }
 
 /// Mining settings.

@@ -199,6 +199,11 @@ pub struct RawChain {
     pub genesis_time: Option<u32>,
     /// The easiest target allowed, in compact form.
     pub pow_limit_bits: Option<u32>,
+    /// Depth below the most-work tip at which block bodies, undo data and verified
+    /// signatures are dropped (left out of the resolved scenario when not given, so results
+    /// folders of scenarios without it are unchanged).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub prune_depth: Option<u32>,
 }
 
 /// `[mining]`

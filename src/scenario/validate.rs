@@ -18,6 +18,7 @@ use super::{
     RelaySpec, RunSpec, Scenario, ScenarioError,
 };
 use crate::chain::CompactTarget;
+use crate::chain::store::{DEFAULT_PRUNE_DEPTH, MIN_PRUNE_DEPTH};
 use crate::mining::pools;
 use crate::network::latency::{Jitter, LinkLatencySpec, MessageLatency};
 use crate::network::presets;
@@ -205,6 +206,17 @@ pub fn validate(
         "chain.max_block_size_bytes",
         max_block_size_bytes,
         "must be at least 1000 bytes (a header and a coinbase must fit)",
+    )?;
+    // Not inserted into the resolved scenario when absent: manifests stay as they were.
+    let prune_depth = raw.chain.prune_depth.unwrap_or(DEFAULT_PRUNE_DEPTH);
+    origin.check(
+        prune_depth >= MIN_PRUNE_DEPTH,
+        "chain.prune_depth",
+        prune_depth,
+        format!(
+            "must be at least {MIN_PRUNE_DEPTH}: blocks this deep below the tip are final and \
+             pruned, and mempools and attackers' private chains work within that depth"
+        ),
     )?;
     let genesis_time = *raw.chain.genesis_time.get_or_insert(1_231_006_505);
     let pow_limit_bits = CompactTarget(*raw.chain.pow_limit_bits.get_or_insert(0x207f_ffff));
@@ -549,6 +561,7 @@ pub fn validate(
             max_block_size_bytes,
             genesis_time,
             pow_limit_bits,
+            prune_depth,
         },
         mining: MiningSpec {
             mode,

@@ -146,7 +146,7 @@ impl<O: Observer, M: Monitor> World<O, M> {
         let (params, bits) = consensus_params(scenario);
         let nodes_n = scenario.network.nodes;
         let (genesis, funded) = payments::genesis(scenario, &streams, &params, bits);
-        let store = BlockStore::new(genesis, params);
+        let store = BlockStore::new(genesis, params).with_prune_depth(scenario.chain.prune_depth);
         let population = population::assemble(scenario, network(scenario, &streams)?, &streams)
             .map_err(|source| BuildError::Population { origin: origin.clone(), source })?;
         let network = population.network;
