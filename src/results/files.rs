@@ -347,7 +347,11 @@ pub fn render_into<O: AsRef<Metrics>>(
 
 /// Hex SHA-256 of `bytes`.
 pub fn sha256_hex(bytes: &[u8]) -> String {
-    let digest: [u8; 32] = Sha256::digest(bytes).into();
+    hex(&Sha256::digest(bytes))
+}
+
+/// A digest in lowercase hex, as manifests list it.
+pub fn hex(digest: &[u8]) -> String {
     digest.iter().map(|b| format!("{b:02x}")).collect()
 }
 

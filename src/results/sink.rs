@@ -102,9 +102,21 @@ impl FolderSink {
 }
 
 /// A writer that hashes what passes through it.
-struct Hashing<W> {
+pub(super) struct Hashing<W> {
     inner: W,
     hasher: Sha256,
+}
+
+impl<W> Hashing<W> {
+    /// Hashes what is written to `inner`.
+    pub(super) fn new(inner: W) -> Hashing<W> {
+        Hashing { inner, hasher: Sha256::new() }
+    }
+
+    /// The inner writer, and the hex SHA-256 of everything written through.
+    pub(super) fn finish(self) -> (W, String) {
+        (self.inner, super::files::hex(&self.hasher.finalize()))
+    }
 }
 
 impl<W: Write> Write for Hashing<W> {
@@ -133,19 +145,18 @@ impl Sink for FolderSink {
         let tmp = self.dir.join(format!(".{name}.tmp.{}", std::process::id()));
         let result = (|| {
             let file = File::create(&tmp)?;
-            let mut out = Hashing { inner: BufWriter::new(file), hasher: Sha256::new() };
+            let mut out = Hashing::new(BufWriter::new(file));
             fill(&mut out)?;
             out.flush()?;
-            let digest: [u8; 32] = out.hasher.finalize().into();
-            let file = out.inner.into_inner().map_err(io::IntoInnerError::into_error)?;
+            let (buffered, digest) = out.finish();
+            let file = buffered.into_inner().map_err(io::IntoInnerError::into_error)?;
             file.sync_all()?;
             std::fs::rename(&tmp, &path)?;
             Ok(digest)
         })();
         match result {
             Ok(digest) => {
-                let hex = digest.iter().map(|b| format!("{b:02x}")).collect();
-                self.digests.insert(name.to_string(), hex);
+                self.digests.insert(name.to_string(), digest);
                 Ok(())
             }
             Err(e) => {

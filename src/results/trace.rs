@@ -13,38 +13,19 @@
 //! eight hex digits of the hash), `height`, `detail` (`key=value` pairs).
 
 use std::fs::File;
-use std::io::{BufWriter, Write};
+use std::io::BufWriter;
 use std::path::{Path, PathBuf};
-
-use sha2::{Digest, Sha256};
 
 use crate::chain::{BlockId, BlockStore};
 use crate::id::NodeId;
 use crate::network::message::MessageKind;
 use crate::observe::{KeepReason, Observer, Record, TipOutcome};
 use crate::results::rows::{self, TraceRow};
+use crate::results::sink::Hashing;
 use crate::time::SimTime;
 
 /// The trace's file name in a results folder.
 pub const TRACE_CSV: &str = "trace.csv";
-
-/// Passes bytes on and hashes them.
-struct Hashing<W: Write> {
-    inner: W,
-    hasher: Sha256,
-}
-
-impl<W: Write> Write for Hashing<W> {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        let n = self.inner.write(buf)?;
-        self.hasher.update(&buf[..n]);
-        Ok(n)
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        self.inner.flush()
-    }
-}
 
 /// Streams `trace.csv`.
 pub struct Tracer {
@@ -83,8 +64,7 @@ impl Tracer {
         let path = dir.join(TRACE_CSV);
         let tmp = dir.join(format!(".{TRACE_CSV}.tmp.{}", std::process::id()));
         let file = File::create(&tmp).map_err(|e| named(e, &tmp))?;
-        let hashing =
-            Hashing { inner: BufWriter::with_capacity(1 << 20, file), hasher: Sha256::new() };
+        let hashing = Hashing::new(BufWriter::with_capacity(1 << 20, file));
         // Built before the header is written, so that a failure removes the temporary file.
         let mut tracer = Tracer { names, out: None, tmp, path, error: None };
         let out = rows::writer::<TraceRow, _>(hashing).map_err(|e| named(e.into(), &tracer.tmp))?;
@@ -140,12 +120,11 @@ impl Tracer {
                 return Err(e);
             }
             let hashing = out.into_inner().map_err(|e| e.into_error())?;
-            let Hashing { inner, hasher } = hashing;
-            let file = inner.into_inner().map_err(|e| e.into_error())?;
+            let (buffered, digest) = hashing.finish();
+            let file = buffered.into_inner().map_err(|e| e.into_error())?;
             file.sync_all()?;
             std::fs::rename(&self.tmp, &self.path)?;
-            let digest: [u8; 32] = hasher.finalize().into();
-            Ok(digest.iter().map(|b| format!("{b:02x}")).collect::<String>())
+            Ok(digest)
         })();
         result
             .map(|digest| (TRACE_CSV.to_string(), digest))

@@ -15,12 +15,13 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
 use super::journal::RunRecord;
 use super::spec::{SweepSpec, point_coordinates, run_seed};
 use super::stats::{Summary, summarize_proportion, summarize_values};
 use super::{Metric, POINTS_CSV, RUNS_CSV, SweepError};
+/// SHA-256 of bytes in lowercase hex, the same digest run manifests use.
+pub use crate::results::files::sha256_hex;
 use crate::results::rows::{
     self, SWEEP_POINT_COLUMN, Shortest, SweepCell, SweepPointStats, SweepRunKey,
 };
@@ -231,12 +232,6 @@ fn cell(value: &toml::Value) -> String {
         toml::Value::Datetime(d) => d.to_string(),
         other => toml_to_json(other).to_string(),
     }
-}
-
-/// SHA-256 of `bytes`, in lowercase hex.
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    let digest = Sha256::digest(bytes);
-    digest.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Writes `bytes` to `path` atomically: a hidden temporary beside it, fsync, rename.

@@ -662,10 +662,10 @@ fn a_banned_connection_carries_no_message_sent_after_the_ban_either_way() {
     run(&scenario("attacks/invalid-peer.toml"), &out, &["--trace"]);
     let trace = rows(&out, "trace.csv");
     let time = |r: &BTreeMap<String, String>| r["time_us"].parse::<u64>().unwrap();
-    let bans: BTreeMap<(String, String), u64> = trace
+    let bans: BTreeMap<(&str, &str), u64> = trace
         .iter()
         .filter(|r| r["event"] == "banned")
-        .map(|r| ((r["node"].clone(), r["peer"].clone()), time(r)))
+        .map(|r| ((r["node"].as_str(), r["peer"].as_str()), time(r)))
         .collect();
     assert!(bans.len() >= 10, "{} bans", bans.len());
     let sent = trace.iter().filter(|r| r["event"] == "sent").count();
@@ -674,10 +674,8 @@ fn a_banned_connection_carries_no_message_sent_after_the_ban_either_way() {
         .iter()
         .filter(|r| r["event"] == "sent")
         .filter(|r| {
-            let (a, b) = (r["node"].clone(), r["peer"].clone());
-            [(a.clone(), b.clone()), (b, a)]
-                .iter()
-                .any(|k| bans.get(k).is_some_and(|&t| time(r) > t))
+            let (a, b) = (r["node"].as_str(), r["peer"].as_str());
+            [(a, b), (b, a)].iter().any(|k| bans.get(k).is_some_and(|&t| time(r) > t))
         })
         .take(3)
         .collect();

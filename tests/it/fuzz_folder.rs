@@ -3,6 +3,8 @@
 //! UTF-8, hostile cell texts. Shared by the fuzz targets for run folders
 //! (`fuzz_results`) and sweep folders (`fuzz_sweeps`).
 
+use std::path::Path;
+
 use proptest::prelude::*;
 use proptest::sample::Index;
 
@@ -213,6 +215,26 @@ pub fn apply(folder: &mut Folder, d: &Damage, only: &[&str]) {
             folder[k].1.splice(at..at, bytes.iter().copied());
         }
     }
+}
+
+/// The files of the folder `dir` (figures left out: they are outputs), by path relative to
+/// it, sorted.
+pub fn read_folder(dir: &Path) -> Folder {
+    fn walk(dir: &Path, base: &Path, out: &mut Folder) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                walk(&path, base, out);
+            } else if !matches!(path.extension().and_then(|e| e.to_str()), Some("png" | "svg")) {
+                let name = path.strip_prefix(base).unwrap().to_string_lossy().to_string();
+                out.push((name, std::fs::read(&path).unwrap()));
+            }
+        }
+    }
+    let mut out = Folder::new();
+    walk(dir, dir, &mut out);
+    out.sort();
+    out
 }
 
 /// Writes `folder` into a fresh temporary folder.

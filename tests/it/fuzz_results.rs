@@ -19,7 +19,9 @@ use proptest::prelude::*;
 use proptest::sample::Index;
 
 use crate::fuzz_common as common;
-use crate::fuzz_folder::{Folder, apply, cells, damage, join, join_cells, lines, write};
+use crate::fuzz_folder::{
+    Folder, apply, cells, damage, join, join_cells, lines, read_folder, write,
+};
 use crate::support::{forksim_ok, stderr};
 
 /// Inputs per run of each target.
@@ -41,17 +43,7 @@ fn originals() -> &'static [Folder; 2] {
                 args.extend(["--set", s]);
             }
             forksim_ok(&args);
-            let mut files: Folder = std::fs::read_dir(&out)
-                .unwrap()
-                .map(|e| e.unwrap().path())
-                .filter(|p| !matches!(p.extension().and_then(|e| e.to_str()), Some("png" | "svg")))
-                .map(|p| {
-                    (
-                        p.file_name().unwrap().to_string_lossy().to_string(),
-                        std::fs::read(&p).unwrap(),
-                    )
-                })
-                .collect();
+            let mut files = read_folder(&out);
             // Long tables are cut to their first rows (still a real file's rows): a damaged
             // row is found as well in 80 rows as in 1,000, and much faster.
             for (name, bytes) in &mut files {
@@ -60,7 +52,6 @@ fn originals() -> &'static [Folder; 2] {
                     *bytes = join(&l[..l.len().min(80)]);
                 }
             }
-            files.sort();
             files
         };
         let forks = run(

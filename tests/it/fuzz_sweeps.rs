@@ -17,7 +17,7 @@ use proptest::prelude::*;
 use proptest::sample::Index;
 
 use crate::fuzz_common as common;
-use crate::fuzz_folder::{Folder, apply, damage, write};
+use crate::fuzz_folder::{Folder, apply, damage, read_folder, write};
 use crate::support::{forksim_ok, root, stderr};
 
 /// Inputs per run of each target.
@@ -36,25 +36,6 @@ struct Originals {
     whole: [Folder; 2],
     /// The race sweep run as shards 1/2 and 2/2.
     shards: [Folder; 2],
-}
-
-/// A folder's files (figures left out: they are outputs), by path relative to it.
-fn files(dir: &Path) -> Folder {
-    fn walk(dir: &Path, base: &Path, out: &mut Folder) {
-        for entry in std::fs::read_dir(dir).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                walk(&path, base, out);
-            } else if !matches!(path.extension().and_then(|e| e.to_str()), Some("png" | "svg")) {
-                let name = path.strip_prefix(base).unwrap().to_string_lossy().to_string();
-                out.push((name, std::fs::read(&path).unwrap()));
-            }
-        }
-    }
-    let mut out = Folder::new();
-    walk(dir, dir, &mut out);
-    out.sort();
-    out
 }
 
 fn originals() -> &'static Originals {
@@ -96,7 +77,7 @@ fn originals() -> &'static Originals {
                 args.extend(["--shard", s]);
             }
             forksim_ok(&args);
-            files(&dir)
+            read_folder(&dir)
         };
         let whole = [sweep(&race_file, "race", None), sweep(&network_file, "network", None)];
         for name in ["points.csv", "runs.csv", "sweep.json", "reference.csv"] {
