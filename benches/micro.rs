@@ -1,10 +1,12 @@
-//! Micro-benchmarks of the hot paths: the event queue, header proof-of-work checks and
-//! nonce grinding. Whole-run figures come from `forksim bench`.
+//! Micro-benchmarks of the hot paths: the event queue, header proof-of-work checks, nonce
+//! grinding, and the VRF a slot leader proves and every node verifies. Whole-run figures
+//! come from `forksim bench`.
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use forksim::chain::block::{Header, grind_nonce};
 use forksim::chain::validate::check_header_pow;
 use forksim::chain::{BlockHash, CompactTarget, ConsensusParams, U256};
+use forksim::consensus::vrf::{VrfKey, verify};
 use forksim::engine::EventQueue;
 use forksim::time::SimTime;
 use std::hint::black_box;
@@ -79,5 +81,17 @@ fn header(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, queue, header);
+fn vrf(c: &mut Criterion) {
+    let key = VrfKey::from_seed([6; 32]);
+    let input = 812u64.to_le_bytes();
+    c.bench_function("vrf evaluate", |b| b.iter(|| key.evaluate(black_box(&input))));
+    c.bench_function("vrf evaluate + prove", |b| b.iter(|| key.prove(black_box(&input))));
+    let (out, proof) = key.prove(&input);
+    let public = key.public();
+    c.bench_function("vrf verify", |b| {
+        b.iter(|| verify(&public, black_box(&input), &out, &proof).expect("a valid proof"))
+    });
+}
+
+criterion_group!(benches, queue, header, vrf);
 criterion_main!(benches);

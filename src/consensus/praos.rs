@@ -265,9 +265,9 @@ mod tests {
 
     /// The lottery with exactly uniform 53-bit stand-in outputs (a ChaCha stream stands in
     /// for the VRF, whose outputs are uniform: see `vrf::tests`), over 200,000 slots for each
-    /// of five stake splits. The stand-in is needed because of cost. One VRF evaluation took
-    /// 159 µs here (`vrf_cost`, on a loaded machine), so 10^6 real evaluations would take
-    /// minutes. `real_vrf_lottery_end_to_end` runs the same checks on real proofs over fewer
+    /// of five stake splits. The stand-in is needed because of cost. One VRF evaluation takes
+    /// 84 µs here (`cargo bench --bench micro -- vrf`, median, idle machine), so 10^6 real
+    /// evaluations would take minutes. `real_vrf_lottery_end_to_end` runs the same checks on real proofs over fewer
     /// slots. Per split: a χ² goodness-of-fit test over all 2^n leader sets
     /// (probability Π_{i∈S} φ_i Π_{i∉S} (1 − φ_i)), which includes the empty set with
     /// probability 1 − f; across splits: a χ² test of the empty-slot count against 1 − f

@@ -316,28 +316,4 @@ mod tests {
         let chi2: f64 = bins.iter().map(|&o| (f64::from(o) - expected).powi(2) / expected).sum();
         assert!(chi2 < 37.70, "chi2 {chi2} bins {bins:?}");
     }
-
-    /// The cost of the VRF on this machine (wall time, so not part of the normal suite):
-    /// `cargo test --release --lib vrf_cost -- --ignored --nocapture`.
-    #[test]
-    #[ignore = "timing only"]
-    fn vrf_cost() {
-        let k = key(6);
-        let n = 2_000u32;
-        let start = std::time::Instant::now();
-        let outs: Vec<_> = (0..n).map(|i| k.evaluate(&i.to_le_bytes())).collect();
-        let evaluate = start.elapsed().as_secs_f64() * 1e6 / f64::from(n);
-        let start = std::time::Instant::now();
-        let proofs: Vec<_> = (0..n).map(|i| k.prove(&i.to_le_bytes())).collect();
-        let prove = start.elapsed().as_secs_f64() * 1e6 / f64::from(n);
-        let start = std::time::Instant::now();
-        for (i, (out, proof)) in proofs.iter().enumerate() {
-            verify(&k.public(), &(i as u32).to_le_bytes(), out, proof).unwrap();
-        }
-        let check = start.elapsed().as_secs_f64() * 1e6 / f64::from(n);
-        assert_eq!(outs[7], proofs[7].0);
-        println!(
-            "vrf per op: evaluate {evaluate:.1} us, evaluate+prove {prove:.1} us, verify {check:.1} us"
-        );
-    }
 }
