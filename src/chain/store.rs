@@ -613,6 +613,13 @@ impl BlockStore {
         stored.block = Arc::new(pruned);
     }
 
+    /// Returns the block [`BlockStore::prune_through`] last made final (genesis before any):
+    /// the final chain runs through it, so a block at or below the pruned height is in the
+    /// final chain exactly when it is this block's ancestor.
+    pub fn last_final(&self) -> BlockId {
+        self.last_final
+    }
+
     /// Returns the height at and below which blocks are pruned (0 before any pruning).
     pub fn pruned_height(&self) -> u32 {
         self.pruned_height
