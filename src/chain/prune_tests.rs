@@ -42,6 +42,18 @@ fn load(name: &str, sets: &[&str]) -> scenario::Scenario {
     scenario::load(&path, &overrides, None).unwrap()
 }
 
+/// `quickstart.toml` on 20 nodes for `blocks` blocks, pruning `depth` deep.
+fn small_quickstart(blocks: u32, depth: u32) -> scenario::Scenario {
+    load(
+        "quickstart.toml",
+        &[
+            &format!("run.blocks={blocks}"),
+            "network.nodes=20",
+            &format!("chain.prune_depth={depth}"),
+        ],
+    )
+}
+
 /// Blocks above `height`, on any branch.
 fn blocks_above(store: &BlockStore, height: u32) -> usize {
     store.ids().filter(|&id| store.get(id).height > height).count()
@@ -117,15 +129,7 @@ fn a_long_run_without_payments_keeps_undo_data_of_recent_blocks_only() {
 #[test]
 fn a_scenario_prune_depth_bounds_what_the_store_keeps() {
     let depth = crate::chain::store::MIN_PRUNE_DEPTH;
-    let blocks = 4 * depth;
-    let s = load(
-        "quickstart.toml",
-        &[
-            &format!("run.blocks={blocks}"),
-            "network.nodes=20",
-            &format!("chain.prune_depth={depth}"),
-        ],
-    );
+    let s = small_quickstart(4 * depth, depth);
     let sim = run_with(&s, Peaks::default(), None).unwrap();
     let store = &sim.store;
     assert_eq!(store.prune_depth(), depth);
@@ -201,14 +205,7 @@ impl AsRef<crate::observe::metrics::Metrics> for Held {
 fn a_long_run_holds_rows_and_bodies_of_recent_blocks_only() {
     let depth = crate::chain::store::MIN_PRUNE_DEPTH;
     let blocks = 10 * depth;
-    let s = load(
-        "quickstart.toml",
-        &[
-            &format!("run.blocks={blocks}"),
-            "network.nodes=20",
-            &format!("chain.prune_depth={depth}"),
-        ],
-    );
+    let s = small_quickstart(blocks, depth);
     let metrics = crate::observe::metrics::Metrics::for_scenario(&s);
     let sim = run_with(&s, Held { metrics, rows: 0, bodies: 0 }, None).unwrap();
     let bound = depth as usize + 30;
