@@ -120,9 +120,8 @@ pub fn run_case(case: &Case, runs: usize) -> Result<Measurement, RunError> {
         let rendered = render(&scenario, &outcome);
         wall_s.push(start.elapsed().as_secs_f64());
         events = outcome.stats.events;
-        let spreads = &outcome.observer.spreads;
-        pow_checks =
-            spreads.iter().map(|s| u64::from(s.holders)).sum::<u64>() - spreads.len() as u64;
+        let metrics = &outcome.observer;
+        pow_checks = metrics.holders_total() - metrics.spreads.len() as u64;
         payments = outcome.payments.as_ref().map_or(0, |t| t.wallets.created);
         signatures = outcome.store.sigcache().verifications();
         std::hint::black_box(rendered);

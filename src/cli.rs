@@ -362,6 +362,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
             }
             let staging = stage(&out_dir)?;
             let mut watchers = Watchers::new(&scenario, html);
+            watchers.metrics.spill_into(staging.dir());
             if trace {
                 watchers.tracer = Some(
                     Tracer::create(staging.dir(), scenario.node_names.clone())
@@ -569,6 +570,7 @@ fn replay(results: &Path) -> Result<(), Failure> {
             // A page or a trace is part of the run when the manifest lists one.
             let html = expected.contains_key(crate::replay_page::FILE_NAME);
             let mut watchers = Watchers::new(&scenario, html);
+            watchers.metrics.spill_into(staging.dir());
             if expected.contains_key(TRACE_CSV) {
                 watchers.tracer = Some(
                     Tracer::create(&scratch, scenario.node_names.clone())

@@ -42,6 +42,18 @@ fn load(name: &str, sets: &[&str]) -> scenario::Scenario {
     scenario::load(&path, &overrides, None).unwrap()
 }
 
+/// `quickstart.toml` on 20 nodes for `blocks` blocks, pruning `depth` deep.
+fn small_quickstart(blocks: u32, depth: u32) -> scenario::Scenario {
+    load(
+        "quickstart.toml",
+        &[
+            &format!("run.blocks={blocks}"),
+            "network.nodes=20",
+            &format!("chain.prune_depth={depth}"),
+        ],
+    )
+}
+
 /// Blocks above `height`, on any branch.
 fn blocks_above(store: &BlockStore, height: u32) -> usize {
     store.ids().filter(|&id| store.get(id).height > height).count()
@@ -117,15 +129,7 @@ fn a_long_run_without_payments_keeps_undo_data_of_recent_blocks_only() {
 #[test]
 fn a_scenario_prune_depth_bounds_what_the_store_keeps() {
     let depth = crate::chain::store::MIN_PRUNE_DEPTH;
-    let blocks = 4 * depth;
-    let s = load(
-        "quickstart.toml",
-        &[
-            &format!("run.blocks={blocks}"),
-            "network.nodes=20",
-            &format!("chain.prune_depth={depth}"),
-        ],
-    );
+    let s = small_quickstart(4 * depth, depth);
     let sim = run_with(&s, Peaks::default(), None).unwrap();
     let store = &sim.store;
     assert_eq!(store.prune_depth(), depth);
@@ -166,4 +170,64 @@ fn a_reorg_deeper_than_the_prune_depth_is_refused_and_counted_without_a_crash() 
     assert!(deepest <= depth, "a reorg of {deepest} blocks went through");
     let bad_prev = sim.observer.rejected[crate::chain::RejectReason::BadPrevBlk.index()];
     assert!(bad_prev > 0, "peers rejected the refused branch's blocks");
+}
+
+/// The metrics of a run, with the largest counts of what they and the store hold per block.
+struct Held {
+    metrics: crate::observe::metrics::Metrics,
+    /// Mined blocks whose rows were still held.
+    rows: usize,
+    /// Blocks holding a body of their own.
+    bodies: usize,
+}
+
+impl Observer for Held {
+    fn wants_messages(&self) -> bool {
+        self.metrics.wants_messages()
+    }
+
+    fn record(&mut self, record: &Record, store: &BlockStore) {
+        self.metrics.record(record, store);
+        if let Record::BlockMined { .. } = record {
+            self.rows = self.rows.max(self.metrics.rows_held().0);
+            self.bodies = self.bodies.max(store.bodies_held());
+        }
+    }
+}
+
+impl AsRef<crate::observe::metrics::Metrics> for Held {
+    fn as_ref(&self) -> &crate::observe::metrics::Metrics {
+        &self.metrics
+    }
+}
+
+#[test]
+fn a_long_run_holds_rows_and_bodies_of_recent_blocks_only() {
+    let depth = crate::chain::store::MIN_PRUNE_DEPTH;
+    let blocks = 10 * depth;
+    let s = small_quickstart(blocks, depth);
+    let metrics = crate::observe::metrics::Metrics::for_scenario(&s);
+    let sim = run_with(&s, Held { metrics, rows: 0, bodies: 0 }, None).unwrap();
+    let bound = depth as usize + 30;
+    let held = &sim.observer;
+    assert!(held.rows <= bound, "rows of {} blocks held at once (bound {bound})", held.rows);
+    // Stale blocks keep their coinbase (a late compact-block exchange reads its size).
+    let stale = sim.main_chain.in_main.iter().filter(|&&m| !m).count();
+    assert!(
+        held.bodies <= bound + stale,
+        "{} blocks held bodies at once (bound {bound} and {stale} stale blocks)",
+        held.bodies
+    );
+    assert_eq!(held.metrics.late_holds(), 0, "a row changed after it was written out");
+    // Every row is in its file all the same, written out or rendered at the end.
+    let rendered = crate::results::files::render(&s, &sim);
+    let lines = |name: &str| {
+        let (_, bytes) = rendered.files.iter().find(|(n, _)| *n == name).expect("rendered");
+        bytes.iter().filter(|&&b| b == b'\n').count()
+    };
+    let mined = held.metrics.spreads.len();
+    assert!(mined >= blocks as usize && held.rows < mined / 5);
+    assert_eq!(lines("blocks.csv"), mined + 1);
+    assert_eq!(lines("propagation.csv"), mined + 1);
+    assert_eq!(lines("reorgs.csv") as u64, held.metrics.reorg_counts().count + 1);
 }

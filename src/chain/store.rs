@@ -22,10 +22,10 @@
 //! **Pruning.** A long run would otherwise keep every block body, every block's undo data and
 //! every verified signature. [`BlockStore::prune_through`] makes a block and everything at or
 //! below its height final, as a pruned Bitcoin Core node does with its block and undo files:
-//! their transactions are folded into the block's [`Filler`], so its transaction count and
-//! encoded size stay what they were (a stale block keeps its coinbase, whose size a late
-//! compact-block exchange reads; every node has the final chain's blocks, so none asks for
-//! those again), their undo data is dropped, and the
+//! a final-chain block's body is dropped (every node has it, so none asks for it again; its
+//! header, transaction count and encoded size stay in the [`StoredBlock`]), a stale block's
+//! transactions after the coinbase are folded into its [`Filler`] (a late compact-block
+//! exchange reads the coinbase's size), their undo data is dropped, and the
 //! signature-cache entries of the final main chain's transactions are forgotten. Headers and
 //! every per-block fact (height, work, median time past, size, miner) stay. The cursor then
 //! never goes below that height: a block whose branch leaves the final chain below it is
@@ -36,6 +36,8 @@
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BinaryHeap};
 use std::sync::Arc;
+
+use rustc_hash::FxHashMap;
 
 use crate::chain::block::{Block, Filler, Header, grind_nonce};
 use crate::chain::hash::BlockHash;
@@ -77,8 +79,15 @@ pub struct BlockMeta {
 /// A block together with the facts derived from it and its ancestors.
 #[derive(Clone, Debug)]
 pub struct StoredBlock {
-    /// The block itself, shared.
+    /// The block itself, shared. Once pruned as part of the final chain (see
+    /// [`BlockStore::prune_through`]) it is one empty placeholder shared by every such
+    /// block: read its header with [`StoredBlock::header`] and its size and transaction
+    /// count from [`StoredBlock::size_bytes`] and [`StoredBlock::tx_count`], which stay.
     pub block: Arc<Block>,
+    /// Its header (kept when the body is gone).
+    header: Header,
+    /// Transactions, coinbase and filler included.
+    pub tx_count: u32,
     /// Its header hash.
     pub hash: BlockHash,
     /// Number of blocks between it and genesis (genesis is 0).
@@ -100,7 +109,7 @@ pub struct StoredBlock {
 impl StoredBlock {
     /// Returns the block's header.
     pub fn header(&self) -> &Header {
-        &self.block.header
+        &self.header
     }
 }
 
@@ -123,7 +132,7 @@ pub enum InsertError {
 pub struct BlockStore {
     params: ConsensusParams,
     blocks: Vec<StoredBlock>,
-    by_hash: BTreeMap<BlockHash, BlockId>,
+    by_hash: HashIndex,
     next_bits_cache: Vec<Option<CompactTarget>>,
     validity_cache: Vec<Option<Result<(), RejectReason>>>,
     scratch_times: Vec<u32>,
@@ -149,6 +158,48 @@ pub struct BlockStore {
     /// The most-work block a node accepted from a peer (see
     /// [`BlockStore::best_published`]).
     best_published: BlockId,
+    /// The body every pruned block of the final chain shares (see [`StoredBlock::block`]):
+    /// 144 bytes of header and empty body less per final block.
+    final_body: Arc<Block>,
+}
+
+/// Block ids by hash, for lookups only (nothing iterates it, so hash order cannot leak into
+/// a run): keyed by the hash's first 8 bytes, about 16 bytes per block instead of the 50 a
+/// `BTreeMap` of whole hashes takes, which a million-block run notices. The store keeps every
+/// block's whole hash, so a hit is confirmed against it; the rare second block whose first
+/// 8 bytes are taken goes to a small ordered map of whole hashes.
+#[derive(Debug, Default)]
+struct HashIndex {
+    by_prefix: FxHashMap<u64, BlockId>,
+    collisions: BTreeMap<BlockHash, BlockId>,
+}
+
+impl HashIndex {
+    fn prefix(hash: &BlockHash) -> u64 {
+        u64::from_le_bytes(hash.0[..8].try_into().expect("8 bytes"))
+    }
+
+    /// The block with `hash`; `hash_of` gives a stored block's whole hash.
+    fn get(&self, hash: &BlockHash, hash_of: impl Fn(BlockId) -> BlockHash) -> Option<BlockId> {
+        match self.by_prefix.get(&Self::prefix(hash)) {
+            Some(&id) if hash_of(id) == *hash => Some(id),
+            Some(_) => self.collisions.get(hash).copied(),
+            None => None,
+        }
+    }
+
+    /// Adds a block not indexed yet.
+    fn insert(&mut self, hash: BlockHash, id: BlockId, hash_of: impl Fn(BlockId) -> BlockHash) {
+        match self.by_prefix.entry(Self::prefix(&hash)) {
+            std::collections::hash_map::Entry::Vacant(e) => {
+                e.insert(id);
+            }
+            std::collections::hash_map::Entry::Occupied(e) => {
+                debug_assert_ne!(hash_of(*e.get()), hash, "a block is indexed once");
+                self.collisions.insert(hash, id);
+            }
+        }
+    }
 }
 
 /// Depth below the most-work tip at which blocks are pruned by default: Bitcoin Core's
@@ -195,7 +246,11 @@ impl BlockStore {
         let median_time_past = if params.median_time_span == 0 { 0 } else { genesis.header.time };
         let size_bytes = genesis.size_bytes();
         let utxo = UtxoSet::from_genesis(&genesis);
+        let final_body =
+            Arc::new(Block { header: genesis.header, txs: Vec::new(), filler: Filler::default() });
         let stored = StoredBlock {
+            header: genesis.header,
+            tx_count: genesis.tx_count(),
             block: Arc::new(genesis),
             hash,
             height: 0,
@@ -206,8 +261,8 @@ impl BlockStore {
             size_bytes,
             skip: None,
         };
-        let mut by_hash = BTreeMap::new();
-        by_hash.insert(hash, BlockId::GENESIS);
+        let mut by_hash = HashIndex::default();
+        by_hash.insert(hash, BlockId::GENESIS, |_| hash);
         BlockStore {
             params,
             blocks: vec![stored],
@@ -226,6 +281,7 @@ impl BlockStore {
             blocks_refused_below_pruned: 0,
             prune_depth: DEFAULT_PRUNE_DEPTH,
             best_published: BlockId::GENESIS,
+            final_body,
         }
     }
 
@@ -253,11 +309,10 @@ impl BlockStore {
     /// Does not validate: see [`BlockStore::validity`].
     pub fn insert(&mut self, block: Block, meta: BlockMeta) -> Result<BlockId, InsertError> {
         let hash = block.header.block_hash();
-        if let Some(&existing) = self.by_hash.get(&hash) {
+        if let Some(existing) = self.lookup(&hash) {
             return Err(InsertError::Duplicate(existing));
         }
-        let parent =
-            *self.by_hash.get(&block.header.prev_blockhash).ok_or(InsertError::UnknownParent)?;
+        let parent = self.lookup(&block.header.prev_blockhash).ok_or(InsertError::UnknownParent)?;
         let target = block.header.bits.to_target().map_err(|_| InsertError::BadCompact)?;
         let id =
             BlockId(u32::try_from(self.blocks.len()).expect("fewer than 2^32 blocks in one run"));
@@ -286,6 +341,8 @@ impl BlockStore {
         let skip = Some(self.ancestor(parent, skip_height(height)));
         let size_bytes = block.size_bytes();
         self.blocks.push(StoredBlock {
+            header: block.header,
+            tx_count: block.tx_count(),
             block: Arc::new(block),
             hash,
             height,
@@ -296,7 +353,8 @@ impl BlockStore {
             size_bytes,
             skip,
         });
-        self.by_hash.insert(hash, id);
+        let blocks = &self.blocks;
+        self.by_hash.insert(hash, id, |other| blocks[other.index()].hash);
         self.next_bits_cache.push(None);
         self.validity_cache.push(None);
         self.undo_cache.push(None);
@@ -329,7 +387,7 @@ impl BlockStore {
 
     /// Returns the id of the block with this hash, if stored.
     pub fn lookup(&self, hash: &BlockHash) -> Option<BlockId> {
-        self.by_hash.get(hash).copied()
+        self.by_hash.get(hash, |id| self.blocks[id.index()].hash)
     }
 
     /// Returns all ids in insertion order.
@@ -591,10 +649,16 @@ impl BlockStore {
                 self.sigcache.forget(txid, tx.inputs.len());
             }
         }
+        if on_final_chain {
+            // Every node has it and none asks for it again: header, size and count stay in
+            // the stored block.
+            stored.block = Arc::clone(&self.final_body);
+            return;
+        }
         // A stale block keeps its coinbase: a node that never had it may still ask for it,
         // and the compact-block refetch sizes read the coinbase's size.
         let block = &stored.block;
-        let kept = usize::from(!on_final_chain).min(block.txs.len());
+        let kept = 1;
         if block.txs.len() <= kept {
             return;
         }
@@ -611,6 +675,13 @@ impl BlockStore {
         debug_assert_eq!(pruned.size_bytes(), stored.size_bytes);
         debug_assert_eq!(pruned.tx_count(), block.tx_count());
         stored.block = Arc::new(pruned);
+    }
+
+    /// Returns the block [`BlockStore::prune_through`] last made final (genesis before any):
+    /// the final chain runs through it, so a block at or below the pruned height is in the
+    /// final chain exactly when it is this block's ancestor.
+    pub fn last_final(&self) -> BlockId {
+        self.last_final
     }
 
     /// Returns the height at and below which blocks are pruned (0 before any pruning).
@@ -638,6 +709,12 @@ impl BlockStore {
         let undo = self.undo_cache.iter().filter(|u| u.is_some()).count();
         let bodies = self.blocks.iter().filter(|b| b.block.txs.len() > 1).count();
         (undo, bodies)
+    }
+
+    /// Returns how many blocks hold a body of their own (not the final chain's shared empty
+    /// one): those above the pruned height, and stale ones (which keep their coinbase).
+    pub fn bodies_held(&self) -> usize {
+        self.blocks.iter().filter(|b| !Arc::ptr_eq(&b.block, &self.final_body)).count()
     }
 
     /// Returns the UTXO set after block `id` (the state a mempool on that tip checks
@@ -1033,6 +1110,28 @@ mod tests {
     }
 
     #[test]
+    fn hashes_sharing_their_first_bytes_are_told_apart() {
+        let hash = |first: u8, last: u8| {
+            let mut bytes = [0u8; 32];
+            bytes[0] = first;
+            bytes[31] = last;
+            BlockHash(bytes)
+        };
+        let hashes = [hash(1, 1), hash(1, 2), hash(2, 1), hash(1, 3)];
+        let of = |id: BlockId| hashes[id.index()];
+        let mut index = HashIndex::default();
+        for (i, h) in hashes.iter().enumerate().take(3) {
+            index.insert(*h, BlockId(i as u32), of);
+        }
+        assert_eq!(index.collisions.len(), 1, "the second hash with prefix 1 is kept whole");
+        for (i, h) in hashes.iter().enumerate().take(3) {
+            assert_eq!(index.get(h, of), Some(BlockId(i as u32)));
+        }
+        assert_eq!(index.get(&hashes[3], of), None, "same first bytes, unknown hash");
+        assert_eq!(index.get(&hash(9, 9), of), None);
+    }
+
+    #[test]
     fn validity_is_cached_and_invalidity_is_inherited() {
         let mut store = new_store(0);
         let good = extend(&mut store, BlockId::GENESIS, 1_010, 1);
@@ -1141,12 +1240,12 @@ mod tests {
         let time = store.get(main[4]).header().time + 5;
         let stale = extend(&mut store, main[4], time, 2);
         assert_eq!(store.validity(stale), Ok(()));
-        let facts = |store: &BlockStore| -> Vec<(u64, u64, u32)> {
+        let facts = |store: &BlockStore| -> Vec<(u64, u32, Header)> {
             store
                 .ids()
                 .map(|id| {
                     let b = store.get(id);
-                    (b.size_bytes, b.block.size_bytes(), b.block.tx_count())
+                    (b.size_bytes, b.tx_count, *b.header())
                 })
                 .collect()
         };

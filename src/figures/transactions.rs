@@ -10,7 +10,7 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use crate::figures::{PALETTE, PlotError, save_figure_sized};
-use crate::results::rows::{CsvRow, MempoolRow, TransactionRow, read_rows};
+use crate::results::rows::{CsvRow, MempoolRow, TransactionRow, for_each_row};
 
 /// Series of (time in minutes, mempool transactions) per sampled node, in node order.
 type MempoolSeries = BTreeMap<String, Vec<(f64, f64)>>;
@@ -27,19 +27,22 @@ pub fn draw_transaction_plots(
     if !dir.join(TransactionRow::FILE).exists() || !dir.join(MempoolRow::FILE).exists() {
         return Ok(Vec::new());
     }
+    // Both files are read a row at a time: a long run's are hundreds of bytes per payment
+    // as text, the figure keeps 16 bytes per point.
     let mut mempool: MempoolSeries = BTreeMap::new();
-    for r in read_rows::<MempoolRow>(dir)? {
+    for_each_row::<MempoolRow>(dir, |r| {
         let point = (r.time_ms.as_ms_f64() / 60_000.0, r.txs as f64);
         mempool.entry(r.node).or_default().push(point);
-    }
+        Ok(())
+    })?;
     // (fee rate, latency in minutes) of confirmed payments.
-    let mut confirmed: Vec<(f64, f64)> = read_rows::<TransactionRow>(dir)?
-        .iter()
-        .filter_map(|r| {
-            let latency = r.confirmation_latency_ms?;
-            Some((r.fee_rate_sat_vb.0, latency.as_ms_f64() / 60_000.0))
-        })
-        .collect();
+    let mut confirmed: Vec<(f64, f64)> = Vec::new();
+    for_each_row::<TransactionRow>(dir, |r| {
+        if let Some(latency) = r.confirmation_latency_ms {
+            confirmed.push((r.fee_rate_sat_vb.0, latency.as_ms_f64() / 60_000.0));
+        }
+        Ok(())
+    })?;
     confirmed.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.total_cmp(&b.1)));
     let thirds: Vec<Vec<f64>> = (0..3)
         .map(|k| {

@@ -13,7 +13,7 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use crate::figures::{PALETTE, PlotError, save_figure_sized};
-use crate::results::rows::{BlockRow, CsvRow, read_rows};
+use crate::results::rows::{BlockRow, CsvRow, for_each_row};
 
 /// Runs shorter than this are drawn in full.
 const COLLAPSE_ABOVE_HEIGHTS: u32 = 60;
@@ -47,48 +47,97 @@ pub(crate) struct Layout {
     pub(crate) lanes: u32,
 }
 
+/// A block hash as a key of the parent index: 32 bytes when it is 64 lowercase hex digits
+/// (what a run writes; a quarter of the memory of the text), the text itself otherwise (a
+/// damaged file), so two rows share a key exactly when their texts are equal.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum HashKey {
+    Hex([u8; 32]),
+    Text(String),
+}
+
+impl HashKey {
+    fn of(text: String) -> HashKey {
+        let digit = |c: u8| match c {
+            b'0'..=b'9' => Some(c - b'0'),
+            b'a'..=b'f' => Some(c - b'a' + 10),
+            _ => None,
+        };
+        let bytes = text.as_bytes();
+        if bytes.len() == 64 {
+            let mut out = [0u8; 32];
+            let decoded = out.iter_mut().enumerate().all(|(i, o)| {
+                match (digit(bytes[2 * i]), digit(bytes[2 * i + 1])) {
+                    (Some(hi), Some(lo)) => {
+                        *o = hi << 4 | lo;
+                        true
+                    }
+                    _ => false,
+                }
+            });
+            if decoded {
+                return HashKey::Hex(out);
+            }
+        }
+        HashKey::Text(text)
+    }
+}
+
+/// Reads `blocks.csv` one row at a time (a million-block run's file is hundreds of
+/// megabytes as text), keeping per block only what the tree needs and its hash as bytes.
 fn read_blocks(dir: &Path) -> Result<Vec<TreeBlock>, PlotError> {
-    let rows = read_rows::<BlockRow>(dir)?;
     let path = dir.join(BlockRow::FILE);
     let err = |reason: String| PlotError::Read { path: path.display().to_string(), reason };
     // Genesis is not a row: it is the parent of the first block, at index 0.
     let mut blocks = vec![TreeBlock { height: 0, parent: None, miner: String::new(), main: true }];
-    let mut index: BTreeMap<String, usize> = BTreeMap::new();
-    for (i, r) in rows.into_iter().enumerate() {
+    let mut index: BTreeMap<HashKey, usize> = BTreeMap::new();
+    let mut failed = None;
+    let mut i = 0usize;
+    for_each_row::<BlockRow>(dir, |r| {
+        let row = i;
+        i += 1;
+        if failed.is_some() {
+            return Ok(());
+        }
         let height = r.height;
-        let parent_hash = r.parent.unwrap_or_default();
-        let parent = match index.get(&parent_hash) {
+        let parent_text = r.parent.unwrap_or_default();
+        let parent_key = HashKey::of(parent_text.clone());
+        let parent = match index.get(&parent_key) {
             Some(&p) => p,
             None if height == 1 => {
-                index.insert(parent_hash, 0);
+                index.insert(parent_key, 0);
                 0
             }
             None => {
-                return Err(err(format!(
-                    "row {}: parent {parent_hash} is not an earlier row",
-                    i + 2
-                )));
+                failed =
+                    Some(format!("row {}: parent {parent_text} is not an earlier row", row + 2));
+                return Ok(());
             }
         };
         // A block sits one above its parent; a damaged height (4294967295) would otherwise
         // size the layout's per-height tables.
         let expected = blocks[parent].height + 1;
         if height != expected {
-            return Err(err(format!(
+            failed = Some(format!(
                 "row {}: height {height} is not one above its parent's ({})",
-                i + 2,
+                row + 2,
                 expected - 1
-            )));
+            ));
+            return Ok(());
         }
-        index.insert(r.hash, blocks.len());
+        index.insert(HashKey::of(r.hash), blocks.len());
         blocks.push(TreeBlock {
             height,
             parent: Some(parent),
             miner: r.miner,
             main: r.in_main_chain,
         });
+        Ok(())
+    })?;
+    match failed {
+        Some(reason) => Err(err(reason)),
+        None => Ok(blocks),
     }
-    Ok(blocks)
 }
 
 /// Columns and lanes of the tree. With `collapse`, a long run keeps only its ends and the

@@ -15,18 +15,15 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use super::attack::{AttackSection, RunView, summarize};
-use crate::chain::{BlockId, RejectReason};
+use crate::chain::RejectReason;
 use crate::engine::StopReason;
-use crate::id::NodeId;
 use crate::observe::metrics::Metrics;
 use crate::observe::metrics::{CDF_PERCENTS, MinerShare, P50_P90_P100, Spread};
+use crate::observe::metrics::{block_row, propagation_row};
 use crate::results::Outcome;
-use crate::results::rows::{
-    BlockRow, Fixed, Millis, MinerRow, PropagationCdfRow, PropagationRow, ReorgRow,
-};
-use crate::results::sink::{MemorySink, Sink, write_bytes, write_csv};
+use crate::results::rows::{Fixed, Millis, MinerRow, PropagationCdfRow, ReorgRow};
+use crate::results::sink::{MemorySink, Sink, write_bytes, write_csv, write_csv_after};
 use crate::scenario::Scenario;
-use crate::time::SimTime;
 
 /// Formats microseconds as milliseconds with three decimals, exactly.
 pub fn format_ms(us: u64) -> String {
@@ -162,59 +159,31 @@ pub fn render_into<O: AsRef<Metrics>>(
     let store = &outcome.store;
     let stats = &outcome.stats;
     let metrics: &Metrics = outcome.observer.as_ref();
-    let hash_of = |id: BlockId| store.get(id).hash.to_string();
 
-    write_csv(
-        sink,
-        metrics.spreads.iter().map(|s| {
-            let b = store.get(s.block);
-            BlockRow {
-                hash: b.hash.to_string(),
-                height: b.height,
-                parent: b.parent.map(hash_of),
-                miner: names[s.miner.index()].clone(),
-                mined_at_ms: Millis::from_micros(s.mined_at.as_micros()),
-                size_bytes: b.size_bytes,
-                tx_count: b.block.tx_count(),
-                in_main_chain: in_main[s.block.index()],
-            }
-        }),
-    )?;
-
-    let since = |t: Option<SimTime>, mined: SimTime| {
-        t.map(|t| Millis::from_micros((t - mined).as_micros()))
-    };
-    write_csv(
-        sink,
-        metrics.spreads.iter().map(|s| {
-            let b = store.get(s.block);
-            PropagationRow {
-                hash: b.hash.to_string(),
-                height: b.height,
-                miner: names[s.miner.index()].clone(),
-                nodes_reached: s.holders,
-                p50_ms: since(s.reached_at[P50_P90_P100[0]], s.mined_at),
-                p90_ms: since(s.reached_at[P50_P90_P100[1]], s.mined_at),
-                p100_ms: since(s.reached_at[P50_P90_P100[2]], s.mined_at),
-            }
-        }),
-    )?;
-
-    write_csv(
-        sink,
-        metrics.reorgs.iter().map(|r| ReorgRow {
-            node: names[r.node.index()].clone(),
-            time_ms: Millis::from_micros(r.time.as_micros()),
-            depth: r.depth,
-            old_tip: hash_of(r.old_tip),
-            new_tip: hash_of(r.new_tip),
-        }),
-    )?;
+    // Rows of blocks final during the run were written out then (see `Metrics`); the rest
+    // follow them.
+    let rows = metrics.names();
+    metrics.with_spills(|blocks, propagation, reorgs| -> std::io::Result<()> {
+        let pending = metrics.spreads.pending();
+        write_csv_after(
+            sink,
+            blocks,
+            pending.map(|(_, s)| block_row(store, rows, &s, in_main[s.block.index()])),
+        )?;
+        let pending = metrics.spreads.pending();
+        write_csv_after(sink, propagation, pending.map(|(_, s)| propagation_row(store, rows, &s)))?;
+        write_csv_after(sink, reorgs, std::iter::empty::<ReorgRow>())
+    })?;
 
     // Stale rate over the blocks mined before the last `settle_blocks`.
     let mined = metrics.spreads.len() as u64;
     let stale = metrics.stale(in_main, scenario.run.settle_blocks);
-    let column = |k: usize| metrics.propagation(k);
+    // One pass over the blocks written out per share of nodes.
+    let columns: Vec<Spread> = (0..CDF_PERCENTS.len()).map(|k| metrics.propagation(k)).collect();
+    if let Some(e) = metrics.spill_error() {
+        return Err(e);
+    }
+    let column = |k: usize| columns[k].clone();
 
     write_csv(
         sink,
@@ -275,9 +244,7 @@ pub fn render_into<O: AsRef<Metrics>>(
     let (attack, attack_csv) = summarize(&run_view, metrics).unzip();
     let attack_csv = attack_csv.flatten();
 
-    let mut affected: Vec<NodeId> = metrics.reorgs.iter().map(|r| r.node).collect();
-    affected.sort_unstable();
-    affected.dedup();
+    let reorg_counts = metrics.reorg_counts();
 
     let transactions = match &outcome.payments {
         Some(t) => Some(super::transactions::render_transactions(
@@ -311,9 +278,9 @@ pub fn render_into<O: AsRef<Metrics>>(
         pair_delay_median_ms: metrics.pair_delay_ms().map(|d| d.0),
         pair_delay_mean_ms: metrics.pair_delay_ms().map(|d| d.1),
         reorgs: ReorgSummary {
-            count: metrics.reorgs.len() as u64,
-            max_depth: metrics.reorgs.iter().map(|r| r.depth).max().unwrap_or(0),
-            nodes_affected: affected.len() as u64,
+            count: reorg_counts.count,
+            max_depth: reorg_counts.max_depth,
+            nodes_affected: reorg_counts.nodes.iter().filter(|&&n| n).count() as u64,
             refused_below_prune_depth: store.blocks_refused_below_pruned(),
         },
         rejected: RejectReason::ALL

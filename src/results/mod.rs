@@ -10,6 +10,7 @@ pub mod outcome;
 pub mod report;
 pub mod rows;
 pub mod sink;
+pub mod spill;
 pub mod trace;
 pub mod transactions;
 

@@ -667,6 +667,31 @@ pub fn read_rows_from<R: CsvRow>(file: &str, reader: impl Read) -> Result<Vec<R>
     Ok(rows)
 }
 
+/// Reads the rows of `R::FILE` in the results folder `dir` one at a time, by column name,
+/// handing each to `each`: for files too long to hold whole (`blocks.csv` of a million
+/// blocks).
+///
+/// # Errors
+///
+/// As [`read_rows`], or the first error `each` returns.
+pub fn for_each_row<R: CsvRow>(
+    dir: &Path,
+    mut each: impl FnMut(R) -> Result<(), RowsError>,
+) -> Result<(), RowsError> {
+    let path = dir.join(R::FILE);
+    let file = path.display().to_string();
+    let reader = File::open(&path)
+        .map_err(|e| RowsError::Read { file: file.clone(), reason: e.to_string() })?;
+    let mut csv = csv::Reader::from_reader(std::io::BufReader::new(reader));
+    let headers = csv.headers().map_err(|e| unreadable(&file, &e))?.clone();
+    let indices = column_indices::<R>(&file, &headers)?;
+    let mut record = csv::StringRecord::new();
+    while csv.read_record(&mut record).map_err(|e| unreadable(&file, &e))? {
+        each(row_of(&file, &headers, &indices, &record)?)?;
+    }
+    Ok(())
+}
+
 /// A CSV results file read whole, for tables whose columns depend on their contents (the
 /// sweep's): the header, the records, and the rows of any struct of its fixed columns.
 #[derive(Clone, Debug)]

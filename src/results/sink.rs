@@ -16,6 +16,7 @@ use std::path::{Path, PathBuf};
 use sha2::{Digest, Sha256};
 
 use super::rows::{CsvRow, writer};
+use super::spill::CsvSpill;
 
 /// Receives result files as they are rendered.
 pub trait Sink {
@@ -44,6 +45,32 @@ pub fn write_csv<R: CsvRow>(
     let mut rows = Some(rows);
     sink.file(R::FILE, &mut |out| {
         let mut w = writer::<R, _>(out)?;
+        for row in rows.take().into_iter().flatten() {
+            w.serialize(row)?;
+        }
+        w.flush()
+    })
+}
+
+/// Writes CSV file [`CsvRow::FILE`] of `sink`: the rows `spilled` during the run (with the
+/// header; the header alone without a spill), then `rows`.
+///
+/// # Errors
+///
+/// The sink's or the spill's I/O error.
+pub fn write_csv_after<R: CsvRow>(
+    sink: &mut dyn Sink,
+    spilled: Option<&mut CsvSpill<R>>,
+    rows: impl IntoIterator<Item = R>,
+) -> io::Result<()> {
+    let mut spilled = spilled;
+    let mut rows = Some(rows);
+    sink.file(R::FILE, &mut |out| {
+        match spilled.as_deref_mut() {
+            Some(spill) => spill.copy_into(out)?,
+            None => writer::<R, _>(&mut *out)?.flush()?,
+        }
+        let mut w = csv::WriterBuilder::new().has_headers(false).from_writer(out);
         for row in rows.take().into_iter().flatten() {
             w.serialize(row)?;
         }
