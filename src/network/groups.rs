@@ -42,19 +42,29 @@ impl Network {
     /// 1.2), while region tables give only the means. Nodes marked in `keep` (miners, whose
     /// pools run on provisioned servers) keep their table values; a factor is still drawn
     /// for them, so which nodes mine never shifts the others' draws. Rates never fall below
-    /// 1 kbit/s.
-    pub fn with_bandwidth_spread(self, sigma: f64, keep: &[bool], rng: &mut SimRng) -> Network {
+    /// 1 kbit/s. With `independent`, the download takes a second factor of its own, drawn
+    /// after the upload's (Gervais et al. draw a node's upload and download from separate
+    /// distributions, so a node that downloads fast may upload slowly).
+    pub fn with_bandwidth_spread(
+        self,
+        sigma: f64,
+        independent: bool,
+        keep: &[bool],
+        rng: &mut SimRng,
+    ) -> Network {
         let mut out = self;
         if sigma <= 0.0 {
             return out;
         }
+        let mut factor = || libm::exp(sigma * crate::rng::std_normal(rng) - 0.5 * sigma * sigma);
         for i in 0..out.upload_bps.len() {
-            let factor = libm::exp(sigma * crate::rng::std_normal(rng) - 0.5 * sigma * sigma);
+            let up = factor();
+            let down = if independent { factor() } else { up };
             if keep.get(i).copied().unwrap_or(false) {
                 continue;
             }
-            out.upload_bps[i] = ((out.upload_bps[i] as f64 * factor) as u64).max(1_000);
-            out.download_bps[i] = ((out.download_bps[i] as f64 * factor) as u64).max(1_000);
+            out.upload_bps[i] = ((out.upload_bps[i] as f64 * up) as u64).max(1_000);
+            out.download_bps[i] = ((out.download_bps[i] as f64 * down) as u64).max(1_000);
         }
         out.relink();
         out

@@ -48,6 +48,11 @@ pub enum Timer {
     },
     /// A timer of the node's protocol (an attacker's plan), numbered by the protocol.
     Protocol(u32),
+    /// The node's request for a block may have timed out (`network.relay.request_timeout_s`).
+    Request {
+        /// The block it asked for.
+        block: BlockId,
+    },
 }
 
 /// Something a node asks the world to do.
@@ -275,7 +280,8 @@ pub struct NodeSettings {
 pub struct NodeStreams {
     /// The mining clock's draws (miners only).
     pub mining: Option<Box<SimRng>>,
-    /// Compact-block reconstruction draws (compact relay without payments only).
+    /// Compact-block reconstruction draws (compact relay without payments only), and the
+    /// choice of the peer asked again after a request timeout.
     pub relay: Option<Box<SimRng>>,
 }
 

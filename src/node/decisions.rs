@@ -15,6 +15,7 @@ use crate::chain::BlockId;
 use crate::id::{LinkId, NodeId};
 use crate::network::message::{Message, MessageKind};
 use crate::observe::{KeepReason, Record, TipOutcome};
+use crate::scenario::Announce;
 use crate::scenario::attack::PublishVia;
 
 impl Node {
@@ -52,6 +53,10 @@ impl Node {
         let mut acceptance =
             (!mined_here).then_some(TipOutcome::Kept { tip: old_tip, reason: kept });
         let mut fork = None;
+        // Gervais et al.'s nodes announce every block they validate, winning or not.
+        let every_block = !mined_here
+            && ctx.settings().relay.announce == Announce::EveryBlock
+            && self.protocol.relays_peer_blocks();
         for step in &answer.steps {
             if let (Step::Publish, Some(outcome)) = (step, acceptance) {
                 self.record_accepted(ctx, block, from, outcome);
@@ -65,12 +70,16 @@ impl Node {
                         *a = outcome;
                     }
                 }
+                Step::Relay if every_block => {}
                 Step::Relay => self.relay(ctx, block, from, fork),
                 Step::Publish => {
                     let rival = self.view.tip;
                     self.publish(ctx, &answer.publish, rival);
                 }
             }
+        }
+        if every_block {
+            self.announce_validated(ctx, block, from);
         }
         if mined_here || self.view.tip != old_tip || self.mining_tip() != mining_before {
             self.tip_changed(ctx);

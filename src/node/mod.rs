@@ -80,6 +80,9 @@ pub struct Node {
     /// Whether its protocol may refuse to serve blocks it was asked for
     /// ([`Protocol::hides`]; read once, so honest nodes pay nothing per request).
     may_hide: bool,
+    /// With a request timeout: the blocks it asked for on an `inv` and is waiting for
+    /// (created on the first such request).
+    requests: Option<Box<relay::Requests>>,
 }
 
 impl Node {
@@ -101,6 +104,7 @@ impl Node {
             high_bandwidth: SmallVec::new(),
             highest_fast_announce: 0,
             conduct: misbehaviour::Conduct::default(),
+            requests: None,
         }
     }
 
@@ -201,6 +205,7 @@ impl Node {
                 self.on_validated(ctx, block, from, verdict);
             }
             Timer::Protocol(k) => self.decide_timer(ctx, k),
+            Timer::Request { block } => self.on_request_timeout(ctx, block),
         }
     }
 

@@ -105,6 +105,7 @@ pub fn assemble(
     let miners: Vec<bool> = hash_shares.iter().map(|&s| s > 0.0).collect();
     let network = network.with_bandwidth_spread(
         scenario.bandwidth_sigma,
+        scenario.bandwidth_spread_independent,
         &miners,
         &mut streams.stream(Purpose::Population, 9),
     );

@@ -19,6 +19,15 @@
 //! Core starts with none; a random start keeps the first blocks of a run from travelling
 //! by `inv` alone). A block that passes the header and proof-of-work checks and extends the
 //! node's tip goes to its high-bandwidth-mode peers before full validation.
+//!
+//! With a request timeout (`network.relay.request_timeout_s`, Gervais et al.'s
+//! `InvTimeoutMinutes`), a node remembers every peer that announced a block it asked for;
+//! when the block has not come within the timeout it forgets the peer it asked, asks one of
+//! the others at random and waits again, and with no one left it waits for the next `inv`.
+//! The first request is not cancelled: a slow sender still sends the block, and both copies
+//! cost the links their time.
+
+use smallvec::{SmallVec, smallvec};
 
 use super::Node;
 use super::chain_view::BlockState;
@@ -30,6 +39,12 @@ use crate::network::message::refetch_size;
 use crate::network::message::{Message, MessageKind};
 use crate::rng;
 use crate::scenario::{Refetch, RelayProtocol, RelaySpec};
+use crate::time::SimTime;
+
+/// A node's requests for blocks that may time out: per block, when the current request
+/// times out and the links to the peers that announced it, the one asked first.
+#[derive(Clone, Debug, Default)]
+pub struct Requests(std::collections::BTreeMap<BlockId, (SimTime, SmallVec<[LinkId; 4]>)>);
 
 // ----- what a node does with relay messages -----
 
@@ -187,6 +202,9 @@ impl Node {
                         MessageKind::GetData
                     };
                     Node::reply(ctx, back, kind, msg.block);
+                    self.await_block(ctx, back, msg.block);
+                } else if state == BlockState::Requested {
+                    self.also_announced(back, msg.block);
                 }
             }
             MessageKind::GetData => Node::reply(ctx, back, MessageKind::Block, msg.block),
@@ -218,6 +236,56 @@ impl Node {
                 }
             }
         }
+    }
+
+    /// The node asked the peer over `link` for `block` on its `inv`: with a request timeout,
+    /// it remembers the peer and sets the timer.
+    fn await_block(&mut self, ctx: &mut NodeCtx<'_>, link: LinkId, block: BlockId) {
+        let Some(timeout) = ctx.settings().relay.request_timeout else { return };
+        let deadline = ctx.now() + timeout;
+        let requests = self.requests.get_or_insert_with(Box::default);
+        requests.0.insert(block, (deadline, smallvec![link]));
+        ctx.set_timer(deadline, super::Timer::Request { block });
+    }
+
+    /// The peer over `link` announced `block`, which the node already asked another peer
+    /// for: it is a candidate if that request times out.
+    fn also_announced(&mut self, link: LinkId, block: BlockId) {
+        if let Some((_, peers)) = self.requests.as_mut().and_then(|r| r.0.get_mut(&block)) {
+            peers.push(link);
+        }
+    }
+
+    /// A request timer for `block` fires. If the node still waits for the block under that
+    /// request, it forgets the peer it asked and asks another that announced the block,
+    /// chosen at random (Gervais et al.'s `InvTimeoutExpired`); with no one left it waits
+    /// for the next announcement. The first request stands.
+    pub(super) fn on_request_timeout(&mut self, ctx: &mut NodeCtx<'_>, block: BlockId) {
+        let Some(requests) = self.requests.as_mut() else { return };
+        let Some((deadline, peers)) = requests.0.get_mut(&block) else { return };
+        if *deadline != ctx.now() {
+            return; // a later request superseded this timer
+        }
+        if ctx.state(block) != BlockState::Requested {
+            requests.0.remove(&block);
+            return;
+        }
+        peers.remove(0);
+        if peers.is_empty() {
+            requests.0.remove(&block);
+            ctx.set_state(block, BlockState::Unknown);
+            return;
+        }
+        let rng =
+            ctx.rng.relay.as_deref_mut().expect("request timeouts draw from the relay stream");
+        let pick = rng::below(rng, peers.len() as u64) as usize;
+        peers.swap(0, pick);
+        let link = peers[0];
+        let timeout = ctx.settings().relay.request_timeout.expect("the timer was set with one");
+        *deadline = ctx.now() + timeout;
+        let next = *deadline;
+        Node::reply(ctx, link, MessageKind::GetData, block);
+        ctx.set_timer(next, super::Timer::Request { block });
     }
 
     /// How many transactions a `blocktxn` brought: its own count, or with the fixed refetch

@@ -138,6 +138,8 @@ impl Harness {
                 compact_refetch: crate::scenario::Refetch::Fixed,
                 compact_churn_share: 0.0,
                 compact_churn_failure_probability: 0.0,
+                announce: crate::scenario::Announce::BestChain,
+                request_timeout: None,
             },
             template: TemplateSpec {
                 genesis_time: GENESIS_TIME,
@@ -181,6 +183,16 @@ impl Harness {
         let nodes = self.network.node_count();
         self.peers.compact = vec![true; nodes as usize];
         self.peers.high_bandwidth = vec![std::cell::Cell::new(false); self.network.link_count()];
+        let streams = RngStreams::new(1);
+        for (i, s) in self.streams.iter_mut().enumerate() {
+            s.relay = Some(Box::new(streams.stream(crate::rng::Purpose::Relay, i as u64)));
+        }
+    }
+
+    /// Gives requests made on an `inv` a timeout, with a relay stream for every node to
+    /// choose the peer asked again.
+    pub fn request_timeout(&mut self, timeout: SimDuration) {
+        self.settings.relay.request_timeout = Some(timeout);
         let streams = RngStreams::new(1);
         for (i, s) in self.streams.iter_mut().enumerate() {
             s.relay = Some(Box::new(streams.stream(crate::rng::Purpose::Relay, i as u64)));

@@ -589,3 +589,80 @@ fn honest_orphans_from_a_peer_cost_nothing_until_fifty_in_a_row() {
     assert!(!out.iter().any(|a| matches!(a, Did::Record(Record::PeerBanned { .. }))));
     assert_eq!(m.tip(), chain[59]);
 }
+
+#[test]
+fn with_every_block_a_node_announces_the_rival_it_keeps_and_each_block_once() {
+    let mut h = Harness::new(4);
+    h.settings.relay.announce = crate::scenario::Announce::EveryBlock;
+    let mut n = node(Box::new(Honest), None);
+    let g = BlockId::GENESIS;
+    let (a, b) = (h.mine(g, NodeId(1)), h.mine(g, NodeId(2)));
+    receive(&mut h, &mut n, NodeId(1), MessageKind::Block, a);
+    let out = receive(&mut h, &mut n, NodeId(2), MessageKind::Block, b);
+    assert_eq!(n.tip(), a, "the block seen first stays the tip");
+    // Node 0's links to peers 1, 2 and 3.
+    let [to1, to2, to3] = [1, 2, 3].map(|p| h.link(NodeId(0), NodeId(p)));
+    assert_eq!(
+        sends(&out),
+        vec![(to1, MessageKind::Inv, b), (to3, MessageKind::Inv, b)],
+        "the losing rival is announced to every peer but its sender"
+    );
+    // Its child makes the rival branch the best chain: only the child is announced now.
+    let b2 = h.mine(b, NodeId(2));
+    let out = receive(&mut h, &mut n, NodeId(3), MessageKind::Block, b2);
+    assert_eq!(n.tip(), b2);
+    assert_eq!(sends(&out), vec![(to1, MessageKind::Inv, b2), (to2, MessageKind::Inv, b2)]);
+}
+
+#[test]
+fn a_request_that_times_out_goes_to_another_announcer_and_then_waits_for_a_new_inv() {
+    let mut h = Harness::new(4);
+    let timeout = SimDuration::from_secs(1200);
+    h.request_timeout(timeout);
+    let mut n = node(Box::new(Honest), None);
+    let b = h.mine(BlockId::GENESIS, NodeId(1));
+    let to = |h: &Harness, p: u32| h.link(NodeId(0), NodeId(p));
+    let out = deliver(&mut h, &mut n, NodeId(1), MessageKind::Inv, b);
+    assert_eq!(sends(&out), vec![(to(&h, 1), MessageKind::GetData, b)]);
+    let timer = |out: &[Did]| {
+        out.iter().find_map(|a| match a {
+            Did::Timer { at, timer: t @ Timer::Request { .. }, .. } => Some((*at, *t)),
+            _ => None,
+        })
+    };
+    let (at, t) = timer(&out).expect("the request has a timer");
+    assert_eq!(at, h.now + timeout);
+    for p in [2, 3] {
+        assert!(sends(&deliver(&mut h, &mut n, NodeId(p), MessageKind::Inv, b)).is_empty());
+    }
+    // Timeout: one of the two other announcers is asked; the next timeout asks the last.
+    let mut asked = vec![];
+    let mut next = (at, t);
+    for _ in 0..2 {
+        h.now = next.0;
+        n.on_timer(&mut h.ctx(NodeId(0)), next.1);
+        let out = h.take();
+        let s = sends(&out);
+        assert_eq!(s.len(), 1);
+        assert_eq!((s[0].1, s[0].2), (MessageKind::GetData, b));
+        asked.push(s[0].0);
+        next = timer(&out).expect("a new timer");
+        assert_eq!(next.0, h.now + timeout);
+    }
+    asked.sort();
+    assert_eq!(asked, vec![to(&h, 2), to(&h, 3)], "each other announcer once");
+    // Nobody left: the node forgets the request and asks on the next announcement.
+    h.now = next.0;
+    n.on_timer(&mut h.ctx(NodeId(0)), next.1);
+    assert!(h.take().is_empty());
+    assert_eq!(h.shared.states.get(NodeId(0), b), BlockState::Unknown);
+    let out = deliver(&mut h, &mut n, NodeId(2), MessageKind::Inv, b);
+    assert_eq!(sends(&out), vec![(to(&h, 2), MessageKind::GetData, b)]);
+    // The block arrives (from the first, slow request): its timer then does nothing.
+    let (at, t) = timer(&out).expect("a timer");
+    receive(&mut h, &mut n, NodeId(1), MessageKind::Block, b);
+    h.now = at;
+    n.on_timer(&mut h.ctx(NodeId(0)), t);
+    assert!(sends(&h.take()).is_empty());
+    assert_eq!(n.tip(), b);
+}

@@ -206,6 +206,25 @@ pub struct RelaySpec {
     pub compact_churn_share: f64,
     /// Failure probability of a churning node's reconstruction.
     pub compact_churn_failure_probability: f64,
+    /// Which validated blocks a node announces.
+    pub announce: Announce,
+    /// After this long without the block it asked a peer for (on that peer's `inv`), a
+    /// node asks another peer that announced it, chosen at random, without cancelling the
+    /// first request (Gervais et al.'s `InvTimeoutMinutes`, twice their block interval);
+    /// `None`: a node waits for its first request however long it takes.
+    pub request_timeout: Option<SimDuration>,
+}
+
+/// Which validated blocks a node announces to its peers (`network.relay.announce`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Announce {
+    /// Blocks that join its best chain, as Bitcoin Core does (the default): a block that
+    /// loses a race at a node goes no further from it.
+    #[default]
+    BestChain,
+    /// Every block it validates, stale ones included, as the nodes of Gervais et al.'s
+    /// simulator do (`AdvertiseNewBlock` after every `AfterBlockValidation`).
+    EveryBlock,
 }
 
 /// How much of a block a failed compact-block reconstruction fetches, when no workload fills
@@ -332,6 +351,9 @@ pub struct Scenario {
     pub relay: RelaySpec,
     /// Per-node bandwidth spread: sigma of a log-normal factor of mean 1 (0: none).
     pub bandwidth_sigma: f64,
+    /// Whether the spread draws one factor for a node's upload and another for its
+    /// download (Gervais et al.) rather than one for both.
+    pub bandwidth_spread_independent: bool,
     /// Node groups with their own bandwidth and links, applied in order.
     pub groups: Vec<groups::GroupSpec>,
     /// How messages use links: uplink model, per-message latency, control overhead.

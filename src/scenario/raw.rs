@@ -387,6 +387,10 @@ pub struct RawBandwidth {
     pub download_bps: Option<u64>,
     /// Spread of per-node bandwidth around the table: sigma of a log-normal factor of mean 1.
     pub node_spread_sigma: Option<f64>,
+    /// Whether a node's upload and download take one spread factor ("shared", the default)
+    /// or one each ("independent", as Gervais et al. draw them).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub node_spread_directions: Option<String>,
     /// How an uplink carries concurrent messages: "shared", "fifo", "block-fifo" or
     /// "until-arrival".
     pub uplink: Option<String>,
@@ -420,6 +424,14 @@ pub struct RawRelay {
     pub compact_churn_failure_probability: Option<f64>,
     /// Added to the latency of every control message (inv, getdata), in milliseconds.
     pub control_overhead_ms: Option<f64>,
+    /// Which validated blocks a node announces: "best-chain" (the default) or
+    /// "every-block" (stale ones included, as Gervais et al.'s nodes do).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub announce: Option<String>,
+    /// `inv` and `push`: seconds after which a node that asked a peer for a block and has
+    /// not got it asks another peer that announced it (absent: it never asks again).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_timeout_s: Option<f64>,
 }
 
 /// `[node]`

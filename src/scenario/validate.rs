@@ -14,8 +14,8 @@ use super::raw::{
     RawBandwidth, RawHashPower, RawLatency, RawRace, RawRelay, RawScenario, RawTopology,
 };
 use super::{
-    ChainSpec, HashPowerSpec, MiningMode, MiningSpec, NodeSpec, Override, Refetch, RelayProtocol,
-    RelaySpec, RunSpec, Scenario, ScenarioError,
+    Announce, ChainSpec, HashPowerSpec, MiningMode, MiningSpec, NodeSpec, Override, Refetch,
+    RelayProtocol, RelaySpec, RunSpec, Scenario, ScenarioError,
 };
 use crate::chain::CompactTarget;
 use crate::chain::store::{DEFAULT_PRUNE_DEPTH, MIN_PRUNE_DEPTH};
@@ -329,6 +329,20 @@ pub fn validate(
         let sigma = *b.node_spread_sigma.get_or_insert(0.0);
         origin.non_negative("network.bandwidth.node_spread_sigma", sigma)?
     };
+    let bandwidth_spread_independent = {
+        let b = raw.network.bandwidth.get_or_insert_with(Default::default);
+        match b.node_spread_directions.as_deref() {
+            None | Some("shared") => false,
+            Some("independent") => true,
+            Some(other) => {
+                return Err(origin.error(
+                    "network.bandwidth.node_spread_directions",
+                    quoted(other),
+                    "expected \"shared\" or \"independent\"",
+                ));
+            }
+        }
+    };
     let transfer = validate_transfer(
         raw.network.latency.get_or_insert_with(Default::default),
         raw.network.bandwidth.get_or_insert_with(Default::default),
@@ -576,6 +590,7 @@ pub fn validate(
         node_names,
         relay,
         bandwidth_sigma,
+        bandwidth_spread_independent,
         groups,
         transfer,
         node: NodeSpec {
@@ -1017,7 +1032,33 @@ fn validate_relay(r: &mut RawRelay, origin: &Origin<'_>) -> Result<RelaySpec, Sc
         "network.relay.compact_churn_failure_probability",
         *r.compact_churn_failure_probability.get_or_insert(0.27),
     )?;
+    let announce = match r.announce.as_deref() {
+        None | Some("best-chain") => Announce::BestChain,
+        Some("every-block") => Announce::EveryBlock,
+        Some(other) => {
+            return Err(origin.error(
+                "network.relay.announce",
+                quoted(other),
+                "expected \"best-chain\" or \"every-block\"",
+            ));
+        }
+    };
+    let request_timeout = match r.request_timeout_s {
+        None => None,
+        Some(t) => {
+            let field = "network.relay.request_timeout_s";
+            origin.check(
+                matches!(protocol, RelayProtocol::Inv | RelayProtocol::Push),
+                field,
+                t,
+                "only the \"inv\" and \"push\" relays ask for a block again after a timeout",
+            )?;
+            Some(SimDuration::from_secs_f64(origin.positive(field, t)?))
+        }
+    };
     Ok(RelaySpec {
+        announce,
+        request_timeout,
         protocol,
         compact_share,
         compact_high_bandwidth_peers,

@@ -192,7 +192,8 @@ impl<O: Observer, M: Monitor> World<O, M> {
                 mining: miner
                     .is_some()
                     .then(|| Box::new(streams.stream(Purpose::Mining, i as u64))),
-                relay: compact_run.then(|| Box::new(streams.stream(Purpose::Relay, i as u64))),
+                relay: (compact_run || relay.request_timeout.is_some())
+                    .then(|| Box::new(streams.stream(Purpose::Relay, i as u64))),
             });
             let mut node = Node::new(NodeId::from_index(i), miner, protocol);
             if let Some(links) = chosen.get(i) {

@@ -485,3 +485,27 @@ fn a_tcp_window_is_refused_outside_block_fifo_and_zero_is_refused() {
         &["network.bandwidth.tcp_window_bytes", "must be at least 1"],
     );
 }
+
+#[test]
+fn gervais_relay_and_spread_fields_name_the_field_and_value() {
+    assert_error(
+        &format!("{BASE}[network.relay]\nannounce = \"stale\"\n"),
+        &[],
+        &["network.relay.announce", "\"stale\"", "every-block"],
+    );
+    assert_error(
+        &format!("{BASE}[network.relay]\nrequest_timeout_s = -5.0\n"),
+        &[],
+        &["network.relay.request_timeout_s", "-5", "greater than 0"],
+    );
+    assert_error(
+        &format!("{BASE}[network.relay]\nprotocol = \"compact\"\nrequest_timeout_s = 60.0\n"),
+        &[],
+        &["network.relay.request_timeout_s", "60", "\"inv\" and \"push\""],
+    );
+    assert_error(
+        &format!("{BASE}[network.bandwidth]\nnode_spread_directions = \"both\"\n"),
+        &[],
+        &["network.bandwidth.node_spread_directions", "\"both\"", "independent"],
+    );
+}
