@@ -2,7 +2,7 @@
 //!
 //! A `pos-slot` block is a normal block (header, coinbase, body) with a [`Seal`]: the
 //! producer's id, its leader claim for the slot (the VRF output and proof of
-//! [`praos::SlotLottery::try_lead`]) and the producer's ed25519 signature over the header
+//! [`SlotLottery::try_lead`]) and the producer's ed25519 signature over the header
 //! and the claim. The seal travels with the block: it adds [`SLOT_SEAL_WIRE_BYTES`] to
 //! every message that carries the header (see [`Seal::wire_bytes`]).
 //!

@@ -384,7 +384,7 @@ struct Manifest<'a> {
     scenario_file: String,
     scenario_name: &'a str,
     seed: u64,
-    /// [`crate::world::network_digest`] of the run's network (network runs only).
+    /// `world::network_digest` of the run's network (network runs only).
     #[serde(skip_serializing_if = "Option::is_none")]
     network_digest: Option<&'a str>,
     scenario: &'a crate::scenario::RawScenario,
@@ -423,7 +423,7 @@ pub fn write_manifest(
 }
 
 /// [`write_manifest`] for a run on a network, with its digest
-/// ([`crate::world::network_digest`]).
+/// (`world::network_digest`).
 ///
 /// # Errors
 ///
