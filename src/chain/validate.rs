@@ -422,6 +422,8 @@ mod tests {
                 "coinbase",
                 "bad-txns-duplicate",
                 "prev-blk-not-found",
+                "bad-leader-claim",
+                "bad-block-signature",
             ]
         );
     }
