@@ -21,7 +21,9 @@ use crate::observe::{Observer, Record};
 use crate::race_report::RaceSummary;
 use crate::replay_page::Recorder;
 use crate::results::files::Summary;
-use crate::results::files::{render_into, sha256_hex, write_atomic, write_manifest};
+use crate::results::files::{
+    render_into, sha256_hex, write_atomic, write_manifest, write_manifest_with_network,
+};
 use crate::results::folder::Staging;
 use crate::results::report::terminal_summary;
 use crate::results::sink::{FolderSink, write_bytes};
@@ -490,6 +492,12 @@ fn execute(
         let bytes = crate::replay_page::render(scenario, &outcome, page);
         write_bytes(&mut sink, crate::replay_page::FILE_NAME, &bytes).map_err(|e| internal(&e))?;
     }
+    let network_digest = crate::world::network_digest(&outcome.network);
+    if scenario.resolved.consensus.is_some() {
+        for (name, bytes) in crate::consensus::report::files(scenario, &outcome) {
+            write_bytes(&mut sink, name, &bytes).map_err(|e| internal(&e))?;
+        }
+    }
     drop(outcome);
     let mut digests = sink.digests;
     digests.extend(streamed);
@@ -497,7 +505,8 @@ fn execute(
         let name = path.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
         digests.insert(name, sha256_hex(&bytes));
     }
-    write_manifest(out_dir, scenario, &digests).map_err(|e| internal(&e))?;
+    write_manifest_with_network(out_dir, scenario, Some(&network_digest), &digests)
+        .map_err(|e| internal(&e))?;
     Ok((summary, digests))
 }
 

@@ -39,6 +39,10 @@ pub enum Purpose {
     Faults = 8,
     /// Coinbase extra-nonce and template details of a miner (index = node).
     Template = 9,
+    /// Consensus elections of a node other than proof of work: its stake keys (VRF and
+    /// block-signing), its PoET wait draws (index = node). Topology and latency streams do
+    /// not depend on it, so the network is the same whatever the consensus kind.
+    Election = 10,
 }
 
 /// Derives independent streams from one master seed.

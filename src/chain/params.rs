@@ -22,6 +22,13 @@ use crate::chain::pow::CompactTarget;
 use crate::chain::tx::Amount;
 use crate::chain::uint::U256;
 
+/// The `sim_target_shift` of a chain whose blocks carry no proof of work (the stake
+/// consensus kinds): the check target saturates at 2^256 − 1, so every header hash meets it
+/// and [`crate::chain::validate::check_header_pow`] checks only that the bits are well
+/// formed. Such a chain's blocks prove their producer's right with a seal instead
+/// (`consensus::seal`), which every node checks in its place.
+pub const NO_PROOF_OF_WORK_SHIFT: u32 = 256;
+
 /// The subsidy of the first halving era (Bitcoin: 50 coins).
 pub const INITIAL_SUBSIDY: Amount = Amount(50 * crate::chain::tx::UNITS_PER_COIN);
 

@@ -85,11 +85,17 @@ pub enum RejectReason {
     /// The block's parent never came: the peer that sent it did not deliver the parent when
     /// asked, and the node dropped it (Core's `prev-blk-not-found`).
     PrevBlkNotFound,
+    /// A stake block's leader claim fails: no claim, a producer without stake, a slot not
+    /// after its parent's or not yet started, a VRF proof that does not verify or an output
+    /// above the producer's threshold (`consensus::seal`).
+    BadLeaderClaim,
+    /// A stake block's producer signature does not verify (`consensus::seal`).
+    BadBlockSignature,
 }
 
 impl RejectReason {
     /// Every reason, in declaration order, for counting tables.
-    pub const ALL: [RejectReason; 26] = [
+    pub const ALL: [RejectReason; 28] = [
         RejectReason::HighHash,
         RejectReason::BadDiffBits,
         RejectReason::BadTxnMrklRoot,
@@ -116,6 +122,8 @@ impl RejectReason {
         RejectReason::Coinbase,
         RejectReason::BadTxnsDuplicate,
         RejectReason::PrevBlkNotFound,
+        RejectReason::BadLeaderClaim,
+        RejectReason::BadBlockSignature,
     ];
 
     /// How many reasons `summary.json` always lists (the first ones of [`RejectReason::ALL`]);
@@ -157,6 +165,8 @@ impl RejectReason {
             RejectReason::Coinbase => "coinbase",
             RejectReason::BadTxnsDuplicate => "bad-txns-duplicate",
             RejectReason::PrevBlkNotFound => "prev-blk-not-found",
+            RejectReason::BadLeaderClaim => "bad-leader-claim",
+            RejectReason::BadBlockSignature => "bad-block-signature",
         }
     }
 
@@ -170,6 +180,8 @@ impl RejectReason {
                 | RejectReason::TimeTooOld
                 | RejectReason::TimeTooNew
                 | RejectReason::BadCompact
+                | RejectReason::BadLeaderClaim
+                | RejectReason::BadBlockSignature
         )
     }
 
@@ -410,6 +422,8 @@ mod tests {
                 "coinbase",
                 "bad-txns-duplicate",
                 "prev-blk-not-found",
+                "bad-leader-claim",
+                "bad-block-signature",
             ]
         );
     }

@@ -62,6 +62,8 @@ pub mod concentration;
 pub mod dpos;
 pub mod poet;
 pub mod praos;
+pub mod report;
+pub mod seal;
 pub mod vrf;
 
 use std::fmt;

@@ -53,6 +53,12 @@ pub enum Timer {
         /// The block it asked for.
         block: BlockId,
     },
+    /// A stakeholder's next slot starts (void if its slot clock was restarted since: a
+    /// newer generation).
+    Slot {
+        /// The slot-clock generation it was set under.
+        generation: u32,
+    },
 }
 
 /// Something a node asks the world to do.
@@ -197,6 +203,8 @@ pub struct Shared {
     pub best_block: BlockId,
     /// What each node knows of each block (each node writes only its own).
     pub states: BlockStates,
+    /// Seals and slot counts, in stake runs.
+    pub stake: Option<Box<crate::consensus::seal::StakeState>>,
 }
 
 impl HoldsPayments for Shared {
@@ -215,6 +223,7 @@ impl Shared {
             payments,
             best_block: BlockId::GENESIS,
             states: BlockStates::new(nodes),
+            stake: None,
         }
     }
 }
@@ -271,6 +280,8 @@ pub struct NodeSettings {
     pub genesis_time: u32,
     /// Most bytes of transactions a template takes.
     pub template_max_tx_bytes: u64,
+    /// The slot rules, in `pos-slot` runs (`None`: proof of work).
+    pub slots: Option<crate::consensus::seal::SharedSlotRules>,
 }
 
 /// A node's own random streams, each derived from the run's seed by purpose and node id

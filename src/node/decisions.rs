@@ -11,12 +11,27 @@ use super::chain_view::BlockState;
 use super::ctx::NodeCtx;
 use super::protocol::{Answer, Step, View};
 use super::relay::announcement;
-use crate::chain::BlockId;
+use crate::chain::{BlockId, BlockStore};
+use crate::consensus::{ChainSummary, Rule};
 use crate::id::{LinkId, NodeId};
 use crate::network::message::{Message, MessageKind};
 use crate::observe::{KeepReason, Record, TipOutcome};
 use crate::scenario::Announce;
 use crate::scenario::attack::PublishVia;
+
+/// Whether a node on `tip` switches to `candidate` under a length-based consensus rule
+/// ([`Rule::prefers`]: longer, first seen on ties, within the rule's rollback limit).
+fn prefers_by_rule(rule: &Rule, store: &BlockStore, tip: BlockId, candidate: BlockId) -> bool {
+    let (t, c) = (store.get(tip).height, store.get(candidate).height);
+    if c <= t {
+        return false;
+    }
+    let fork = store.fork_point(tip, candidate);
+    let rollback = u64::from(t - store.get(fork).height);
+    let current = ChainSummary { height: t.into(), work: 0, rollback: 0, finalized_height: 0 };
+    let summary = ChainSummary { height: c.into(), work: 0, rollback, finalized_height: 0 };
+    rule.prefers(&current, &summary)
+}
 
 impl Node {
     /// A valid block is connected: the node asks its protocol, carries out the answer, lets
@@ -34,8 +49,13 @@ impl Node {
         let mining_before = self.mining_tip();
         let store = ctx.store();
         let (work, tip_work) = (store.get(block).chain_work, store.get(old_tip).chain_work);
-        let wins = work > tip_work
-            || (work == tip_work && self.protocol.prefers_on_tie(store, old_tip, block));
+        let wins = match ctx.settings().slots.as_deref() {
+            None => {
+                work > tip_work
+                    || (work == tip_work && self.protocol.prefers_on_tie(store, old_tip, block))
+            }
+            Some(rules) => prefers_by_rule(&rules.rule, store, old_tip, block),
+        };
         let answer = if mined_here {
             let view = View { store, tip: old_tip, now: ctx.now() };
             self.protocol.on_mined(&view, block)

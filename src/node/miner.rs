@@ -23,6 +23,7 @@ use super::mempool;
 use crate::chain::block::{Block, grind_nonce};
 use crate::chain::pow::{CompactTarget, work_from_target};
 use crate::chain::{BlockId, BlockMeta, U256};
+use crate::consensus::seal::Seal;
 use crate::mining::build_template;
 use crate::network::message::WireSizes;
 use crate::observe::Record;
@@ -219,7 +220,7 @@ impl Node {
                 block
             }
         };
-        let id = store_mined(ctx, block);
+        let id = store_mined(ctx, block, None);
         ctx.mined();
         ctx.record(Record::BlockMined { block: id, miner: self.id, time: ctx.now() });
         // The clock that fired is used up: force a fresh draw when the tip moves.
@@ -228,14 +229,14 @@ impl Node {
     }
 }
 
-/// Stores a block the node just mined in the shared store, with its costs, and tells the
-/// transaction pool which of its transactions it carries.
+/// Stores a block the node just mined (or produced, with its seal) in the shared store,
+/// with its costs, and tells the transaction pool which of its transactions it carries.
 ///
 /// # Panics
 ///
 /// Panics if the block is invalid: an honest template is always valid, so that is a bug in
 /// the template builder.
-fn store_mined(ctx: &mut NodeCtx<'_>, block: Block) -> BlockId {
+pub(super) fn store_mined(ctx: &mut NodeCtx<'_>, block: Block, seal: Option<Seal>) -> BlockId {
     let (node, now) = (ctx.node(), ctx.now());
     let settings = ctx.settings();
     let shared = &mut *ctx.shared;
@@ -243,6 +244,9 @@ fn store_mined(ctx: &mut NodeCtx<'_>, block: Block) -> BlockId {
         .store
         .insert(block, BlockMeta { miner: Some(node), mined_at: now })
         .expect("a freshly mined block extends a block in the store");
+    if let (Some(seal), Some(stake)) = (seal, shared.stake.as_mut()) {
+        stake.seals.set(id, seal);
+    }
     if let Err(reason) = shared.store.validity(id) {
         if shared.store.leaves_final_chain(id) {
             // The miner's branch forks deeper than the prune depth (an attacker's long private
@@ -280,7 +284,12 @@ pub(crate) fn push_costs(shared: &mut Shared, settings: &NodeSettings, id: Block
         + SimDuration::from_secs_f64(
             stored.size_bytes as f64 * settings.validation_ms_per_mb / 1e9,
         );
-    let wire = WireSizes::of(&stored.block, settings.relay.compact_missing_tx_share);
+    let mut wire = WireSizes::of(&stored.block, settings.relay.compact_missing_tx_share);
+    // A seal travels with the header: in the full block and in the compact block.
+    if let Some(seal) = shared.stake.as_ref().and_then(|s| s.seals.get(id)) {
+        wire.block += seal.wire_bytes();
+        wire.cmpct_block += seal.wire_bytes();
+    }
     debug_assert_eq!(shared.costs.len(), id.index());
     shared.costs.push(BlockCosts { wire, validation });
 }

@@ -22,6 +22,7 @@ pub mod merchant;
 pub mod miner;
 pub mod misbehaviour;
 pub mod population;
+pub mod producer;
 pub mod protocol;
 pub mod relay;
 #[cfg(test)]
@@ -56,6 +57,8 @@ pub struct Node {
     clock_bits: CompactTarget,
     /// The mining clock, if the node has hash power (boxed: most nodes have none).
     miner: Option<Box<Miner>>,
+    /// The slot clock and keys, if the node holds stake in a `pos-slot` run.
+    producer: Option<Box<producer::Producer>>,
     protocol: Box<dyn Protocol>,
     id: NodeId,
     /// When the node's validator is free again (one block at a time).
@@ -95,6 +98,7 @@ impl Node {
             clock_bits: CompactTarget(0),
             validator_free_at: SimTime::ZERO,
             miner: miner.map(Box::new),
+            producer: None,
             hears_announcements: protocol.hears_announcements(),
             may_hide: protocol.may_hide(),
             protocol,
@@ -138,9 +142,9 @@ impl Node {
         self.protocol.mining_tip(self.view.tip)
     }
 
-    /// Whether the node has hash power.
+    /// Whether the node produces blocks: it has hash power, or stake in a slot run.
     pub fn mines(&self) -> bool {
-        self.miner.is_some()
+        self.miner.is_some() || self.producer.is_some()
     }
 
     /// Its protocol's name.
@@ -166,10 +170,13 @@ impl Node {
 
     // ----- inputs -----
 
-    /// The run starts: miners start their clocks.
+    /// The run starts: miners start their clocks, stakeholders their slot clocks.
     pub fn on_start(&mut self, ctx: &mut NodeCtx<'_>) {
         if self.miner.is_some() {
             self.start_mining(ctx);
+        }
+        if self.producer.is_some() {
+            self.start_slots(ctx);
         }
     }
 
@@ -206,6 +213,7 @@ impl Node {
             }
             Timer::Protocol(k) => self.decide_timer(ctx, k),
             Timer::Request { block } => self.on_request_timeout(ctx, block),
+            Timer::Slot { generation } => self.on_slot(ctx, generation),
         }
     }
 
@@ -239,12 +247,16 @@ impl Node {
         if let Some(m) = self.miner.as_mut() {
             m.void();
         }
+        self.stop_slots();
     }
 
     /// The node came back online: its miner starts again.
     pub fn on_online(&mut self, ctx: &mut NodeCtx<'_>) {
         self.online = true;
         self.restart_mining(ctx);
+        if self.producer.is_some() && ctx.mining_open() {
+            self.start_slots(ctx);
+        }
     }
 
     /// Another node handed this node a payment.

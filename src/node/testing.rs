@@ -153,6 +153,7 @@ impl Harness {
             orphan_pool_max: 100,
             genesis_time: GENESIS_TIME,
             template_max_tx_bytes: 0,
+            slots: None,
         };
         Harness {
             shared: Shared::new(store, None, nodes as usize),

@@ -351,6 +351,9 @@ struct Manifest<'a> {
     scenario_file: String,
     scenario_name: &'a str,
     seed: u64,
+    /// `world::network_digest` of the run's network (network runs only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    network_digest: Option<&'a str>,
     scenario: &'a crate::scenario::RawScenario,
     files: &'a BTreeMap<String, String>,
 }
@@ -383,11 +386,27 @@ pub fn write_manifest(
     scenario: &Scenario,
     digests: &BTreeMap<String, String>,
 ) -> std::io::Result<()> {
+    write_manifest_with_network(dir, scenario, None, digests)
+}
+
+/// [`write_manifest`] for a run on a network, with its digest
+/// (`world::network_digest`).
+///
+/// # Errors
+///
+/// Returns the I/O error, naming the path.
+pub fn write_manifest_with_network(
+    dir: &Path,
+    scenario: &Scenario,
+    network_digest: Option<&str>,
+    digests: &BTreeMap<String, String>,
+) -> std::io::Result<()> {
     let manifest = Manifest {
         forksim_version: env!("CARGO_PKG_VERSION"),
         scenario_file: scenario.source.display().to_string(),
         scenario_name: &scenario.name,
         seed: scenario.seed,
+        network_digest,
         scenario: &scenario.resolved,
         files: digests,
     };

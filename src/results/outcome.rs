@@ -110,6 +110,8 @@ pub struct Outcome<O = Metrics> {
     pub main_chain: MainChain,
     /// Blocks at the end left out of the stale rate (the scenario's `run.settle_blocks`).
     pub settle_blocks: u64,
+    /// Seals and slot counts, in stake runs.
+    pub stake: Option<Box<crate::consensus::seal::StakeState>>,
 }
 
 impl<O> Outcome<O> {

@@ -161,6 +161,7 @@ fn outcome<O>(
         blocks_mined,
         main_chain,
         settle_blocks,
+        stake: shared.stake,
     }
 }
 

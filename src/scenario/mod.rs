@@ -10,6 +10,7 @@
 //! Every error names the file (or the `--set` that caused it), the field path and the value.
 
 pub mod attack;
+pub mod consensus;
 pub mod groups;
 pub mod overrides;
 pub mod raw;
@@ -362,6 +363,8 @@ pub struct Scenario {
     pub node: NodeSpec,
     /// Wallets and payments, if the scenario has `[workload]`.
     pub workload: Option<WorkloadSpec>,
+    /// `[consensus]` and `[stake]`: the consensus kind (proof of work when absent).
+    pub consensus: consensus::ConsensusSpec,
     /// A no-network race instead of a network run, if the scenario has `[race]`.
     pub race: Option<RaceSpec>,
     /// Nodes following an attack strategy, in file order (empty: every node is honest).

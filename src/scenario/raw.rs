@@ -39,6 +39,58 @@ pub struct RawScenario {
     /// `[[timeline]]`: partitions, heals, nodes leaving and rejoining, at virtual times.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub timeline: Vec<RawTimelineEvent>,
+    /// `[consensus]`: the consensus kind and its parameters (absent: proof of work).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub consensus: Option<RawConsensus>,
+    /// `[stake]`: each node's stake (absent: the hash-power shares, drawn as for PoW).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stake: Option<RawStake>,
+}
+
+/// `[consensus]`: which consensus family runs, with its parameters (see
+/// [`super::consensus`] for the defaults and checks).
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct RawConsensus {
+    /// "pow", "pos-slot", "pos-coinage", "dpos" or "poet".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+    /// `pos-slot`: slot length in seconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slot_s: Option<f64>,
+    /// `pos-slot`: the active-slot coefficient f (the chance that a slot has a leader).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub active_slot_coeff: Option<f64>,
+    /// `pos-slot`: the rollback limit k, in blocks.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub k: Option<u64>,
+    /// `dpos`: elected producers N.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub producers: Option<u32>,
+    /// `dpos`: consecutive blocks of one producer's turn.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub blocks_per_turn: Option<u32>,
+    /// `dpos`: seconds per block slot.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub block_interval_s: Option<f64>,
+    /// `poet`: mean wait of the network (the expected block interval), in seconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mean_wait_s: Option<f64>,
+    /// `pos-coinage`: yearly interest on consumed coin-age.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interest: Option<f64>,
+    /// `pos-coinage`: what minting does to coin-age: "reset" or "365-days".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub consumption: Option<String>,
+}
+
+/// `[stake]`: stake per node.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct RawStake {
+    /// Stake of node `i` is `shares[i]` (normalised to sum to 1; later nodes hold none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shares: Option<Vec<f64>>,
 }
 
 /// One `[[attacker]]`: a node, its strategy, its hash share and the strategy's options.

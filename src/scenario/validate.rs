@@ -541,6 +541,31 @@ pub fn validate(
             )?;
         }
     }
+    let consensus = super::consensus::validate_consensus(
+        &mut raw.consensus,
+        &raw.stake,
+        nodes,
+        block_interval_s,
+        mode,
+        origin,
+    )?;
+    if consensus.kind != crate::consensus::ConsensusKind::Pow {
+        let kind = consensus.kind.name();
+        origin.check(
+            attackers.is_empty(),
+            "attacker",
+            format!("[{} attackers]", attackers.len()),
+            format!(
+                "not wired yet for consensus.kind = \"{kind}\": attacks run under \"pow\" only"
+            ),
+        )?;
+        origin.check(
+            race.is_none(),
+            "race",
+            "{ ... }",
+            format!("does not apply when consensus.kind = \"{kind}\": a [race] is proof of work"),
+        )?;
+    }
     if race.is_some() {
         let without_network = "does not apply to a [race], which has no network";
         origin.check(
@@ -603,6 +628,7 @@ pub fn validate(
             ),
         },
         workload,
+        consensus,
         resolved: raw,
     })
 }

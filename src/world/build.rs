@@ -11,7 +11,13 @@ use thiserror::Error;
 
 use super::{Monitor, Phase, World};
 use crate::chain::pow::target_for_expected_hashes;
+use std::sync::Arc;
+
+use crate::chain::params::NO_PROOF_OF_WORK_SHIFT;
 use crate::chain::{BlockStore, CompactTarget, ConsensusParams};
+use crate::consensus::praos::{EpochNonce, SlotLottery};
+use crate::consensus::seal::{Party, SlotRules, StakeKeys};
+use crate::consensus::{ConsensusKind, Rule};
 use crate::driver::Driver;
 use crate::id::{LinkId, NodeId};
 use crate::mining::TemplateSpec;
@@ -21,10 +27,12 @@ use crate::network::transport::Transport;
 use crate::network::{Network, NetworkError};
 use crate::node::ctx::{NodeSettings, NodeStreams, Peers, Shared};
 use crate::node::population::{self, PopulationError};
+use crate::node::producer::Producer;
 use crate::node::{MAX_FUTURE_BLOCK_TIME_S, Miner, Node};
 use crate::observe::Observer;
 use crate::payments;
 use crate::rng::{self, Purpose, RngStreams, SimRng};
+use crate::scenario::consensus::{KindParams, StakeSource};
 use crate::scenario::{MiningMode, RelayProtocol, Scenario};
 use rand::Rng as _;
 
@@ -71,13 +79,17 @@ fn consensus_params(scenario: &Scenario) -> (ConsensusParams, CompactTarget) {
     let expected = mining.network_hashrate_hs * chain.block_interval_s;
     let bits = CompactTarget::from_target(target_for_expected_hashes(expected));
     let sim_target_shift = match mining.mode {
+        _ if scenario.consensus.kind != ConsensusKind::Pow => NO_PROOF_OF_WORK_SHIFT,
         MiningMode::Ground => 0,
         MiningMode::Sampled => {
             libm::floor(libm::log2(expected / mining.grind_hashes)).max(0.0) as u32
         }
     };
+    // Stake blocks carry no proof of work: their bits never change, so every block has the
+    // same work and most work is longest chain.
+    let pow = scenario.consensus.kind == ConsensusKind::Pow;
     let params = ConsensusParams {
-        retarget_interval: chain.retarget_interval,
+        retarget_interval: if pow { chain.retarget_interval } else { 0 },
         target_block_interval_s: chain.block_interval_s as u32,
         pow_limit: chain.pow_limit_bits.to_target().expect("validated when the scenario loaded"),
         max_block_size_bytes: chain.max_block_size_bytes,
@@ -133,6 +145,43 @@ fn choose_high_bandwidth_links(
     (high_bandwidth, chosen)
 }
 
+/// A `pos-slot` run's rules and each node's secret keys (`None` for nodes without stake);
+/// `None` for other kinds. Stake is `[stake] shares` or, without it, the hash-power shares
+/// (which then stand for stake in `shares`, so results report them per producer); keys come
+/// from each stakeholder's election stream.
+fn stake_setup(
+    scenario: &Scenario,
+    shares: &mut [f64],
+    streams: &RngStreams,
+) -> Option<(SlotRules, Vec<Option<StakeKeys>>)> {
+    let KindParams::PosSlot { slot, f, k } = scenario.consensus.params else {
+        return None;
+    };
+    if let StakeSource::Shares(given) = &scenario.consensus.stake {
+        shares.fill(0.0);
+        shares[..given.len()].copy_from_slice(given);
+    }
+    let mut keys: Vec<Option<StakeKeys>> = Vec::with_capacity(shares.len());
+    let mut parties = Vec::new();
+    let mut units = Vec::new();
+    for (i, &share) in shares.iter().enumerate() {
+        if share <= 0.0 {
+            keys.push(None);
+            continue;
+        }
+        let k = StakeKeys::from_rng(&mut streams.stream(Purpose::Election, i as u64));
+        let node = NodeId::from_index(i);
+        parties.push(Party { node, vrf: k.vrf.public(), signing: k.signing.pubkey() });
+        // Stake in units of 10^-12 of the whole (σ is their ratio).
+        units.push((share * 1e12).round().max(1.0) as u64);
+        keys.push(Some(k));
+    }
+    let lottery = SlotLottery::new(f, &units).expect("validated: f in (0, 1], some stake");
+    let rule = Rule::for_kind(ConsensusKind::PosSlot, 0, k);
+    let nonce = EpochNonce::genesis(scenario.seed);
+    Some((SlotRules::new(rule, slot, lottery, nonce, parties, shares.len()), keys))
+}
+
 impl<O: Observer, M: Monitor> World<O, M> {
     /// Builds the world a scenario describes, watched by `observer` and `monitor`.
     ///
@@ -150,7 +199,8 @@ impl<O: Observer, M: Monitor> World<O, M> {
         let population = population::assemble(scenario, network(scenario, &streams)?, &streams)
             .map_err(|source| BuildError::Population { origin: origin.clone(), source })?;
         let network = population.network;
-        let hash_shares = population.hash_shares;
+        let mut hash_shares = population.hash_shares;
+        let mut stake = stake_setup(scenario, &mut hash_shares, &streams);
         let faults = if scenario.timeline.is_empty() {
             None
         } else {
@@ -186,8 +236,8 @@ impl<O: Observer, M: Monitor> World<O, M> {
         let mut node_streams = Vec::with_capacity(nodes_n as usize);
         for (i, protocol) in population.protocols.into_iter().enumerate() {
             let share = hash_shares[i];
-            let miner =
-                (share > 0.0).then(|| Miner::new(share * scenario.mining.network_hashrate_hs));
+            let miner = (share > 0.0 && stake.is_none())
+                .then(|| Miner::new(share * scenario.mining.network_hashrate_hs));
             node_streams.push(NodeStreams {
                 mining: miner
                     .is_some()
@@ -196,6 +246,12 @@ impl<O: Observer, M: Monitor> World<O, M> {
                     .then(|| Box::new(streams.stream(Purpose::Relay, i as u64))),
             });
             let mut node = Node::new(NodeId::from_index(i), miner, protocol);
+            if let Some((rules, keys)) = stake.as_mut() {
+                let id = NodeId::from_index(i);
+                if let (Some(party), Some(k)) = (rules.party(id), keys[i].take()) {
+                    node.set_producer(Producer::new(party, k));
+                }
+            }
             if let Some(links) = chosen.get(i) {
                 node.set_high_bandwidth_peers(links);
             }
@@ -224,10 +280,15 @@ impl<O: Observer, M: Monitor> World<O, M> {
             orphan_pool_max: scenario.node.orphan_pool_max as usize,
             genesis_time: scenario.chain.genesis_time,
             template_max_tx_bytes,
+            slots: stake.map(|(rules, _)| Arc::new(rules)),
         };
+        let mut shared = Shared::new(store, payments, nodes.len());
+        if settings.slots.is_some() {
+            shared.stake = Some(Box::default());
+        }
         let banned = vec![Cell::new(false); network.link_count()];
         Ok(World {
-            shared: Shared::new(store, payments, nodes.len()),
+            shared,
             transport: Transport::new(network, scenario.transfer, draws, faults),
             nodes,
             streams: node_streams,

@@ -21,8 +21,12 @@
 //! [`Transport::transmit`]): most announcements reach peers that already have the block.
 
 mod build;
+mod digest;
+#[cfg(test)]
+mod tests;
 
 pub use build::BuildError;
+pub use digest::network_digest;
 
 use smallvec::SmallVec;
 

@@ -1,0 +1,253 @@
+//! What a run says about its consensus rule: `finality.csv` (per main-chain block, when it
+//! was produced and when it became final under the kind's own rule) and `consensus.json`
+//! (producer concentration, slots, the energy proxy).
+//!
+//! Both are written for runs whose scenario has a `[consensus]` section (also with
+//! `kind = "pow"`), so that kinds compare file for file; a scenario without the section
+//! writes neither, and its outputs are as before.
+//!
+//! **When a block is final.** The finality rule ([`Finality`]) says how deep a block must
+//! be; the time it became final is when the main-chain block at that depth above it was
+//! produced (the producer's clock: a node elsewhere learns it one propagation later).
+//! Under `Confirmations { z }` (PoW: z = [`POW_CONFIRMATIONS`]) that is the block z − 1
+//! above it; under `RollbackLimit { k }` the block k above it. A block without enough
+//! blocks above it at the end of the run is not final (`final_s` empty).
+//!
+//! **Concentration** is over main-chain blocks per eligible producer (every node with hash
+//! power or stake, zeros included): [`super::concentration`].
+//!
+//! **Energy proxy.** PoW: the expected number of hashes behind every block produced (stale
+//! blocks included), the sum of their work at the real-scale difficulty of their bits.
+//! Stake kinds compute no hashes for their election: 0 (their cost is VRF evaluations, one
+//! per stakeholder and slot, counted under `slots`).
+
+use std::fmt::Write as _;
+
+use serde::Serialize;
+
+use super::seal::StakeState;
+use super::{ConsensusKind, Finality, Rule, concentration};
+use crate::chain::{BlockId, BlockStore};
+use crate::id::NodeId;
+
+/// Confirmations after which `finality.csv` counts a PoW block final (Bitcoin's custom).
+pub const POW_CONFIRMATIONS: u64 = 6;
+
+/// The rule whose finality a run of `kind` reports (`k` for the slot kind's rollback limit).
+pub fn reported_rule(kind: ConsensusKind, k: u64) -> Rule {
+    Rule::for_kind(kind, POW_CONFIRMATIONS, k)
+}
+
+/// How many blocks above a block make it final, under `rule` (`None`: not depth-based).
+fn depth_above(rule: &Rule) -> Option<u64> {
+    match rule.finality {
+        Finality::Confirmations { confirmations } => Some(confirmations.saturating_sub(1)),
+        Finality::RollbackLimit { k } => Some(k),
+        Finality::TwoThirdsOfProducers => None,
+    }
+}
+
+/// `finality.csv`: one row per main-chain block above genesis (`chain` from genesis to the
+/// tip): height, producer, time produced and time final, in seconds.
+pub fn finality_csv(store: &BlockStore, chain: &[BlockId], rule: &Rule) -> Vec<u8> {
+    let mut out = String::from("height,producer,produced_s,final_s\n");
+    let depth = depth_above(rule);
+    for (h, &block) in chain.iter().enumerate().skip(1) {
+        let meta = &store.get(block).meta;
+        let producer = meta.miner.map_or(String::new(), |m| m.0.to_string());
+        let final_at = depth
+            .and_then(|d| chain.get(h + d as usize))
+            .map(|&b| format!("{:.6}", store.get(b).meta.mined_at.as_secs_f64()))
+            .unwrap_or_default();
+        let produced = meta.mined_at.as_secs_f64();
+        let _ = writeln!(out, "{h},{producer},{produced:.6},{final_at}");
+    }
+    out.into_bytes()
+}
+
+/// One producer's line in `consensus.json`.
+#[derive(Debug, Serialize)]
+struct ProducerLine {
+    node: u32,
+    share: f64,
+    main_chain_blocks: u64,
+}
+
+/// Slot counts (`pos-slot`).
+#[derive(Debug, Serialize)]
+struct SlotLine {
+    evaluated: u64,
+    empty: u64,
+    empty_rate: f64,
+    vrf_evaluations: u64,
+}
+
+/// Finality summary.
+#[derive(Debug, Serialize)]
+struct FinalityLine {
+    rule: String,
+    final_blocks: u64,
+    mean_time_to_final_s: Option<f64>,
+}
+
+/// `consensus.json`.
+#[derive(Debug, Serialize)]
+struct ConsensusReport {
+    kind: &'static str,
+    blocks_produced: u64,
+    main_chain_blocks: u64,
+    nakamoto_coefficient: Option<usize>,
+    gini: Option<f64>,
+    producers: Vec<ProducerLine>,
+    slots: Option<SlotLine>,
+    expected_hashes: f64,
+    finality: FinalityLine,
+}
+
+/// `consensus.json` for a run of `kind` whose producers had `shares` (hash power or stake,
+/// by node), with main chain `chain` and, for slot runs, its stake state.
+pub fn consensus_json(
+    kind: ConsensusKind,
+    rule: &Rule,
+    store: &BlockStore,
+    chain: &[BlockId],
+    shares: &[f64],
+    stake: Option<&StakeState>,
+) -> Vec<u8> {
+    let mut per_node = vec![0u64; shares.len()];
+    for &b in &chain[1..] {
+        if let Some(m) = store.get(b).meta.miner {
+            per_node[m.index()] += 1;
+        }
+    }
+    let eligible: Vec<usize> = (0..shares.len()).filter(|&i| shares[i] > 0.0).collect();
+    let counts: Vec<u64> = eligible.iter().map(|&i| per_node[i]).collect();
+    let producers = eligible
+        .iter()
+        .map(|&i| ProducerLine {
+            node: NodeId::from_index(i).0,
+            share: shares[i],
+            main_chain_blocks: per_node[i],
+        })
+        .collect();
+    let slots = stake.map(|s| {
+        let (evaluated, empty) = s.slots.slots_and_empty();
+        SlotLine {
+            evaluated,
+            empty,
+            empty_rate: if evaluated == 0 { 0.0 } else { empty as f64 / evaluated as f64 },
+            vrf_evaluations: s.slots.evaluated.iter().sum(),
+        }
+    });
+    let produced: Vec<BlockId> = store.ids().skip(1).collect();
+    let expected_hashes = if kind == ConsensusKind::Pow {
+        produced
+            .iter()
+            .map(|&b| {
+                let bits = store.get(b).header().bits;
+                bits.to_target().map_or(0.0, |t| crate::chain::pow::work_from_target(t).to_f64())
+            })
+            .sum()
+    } else {
+        0.0
+    };
+    let depth = depth_above(rule);
+    let waits: Vec<f64> = depth
+        .map(|d| {
+            (1..chain.len())
+                .filter_map(|h| {
+                    let above = chain.get(h + d as usize)?;
+                    let t = store
+                        .get(*above)
+                        .meta
+                        .mined_at
+                        .saturating_since(store.get(chain[h]).meta.mined_at);
+                    Some(t.as_secs_f64())
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let report = ConsensusReport {
+        kind: kind.name(),
+        blocks_produced: produced.len() as u64,
+        main_chain_blocks: chain.len().saturating_sub(1) as u64,
+        nakamoto_coefficient: concentration::nakamoto_coefficient(&counts, 0.5),
+        gini: concentration::gini(&counts),
+        producers,
+        slots,
+        expected_hashes,
+        finality: FinalityLine {
+            rule: format!("{:?}", rule.finality),
+            final_blocks: waits.len() as u64,
+            mean_time_to_final_s: (!waits.is_empty())
+                .then(|| waits.iter().sum::<f64>() / waits.len() as f64),
+        },
+    };
+    let mut bytes = serde_json::to_vec_pretty(&report).expect("the report serializes");
+    bytes.push(b'\n');
+    bytes
+}
+
+/// `finality.csv` and `consensus.json` of a finished run (see the module docs).
+pub fn files<O>(
+    scenario: &crate::scenario::Scenario,
+    outcome: &crate::results::outcome::Outcome<O>,
+) -> [(&'static str, Vec<u8>); 2] {
+    let kind = scenario.consensus.kind;
+    let k = match scenario.consensus.params {
+        crate::scenario::consensus::KindParams::PosSlot { k, .. } => k,
+        _ => 0,
+    };
+    let rule = reported_rule(kind, k);
+    let chain = outcome.store.chain_to(outcome.main_chain.best);
+    let finality = finality_csv(&outcome.store, &chain, &rule);
+    let stake = outcome.stake.as_deref();
+    let json = consensus_json(kind, &rule, &outcome.store, &chain, &outcome.hash_shares, stake);
+    [("finality.csv", finality), ("consensus.json", json)]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::node::testing::{child, store};
+
+    /// Under a rollback limit of 2, a block is final when the block 2 above it is produced;
+    /// the last two blocks are not final.
+    #[test]
+    fn finality_rows_follow_the_rule_depth() {
+        let (mut s, g) = store();
+        let mut chain = vec![g];
+        for i in 0..4 {
+            let b = child(&mut s, *chain.last().unwrap(), NodeId(i % 2));
+            chain.push(b);
+        }
+        let csv =
+            String::from_utf8(finality_csv(&s, &chain, &reported_rule(ConsensusKind::PosSlot, 2)))
+                .unwrap();
+        let lines: Vec<&str> = csv.lines().collect();
+        assert_eq!(lines[0], "height,producer,produced_s,final_s");
+        assert_eq!(lines.len(), 5);
+        let final_of = |l: &str| l.rsplit(',').next().unwrap().to_string();
+        let produced_of = |l: &str| l.split(',').nth(2).unwrap().to_string();
+        assert_eq!(final_of(lines[1]), produced_of(lines[3]));
+        assert_eq!(final_of(lines[2]), produced_of(lines[4]));
+        assert_eq!(final_of(lines[3]), "");
+        assert_eq!(final_of(lines[4]), "");
+        // PoW: final at 6 confirmations, so none of 4 blocks is.
+        let pow =
+            String::from_utf8(finality_csv(&s, &chain, &reported_rule(ConsensusKind::Pow, 0)))
+                .unwrap();
+        assert!(pow.lines().skip(1).all(|l| l.ends_with(',')));
+        let json = String::from_utf8(consensus_json(
+            ConsensusKind::Pow,
+            &reported_rule(ConsensusKind::Pow, 0),
+            &s,
+            &chain,
+            &[0.5, 0.5, 0.0],
+            None,
+        ))
+        .unwrap();
+        assert!(json.contains("\"nakamoto_coefficient\": 2"), "{json}");
+        assert!(json.contains("\"gini\": 0.0"), "{json}");
+    }
+}

@@ -1,0 +1,90 @@
+//! A stakeholder's slot clock: where a PoW node runs its mining clock, a `pos-slot` node
+//! with stake wakes at every slot boundary, runs the VRF lottery for the slot and, if it
+//! leads, builds the normal block template on its mining tip, seals it (claim and
+//! signature, see [`crate::consensus::seal`]) and handles it as a mined block.
+//!
+//! The lottery needs no random stream: a slot's outcome is the VRF of the node's key on
+//! (η, slot), so it is fixed by the keys, which come from the node's election stream.
+//! A node that is offline skips slots; when it comes back it waits for the next slot
+//! boundary. Each restart bumps a generation, so a slot timer set before is void.
+
+use super::Node;
+use super::ctx::{NodeCtx, Timer};
+use super::mempool;
+use crate::consensus::seal::{Seal, StakeKeys};
+use crate::mining::build_template;
+use crate::observe::Record;
+
+/// A stakeholder's keys and slot clock.
+pub struct Producer {
+    /// Its secret keys.
+    pub keys: StakeKeys,
+    /// Its party in the lottery.
+    pub party: usize,
+    /// The slot its pending timer is for.
+    next_slot: u64,
+    /// Bumped when the pending timer is voided.
+    generation: u32,
+    /// Coinbase extra nonce, bumped per block so templates never repeat.
+    extra_nonce: u64,
+}
+
+impl Producer {
+    /// A producer for `party` with `keys`.
+    pub fn new(party: usize, keys: StakeKeys) -> Producer {
+        Producer { keys, party, next_slot: 0, generation: 0, extra_nonce: 0 }
+    }
+}
+
+impl Node {
+    /// Gives the node stake: it produces blocks in the slots it leads.
+    pub fn set_producer(&mut self, producer: Producer) {
+        self.producer = Some(Box::new(producer));
+    }
+
+    /// Sets the slot timer for the first slot that starts after now (slot 0 is genesis's).
+    pub(super) fn start_slots(&mut self, ctx: &mut NodeCtx<'_>) {
+        let Some(rules) = ctx.settings().slots.as_deref() else { return };
+        let Some(p) = self.producer.as_mut() else { return };
+        p.generation = p.generation.wrapping_add(1);
+        p.next_slot = ctx.now().0 / rules.slot.0 + 1;
+        let at = rules.slot_start(p.next_slot);
+        ctx.set_timer(at, Timer::Slot { generation: p.generation });
+    }
+
+    /// Voids the pending slot timer (the node went offline).
+    pub(super) fn stop_slots(&mut self) {
+        if let Some(p) = self.producer.as_mut() {
+            p.generation = p.generation.wrapping_add(1);
+        }
+    }
+
+    /// A slot starts: run the lottery, produce if the node leads, set the next slot's timer.
+    pub(super) fn on_slot(&mut self, ctx: &mut NodeCtx<'_>, generation: u32) {
+        let Some(rules) = ctx.settings().slots.as_deref() else { return };
+        let Some(p) = self.producer.as_mut() else { return };
+        if p.generation != generation || !ctx.mining_open() || !self.online {
+            return;
+        }
+        let slot = p.next_slot;
+        p.next_slot += 1;
+        ctx.set_timer(rules.slot_start(p.next_slot), Timer::Slot { generation });
+        let claim = rules.lottery.try_lead(p.party, &p.keys.vrf, &rules.nonce, slot);
+        if let Some(stake) = ctx.shared.stake.as_mut() {
+            stake.slots.note(self.id, slot, claim.is_some());
+        }
+        let Some(claim) = claim else { return };
+        p.extra_nonce += 1;
+        let extra_nonce = p.extra_nonce;
+        let tip = self.mining_tip();
+        let body = mempool::template_body(ctx, tip);
+        let (node, now, spec) = (ctx.node(), ctx.now(), ctx.settings().template);
+        let block = build_template(ctx.store_mut(), tip, node, now, extra_nonce, &spec, body);
+        let p = self.producer.as_ref().expect("checked above");
+        let seal = Seal::sign(&block.header, node, claim, &p.keys.signing);
+        let id = super::miner::store_mined(ctx, block, Some(seal));
+        ctx.mined();
+        ctx.record(Record::BlockMined { block: id, miner: self.id, time: ctx.now() });
+        self.accept(ctx, id, None, true);
+    }
+}

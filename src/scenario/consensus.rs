@@ -1,0 +1,338 @@
+//! `[consensus]` and `[stake]`: which consensus family a run uses, its parameters and who
+//! holds stake.
+//!
+//! An absent `[consensus]` is proof of work, and nothing is written into the resolved
+//! scenario, so the manifests of PoW runs stay as they were. A present section has every
+//! default of its kind filled in. A field of another kind is an error naming the kind.
+//!
+//! Defaults (the reference system of each family):
+//!
+//! | kind | field | default | source |
+//! |---|---|---|---|
+//! | `pos-slot` | `slot_s` | 1 s | Cardano Shelley |
+//! | `pos-slot` | `active_slot_coeff` | 0.05 | Cardano Shelley |
+//! | `pos-slot` | `k` | 2160 blocks | Cardano Shelley |
+//! | `dpos` | `producers` | 21 | EOS, Steem |
+//! | `dpos` | `blocks_per_turn` | 12 | EOS |
+//! | `dpos` | `block_interval_s` | 0.5 s | EOS |
+//! | `poet` | `mean_wait_s` | `chain.block_interval_s` | |
+//! | `pos-coinage` | `interest` | 0.05 a year | textbook example |
+//! | `pos-coinage` | `consumption` | `"reset"` | Peercoin |
+//!
+//! Stake: `[stake] shares` gives node `i` the share `shares[i]` (normalised); without it the
+//! stake of every node is its hash-power share, drawn by `[mining]` exactly as for PoW (same
+//! stream, same nodes), so switching the kind of a scenario keeps who holds what.
+
+use super::raw::{RawConsensus, RawStake};
+use super::validate::{Origin, quoted};
+use super::{MiningMode, ScenarioError};
+use crate::consensus::ConsensusKind;
+use crate::time::SimDuration;
+
+/// `pos-coinage`: `consumption`.
+const CONSUMPTIONS: [&str; 2] = ["reset", "365-days"];
+
+/// Kinds whose world wiring is not finished: a scenario naming one is refused rather than
+/// run as something else.
+const NOT_WIRED: [ConsensusKind; 3] =
+    [ConsensusKind::PosCoinage, ConsensusKind::Dpos, ConsensusKind::Poet];
+
+/// A validated `[consensus]` section.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ConsensusSpec {
+    /// The family.
+    pub kind: ConsensusKind,
+    /// Its parameters.
+    pub params: KindParams,
+    /// Who holds stake (ignored by `pow`).
+    pub stake: StakeSource,
+}
+
+impl ConsensusSpec {
+    /// Proof of work: what an absent section means.
+    pub fn pow() -> ConsensusSpec {
+        ConsensusSpec {
+            kind: ConsensusKind::Pow,
+            params: KindParams::Pow,
+            stake: StakeSource::HashPower,
+        }
+    }
+}
+
+/// A kind's parameters.
+#[derive(Clone, Debug, PartialEq)]
+pub enum KindParams {
+    /// Proof of work: `[mining]` and `[chain]` say everything.
+    Pow,
+    /// Ouroboros Praos-like slots.
+    PosSlot {
+        /// Slot length.
+        slot: SimDuration,
+        /// Active-slot coefficient f.
+        f: f64,
+        /// Rollback limit in blocks.
+        k: u64,
+    },
+    /// Delegated proof of stake.
+    Dpos {
+        /// Producers per round.
+        producers: u32,
+        /// Blocks per turn.
+        blocks_per_turn: u32,
+        /// Slot length.
+        slot: SimDuration,
+    },
+    /// Proof of elapsed time.
+    Poet {
+        /// The network's mean block interval.
+        mean_wait: SimDuration,
+    },
+    /// Peercoin-like coin-age.
+    Coinage {
+        /// Yearly interest on consumed coin-age.
+        interest: f64,
+        /// What minting does to coin-age.
+        consumption: crate::consensus::coinage::Consumption,
+    },
+}
+
+/// Where stake comes from.
+#[derive(Clone, Debug, PartialEq)]
+pub enum StakeSource {
+    /// Each node's hash-power share, drawn by `[mining]`.
+    HashPower,
+    /// `[stake] shares`, normalised to sum to 1 (node `i` holds `shares[i]`).
+    Shares(Vec<f64>),
+}
+
+/// Validates `[consensus]` and `[stake]`, filling the kind's defaults into `raw`.
+///
+/// # Errors
+///
+/// A [`ScenarioError`] naming the field and value: an unknown kind (with the choices), a
+/// field of another kind, a value out of range, a kind that is not wired yet, or a setting
+/// the kind cannot run with.
+pub(super) fn validate_consensus(
+    raw: &mut Option<RawConsensus>,
+    stake: &Option<RawStake>,
+    nodes: u32,
+    block_interval_s: f64,
+    mode: MiningMode,
+    origin: &Origin<'_>,
+) -> Result<ConsensusSpec, ScenarioError> {
+    let Some(c) = raw.as_mut() else {
+        return match stake {
+            None => Ok(ConsensusSpec::pow()),
+            Some(_) => Err(origin.error(
+                "stake",
+                "{ ... }",
+                "does not apply to proof of work (no [consensus] section); hash power comes from [mining]",
+            )),
+        };
+    };
+    let name = c.kind.get_or_insert_with(|| "pow".to_string()).clone();
+    let names: Vec<&str> = ConsensusKind::ALL.iter().map(|k| k.name()).collect();
+    let kind = ConsensusKind::ALL
+        .into_iter()
+        .find(|k| k.name() == name)
+        .ok_or_else(|| origin.unknown("consensus.kind", &name, &names))?;
+    let f = "consensus.kind";
+    let not_slot = kind != ConsensusKind::PosSlot;
+    if not_slot {
+        origin.absent("consensus.slot_s", &c.slot_s, f, &name)?;
+        origin.absent("consensus.active_slot_coeff", &c.active_slot_coeff, f, &name)?;
+        origin.absent("consensus.k", &c.k, f, &name)?;
+    }
+    if kind != ConsensusKind::Dpos {
+        origin.absent("consensus.producers", &c.producers, f, &name)?;
+        origin.absent("consensus.blocks_per_turn", &c.blocks_per_turn, f, &name)?;
+        origin.absent("consensus.block_interval_s", &c.block_interval_s, f, &name)?;
+    }
+    if kind != ConsensusKind::Poet {
+        origin.absent("consensus.mean_wait_s", &c.mean_wait_s, f, &name)?;
+    }
+    if kind != ConsensusKind::PosCoinage {
+        origin.absent("consensus.interest", &c.interest, f, &name)?;
+        origin.absent("consensus.consumption", &c.consumption, f, &name)?;
+    }
+    let params = match kind {
+        ConsensusKind::Pow => KindParams::Pow,
+        ConsensusKind::PosSlot => {
+            let slot_s = origin.positive("consensus.slot_s", *c.slot_s.get_or_insert(1.0))?;
+            let slot = SimDuration::from_secs_f64(slot_s);
+            origin.check(
+                slot >= SimDuration::from_millis(1),
+                "consensus.slot_s",
+                slot_s,
+                "must be at least 0.001 s",
+            )?;
+            let coeff = *c.active_slot_coeff.get_or_insert(0.05);
+            origin.check(
+                coeff > 0.0 && coeff <= 1.0,
+                "consensus.active_slot_coeff",
+                coeff,
+                "must be greater than 0 and at most 1",
+            )?;
+            let k = *c.k.get_or_insert(2160);
+            origin.check(k >= 1, "consensus.k", k, "must be at least 1")?;
+            KindParams::PosSlot { slot, f: coeff, k }
+        }
+        ConsensusKind::Dpos => {
+            let producers = *c.producers.get_or_insert(21);
+            origin.check(producers >= 1, "consensus.producers", producers, "must be at least 1")?;
+            let per_turn = *c.blocks_per_turn.get_or_insert(12);
+            origin.check(
+                per_turn >= 1,
+                "consensus.blocks_per_turn",
+                per_turn,
+                "must be at least 1",
+            )?;
+            let slot_s = origin
+                .positive("consensus.block_interval_s", *c.block_interval_s.get_or_insert(0.5))?;
+            KindParams::Dpos {
+                producers,
+                blocks_per_turn: per_turn,
+                slot: SimDuration::from_secs_f64(slot_s),
+            }
+        }
+        ConsensusKind::Poet => {
+            let wait_s = origin.positive(
+                "consensus.mean_wait_s",
+                *c.mean_wait_s.get_or_insert(block_interval_s),
+            )?;
+            KindParams::Poet { mean_wait: SimDuration::from_secs_f64(wait_s) }
+        }
+        ConsensusKind::PosCoinage => {
+            let interest = *c.interest.get_or_insert(0.05);
+            origin.check(
+                (0.0..=1.0).contains(&interest),
+                "consensus.interest",
+                interest,
+                "must be a yearly rate between 0 and 1",
+            )?;
+            let rule = c.consumption.get_or_insert_with(|| "reset".to_string()).clone();
+            origin.known("consensus.consumption", &rule, &CONSUMPTIONS)?;
+            let consumption = if rule == "reset" {
+                crate::consensus::coinage::Consumption::Reset
+            } else {
+                crate::consensus::coinage::Consumption::Reduce365
+            };
+            KindParams::Coinage { interest, consumption }
+        }
+    };
+    origin.check(
+        !NOT_WIRED.contains(&kind),
+        "consensus.kind",
+        quoted(&name),
+        "not wired yet: this kind's election and proof exist in src/consensus but the \
+         simulated network cannot run it; choose \"pow\" or \"pos-slot\"",
+    )?;
+    if kind != ConsensusKind::Pow {
+        origin.check(
+            mode == MiningMode::Sampled,
+            "mining.mode",
+            "\"ground\"",
+            format!(
+                "does not apply when consensus.kind = \"{name}\": there are no nonces to grind"
+            ),
+        )?;
+    }
+    let stake = match stake.as_ref().and_then(|s| s.shares.as_ref()) {
+        None => StakeSource::HashPower,
+        Some(_) if kind == ConsensusKind::Pow => {
+            return Err(origin.error(
+                "stake.shares",
+                "[ ... ]",
+                "does not apply when consensus.kind = \"pow\"; hash power comes from [mining]",
+            ));
+        }
+        Some(shares) => StakeSource::Shares(validate_shares(shares, nodes, origin)?),
+    };
+    Ok(ConsensusSpec { kind, params, stake })
+}
+
+/// `[stake] shares`: at most one per node, none negative, not all zero; normalised.
+fn validate_shares(
+    shares: &[f64],
+    nodes: u32,
+    origin: &Origin<'_>,
+) -> Result<Vec<f64>, ScenarioError> {
+    let f = "stake.shares";
+    origin.check(
+        !shares.is_empty() && shares.len() <= nodes as usize,
+        f,
+        format!("[{} shares]", shares.len()),
+        format!("must list between 1 and network.nodes = {nodes} shares (node i holds shares[i])"),
+    )?;
+    for (i, &s) in shares.iter().enumerate() {
+        origin.non_negative(&format!("stake.shares[{i}]"), s)?;
+    }
+    let total: f64 = shares.iter().sum();
+    origin.check(total > 0.0, f, "[0, ..]", "must not all be 0: somebody must hold stake")?;
+    Ok(shares.iter().map(|s| s / total).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use crate::consensus::ConsensusKind;
+    use crate::scenario::{self, Scenario, ScenarioError};
+
+    fn load(text: &str) -> Result<Scenario, ScenarioError> {
+        scenario::from_str(text, Path::new("lab/c.toml"), &[], None)
+    }
+
+    fn error(text: &str) -> String {
+        load(text).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn an_absent_section_is_pow_and_leaves_the_resolved_scenario_alone() {
+        let s = load("[run]\nblocks = 5\n").unwrap();
+        assert_eq!(s.consensus.kind, ConsensusKind::Pow);
+        assert!(s.resolved.consensus.is_none() && s.resolved.stake.is_none());
+    }
+
+    #[test]
+    fn pos_slot_fills_its_defaults_and_reads_stake_shares() {
+        let s = load("[consensus]\nkind = \"pos-slot\"\n[stake]\nshares = [1, 3]\n").unwrap();
+        let c = s.resolved.consensus.as_ref().unwrap();
+        assert_eq!((c.slot_s, c.active_slot_coeff, c.k), (Some(1.0), Some(0.05), Some(2160)));
+        assert_eq!(s.consensus.stake, super::StakeSource::Shares(vec![0.25, 0.75]));
+    }
+
+    #[test]
+    fn bad_consensus_input_names_file_field_value_and_choices() {
+        let cases: [(&str, &[&str]); 7] = [
+            (
+                "[consensus]\nkind = \"pos\"\n",
+                &["lab/c.toml", "consensus.kind", "\"pos\"", "\"pos-slot\"", "\"poet\""],
+            ),
+            ("[consensus]\nkind = \"dpos\"\n", &["consensus.kind", "\"dpos\"", "not wired yet"]),
+            ("[consensus]\nkind = \"poet\"\n", &["consensus.kind", "not wired yet"]),
+            ("[consensus]\nkind = \"pos-coinage\"\n", &["not wired yet"]),
+            (
+                "[consensus]\nkind = \"pos-slot\"\nproducers = 21\n",
+                &["consensus.producers", "21", "does not apply when consensus.kind = \"pos-slot\""],
+            ),
+            ("[stake]\nshares = [1]\n", &["stake", "does not apply to proof of work"]),
+            (
+                "[consensus]\nkind = \"pos-slot\"\nactive_slot_coeff = 1.5\n",
+                &["consensus.active_slot_coeff", "1.5"],
+            ),
+        ];
+        for (text, parts) in cases {
+            let e = error(text);
+            for part in parts {
+                assert!(e.contains(part), "{text}: {e}");
+            }
+        }
+        let e = error(
+            "[network]\nnodes = 3\ntopology = { kind = \"complete\" }\n[consensus]\nkind = \"pos-slot\"\n[stake]\nshares = [1, 1, 1, 1]\n",
+        );
+        assert!(e.contains("stake.shares") && e.contains("network.nodes = 3"), "{e}");
+        let e = error("[consensus]\nkind = \"pos-slot\"\n[stake]\nshares = [0, 0]\n");
+        assert!(e.contains("must not all be 0"), "{e}");
+    }
+}
