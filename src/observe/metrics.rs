@@ -139,8 +139,14 @@ impl Spreads {
         let first = self.rows.front()?;
         let spread = self.get(self.first);
         if first.after_us.contains(&Self::LATE) {
+            // Rows leave in order, so this row's late times are the first in the table.
             let i = self.first as u32;
-            self.late.retain(|&(row, _), _| row != i);
+            while let Some(entry) = self.late.first_entry() {
+                if entry.key().0 != i {
+                    break;
+                }
+                entry.remove();
+            }
         }
         self.rows.pop_front();
         self.first += 1;
