@@ -12,6 +12,7 @@ pub mod keys;
 pub mod merkle;
 pub mod params;
 pub mod pow;
+pub(crate) mod prefix_index;
 pub mod sigcache;
 pub mod store;
 pub mod tx;

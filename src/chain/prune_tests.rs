@@ -18,6 +18,8 @@ struct Peaks {
     bodies: usize,
     /// Height of the newest block above the pruned height.
     lag: u32,
+    /// Parents with their children's bits cached.
+    next_bits: usize,
 }
 
 impl Observer for Peaks {
@@ -30,6 +32,7 @@ impl Observer for Peaks {
             let (undo, bodies) = store.unpruned_counts();
             self.undo = self.undo.max(undo);
             self.bodies = self.bodies.max(bodies);
+            self.next_bits = self.next_bits.max(store.next_bits_cached());
             let height = store.get(block).height;
             self.lag = self.lag.max(height.saturating_sub(store.pruned_height()));
         }
@@ -88,6 +91,7 @@ fn a_long_payment_run_keeps_bodies_undo_and_signatures_of_recent_blocks_only() {
     assert!(peaks.undo <= bound, "undo data of {} blocks at once (bound {bound})", peaks.undo);
     assert!(peaks.bodies <= bound, "bodies of {} blocks at once (bound {bound})", peaks.bodies);
     assert!(peaks.lag <= DEFAULT_PRUNE_DEPTH + 10, "{} blocks above the pruned height", peaks.lag);
+    assert!(peaks.next_bits <= bound, "bits cached for {} parents", peaks.next_bits);
     let (undo, bodies) = store.unpruned_counts();
     assert!(undo <= blocks_above(store, pruned) && bodies <= blocks_above(store, pruned));
 
@@ -143,6 +147,40 @@ fn a_scenario_prune_depth_bounds_what_the_store_keeps() {
     let bound = depth as usize + 30;
     assert!(sim.observer.undo <= bound, "undo data of {} blocks at once", sim.observer.undo);
     assert!(sim.observer.lag <= depth + 10, "{} blocks above the pruned height", sim.observer.lag);
+    assert!(sim.observer.next_bits <= bound, "bits cached for {} parents", sim.observer.next_bits);
+    assert!(
+        store.len() > 3 * bound,
+        "{} blocks: too few for the bound to mean anything",
+        store.len()
+    );
+}
+
+#[test]
+fn a_payment_run_pruning_shallower_than_the_scenario_minimum_does_not_panic() {
+    // The loader refuses `chain.prune_depth` below MIN_PRUNE_DEPTH; a depth set on the
+    // loaded scenario reaches the store all the same. Shallower than the pool's retire depth
+    // (24), a node's mempool may sit on a tip whose UTXO state is no longer reachable.
+    for depth in [3, 12, 29] {
+        let mut s = load(
+            "payments.toml",
+            &[
+                "run.blocks=90",
+                "network.nodes=24",
+                "workload.payments_per_s=0.5",
+                "workload.wallets=60",
+                "workload.submit_to=4",
+                "workload.sample_nodes=2",
+                "workload.mempool_sample_s=300",
+            ],
+        );
+        s.chain.prune_depth = depth;
+        let sim = run_with(&s, Peaks::default(), None).unwrap();
+        let store = &sim.store;
+        assert_eq!(store.prune_depth(), depth);
+        assert!(store.pruned_height() > 0, "depth {depth}: nothing was pruned");
+        let payments = sim.payments.as_ref().expect("a workload");
+        assert!(payments.pool.txs().len() > 1_000, "depth {depth}: too few payments");
+    }
 }
 
 #[test]

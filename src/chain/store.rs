@@ -16,7 +16,8 @@
 //! a reorg costs the store only the blocks between the two tips. Validation also shares one
 //! [`SigCache`], so a transaction seen on two branches has its signatures verified once.
 //!
-//! Lookups by hash use a `BTreeMap`, so nothing depends on hash-map iteration order; ids are
+//! Lookups by hash use a prefix-keyed index that nothing iterates, so nothing depends on
+//! hash-map iteration order; ids are
 //! assigned in insertion order, which the deterministic engine fixes.
 //!
 //! **Pruning.** A long run would otherwise keep every block body, every block's undo data and
@@ -34,7 +35,7 @@
 //! files reach either: it stops with a fatal "failed to read block" error and must re-download.
 
 use std::cmp::Reverse;
-use std::collections::{BTreeMap, BinaryHeap};
+use std::collections::BinaryHeap;
 use std::sync::Arc;
 
 use rustc_hash::FxHashMap;
@@ -43,6 +44,7 @@ use crate::chain::block::{Block, Filler, Header, grind_nonce};
 use crate::chain::hash::BlockHash;
 use crate::chain::params::ConsensusParams;
 use crate::chain::pow::{CompactTarget, Work, retarget, work_from_target};
+use crate::chain::prefix_index::PrefixIndex;
 use crate::chain::sigcache::SigCache;
 use crate::chain::tx::{Amount, Transaction, TxOut};
 use crate::chain::utxo::{BlockUndo, UtxoSet};
@@ -102,8 +104,8 @@ pub struct StoredBlock {
     pub meta: BlockMeta,
     /// Its encoded size.
     pub size_bytes: u64,
-    /// A far ancestor for fast ancestor lookups (Core's `pskip`).
-    skip: Option<BlockId>,
+    /// A far ancestor for fast ancestor lookups (Core's `pskip`; genesis for genesis).
+    skip: BlockId,
 }
 
 impl StoredBlock {
@@ -132,15 +134,19 @@ pub enum InsertError {
 pub struct BlockStore {
     params: ConsensusParams,
     blocks: Vec<StoredBlock>,
-    by_hash: HashIndex,
-    next_bits_cache: Vec<Option<CompactTarget>>,
+    /// Block ids by hash (see [`PrefixIndex`]: about 16 bytes per block).
+    by_hash: PrefixIndex<BlockId>,
+    /// The bits a child must carry, per parent above the pruned height (a pruned parent's
+    /// are computed again if ever asked: they depend on headers only, which stay).
+    next_bits_cache: FxHashMap<BlockId, CompactTarget>,
     validity_cache: Vec<Option<Result<(), RejectReason>>>,
     scratch_times: Vec<u32>,
     /// The shared UTXO set, positioned at `utxo_tip`.
     utxo: UtxoSet,
     utxo_tip: BlockId,
-    /// Per block, the undo data of its connect; present exactly for valid non-genesis blocks.
-    undo_cache: Vec<Option<Box<BlockUndo>>>,
+    /// The undo data of each valid non-genesis block's connect, until the block is pruned
+    /// (looked up by id only: nothing iterates it in a way that reaches a result).
+    undo_cache: FxHashMap<BlockId, BlockUndo>,
     sigcache: SigCache,
     /// Blocks at or below this height are pruned (0 before any pruning: genesis is never).
     pruned_height: u32,
@@ -161,45 +167,6 @@ pub struct BlockStore {
     /// The body every pruned block of the final chain shares (see [`StoredBlock::block`]):
     /// 144 bytes of header and empty body less per final block.
     final_body: Arc<Block>,
-}
-
-/// Block ids by hash, for lookups only (nothing iterates it, so hash order cannot leak into
-/// a run): keyed by the hash's first 8 bytes, about 16 bytes per block instead of the 50 a
-/// `BTreeMap` of whole hashes takes, which a million-block run notices. The store keeps every
-/// block's whole hash, so a hit is confirmed against it; the rare second block whose first
-/// 8 bytes are taken goes to a small ordered map of whole hashes.
-#[derive(Debug, Default)]
-struct HashIndex {
-    by_prefix: FxHashMap<u64, BlockId>,
-    collisions: BTreeMap<BlockHash, BlockId>,
-}
-
-impl HashIndex {
-    fn prefix(hash: &BlockHash) -> u64 {
-        u64::from_le_bytes(hash.0[..8].try_into().expect("8 bytes"))
-    }
-
-    /// The block with `hash`; `hash_of` gives a stored block's whole hash.
-    fn get(&self, hash: &BlockHash, hash_of: impl Fn(BlockId) -> BlockHash) -> Option<BlockId> {
-        match self.by_prefix.get(&Self::prefix(hash)) {
-            Some(&id) if hash_of(id) == *hash => Some(id),
-            Some(_) => self.collisions.get(hash).copied(),
-            None => None,
-        }
-    }
-
-    /// Adds a block not indexed yet.
-    fn insert(&mut self, hash: BlockHash, id: BlockId, hash_of: impl Fn(BlockId) -> BlockHash) {
-        match self.by_prefix.entry(Self::prefix(&hash)) {
-            std::collections::hash_map::Entry::Vacant(e) => {
-                e.insert(id);
-            }
-            std::collections::hash_map::Entry::Occupied(e) => {
-                debug_assert_ne!(hash_of(*e.get()), hash, "a block is indexed once");
-                self.collisions.insert(hash, id);
-            }
-        }
-    }
 }
 
 /// Depth below the most-work tip at which blocks are pruned by default: Bitcoin Core's
@@ -259,20 +226,20 @@ impl BlockStore {
             median_time_past,
             meta: BlockMeta { miner: None, mined_at: SimTime::ZERO },
             size_bytes,
-            skip: None,
+            skip: BlockId::GENESIS,
         };
-        let mut by_hash = HashIndex::default();
-        by_hash.insert(hash, BlockId::GENESIS, |_| hash);
+        let mut by_hash = PrefixIndex::default();
+        by_hash.insert(hash.0, BlockId::GENESIS, |_| hash.0);
         BlockStore {
             params,
             blocks: vec![stored],
             by_hash,
-            next_bits_cache: vec![None],
+            next_bits_cache: FxHashMap::default(),
             validity_cache: vec![Some(Ok(()))],
             scratch_times: Vec::new(),
             utxo,
             utxo_tip: BlockId::GENESIS,
-            undo_cache: vec![None],
+            undo_cache: FxHashMap::default(),
             sigcache: SigCache::new(),
             pruned_height: 0,
             last_final: BlockId::GENESIS,
@@ -338,7 +305,7 @@ impl BlockStore {
         let median_time_past = median_in_place(&mut times);
         self.scratch_times = times;
 
-        let skip = Some(self.ancestor(parent, skip_height(height)));
+        let skip = self.ancestor(parent, skip_height(height));
         let size_bytes = block.size_bytes();
         self.blocks.push(StoredBlock {
             header: block.header,
@@ -354,10 +321,8 @@ impl BlockStore {
             skip,
         });
         let blocks = &self.blocks;
-        self.by_hash.insert(hash, id, |other| blocks[other.index()].hash);
-        self.next_bits_cache.push(None);
+        self.by_hash.insert(hash.0, id, |other| blocks[other.index()].hash.0);
         self.validity_cache.push(None);
-        self.undo_cache.push(None);
         self.unpruned.push(Reverse((height, id)));
         Ok(id)
     }
@@ -387,7 +352,7 @@ impl BlockStore {
 
     /// Returns the id of the block with this hash, if stored.
     pub fn lookup(&self, hash: &BlockHash) -> Option<BlockId> {
-        self.by_hash.get(hash, |id| self.blocks[id.index()].hash)
+        self.by_hash.get(&hash.0, |id| self.blocks[id.index()].hash.0)
     }
 
     /// Returns all ids in insertion order.
@@ -412,11 +377,10 @@ impl BlockStore {
             let skip_h = skip_height(walk_height) as i64;
             let skip_prev_h = skip_height(walk_height - 1) as i64;
             let target = height as i64;
-            let take_skip = stored.skip.is_some()
-                && (skip_h == target
-                    || (skip_h > target && !(skip_prev_h < skip_h - 2 && skip_prev_h >= target)));
+            let take_skip = skip_h == target
+                || (skip_h > target && !(skip_prev_h < skip_h - 2 && skip_prev_h >= target));
             if take_skip {
-                walk = stored.skip.expect("checked above");
+                walk = stored.skip;
                 walk_height = skip_h as u32;
             } else {
                 walk = stored.parent.expect("a block above height 0 has a parent");
@@ -434,7 +398,7 @@ impl BlockStore {
     /// `parent.height + 1 - retarget_interval` to the parent (Core's off-by-one: the first
     /// interval of a period is not measured).
     pub fn next_bits(&mut self, parent: BlockId) -> CompactTarget {
-        if let Some(bits) = self.next_bits_cache[parent.index()] {
+        if let Some(&bits) = self.next_bits_cache.get(&parent) {
             return bits;
         }
         let stored = self.get(parent);
@@ -453,7 +417,9 @@ impl BlockStore {
                 self.params.pow_limit,
             )
         };
-        self.next_bits_cache[parent.index()] = Some(bits);
+        if child_height > self.pruned_height + 1 {
+            self.next_bits_cache.insert(parent, bits);
+        }
         bits
     }
 
@@ -550,7 +516,7 @@ impl BlockStore {
         }
         let undo =
             self.utxo.connect_block(&block, txids, ctx.height, &self.params, &mut self.sigcache)?;
-        self.undo_cache[id.index()] = Some(Box::new(undo));
+        self.undo_cache.insert(id, undo);
         self.utxo_tip = id;
         Ok(())
     }
@@ -570,8 +536,9 @@ impl BlockStore {
         }
         while self.utxo_tip != fork {
             let stored = &self.blocks[self.utxo_tip.index()];
-            let undo = self.undo_cache[self.utxo_tip.index()]
-                .as_ref()
+            let undo = self
+                .undo_cache
+                .get(&self.utxo_tip)
                 .expect("every block the cursor passed was connected and keeps its undo data");
             self.utxo
                 .disconnect_block(&stored.block, undo)
@@ -587,8 +554,9 @@ impl BlockStore {
         }
         for &id in path.iter().rev() {
             let stored = &self.blocks[id.index()];
-            let undo = self.undo_cache[id.index()]
-                .as_ref()
+            let undo = self
+                .undo_cache
+                .get(&id)
                 .expect("a valid block's undo data is cached when it is first connected");
             self.utxo
                 .reconnect_block(&stored.block, undo, stored.height)
@@ -639,7 +607,8 @@ impl BlockStore {
 
     /// Drops one block's body and undo data (see [`BlockStore::prune_through`]).
     fn prune_block(&mut self, id: BlockId, on_final_chain: bool) {
-        let undo = self.undo_cache[id.index()].take();
+        let undo = self.undo_cache.remove(&id);
+        self.next_bits_cache.remove(&id);
         let stored = &mut self.blocks[id.index()];
         if stored.block.txs.is_empty() {
             return;
@@ -703,10 +672,16 @@ impl BlockStore {
         self.blocks_refused_below_pruned
     }
 
+    /// Returns how many parents have their children's bits cached: only blocks above the
+    /// pruned height keep theirs, so pruning keeps this bounded too.
+    pub fn next_bits_cached(&self) -> usize {
+        self.next_bits_cache.len()
+    }
+
     /// Returns how many blocks still hold undo data and how many still hold transactions
     /// beyond the coinbase: what pruning keeps bounded.
     pub fn unpruned_counts(&self) -> (usize, usize) {
-        let undo = self.undo_cache.iter().filter(|u| u.is_some()).count();
+        let undo = self.undo_cache.len();
         let bodies = self.blocks.iter().filter(|b| b.block.txs.len() > 1).count();
         (undo, bodies)
     }
@@ -752,7 +727,7 @@ impl BlockStore {
     /// Returns the undo data of a block that was connected (a valid block other than
     /// genesis), for its fees and spent coins.
     pub fn block_undo(&self, id: BlockId) -> Option<&BlockUndo> {
-        self.undo_cache.get(id.index()).and_then(Option::as_deref)
+        self.undo_cache.get(&id)
     }
 
     /// Returns the shared signature cache (for its counters).
@@ -1107,28 +1082,6 @@ mod tests {
         let mut capped = BlockStore::new(genesis_block(1_000, EASY_BITS, &p), p);
         let slow = extend_chain(&mut capped, BlockId::GENESIS, 3, 1_000, 2);
         assert_eq!(capped.next_bits(slow[2]), EASY_BITS);
-    }
-
-    #[test]
-    fn hashes_sharing_their_first_bytes_are_told_apart() {
-        let hash = |first: u8, last: u8| {
-            let mut bytes = [0u8; 32];
-            bytes[0] = first;
-            bytes[31] = last;
-            BlockHash(bytes)
-        };
-        let hashes = [hash(1, 1), hash(1, 2), hash(2, 1), hash(1, 3)];
-        let of = |id: BlockId| hashes[id.index()];
-        let mut index = HashIndex::default();
-        for (i, h) in hashes.iter().enumerate().take(3) {
-            index.insert(*h, BlockId(i as u32), of);
-        }
-        assert_eq!(index.collisions.len(), 1, "the second hash with prefix 1 is kept whole");
-        for (i, h) in hashes.iter().enumerate().take(3) {
-            assert_eq!(index.get(h, of), Some(BlockId(i as u32)));
-        }
-        assert_eq!(index.get(&hashes[3], of), None, "same first bytes, unknown hash");
-        assert_eq!(index.get(&hash(9, 9), of), None);
     }
 
     #[test]

@@ -18,8 +18,17 @@
 //! A failed connect leaves the set exactly as it was: each transaction is applied all or
 //! nothing, and on a failure the transactions already applied are disconnected again.
 //!
-//! The coins live in an `FxHashMap` used for lookups only; nothing iterates it except
-//! [`UtxoSet::to_sorted_vec`], which sorts, so no result depends on hash order.
+//! The coins live in hash maps used for lookups only; nothing iterates them except
+//! [`UtxoSet::to_sorted_vec`] and the set's equality, which sort or look up, so no result
+//! depends on hash order.
+//!
+//! **Memory.** Every unspent output of a run stays in the set for good (a million-block run
+//! holds a million unspent coinbases; a payment run about one coin per payment), so a coin is
+//! kept compact: its owner's 20-byte key hash is interned (a run pays a few
+//! hundred keys: wallets and miners), which leaves 52 bytes per entry instead of 80; and the
+//! coins are split over 256 maps by the first byte of the transaction id, so
+//! that growing the set resizes one small map at a time instead of copying the whole set into
+//! a table twice its size (for a moment both tables live: 1.5 times the set at every doubling).
 
 use std::fmt;
 
@@ -89,10 +98,126 @@ pub enum UndoError {
     Mismatch,
 }
 
+/// A coin as the set stores it: its value, its owner's index in [`CoinMap::owners`] with the
+/// coinbase flag in the top bit, and its height (16 bytes, 4-byte aligned so that an entry with
+/// its 36-byte outpoint takes 52 bytes).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct PackedCoin {
+    value: [u32; 2],
+    owner_and_flag: u32,
+    height: u32,
+}
+
+/// Flag bit of [`PackedCoin::owner_and_flag`]: the coin was created by a coinbase.
+const COINBASE_FLAG: u32 = 1 << 31;
+
+/// The coins of a [`UtxoSet`]: compact entries in sharded maps (see the module docs).
+#[derive(Clone)]
+struct CoinMap {
+    shards: Box<[FxHashMap<OutPoint, PackedCoin>]>,
+    /// Every owner key hash seen, in first-seen order (never shrinks: a run pays a bounded
+    /// set of keys).
+    owners: Vec<[u8; 20]>,
+    owner_index: FxHashMap<[u8; 20], u32>,
+    len: usize,
+}
+
+impl CoinMap {
+    /// Number of shards: the set's first txid byte picks one.
+    const SHARDS: usize = 256;
+
+    fn new() -> CoinMap {
+        CoinMap {
+            shards: (0..Self::SHARDS).map(|_| FxHashMap::default()).collect(),
+            owners: Vec::new(),
+            owner_index: FxHashMap::default(),
+            len: 0,
+        }
+    }
+
+    fn shard(&self, outpoint: &OutPoint) -> &FxHashMap<OutPoint, PackedCoin> {
+        &self.shards[usize::from(outpoint.txid.0[0])]
+    }
+
+    fn shard_mut(&mut self, outpoint: &OutPoint) -> &mut FxHashMap<OutPoint, PackedCoin> {
+        &mut self.shards[usize::from(outpoint.txid.0[0])]
+    }
+
+    fn unpack(&self, packed: PackedCoin) -> Coin {
+        let [lo, hi] = packed.value;
+        Coin {
+            out: TxOut {
+                value: Amount(u64::from(lo) | (u64::from(hi) << 32)),
+                pubkey_hash: self.owners[(packed.owner_and_flag & !COINBASE_FLAG) as usize],
+            },
+            height: packed.height,
+            is_coinbase: packed.owner_and_flag & COINBASE_FLAG != 0,
+        }
+    }
+
+    fn pack(&mut self, coin: Coin) -> PackedCoin {
+        let owners = &mut self.owners;
+        let owner = *self.owner_index.entry(coin.out.pubkey_hash).or_insert_with(|| {
+            owners.push(coin.out.pubkey_hash);
+            u32::try_from(owners.len() - 1)
+                .ok()
+                .filter(|&i| i < COINBASE_FLAG)
+                .expect("fewer than 2^31 distinct owner keys in one run")
+        });
+        let value = coin.out.value.0;
+        PackedCoin {
+            value: [value as u32, (value >> 32) as u32],
+            owner_and_flag: owner | if coin.is_coinbase { COINBASE_FLAG } else { 0 },
+            height: coin.height,
+        }
+    }
+
+    fn get(&self, outpoint: &OutPoint) -> Option<Coin> {
+        self.shard(outpoint).get(outpoint).map(|&p| self.unpack(p))
+    }
+
+    fn contains_key(&self, outpoint: &OutPoint) -> bool {
+        self.shard(outpoint).contains_key(outpoint)
+    }
+
+    fn insert(&mut self, outpoint: OutPoint, coin: Coin) -> Option<Coin> {
+        let packed = self.pack(coin);
+        let old = self.shard_mut(&outpoint).insert(outpoint, packed);
+        if old.is_none() {
+            self.len += 1;
+        }
+        old.map(|p| self.unpack(p))
+    }
+
+    fn remove(&mut self, outpoint: &OutPoint) -> Option<Coin> {
+        let old = self.shard_mut(outpoint).remove(outpoint)?;
+        self.len -= 1;
+        Some(self.unpack(old))
+    }
+
+    fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Every coin, in hash order (callers sort or only look up).
+    fn iter(&self) -> impl Iterator<Item = (OutPoint, Coin)> + '_ {
+        self.shards.iter().flatten().map(|(k, &v)| (*k, self.unpack(v)))
+    }
+}
+
+impl PartialEq for CoinMap {
+    /// The same coins (owner indices may differ: they depend on the order keys were seen).
+    fn eq(&self, other: &CoinMap) -> bool {
+        self.len == other.len && self.iter().all(|(k, coin)| other.get(&k) == Some(coin))
+    }
+}
+
+impl Eq for CoinMap {}
+
 /// The unspent outputs of one chain, positioned at that chain's best block.
 #[derive(Clone, PartialEq, Eq)]
 pub struct UtxoSet {
-    coins: FxHashMap<OutPoint, Coin>,
+    coins: CoinMap,
     /// Sum of all coin values, kept up to date so that [`UtxoSet::total_value`] is O(1).
     total: u128,
     best_block: BlockHash,
@@ -205,7 +330,7 @@ impl UtxoSet {
     /// Creates an empty set positioned before any block (best block all zeros), so the first
     /// block connected is a genesis block (previous hash all zeros).
     pub fn new() -> UtxoSet {
-        UtxoSet { coins: FxHashMap::default(), total: 0, best_block: BlockHash::ZERO }
+        UtxoSet { coins: CoinMap::new(), total: 0, best_block: BlockHash::ZERO }
     }
 
     /// Creates the set after `genesis`: every output of every genesis transaction, at height
@@ -233,7 +358,7 @@ impl UtxoSet {
     }
 
     /// Returns the unspent coin at `outpoint`, if any.
-    pub fn get(&self, outpoint: &OutPoint) -> Option<&Coin> {
+    pub fn get(&self, outpoint: &OutPoint) -> Option<Coin> {
         self.coins.get(outpoint)
     }
 
@@ -249,7 +374,7 @@ impl UtxoSet {
 
     /// Returns true if there are no unspent outputs.
     pub fn is_empty(&self) -> bool {
-        self.coins.is_empty()
+        self.coins.len() == 0
     }
 
     /// Returns the sum of all unspent outputs' values (saturating at `u64::MAX` units), in
@@ -261,7 +386,7 @@ impl UtxoSet {
     /// Returns every unspent output sorted by outpoint: the only way to list the set, so that
     /// listing it never depends on hash order.
     pub fn to_sorted_vec(&self) -> Vec<(OutPoint, Coin)> {
-        let mut all: Vec<(OutPoint, Coin)> = self.coins.iter().map(|(k, v)| (*k, *v)).collect();
+        let mut all: Vec<(OutPoint, Coin)> = self.coins.iter().collect();
         all.sort_unstable_by_key(|entry| entry.0);
         all
     }
@@ -584,7 +709,7 @@ impl UtxoSet {
         for input in &tx.inputs {
             let coin =
                 self.coins.get(&input.prevout).ok_or(RejectReason::BadTxnsInputsMissingOrSpent)?;
-            check_spend(coin, input, spend_height, params)?;
+            check_spend(&coin, input, spend_height, params)?;
             value_in = value_in
                 .checked_add(coin.out.value)
                 .filter(|v| v.is_money_range())
@@ -727,6 +852,34 @@ mod tests {
 
     fn fifty() -> u64 {
         Amount::from_coins(50).0
+    }
+
+    #[test]
+    fn a_coin_entry_takes_52_bytes_and_round_trips() {
+        assert_eq!(std::mem::size_of::<(OutPoint, PackedCoin)>(), 52);
+        let mut map = CoinMap::new();
+        let coin = |value: u64, owner: u8, height: u32, is_coinbase: bool| Coin {
+            out: TxOut { value: Amount(value), pubkey_hash: [owner; 20] },
+            height,
+            is_coinbase,
+        };
+        let at = |first: u8, vout: u32| OutPoint { txid: TxId([first; 32]), vout };
+        let coins = [
+            (at(1, 0), coin(u64::MAX, 7, 0, true)),
+            (at(1, 1), coin(1 << 40, 8, u32::MAX, false)),
+            (at(2, 0), coin(0, 7, 12, false)),
+        ];
+        for (k, c) in coins {
+            assert_eq!(map.insert(k, c), None);
+        }
+        assert_eq!(map.owners.len(), 2, "owners are interned");
+        assert_eq!(map.len(), 3);
+        for (k, c) in coins {
+            assert_eq!(map.get(&k), Some(c));
+        }
+        assert_eq!(map.remove(&at(1, 1)), Some(coins[1].1));
+        assert_eq!(map.get(&at(1, 1)), None);
+        assert_eq!(map.len(), 2);
     }
 
     #[test]

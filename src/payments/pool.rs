@@ -44,6 +44,7 @@ use std::collections::{BTreeSet, BinaryHeap};
 
 use rustc_hash::{FxHashMap, FxHashSet};
 
+use crate::chain::prefix_index::PrefixIndex;
 use crate::chain::sigcache::SigCache;
 use crate::chain::tx::{Amount, OutPoint, Transaction};
 use crate::chain::utxo::check_transaction;
@@ -63,6 +64,9 @@ pub const RETIRE_DEPTH: u32 = 24;
 /// Bytes on the wire for relaying one transaction to one peer: its share of an `inv`, the
 /// `getdata` and the `tx` message of a typical payment.
 const RELAY_BYTES_PER_TX: u64 = 36 + 36 + 250;
+
+/// Number of maps the spender index is split over.
+const SPENDER_SHARDS: usize = 256;
 
 /// Index of a transaction in the pool.
 pub type TxIndex = u32;
@@ -154,8 +158,12 @@ pub struct TxPool {
     /// Registered blocks above the final depth (their transactions return to the mempool of
     /// a node whose chain does not hold them).
     recent: Vec<BlockId>,
-    by_txid: FxHashMap<TxId, TxIndex>,
-    spender: FxHashMap<OutPoint, TxIndex>,
+    /// Transactions by id (see [`PrefixIndex`]: 16 bytes per transaction, confirmed against
+    /// [`PoolTx::txid`]).
+    by_txid: PrefixIndex<TxIndex>,
+    /// The first transaction spending each outpoint, in [`SPENDER_SHARDS`] maps by a byte
+    /// of the outpoint's txid, so that growing it resizes one small map at a time.
+    spender: Box<[FxHashMap<OutPoint, TxIndex>]>,
     groups: Vec<ConflictGroup>,
     hop: Vec<SimDuration>,
     sources: Vec<Source>,
@@ -199,8 +207,8 @@ impl TxPool {
             txs: Vec::new(),
             unincluded: BTreeSet::new(),
             recent: Vec::new(),
-            by_txid: FxHashMap::default(),
-            spender: FxHashMap::default(),
+            by_txid: PrefixIndex::default(),
+            spender: (0..SPENDER_SHARDS).map(|_| FxHashMap::default()).collect(),
             groups: Vec::new(),
             hop,
             sources: Vec::new(),
@@ -221,7 +229,12 @@ impl TxPool {
 
     /// The pool index of a transaction, if it is a pool transaction.
     pub fn index_of(&self, txid: &TxId) -> Option<TxIndex> {
-        self.by_txid.get(txid).copied()
+        self.by_txid.get(&txid.0, |i| self.txs[i as usize].txid.0)
+    }
+
+    /// The map of [`TxPool::spender`] that holds `outpoint`.
+    fn spender_shard(outpoint: &OutPoint) -> usize {
+        usize::from(outpoint.txid.0[8])
     }
 
     /// The pool transactions of a block registered with [`TxPool::register_block`].
@@ -305,12 +318,20 @@ impl TxPool {
         s.created.push(now);
         let last = *s.cum_bytes.last().expect("starts with 0");
         s.cum_bytes.push(last + u64::from(size));
-        let conflicts: Vec<TxIndex> =
-            tx.inputs.iter().filter_map(|i| self.spender.get(&i.prevout).copied()).collect();
+        let conflicts: Vec<TxIndex> = tx
+            .inputs
+            .iter()
+            .filter_map(|i| self.spender[Self::spender_shard(&i.prevout)].get(&i.prevout))
+            .copied()
+            .collect();
         for input in &tx.inputs {
-            self.spender.entry(input.prevout).or_insert(index);
+            self.spender[Self::spender_shard(&input.prevout)].entry(input.prevout).or_insert(index);
         }
-        self.by_txid.insert(txid, index);
+        let txs = &self.txs;
+        self.by_txid.insert(txid.0, index, |i| {
+            // The entry being added is not in `txs` yet.
+            txs.get(i as usize).map_or(txid.0, |e| e.txid.0)
+        });
         let entry = PoolTx {
             tx,
             txid,
@@ -481,8 +502,8 @@ impl TxPool {
                 continue;
             }
             // An unconfirmed parent the node holds lets the child wait for it.
-            match self.by_txid.get(&p.txid) {
-                Some(&parent) if self.arrival(parent, node) <= now => waits = true,
+            match self.index_of(&p.txid) {
+                Some(parent) if self.arrival(parent, node) <= now => waits = true,
                 _ => return None,
             }
         }
