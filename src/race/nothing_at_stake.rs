@@ -170,7 +170,7 @@ pub fn run_tree_attacker(
         if kept.len() > max_blocks.max(1) {
             // Highest first; the sort is stable, so older blocks stay ahead of newer ones of
             // the same height.
-            kept.sort_by(|a, b| b.height.cmp(&a.height));
+            kept.sort_by_key(|b| std::cmp::Reverse(b.height));
             kept.truncate(max_blocks.max(1));
         }
         growth.heights.push(best);
