@@ -60,6 +60,12 @@ impl Runner for ScenarioRunner {
                         Metric::Proportion { successes: s.stale, trials: s.blocks },
                     ),
                 ],
+                RaceSummary::NothingAtStake(s) => vec![
+                    value("chain_attacker_rate", s.chain_attacker_rate),
+                    value("tree_attacker_rate", s.tree_attacker_rate),
+                    value("tree_growth_closed_form", s.tree_growth_closed_form),
+                    value("honest_rate", s.honest_rate),
+                ],
             });
         }
         let outcome = crate::run::run(&scenario)?;

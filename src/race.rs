@@ -24,6 +24,9 @@
 //! double-precision rounding (about 1e-14 at worst); nothing else is approximated except
 //! the documented 1e-12 cut-off.
 
+pub mod nothing_at_stake;
+pub mod pos_slot;
+
 use crate::rng::SimRng;
 use rand::Rng;
 use serde::{Deserialize, Serialize};
@@ -45,6 +48,9 @@ pub enum RaceError {
     /// The tie-breaking fraction must lie in [0, 1].
     #[error("tie-breaking fraction gamma = {0} is outside [0, 1]")]
     Gamma(f64),
+    /// The active-slot coefficient of a slot race must lie strictly between 0 and 1.
+    #[error("active slot coefficient f = {0} is outside (0, 1)")]
+    ActiveSlotCoefficient(f64),
 }
 
 /// The catch-up probability below which a race without a give-up rule is stopped as a

@@ -327,6 +327,15 @@ pub enum RaceSpec {
         /// Blocks to mine.
         blocks: u64,
     },
+    /// Nothing at stake on a slot lottery (`consensus.kind = "pos-slot"` only).
+    NothingAtStake {
+        /// The attacker's relative stake.
+        stake: f64,
+        /// Slots to run.
+        slots: u64,
+        /// The most blocks the attacker keeps in its tree.
+        max_blocks: u64,
+    },
 }
 
 /// A validated scenario, ready to build a world from.

@@ -215,6 +215,13 @@ pub struct RawRace {
     pub gamma: Option<f64>,
     /// `selfish_mining`: blocks to mine.
     pub blocks: Option<u64>,
+    /// `nothing_at_stake` (pos-slot): slots to run. (Left out of manifests when absent, so
+    /// the manifests of other races are as before.)
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slots: Option<u64>,
+    /// `nothing_at_stake` (pos-slot): the most blocks the attacker keeps in its tree.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_blocks: Option<u64>,
 }
 
 /// `[run]`

@@ -41,7 +41,7 @@ const PER_MESSAGE_MODELS: [&str; 4] = ["simblock", "pareto", "lognormal", "none"
 /// `mining.hash_power.distribution`.
 const DISTRIBUTIONS: [&str; 6] = ["equal", "shares", "uniform", "normal", "exponential", "pareto"];
 /// `race.kind`.
-const RACE_KINDS: [&str; 2] = ["double_spend", "selfish_mining"];
+const RACE_KINDS: [&str; 3] = ["double_spend", "selfish_mining", "nothing_at_stake"];
 
 /// Where values came from, for messages.
 pub struct Origin<'a> {
@@ -559,12 +559,41 @@ pub fn validate(
                 "not wired yet for consensus.kind = \"{kind}\": attacks run under \"pow\" only"
             ),
         )?;
+        // A pos-slot double spend races the slot lottery (race::pos_slot); nothing else.
+        let slot_race = match &race {
+            Some(super::RaceSpec::DoubleSpend { params, .. })
+                if consensus.kind == crate::consensus::ConsensusKind::PosSlot =>
+            {
+                origin.check(
+                    params.premined == 0,
+                    "race.premined",
+                    params.premined,
+                    "must be 0 under consensus.kind = \"pos-slot\": the slot race starts at the fork point",
+                )?;
+                true
+            }
+            Some(super::RaceSpec::NothingAtStake { .. }) => {
+                consensus.kind == crate::consensus::ConsensusKind::PosSlot
+            }
+            _ => false,
+        };
         origin.check(
-            race.is_none(),
+            race.is_none() || slot_race,
             "race",
             "{ ... }",
-            format!("does not apply when consensus.kind = \"{kind}\": a [race] is proof of work"),
+            format!(
+                "does not apply when consensus.kind = \"{kind}\": a [race] is proof of work, or a double_spend or nothing_at_stake under \"pos-slot\""
+            ),
         )?;
+    }
+    if matches!(race, Some(super::RaceSpec::NothingAtStake { .. }))
+        && consensus.kind == crate::consensus::ConsensusKind::Pow
+    {
+        return Err(origin.error(
+            "race.kind",
+            "\"nothing_at_stake\"",
+            "needs [consensus] kind = \"pos-slot\": it races a slot lottery",
+        ));
     }
     if race.is_some() {
         let without_network = "does not apply to a [race], which has no network";
@@ -1238,8 +1267,14 @@ fn validate_race(r: &mut RawRace, origin: &Origin<'_>) -> Result<RaceSpec, Scena
     let kind = r.kind.get_or_insert_with(|| "double_spend".to_string()).clone();
     let k = "race.kind";
     origin.known(k, &kind, &RACE_KINDS)?;
-    if kind != "double_spend" {
+    if kind != "double_spend" && kind != "nothing_at_stake" {
         origin.absent("race.q", &r.q, k, &kind)?;
+    }
+    if kind != "nothing_at_stake" {
+        origin.absent("race.slots", &r.slots, k, &kind)?;
+        origin.absent("race.max_blocks", &r.max_blocks, k, &kind)?;
+    }
+    if kind != "double_spend" {
         origin.absent("race.z", &r.z, k, &kind)?;
         origin.absent("race.give_up_behind", &r.give_up_behind, k, &kind)?;
         origin.absent("race.premined", &r.premined, k, &kind)?;
@@ -1288,6 +1323,20 @@ fn validate_race(r: &mut RawRace, origin: &Origin<'_>) -> Result<RaceSpec, Scena
             let blocks = *r.blocks.get_or_insert(1_000_000);
             origin.check(blocks >= 1, "race.blocks", blocks, "must be at least 1")?;
             Ok(RaceSpec::SelfishMining { alpha, gamma, blocks })
+        }
+        "nothing_at_stake" => {
+            let stake = *r.q.get_or_insert(0.3);
+            origin.check(
+                stake > 0.0 && stake < 1.0,
+                "race.q",
+                stake,
+                "must be a stake strictly between 0 and 1",
+            )?;
+            let slots = *r.slots.get_or_insert(2_000);
+            origin.check(slots >= 2, "race.slots", slots, "must be at least 2")?;
+            let max_blocks = *r.max_blocks.get_or_insert(128);
+            origin.check(max_blocks >= 1, "race.max_blocks", max_blocks, "must be at least 1")?;
+            Ok(RaceSpec::NothingAtStake { stake, slots, max_blocks })
         }
         other => Err(origin.unknown(k, other, &RACE_KINDS)),
     }

@@ -12,6 +12,7 @@ mod fuzz_results;
 mod fuzz_scenario;
 mod fuzz_sweeps;
 mod golden;
+mod pos_slot_races;
 mod published;
 mod race;
 mod races;

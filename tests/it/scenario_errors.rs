@@ -404,7 +404,11 @@ fn a_misspelt_kind_is_named_with_its_choices_instead_of_blaming_a_neighbouring_f
     assert_error_without(
         "[race]\nkind = \"double_spnd\"\nq = 0.1\n",
         &[],
-        &["race.kind", "\"double_spnd\"", "\"double_spend\" or \"selfish_mining\""],
+        &[
+            "race.kind",
+            "\"double_spnd\"",
+            "\"double_spend\", \"selfish_mining\" or \"nothing_at_stake\"",
+        ],
         &["race.q"],
     );
     assert_error_without(
