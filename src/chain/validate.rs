@@ -430,6 +430,7 @@ mod tests {
                 "prev-blk-not-found",
                 "bad-leader-claim",
                 "bad-block-signature",
+                "not-scheduled-producer",
             ]
         );
     }
