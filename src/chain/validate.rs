@@ -91,11 +91,14 @@ pub enum RejectReason {
     BadLeaderClaim,
     /// A stake block's producer signature does not verify (`consensus::seal`).
     BadBlockSignature,
+    /// A DPoS block's producer is not the one the schedule names for its slot, or its slot
+    /// is not after its parent's or has not started (`consensus::dpos_run`).
+    NotScheduledProducer,
 }
 
 impl RejectReason {
     /// Every reason, in declaration order, for counting tables.
-    pub const ALL: [RejectReason; 28] = [
+    pub const ALL: [RejectReason; 29] = [
         RejectReason::HighHash,
         RejectReason::BadDiffBits,
         RejectReason::BadTxnMrklRoot,
@@ -124,6 +127,7 @@ impl RejectReason {
         RejectReason::PrevBlkNotFound,
         RejectReason::BadLeaderClaim,
         RejectReason::BadBlockSignature,
+        RejectReason::NotScheduledProducer,
     ];
 
     /// How many reasons `summary.json` always lists (the first ones of [`RejectReason::ALL`]);
@@ -167,6 +171,7 @@ impl RejectReason {
             RejectReason::PrevBlkNotFound => "prev-blk-not-found",
             RejectReason::BadLeaderClaim => "bad-leader-claim",
             RejectReason::BadBlockSignature => "bad-block-signature",
+            RejectReason::NotScheduledProducer => "not-scheduled-producer",
         }
     }
 
@@ -182,6 +187,7 @@ impl RejectReason {
                 | RejectReason::BadCompact
                 | RejectReason::BadLeaderClaim
                 | RejectReason::BadBlockSignature
+                | RejectReason::NotScheduledProducer
         )
     }
 
@@ -424,6 +430,7 @@ mod tests {
                 "prev-blk-not-found",
                 "bad-leader-claim",
                 "bad-block-signature",
+                "not-scheduled-producer",
             ]
         );
     }

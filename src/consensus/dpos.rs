@@ -324,12 +324,18 @@ impl Dpos {
         self.produced_slots
     }
 
+    /// The next slot [`Dpos::step`] plays (every earlier slot has been played).
+    pub fn next_slot(&self) -> u64 {
+        self.next_slot
+    }
+
     /// Plays the next slot: its scheduled producer produces if `online(producer)` says so.
     /// Starts the next round (with its election) when the round is over.
     ///
     /// # Errors
     ///
-    /// [`DposError::TooFewCandidates`] when voting out leaves too few candidates.
+    /// None in practice: voting out that would leave too few candidates is not applied to
+    /// the round's election (the error type is kept for the election's own checks).
     pub fn step(
         &mut self,
         online: impl FnOnce(Candidate) -> bool,
@@ -358,7 +364,10 @@ impl Dpos {
         self.next_slot += 1;
         if in_round + 1 == self.schedule.slots() {
             self.voted_out.append(&mut self.to_vote_out);
-            let election = elect(&self.tallies, self.config.producers, &self.voted_out)?;
+            // Voting out never empties a producer place: if too few candidates remain, the
+            // round is elected from every candidate.
+            let election = elect(&self.tallies, self.config.producers, &self.voted_out)
+                .or_else(|_| elect(&self.tallies, self.config.producers, &BTreeSet::new()))?;
             self.schedule = Schedule::new(
                 self.schedule.round + 1,
                 &election.producers,

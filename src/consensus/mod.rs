@@ -60,10 +60,12 @@
 pub mod coinage;
 pub mod concentration;
 pub mod dpos;
+pub mod dpos_run;
 pub mod poet;
 pub mod praos;
 pub mod report;
 pub mod seal;
+pub mod signed;
 pub mod vrf;
 
 use std::fmt;

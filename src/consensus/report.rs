@@ -25,6 +25,7 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
+use super::dpos::Candidate;
 use super::seal::StakeState;
 use super::{ConsensusKind, Finality, Rule, concentration};
 use crate::chain::{BlockId, BlockStore};
@@ -47,17 +48,52 @@ fn depth_above(rule: &Rule) -> Option<u64> {
     }
 }
 
+/// Per main-chain block (index = height): the height of the main-chain block whose
+/// production made it final under `rule`, if any. A depth rule counts blocks above; the
+/// one-stage DPoS rule (with `producers` per round) takes the first block whose last
+/// irreversible block ([`super::dpos::last_irreversible`]) reaches it.
+fn final_heights(
+    store: &BlockStore,
+    chain: &[BlockId],
+    rule: &Rule,
+    producers: u32,
+) -> Vec<Option<usize>> {
+    match depth_above(rule) {
+        Some(d) => {
+            (0..chain.len()).map(|h| Some(h + d as usize).filter(|&j| j < chain.len())).collect()
+        }
+        None => {
+            let makers: Vec<Candidate> = chain
+                .iter()
+                .map(|&b| Candidate(store.get(b).meta.miner.map_or(u32::MAX, |m| m.0)))
+                .collect();
+            let mut out = vec![None; chain.len()];
+            let mut next = 1;
+            for j in 1..chain.len() {
+                // The LIB of the chain up to j (genesis, which has no producer, excluded).
+                let Some(lib) = super::dpos::last_irreversible(&makers[1..=j], producers) else {
+                    continue;
+                };
+                while next <= lib + 1 {
+                    out[next] = Some(j);
+                    next += 1;
+                }
+            }
+            out
+        }
+    }
+}
+
 /// `finality.csv`: one row per main-chain block above genesis (`chain` from genesis to the
 /// tip): height, producer, time produced and time final, in seconds.
-pub fn finality_csv(store: &BlockStore, chain: &[BlockId], rule: &Rule) -> Vec<u8> {
+pub fn finality_csv(store: &BlockStore, chain: &[BlockId], rule: &Rule, producers: u32) -> Vec<u8> {
     let mut out = String::from("height,producer,produced_s,final_s\n");
-    let depth = depth_above(rule);
+    let finals = final_heights(store, chain, rule, producers);
     for (h, &block) in chain.iter().enumerate().skip(1) {
         let meta = &store.get(block).meta;
         let producer = meta.miner.map_or(String::new(), |m| m.0.to_string());
-        let final_at = depth
-            .and_then(|d| chain.get(h + d as usize))
-            .map(|&b| format!("{:.6}", store.get(b).meta.mined_at.as_secs_f64()))
+        let final_at = finals[h]
+            .map(|j| format!("{:.6}", store.get(chain[j]).meta.mined_at.as_secs_f64()))
             .unwrap_or_default();
         let produced = meta.mined_at.as_secs_f64();
         let _ = writeln!(out, "{h},{producer},{produced:.6},{final_at}");
@@ -102,6 +138,42 @@ struct ConsensusReport {
     slots: Option<SlotLine>,
     expected_hashes: f64,
     finality: FinalityLine,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    dpos: Option<DposLine>,
+}
+
+/// The DPoS schedule's counts (`dpos`).
+#[derive(Debug, Serialize)]
+struct DposLine {
+    producers: u32,
+    blocks_per_turn: u32,
+    slot_s: f64,
+    slots: u64,
+    missed_slots: u64,
+    voted_out: Vec<u32>,
+    rounds: u64,
+    irreversibility_rule: &'static str,
+    mean_lag_blocks: Option<f64>,
+    expected_lag_blocks: f64,
+}
+
+/// What `consensus.json` reports of a DPoS run's schedule.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DposCounts {
+    /// N.
+    pub producers: u32,
+    /// K.
+    pub blocks_per_turn: u32,
+    /// Slot length in seconds.
+    pub slot_s: f64,
+    /// Slots played.
+    pub slots: u64,
+    /// Of them, missed.
+    pub missed: u64,
+    /// Nodes voted out.
+    pub voted_out: Vec<u32>,
+    /// Rounds begun.
+    pub rounds: u64,
 }
 
 /// `consensus.json` for a run of `kind` whose producers had `shares` (hash power or stake,
@@ -113,6 +185,7 @@ pub fn consensus_json(
     chain: &[BlockId],
     shares: &[f64],
     stake: Option<&StakeState>,
+    dpos: Option<&DposCounts>,
 ) -> Vec<u8> {
     let mut per_node = vec![0u64; shares.len()];
     for &b in &chain[1..] {
@@ -130,7 +203,7 @@ pub fn consensus_json(
             main_chain_blocks: per_node[i],
         })
         .collect();
-    let slots = stake.map(|s| {
+    let slots = stake.filter(|_| kind == ConsensusKind::PosSlot).map(|s| {
         let (evaluated, empty) = s.slots.slots_and_empty();
         SlotLine {
             evaluated,
@@ -151,22 +224,31 @@ pub fn consensus_json(
     } else {
         0.0
     };
-    let depth = depth_above(rule);
-    let waits: Vec<f64> = depth
-        .map(|d| {
-            (1..chain.len())
-                .filter_map(|h| {
-                    let above = chain.get(h + d as usize)?;
-                    let t = store
-                        .get(*above)
-                        .meta
-                        .mined_at
-                        .saturating_since(store.get(chain[h]).meta.mined_at);
-                    Some(t.as_secs_f64())
-                })
-                .collect()
-        })
-        .unwrap_or_default();
+    let finals = final_heights(store, chain, rule, dpos.map_or(0, |d| d.producers));
+    let mut waits = Vec::new();
+    let mut lags = Vec::new();
+    for (h, j) in finals.iter().enumerate().skip(1) {
+        let Some(j) = *j else { continue };
+        let t =
+            store.get(chain[j]).meta.mined_at.saturating_since(store.get(chain[h]).meta.mined_at);
+        waits.push(t.as_secs_f64());
+        lags.push((j - h) as f64);
+    }
+    let mean = |v: &[f64]| (!v.is_empty()).then(|| v.iter().sum::<f64>() / v.len() as f64);
+    let dpos = dpos.map(|d| DposLine {
+        producers: d.producers,
+        blocks_per_turn: d.blocks_per_turn,
+        slot_s: d.slot_s,
+        slots: d.slots,
+        missed_slots: d.missed,
+        voted_out: d.voted_out.clone(),
+        rounds: d.rounds,
+        irreversibility_rule: "one-stage: more than 2/3 of the producers built on the block",
+        mean_lag_blocks: mean(&lags),
+        expected_lag_blocks: super::dpos::one_stage_lag_blocks(d.producers, d.blocks_per_turn, 0)
+            as f64
+            - f64::from(d.blocks_per_turn - 1) / 2.0,
+    });
     let report = ConsensusReport {
         kind: kind.name(),
         blocks_produced: produced.len() as u64,
@@ -179,9 +261,9 @@ pub fn consensus_json(
         finality: FinalityLine {
             rule: format!("{:?}", rule.finality),
             final_blocks: waits.len() as u64,
-            mean_time_to_final_s: (!waits.is_empty())
-                .then(|| waits.iter().sum::<f64>() / waits.len() as f64),
+            mean_time_to_final_s: mean(&waits),
         },
+        dpos,
     };
     let mut bytes = serde_json::to_vec_pretty(&report).expect("the report serializes");
     bytes.push(b'\n');
@@ -200,10 +282,36 @@ pub fn files<O>(
     };
     let rule = reported_rule(kind, k);
     let chain = outcome.store.chain_to(outcome.main_chain.best);
-    let finality = finality_csv(&outcome.store, &chain, &rule);
     let stake = outcome.stake.as_deref();
-    let json = consensus_json(kind, &rule, &outcome.store, &chain, &outcome.hash_shares, stake);
+    let dpos = dpos_counts(scenario, stake);
+    let producers = dpos.as_ref().map_or(0, |d| d.producers);
+    let finality = finality_csv(&outcome.store, &chain, &rule, producers);
+    let shares = &outcome.hash_shares;
+    let json = consensus_json(kind, &rule, &outcome.store, &chain, shares, stake, dpos.as_ref());
     [("finality.csv", finality), ("consensus.json", json)]
+}
+
+/// A DPoS run's schedule counts, from its stake state.
+fn dpos_counts(
+    scenario: &crate::scenario::Scenario,
+    stake: Option<&StakeState>,
+) -> Option<DposCounts> {
+    let crate::scenario::consensus::KindParams::Dpos { producers, blocks_per_turn, slot } =
+        scenario.consensus.params
+    else {
+        return None;
+    };
+    let run = stake?.dpos.as_ref()?;
+    let (slots, missed) = run.slots_and_missed();
+    Some(DposCounts {
+        producers,
+        blocks_per_turn,
+        slot_s: slot.as_secs_f64(),
+        slots,
+        missed,
+        voted_out: run.voted_out_nodes(),
+        rounds: run.schedules().len() as u64,
+    })
 }
 
 #[cfg(test)]
@@ -221,9 +329,13 @@ mod tests {
             let b = child(&mut s, *chain.last().unwrap(), NodeId(i % 2));
             chain.push(b);
         }
-        let csv =
-            String::from_utf8(finality_csv(&s, &chain, &reported_rule(ConsensusKind::PosSlot, 2)))
-                .unwrap();
+        let csv = String::from_utf8(finality_csv(
+            &s,
+            &chain,
+            &reported_rule(ConsensusKind::PosSlot, 2),
+            0,
+        ))
+        .unwrap();
         let lines: Vec<&str> = csv.lines().collect();
         assert_eq!(lines[0], "height,producer,produced_s,final_s");
         assert_eq!(lines.len(), 5);
@@ -235,7 +347,7 @@ mod tests {
         assert_eq!(final_of(lines[4]), "");
         // PoW: final at 6 confirmations, so none of 4 blocks is.
         let pow =
-            String::from_utf8(finality_csv(&s, &chain, &reported_rule(ConsensusKind::Pow, 0)))
+            String::from_utf8(finality_csv(&s, &chain, &reported_rule(ConsensusKind::Pow, 0), 0))
                 .unwrap();
         assert!(pow.lines().skip(1).all(|l| l.ends_with(',')));
         let json = String::from_utf8(consensus_json(
@@ -244,6 +356,7 @@ mod tests {
             &s,
             &chain,
             &[0.5, 0.5, 0.0],
+            None,
             None,
         ))
         .unwrap();

@@ -242,25 +242,115 @@ impl SlotRules {
     }
 }
 
+/// A signed seal without a VRF claim: the producer, one number it claims (DPoS: the slot
+/// of its turn; PoET: its wait in microseconds; coin-age: the kernel's second) and its
+/// ed25519 signature over the header, the producer, a kind tag and the claim. Every node
+/// checks the signature against the producer's registered key; what the claim must satisfy
+/// is the kind's own check (`consensus::dpos_run`, ...).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SignedSeal {
+    /// The producing node.
+    pub producer: NodeId,
+    /// The kind's claim.
+    pub claim: u64,
+    /// Its ed25519 signature over [`SignedSeal::message`].
+    pub signature: [u8; 64],
+}
+
+/// Bytes a [`SignedSeal`] adds to a block on the wire: producer id (4), claim (8),
+/// ed25519 signature (64).
+pub const SIGNED_SEAL_WIRE_BYTES: u64 = 4 + 8 + 64;
+
+impl SignedSeal {
+    /// What the producer signs: the 80-byte header, a tag naming the kind (so a seal of one
+    /// kind is never valid for another), its id and the claim.
+    pub fn message(header: &Header, tag: &[u8], producer: NodeId, claim: u64) -> Vec<u8> {
+        let mut m = Vec::with_capacity(80 + tag.len() + 4 + 8);
+        m.extend_from_slice(&header.serialize());
+        m.extend_from_slice(tag);
+        m.extend_from_slice(&producer.0.to_le_bytes());
+        m.extend_from_slice(&claim.to_le_bytes());
+        m
+    }
+
+    /// Seals `header` for `producer` with `claim`, signed with `key`.
+    pub fn sign(
+        header: &Header,
+        tag: &[u8],
+        producer: NodeId,
+        claim: u64,
+        key: &KeyPair,
+    ) -> SignedSeal {
+        let signature = key.sign(&SignedSeal::message(header, tag, producer, claim));
+        SignedSeal { producer, claim, signature }
+    }
+
+    /// Whether the signature verifies for `public` (a real ed25519 verification).
+    pub fn verifies(&self, header: &Header, tag: &[u8], public: &[u8; 32]) -> bool {
+        let message = SignedSeal::message(header, tag, self.producer, self.claim);
+        verify_signature(&message, public, &self.signature)
+    }
+}
+
+/// A block's seal, of either shape.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum AnySeal {
+    Slot(Seal),
+    Signed(SignedSeal),
+}
+
 /// The seals of a run's blocks, by block id (none for genesis and PoW blocks).
 #[derive(Clone, Debug, Default)]
 pub struct Seals {
-    by_block: Vec<Option<Box<Seal>>>,
+    by_block: Vec<Option<Box<AnySeal>>>,
 }
 
 impl Seals {
-    /// The seal of `block`, if it has one.
+    /// The slot seal of `block`, if it has one.
     pub fn get(&self, block: BlockId) -> Option<&Seal> {
+        match self.any(block)? {
+            AnySeal::Slot(s) => Some(s),
+            AnySeal::Signed(_) => None,
+        }
+    }
+
+    /// The signed seal (DPoS, PoET, coin-age) of `block`, if it has one.
+    pub fn signed(&self, block: BlockId) -> Option<&SignedSeal> {
+        match self.any(block)? {
+            AnySeal::Signed(s) => Some(s),
+            AnySeal::Slot(_) => None,
+        }
+    }
+
+    fn any(&self, block: BlockId) -> Option<&AnySeal> {
         self.by_block.get(block.index()).and_then(|s| s.as_deref())
     }
 
-    /// The slot of `block` (0 for a block without a seal, such as genesis).
+    /// The slot of `block` (0 for a block without a slot seal, such as genesis).
     pub fn slot_of(&self, block: BlockId) -> u64 {
         self.get(block).map_or(0, |s| s.claim.slot)
     }
 
+    /// Bytes `block`'s seal adds to a message carrying its header (0 without a seal).
+    pub fn wire_bytes(&self, block: BlockId) -> u64 {
+        match self.any(block) {
+            None => 0,
+            Some(AnySeal::Slot(s)) => s.wire_bytes(),
+            Some(AnySeal::Signed(_)) => SIGNED_SEAL_WIRE_BYTES,
+        }
+    }
+
     /// Records `block`'s seal.
     pub fn set(&mut self, block: BlockId, seal: Seal) {
+        self.put(block, AnySeal::Slot(seal));
+    }
+
+    /// Records `block`'s signed seal.
+    pub fn set_signed(&mut self, block: BlockId, seal: SignedSeal) {
+        self.put(block, AnySeal::Signed(seal));
+    }
+
+    fn put(&mut self, block: BlockId, seal: AnySeal) {
         if self.by_block.len() <= block.index() {
             self.by_block.resize(block.index() + 1, None);
         }
@@ -270,7 +360,10 @@ impl Seals {
     /// Mutable access, for tests that forge a seal.
     #[cfg(test)]
     pub fn get_mut(&mut self, block: BlockId) -> Option<&mut Seal> {
-        self.by_block.get_mut(block.index()).and_then(|s| s.as_deref_mut())
+        match self.by_block.get_mut(block.index()).and_then(|s| s.as_deref_mut())? {
+            AnySeal::Slot(s) => Some(s),
+            AnySeal::Signed(_) => None,
+        }
     }
 }
 
@@ -325,6 +418,8 @@ pub struct StakeState {
     pub seals: Seals,
     /// Slot outcomes.
     pub slots: SlotStats,
+    /// The DPoS schedule as it unfolds, in `dpos` runs.
+    pub dpos: Option<super::dpos_run::DposRun>,
 }
 
 /// The rules, shared read-only by every node.

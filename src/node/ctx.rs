@@ -59,6 +59,12 @@ pub enum Timer {
         /// The slot-clock generation it was set under.
         generation: u32,
     },
+    /// A signed-seal producer's clock fires (DPoS: its next slot starts); void if the clock
+    /// was restarted since.
+    Signed {
+        /// The clock generation it was set under.
+        generation: u32,
+    },
 }
 
 /// Something a node asks the world to do.
@@ -282,6 +288,8 @@ pub struct NodeSettings {
     pub template_max_tx_bytes: u64,
     /// The slot rules, in `pos-slot` runs (`None`: proof of work).
     pub slots: Option<crate::consensus::seal::SharedSlotRules>,
+    /// The rules of a signed-seal kind (`dpos`), `None` otherwise.
+    pub signed: Option<std::sync::Arc<crate::consensus::signed::SignedRules>>,
 }
 
 /// A node's own random streams, each derived from the run's seed by purpose and node id

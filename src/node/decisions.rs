@@ -21,15 +21,23 @@ use crate::scenario::attack::PublishVia;
 
 /// Whether a node on `tip` switches to `candidate` under a length-based consensus rule
 /// ([`Rule::prefers`]: longer, first seen on ties, within the rule's rollback limit).
-fn prefers_by_rule(rule: &Rule, store: &BlockStore, tip: BlockId, candidate: BlockId) -> bool {
+/// `finalized` is the height the node never reverts (DPoS's LIB; 0 for other rules).
+fn prefers_by_rule(
+    rule: &Rule,
+    store: &BlockStore,
+    tip: BlockId,
+    candidate: BlockId,
+    finalized: u64,
+) -> bool {
     let (t, c) = (store.get(tip).height, store.get(candidate).height);
     if c <= t {
         return false;
     }
     let fork = store.fork_point(tip, candidate);
     let rollback = u64::from(t - store.get(fork).height);
-    let current = ChainSummary { height: t.into(), work: 0, rollback: 0, finalized_height: 0 };
-    let summary = ChainSummary { height: c.into(), work: 0, rollback, finalized_height: 0 };
+    let current =
+        ChainSummary { height: t.into(), work: 0, rollback: 0, finalized_height: finalized };
+    let summary = ChainSummary { height: c.into(), work: 0, rollback, finalized_height: finalized };
     rule.prefers(&current, &summary)
 }
 
@@ -49,12 +57,17 @@ impl Node {
         let mining_before = self.mining_tip();
         let store = ctx.store();
         let (work, tip_work) = (store.get(block).chain_work, store.get(old_tip).chain_work);
-        let wins = match ctx.settings().slots.as_deref() {
-            None => {
+        let wins = match (ctx.settings().slots.as_deref(), ctx.settings().signed.as_deref()) {
+            (Some(rules), _) => prefers_by_rule(&rules.rule, store, old_tip, block, 0),
+            (None, Some(rules)) => {
+                let stake = ctx.shared.stake.as_deref().expect("signed runs keep seals");
+                let finalized = rules.finalized_height(stake, old_tip);
+                prefers_by_rule(rules.rule(), store, old_tip, block, finalized)
+            }
+            (None, None) => {
                 work > tip_work
                     || (work == tip_work && self.protocol.prefers_on_tie(store, old_tip, block))
             }
-            Some(rules) => prefers_by_rule(&rules.rule, store, old_tip, block),
         };
         let answer = if mined_here {
             let view = View { store, tip: old_tip, now: ctx.now() };

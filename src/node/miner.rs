@@ -20,10 +20,12 @@
 use super::Node;
 use super::ctx::{BlockCosts, NodeCtx, NodeSettings, Shared, Timer};
 use super::mempool;
+use crate::chain::BlockStore;
 use crate::chain::block::{Block, grind_nonce};
 use crate::chain::pow::{CompactTarget, work_from_target};
 use crate::chain::{BlockId, BlockMeta, U256};
-use crate::consensus::seal::Seal;
+use crate::consensus::seal::{Seal, SignedSeal, StakeState};
+use crate::consensus::signed::note_sealed;
 use crate::mining::build_template;
 use crate::network::message::WireSizes;
 use crate::observe::Record;
@@ -237,6 +239,25 @@ impl Node {
 /// Panics if the block is invalid: an honest template is always valid, so that is a bug in
 /// the template builder.
 pub(super) fn store_mined(ctx: &mut NodeCtx<'_>, block: Block, seal: Option<Seal>) -> BlockId {
+    store_sealed(ctx, block, |stake, _, id| {
+        if let Some(seal) = seal {
+            stake.seals.set(id, seal);
+        }
+    })
+}
+
+/// [`store_mined`] for a block with a signed seal (DPoS, PoET, coin-age): the seal and what
+/// the kind derives from it are kept before the block's costs are computed.
+pub(super) fn store_signed(ctx: &mut NodeCtx<'_>, block: Block, seal: SignedSeal) -> BlockId {
+    store_sealed(ctx, block, |stake, store, id| note_sealed(stake, store, id, seal))
+}
+
+/// Stores `block`, then lets `seal` keep its seal (in stake runs).
+fn store_sealed(
+    ctx: &mut NodeCtx<'_>,
+    block: Block,
+    seal: impl FnOnce(&mut StakeState, &BlockStore, BlockId),
+) -> BlockId {
     let (node, now) = (ctx.node(), ctx.now());
     let settings = ctx.settings();
     let shared = &mut *ctx.shared;
@@ -244,8 +265,8 @@ pub(super) fn store_mined(ctx: &mut NodeCtx<'_>, block: Block, seal: Option<Seal
         .store
         .insert(block, BlockMeta { miner: Some(node), mined_at: now })
         .expect("a freshly mined block extends a block in the store");
-    if let (Some(seal), Some(stake)) = (seal, shared.stake.as_mut()) {
-        stake.seals.set(id, seal);
+    if let Some(stake) = shared.stake.as_mut() {
+        seal(stake, &shared.store, id);
     }
     if let Err(reason) = shared.store.validity(id) {
         if shared.store.leaves_final_chain(id) {
@@ -286,9 +307,9 @@ pub(crate) fn push_costs(shared: &mut Shared, settings: &NodeSettings, id: Block
         );
     let mut wire = WireSizes::of(&stored.block, settings.relay.compact_missing_tx_share);
     // A seal travels with the header: in the full block and in the compact block.
-    if let Some(seal) = shared.stake.as_ref().and_then(|s| s.seals.get(id)) {
-        wire.block += seal.wire_bytes();
-        wire.cmpct_block += seal.wire_bytes();
+    if let Some(bytes) = shared.stake.as_ref().map(|s| s.seals.wire_bytes(id)) {
+        wire.block += bytes;
+        wire.cmpct_block += bytes;
     }
     debug_assert_eq!(shared.costs.len(), id.index());
     shared.costs.push(BlockCosts { wire, validation });

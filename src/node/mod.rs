@@ -23,6 +23,7 @@ pub mod miner;
 pub mod misbehaviour;
 pub mod population;
 pub mod producer;
+pub mod producer_signed;
 pub mod protocol;
 pub mod relay;
 #[cfg(test)]
@@ -59,6 +60,8 @@ pub struct Node {
     miner: Option<Box<Miner>>,
     /// The slot clock and keys, if the node holds stake in a `pos-slot` run.
     producer: Option<Box<producer::Producer>>,
+    /// The key and clock of a signed-seal producer (`dpos`), if the node holds stake.
+    signed: Option<Box<producer_signed::SignedProducer>>,
     protocol: Box<dyn Protocol>,
     id: NodeId,
     /// When the node's validator is free again (one block at a time).
@@ -99,6 +102,7 @@ impl Node {
             validator_free_at: SimTime::ZERO,
             miner: miner.map(Box::new),
             producer: None,
+            signed: None,
             hears_announcements: protocol.hears_announcements(),
             may_hide: protocol.may_hide(),
             protocol,
@@ -144,7 +148,7 @@ impl Node {
 
     /// Whether the node produces blocks: it has hash power, or stake in a slot run.
     pub fn mines(&self) -> bool {
-        self.miner.is_some() || self.producer.is_some()
+        self.miner.is_some() || self.producer.is_some() || self.signed.is_some()
     }
 
     /// Its protocol's name.
@@ -177,6 +181,9 @@ impl Node {
         }
         if self.producer.is_some() {
             self.start_slots(ctx);
+        }
+        if self.signed.is_some() {
+            self.start_signed(ctx);
         }
     }
 
@@ -214,6 +221,7 @@ impl Node {
             Timer::Protocol(k) => self.decide_timer(ctx, k),
             Timer::Request { block } => self.on_request_timeout(ctx, block),
             Timer::Slot { generation } => self.on_slot(ctx, generation),
+            Timer::Signed { generation } => self.on_signed_timer(ctx, generation),
         }
     }
 
@@ -248,6 +256,7 @@ impl Node {
             m.void();
         }
         self.stop_slots();
+        self.stop_signed();
     }
 
     /// The node came back online: its miner starts again.
@@ -256,6 +265,9 @@ impl Node {
         self.restart_mining(ctx);
         if self.producer.is_some() && ctx.mining_open() {
             self.start_slots(ctx);
+        }
+        if self.signed.is_some() && ctx.mining_open() {
+            self.start_signed(ctx);
         }
     }
 

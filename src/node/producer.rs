@@ -10,9 +10,7 @@
 
 use super::Node;
 use super::ctx::{NodeCtx, Timer};
-use super::mempool;
 use crate::consensus::seal::{Seal, StakeKeys};
-use crate::mining::build_template;
 use crate::observe::Record;
 
 /// A stakeholder's keys and slot clock.
@@ -76,10 +74,8 @@ impl Node {
         let Some(claim) = claim else { return };
         p.extra_nonce += 1;
         let extra_nonce = p.extra_nonce;
-        let tip = self.mining_tip();
-        let body = mempool::template_body(ctx, tip);
-        let (node, now, spec) = (ctx.node(), ctx.now(), ctx.settings().template);
-        let block = build_template(ctx.store_mut(), tip, node, now, extra_nonce, &spec, body);
+        let block = self.template_on_mining_tip(ctx, extra_nonce);
+        let node = ctx.node();
         let p = self.producer.as_ref().expect("checked above");
         let seal = Seal::sign(&block.header, node, claim, &p.keys.signing);
         let id = super::miner::store_mined(ctx, block, Some(seal));

@@ -154,6 +154,7 @@ impl Harness {
             genesis_time: GENESIS_TIME,
             template_max_tx_bytes: 0,
             slots: None,
+            signed: None,
         };
         Harness {
             shared: Shared::new(store, None, nodes as usize),

@@ -155,6 +155,7 @@ impl Node {
         ctx.set_state(block, BlockState::Received);
         let genesis_time = ctx.settings().genesis_time;
         let slots = ctx.settings().slots.as_deref();
+        let signed = ctx.settings().signed.as_deref();
         let shared = &mut *ctx.shared;
         let store = &mut shared.store;
         // The header checks a node makes before anything else (Core's AcceptBlockHeader):
@@ -162,6 +163,10 @@ impl Node {
         let header_verdict = {
             let header = &store.get(block).block.header;
             let proof = match slots {
+                None if signed.is_some() => {
+                    let stake = shared.stake.as_deref_mut().expect("signed runs keep seals");
+                    signed.expect("checked").check(stake, store, block, now)
+                }
                 None => check_header_pow(header, store.params()).map(|_hash| ()),
                 Some(rules) => {
                     let seals = &shared.stake.as_deref().expect("slot runs keep seals").seals;
@@ -193,6 +198,10 @@ impl Node {
         if let Some(rules) = slots {
             // One VRF proof and one signature per block (see `consensus::seal`).
             cost = cost + rules.seal_cost;
+        }
+        if let Some(rules) = signed {
+            // One signature per block.
+            cost = cost + rules.seal_cost();
         }
         let done = start + cost;
         self.validator_free_at = done;

@@ -34,8 +34,7 @@ const CONSUMPTIONS: [&str; 2] = ["reset", "365-days"];
 
 /// Kinds whose world wiring is not finished: a scenario naming one is refused rather than
 /// run as something else.
-const NOT_WIRED: [ConsensusKind; 3] =
-    [ConsensusKind::PosCoinage, ConsensusKind::Dpos, ConsensusKind::Poet];
+const NOT_WIRED: [ConsensusKind; 2] = [ConsensusKind::PosCoinage, ConsensusKind::Poet];
 
 /// A validated `[consensus]` section.
 #[derive(Clone, Debug, PartialEq)]
@@ -225,7 +224,7 @@ pub(super) fn validate_consensus(
         "consensus.kind",
         quoted(&name),
         "not wired yet: this kind's election and proof exist in src/consensus but the \
-         simulated network cannot run it; choose \"pow\" or \"pos-slot\"",
+         simulated network cannot run it; choose \"pow\", \"pos-slot\" or \"dpos\"",
     )?;
     if kind != ConsensusKind::Pow {
         origin.check(
@@ -309,7 +308,7 @@ mod tests {
                 "[consensus]\nkind = \"pos\"\n",
                 &["lab/c.toml", "consensus.kind", "\"pos\"", "\"pos-slot\"", "\"poet\""],
             ),
-            ("[consensus]\nkind = \"dpos\"\n", &["consensus.kind", "\"dpos\"", "not wired yet"]),
+            ("[consensus]\nkind = \"poet\"\n", &["consensus.kind", "\"poet\"", "not wired yet"]),
             ("[consensus]\nkind = \"poet\"\n", &["consensus.kind", "not wired yet"]),
             ("[consensus]\nkind = \"pos-coinage\"\n", &["not wired yet"]),
             (

@@ -28,11 +28,12 @@ use crate::network::{Network, NetworkError};
 use crate::node::ctx::{NodeSettings, NodeStreams, Peers, Shared};
 use crate::node::population::{self, PopulationError};
 use crate::node::producer::Producer;
+use crate::node::producer_signed::SignedProducer;
 use crate::node::{MAX_FUTURE_BLOCK_TIME_S, Miner, Node};
 use crate::observe::Observer;
 use crate::payments;
 use crate::rng::{self, Purpose, RngStreams, SimRng};
-use crate::scenario::consensus::{KindParams, StakeSource};
+use crate::scenario::consensus::KindParams;
 use crate::scenario::{MiningMode, RelayProtocol, Scenario};
 use rand::Rng as _;
 
@@ -57,6 +58,14 @@ pub enum BuildError {
         origin: String,
         /// Why.
         source: PopulationError,
+    },
+    /// The consensus kind cannot run with this stake.
+    #[error("{origin}: {source}")]
+    Consensus {
+        /// The scenario file.
+        origin: String,
+        /// Why.
+        source: super::kinds::TooFewStakeholders,
     },
     /// A timeline entry is impossible on this network.
     #[error("{origin}: {source}")]
@@ -157,24 +166,15 @@ fn stake_setup(
     let KindParams::PosSlot { slot, f, k } = scenario.consensus.params else {
         return None;
     };
-    if let StakeSource::Shares(given) = &scenario.consensus.stake {
-        shares.fill(0.0);
-        shares[..given.len()].copy_from_slice(given);
-    }
-    let mut keys: Vec<Option<StakeKeys>> = Vec::with_capacity(shares.len());
+    let mut keys: Vec<Option<StakeKeys>> = (0..shares.len()).map(|_| None).collect();
     let mut parties = Vec::new();
     let mut units = Vec::new();
-    for (i, &share) in shares.iter().enumerate() {
-        if share <= 0.0 {
-            keys.push(None);
-            continue;
-        }
-        let k = StakeKeys::from_rng(&mut streams.stream(Purpose::Election, i as u64));
-        let node = NodeId::from_index(i);
+    for holder in super::kinds::stakeholders(scenario, shares, streams) {
+        let (node, k) = (holder.node, holder.keys);
         parties.push(Party { node, vrf: k.vrf.public(), signing: k.signing.pubkey() });
-        // Stake in units of 10^-12 of the whole (σ is their ratio).
-        units.push((share * 1e12).round().max(1.0) as u64);
-        keys.push(Some(k));
+        // σ is the ratio of the stakes' units.
+        units.push(holder.units);
+        keys[node.index()] = Some(k);
     }
     let lottery = SlotLottery::new(f, &units).expect("validated: f in (0, 1], some stake");
     let rule = Rule::for_kind(ConsensusKind::PosSlot, 0, k);
@@ -201,6 +201,8 @@ impl<O: Observer, M: Monitor> World<O, M> {
         let network = population.network;
         let mut hash_shares = population.hash_shares;
         let mut stake = stake_setup(scenario, &mut hash_shares, &streams);
+        let mut signed = super::kinds::signed_setup(scenario, &mut hash_shares, &streams)
+            .map_err(|source| BuildError::Consensus { origin: origin.clone(), source })?;
         let faults = if scenario.timeline.is_empty() {
             None
         } else {
@@ -236,7 +238,7 @@ impl<O: Observer, M: Monitor> World<O, M> {
         let mut node_streams = Vec::with_capacity(nodes_n as usize);
         for (i, protocol) in population.protocols.into_iter().enumerate() {
             let share = hash_shares[i];
-            let miner = (share > 0.0 && stake.is_none())
+            let miner = (share > 0.0 && stake.is_none() && signed.is_none())
                 .then(|| Miner::new(share * scenario.mining.network_hashrate_hs));
             node_streams.push(NodeStreams {
                 mining: miner
@@ -251,6 +253,9 @@ impl<O: Observer, M: Monitor> World<O, M> {
                 if let (Some(party), Some(k)) = (rules.party(id), keys[i].take()) {
                     node.set_producer(Producer::new(party, k));
                 }
+            }
+            if let Some(key) = signed.as_mut().and_then(|s| s.keys[i].take()) {
+                node.set_signed_producer(SignedProducer::new(key));
             }
             if let Some(links) = chosen.get(i) {
                 node.set_high_bandwidth_peers(links);
@@ -281,10 +286,16 @@ impl<O: Observer, M: Monitor> World<O, M> {
             genesis_time: scenario.chain.genesis_time,
             template_max_tx_bytes,
             slots: stake.map(|(rules, _)| Arc::new(rules)),
+            signed: None,
         };
+        let mut settings = settings;
         let mut shared = Shared::new(store, payments, nodes.len());
         if settings.slots.is_some() {
             shared.stake = Some(Box::default());
+        }
+        if let Some(setup) = signed {
+            settings.signed = Some(Arc::new(setup.rules));
+            shared.stake = Some(Box::new(setup.state));
         }
         let banned = vec![Cell::new(false); network.link_count()];
         Ok(World {

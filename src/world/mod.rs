@@ -22,8 +22,11 @@
 
 mod build;
 mod digest;
+mod kinds;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_dpos;
 
 pub use build::BuildError;
 pub use digest::network_digest;

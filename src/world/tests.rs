@@ -14,7 +14,7 @@ use crate::rng::{Purpose, RngStreams};
 use crate::scenario::{self, Override, Scenario};
 
 /// Watches nothing.
-struct Quiet;
+pub(super) struct Quiet;
 
 impl Observer for Quiet {
     fn record(&mut self, _: &Record, _: &crate::chain::BlockStore) {}
@@ -42,16 +42,16 @@ k = 50
 shares = [0.1, 0.2, 0.3, 0.4]
 "#;
 
-fn load(text: &str, sets: &[&str]) -> Scenario {
+pub(super) fn load(text: &str, sets: &[&str]) -> Scenario {
     let overrides: Vec<Override> = sets.iter().map(|s| Override::parse(s).unwrap()).collect();
     scenario::from_str(text, Path::new("pos-slot-test.toml"), &overrides, None).unwrap()
 }
 
-fn build(scenario: &Scenario) -> World<Quiet> {
+pub(super) fn build(scenario: &Scenario) -> World<Quiet> {
     World::build(scenario, Quiet, ()).unwrap()
 }
 
-fn run(mut world: World<Quiet>, scenario: &Scenario) -> Remains<Quiet> {
+pub(super) fn run(mut world: World<Quiet>, scenario: &Scenario) -> Remains<Quiet> {
     let limits = Limits { max_events: scenario.run.max_events, max_time: scenario.run.max_time };
     world.run(limits, scenario.run.drain);
     world.finish().0
@@ -166,6 +166,9 @@ fn network_digest_is_the_same_across_kinds_for_one_seed() {
     let digest = |s: &Scenario| network_digest(run(build(s), s).transport.graph());
     let d = digest(&slot);
     assert_eq!(d, digest(&pow));
+    let stake = "[stake]\nshares = [0.1, 0.2, 0.3, 0.4]\n";
+    let dpos = format!("{pow_text}[consensus]\nkind = \"dpos\"\nproducers = 3\n{stake}");
+    assert_eq!(d, digest(&load(&dpos, &[])));
     assert_eq!(d.len(), 64);
     assert_ne!(d, digest(&load(&text, &["run.seed=8"])));
 }

@@ -1,0 +1,133 @@
+//! A producer of a signed-seal kind (`dpos`): where a PoW node runs its mining clock, a
+//! DPoS stakeholder (producer or backup) wakes at every slot boundary, plays the schedule up
+//! to the slot and, if the schedule names it, builds the normal block template on its
+//! mining tip, signs it (a [`SignedSeal`] whose claim is the slot) and handles it as a
+//! mined block.
+//!
+//! A node that is offline skips its slots (they count as missed); when it comes back it
+//! waits for the next slot boundary. Each restart bumps a generation, so a timer set before
+//! is void.
+
+use super::Node;
+use super::ctx::{NodeCtx, Timer};
+use super::mempool;
+use crate::chain::BlockId;
+use crate::chain::keys::KeyPair;
+use crate::consensus::dpos_run::DposRules;
+use crate::consensus::seal::SignedSeal;
+use crate::consensus::signed::SignedRules;
+use crate::mining::build_template;
+use crate::observe::Record;
+
+/// A signed-seal producer's key and clock.
+pub struct SignedProducer {
+    /// Its block-signing key.
+    pub signing: KeyPair,
+    /// The slot its pending timer is for.
+    next_slot: u64,
+    /// Bumped when the pending timer is voided.
+    generation: u32,
+    /// Coinbase extra nonce, bumped per block so templates never repeat.
+    extra_nonce: u64,
+}
+
+impl SignedProducer {
+    /// A producer signing with `signing`.
+    pub fn new(signing: KeyPair) -> SignedProducer {
+        SignedProducer { signing, next_slot: 0, generation: 0, extra_nonce: 0 }
+    }
+}
+
+impl Node {
+    /// Makes the node a producer of the run's signed-seal kind.
+    pub fn set_signed_producer(&mut self, producer: SignedProducer) {
+        self.signed = Some(Box::new(producer));
+    }
+
+    /// Starts the producer's clock (DPoS: the first slot that starts after now).
+    pub(super) fn start_signed(&mut self, ctx: &mut NodeCtx<'_>) {
+        let Some(rules) = ctx.settings().signed.clone() else { return };
+        let Some(p) = self.signed.as_mut() else { return };
+        p.generation = p.generation.wrapping_add(1);
+        match &*rules {
+            SignedRules::Dpos(r) => {
+                p.next_slot = r.next_slot_after(ctx.now());
+                ctx.set_timer(
+                    r.slot_start(p.next_slot),
+                    Timer::Signed { generation: p.generation },
+                );
+            }
+        }
+    }
+
+    /// Voids the pending timer (the node went offline).
+    pub(super) fn stop_signed(&mut self) {
+        if let Some(p) = self.signed.as_mut() {
+            p.generation = p.generation.wrapping_add(1);
+        }
+    }
+
+    /// The producer's timer fires.
+    pub(super) fn on_signed_timer(&mut self, ctx: &mut NodeCtx<'_>, generation: u32) {
+        let Some(rules) = ctx.settings().signed.clone() else { return };
+        match &*rules {
+            SignedRules::Dpos(r) => self.on_dpos_slot(ctx, r, generation),
+        }
+    }
+
+    /// A DPoS slot starts: play the schedule up to it, produce if it is the node's, set the
+    /// next slot's timer.
+    fn on_dpos_slot(&mut self, ctx: &mut NodeCtx<'_>, rules: &DposRules, generation: u32) {
+        let Some(p) = self.signed.as_mut() else { return };
+        if p.generation != generation || !self.online {
+            return;
+        }
+        let slot = p.next_slot;
+        let stake = ctx.shared.stake.as_mut().expect("dpos runs keep their schedule");
+        let scheduled =
+            stake.dpos.as_mut().expect("dpos runs keep their schedule").producer_of(slot);
+        if !ctx.mining_open() {
+            return;
+        }
+        p.next_slot += 1;
+        ctx.set_timer(rules.slot_start(p.next_slot), Timer::Signed { generation });
+        if rules.candidate(self.id) != Some(scheduled) {
+            return;
+        }
+        self.produce_signed(ctx, |header, node, key| DposRules::seal(header, node, slot, key));
+    }
+
+    /// The normal block template on the node's mining tip, with `extra_nonce` in its
+    /// coinbase (what every stake kind's producer builds before sealing).
+    pub(super) fn template_on_mining_tip(
+        &self,
+        ctx: &mut NodeCtx<'_>,
+        extra_nonce: u64,
+    ) -> crate::chain::block::Block {
+        let tip = self.mining_tip();
+        let body = mempool::template_body(ctx, tip);
+        let (node, now, spec) = (ctx.node(), ctx.now(), ctx.settings().template);
+        build_template(ctx.store_mut(), tip, node, now, extra_nonce, &spec, body)
+    }
+
+    /// Builds the normal template on the mining tip, seals it with `seal` and handles it as
+    /// a mined block.
+    fn produce_signed(
+        &mut self,
+        ctx: &mut NodeCtx<'_>,
+        seal: impl FnOnce(&crate::chain::block::Header, crate::id::NodeId, &KeyPair) -> SignedSeal,
+    ) -> BlockId {
+        let p = self.signed.as_mut().expect("a signed producer");
+        p.extra_nonce += 1;
+        let extra_nonce = p.extra_nonce;
+        let block = self.template_on_mining_tip(ctx, extra_nonce);
+        let node = ctx.node();
+        let p = self.signed.as_ref().expect("checked above");
+        let seal = seal(&block.header, node, &p.signing);
+        let id = super::miner::store_signed(ctx, block, seal);
+        ctx.mined();
+        ctx.record(Record::BlockMined { block: id, miner: self.id, time: ctx.now() });
+        self.accept(ctx, id, None, true);
+        id
+    }
+}
