@@ -20,6 +20,7 @@
 pub mod faults;
 pub mod groups;
 pub mod latency;
+pub mod measured_bandwidth;
 pub mod message;
 pub mod presets;
 pub mod topology;

@@ -30,9 +30,12 @@
 //!   one at a time through its own download queue (`size / its download` each), and a block
 //!   has arrived `size / min(upload, download)` after its download began, plus the latency.
 //!   A fast sender is therefore not held up by slow receivers. Before that queue the block
-//!   crosses the link itself, as their ns-3 TCP connection does, at the smallest of both
-//!   nodes' speeds and at most one TCP window (`network.bandwidth.tcp_window_bytes`, ns-3's
-//!   131,072 bytes) per round trip. Control messages go at once without waiting.
+//!   crosses the link itself, at the smallest of both nodes' speeds and at most one TCP
+//!   window (`network.bandwidth.tcp_window_bytes`, ns-3's 131,072 bytes) per round trip:
+//!   forksim's own term, since their code sends only a short record of the block over its
+//!   ns-3 connection and times the bytes by the two queues. `network.bandwidth.block_wire
+//!   = "none"` drops that term, leaving their two queues alone. Control messages go at
+//!   once without waiting.
 //! - **`UntilArrival`**: SimBlock's model: block data goes one message at a time and the
 //!   next one starts when the previous one *arrives*; control messages use no bandwidth.
 //!
@@ -73,7 +76,8 @@ pub struct TransferSpec {
     /// Added to the latency of every control message (SimBlock uses 10 ms).
     pub control_overhead: SimDuration,
     /// `BlockFifo`: the TCP window of a connection in bytes, which caps what the link
-    /// itself carries per round trip (0 with the other models, which have no wire term).
+    /// itself carries per round trip; 0 means no wire term (the other models, and
+    /// `block-fifo` with `block_wire = "none"`).
     pub tcp_window_bytes: u64,
 }
 
@@ -274,10 +278,43 @@ struct Receiver {
 /// The uplinks of every node, under one model.
 enum Uplinks {
     /// `Fifo`, `BlockFifo` and `UntilArrival`: when each uplink is free again, and with
-    /// `BlockFifo` when each node's download queue is free again (empty otherwise).
-    Serial { free_at: Vec<SimTime>, download_free_at: Vec<SimTime> },
+    /// `BlockFifo` each node's download queue (empty otherwise).
+    Serial { free_at: Vec<SimTime>, downloads: Vec<DownloadQueue> },
     /// `Shared`: each uplink's connections, and the block transfers each node is receiving.
     Shared { uplinks: Vec<SharedUplink>, incoming: Vec<Receiver> },
+}
+
+/// A node's download queue under `block-fifo`: the intervals in which it is taking in a
+/// block, in time order and disjoint. Blocks are taken one at a time; a block is booked
+/// into the earliest free interval long enough for it that begins when it reaches the
+/// node. Bookings are made when the sender's upload is scheduled, which under a sender's
+/// backlog can be long before the block reaches the node, so a single "free at" time would
+/// let a block that reaches the node an hour from now hold up every block reaching it in
+/// between. Booking into gaps keeps each block's place by when it reaches the node, as
+/// Gervais et al.'s receiver (which computes its backlog when the block message comes in)
+/// does, except that a booked block is never moved back for one that reaches the node
+/// earlier but does not fit in the gap before it.
+#[derive(Clone, Debug, Default)]
+struct DownloadQueue(Vec<(SimTime, SimTime)>);
+
+impl DownloadQueue {
+    /// Books `length` at the earliest free time at or after `reached`, forgetting intervals
+    /// that ended by `now`; returns when the download begins.
+    fn book(&mut self, reached: SimTime, length: SimDuration, now: SimTime) -> SimTime {
+        let ended = self.0.partition_point(|&(_, end)| end <= now);
+        self.0.drain(..ended);
+        let mut begin = reached;
+        let mut i = self.0.partition_point(|&(_, end)| end <= begin);
+        while let Some(&(start, end)) = self.0.get(i) {
+            if begin + length <= start {
+                break;
+            }
+            begin = begin.max(end);
+            i += 1;
+        }
+        self.0.insert(i, (begin, begin + length));
+        begin
+    }
 }
 
 /// The graph, the senders' uplinks, the links' states and the faults of one run.
@@ -314,8 +351,8 @@ impl Transport {
             },
             Uplink::Fifo | Uplink::BlockFifo | Uplink::UntilArrival => Uplinks::Serial {
                 free_at: vec![SimTime::ZERO; nodes],
-                download_free_at: if spec.uplink == Uplink::BlockFifo {
-                    vec![SimTime::ZERO; nodes]
+                downloads: if spec.uplink == Uplink::BlockFifo {
+                    vec![DownloadQueue::default(); nodes]
                 } else {
                     Vec::new()
                 },
@@ -398,7 +435,7 @@ impl Transport {
             Uplinks::Serial { free_at, .. } => {
                 let free = free_at[from.index()];
                 if self.spec.uplink == Uplink::BlockFifo && !control {
-                    return Sent::Now(self.block_fifo(from, link, size_bytes, now.max(free)));
+                    return Sent::Now(self.block_fifo(from, link, size_bytes, now, now.max(free)));
                 }
                 let (start, sent) = match self.spec.uplink {
                     Uplink::UntilArrival if control => (now, now),
@@ -450,33 +487,40 @@ impl Transport {
     /// latency after `start`, waits for the receiver's own download queue (blocks taken in
     /// one at a time, each for `size / download`), and has arrived `size / min(upload,
     /// download)` after its download began (their `BLOCK` handler's `eventTime`). The
-    /// download queue is reserved in the order the sends are made, which is their arrival
-    /// order except when a later send crosses a shorter latency (rare: a node downloads
-    /// one block at a time except at forks). No later message on the link overtakes it.
+    /// download is booked by when the block reaches the receiver ([`DownloadQueue`]), and
+    /// the block holds up later messages on the connection only until it reaches the
+    /// receiver, not through its download (their receiver times the download itself, after
+    /// the short block record came in).
     fn block_fifo(
         &mut self,
         from: NodeId,
         link: LinkId,
         size_bytes: u64,
+        now: SimTime,
         start: SimTime,
     ) -> Transmission {
         let to = self.links[link.index()].target;
         let (up, down) = (self.graph.upload_bps(from), self.graph.download_bps(to));
         let wire = self.wire_time(from, to, link, size_bytes);
-        // Its last byte leaves onto the link `wire` after it started.
+        // Its last byte leaves onto the link `wire` after it started. The block keeps its
+        // place behind earlier messages on the connection, but it is on the connection only
+        // from `start` (their node writes the block's record when its upload begins), so
+        // a message sent before then is not held behind it, nor is any message held behind
+        // its time in the receiver's queue.
+        let held_until = self.links[link.index()].last_arrival;
         let reached = self
             .arrival(link, false, start + wire, false)
             .expect("a block's arrival is drawn at once");
-        let Uplinks::Serial { free_at, download_free_at } = &mut self.uplinks else {
+        if start > now {
+            self.links[link.index()].last_arrival = held_until;
+        }
+        let Uplinks::Serial { free_at, downloads } = &mut self.uplinks else {
             unreachable!("block-fifo uplinks are serial")
         };
         free_at[from.index()] = start + super::transmission_micros(size_bytes, up);
-        let download = &mut download_free_at[to.index()];
-        let begin = reached.max(*download);
-        *download = begin + super::transmission_micros(size_bytes, down);
+        let taking = super::transmission_micros(size_bytes, down);
+        let begin = downloads[to.index()].book(reached, taking, now);
         let arrives = begin + super::transmission_micros(size_bytes, up.min(down));
-        let clock = &mut self.links[link.index()];
-        clock.last_arrival = clock.last_arrival.max(arrives);
         Transmission { start, arrives }
     }
 
@@ -488,6 +532,9 @@ impl Transport {
     /// most one window per round trip (twice the link's base latency), so the link moves
     /// `min(data rate, window / round trip)`. TCP's slow start and losses are not modelled.
     fn wire_time(&self, from: NodeId, to: NodeId, link: LinkId, size_bytes: u64) -> SimDuration {
+        if self.spec.tcp_window_bytes == 0 {
+            return SimDuration::ZERO; // `block_wire = "none"`: the two queues alone
+        }
         let g = &self.graph;
         let link_bps = g
             .upload_bps(from)
@@ -920,6 +967,17 @@ mod tests {
         upload_bps: u64,
         download_bps: u64,
     ) -> Transport {
+        block_fifo_star_with_window(nodes, latency_ms, upload_bps, download_bps, 131_072)
+    }
+
+    /// [`block_fifo_star`] with its TCP window (0: no wire term, `block_wire = "none"`).
+    fn block_fifo_star_with_window(
+        nodes: u32,
+        latency_ms: f64,
+        upload_bps: u64,
+        download_bps: u64,
+        tcp_window_bytes: u64,
+    ) -> Transport {
         let spec = NetworkSpec {
             nodes,
             region_names: vec!["global".to_string()],
@@ -933,7 +991,7 @@ mod tests {
             uplink: Uplink::BlockFifo,
             message_latency: MessageLatency::None,
             control_overhead: SimDuration::ZERO,
-            tcp_window_bytes: 131_072,
+            tcp_window_bytes,
         };
         Transport::new(graph, transfer, LinkDraws::new(7), None)
     }
@@ -970,6 +1028,54 @@ mod tests {
         let x = send_1mb(&mut t, link, MessageKind::Block);
         // 100 ms latency + 1,525.879 ms on the wire + 80 ms at the receiver's download.
         assert_eq!(ms(x.arrives), 1_705.879);
+    }
+
+    #[test]
+    fn block_fifo_without_a_wire_term_times_a_block_by_the_two_queues_alone() {
+        // Gervais et al.'s code: the block's record reaches the receiver one latency after
+        // the upload starts, then takes size / min(upload, download) in its download
+        // queue: 50 ms + 1 MB at 8 Mbit/s = 1,050 ms, with nothing for the wire.
+        let mut t = block_fifo_star_with_window(3, 50.0, 80_000_000, 8_000_000, 0);
+        let links: Vec<LinkId> = t.graph().links_of(NodeId(0)).collect();
+        let a = send_1mb(&mut t, links[0], MessageKind::Block);
+        assert_eq!((ms(a.start), ms(a.arrives)), (0.0, 1_050.0));
+        // The uplink is free after 0.1 s (1 MB at 80 Mbit/s).
+        let b = send_1mb(&mut t, links[1], MessageKind::Block);
+        assert_eq!((ms(b.start), ms(b.arrives)), (100.0, 1_150.0));
+    }
+
+    #[test]
+    fn a_download_booked_far_ahead_does_not_hold_up_blocks_reaching_the_node_before_it() {
+        let at = |s: u64| SimTime::ZERO + SimDuration::from_secs(s);
+        let secs = |s: u64| SimDuration::from_secs(s);
+        let mut q = DownloadQueue::default();
+        // A block from a sender with an hour of backlog is booked first.
+        assert_eq!(q.book(at(3_600), secs(100), at(0)), at(3_600));
+        // One reaching the node now fits before it; the next one waits for the first.
+        assert_eq!(q.book(at(10), secs(100), at(0)), at(10));
+        assert_eq!(q.book(at(50), secs(100), at(0)), at(110));
+        // One that does not fit in the gap before the hour's booking goes after it.
+        assert_eq!(q.book(at(3_550), secs(100), at(0)), at(3_700));
+        // Finished intervals are forgotten.
+        assert_eq!(q.book(at(4_000), secs(1), at(3_900)), at(4_000));
+        assert_eq!(q.0.len(), 1);
+    }
+
+    #[test]
+    fn a_queued_block_does_not_hold_up_control_messages_sent_before_its_upload() {
+        // Two 1 MB blocks on one uplink (8 Mbit/s, 1 s each) to two receivers: the second
+        // upload starts at 1 s. An inv to its receiver at 0.5 s is not held behind it.
+        let mut t = block_fifo_star_with_window(3, 50.0, 8_000_000, 8_000_000, 0);
+        let links: Vec<LinkId> = t.graph().links_of(NodeId(0)).collect();
+        send_1mb(&mut t, links[0], MessageKind::Block);
+        let second = send_1mb(&mut t, links[1], MessageKind::Block);
+        assert_eq!(ms(second.start), 1_000.0);
+        let half = SimTime::ZERO + SimDuration::from_millis_f64(500.0);
+        let Sent::Now(inv) = put(&mut t, links[1], MessageKind::Inv, 61, half) else {
+            panic!("serial uplinks know arrivals at once")
+        };
+        // 61 bytes at 8 Mbit/s (0.061 ms) and 50 ms latency, not after the block (2,050 ms).
+        assert_eq!(ms(inv.arrives), 550.061);
     }
 
     #[test]

@@ -103,12 +103,16 @@ pub fn assemble(
     })?;
     let protocols = attacker::protocols(scenario, &hash_shares, streams);
     let miners: Vec<bool> = hash_shares.iter().map(|&s| s > 0.0).collect();
-    let network = network.with_bandwidth_spread(
-        scenario.bandwidth_sigma,
-        scenario.bandwidth_spread_independent,
-        &miners,
-        &mut streams.stream(Purpose::Population, 9),
-    );
+    let spread_rng = &mut streams.stream(Purpose::Population, 9);
+    let network = match scenario.bandwidth_distribution {
+        Some(measured) => network.with_measured_bandwidth(measured, &miners, spread_rng),
+        None => network.with_bandwidth_spread(
+            scenario.bandwidth_sigma,
+            scenario.bandwidth_spread_independent,
+            &miners,
+            spread_rng,
+        ),
+    };
     let network = with_groups(scenario, network, &hash_shares, streams)?;
     Ok(Population {
         network,

@@ -364,6 +364,9 @@ pub struct Scenario {
     /// Whether the spread draws one factor for a node's upload and another for its
     /// download (Gervais et al.) rather than one for both.
     pub bandwidth_spread_independent: bool,
+    /// Per-node bandwidth drawn from a measured distribution per region, replacing the
+    /// table's means and the log-normal spread.
+    pub bandwidth_distribution: Option<crate::network::measured_bandwidth::MeasuredBandwidth>,
     /// Node groups with their own bandwidth and links, applied in order.
     pub groups: Vec<groups::GroupSpec>,
     /// How messages use links: uplink model, per-message latency, control overhead.

@@ -450,6 +450,10 @@ pub struct RawBandwidth {
     /// or one each ("independent", as Gervais et al. draw them).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub node_spread_directions: Option<String>,
+    /// Per-node bandwidth drawn from a measured distribution per region ("bitcoin-2015")
+    /// instead of the table's means.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub node_distribution: Option<String>,
     /// How an uplink carries concurrent messages: "shared", "fifo", "block-fifo" or
     /// "until-arrival".
     pub uplink: Option<String>,
@@ -457,6 +461,11 @@ pub struct RawBandwidth {
     /// one window per round trip).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tcp_window_bytes: Option<u64>,
+    /// `block-fifo`: whether a block also crosses the link itself ("tcp", the default: at
+    /// the smallest of both nodes' speeds, one TCP window per round trip) or only the two
+    /// queues time it ("none", as Gervais et al.'s code).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub block_wire: Option<String>,
 }
 
 /// `[network.relay]`

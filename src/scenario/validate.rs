@@ -21,6 +21,7 @@ use crate::chain::CompactTarget;
 use crate::chain::store::{DEFAULT_PRUNE_DEPTH, MIN_PRUNE_DEPTH};
 use crate::mining::pools;
 use crate::network::latency::{Jitter, LinkLatencySpec, MessageLatency};
+use crate::network::measured_bandwidth::{MEASURED_BANDWIDTH_NAMES, MeasuredBandwidth};
 use crate::network::presets;
 use crate::network::topology::{OutboundDegree, TopologySpec};
 use crate::network::transport::{TransferSpec, Uplink};
@@ -322,6 +323,7 @@ pub fn validate(
         &regions,
         origin,
     )?;
+    let is_user_regions = region_table.is_user();
     let super::regions::RegionTable { names: region_names, node_share, .. } = region_table;
     let relay = validate_relay(raw.network.relay.get_or_insert_with(Default::default), origin)?;
     let bandwidth_sigma = {
@@ -343,6 +345,12 @@ pub fn validate(
             }
         }
     };
+    let bandwidth_distribution = validate_bandwidth_distribution(
+        raw.network.bandwidth.get_or_insert_with(Default::default),
+        &region_names,
+        is_user_regions,
+        origin,
+    )?;
     let transfer = validate_transfer(
         raw.network.latency.get_or_insert_with(Default::default),
         raw.network.bandwidth.get_or_insert_with(Default::default),
@@ -645,6 +653,7 @@ pub fn validate(
         relay,
         bandwidth_sigma,
         bandwidth_spread_independent,
+        bandwidth_distribution,
         groups,
         transfer,
         node: NodeSpec {
@@ -953,6 +962,51 @@ fn validate_bandwidth(
     }
 }
 
+/// `network.bandwidth.node_distribution`: a measured per-node distribution per region. It
+/// replaces the log-normal spread (so neither `node_spread_*` field may be given with it)
+/// and needs the built-in six regions, the ones the measurements cover.
+fn validate_bandwidth_distribution(
+    b: &RawBandwidth,
+    region_names: &[String],
+    user_regions: bool,
+    origin: &Origin<'_>,
+) -> Result<Option<MeasuredBandwidth>, ScenarioError> {
+    const FIELD: &str = "network.bandwidth.node_distribution";
+    let Some(name) = b.node_distribution.as_deref() else { return Ok(None) };
+    let Some(distribution) = MeasuredBandwidth::parse(name) else {
+        return Err(origin.error(
+            FIELD,
+            quoted(name),
+            format!("expected one of {}", MEASURED_BANDWIDTH_NAMES.join(", ")),
+        ));
+    };
+    if b.node_spread_sigma.is_some_and(|s| s > 0.0) || b.node_spread_directions.is_some() {
+        return Err(origin.error(
+            FIELD,
+            quoted(name),
+            "cannot be combined with network.bandwidth.node_spread_sigma or \
+             node_spread_directions (the measured distribution replaces the log-normal \
+             spread); give one or the other",
+        ));
+    }
+    let covered = distribution.regions();
+    let matches = !user_regions
+        && region_names.len() == covered.len()
+        && region_names.iter().zip(covered).all(|(a, b)| a == b);
+    if !matches {
+        return Err(origin.error(
+            FIELD,
+            quoted(name),
+            format!(
+                "needs the built-in regions ({}) set by network.regions; this scenario has {}",
+                covered.join(", "),
+                if region_names.is_empty() { "none".to_string() } else { region_names.join(", ") }
+            ),
+        ));
+    }
+    Ok(Some(distribution))
+}
+
 fn validate_transfer(
     l: &mut RawLatency,
     b: &mut RawBandwidth,
@@ -1012,7 +1066,31 @@ fn validate_transfer(
         }
     };
     let window_field = "network.bandwidth.tcp_window_bytes";
-    let tcp_window_bytes = if uplink == Uplink::BlockFifo {
+    let wire_field = "network.bandwidth.block_wire";
+    let wire_none = match b.block_wire.as_deref() {
+        None | Some("tcp") => false,
+        Some("none") => true,
+        Some(other) => {
+            return Err(origin.error(wire_field, quoted(other), "expected \"tcp\" or \"none\""));
+        }
+    };
+    if let Some(wire) = b.block_wire.as_deref().filter(|_| uplink != Uplink::BlockFifo) {
+        return Err(origin.error(
+            wire_field,
+            quoted(wire),
+            "only the \"block-fifo\" uplink has a wire term (set network.bandwidth.uplink = \"block-fifo\" or remove this field)",
+        ));
+    }
+    if let (true, Some(w)) = (wire_none, b.tcp_window_bytes) {
+        return Err(origin.error(
+            window_field,
+            w.to_string(),
+            "has no effect with network.bandwidth.block_wire = \"none\"; give one or the other",
+        ));
+    }
+    let tcp_window_bytes = if wire_none {
+        0
+    } else if uplink == Uplink::BlockFifo {
         match *b.tcp_window_bytes.get_or_insert(NS3_TCP_BUFFER_BYTES) {
             0 => return Err(origin.error(window_field, "0".to_string(), "must be at least 1")),
             w => w,

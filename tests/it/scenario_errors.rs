@@ -513,3 +513,47 @@ fn gervais_relay_and_spread_fields_name_the_field_and_value() {
         &["network.bandwidth.node_spread_directions", "\"both\"", "independent"],
     );
 }
+
+#[test]
+fn a_measured_bandwidth_distribution_names_its_choices_and_its_conflicts() {
+    assert_error(
+        &format!("{BASE}[network.bandwidth]\nnode_distribution = \"bitcoin-2013\"\n"),
+        &[],
+        &["network.bandwidth.node_distribution", "\"bitcoin-2013\"", "bitcoin-2015"],
+    );
+    assert_error(
+        &format!(
+            "{BASE}[network.bandwidth]\nnode_distribution = \"bitcoin-2015\"\nnode_spread_sigma = 1.0\n"
+        ),
+        &[],
+        &["network.bandwidth.node_distribution", "node_spread_sigma", "one or the other"],
+    );
+    let user_regions = "[network]\nnodes = 10\n[[network.region]]\nname = \"north_america\"\n\
+        node_share = 1.0\nupload_bps = 1_000_000\ndownload_bps = 8_000_000\n\
+        [network.latency]\nmatrix_ms = [[36]]\n";
+    assert_error(
+        &format!("{user_regions}[network.bandwidth]\nnode_distribution = \"bitcoin-2015\"\n"),
+        &[],
+        &["network.bandwidth.node_distribution", "built-in regions", "north_america"],
+    );
+}
+
+#[test]
+fn a_block_wire_term_names_its_choices_and_needs_block_fifo() {
+    let fifo = format!("{BASE}[network.bandwidth]\nuplink = \"block-fifo\"\n");
+    assert_error(
+        &format!("{fifo}block_wire = \"udp\"\n"),
+        &[],
+        &["network.bandwidth.block_wire", "\"udp\"", "\"tcp\" or \"none\""],
+    );
+    assert_error(
+        &format!("{BASE}[network.bandwidth]\nblock_wire = \"none\"\n"),
+        &[],
+        &["network.bandwidth.block_wire", "\"none\"", "block-fifo"],
+    );
+    assert_error(
+        &format!("{fifo}block_wire = \"none\"\ntcp_window_bytes = 65536\n"),
+        &[],
+        &["network.bandwidth.tcp_window_bytes", "65536", "one or the other"],
+    );
+}
