@@ -150,6 +150,7 @@ const KNOTS: [f64; 233] = [
 
 /// Upload bandwidth in Mbit/s at each of [`KNOTS`], one row per region in the order of
 /// [`presets::REGION_NAMES`].
+#[allow(clippy::approx_constant)] // measured speeds, some near 1/π or 2π by chance
 const UPLOAD_MBPS_2015: [[f64; 233]; 6] = [
     // north_america
     [
@@ -287,6 +288,7 @@ const UPLOAD_MBPS_2015: [[f64; 233]; 6] = [
 
 /// Download bandwidth in Mbit/s at each of [`KNOTS`], one row per region in the order of
 /// [`presets::REGION_NAMES`].
+#[allow(clippy::approx_constant)] // measured speeds, some near 1/π or 2π by chance
 const DOWNLOAD_MBPS_2015: [[f64; 233]; 6] = [
     // north_america
     [
