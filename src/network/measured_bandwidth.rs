@@ -93,7 +93,8 @@ impl MeasuredBandwidth {
         (up, down)
     }
 
-    /// How many regions the distribution covers (those of [`presets::REGION_NAMES`]).
+    /// The regions the distribution covers, in table order (those of
+    /// [`presets::REGION_NAMES`]).
     pub fn regions(self) -> &'static [&'static str] {
         &presets::REGION_NAMES
     }
