@@ -106,7 +106,7 @@ fn a_long_payment_run_keeps_bodies_undo_and_signatures_of_recent_blocks_only() {
     };
     let total = pool.txs().len();
     let not_final = pool.txs().iter().filter(|e| !final_tx(e.first_block)).count();
-    let kept_inputs: usize = pool.txs().iter().map(|e| e.tx.inputs.len()).sum();
+    let kept_inputs: usize = pool.txs().iter().map(|e| e.tx().inputs.len()).sum();
     assert!(total > 10_000, "{total} payments: too few for the run to mean anything");
     assert!(not_final < total / 2, "{not_final} of {total} payments are not final");
     assert!(pool.unpruned_bodies() <= not_final, "{} bodies kept", pool.unpruned_bodies());

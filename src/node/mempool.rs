@@ -31,7 +31,7 @@ pub fn template_body(ctx: &mut NodeCtx<'_>, tip: BlockId) -> Body {
     let fees = chosen.iter().fold(Amount::ZERO, |sum, &i| {
         sum.checked_add(txs[i as usize].fee).expect("fees stay within the money range")
     });
-    Body::Txs(chosen.iter().map(|&i| txs[i as usize].tx.clone()).collect(), fees)
+    Body::Txs(chosen.iter().map(|&i| txs[i as usize].tx().clone()).collect(), fees)
 }
 
 /// What the node lacks of `block`'s transactions now (`None` in runs without payments).

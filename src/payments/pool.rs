@@ -74,8 +74,9 @@ pub type TxIndex = u32;
 /// One transaction and what the simulation knows about it.
 #[derive(Clone, Debug)]
 pub struct PoolTx {
-    /// The signed transaction.
-    pub tx: Transaction,
+    /// The signed transaction, boxed so that a final one, whose body is dropped, keeps only
+    /// the facts below (a pool record of 96 bytes instead of 168).
+    body: Option<Box<Transaction>>,
     /// Its id.
     pub txid: TxId,
     /// Inputs minus outputs.
@@ -98,7 +99,23 @@ pub struct PoolTx {
     relays: bool,
 }
 
+/// What [`PoolTx::tx`] shows once a final transaction's body is dropped: no inputs, no
+/// outputs.
+static DROPPED_BODY: Transaction = Transaction {
+    version: 1,
+    coinbase: None,
+    inputs: Vec::new(),
+    outputs: Vec::new(),
+    lock_time: 0,
+};
+
 impl PoolTx {
+    /// The signed transaction; once final and dropped ([`TxPool::prune_final`]), one without
+    /// inputs or outputs.
+    pub fn tx(&self) -> &Transaction {
+        self.body.as_deref().unwrap_or(&DROPPED_BODY)
+    }
+
     /// Fee rate in thousandths of a satoshi per byte (an exact integer ordering key).
     pub fn fee_rate_milli(&self) -> u64 {
         self.fee.0.saturating_mul(1000) / u64::from(self.size.max(1))
@@ -333,7 +350,7 @@ impl TxPool {
             txs.get(i as usize).map_or(txid.0, |e| e.txid.0)
         });
         let entry = PoolTx {
-            tx,
+            body: Some(Box::new(tx)),
             txid,
             fee,
             size,
@@ -476,7 +493,7 @@ impl TxPool {
     }
 
     fn take(e: &PoolTx, spent: &mut FxHashSet<OutPoint>, chosen: &mut FxHashSet<TxId>) {
-        spent.extend(e.tx.inputs.iter().map(|i| i.prevout));
+        spent.extend(e.tx().inputs.iter().map(|i| i.prevout));
         chosen.insert(e.txid);
     }
 
@@ -493,7 +510,7 @@ impl TxPool {
         node: NodeId,
     ) -> Option<bool> {
         let mut waits = false;
-        for input in &e.tx.inputs {
+        for input in &e.tx().inputs {
             let p = &input.prevout;
             if spent.contains(p) {
                 return None;
@@ -608,8 +625,7 @@ impl TxPool {
                     // A candidate again (a stale block's copy retired it back) keeps its body.
                     let candidate = self.unincluded.contains(&(Reverse(e.fee_rate_milli()), i));
                     if e.group.is_none() && e.relays && !candidate {
-                        e.tx.inputs = Vec::new();
-                        e.tx.outputs = Vec::new();
+                        e.body = None;
                     }
                 }
             }
@@ -621,7 +637,7 @@ impl TxPool {
     /// How many transactions still hold their inputs and outputs (what
     /// [`TxPool::prune_final`] keeps bounded).
     pub fn unpruned_bodies(&self) -> usize {
-        self.txs.iter().filter(|e| !e.tx.inputs.is_empty() || !e.tx.outputs.is_empty()).count()
+        self.txs.iter().filter(|e| e.body.is_some()).count()
     }
 
     /// What `node` lacks, at `now`, of `block`'s transactions (for compact-block
@@ -637,7 +653,7 @@ impl TxPool {
             }
             if self.arrival(i, node) > now {
                 m.txs += 1;
-                m.inputs += e.tx.inputs.len() as u32;
+                m.inputs += e.tx().inputs.len() as u32;
                 m.bytes += u64::from(e.size);
             }
         }
@@ -903,6 +919,13 @@ mod tests {
     use crate::payments::wallet::Payment;
     use crate::world::World;
 
+    /// A final payment keeps its facts in 96 bytes, its body boxed apart: at 300 payments a
+    /// block, 20,000 blocks hold six million records, and every 8 bytes here is 48 MB.
+    #[test]
+    fn a_pool_record_without_its_body_takes_96_bytes() {
+        assert_eq!(std::mem::size_of::<PoolTx>(), 96);
+    }
+
     /// The shared state of a run: its store, network and payments.
     struct Sim {
         store: BlockStore,
@@ -942,7 +965,7 @@ submit_to = ["n0"]
     fn block(sim: &mut Sim, parent: BlockId, txs: &[TxIndex], salt: u64) -> BlockId {
         let t = sim.transactions.as_mut().unwrap();
         let body_txs: Vec<Transaction> =
-            txs.iter().map(|&i| t.pool.txs()[i as usize].tx.clone()).collect();
+            txs.iter().map(|&i| t.pool.txs()[i as usize].tx().clone()).collect();
         let fees = txs
             .iter()
             .fold(Amount::ZERO, |s, &i| s.checked_add(t.pool.txs()[i as usize].fee).unwrap());
