@@ -6,7 +6,8 @@
 //! - network runs: `stale_rate` (stale blocks over counted blocks, a proportion),
 //!   `propagation_p50_mean_ms`, `propagation_p90_mean_ms`, `mean_block_interval_s`,
 //!   `block_interval_target_s`, `reorgs`, `blocks_mined`, `node_mean_delay_median_ms`
-//!   (Gervais et al.'s median over nodes of each node's mean block delay);
+//!   (Gervais et al.'s median over nodes of each node's mean block delay),
+//!   `traffic_kbit_s_per_node` (their total average traffic per node);
 //! - double-spend races: `success` (a proportion), `exact`, `nakamoto` (NaN where the closed
 //!   form does not apply);
 //! - selfish-mining races: `relative_revenue`, `eyal_sirer_revenue`, `stale_rate`.
@@ -82,6 +83,7 @@ impl Runner for ScenarioRunner {
             value("reorgs", s.reorgs.count as f64),
             value("blocks_mined", s.blocks_mined as f64),
             value("node_mean_delay_median_ms", s.node_mean_delay_median_ms.unwrap_or(f64::NAN)),
+            value("traffic_kbit_s_per_node", s.traffic.per_node_kbit_s),
         ])
     }
 }

@@ -443,6 +443,7 @@ fn metric_description(metric: &str) -> String {
     match metric {
         "stale_rate" => "stale (orphan) rate".to_string(),
         "node_mean_delay_median_ms" => "median over nodes of the mean block delay (ms)".to_string(),
+        "traffic_kbit_s_per_node" => "traffic per node, sent and received (kbit/s)".to_string(),
         other => other.to_string(),
     }
 }

@@ -35,6 +35,31 @@ pub enum MessageKind {
 }
 
 impl MessageKind {
+    /// Every kind, in the order of their numbers.
+    pub const ALL: [MessageKind; 7] = [
+        MessageKind::Inv,
+        MessageKind::GetData,
+        MessageKind::GetCmpct,
+        MessageKind::Block,
+        MessageKind::CmpctBlock,
+        MessageKind::GetBlockTxn,
+        MessageKind::BlockTxn,
+    ];
+
+    /// The name of the kind in result files (`getdata_cmpct` is a `getdata` asking for a
+    /// compact block).
+    pub fn wire_name(self) -> &'static str {
+        match self {
+            MessageKind::Inv => "inv",
+            MessageKind::GetData => "getdata",
+            MessageKind::GetCmpct => "getdata_cmpct",
+            MessageKind::Block => "block",
+            MessageKind::CmpctBlock => "cmpctblock",
+            MessageKind::GetBlockTxn => "getblocktxn",
+            MessageKind::BlockTxn => "blocktxn",
+        }
+    }
+
     /// Whether this is a small control message (an announcement or a request) rather than a
     /// message carrying block data.
     #[inline]

@@ -24,6 +24,7 @@ pub mod measured_bandwidth;
 pub mod message;
 pub mod presets;
 pub mod topology;
+pub mod traffic;
 pub mod transport;
 
 use std::ops::Range;

@@ -48,6 +48,7 @@ use smallvec::{SmallVec, smallvec};
 use super::faults::{Change, Faults};
 use super::latency::{LinkDraws, MessageLatency};
 use super::message::Message;
+use super::traffic::Traffic;
 use super::{LinkId, Network, NodeId};
 use crate::time::{SimDuration, SimTime, TICKS_PER_SEC};
 
@@ -325,6 +326,7 @@ pub struct Transport {
     links: Vec<LinkState>,
     uplinks: Uplinks,
     faults: Option<Faults>,
+    traffic: Traffic,
 }
 
 /// Bits of `size_bytes`, times one million.
@@ -361,8 +363,18 @@ impl Transport {
         let links = (0..graph.link_count())
             .map(|l| LinkState::new(&graph, LinkId::from_index(l), spec.message_latency))
             .collect();
-        Transport { graph, spec, draws, links, uplinks, faults }
+        Transport { graph, spec, draws, links, uplinks, faults, traffic: Traffic::default() }
     }
+    /// Bytes moved so far.
+    pub fn traffic(&self) -> &Traffic {
+        &self.traffic
+    }
+
+    /// A message of `bytes` that left its sender was lost on a cut link.
+    pub fn note_lost(&mut self, bytes: u64) {
+        self.traffic.note_lost(bytes);
+    }
+
     /// The immutable graph.
     #[inline]
     pub fn graph(&self) -> &Network {
@@ -433,6 +445,7 @@ impl Transport {
         let control = msg.kind.is_control();
         match &mut self.uplinks {
             Uplinks::Serial { free_at, .. } => {
+                self.traffic.note_sent(msg.kind, size_bytes);
                 let free = free_at[from.index()];
                 if self.spec.uplink == Uplink::BlockFifo && !control {
                     return Sent::Now(self.block_fifo(from, link, size_bytes, now, now.max(free)));
@@ -469,6 +482,7 @@ impl Transport {
                     uplinks[from.index()].connections.iter().any(|c| c.link == link)
                 );
                 if control && !busy {
+                    self.traffic.note_sent(msg.kind, size_bytes);
                     let sent = now + self.links[link.index()].transmission_time(size_bytes);
                     return match self.arrival(link, true, sent, quiet) {
                         Some(arrives) => Sent::Now(Transmission { start: now, arrives }),
@@ -714,6 +728,7 @@ impl Transport {
         let finished = done
             .into_iter()
             .map(|(link, q)| {
+                self.traffic.note_sent(q.msg.kind, q.size_bytes);
                 let quiet = quiet(self.links[link.index()].target, &q.msg, q.prunable);
                 let arrives = self.arrival(link, q.msg.kind.is_control(), now, quiet);
                 Finished {

@@ -17,6 +17,8 @@ use sha2::{Digest, Sha256};
 use super::attack::{AttackSection, RunView, summarize};
 use crate::chain::RejectReason;
 use crate::engine::StopReason;
+use crate::network::message::MessageKind;
+use crate::network::traffic::Traffic;
 use crate::observe::metrics::Metrics;
 use crate::observe::metrics::{CDF_PERCENTS, MinerShare, P50_P90_P100, Spread};
 use crate::observe::metrics::{block_row, propagation_row};
@@ -39,6 +41,36 @@ pub struct PropagationSummary {
     pub to_90_percent: Spread,
     /// Time until every node held a block.
     pub to_100_percent: Spread,
+}
+
+/// Bytes moved over the network (see [`crate::network::traffic`]).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct TrafficSummary {
+    /// Bytes that left their senders, by message kind (kinds never sent are left out).
+    pub bytes_sent: BTreeMap<&'static str, u64>,
+    /// Bytes that reached their receivers (sent minus lost on cut links).
+    pub bytes_received: u64,
+    /// Mean over nodes of the bytes each node sent and received, per block mined, in kB
+    /// (1000 bytes).
+    pub per_node_kb_per_block: f64,
+    /// The same over blocks mined times `chain.block_interval_s`, in kbit/s: Gervais et
+    /// al.'s "total average traffic/node".
+    pub per_node_kbit_s: f64,
+}
+
+impl TrafficSummary {
+    fn of(traffic: &Traffic, nodes: u32, blocks: u64, interval_s: f64) -> TrafficSummary {
+        TrafficSummary {
+            bytes_sent: MessageKind::ALL
+                .iter()
+                .map(|&k| (k.wire_name(), traffic.sent(k)))
+                .filter(|(_, b)| *b > 0)
+                .collect(),
+            bytes_received: traffic.received_total(),
+            per_node_kb_per_block: traffic.per_node_bytes(nodes) / 1000.0 / blocks.max(1) as f64,
+            per_node_kbit_s: traffic.per_node_kbit_s(nodes, blocks, interval_s),
+        }
+    }
 }
 
 /// Reorg summary.
@@ -104,6 +136,8 @@ pub struct Summary {
     pub pair_delay_median_ms: Option<f64>,
     /// See `pair_delay_median_ms`.
     pub pair_delay_mean_ms: Option<f64>,
+    /// Bytes moved over the network.
+    pub traffic: TrafficSummary,
     /// Reorgs.
     pub reorgs: ReorgSummary,
     /// Blocks rejected by nodes, by Bitcoin Core reject reason (the reasons added with the
@@ -277,6 +311,12 @@ pub fn render_into<O: AsRef<Metrics>>(
         node_mean_delay_median_ms: metrics.median_node_mean_delay_ms(),
         pair_delay_median_ms: metrics.pair_delay_ms().map(|d| d.0),
         pair_delay_mean_ms: metrics.pair_delay_ms().map(|d| d.1),
+        traffic: TrafficSummary::of(
+            &outcome.traffic,
+            outcome.network.node_count(),
+            mined,
+            scenario.chain.block_interval_s,
+        ),
         reorgs: ReorgSummary {
             count: reorg_counts.count,
             max_depth: reorg_counts.max_depth,

@@ -112,6 +112,8 @@ pub struct Outcome<O = Metrics> {
     pub settle_blocks: u64,
     /// Seals and slot counts, in stake runs.
     pub stake: Option<Box<crate::consensus::seal::StakeState>>,
+    /// Bytes moved over the network.
+    pub traffic: crate::network::traffic::Traffic,
 }
 
 impl<O> Outcome<O> {

@@ -18,7 +18,6 @@ use std::path::{Path, PathBuf};
 
 use crate::chain::{BlockId, BlockStore};
 use crate::id::NodeId;
-use crate::network::message::MessageKind;
 use crate::observe::{KeepReason, Observer, Record, TipOutcome};
 use crate::results::rows::{self, TraceRow};
 use crate::results::sink::Hashing;
@@ -35,19 +34,6 @@ pub struct Tracer {
     tmp: PathBuf,
     path: PathBuf,
     error: Option<std::io::Error>,
-}
-
-/// The wire name of a message kind.
-fn kind_name(kind: MessageKind) -> &'static str {
-    match kind {
-        MessageKind::Inv => "inv",
-        MessageKind::GetData => "getdata",
-        MessageKind::GetCmpct => "getdata_cmpct",
-        MessageKind::Block => "block",
-        MessageKind::CmpctBlock => "cmpctblock",
-        MessageKind::GetBlockTxn => "getblocktxn",
-        MessageKind::BlockTxn => "blocktxn",
-    }
 }
 
 impl Tracer {
@@ -167,7 +153,8 @@ impl Observer for Tracer {
                 self.line(time, "accepted", Some(node), from, Some((store, block)), detail);
             }
             Record::MessageSent { from, to, kind, block, sent, arrives } => {
-                let detail = format!("kind={} arrives_us={}", kind_name(kind), arrives.as_micros());
+                let detail =
+                    format!("kind={} arrives_us={}", kind.wire_name(), arrives.as_micros());
                 self.line(sent, "sent", Some(from), Some(to), Some((store, block)), detail);
             }
             Record::BlockRejected { node, block, reason, time } => {
@@ -189,7 +176,7 @@ impl Observer for Tracer {
                 self.line(time, "gave_up", Some(node), None, Some((store, tip)), detail);
             }
             Record::MessageDropped { from, to, kind, block, time } => {
-                let detail = format!("kind={}", kind_name(kind));
+                let detail = format!("kind={}", kind.wire_name());
                 self.line(time, "dropped", Some(from), Some(to), Some((store, block)), detail);
             }
             Record::Partitioned { groups, links_cut, time } => {

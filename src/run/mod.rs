@@ -146,6 +146,7 @@ fn outcome<O>(
         }
     });
     let main_chain = MainChain::of(&mut shared.store);
+    let traffic = transport.traffic().clone();
     let (network, _) = transport.into_parts();
     Outcome {
         stats,
@@ -162,6 +163,7 @@ fn outcome<O>(
         main_chain,
         settle_blocks,
         stake: shared.stake,
+        traffic,
     }
 }
 

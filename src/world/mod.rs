@@ -27,6 +27,8 @@ mod kinds;
 mod tests;
 #[cfg(test)]
 mod tests_dpos;
+#[cfg(test)]
+mod tests_traffic;
 
 pub use build::BuildError;
 pub use digest::network_digest;
@@ -510,6 +512,8 @@ impl<O: Observer, M: Monitor> World<O, M> {
         if self.transport.faults().is_some() {
             let link = self.transport.graph().reverse_link(back);
             if self.transport.is_cut(link) {
+                let size = self.shared.costs[msg.block.index()].wire.of_message(&msg);
+                self.transport.note_lost(size);
                 return self.drop_message(link, msg, sched.now());
             }
         }

@@ -51,7 +51,7 @@ pub(super) fn build(scenario: &Scenario) -> World<Quiet> {
     World::build(scenario, Quiet, ()).unwrap()
 }
 
-pub(super) fn run(mut world: World<Quiet>, scenario: &Scenario) -> Remains<Quiet> {
+pub(super) fn run<O: Observer>(mut world: World<O>, scenario: &Scenario) -> Remains<O> {
     let limits = Limits { max_events: scenario.run.max_events, max_time: scenario.run.max_time };
     world.run(limits, scenario.run.drain);
     world.finish().0
