@@ -21,6 +21,7 @@
 //! [`Transport::transmit`]): most announcements reach peers that already have the block.
 
 mod build;
+mod coinage_setup;
 mod digest;
 mod kinds;
 #[cfg(test)]
