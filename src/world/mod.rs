@@ -27,6 +27,8 @@ mod kinds;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
+mod tests_coinage;
+#[cfg(test)]
 mod tests_dpos;
 
 pub use build::BuildError;
