@@ -443,6 +443,8 @@ mod tests {
                 "bad-leader-claim",
                 "bad-block-signature",
                 "not-scheduled-producer",
+                "bad-kernel",
+                "wrong-stake-owner",
             ]
         );
     }
