@@ -94,11 +94,17 @@ pub enum RejectReason {
     /// A DPoS block's producer is not the one the schedule names for its slot, or its slot
     /// is not after its parent's or has not started (`consensus::dpos_run`).
     NotScheduledProducer,
+    /// A coin-age block's kernel claim fails: no such stake output, a time not after the
+    /// parent's or ahead of the node's clock, or a kernel hash above the threshold for the
+    /// output's coin-age (`consensus::coinage_run`).
+    BadKernel,
+    /// A coin-age block's stake output belongs to another node (`consensus::coinage_run`).
+    WrongStakeOwner,
 }
 
 impl RejectReason {
     /// Every reason, in declaration order, for counting tables.
-    pub const ALL: [RejectReason; 29] = [
+    pub const ALL: [RejectReason; 31] = [
         RejectReason::HighHash,
         RejectReason::BadDiffBits,
         RejectReason::BadTxnMrklRoot,
@@ -128,6 +134,8 @@ impl RejectReason {
         RejectReason::BadLeaderClaim,
         RejectReason::BadBlockSignature,
         RejectReason::NotScheduledProducer,
+        RejectReason::BadKernel,
+        RejectReason::WrongStakeOwner,
     ];
 
     /// How many reasons `summary.json` always lists (the first ones of [`RejectReason::ALL`]);
@@ -172,6 +180,8 @@ impl RejectReason {
             RejectReason::BadLeaderClaim => "bad-leader-claim",
             RejectReason::BadBlockSignature => "bad-block-signature",
             RejectReason::NotScheduledProducer => "not-scheduled-producer",
+            RejectReason::BadKernel => "bad-kernel",
+            RejectReason::WrongStakeOwner => "wrong-stake-owner",
         }
     }
 
@@ -188,6 +198,8 @@ impl RejectReason {
                 | RejectReason::BadLeaderClaim
                 | RejectReason::BadBlockSignature
                 | RejectReason::NotScheduledProducer
+                | RejectReason::BadKernel
+                | RejectReason::WrongStakeOwner
         )
     }
 
@@ -431,6 +443,8 @@ mod tests {
                 "bad-leader-claim",
                 "bad-block-signature",
                 "not-scheduled-producer",
+                "bad-kernel",
+                "wrong-stake-owner",
             ]
         );
     }

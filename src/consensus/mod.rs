@@ -58,6 +58,7 @@
 //! - Producer concentration ([`concentration`]) is computed from the final chain's producers.
 
 pub mod coinage;
+pub mod coinage_run;
 pub mod concentration;
 pub mod dpos;
 pub mod dpos_run;

@@ -140,6 +140,8 @@ struct ConsensusReport {
     finality: FinalityLine,
     #[serde(skip_serializing_if = "Option::is_none")]
     dpos: Option<DposLine>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    coinage: Option<super::coinage_run::CoinageLine>,
 }
 
 /// The DPoS schedule's counts (`dpos`).
@@ -264,6 +266,7 @@ pub fn consensus_json(
             mean_time_to_final_s: mean(&waits),
         },
         dpos,
+        coinage: stake.and_then(|s| s.coinage.as_ref()).map(|c| c.report(store, chain)),
     };
     let mut bytes = serde_json::to_vec_pretty(&report).expect("the report serializes");
     bytes.push(b'\n');

@@ -420,6 +420,8 @@ pub struct StakeState {
     pub slots: SlotStats,
     /// The DPoS schedule as it unfolds, in `dpos` runs.
     pub dpos: Option<super::dpos_run::DposRun>,
+    /// Stake outputs along every chain, in `pos-coinage` runs.
+    pub coinage: Option<super::coinage_run::CoinageRun>,
 }
 
 /// The rules, shared read-only by every node.

@@ -3,6 +3,7 @@
 //! choose between chains. `pos-slot` keeps its own [`super::seal::SlotRules`].
 
 use super::Rule;
+use super::coinage_run::CoinageRules;
 use super::dpos_run::DposRules;
 use super::seal::{SignedSeal, StakeState};
 use crate::chain::{BlockId, BlockStore, RejectReason};
@@ -13,6 +14,8 @@ use crate::time::{SimDuration, SimTime};
 pub enum SignedRules {
     /// Delegated proof of stake.
     Dpos(DposRules),
+    /// Coin-age proof of stake.
+    Coinage(CoinageRules),
 }
 
 impl SignedRules {
@@ -20,6 +23,7 @@ impl SignedRules {
     pub fn rule(&self) -> &Rule {
         match self {
             SignedRules::Dpos(r) => &r.rule,
+            SignedRules::Coinage(r) => &r.rule,
         }
     }
 
@@ -27,6 +31,7 @@ impl SignedRules {
     pub fn seal_cost(&self) -> SimDuration {
         match self {
             SignedRules::Dpos(r) => r.seal_cost(),
+            SignedRules::Coinage(r) => r.seal_cost(),
         }
     }
 
@@ -47,6 +52,10 @@ impl SignedRules {
                 let run = stake.dpos.as_mut().expect("dpos runs keep their schedule");
                 r.check(run, &stake.seals, store, block, now).map_err(|e| e.reject_reason())
             }
+            SignedRules::Coinage(r) => {
+                let run = stake.coinage.as_ref().expect("coin-age runs keep their stake");
+                r.check(run, &stake.seals, store, block, now).map_err(|e| e.reject_reason())
+            }
         }
     }
 
@@ -54,6 +63,16 @@ impl SignedRules {
     pub fn finalized_height(&self, stake: &StakeState, tip: BlockId) -> u64 {
         match self {
             SignedRules::Dpos(_) => stake.dpos.as_ref().map_or(0, |d| u64::from(d.lib_height(tip))),
+            SignedRules::Coinage(_) => 0,
+        }
+    }
+
+    /// The chain trust of the chain ending at `tip`, for kinds whose fork choice weighs
+    /// chains rather than counting blocks (coin-age: coin-age consumed).
+    pub fn chain_trust(&self, stake: &StakeState, tip: BlockId) -> Option<u128> {
+        match self {
+            SignedRules::Dpos(_) => None,
+            SignedRules::Coinage(_) => stake.coinage.as_ref().map(|c| c.trust(tip)),
         }
     }
 }
@@ -64,5 +83,8 @@ pub fn note_sealed(stake: &mut StakeState, store: &BlockStore, block: BlockId, s
     if let Some(run) = stake.dpos.as_mut() {
         run.note_produced(seal.claim);
         run.note_block(store, block);
+    }
+    if let Some(run) = stake.coinage.as_mut() {
+        run.note_block(store, block, &seal);
     }
 }

@@ -61,8 +61,22 @@ impl Node {
             (Some(rules), _) => prefers_by_rule(&rules.rule, store, old_tip, block, 0),
             (None, Some(rules)) => {
                 let stake = ctx.shared.stake.as_deref().expect("signed runs keep seals");
-                let finalized = rules.finalized_height(stake, old_tip);
-                prefers_by_rule(rules.rule(), store, old_tip, block, finalized)
+                match (rules.chain_trust(stake, old_tip), rules.chain_trust(stake, block)) {
+                    // Most chain trust, first seen on ties (coin-age).
+                    (Some(current), Some(candidate)) => {
+                        let weigh = |work| ChainSummary {
+                            height: 0,
+                            work,
+                            rollback: 0,
+                            finalized_height: 0,
+                        };
+                        rules.rule().prefers(&weigh(current), &weigh(candidate))
+                    }
+                    _ => {
+                        let finalized = rules.finalized_height(stake, old_tip);
+                        prefers_by_rule(rules.rule(), store, old_tip, block, finalized)
+                    }
+                }
             }
             (None, None) => {
                 work > tip_work

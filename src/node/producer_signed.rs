@@ -23,10 +23,12 @@ use crate::observe::Record;
 pub struct SignedProducer {
     /// Its block-signing key.
     pub signing: KeyPair,
-    /// The slot its pending timer is for.
-    next_slot: u64,
+    /// The slot its pending timer is for (coin-age: the next second to hash).
+    pub(super) next_slot: u64,
     /// Bumped when the pending timer is voided.
-    generation: u32,
+    pub(super) generation: u32,
+    /// Coin-age: the kernel hit its pending timer is for, if it found one.
+    pub(super) hit: Option<u64>,
     /// Coinbase extra nonce, bumped per block so templates never repeat.
     extra_nonce: u64,
 }
@@ -34,7 +36,7 @@ pub struct SignedProducer {
 impl SignedProducer {
     /// A producer signing with `signing`.
     pub fn new(signing: KeyPair) -> SignedProducer {
-        SignedProducer { signing, next_slot: 0, generation: 0, extra_nonce: 0 }
+        SignedProducer { signing, next_slot: 0, generation: 0, hit: None, extra_nonce: 0 }
     }
 }
 
@@ -57,6 +59,7 @@ impl Node {
                     Timer::Signed { generation: p.generation },
                 );
             }
+            SignedRules::Coinage(r) => self.start_coinage_scan(ctx, r),
         }
     }
 
@@ -72,6 +75,7 @@ impl Node {
         let Some(rules) = ctx.settings().signed.clone() else { return };
         match &*rules {
             SignedRules::Dpos(r) => self.on_dpos_slot(ctx, r, generation),
+            SignedRules::Coinage(r) => self.on_coinage_timer(ctx, r, generation),
         }
     }
 
@@ -112,7 +116,7 @@ impl Node {
 
     /// Builds the normal template on the mining tip, seals it with `seal` and handles it as
     /// a mined block.
-    fn produce_signed(
+    pub(super) fn produce_signed(
         &mut self,
         ctx: &mut NodeCtx<'_>,
         seal: impl FnOnce(&crate::chain::block::Header, crate::id::NodeId, &KeyPair) -> SignedSeal,

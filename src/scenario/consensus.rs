@@ -34,7 +34,7 @@ const CONSUMPTIONS: [&str; 2] = ["reset", "365-days"];
 
 /// Kinds whose world wiring is not finished: a scenario naming one is refused rather than
 /// run as something else.
-const NOT_WIRED: [ConsensusKind; 2] = [ConsensusKind::PosCoinage, ConsensusKind::Poet];
+const NOT_WIRED: [ConsensusKind; 1] = [ConsensusKind::Poet];
 
 /// A validated `[consensus]` section.
 #[derive(Clone, Debug, PartialEq)]
@@ -224,7 +224,7 @@ pub(super) fn validate_consensus(
         "consensus.kind",
         quoted(&name),
         "not wired yet: this kind's election and proof exist in src/consensus but the \
-         simulated network cannot run it; choose \"pow\", \"pos-slot\" or \"dpos\"",
+         simulated network cannot run it; choose \"pow\", \"pos-slot\", \"pos-coinage\" or \"dpos\"",
     )?;
     if kind != ConsensusKind::Pow {
         origin.check(
@@ -303,14 +303,25 @@ mod tests {
 
     #[test]
     fn bad_consensus_input_names_file_field_value_and_choices() {
-        let cases: [(&str, &[&str]); 7] = [
+        let cases: [(&str, &[&str]); 9] = [
             (
                 "[consensus]\nkind = \"pos\"\n",
                 &["lab/c.toml", "consensus.kind", "\"pos\"", "\"pos-slot\"", "\"poet\""],
             ),
             ("[consensus]\nkind = \"poet\"\n", &["consensus.kind", "\"poet\"", "not wired yet"]),
             ("[consensus]\nkind = \"poet\"\n", &["consensus.kind", "not wired yet"]),
-            ("[consensus]\nkind = \"pos-coinage\"\n", &["not wired yet"]),
+            (
+                "[consensus]\nkind = \"pos-coinage\"\nconsumption = \"half\"\n",
+                &["lab/c.toml", "consensus.consumption", "\"half\"", "\"365-days\""],
+            ),
+            (
+                "[consensus]\nkind = \"pos-coinage\"\ninterest = 1.5\n",
+                &["lab/c.toml", "consensus.interest", "1.5", "between 0 and 1"],
+            ),
+            (
+                "[consensus]\nkind = \"pos-coinage\"\nproducers = 3\n",
+                &["consensus.producers", "does not apply when consensus.kind = \"pos-coinage\""],
+            ),
             (
                 "[consensus]\nkind = \"pos-slot\"\nproducers = 21\n",
                 &["consensus.producers", "21", "does not apply when consensus.kind = \"pos-slot\""],

@@ -87,6 +87,11 @@ pub(super) fn signed_setup(
     shares: &mut [f64],
     streams: &RngStreams,
 ) -> Result<Option<SignedSetup>, TooFewStakeholders> {
+    if let KindParams::Coinage { interest, consumption } = scenario.consensus.params {
+        let setup =
+            super::coinage_setup::coinage_setup(scenario, shares, streams, interest, consumption);
+        return Ok(Some(setup));
+    }
     let KindParams::Dpos { producers, blocks_per_turn, slot } = scenario.consensus.params else {
         return Ok(None);
     };

@@ -21,10 +21,13 @@
 //! [`Transport::transmit`]): most announcements reach peers that already have the block.
 
 mod build;
+mod coinage_setup;
 mod digest;
 mod kinds;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_coinage;
 #[cfg(test)]
 mod tests_dpos;
 #[cfg(test)]
