@@ -94,11 +94,17 @@ pub enum RejectReason {
     /// A DPoS block's producer is not the one the schedule names for its slot, or its slot
     /// is not after its parent's or has not started (`consensus::dpos_run`).
     NotScheduledProducer,
+    /// A PoET block's wait certificate claims a longer wait than its header time shows
+    /// elapsed since its parent's (`consensus::poet_run`).
+    PoetWaitNotElapsed,
+    /// A PoET block's producer wins too often on the chain the block extends: Sawtooth's
+    /// z-test (`consensus::poet_run`).
+    PoetZTest,
 }
 
 impl RejectReason {
     /// Every reason, in declaration order, for counting tables.
-    pub const ALL: [RejectReason; 29] = [
+    pub const ALL: [RejectReason; 31] = [
         RejectReason::HighHash,
         RejectReason::BadDiffBits,
         RejectReason::BadTxnMrklRoot,
@@ -128,6 +134,8 @@ impl RejectReason {
         RejectReason::BadLeaderClaim,
         RejectReason::BadBlockSignature,
         RejectReason::NotScheduledProducer,
+        RejectReason::PoetWaitNotElapsed,
+        RejectReason::PoetZTest,
     ];
 
     /// How many reasons `summary.json` always lists (the first ones of [`RejectReason::ALL`]);
@@ -172,6 +180,8 @@ impl RejectReason {
             RejectReason::BadLeaderClaim => "bad-leader-claim",
             RejectReason::BadBlockSignature => "bad-block-signature",
             RejectReason::NotScheduledProducer => "not-scheduled-producer",
+            RejectReason::PoetWaitNotElapsed => "poet-wait-not-elapsed",
+            RejectReason::PoetZTest => "poet-z-test",
         }
     }
 
@@ -188,6 +198,8 @@ impl RejectReason {
                 | RejectReason::BadLeaderClaim
                 | RejectReason::BadBlockSignature
                 | RejectReason::NotScheduledProducer
+                | RejectReason::PoetWaitNotElapsed
+                | RejectReason::PoetZTest
         )
     }
 
@@ -200,7 +212,9 @@ impl RejectReason {
     /// (`node::misbehaviour`), not here.
     pub fn misbehaviour_points(self) -> u32 {
         match self {
-            RejectReason::TimeTooNew | RejectReason::PrevBlkNotFound => 0,
+            // A PoET block the z-test refuses is well formed and validly certified: the
+            // chain's statistics refuse it, and Sawtooth does not drop the peer that sent it.
+            RejectReason::TimeTooNew | RejectReason::PrevBlkNotFound | RejectReason::PoetZTest => 0,
             _ => 100,
         }
     }

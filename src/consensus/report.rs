@@ -140,6 +140,8 @@ struct ConsensusReport {
     finality: FinalityLine,
     #[serde(skip_serializing_if = "Option::is_none")]
     dpos: Option<DposLine>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    poet: Option<super::poet_run::PoetLine>,
 }
 
 /// The DPoS schedule's counts (`dpos`).
@@ -186,6 +188,7 @@ pub fn consensus_json(
     shares: &[f64],
     stake: Option<&StakeState>,
     dpos: Option<&DposCounts>,
+    poet: Option<super::poet_run::PoetLine>,
 ) -> Vec<u8> {
     let mut per_node = vec![0u64; shares.len()];
     for &b in &chain[1..] {
@@ -264,6 +267,7 @@ pub fn consensus_json(
             mean_time_to_final_s: mean(&waits),
         },
         dpos,
+        poet,
     };
     let mut bytes = serde_json::to_vec_pretty(&report).expect("the report serializes");
     bytes.push(b'\n');
@@ -287,8 +291,27 @@ pub fn files<O>(
     let producers = dpos.as_ref().map_or(0, |d| d.producers);
     let finality = finality_csv(&outcome.store, &chain, &rule, producers);
     let shares = &outcome.hash_shares;
-    let json = consensus_json(kind, &rule, &outcome.store, &chain, shares, stake, dpos.as_ref());
+    let poet = poet_line(scenario, stake, &outcome.store, &chain);
+    let json =
+        consensus_json(kind, &rule, &outcome.store, &chain, shares, stake, dpos.as_ref(), poet);
     [("finality.csv", finality), ("consensus.json", json)]
+}
+
+/// A PoET run's lottery and z-test counts (the rules are rebuilt from the scenario: they
+/// depend on it and the seed only).
+fn poet_line(
+    scenario: &crate::scenario::Scenario,
+    stake: Option<&StakeState>,
+    store: &BlockStore,
+    chain: &[BlockId],
+) -> Option<super::poet_run::PoetLine> {
+    let crate::scenario::consensus::KindParams::Poet { ref compromised, .. } =
+        scenario.consensus.params
+    else {
+        return None;
+    };
+    let rules = crate::world::poet_rules(scenario)?;
+    Some(super::poet_run::poet_line(&rules, compromised, stake?, store, chain))
 }
 
 /// A DPoS run's schedule counts, from its stake state.
@@ -356,6 +379,7 @@ mod tests {
             &s,
             &chain,
             &[0.5, 0.5, 0.0],
+            None,
             None,
             None,
         ))

@@ -420,6 +420,8 @@ pub struct StakeState {
     pub slots: SlotStats,
     /// The DPoS schedule as it unfolds, in `dpos` runs.
     pub dpos: Option<super::dpos_run::DposRun>,
+    /// Each block's z-test verdict, in `poet` runs.
+    pub poet: Option<super::poet_run::PoetRun>,
 }
 
 /// The rules, shared read-only by every node.

@@ -4,6 +4,7 @@
 
 use super::Rule;
 use super::dpos_run::DposRules;
+use super::poet_run::PoetRules;
 use super::seal::{SignedSeal, StakeState};
 use crate::chain::{BlockId, BlockStore, RejectReason};
 use crate::time::{SimDuration, SimTime};
@@ -13,6 +14,8 @@ use crate::time::{SimDuration, SimTime};
 pub enum SignedRules {
     /// Delegated proof of stake.
     Dpos(DposRules),
+    /// Proof of elapsed time.
+    Poet(PoetRules),
 }
 
 impl SignedRules {
@@ -20,6 +23,7 @@ impl SignedRules {
     pub fn rule(&self) -> &Rule {
         match self {
             SignedRules::Dpos(r) => &r.rule,
+            SignedRules::Poet(r) => &r.rule,
         }
     }
 
@@ -27,6 +31,7 @@ impl SignedRules {
     pub fn seal_cost(&self) -> SimDuration {
         match self {
             SignedRules::Dpos(r) => r.seal_cost(),
+            SignedRules::Poet(r) => r.seal_cost(),
         }
     }
 
@@ -47,6 +52,7 @@ impl SignedRules {
                 let run = stake.dpos.as_mut().expect("dpos runs keep their schedule");
                 r.check(run, &stake.seals, store, block, now).map_err(|e| e.reject_reason())
             }
+            SignedRules::Poet(r) => r.check(stake, store, block).map_err(|e| e.reject_reason()),
         }
     }
 
@@ -54,6 +60,7 @@ impl SignedRules {
     pub fn finalized_height(&self, stake: &StakeState, tip: BlockId) -> u64 {
         match self {
             SignedRules::Dpos(_) => stake.dpos.as_ref().map_or(0, |d| u64::from(d.lib_height(tip))),
+            SignedRules::Poet(_) => 0,
         }
     }
 }
@@ -63,6 +70,9 @@ pub fn note_sealed(stake: &mut StakeState, store: &BlockStore, block: BlockId, s
     stake.seals.set_signed(block, seal);
     if let Some(run) = stake.dpos.as_mut() {
         run.note_produced(seal.claim);
+        run.note_block(store, block);
+    }
+    if let Some(run) = stake.poet.as_mut() {
         run.note_block(store, block);
     }
 }

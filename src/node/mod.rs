@@ -23,6 +23,7 @@ pub mod miner;
 pub mod misbehaviour;
 pub mod population;
 pub mod producer;
+mod producer_poet;
 pub mod producer_signed;
 pub mod protocol;
 pub mod relay;

@@ -1,4 +1,4 @@
-//! A producer of a signed-seal kind (`dpos`): where a PoW node runs its mining clock, a
+//! A producer of a signed-seal kind (`dpos`; `poet`'s clock is in `producer_poet`): where a PoW node runs its mining clock, a
 //! DPoS stakeholder (producer or backup) wakes at every slot boundary, plays the schedule up
 //! to the slot and, if the schedule names it, builds the normal block template on its
 //! mining tip, signs it (a [`SignedSeal`] whose claim is the slot) and handles it as a
@@ -26,15 +26,32 @@ pub struct SignedProducer {
     /// The slot its pending timer is for.
     next_slot: u64,
     /// Bumped when the pending timer is voided.
-    generation: u32,
+    pub(super) generation: u32,
     /// Coinbase extra nonce, bumped per block so templates never repeat.
     extra_nonce: u64,
+    /// Its own stream of draws, for kinds that draw per block (`poet`: its waits).
+    pub(super) waits: Option<Box<crate::rng::SimRng>>,
+    /// The wait its pending timer was drawn for (`poet`).
+    pub(super) wait: crate::time::SimDuration,
 }
 
 impl SignedProducer {
     /// A producer signing with `signing`.
     pub fn new(signing: KeyPair) -> SignedProducer {
-        SignedProducer { signing, next_slot: 0, generation: 0, extra_nonce: 0 }
+        SignedProducer {
+            signing,
+            next_slot: 0,
+            generation: 0,
+            extra_nonce: 0,
+            waits: None,
+            wait: crate::time::SimDuration::ZERO,
+        }
+    }
+
+    /// The same producer drawing from `waits` (its own stream), if given.
+    pub fn with_waits(mut self, waits: Option<Box<crate::rng::SimRng>>) -> SignedProducer {
+        self.waits = waits;
+        self
     }
 }
 
@@ -57,6 +74,7 @@ impl Node {
                     Timer::Signed { generation: p.generation },
                 );
             }
+            SignedRules::Poet(r) => self.draw_wait(ctx, r),
         }
     }
 
@@ -72,6 +90,7 @@ impl Node {
         let Some(rules) = ctx.settings().signed.clone() else { return };
         match &*rules {
             SignedRules::Dpos(r) => self.on_dpos_slot(ctx, r, generation),
+            SignedRules::Poet(r) => self.on_poet_wake(ctx, r, generation),
         }
     }
 
@@ -112,7 +131,19 @@ impl Node {
 
     /// Builds the normal template on the mining tip, seals it with `seal` and handles it as
     /// a mined block.
-    fn produce_signed(
+    pub(super) fn produce_signed(
+        &mut self,
+        ctx: &mut NodeCtx<'_>,
+        seal: impl FnOnce(&crate::chain::block::Header, crate::id::NodeId, &KeyPair) -> SignedSeal,
+    ) -> BlockId {
+        let id = self.seal_and_store(ctx, seal);
+        self.accept(ctx, id, None, true);
+        id
+    }
+
+    /// Builds the normal template on the mining tip, seals it with `seal`, stores it and
+    /// records it as produced (the caller decides what the node does with it).
+    pub(super) fn seal_and_store(
         &mut self,
         ctx: &mut NodeCtx<'_>,
         seal: impl FnOnce(&crate::chain::block::Header, crate::id::NodeId, &KeyPair) -> SignedSeal,
@@ -127,7 +158,6 @@ impl Node {
         let id = super::miner::store_signed(ctx, block, seal);
         ctx.mined();
         ctx.record(Record::BlockMined { block: id, miner: self.id, time: ctx.now() });
-        self.accept(ctx, id, None, true);
         id
     }
 }

@@ -23,13 +23,17 @@
 mod build;
 mod digest;
 mod kinds;
+mod kinds_poet;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
 mod tests_dpos;
+#[cfg(test)]
+mod tests_poet;
 
 pub use build::BuildError;
 pub use digest::network_digest;
+pub use kinds_poet::poet_rules;
 
 use smallvec::SmallVec;
 
