@@ -178,6 +178,15 @@ pub struct DposCounts {
     pub rounds: u64,
 }
 
+/// The sections of `consensus.json` that only one kind writes.
+#[derive(Clone, Debug, Default)]
+pub struct KindSections<'a> {
+    /// The DPoS schedule's counts.
+    pub dpos: Option<&'a DposCounts>,
+    /// PoET's lottery and z-test counts.
+    pub poet: Option<super::poet_run::PoetLine>,
+}
+
 /// `consensus.json` for a run of `kind` whose producers had `shares` (hash power or stake,
 /// by node), with main chain `chain` and, for slot runs, its stake state.
 pub fn consensus_json(
@@ -187,9 +196,9 @@ pub fn consensus_json(
     chain: &[BlockId],
     shares: &[f64],
     stake: Option<&StakeState>,
-    dpos: Option<&DposCounts>,
-    poet: Option<super::poet_run::PoetLine>,
+    kinds: KindSections<'_>,
 ) -> Vec<u8> {
+    let KindSections { dpos, poet } = kinds;
     let mut per_node = vec![0u64; shares.len()];
     for &b in &chain[1..] {
         if let Some(m) = store.get(b).meta.miner {
@@ -292,8 +301,15 @@ pub fn files<O>(
     let finality = finality_csv(&outcome.store, &chain, &rule, producers);
     let shares = &outcome.hash_shares;
     let poet = poet_line(scenario, stake, &outcome.store, &chain);
-    let json =
-        consensus_json(kind, &rule, &outcome.store, &chain, shares, stake, dpos.as_ref(), poet);
+    let json = consensus_json(
+        kind,
+        &rule,
+        &outcome.store,
+        &chain,
+        shares,
+        stake,
+        KindSections { dpos: dpos.as_ref(), poet },
+    );
     [("finality.csv", finality), ("consensus.json", json)]
 }
 
@@ -380,8 +396,7 @@ mod tests {
             &chain,
             &[0.5, 0.5, 0.0],
             None,
-            None,
-            None,
+            KindSections::default(),
         ))
         .unwrap();
         assert!(json.contains("\"nakamoto_coefficient\": 2"), "{json}");

@@ -375,14 +375,66 @@ mod tests {
     }
 
     #[test]
+    fn poet_fills_its_defaults_and_reads_compromised_enclaves() {
+        let s = load(
+            "[chain]\nblock_interval_s = 20\n[consensus]\nkind = \"poet\"\n\
+             compromised = [{ node = 4, timer_factor = 0.2 }, { node = 1, timer_factor = 0.5 }]\n",
+        )
+        .unwrap();
+        let c = s.resolved.consensus.as_ref().unwrap();
+        assert_eq!((c.mean_wait_s, c.z_max, c.z_min_wins), (Some(20.0), Some(3.075), Some(3)));
+        let super::KindParams::Poet { mean_wait, ztest, compromised } = &s.consensus.params else {
+            panic!("{:?}", s.consensus.params)
+        };
+        assert_eq!(*mean_wait, crate::time::SimDuration::from_secs(20));
+        assert_eq!(*ztest, crate::consensus::poet::ZTest::default());
+        assert_eq!(compromised, &vec![(1, 0.5), (4, 0.2)]);
+    }
+
+    /// Bad `poet` fields: each error names the file, the field and the value.
+    #[test]
+    fn bad_poet_fields_name_file_field_and_value() {
+        let poet = "[network]\nnodes = 5\ntopology = { kind = \"complete\" }\n[consensus]\nkind = \"poet\"\n";
+        let cases: [(&str, &[&str]); 8] = [
+            ("mean_wait_s = 0\n", &["consensus.mean_wait_s", "0"]),
+            ("mean_wait_s = 0.0001\n", &["consensus.mean_wait_s", "0.0001", "0.001 s"]),
+            ("z_max = -1\n", &["consensus.z_max", "-1", "greater than 0"]),
+            ("z_min_wins = 0\n", &["consensus.z_min_wins", "0", "at least 1"]),
+            (
+                "compromised = [{ node = 5, timer_factor = 0.5 }]\n",
+                &["consensus.compromised[0].node", "5", "network.nodes = 5"],
+            ),
+            (
+                "compromised = [{ node = 1, timer_factor = 0.5 }, { node = 1, timer_factor = 0.2 }]\n",
+                &["consensus.compromised[1].node", "1", "twice"],
+            ),
+            (
+                "compromised = [{ node = 1, timer_factor = 1.5 }]\n",
+                &["consensus.compromised[0].timer_factor", "1.5", "at most 1"],
+            ),
+            (
+                "compromised = [{ node = 3, timer_factor = 0.5 }]\n[stake]\nshares = [1, 1]\n",
+                &["consensus.compromised[0].node", "3", "no weight"],
+            ),
+        ];
+        for (extra, parts) in cases {
+            let e = error(&format!("{poet}{extra}"));
+            assert!(e.contains("lab/c.toml"), "{extra}: {e}");
+            for part in parts {
+                assert!(e.contains(part), "{extra}: {e}");
+            }
+        }
+        let e = error("[consensus]\nkind = \"dpos\"\nz_max = 2.0\n");
+        assert!(e.contains("consensus.z_max") && e.contains("\"dpos\""), "{e}");
+    }
+
+    #[test]
     fn bad_consensus_input_names_file_field_value_and_choices() {
-        let cases: [(&str, &[&str]); 7] = [
+        let cases: [(&str, &[&str]); 5] = [
             (
                 "[consensus]\nkind = \"pos\"\n",
                 &["lab/c.toml", "consensus.kind", "\"pos\"", "\"pos-slot\"", "\"poet\""],
             ),
-            ("[consensus]\nkind = \"poet\"\n", &["consensus.kind", "\"poet\"", "not wired yet"]),
-            ("[consensus]\nkind = \"poet\"\n", &["consensus.kind", "not wired yet"]),
             ("[consensus]\nkind = \"pos-coinage\"\n", &["not wired yet"]),
             (
                 "[consensus]\nkind = \"pos-slot\"\nproducers = 21\n",
