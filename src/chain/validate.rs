@@ -445,6 +445,8 @@ mod tests {
                 "bad-leader-claim",
                 "bad-block-signature",
                 "not-scheduled-producer",
+                "poet-wait-not-elapsed",
+                "poet-z-test",
             ]
         );
     }
