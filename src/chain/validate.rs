@@ -100,11 +100,17 @@ pub enum RejectReason {
     BadKernel,
     /// A coin-age block's stake output belongs to another node (`consensus::coinage_run`).
     WrongStakeOwner,
+    /// A PoET block's wait certificate claims a longer wait than its header time shows
+    /// elapsed since its parent's (`consensus::poet_run`).
+    PoetWaitNotElapsed,
+    /// A PoET block's producer wins too often on the chain the block extends: Sawtooth's
+    /// z-test (`consensus::poet_run`).
+    PoetZTest,
 }
 
 impl RejectReason {
     /// Every reason, in declaration order, for counting tables.
-    pub const ALL: [RejectReason; 31] = [
+    pub const ALL: [RejectReason; 33] = [
         RejectReason::HighHash,
         RejectReason::BadDiffBits,
         RejectReason::BadTxnMrklRoot,
@@ -136,6 +142,8 @@ impl RejectReason {
         RejectReason::NotScheduledProducer,
         RejectReason::BadKernel,
         RejectReason::WrongStakeOwner,
+        RejectReason::PoetWaitNotElapsed,
+        RejectReason::PoetZTest,
     ];
 
     /// How many reasons `summary.json` always lists (the first ones of [`RejectReason::ALL`]);
@@ -182,6 +190,8 @@ impl RejectReason {
             RejectReason::NotScheduledProducer => "not-scheduled-producer",
             RejectReason::BadKernel => "bad-kernel",
             RejectReason::WrongStakeOwner => "wrong-stake-owner",
+            RejectReason::PoetWaitNotElapsed => "poet-wait-not-elapsed",
+            RejectReason::PoetZTest => "poet-z-test",
         }
     }
 
@@ -200,6 +210,8 @@ impl RejectReason {
                 | RejectReason::NotScheduledProducer
                 | RejectReason::BadKernel
                 | RejectReason::WrongStakeOwner
+                | RejectReason::PoetWaitNotElapsed
+                | RejectReason::PoetZTest
         )
     }
 
@@ -212,7 +224,9 @@ impl RejectReason {
     /// (`node::misbehaviour`), not here.
     pub fn misbehaviour_points(self) -> u32 {
         match self {
-            RejectReason::TimeTooNew | RejectReason::PrevBlkNotFound => 0,
+            // A PoET block the z-test refuses is well formed and validly certified: the
+            // chain's statistics refuse it, and Sawtooth does not drop the peer that sent it.
+            RejectReason::TimeTooNew | RejectReason::PrevBlkNotFound | RejectReason::PoetZTest => 0,
             _ => 100,
         }
     }
@@ -445,6 +459,8 @@ mod tests {
                 "not-scheduled-producer",
                 "bad-kernel",
                 "wrong-stake-owner",
+                "poet-wait-not-elapsed",
+                "poet-z-test",
             ]
         );
     }

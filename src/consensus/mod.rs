@@ -63,6 +63,7 @@ pub mod concentration;
 pub mod dpos;
 pub mod dpos_run;
 pub mod poet;
+pub mod poet_run;
 pub mod praos;
 pub mod report;
 pub mod seal;

@@ -142,6 +142,7 @@ struct ConsensusReport {
     dpos: Option<DposLine>,
     #[serde(skip_serializing_if = "Option::is_none")]
     coinage: Option<super::coinage_run::CoinageLine>,
+    poet: Option<super::poet_run::PoetLine>,
 }
 
 /// The DPoS schedule's counts (`dpos`).
@@ -178,6 +179,15 @@ pub struct DposCounts {
     pub rounds: u64,
 }
 
+/// The sections of `consensus.json` that only one kind writes.
+#[derive(Clone, Debug, Default)]
+pub struct KindSections<'a> {
+    /// The DPoS schedule's counts.
+    pub dpos: Option<&'a DposCounts>,
+    /// PoET's lottery and z-test counts.
+    pub poet: Option<super::poet_run::PoetLine>,
+}
+
 /// `consensus.json` for a run of `kind` whose producers had `shares` (hash power or stake,
 /// by node), with main chain `chain` and, for slot runs, its stake state.
 pub fn consensus_json(
@@ -187,8 +197,9 @@ pub fn consensus_json(
     chain: &[BlockId],
     shares: &[f64],
     stake: Option<&StakeState>,
-    dpos: Option<&DposCounts>,
+    kinds: KindSections<'_>,
 ) -> Vec<u8> {
+    let KindSections { dpos, poet } = kinds;
     let mut per_node = vec![0u64; shares.len()];
     for &b in &chain[1..] {
         if let Some(m) = store.get(b).meta.miner {
@@ -267,6 +278,7 @@ pub fn consensus_json(
         },
         dpos,
         coinage: stake.and_then(|s| s.coinage.as_ref()).map(|c| c.report(store, chain)),
+        poet,
     };
     let mut bytes = serde_json::to_vec_pretty(&report).expect("the report serializes");
     bytes.push(b'\n');
@@ -290,8 +302,34 @@ pub fn files<O>(
     let producers = dpos.as_ref().map_or(0, |d| d.producers);
     let finality = finality_csv(&outcome.store, &chain, &rule, producers);
     let shares = &outcome.hash_shares;
-    let json = consensus_json(kind, &rule, &outcome.store, &chain, shares, stake, dpos.as_ref());
+    let poet = poet_line(scenario, stake, &outcome.store, &chain);
+    let json = consensus_json(
+        kind,
+        &rule,
+        &outcome.store,
+        &chain,
+        shares,
+        stake,
+        KindSections { dpos: dpos.as_ref(), poet },
+    );
     [("finality.csv", finality), ("consensus.json", json)]
+}
+
+/// A PoET run's lottery and z-test counts (the rules are rebuilt from the scenario: they
+/// depend on it and the seed only).
+fn poet_line(
+    scenario: &crate::scenario::Scenario,
+    stake: Option<&StakeState>,
+    store: &BlockStore,
+    chain: &[BlockId],
+) -> Option<super::poet_run::PoetLine> {
+    let crate::scenario::consensus::KindParams::Poet { ref compromised, .. } =
+        scenario.consensus.params
+    else {
+        return None;
+    };
+    let rules = crate::world::poet_rules(scenario)?;
+    Some(super::poet_run::poet_line(&rules, compromised, stake?, store, chain))
 }
 
 /// A DPoS run's schedule counts, from its stake state.
@@ -360,7 +398,7 @@ mod tests {
             &chain,
             &[0.5, 0.5, 0.0],
             None,
-            None,
+            KindSections::default(),
         ))
         .unwrap();
         assert!(json.contains("\"nakamoto_coefficient\": 2"), "{json}");

@@ -422,6 +422,8 @@ pub struct StakeState {
     pub dpos: Option<super::dpos_run::DposRun>,
     /// Stake outputs along every chain, in `pos-coinage` runs.
     pub coinage: Option<super::coinage_run::CoinageRun>,
+    /// Each block's z-test verdict, in `poet` runs.
+    pub poet: Option<super::poet_run::PoetRun>,
 }
 
 /// The rules, shared read-only by every node.

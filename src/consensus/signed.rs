@@ -5,6 +5,7 @@
 use super::Rule;
 use super::coinage_run::CoinageRules;
 use super::dpos_run::DposRules;
+use super::poet_run::PoetRules;
 use super::seal::{SignedSeal, StakeState};
 use crate::chain::{BlockId, BlockStore, RejectReason};
 use crate::time::{SimDuration, SimTime};
@@ -16,6 +17,8 @@ pub enum SignedRules {
     Dpos(DposRules),
     /// Coin-age proof of stake.
     Coinage(CoinageRules),
+    /// Proof of elapsed time.
+    Poet(PoetRules),
 }
 
 impl SignedRules {
@@ -24,6 +27,7 @@ impl SignedRules {
         match self {
             SignedRules::Dpos(r) => &r.rule,
             SignedRules::Coinage(r) => &r.rule,
+            SignedRules::Poet(r) => &r.rule,
         }
     }
 
@@ -32,6 +36,7 @@ impl SignedRules {
         match self {
             SignedRules::Dpos(r) => r.seal_cost(),
             SignedRules::Coinage(r) => r.seal_cost(),
+            SignedRules::Poet(r) => r.seal_cost(),
         }
     }
 
@@ -56,6 +61,7 @@ impl SignedRules {
                 let run = stake.coinage.as_ref().expect("coin-age runs keep their stake");
                 r.check(run, &stake.seals, store, block, now).map_err(|e| e.reject_reason())
             }
+            SignedRules::Poet(r) => r.check(stake, store, block).map_err(|e| e.reject_reason()),
         }
     }
 
@@ -63,7 +69,7 @@ impl SignedRules {
     pub fn finalized_height(&self, stake: &StakeState, tip: BlockId) -> u64 {
         match self {
             SignedRules::Dpos(_) => stake.dpos.as_ref().map_or(0, |d| u64::from(d.lib_height(tip))),
-            SignedRules::Coinage(_) => 0,
+            SignedRules::Coinage(_) | SignedRules::Poet(_) => 0,
         }
     }
 
@@ -73,6 +79,7 @@ impl SignedRules {
         match self {
             SignedRules::Dpos(_) => None,
             SignedRules::Coinage(_) => stake.coinage.as_ref().map(|c| c.trust(tip)),
+            SignedRules::Poet(_) => None,
         }
     }
 }
@@ -86,5 +93,8 @@ pub fn note_sealed(stake: &mut StakeState, store: &BlockStore, block: BlockId, s
     }
     if let Some(run) = stake.coinage.as_mut() {
         run.note_block(store, block, &seal);
+    }
+    if let Some(run) = stake.poet.as_mut() {
+        run.note_block(store, block);
     }
 }

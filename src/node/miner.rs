@@ -170,7 +170,9 @@ impl Node {
     /// The node's tip moved: in sampled mode the clock only changes if the rate does (a
     /// different next target); in ground mode the template must be rebuilt.
     pub(super) fn tip_changed(&mut self, ctx: &mut NodeCtx<'_>) {
-        self.signed_tip_changed(ctx);
+        if self.signed.is_some() {
+            self.signed_tip_changed(ctx);
+        }
         if self.miner.is_none() || !ctx.mining_open() || !self.online {
             return;
         }

@@ -24,6 +24,7 @@ pub mod misbehaviour;
 pub mod population;
 pub mod producer;
 mod producer_coinage;
+mod producer_poet;
 pub mod producer_signed;
 pub mod protocol;
 pub mod relay;

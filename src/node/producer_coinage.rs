@@ -69,7 +69,7 @@ impl Node {
     }
 
     /// The node's mining tip moved: a coin-age minter scans again on it.
-    pub(super) fn signed_tip_changed(&mut self, ctx: &mut NodeCtx<'_>) {
+    pub(super) fn coinage_tip_changed(&mut self, ctx: &mut NodeCtx<'_>) {
         if self.signed.is_none() || !self.online || !ctx.mining_open() {
             return;
         }

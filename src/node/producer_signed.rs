@@ -1,4 +1,4 @@
-//! A producer of a signed-seal kind (`dpos`): where a PoW node runs its mining clock, a
+//! A producer of a signed-seal kind (`dpos`; `poet`'s clock is in `producer_poet`): where a PoW node runs its mining clock, a
 //! DPoS stakeholder (producer or backup) wakes at every slot boundary, plays the schedule up
 //! to the slot and, if the schedule names it, builds the normal block template on its
 //! mining tip, signs it (a [`SignedSeal`] whose claim is the slot) and handles it as a
@@ -31,12 +31,30 @@ pub struct SignedProducer {
     pub(super) hit: Option<u64>,
     /// Coinbase extra nonce, bumped per block so templates never repeat.
     extra_nonce: u64,
+    /// Its own stream of draws, for kinds that draw per block (`poet`: its waits).
+    pub(super) waits: Option<Box<crate::rng::SimRng>>,
+    /// The wait its pending timer was drawn for (`poet`).
+    pub(super) wait: crate::time::SimDuration,
 }
 
 impl SignedProducer {
     /// A producer signing with `signing`.
     pub fn new(signing: KeyPair) -> SignedProducer {
-        SignedProducer { signing, next_slot: 0, generation: 0, hit: None, extra_nonce: 0 }
+        SignedProducer {
+            signing,
+            next_slot: 0,
+            generation: 0,
+            hit: None,
+            extra_nonce: 0,
+            waits: None,
+            wait: crate::time::SimDuration::ZERO,
+        }
+    }
+
+    /// The same producer drawing from `waits` (its own stream), if given.
+    pub fn with_waits(mut self, waits: Option<Box<crate::rng::SimRng>>) -> SignedProducer {
+        self.waits = waits;
+        self
     }
 }
 
@@ -60,7 +78,15 @@ impl Node {
                 );
             }
             SignedRules::Coinage(r) => self.start_coinage_scan(ctx, r),
+            SignedRules::Poet(r) => self.draw_wait(ctx, r),
         }
+    }
+
+    /// The node's mining tip moved: the kinds whose leader election depends on the tip
+    /// (coin-age's kernel, PoET's wait) start again on it.
+    pub(super) fn signed_tip_changed(&mut self, ctx: &mut NodeCtx<'_>) {
+        self.coinage_tip_changed(ctx);
+        self.poet_tip_changed(ctx);
     }
 
     /// Voids the pending timer (the node went offline).
@@ -76,6 +102,7 @@ impl Node {
         match &*rules {
             SignedRules::Dpos(r) => self.on_dpos_slot(ctx, r, generation),
             SignedRules::Coinage(r) => self.on_coinage_timer(ctx, r, generation),
+            SignedRules::Poet(r) => self.on_poet_wake(ctx, r, generation),
         }
     }
 
@@ -121,6 +148,18 @@ impl Node {
         ctx: &mut NodeCtx<'_>,
         seal: impl FnOnce(&crate::chain::block::Header, crate::id::NodeId, &KeyPair) -> SignedSeal,
     ) -> BlockId {
+        let id = self.seal_and_store(ctx, seal);
+        self.accept(ctx, id, None, true);
+        id
+    }
+
+    /// Builds the normal template on the mining tip, seals it with `seal`, stores it and
+    /// records it as produced (the caller decides what the node does with it).
+    pub(super) fn seal_and_store(
+        &mut self,
+        ctx: &mut NodeCtx<'_>,
+        seal: impl FnOnce(&crate::chain::block::Header, crate::id::NodeId, &KeyPair) -> SignedSeal,
+    ) -> BlockId {
         let p = self.signed.as_mut().expect("a signed producer");
         p.extra_nonce += 1;
         let extra_nonce = p.extra_nonce;
@@ -131,7 +170,6 @@ impl Node {
         let id = super::miner::store_signed(ctx, block, seal);
         ctx.mined();
         ctx.record(Record::BlockMined { block: id, miner: self.id, time: ctx.now() });
-        self.accept(ctx, id, None, true);
         id
     }
 }

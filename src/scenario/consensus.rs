@@ -16,6 +16,9 @@
 //! | `dpos` | `blocks_per_turn` | 12 | EOS |
 //! | `dpos` | `block_interval_s` | 0.5 s | EOS |
 //! | `poet` | `mean_wait_s` | `chain.block_interval_s` | |
+//! | `poet` | `z_max` | 3.075 (`inf`: no z-test) | Sawtooth |
+//! | `poet` | `z_min_wins` | 3 | Sawtooth |
+//! | `poet` | `compromised` | none: `[{ node = 3, timer_factor = 0.2 }]` | |
 //! | `pos-coinage` | `interest` | 0.05 a year | textbook example |
 //! | `pos-coinage` | `consumption` | `"reset"` | Peercoin |
 //!
@@ -34,7 +37,7 @@ const CONSUMPTIONS: [&str; 2] = ["reset", "365-days"];
 
 /// Kinds whose world wiring is not finished: a scenario naming one is refused rather than
 /// run as something else.
-const NOT_WIRED: [ConsensusKind; 1] = [ConsensusKind::Poet];
+const NOT_WIRED: [ConsensusKind; 0] = [];
 
 /// A validated `[consensus]` section.
 #[derive(Clone, Debug, PartialEq)]
@@ -85,6 +88,10 @@ pub enum KindParams {
     Poet {
         /// The network's mean block interval.
         mean_wait: SimDuration,
+        /// The z-test every node runs.
+        ztest: crate::consensus::poet::ZTest,
+        /// Compromised enclaves: (node, timer factor), in node order.
+        compromised: Vec<(u32, f64)>,
     },
     /// Peercoin-like coin-age.
     Coinage {
@@ -149,6 +156,9 @@ pub(super) fn validate_consensus(
     }
     if kind != ConsensusKind::Poet {
         origin.absent("consensus.mean_wait_s", &c.mean_wait_s, f, &name)?;
+        origin.absent("consensus.z_max", &c.z_max, f, &name)?;
+        origin.absent("consensus.z_min_wins", &c.z_min_wins, f, &name)?;
+        origin.absent("consensus.compromised", &c.compromised, f, &name)?;
     }
     if kind != ConsensusKind::PosCoinage {
         origin.absent("consensus.interest", &c.interest, f, &name)?;
@@ -199,7 +209,15 @@ pub(super) fn validate_consensus(
                 "consensus.mean_wait_s",
                 *c.mean_wait_s.get_or_insert(block_interval_s),
             )?;
-            KindParams::Poet { mean_wait: SimDuration::from_secs_f64(wait_s) }
+            let mean_wait = SimDuration::from_secs_f64(wait_s);
+            origin.check(
+                mean_wait >= SimDuration::from_millis(1),
+                "consensus.mean_wait_s",
+                wait_s,
+                "must be at least 0.001 s",
+            )?;
+            let (ztest, compromised) = validate_poet(c, nodes, origin)?;
+            KindParams::Poet { mean_wait, ztest, compromised }
         }
         ConsensusKind::PosCoinage => {
             let interest = *c.interest.get_or_insert(0.05);
@@ -224,7 +242,7 @@ pub(super) fn validate_consensus(
         "consensus.kind",
         quoted(&name),
         "not wired yet: this kind's election and proof exist in src/consensus but the \
-         simulated network cannot run it; choose \"pow\", \"pos-slot\", \"pos-coinage\" or \"dpos\"",
+         simulated network cannot run it; choose \"pow\", \"pos-slot\", \"pos-coinage\", \"dpos\" or \"poet\"",
     )?;
     if kind != ConsensusKind::Pow {
         origin.check(
@@ -247,7 +265,62 @@ pub(super) fn validate_consensus(
         }
         Some(shares) => StakeSource::Shares(validate_shares(shares, nodes, origin)?),
     };
+    if let (KindParams::Poet { compromised, .. }, StakeSource::Shares(shares)) = (&params, &stake) {
+        for (i, &(node, _)) in compromised.iter().enumerate() {
+            origin.check(
+                shares.get(node as usize).is_some_and(|&s| s > 0.0),
+                &format!("consensus.compromised[{i}].node"),
+                node,
+                "holds no weight in [stake] shares, so it takes no part in the lottery",
+            )?;
+        }
+    }
     Ok(ConsensusSpec { kind, params, stake })
+}
+
+/// `poet`: the z-test's settings and the compromised enclaves (each on an existing node,
+/// once, with a factor in (0, 1]), filling the defaults into `c`.
+fn validate_poet(
+    c: &mut RawConsensus,
+    nodes: u32,
+    origin: &Origin<'_>,
+) -> Result<(crate::consensus::poet::ZTest, Vec<(u32, f64)>), ScenarioError> {
+    let default = crate::consensus::poet::ZTest::default();
+    let z_max = *c.z_max.get_or_insert(default.z_max);
+    origin.check(
+        z_max > 0.0,
+        "consensus.z_max",
+        z_max,
+        "must be greater than 0 (inf turns the z-test off)",
+    )?;
+    let min_wins = *c.z_min_wins.get_or_insert(default.min_wins);
+    origin.check(min_wins >= 1, "consensus.z_min_wins", min_wins, "must be at least 1")?;
+    let mut compromised = Vec::new();
+    for (i, entry) in c.compromised.iter().flatten().enumerate() {
+        let field = format!("consensus.compromised[{i}]");
+        origin.check(
+            entry.node < nodes,
+            &format!("{field}.node"),
+            entry.node,
+            format!("is not a node: network.nodes = {nodes}"),
+        )?;
+        origin.check(
+            !compromised.iter().any(|&(n, _)| n == entry.node),
+            &format!("{field}.node"),
+            entry.node,
+            "is listed twice",
+        )?;
+        let factor = entry.timer_factor;
+        origin.check(
+            factor > 0.0 && factor <= 1.0,
+            &format!("{field}.timer_factor"),
+            factor,
+            "must be greater than 0 and at most 1 (the enclave shortens its waits)",
+        )?;
+        compromised.push((entry.node, factor));
+    }
+    compromised.sort_by_key(|c| c.0);
+    Ok((crate::consensus::poet::ZTest { z_max, min_wins }, compromised))
 }
 
 /// `[stake] shares`: at most one per node, none negative, not all zero; normalised.
@@ -302,14 +375,66 @@ mod tests {
     }
 
     #[test]
+    fn poet_fills_its_defaults_and_reads_compromised_enclaves() {
+        let s = load(
+            "[chain]\nblock_interval_s = 20\n[consensus]\nkind = \"poet\"\n\
+             compromised = [{ node = 4, timer_factor = 0.2 }, { node = 1, timer_factor = 0.5 }]\n",
+        )
+        .unwrap();
+        let c = s.resolved.consensus.as_ref().unwrap();
+        assert_eq!((c.mean_wait_s, c.z_max, c.z_min_wins), (Some(20.0), Some(3.075), Some(3)));
+        let super::KindParams::Poet { mean_wait, ztest, compromised } = &s.consensus.params else {
+            panic!("{:?}", s.consensus.params)
+        };
+        assert_eq!(*mean_wait, crate::time::SimDuration::from_secs(20));
+        assert_eq!(*ztest, crate::consensus::poet::ZTest::default());
+        assert_eq!(compromised, &vec![(1, 0.5), (4, 0.2)]);
+    }
+
+    /// Bad `poet` fields: each error names the file, the field and the value.
+    #[test]
+    fn bad_poet_fields_name_file_field_and_value() {
+        let poet = "[network]\nnodes = 5\ntopology = { kind = \"complete\" }\n[consensus]\nkind = \"poet\"\n";
+        let cases: [(&str, &[&str]); 8] = [
+            ("mean_wait_s = 0\n", &["consensus.mean_wait_s", "0"]),
+            ("mean_wait_s = 0.0001\n", &["consensus.mean_wait_s", "0.0001", "0.001 s"]),
+            ("z_max = -1\n", &["consensus.z_max", "-1", "greater than 0"]),
+            ("z_min_wins = 0\n", &["consensus.z_min_wins", "0", "at least 1"]),
+            (
+                "compromised = [{ node = 5, timer_factor = 0.5 }]\n",
+                &["consensus.compromised[0].node", "5", "network.nodes = 5"],
+            ),
+            (
+                "compromised = [{ node = 1, timer_factor = 0.5 }, { node = 1, timer_factor = 0.2 }]\n",
+                &["consensus.compromised[1].node", "1", "twice"],
+            ),
+            (
+                "compromised = [{ node = 1, timer_factor = 1.5 }]\n",
+                &["consensus.compromised[0].timer_factor", "1.5", "at most 1"],
+            ),
+            (
+                "compromised = [{ node = 3, timer_factor = 0.5 }]\n[stake]\nshares = [1, 1]\n",
+                &["consensus.compromised[0].node", "3", "no weight"],
+            ),
+        ];
+        for (extra, parts) in cases {
+            let e = error(&format!("{poet}{extra}"));
+            assert!(e.contains("lab/c.toml"), "{extra}: {e}");
+            for part in parts {
+                assert!(e.contains(part), "{extra}: {e}");
+            }
+        }
+        let e = error("[consensus]\nkind = \"dpos\"\nz_max = 2.0\n");
+        assert!(e.contains("consensus.z_max") && e.contains("\"dpos\""), "{e}");
+    }
+
+    #[test]
     fn bad_consensus_input_names_file_field_value_and_choices() {
-        let cases: [(&str, &[&str]); 9] = [
+        let cases: [(&str, &[&str]); 7] = [
             (
                 "[consensus]\nkind = \"pos\"\n",
                 &["lab/c.toml", "consensus.kind", "\"pos\"", "\"pos-slot\"", "\"poet\""],
             ),
-            ("[consensus]\nkind = \"poet\"\n", &["consensus.kind", "\"poet\"", "not wired yet"]),
-            ("[consensus]\nkind = \"poet\"\n", &["consensus.kind", "not wired yet"]),
             (
                 "[consensus]\nkind = \"pos-coinage\"\nconsumption = \"half\"\n",
                 &["lab/c.toml", "consensus.consumption", "\"half\"", "\"365-days\""],

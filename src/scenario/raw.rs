@@ -76,12 +76,31 @@ pub struct RawConsensus {
     /// `poet`: mean wait of the network (the expected block interval), in seconds.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mean_wait_s: Option<f64>,
+    /// `poet`: the z-test's threshold z_max (Sawtooth: 3.075; `inf` turns the test off).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub z_max: Option<f64>,
+    /// `poet`: the z-test flags only nodes with at least this many wins (Sawtooth: 3).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub z_min_wins: Option<u64>,
+    /// `poet`: nodes whose enclave is compromised, each shortening its waits by a factor.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub compromised: Option<Vec<RawCompromised>>,
     /// `pos-coinage`: yearly interest on consumed coin-age.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub interest: Option<f64>,
     /// `pos-coinage`: what minting does to coin-age: "reset" or "365-days".
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub consumption: Option<String>,
+}
+
+/// One `poet` compromised enclave: `{ node = 3, timer_factor = 0.2 }`.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct RawCompromised {
+    /// The node, by index.
+    pub node: u32,
+    /// What its waits are multiplied by, in (0, 1].
+    pub timer_factor: f64,
 }
 
 /// `[stake]`: stake per node.

@@ -254,8 +254,11 @@ impl<O: Observer, M: Monitor> World<O, M> {
                     node.set_producer(Producer::new(party, k));
                 }
             }
-            if let Some(key) = signed.as_mut().and_then(|s| s.keys[i].take()) {
-                node.set_signed_producer(SignedProducer::new(key));
+            if let Some(s) = signed.as_mut()
+                && let Some(key) = s.keys[i].take()
+            {
+                let waits = s.waits.get_mut(i).and_then(Option::take);
+                node.set_signed_producer(SignedProducer::new(key).with_waits(waits));
             }
             if let Some(links) = chosen.get(i) {
                 node.set_high_bandwidth_peers(links);

@@ -44,5 +44,5 @@ pub(super) fn coinage_setup(
     let rules =
         CoinageRules::new(target, genesis, owners, publics, shares.len(), POW_CONFIRMATIONS);
     let state = StakeState { coinage: Some(run), ..StakeState::default() };
-    SignedSetup { rules: SignedRules::Coinage(rules), keys, state }
+    SignedSetup { rules: SignedRules::Coinage(rules), keys, waits: Vec::new(), state }
 }

@@ -1,4 +1,4 @@
-//! Setting up the kinds whose blocks carry a signed seal (`dpos`): every node's rules, each
+//! Setting up the kinds whose blocks carry a signed seal (`dpos`; `poet` in `kinds_poet`): every node's rules, each
 //! stakeholder's signing key and the run's shared schedule state.
 //!
 //! Stake is `[stake] shares` or, without it, the hash-power shares drawn by `[mining]` (the
@@ -58,6 +58,8 @@ pub(super) struct SignedSetup {
     pub rules: SignedRules,
     /// Per node: its signing key, if it produces.
     pub keys: Vec<Option<KeyPair>>,
+    /// Per node: its own stream of election draws, for kinds that draw per block (`poet`).
+    pub waits: Vec<Option<Box<crate::rng::SimRng>>>,
     /// The shared state the run starts with.
     pub state: StakeState,
 }
@@ -92,6 +94,9 @@ pub(super) fn signed_setup(
             super::coinage_setup::coinage_setup(scenario, shares, streams, interest, consumption);
         return Ok(Some(setup));
     }
+    if let Some(setup) = super::kinds_poet::poet_setup(scenario, shares, streams) {
+        return Ok(Some(setup));
+    }
     let KindParams::Dpos { producers, blocks_per_turn, slot } = scenario.consensus.params else {
         return Ok(None);
     };
@@ -119,5 +124,5 @@ pub(super) fn signed_setup(
     let run = DposRun::new(dpos, nodes.clone(), producers);
     let rules = DposRules::new(slot, producers, blocks_per_turn, nodes, publics, shares.len());
     let state = StakeState { dpos: Some(run), ..StakeState::default() };
-    Ok(Some(SignedSetup { rules: SignedRules::Dpos(rules), keys, state }))
+    Ok(Some(SignedSetup { rules: SignedRules::Dpos(rules), keys, waits: Vec::new(), state }))
 }

@@ -24,6 +24,7 @@ mod build;
 mod coinage_setup;
 mod digest;
 mod kinds;
+mod kinds_poet;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
@@ -31,10 +32,13 @@ mod tests_coinage;
 #[cfg(test)]
 mod tests_dpos;
 #[cfg(test)]
+mod tests_poet;
+#[cfg(test)]
 mod tests_traffic;
 
 pub use build::BuildError;
 pub use digest::network_digest;
+pub use kinds_poet::poet_rules;
 
 use smallvec::SmallVec;
 
