@@ -6,7 +6,6 @@
 use super::Node;
 use super::ctx::{NodeCtx, Timer};
 use crate::consensus::coinage_run::{CoinageRules, SCAN_CHUNK_S, claim};
-use crate::consensus::signed::SignedRules;
 use crate::time::{SimTime, TICKS_PER_SEC};
 
 impl Node {
@@ -65,17 +64,6 @@ impl Node {
                 let from = p.next_slot;
                 self.scan_coinage_chunk(ctx, rules, from);
             }
-        }
-    }
-
-    /// The node's mining tip moved: a coin-age minter scans again on it.
-    pub(super) fn coinage_tip_changed(&mut self, ctx: &mut NodeCtx<'_>) {
-        if self.signed.is_none() || !self.online || !ctx.mining_open() {
-            return;
-        }
-        let Some(rules) = ctx.settings().signed.clone() else { return };
-        if let SignedRules::Coinage(r) = &*rules {
-            self.start_coinage_scan(ctx, r);
         }
     }
 }

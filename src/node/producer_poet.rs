@@ -12,7 +12,6 @@ use super::Node;
 use super::ctx::{NodeCtx, Timer};
 use crate::chain::RejectReason;
 use crate::consensus::poet_run::PoetRules;
-use crate::consensus::signed::SignedRules;
 
 impl Node {
     /// Draws a fresh wait and sets the timer for it (the generation was bumped by the
@@ -23,14 +22,6 @@ impl Node {
         let rng = p.waits.as_mut().expect("a poet participant has its wait stream");
         p.wait = rules.timer.draw(participant, rng);
         ctx.set_timer(ctx.now() + p.wait, Timer::Signed { generation: p.generation });
-    }
-
-    /// The node's mining tip moved: a PoET participant draws a new wait on it.
-    pub(super) fn poet_tip_changed(&mut self, ctx: &mut NodeCtx<'_>) {
-        let poet = matches!(ctx.settings().signed.as_deref(), Some(SignedRules::Poet(_)));
-        if poet && self.online && ctx.mining_open() {
-            self.start_signed(ctx);
-        }
     }
 
     /// The wait ends: unless it was voided, the node produces on its mining tip, claiming

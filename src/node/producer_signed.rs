@@ -85,8 +85,15 @@ impl Node {
     /// The node's mining tip moved: the kinds whose leader election depends on the tip
     /// (coin-age's kernel, PoET's wait) start again on it.
     pub(super) fn signed_tip_changed(&mut self, ctx: &mut NodeCtx<'_>) {
-        self.coinage_tip_changed(ctx);
-        self.poet_tip_changed(ctx);
+        if self.signed.is_none() || !self.online || !ctx.mining_open() {
+            return;
+        }
+        let Some(rules) = ctx.settings().signed.clone() else { return };
+        match &*rules {
+            SignedRules::Coinage(r) => self.start_coinage_scan(ctx, r),
+            SignedRules::Poet(_) => self.start_signed(ctx),
+            SignedRules::Dpos(_) => {}
+        }
     }
 
     /// Voids the pending timer (the node went offline).
