@@ -62,6 +62,7 @@ pub mod coinage_run;
 pub mod concentration;
 pub mod dpos;
 pub mod dpos_run;
+pub mod epochs;
 pub mod poet;
 pub mod poet_run;
 pub mod praos;

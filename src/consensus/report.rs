@@ -26,6 +26,7 @@ use std::fmt::Write as _;
 use serde::Serialize;
 
 use super::dpos::Candidate;
+use super::epochs::EpochClock;
 use super::seal::StakeState;
 use super::{ConsensusKind, Finality, Rule, concentration};
 use crate::chain::{BlockId, BlockStore};
@@ -143,6 +144,20 @@ struct ConsensusReport {
     #[serde(skip_serializing_if = "Option::is_none")]
     coinage: Option<super::coinage_run::CoinageLine>,
     poet: Option<super::poet_run::PoetLine>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    epochs: Option<EpochsLine>,
+}
+
+/// The epoch nonces of the main chain (`pos-slot`), when it reaches past epoch 0.
+#[derive(Debug, Serialize)]
+struct EpochsLine {
+    epoch_slots: u64,
+    /// Slots at the start of each epoch whose blocks' VRF outputs make the next nonce.
+    window_slots: u64,
+    /// η_0, η_1, … in hex.
+    nonces: Vec<String>,
+    /// Per epoch: main-chain blocks in its window (outputs hashed into the next nonce).
+    window_blocks: Vec<u64>,
 }
 
 /// The DPoS schedule's counts (`dpos`).
@@ -186,6 +201,8 @@ pub struct KindSections<'a> {
     pub dpos: Option<&'a DposCounts>,
     /// PoET's lottery and z-test counts.
     pub poet: Option<super::poet_run::PoetLine>,
+    /// The slot kind's epoch clock (reported when the main chain leaves epoch 0).
+    pub epochs: Option<EpochClock>,
 }
 
 /// `consensus.json` for a run of `kind` whose producers had `shares` (hash power or stake,
@@ -199,7 +216,7 @@ pub fn consensus_json(
     stake: Option<&StakeState>,
     kinds: KindSections<'_>,
 ) -> Vec<u8> {
-    let KindSections { dpos, poet } = kinds;
+    let KindSections { dpos, poet, epochs } = kinds;
     let mut per_node = vec![0u64; shares.len()];
     for &b in &chain[1..] {
         if let Some(m) = store.get(b).meta.miner {
@@ -279,6 +296,7 @@ pub fn consensus_json(
         dpos,
         coinage: stake.and_then(|s| s.coinage.as_ref()).map(|c| c.report(store, chain)),
         poet,
+        epochs: epochs.zip(stake).and_then(|(clock, s)| epochs_line(&clock, &s.seals, chain)),
     };
     let mut bytes = serde_json::to_vec_pretty(&report).expect("the report serializes");
     bytes.push(b'\n');
@@ -291,9 +309,12 @@ pub fn files<O>(
     outcome: &crate::results::outcome::Outcome<O>,
 ) -> [(&'static str, Vec<u8>); 2] {
     let kind = scenario.consensus.kind;
-    let k = match scenario.consensus.params {
-        crate::scenario::consensus::KindParams::PosSlot { k, .. } => k,
-        _ => 0,
+    let (k, epochs) = match scenario.consensus.params {
+        crate::scenario::consensus::KindParams::PosSlot { k, epoch_slots, .. } => {
+            let genesis = super::praos::EpochNonce::genesis(scenario.seed);
+            (k, Some(EpochClock { genesis, epoch_slots }))
+        }
+        _ => (0, None),
     };
     let rule = reported_rule(kind, k);
     let chain = outcome.store.chain_to(outcome.main_chain.best);
@@ -310,9 +331,37 @@ pub fn files<O>(
         &chain,
         shares,
         stake,
-        KindSections { dpos: dpos.as_ref(), poet },
+        KindSections { dpos: dpos.as_ref(), poet, epochs },
     );
     [("finality.csv", finality), ("consensus.json", json)]
+}
+
+/// The main chain's epoch nonces, if it reaches past epoch 0 (runs that stay in epoch 0,
+/// such as every shipped one at Praos's epoch length, report nothing new).
+fn epochs_line(
+    clock: &EpochClock,
+    seals: &super::seal::Seals,
+    chain: &[BlockId],
+) -> Option<EpochsLine> {
+    let nonces = super::epochs::along_chain(clock, seals, chain);
+    if nonces.len() < 2 {
+        return None;
+    }
+    let window_blocks = (0..nonces.len() as u64)
+        .map(|e| {
+            let (first, end) = (clock.first_slot(e), clock.window_end(e));
+            chain
+                .iter()
+                .filter(|&&b| (first..end).contains(&seals.slot_of(b)) && seals.get(b).is_some())
+                .count() as u64
+        })
+        .collect();
+    Some(EpochsLine {
+        epoch_slots: clock.epoch_slots,
+        window_slots: clock.window_end(0),
+        nonces: nonces.iter().map(|n| crate::results::files::hex(&n.0)).collect(),
+        window_blocks,
+    })
 }
 
 /// A PoET run's lottery and z-test counts (the rules are rebuilt from the scenario: they

@@ -20,13 +20,16 @@
 //! checks is [`VRF_VERIFY_COST`] plus [`SIGNATURE_VERIFY_COST`], added to the block's
 //! validation time at every node.
 //!
-//! The epoch nonce η is η₀ of the run's seed for the whole run (no epoch evolution yet).
+//! The nonce η the claim is checked against is the one of the block's own chain and epoch
+//! ([`super::epochs`]): η₀ of the run's seed in epoch 0, then evolved from the VRF outputs
+//! along the chain.
 
 use std::sync::Arc;
 
 use thiserror::Error;
 
 use super::Rule;
+use super::epochs::{EpochClock, EpochNonces};
 use super::praos::{EpochNonce, LeaderProof, PraosError, SlotLottery};
 use super::vrf::{VrfKey, VrfPublic};
 use crate::chain::block::Header;
@@ -162,8 +165,9 @@ pub struct SlotRules {
     pub slot: SimDuration,
     /// φ(σ) per party.
     pub lottery: SlotLottery,
-    /// The epoch nonce.
-    pub nonce: EpochNonce,
+    /// Epoch length and η₀ (the nonces of later epochs depend on the chain: see
+    /// [`super::epochs`]).
+    pub clock: EpochClock,
     /// Stakeholders, in node order (party `i` is `parties[i]`).
     pub parties: Vec<Party>,
     /// Per node: its party, or `u32::MAX`.
@@ -178,7 +182,7 @@ impl SlotRules {
         rule: Rule,
         slot: SimDuration,
         lottery: SlotLottery,
-        nonce: EpochNonce,
+        clock: EpochClock,
         parties: Vec<Party>,
         nodes: usize,
     ) -> SlotRules {
@@ -190,7 +194,7 @@ impl SlotRules {
             rule,
             slot,
             lottery,
-            nonce,
+            clock,
             parties,
             party_of,
             seal_cost: VRF_VERIFY_COST + SIGNATURE_VERIFY_COST,
@@ -211,7 +215,9 @@ impl SlotRules {
     }
 
     /// Every node's check of a block's seal (see the module docs); `parent_slot` is the
-    /// parent's slot (0 for genesis), `now` the checking node's clock.
+    /// parent's slot (0 for genesis), `nonce` the nonce of the block's chain for the epoch
+    /// of its claimed slot ([`super::epochs::EpochNonces::for_child`]), `now` the checking
+    /// node's clock.
     ///
     /// # Errors
     ///
@@ -220,6 +226,7 @@ impl SlotRules {
         &self,
         seal: Option<&Seal>,
         parent_slot: u64,
+        nonce: &EpochNonce,
         header: &Header,
         now: SimTime,
     ) -> Result<(), SealError> {
@@ -233,7 +240,7 @@ impl SlotRules {
             return Err(SealError::FutureSlot(slot));
         }
         let keys = &self.parties[party];
-        self.lottery.verify_leader(party, &keys.vrf, &self.nonce, &seal.claim)?;
+        self.lottery.verify_leader(party, &keys.vrf, nonce, &seal.claim)?;
         let message = Seal::message(header, seal.producer, &seal.claim);
         if !verify_signature(&message, &keys.signing, &seal.signature) {
             return Err(SealError::Signature);
@@ -418,6 +425,8 @@ pub struct StakeState {
     pub seals: Seals,
     /// Slot outcomes.
     pub slots: SlotStats,
+    /// Epoch nonces along every chain, in `pos-slot` runs.
+    pub nonces: EpochNonces,
     /// The DPoS schedule as it unfolds, in `dpos` runs.
     pub dpos: Option<super::dpos_run::DposRun>,
     /// Stake outputs along every chain, in `pos-coinage` runs.
@@ -470,42 +479,48 @@ mod tests {
             Rule::for_kind(ConsensusKind::PosSlot, 0, 5),
             SimDuration::from_secs(1),
             lottery.clone(),
-            EpochNonce::genesis(5),
+            EpochClock { genesis: EpochNonce::genesis(5), epoch_slots: 1_000 },
             parties,
             3,
         );
-        let nonce = rules.nonce;
+        let nonce = rules.clock.genesis;
         let slot = (1..).find(|&s| lottery.try_lead(0, &keys[0].vrf, &nonce, s).is_some()).unwrap();
         let claim = lottery.try_lead(0, &keys[0].vrf, &nonce, slot).unwrap();
         let h = header(100);
         let seal = Seal::sign(&h, NodeId(0), claim, &keys[0].signing);
         let now = rules.slot_start(slot);
-        assert_eq!(rules.check(Some(&seal), slot - 1, &h, now), Ok(()));
+        assert_eq!(rules.check(Some(&seal), slot - 1, &nonce, &h, now), Ok(()));
         let reason = |r: Result<(), SealError>| r.unwrap_err().reject_reason();
         // Another header under the same signature.
         assert_eq!(
-            reason(rules.check(Some(&seal), 0, &header(101), now)),
+            reason(rules.check(Some(&seal), 0, &nonce, &header(101), now)),
             RejectReason::BadBlockSignature
         );
         // Claimed by node 1, whose key did not make the proof.
         let stolen = Seal::sign(&h, NodeId(1), claim, &keys[1].signing);
-        assert_eq!(reason(rules.check(Some(&stolen), 0, &h, now)), RejectReason::BadLeaderClaim);
+        assert_eq!(
+            reason(rules.check(Some(&stolen), 0, &nonce, &h, now)),
+            RejectReason::BadLeaderClaim
+        );
         // Same slot as the parent, a future slot, no stake, no seal.
         assert!(matches!(
-            rules.check(Some(&seal), slot, &h, now),
+            rules.check(Some(&seal), slot, &nonce, &h, now),
             Err(SealError::SlotNotAfterParent { .. })
         ));
         let early = SimTime(rules.slot_start(slot).0 - 1);
-        assert_eq!(rules.check(Some(&seal), 0, &h, early), Err(SealError::FutureSlot(slot)));
+        assert_eq!(
+            rules.check(Some(&seal), 0, &nonce, &h, early),
+            Err(SealError::FutureSlot(slot))
+        );
         let outsider = Seal::sign(&h, NodeId(2), claim, &keys[0].signing);
         assert_eq!(
-            rules.check(Some(&outsider), 0, &h, now),
+            rules.check(Some(&outsider), 0, &nonce, &h, now),
             Err(SealError::UnknownProducer(NodeId(2)))
         );
-        assert_eq!(reason(rules.check(None, 0, &h, now)), RejectReason::BadLeaderClaim);
+        assert_eq!(reason(rules.check(None, 0, &nonce, &h, now)), RejectReason::BadLeaderClaim);
         // A corrupted proof byte.
         let mut bent = seal;
         bent.claim.proof.0[3] ^= 1;
-        assert!(matches!(rules.check(Some(&bent), 0, &h, now), Err(SealError::Leader(_))));
+        assert!(matches!(rules.check(Some(&bent), 0, &nonce, &h, now), Err(SealError::Leader(_))));
     }
 }

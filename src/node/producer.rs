@@ -67,7 +67,16 @@ impl Node {
         let slot = p.next_slot;
         p.next_slot += 1;
         ctx.set_timer(rules.slot_start(p.next_slot), Timer::Slot { generation });
-        let claim = rules.lottery.try_lead(p.party, &p.keys.vrf, &rules.nonce, slot);
+        let tip = self.mining_tip();
+        let nonce = match ctx.shared.stake.as_deref_mut() {
+            Some(stake) => {
+                let store = &ctx.shared.store;
+                stake.nonces.for_child(&rules.clock, &stake.seals, store, tip, slot)
+            }
+            None => rules.clock.genesis,
+        };
+        let p = self.producer.as_mut().expect("checked above");
+        let claim = rules.lottery.try_lead(p.party, &p.keys.vrf, &nonce, slot);
         if let Some(stake) = ctx.shared.stake.as_mut() {
             stake.slots.note(self.id, slot, claim.is_some());
         }

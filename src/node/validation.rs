@@ -169,10 +169,14 @@ impl Node {
                 }
                 None => check_header_pow(header, store.params()).map(|_hash| ()),
                 Some(rules) => {
-                    let seals = &shared.stake.as_deref().expect("slot runs keep seals").seals;
+                    let stake = shared.stake.as_deref_mut().expect("slot runs keep seals");
+                    let (seals, nonces) = (&stake.seals, &mut stake.nonces);
                     let parent = store.get(block).parent.expect("genesis is never relayed");
+                    let seal = seals.get(block);
+                    let slot = seal.map_or(0, |s| s.claim.slot);
+                    let nonce = nonces.for_child(&rules.clock, seals, store, parent, slot);
                     rules
-                        .check(seals.get(block), seals.slot_of(parent), header, now)
+                        .check(seal, seals.slot_of(parent), &nonce, header, now)
                         .map_err(|e| e.reject_reason())
                 }
             };

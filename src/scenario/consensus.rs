@@ -12,6 +12,7 @@
 //! | `pos-slot` | `slot_s` | 1 s | Cardano Shelley |
 //! | `pos-slot` | `active_slot_coeff` | 0.05 | Cardano Shelley |
 //! | `pos-slot` | `k` | 2160 blocks | Cardano Shelley |
+//! | `pos-slot` | `epoch_slots` | 10k/f (432,000 at the defaults) | Ouroboros Praos, Cardano |
 //! | `dpos` | `producers` | 21 | EOS, Steem |
 //! | `dpos` | `blocks_per_turn` | 12 | EOS |
 //! | `dpos` | `block_interval_s` | 0.5 s | EOS |
@@ -30,6 +31,7 @@ use super::raw::{RawConsensus, RawStake};
 use super::validate::{Origin, quoted};
 use super::{MiningMode, ScenarioError};
 use crate::consensus::ConsensusKind;
+use crate::consensus::epochs::{EpochClock, MIN_EPOCH_SLOTS};
 use crate::time::SimDuration;
 
 /// `pos-coinage`: `consumption`.
@@ -74,6 +76,8 @@ pub enum KindParams {
         f: f64,
         /// Rollback limit in blocks.
         k: u64,
+        /// Slots per epoch.
+        epoch_slots: u64,
     },
     /// Delegated proof of stake.
     Dpos {
@@ -148,6 +152,7 @@ pub(super) fn validate_consensus(
         origin.absent("consensus.slot_s", &c.slot_s, f, &name)?;
         origin.absent("consensus.active_slot_coeff", &c.active_slot_coeff, f, &name)?;
         origin.absent("consensus.k", &c.k, f, &name)?;
+        origin.absent("consensus.epoch_slots", &c.epoch_slots, f, &name)?;
     }
     if kind != ConsensusKind::Dpos {
         origin.absent("consensus.producers", &c.producers, f, &name)?;
@@ -184,7 +189,14 @@ pub(super) fn validate_consensus(
             )?;
             let k = *c.k.get_or_insert(2160);
             origin.check(k >= 1, "consensus.k", k, "must be at least 1")?;
-            KindParams::PosSlot { slot, f: coeff, k }
+            let epoch_slots = *c.epoch_slots.get_or_insert(EpochClock::praos_epoch_slots(k, coeff));
+            origin.check(
+                epoch_slots >= MIN_EPOCH_SLOTS,
+                "consensus.epoch_slots",
+                epoch_slots,
+                "must be at least 3 (the nonce window is its first two thirds)",
+            )?;
+            KindParams::PosSlot { slot, f: coeff, k, epoch_slots }
         }
         ConsensusKind::Dpos => {
             let producers = *c.producers.get_or_insert(21);
@@ -371,6 +383,7 @@ mod tests {
         let s = load("[consensus]\nkind = \"pos-slot\"\n[stake]\nshares = [1, 3]\n").unwrap();
         let c = s.resolved.consensus.as_ref().unwrap();
         assert_eq!((c.slot_s, c.active_slot_coeff, c.k), (Some(1.0), Some(0.05), Some(2160)));
+        assert_eq!(c.epoch_slots, Some(432_000), "Cardano's epoch: 10k/f slots");
         assert_eq!(s.consensus.stake, super::StakeSource::Shares(vec![0.25, 0.75]));
     }
 
@@ -430,7 +443,7 @@ mod tests {
 
     #[test]
     fn bad_consensus_input_names_file_field_value_and_choices() {
-        let cases: [(&str, &[&str]); 7] = [
+        let cases: [(&str, &[&str]); 9] = [
             (
                 "[consensus]\nkind = \"pos\"\n",
                 &["lab/c.toml", "consensus.kind", "\"pos\"", "\"pos-slot\"", "\"poet\""],
@@ -455,6 +468,14 @@ mod tests {
             (
                 "[consensus]\nkind = \"pos-slot\"\nactive_slot_coeff = 1.5\n",
                 &["consensus.active_slot_coeff", "1.5"],
+            ),
+            (
+                "[consensus]\nkind = \"pos-slot\"\nepoch_slots = 2\n",
+                &["consensus.epoch_slots", "2", "at least 3"],
+            ),
+            (
+                "[consensus]\nkind = \"dpos\"\nepoch_slots = 100\n",
+                &["consensus.epoch_slots", "does not apply when consensus.kind = \"dpos\""],
             ),
         ];
         for (text, parts) in cases {

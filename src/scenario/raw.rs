@@ -64,6 +64,9 @@ pub struct RawConsensus {
     /// `pos-slot`: the rollback limit k, in blocks.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub k: Option<u64>,
+    /// `pos-slot`: slots per epoch, after which the epoch nonce evolves.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub epoch_slots: Option<u64>,
     /// `dpos`: elected producers N.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub producers: Option<u32>,

@@ -15,6 +15,7 @@ use std::sync::Arc;
 
 use crate::chain::params::NO_PROOF_OF_WORK_SHIFT;
 use crate::chain::{BlockStore, CompactTarget, ConsensusParams};
+use crate::consensus::epochs::EpochClock;
 use crate::consensus::praos::{EpochNonce, SlotLottery};
 use crate::consensus::seal::{Party, SlotRules, StakeKeys};
 use crate::consensus::{ConsensusKind, Rule};
@@ -163,7 +164,7 @@ fn stake_setup(
     shares: &mut [f64],
     streams: &RngStreams,
 ) -> Option<(SlotRules, Vec<Option<StakeKeys>>)> {
-    let KindParams::PosSlot { slot, f, k } = scenario.consensus.params else {
+    let KindParams::PosSlot { slot, f, k, epoch_slots } = scenario.consensus.params else {
         return None;
     };
     let mut keys: Vec<Option<StakeKeys>> = (0..shares.len()).map(|_| None).collect();
@@ -178,8 +179,8 @@ fn stake_setup(
     }
     let lottery = SlotLottery::new(f, &units).expect("validated: f in (0, 1], some stake");
     let rule = Rule::for_kind(ConsensusKind::PosSlot, 0, k);
-    let nonce = EpochNonce::genesis(scenario.seed);
-    Some((SlotRules::new(rule, slot, lottery, nonce, parties, shares.len()), keys))
+    let clock = EpochClock { genesis: EpochNonce::genesis(scenario.seed), epoch_slots };
+    Some((SlotRules::new(rule, slot, lottery, clock, parties, shares.len()), keys))
 }
 
 impl<O: Observer, M: Monitor> World<O, M> {

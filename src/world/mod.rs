@@ -32,6 +32,8 @@ mod tests_coinage;
 #[cfg(test)]
 mod tests_dpos;
 #[cfg(test)]
+mod tests_epochs;
+#[cfg(test)]
 mod tests_poet;
 #[cfg(test)]
 mod tests_traffic;

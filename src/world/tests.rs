@@ -21,7 +21,7 @@ impl Observer for Quiet {
 }
 
 /// A small regional network of 12 nodes, 4 of them holding stake 0.1, 0.2, 0.3 and 0.4.
-const SLOT_RUN: &str = r#"
+pub(super) const SLOT_RUN: &str = r#"
 [run]
 seed = 7
 blocks = 1500
@@ -60,7 +60,7 @@ pub(super) fn run<O: Observer>(mut world: World<O>, scenario: &Scenario) -> Rema
 /// A long cheap run (1500 blocks, about 7000 slots): the share of slots without a leader
 /// is 1 − f, and each stakeholder leads a share φ(σ) of the slots, both within 4 standard
 /// errors (a binomial proportion's); no block is rejected, every node ends on one chain
-/// whose slots strictly increase, and every block but genesis carries a seal.
+/// (up to a tie in the last slot) whose slots strictly increase, and every block but genesis carries a seal.
 #[test]
 fn pos_slot_empty_slots_at_one_minus_f_and_leaders_at_phi() {
     let scenario = load(SLOT_RUN, &[]);
@@ -83,7 +83,14 @@ fn pos_slot_empty_slots_at_one_minus_f_and_leaders_at_phi() {
     }
     let store = &remains.shared.store;
     let tip = remains.nodes[0].tip();
-    assert!(remains.nodes.iter().all(|n| n.tip() == tip), "every node ends on one tip");
+    // Every node ends on one chain; only a tie of the last slot may split them (a slot can
+    // have several leaders, and each node keeps the block it saw first).
+    for n in &remains.nodes {
+        let fork = store.get(store.fork_point(n.tip(), tip)).height;
+        let (a, b) = (store.get(n.tip()).height, store.get(tip).height);
+        assert!(a == b && a - fork <= 1, "{}: tip at {a}, node 0's at {b}, fork at {fork}", n.id());
+        assert_eq!(stake.seals.slot_of(n.tip()), stake.seals.slot_of(tip), "{}", n.id());
+    }
     let chain = store.chain_to(tip);
     assert!(chain.len() > 1000);
     let slots_on_chain: Vec<u64> = chain.iter().map(|&b| stake.seals.slot_of(b)).collect();
