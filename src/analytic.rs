@@ -421,12 +421,38 @@ const POS_SLOT_MAX_SLOTS: u64 = 200_000_000;
 ///
 /// As [`pos_slot_probabilities`].
 pub fn pos_slot_attacker_success(stake: f64, f: f64, z: u32) -> Result<f64, AnalyticError> {
+    pos_slot_success(stake, f, z, 0)
+}
+
+/// [`pos_slot_attacker_success`] when the private chain must get strictly *longer* than
+/// the public one, as on a network whose nodes keep the block they saw first (the slot
+/// analogue of [`exact_attacker_success_ahead`]): the adversary wins at once with M ≥ z + 1
+/// private blocks, and otherwise closes a gap of z + 1 − M:
+///
+/// P = Σ_{n ≥ z} C(n − 1, z − 1) h^z (1 − h)^(n − z) ·
+///     [ P(Bin(n, a) ≥ z + 1) + Σ_{m=0..z} C(n, m) a^m (1 − a)^(n − m) (q'/p')^(z + 1 − m) ].
+///
+/// For z = 0 it is (q'/p'), the chance to ever get one ahead from level.
+///
+/// # Errors
+///
+/// As [`pos_slot_probabilities`].
+pub fn pos_slot_attacker_success_ahead(stake: f64, f: f64, z: u32) -> Result<f64, AnalyticError> {
+    pos_slot_success(stake, f, z, 1)
+}
+
+/// The sum of [`pos_slot_attacker_success`], with the private chain needing `lead` blocks
+/// more than the public one (0: level suffices; 1: strictly ahead).
+fn pos_slot_success(stake: f64, f: f64, z: u32, lead: u32) -> Result<f64, AnalyticError> {
     let (a, h) = pos_slot_probabilities(stake, f)?;
     let q_eff = pos_slot_effective_share(stake, f)?;
-    if z == 0 || q_eff >= 0.5 {
+    if q_eff >= 0.5 || (z == 0 && lead == 0) {
         return Ok(1.0);
     }
     let ln_ratio = libm::log(q_eff) - libm::log(1.0 - q_eff);
+    if z == 0 {
+        return Ok(libm::exp(f64::from(lead) * ln_ratio));
+    }
     let (ln_a, ln_1a, ln_h, ln_1h) = (libm::log(a), libm::log1p(-a), libm::log(h), libm::log1p(-h));
     let zf = f64::from(z);
     let mut total = 0.0;
@@ -438,14 +464,17 @@ pub fn pos_slot_attacker_success(stake: f64, f: f64, z: u32) -> Result<f64, Anal
         // Binomial(n, a) terms for m < z, in logarithms.
         let mut ln_bin = nf * ln_1a;
         let (mut below, mut behind) = (0.0, 0.0);
-        for m in 0..z {
+        for m in 0..z + lead {
+            if u64::from(m) > n {
+                break; // Bin(n, a) has no mass above n
+            }
             if m > 0 {
                 let mf = f64::from(m);
                 ln_bin += libm::log((nf - mf + 1.0) / mf) + ln_a - ln_1a;
             }
             let bin = libm::exp(ln_bin);
             below += bin;
-            behind += libm::exp(ln_bin + f64::from(z - m) * ln_ratio);
+            behind += libm::exp(ln_bin + f64::from(z + lead - m) * ln_ratio);
         }
         let term = libm::exp(ln_nb);
         total += term * ((1.0 - below).max(0.0) + behind);
@@ -898,6 +927,29 @@ mod tests {
             Err(AnalyticError::ActiveSlotCoefficient(1.0))
         );
         assert_eq!(pos_slot_probabilities(0.0, 0.05), Err(AnalyticError::AttackerShare(0.0)));
+    }
+
+    /// The strictly-ahead slot race tends to the strictly-ahead block race as f → 0 (gap at
+    /// least fivefold smaller from f = 0.01 to 0.001, and below 2·10⁻³), lies below the
+    /// level-suffices one, and is q'/p' at z = 0.
+    #[test]
+    fn pos_slot_success_ahead_limits() {
+        for (stake, z) in [(0.1, 2), (0.3, 4), (0.45, 6)] {
+            let block_race = exact_attacker_success_ahead(stake, z).unwrap();
+            let d1 = (pos_slot_attacker_success_ahead(stake, 0.01, z).unwrap() - block_race).abs();
+            let d2 = (pos_slot_attacker_success_ahead(stake, 0.001, z).unwrap() - block_race).abs();
+            assert!(d2 < d1 / 5.0 && d2 < 2e-3, "stake {stake} z {z}: {d1} {d2}");
+            let level = pos_slot_attacker_success(stake, 0.05, z).unwrap();
+            let ahead = pos_slot_attacker_success_ahead(stake, 0.05, z).unwrap();
+            assert!(ahead < level, "stake {stake} z {z}: {ahead} {level}");
+        }
+        let q = pos_slot_effective_share(0.3, 0.05).unwrap();
+        let at_zero = pos_slot_attacker_success_ahead(0.3, 0.05, 0).unwrap();
+        assert!((at_zero - q / (1.0 - q)).abs() < 1e-15);
+        assert_eq!(pos_slot_attacker_success_ahead(0.5, 0.05, 3).unwrap(), 1.0);
+        // At stake 0.3, f = 0.05: 0.3063, 0.2314, 0.1789 for z = 1, 2, 3.
+        let at = |z| format!("{:.4}", pos_slot_attacker_success_ahead(0.3, 0.05, z).unwrap());
+        assert_eq!([at(1), at(2), at(3)], ["0.3063", "0.2314", "0.1789"]);
     }
 
     /// As f → 0 the slot race becomes Rosenfeld's block race: the gap to
