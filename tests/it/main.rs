@@ -3,6 +3,7 @@
 mod attacks;
 mod browser;
 mod cli;
+mod compare;
 mod determinism;
 mod double_spend;
 mod fuzz_chain;
