@@ -414,12 +414,15 @@ fn run(cli: Cli) -> Result<(), Failure> {
                     ),
                 };
                 let ground = scenario.mining.mode == crate::scenario::MiningMode::Ground;
-                watchers.narrator = Some(Narrator::new(
-                    scenario.node_names.clone(),
-                    only,
-                    ground,
-                    Box::new(std::io::stdout()),
-                ));
+                watchers.narrator = Some(
+                    Narrator::new(
+                        scenario.node_names.clone(),
+                        only,
+                        ground,
+                        Box::new(std::io::stdout()),
+                    )
+                    .with_story(crate::observe::narrate::StakeStory::of(&scenario)),
+                );
             }
             let (summary, _) = execute(&scenario, staging.dir(), !quiet && !narrate, watchers)?;
             commit(staging)?;

@@ -12,7 +12,7 @@
 //! 2. The command runs each with `forksim run`'s own code into `OUT/<kind>/`.
 //! 3. [`Row::read`] gathers each kind's numbers from its result files alone
 //!    (`summary.json`, `consensus.json`, `finality.csv`, `blocks.csv`, `manifest.json`), and
-//!    [`table`], [`csv`] and [`json`] render them; `figures::compare` draws `compare.png`.
+//!    [`table`], [`csv()`] and [`json`] render them; `figures::compare` draws `compare.png`.
 //!
 //! # One scenario per kind
 //!

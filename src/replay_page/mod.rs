@@ -154,6 +154,7 @@ impl Observer for Recorder {
             Record::InvalidSent { time, .. }
             | Record::BannedPeerIgnored { time, .. }
             | Record::OrphanEvicted { time, .. }
+            | Record::SlotMissed { time, .. }
             | Record::PeerBanned { time, .. } => {
                 self.narrate(record, store, time, LineKind::Routine);
             }
