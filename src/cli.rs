@@ -459,7 +459,10 @@ impl Watchers {
             metrics: Metrics::for_scenario(scenario),
             narrator: None,
             tracer: None,
-            page: html.then(|| Recorder::new(scenario.node_names.clone(), ground)),
+            page: html.then(|| {
+                Recorder::new(scenario.node_names.clone(), ground)
+                    .with_story(crate::observe::narrate::StakeStory::of(scenario))
+            }),
         }
     }
 }
