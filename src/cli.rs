@@ -146,6 +146,27 @@ pub enum Command {
         /// A folder written by `forksim run`.
         results: PathBuf,
     },
+    /// Run one scenario once per consensus kind on the same seed and network, and print
+    /// the kinds side by side (compare.csv, compare.json, compare.png, a folder per kind).
+    Compare {
+        /// Scenario file (TOML); `[compare.KIND]` tables add settings for one kind.
+        scenario: PathBuf,
+        /// Kinds to run, comma-separated (default: `[compare] kinds`, else pow,pos-slot,dpos).
+        #[arg(long, value_name = "KIND,KIND,...")]
+        kinds: Option<String>,
+        /// Master seed (overrides run.seed).
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Output folder (default: results/compare/NAME).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Override a scenario field for every kind (repeatable).
+        #[arg(long = "set", value_name = "FIELD.PATH=VALUE")]
+        set: Vec<String>,
+        /// Print nothing but errors.
+        #[arg(long, short)]
+        quiet: bool,
+    },
     /// Check a scenario and print it with every default filled in.
     Validate {
         /// Scenario file (TOML).
@@ -215,6 +236,9 @@ fn run(cli: Cli) -> Result<(), Failure> {
             Ok(())
         }
         Command::Replay { results } => replay(&results),
+        Command::Compare { scenario: path, kinds, seed, out, set, quiet } => {
+            compare(&path, kinds.as_deref(), seed, out, &set, quiet)
+        }
         Command::Sweep { sweep, out, resume, shard, threads, quiet } => {
             let spec = crate::sweep::load(&sweep).map_err(sweep_failure)?;
             let shard =
@@ -390,12 +414,15 @@ fn run(cli: Cli) -> Result<(), Failure> {
                     ),
                 };
                 let ground = scenario.mining.mode == crate::scenario::MiningMode::Ground;
-                watchers.narrator = Some(Narrator::new(
-                    scenario.node_names.clone(),
-                    only,
-                    ground,
-                    Box::new(std::io::stdout()),
-                ));
+                watchers.narrator = Some(
+                    Narrator::new(
+                        scenario.node_names.clone(),
+                        only,
+                        ground,
+                        Box::new(std::io::stdout()),
+                    )
+                    .with_story(crate::observe::narrate::StakeStory::of(&scenario)),
+                );
             }
             let (summary, _) = execute(&scenario, staging.dir(), !quiet && !narrate, watchers)?;
             commit(staging)?;
@@ -432,7 +459,10 @@ impl Watchers {
             metrics: Metrics::for_scenario(scenario),
             narrator: None,
             tracer: None,
-            page: html.then(|| Recorder::new(scenario.node_names.clone(), ground)),
+            page: html.then(|| {
+                Recorder::new(scenario.node_names.clone(), ground)
+                    .with_story(crate::observe::narrate::StakeStory::of(scenario))
+            }),
         }
     }
 }
@@ -628,6 +658,103 @@ fn replay(results: &Path) -> Result<(), Failure> {
             differing.join(", ")
         )))
     }
+}
+
+/// `forksim compare`: prepares one scenario per kind (all checked before any runs), runs
+/// each into its own folder of one staged output folder, then writes the comparison's files
+/// and a manifest listing them and each kind's manifest digest.
+fn compare(
+    path: &Path,
+    kinds: Option<&str>,
+    seed: Option<u64>,
+    out: Option<PathBuf>,
+    set: &[String],
+    quiet: bool,
+) -> Result<(), Failure> {
+    use crate::compare::{self as cmp, CompareError};
+    let to_failure = |e: CompareError| {
+        if e.is_input() { Failure::Input(e.to_string()) } else { Failure::Internal(e.to_string()) }
+    };
+    let overrides = parse_overrides(set)?;
+    let kinds = kinds.map(cmp::parse_kinds).transpose().map_err(to_failure)?;
+    let prepared = cmp::prepare(path, kinds, &overrides, seed).map_err(to_failure)?;
+    for run in &prepared.runs {
+        if Kind::of(&run.scenario) != Kind::Network {
+            return Err(Failure::Input(format!(
+                "{}: compare runs networks; this scenario is a race or a set of trials ([race] or attacker trials > 1)",
+                path.display()
+            )));
+        }
+    }
+    let out_dir = out.unwrap_or_else(|| PathBuf::from("results/compare").join(&prepared.name));
+    let staging = stage(&out_dir)?;
+    let wall = Instant::now();
+    let progress = crate::sweep::progress::Progress::for_command(
+        "compare",
+        !quiet,
+        &prepared.name,
+        prepared.runs.len() as u64,
+        0,
+    );
+    let internal = |e: &dyn std::fmt::Display| Failure::Internal(e.to_string());
+    let mut files = BTreeMap::new();
+    let mut rows = Vec::new();
+    for run in &prepared.runs {
+        let dir = cmp::kind_dir(staging.dir(), run.kind);
+        std::fs::create_dir(&dir).map_err(|e| internal(&format!("{}: {e}", dir.display())))?;
+        let mut watchers = Watchers::new(&run.scenario, false);
+        watchers.metrics.spill_into(&dir);
+        execute(&run.scenario, &dir, false, watchers)?;
+        progress.tick();
+        let manifest = std::fs::read(dir.join("manifest.json")).map_err(|e| internal(&e))?;
+        files.insert(run.kind.name().to_string(), sha256_hex(&manifest));
+        rows.push(cmp::Row::read(run.kind, &dir).map_err(to_failure)?);
+    }
+    progress.finish();
+    cmp::check_network(&rows).map_err(to_failure)?;
+    let outputs = [
+        (cmp::COMPARE_CSV, cmp::csv(&rows)),
+        (cmp::COMPARE_JSON, cmp::json(&prepared.name, prepared.seed, &rows)),
+    ];
+    for (name, bytes) in &outputs {
+        write_atomic(&staging.dir().join(name), bytes).map_err(|e| internal(&e))?;
+        files.insert((*name).to_string(), sha256_hex(bytes));
+    }
+    for (p, bytes) in crate::figures::compare::draw_compare(staging.dir(), &prepared.name)
+        .map_err(|e| internal(&e))?
+    {
+        let name = p.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
+        files.insert(name, sha256_hex(&bytes));
+    }
+    let manifest = serde_json::json!({
+        "forksim_version": env!("CARGO_PKG_VERSION"),
+        "command": "compare",
+        "scenario_file": path.display().to_string(),
+        "scenario_name": prepared.name,
+        "seed": prepared.seed,
+        "kinds": prepared.runs.iter().map(|r| r.kind.name()).collect::<Vec<_>>(),
+        "files": files,
+    });
+    let mut bytes = serde_json::to_vec_pretty(&manifest).map_err(|e| internal(&e))?;
+    bytes.push(b'\n');
+    write_atomic(&staging.dir().join("manifest.json"), &bytes).map_err(|e| internal(&e))?;
+    commit(staging)?;
+    if !quiet {
+        let title = format!(
+            "compare {}: {} kinds on one network (seed {}, network digest {}), wall {:.1} s",
+            prepared.name,
+            rows.len(),
+            prepared.seed,
+            rows.first().map_or("", |r| &r.network_digest[..r.network_digest.len().min(12)]),
+            wall.elapsed().as_secs_f64()
+        );
+        say_raw!("{}", cmp::table(&title, &rows));
+        say!(
+            "  results in {}/ (compare.csv, compare.json, compare.png; a run folder per kind)",
+            out_dir.display()
+        );
+    }
+    Ok(())
 }
 
 /// A staging folder for results that will replace `out_dir`, created before any work so

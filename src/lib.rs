@@ -64,6 +64,7 @@ pub(crate) mod bench;
 pub mod chain;
 #[doc(hidden)]
 pub mod cli;
+pub mod compare;
 pub mod consensus;
 pub mod crash;
 pub(crate) mod driver;

@@ -222,6 +222,32 @@ pub struct DposRun {
     produced: Vec<bool>,
     /// Per block id: the height of the LIB of the chain ending at it (0: genesis or none).
     lib: Vec<u32>,
+    /// Slots played and missed that [`DposRun::take_missed`] has not handed out yet:
+    /// (slot, scheduled producer's node).
+    missed: Vec<(u64, NodeId)>,
+}
+
+/// The height of the last irreversible block of the chain ending at `block`, with
+/// `producers` per round, when it is known to be at least `floor`: walking down from
+/// `block`, the first height at which ⌊2N/3⌋ + 1 distinct producers have built the blocks
+/// from there up, or `floor` if the walk reaches it first.
+pub fn lib_above(store: &BlockStore, block: BlockId, producers: u32, floor: u32) -> u32 {
+    let needed = two_thirds_plus(producers) as usize;
+    let mut seen: BTreeSet<NodeId> = BTreeSet::new();
+    let mut b = block;
+    loop {
+        let e = store.get(b);
+        if e.height <= floor {
+            return floor;
+        }
+        if let Some(m) = e.meta.miner {
+            seen.insert(m);
+        }
+        if seen.len() >= needed {
+            return e.height;
+        }
+        b = e.parent.expect("above genesis");
+    }
 }
 
 impl DposRun {
@@ -229,7 +255,15 @@ impl DposRun {
     /// round.
     pub fn new(dpos: Dpos, nodes: Vec<NodeId>, producers: u32) -> DposRun {
         let history = vec![dpos.schedule().clone()];
-        DposRun { dpos, nodes, producers, history, produced: Vec::new(), lib: vec![0] }
+        DposRun {
+            dpos,
+            nodes,
+            producers,
+            history,
+            produced: Vec::new(),
+            lib: vec![0],
+            missed: Vec::new(),
+        }
     }
 
     /// Plays every slot before `slot` (each one's producer produced iff it made a block).
@@ -238,7 +272,16 @@ impl DposRun {
         while self.dpos.next_slot() < slot {
             let s = self.dpos.next_slot() as usize;
             let produced = self.produced.get(s).copied().unwrap_or(false);
-            self.dpos.step(|_| produced).expect("an election never lacks candidates");
+            let mut producer = None;
+            self.dpos
+                .step(|p| {
+                    producer = Some(p);
+                    produced
+                })
+                .expect("an election never lacks candidates");
+            if let Some(p) = producer.filter(|_| !produced) {
+                self.missed.push((s as u64, self.nodes[p.0 as usize]));
+            }
             if self.dpos.schedule().round as usize == self.history.len() {
                 self.history.push(self.dpos.schedule().clone());
             }
@@ -250,6 +293,12 @@ impl DposRun {
         self.advance_to(slot);
         let round = slot / self.history[0].slots();
         self.history[round as usize].producer_of(slot).expect("the round's schedule has it")
+    }
+
+    /// The slots found missed since the last call, oldest first: (slot, the node that was
+    /// scheduled to produce it). For the narration; the counts do not depend on it.
+    pub fn take_missed(&mut self) -> Vec<(u64, NodeId)> {
+        std::mem::take(&mut self.missed)
     }
 
     /// Notes that `slot`'s producer made a block in it.
@@ -265,24 +314,8 @@ impl DposRun {
     /// newest block on it that, with the blocks above it, has at least ⌊2N/3⌋ + 1 distinct
     /// producers. The LIB never moves back along a chain, so the walk stops at the parent's.
     pub fn note_block(&mut self, store: &BlockStore, block: BlockId) {
-        let needed = two_thirds_plus(self.producers) as usize;
-        let stored = store.get(block);
-        let parent_lib = stored.parent.map_or(0, |p| self.lib_height(p));
-        let mut seen: BTreeSet<NodeId> = BTreeSet::new();
-        let mut b = block;
-        let lib = loop {
-            let e = store.get(b);
-            if e.height <= parent_lib {
-                break parent_lib;
-            }
-            if let Some(m) = e.meta.miner {
-                seen.insert(m);
-            }
-            if seen.len() >= needed {
-                break e.height;
-            }
-            b = e.parent.expect("above genesis");
-        };
+        let parent_lib = store.get(block).parent.map_or(0, |p| self.lib_height(p));
+        let lib = lib_above(store, block, self.producers, parent_lib);
         if self.lib.len() <= block.index() {
             self.lib.resize(block.index() + 1, 0);
         }

@@ -21,6 +21,7 @@ use plotters::prelude::*;
 
 use crate::results::files::write_atomic;
 
+pub mod compare;
 pub mod sweep;
 pub mod transactions;
 pub mod tree;

@@ -122,8 +122,13 @@ impl Node {
         }
         let slot = p.next_slot;
         let stake = ctx.shared.stake.as_mut().expect("dpos runs keep their schedule");
-        let scheduled =
-            stake.dpos.as_mut().expect("dpos runs keep their schedule").producer_of(slot);
+        let run = stake.dpos.as_mut().expect("dpos runs keep their schedule");
+        let scheduled = run.producer_of(slot);
+        let missed = run.take_missed();
+        let now = ctx.now();
+        for (slot, producer) in missed {
+            ctx.record(Record::SlotMissed { producer, slot, time: now });
+        }
         if !ctx.mining_open() {
             return;
         }

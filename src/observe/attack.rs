@@ -129,6 +129,7 @@ impl AttackLog {
             Record::NodeLeft { .. } => self.nodes_left += 1,
             Record::NodeRejoined { .. } => self.nodes_rejoined += 1,
             Record::BlockMined { .. }
+            | Record::SlotMissed { .. }
             | Record::InvalidSent { .. }
             | Record::PeerBanned { .. }
             | Record::BannedPeerIgnored { .. }

@@ -797,7 +797,8 @@ impl Observer for Metrics {
             Record::InvalidSent { .. }
             | Record::PeerBanned { .. }
             | Record::BannedPeerIgnored { .. }
-            | Record::OrphanEvicted { .. } => {}
+            | Record::OrphanEvicted { .. }
+            | Record::SlotMissed { .. } => {}
         }
         if store.pruned_height() > self.written.through_height {
             self.write_final(store);

@@ -204,6 +204,16 @@ pub enum Record {
         /// When.
         time: SimTime,
     },
+    /// `dpos`: a slot passed without a block of its scheduled producer (recorded when a
+    /// later slot starts and the schedule is played up to it).
+    SlotMissed {
+        /// The producer the schedule named.
+        producer: NodeId,
+        /// The slot.
+        slot: u64,
+        /// When the miss was noted.
+        time: SimTime,
+    },
     /// A node went offline: it stops mining and its links are down.
     NodeLeft {
         /// The node.

@@ -9,11 +9,48 @@
 //! partitions and heals). The text depends only on the records, so the same seed gives the
 //! same story.
 
+use std::cell::Cell;
 use std::io::Write;
 
 use super::{KeepReason, Observer, Record, TipOutcome};
 use crate::chain::{BlockId, BlockStore};
 use crate::id::NodeId;
+use crate::time::{SimDuration, SimTime};
+
+/// How the story tells who made a block, by consensus kind.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum StakeStory {
+    /// "found block": proof of work, and the kinds without slots (`pos-coinage`, `poet`).
+    #[default]
+    Found,
+    /// `pos-slot`: the block's producer led its slot (its VRF output was below its
+    /// threshold); slot s starts at s × `slot`.
+    Slots {
+        /// Slot length.
+        slot: SimDuration,
+    },
+    /// `dpos`: the scheduled producer made the block in its slot, which starts at
+    /// (s + 1) × `slot`; a block is irreversible once ⌊2N/3⌋ + 1 of the `producers` have
+    /// built on it, and the story says when the newest irreversible block moves.
+    Dpos {
+        /// Slot length.
+        slot: SimDuration,
+        /// Producers per round, N.
+        producers: u32,
+    },
+}
+
+impl StakeStory {
+    /// The story of `scenario`'s consensus kind.
+    pub fn of(scenario: &crate::scenario::Scenario) -> StakeStory {
+        use crate::scenario::consensus::KindParams;
+        match scenario.consensus.params {
+            KindParams::PosSlot { slot, .. } => StakeStory::Slots { slot },
+            KindParams::Dpos { slot, producers, .. } => StakeStory::Dpos { slot, producers },
+            _ => StakeStory::Found,
+        }
+    }
+}
 
 /// Writes the narrated story of a run.
 pub struct Narrator {
@@ -21,6 +58,9 @@ pub struct Narrator {
     only: Option<NodeId>,
     show_nonces: bool,
     out: Box<dyn Write>,
+    story: StakeStory,
+    /// `dpos`: the height of the newest block the story has called irreversible.
+    irreversible: Cell<u32>,
 }
 
 impl Narrator {
@@ -32,7 +72,21 @@ impl Narrator {
         show_nonces: bool,
         out: Box<dyn Write>,
     ) -> Self {
-        Narrator { names, only, show_nonces, out }
+        Narrator {
+            names,
+            only,
+            show_nonces,
+            out,
+            story: StakeStory::Found,
+            irreversible: Cell::new(0),
+        }
+    }
+
+    /// The narrator, telling blocks as `story` says (slot leaders, DPoS producers).
+    #[must_use]
+    pub fn with_story(mut self, story: StakeStory) -> Self {
+        self.story = story;
+        self
     }
 
     fn name(&self, node: NodeId) -> &str {
@@ -56,6 +110,32 @@ fn leading_zero_bits(store: &BlockStore, block: BlockId) -> u32 {
 }
 
 impl Narrator {
+    /// `dpos`: the line saying that the chain of `block` (just made) moved its last
+    /// irreversible block past the newest one the story announced, if it did.
+    fn newly_irreversible(
+        &self,
+        store: &BlockStore,
+        block: BlockId,
+        producers: u32,
+        time: SimTime,
+    ) -> Option<String> {
+        let before = self.irreversible.get();
+        let lib = crate::consensus::dpos_run::lib_above(store, block, producers, before);
+        if lib <= before {
+            return None;
+        }
+        self.irreversible.set(lib);
+        let mut b = block;
+        while store.get(b).height > lib {
+            b = store.get(b).parent?;
+        }
+        let needed = crate::consensus::dpos::two_thirds_plus(producers);
+        Some(format!(
+            "{time}  block {} is now irreversible ({needed} of {producers} producers built on it)",
+            label(store, b)
+        ))
+    }
+
     /// The line `record` adds to the story, if any: `None` for records the story skips
     /// (messages on links) and for lines about other nodes than `only`.
     pub fn describe(&self, record: &Record, store: &BlockStore) -> Option<String> {
@@ -75,11 +155,31 @@ impl Narrator {
                     String::new()
                 };
                 let who = self.name(miner);
-                Some(format!(
-                    "{time}  {who} found block {} on top of {parent}{detail}",
-                    label(store, block)
-                ))
+                let made = label(store, block);
+                Some(match self.story {
+                    StakeStory::Found => {
+                        format!("{time}  {who} found block {made} on top of {parent}{detail}")
+                    }
+                    StakeStory::Slots { slot } => format!(
+                        "{time}  {who} is the slot leader for slot {} (VRF output below threshold) and builds block {made} on top of {parent}",
+                        time.0 / slot.0.max(1)
+                    ),
+                    StakeStory::Dpos { slot, producers } => {
+                        let s = (time.0 / slot.0.max(1)).saturating_sub(1);
+                        let mut line = format!(
+                            "{time}  producer {who} builds block {made} in its slot {s} on top of {parent}"
+                        );
+                        if let Some(lib) = self.newly_irreversible(store, block, producers, time) {
+                            line.push('\n');
+                            line.push_str(&lib);
+                        }
+                        line
+                    }
+                })
             }
+            Record::SlotMissed { producer, slot, time } => self.wants(&[producer]).then(|| {
+                format!("{time}  producer {} missed its slot {slot}", self.name(producer))
+            }),
             Record::BlockAccepted { node, block, from, outcome, time } => {
                 let mut involved = vec![node];
                 involved.extend(from);

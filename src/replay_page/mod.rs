@@ -110,6 +110,14 @@ impl Recorder {
         }
     }
 
+    /// The recorder, whose story tells blocks as `story` says (slot leaders, DPoS
+    /// producers, missed slots and irreversible blocks), as `--narrate` does.
+    #[must_use]
+    pub fn with_story(mut self, story: crate::observe::narrate::StakeStory) -> Recorder {
+        self.narrator = self.narrator.with_story(story);
+        self
+    }
+
     fn narrate(&mut self, record: &Record, store: &BlockStore, time: SimTime, kind: LineKind) {
         if kind == LineKind::Routine {
             if self.routine_lines >= ROUTINE_LINE_CAP {
@@ -119,7 +127,11 @@ impl Recorder {
             self.routine_lines += 1;
         }
         if let Some(text) = self.narrator.describe(record, store) {
-            self.lines.push(Line { time, kind, text });
+            // A record may tell two things (a DPoS block, and the irreversible block it
+            // moves): one story line each.
+            for part in text.lines() {
+                self.lines.push(Line { time, kind, text: part.to_string() });
+            }
         }
     }
 }
@@ -166,7 +178,8 @@ impl Observer for Recorder {
             | Record::Partitioned { time, .. }
             | Record::Healed { time, .. }
             | Record::NodeLeft { time, .. }
-            | Record::NodeRejoined { time, .. } => {
+            | Record::NodeRejoined { time, .. }
+            | Record::SlotMissed { time, .. } => {
                 self.narrate(record, store, time, LineKind::Reorg);
             }
             Record::MessageSent { from, to, kind, block, sent, arrives } => {
@@ -188,10 +201,18 @@ mod tests {
 
     /// Runs a shipped scenario with a recorder; returns the page and its data.
     fn page_of(file: &str) -> (Outcome<Recorder>, String, serde_json::Value) {
+        page_with(file, &[])
+    }
+
+    /// Like [`page_of`], with `--set` overrides.
+    fn page_with(file: &str, set: &[&str]) -> (Outcome<Recorder>, String, serde_json::Value) {
         let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios").join(file);
-        let scenario = crate::scenario::load(&path, &[], None).unwrap();
+        let set: Vec<_> =
+            set.iter().map(|s| crate::scenario::Override::parse(s).unwrap()).collect();
+        let scenario = crate::scenario::load(&path, &set, None).unwrap();
         let ground = scenario.mining.mode == crate::scenario::MiningMode::Ground;
-        let recorder = Recorder::new(scenario.node_names.clone(), ground);
+        let story = crate::observe::narrate::StakeStory::of(&scenario);
+        let recorder = Recorder::new(scenario.node_names.clone(), ground).with_story(story);
         let sim = crate::run::run_with(&scenario, recorder, None).unwrap();
         let html = render(&scenario, &sim, &sim.observer);
         let html = String::from_utf8(html).unwrap();
@@ -226,6 +247,22 @@ mod tests {
         let found = r.lines.iter().filter(|l| l.kind == LineKind::Mined).count();
         assert_eq!(found as u64, sim.blocks_mined);
         assert!(r.tips.len() > found, "the other nodes' tips move too");
+    }
+
+    /// A DPoS page tells producers, their slots, the missed ones and the irreversible
+    /// blocks, each on a line of its own.
+    #[test]
+    fn dpos_page_shows_producers_missed_slots_and_irreversible_blocks() {
+        let (sim, _, data) = page_with("consensus/dpos.toml", &["run.blocks=1300"]);
+        let text: Vec<&str> =
+            data["lines"]["text"].as_array().unwrap().iter().map(|l| l.as_str().unwrap()).collect();
+        let count = |needle: &str| text.iter().filter(|l| l.contains(needle)).count();
+        assert_eq!(count(" in its slot ") as u64, sim.blocks_mined);
+        let missed = sim.stake.as_ref().unwrap().dpos.as_ref().unwrap().slots_and_missed().1;
+        assert!(missed > 0);
+        assert_eq!(count(" missed its slot ") as u64, missed);
+        assert!(count(" is now irreversible (15 of 21 producers built on it)") > 50);
+        assert!(text.iter().all(|l| !l.contains('\n')));
     }
 
     #[test]

@@ -190,6 +190,9 @@ impl Observer for Tracer {
             Record::NodeLeft { node, time } => {
                 self.line(time, "left", Some(node), None, None, String::new());
             }
+            Record::SlotMissed { producer, slot, time } => {
+                self.line(time, "slot-missed", Some(producer), None, None, format!("slot={slot}"));
+            }
             Record::NodeRejoined { node, time } => {
                 self.line(time, "rejoined", Some(node), None, None, String::new());
             }

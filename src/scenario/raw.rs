@@ -45,6 +45,10 @@ pub struct RawScenario {
     /// `[stake]`: each node's stake (absent: the hash-power shares, drawn as for PoW).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stake: Option<RawStake>,
+    /// `[compare]`: per-kind settings read by `forksim compare` (see [`crate::compare`]);
+    /// a run ignores it, and it is never written into a manifest.
+    #[serde(default, skip_serializing)]
+    pub compare: Option<toml::Table>,
 }
 
 /// `[consensus]`: which consensus family runs, with its parameters (see

@@ -167,6 +167,9 @@ pub fn validate(
     path: &Path,
     origin: &Origin<'_>,
 ) -> Result<Scenario, ScenarioError> {
+    // `[compare]` is for `forksim compare` alone: no run reads it, so the resolved scenario
+    // (a manifest's) does not hold it.
+    raw.compare = None;
     // Whether the file or an override set anything under [network], before defaults fill it.
     // A race's resolved form (its manifest) holds the defaults filled into [network]; those
     // are not settings given, or `replay` could not validate a race's own manifest.

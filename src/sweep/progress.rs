@@ -26,6 +26,7 @@ enum Kind {
 }
 
 struct Plain {
+    command: &'static str,
     name: String,
     total: u64,
     done: u64,
@@ -47,7 +48,8 @@ impl Plain {
             format!(", ~{} left", clock(left))
         };
         format!(
-            "sweep {}: {}/{} runs, {} elapsed{left}",
+            "{} {}: {}/{} runs, {} elapsed{left}",
+            self.command,
             self.name,
             self.done,
             self.total,
@@ -70,22 +72,35 @@ impl Progress {
     /// A reporter for `total` runs of which `already` were done before (resumed); silent
     /// unless `enabled`.
     pub fn new(enabled: bool, name: &str, total: u64, already: u64) -> Progress {
+        Progress::for_command("sweep", enabled, name, total, already)
+    }
+
+    /// Like [`Progress::new`], for the runs of another command (`compare`), whose name
+    /// starts each line.
+    pub fn for_command(
+        command: &'static str,
+        enabled: bool,
+        name: &str,
+        total: u64,
+        already: u64,
+    ) -> Progress {
         let kind = if !enabled {
             Kind::Silent
         } else if std::io::stderr().is_terminal() {
             let style = ProgressStyle::with_template(
-                "sweep {prefix}: {pos}/{len} runs [{wide_bar}] {elapsed_precise} elapsed, ~{eta_precise} left",
+                "{prefix}: {pos}/{len} runs [{wide_bar}] {elapsed_precise} elapsed, ~{eta_precise} left",
             )
             .unwrap_or_else(|_| ProgressStyle::default_bar());
             let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr())
                 .with_style(style)
-                .with_prefix(name.to_string())
+                .with_prefix(format!("{command} {name}"))
                 .with_position(already);
             bar.reset_eta();
             Kind::Bar(bar)
         } else {
             let now = Instant::now();
             Kind::Plain(Mutex::new(Plain {
+                command,
                 name: name.to_string(),
                 total,
                 done: already,
@@ -121,9 +136,9 @@ impl Progress {
             Kind::Bar(bar) => {
                 // Replaces the bar by the same final line as on a plain stderr.
                 bar.finish_and_clear();
-                let name = bar.prefix();
+                let prefix = bar.prefix();
                 let (done, total) = (bar.position(), bar.length().unwrap_or(0));
-                eprintln!("sweep {name}: {done}/{total} runs, {} elapsed", clock(bar.elapsed()));
+                eprintln!("{prefix}: {done}/{total} runs, {} elapsed", clock(bar.elapsed()));
             }
             Kind::Plain(plain) => {
                 if let Ok(p) = plain.lock() {
@@ -141,8 +156,15 @@ mod tests {
     #[test]
     fn plain_lines_estimate_the_time_left() {
         let start = Instant::now() - Duration::from_secs(41);
-        let p =
-            Plain { name: "x".into(), total: 100, done: 37, done_now: 37, start, last_line: start };
+        let p = Plain {
+            command: "sweep",
+            name: "x".into(),
+            total: 100,
+            done: 37,
+            done_now: 37,
+            start,
+            last_line: start,
+        };
         let line = p.line();
         assert!(line.starts_with("sweep x: 37/100 runs, 00:41 elapsed, ~01:"), "{line}");
         assert_eq!(clock(Duration::from_secs(3 * 3600 + 62)), "3:01:02");

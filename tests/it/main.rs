@@ -3,6 +3,7 @@
 mod attacks;
 mod browser;
 mod cli;
+mod compare;
 mod determinism;
 mod double_spend;
 mod fuzz_chain;
@@ -12,6 +13,7 @@ mod fuzz_results;
 mod fuzz_scenario;
 mod fuzz_sweeps;
 mod golden;
+mod narrate_stake;
 mod pos_slot_races;
 mod published;
 mod race;
