@@ -7,6 +7,7 @@
 //! facts are the same on every machine.
 
 pub mod block;
+pub(crate) mod chunked;
 pub mod hash;
 pub mod keys;
 pub mod merkle;

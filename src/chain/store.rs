@@ -41,12 +41,14 @@ use std::sync::Arc;
 use rustc_hash::FxHashMap;
 
 use crate::chain::block::{Block, Filler, Header, grind_nonce};
+use crate::chain::chunked::ChunkedVec;
 use crate::chain::hash::BlockHash;
 use crate::chain::params::ConsensusParams;
 use crate::chain::pow::{CompactTarget, Work, retarget, work_from_target};
 use crate::chain::prefix_index::PrefixIndex;
 use crate::chain::sigcache::SigCache;
 use crate::chain::tx::{Amount, Transaction, TxOut};
+use crate::chain::uint::U256;
 use crate::chain::utxo::{BlockUndo, UtxoSet};
 use crate::chain::validate::{
     HeaderContext, RejectReason, check_block_body_with_txids, contextual_check_block,
@@ -78,39 +80,76 @@ pub struct BlockMeta {
     pub mined_at: SimTime,
 }
 
-/// A block together with the facts derived from it and its ancestors.
+/// The header fields a stored block keeps when its body is gone: its previous hash is its
+/// parent's [`StoredBlock::hash`], and only the Merkle root (in the body, while there is one)
+/// is not kept.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct HeaderFields {
+    /// Block version.
+    pub version: i32,
+    /// Timestamp claimed by the miner, seconds since the Unix epoch (virtual).
+    pub time: u32,
+    /// The target the block's work is measured against, in compact form.
+    pub bits: CompactTarget,
+    /// The nonce that meets the target.
+    pub nonce: u32,
+}
+
+impl HeaderFields {
+    /// The fields of `header` a stored block keeps.
+    fn of(header: &Header) -> HeaderFields {
+        HeaderFields {
+            version: header.version,
+            time: header.time,
+            bits: header.bits,
+            nonce: header.nonce,
+        }
+    }
+}
+
+/// A block together with the facts derived from it and its ancestors: 120 bytes a block (see
+/// the `stored_block_is_at_most_120_bytes` test), kept for every block of a run.
 #[derive(Clone, Debug)]
 pub struct StoredBlock {
     /// The block itself, shared. Once pruned as part of the final chain (see
     /// [`BlockStore::prune_through`]) it is one empty placeholder shared by every such
-    /// block: read its header with [`StoredBlock::header`] and its size and transaction
-    /// count from [`StoredBlock::size_bytes`] and [`StoredBlock::tx_count`], which stay.
+    /// block: read its header fields with [`StoredBlock::header`] and its size and
+    /// transaction count from [`StoredBlock::size_bytes`] and [`StoredBlock::tx_count`],
+    /// which stay.
     pub block: Arc<Block>,
-    /// Its header (kept when the body is gone).
-    header: Header,
-    /// Transactions, coinbase and filler included.
-    pub tx_count: u32,
     /// Its header hash.
     pub hash: BlockHash,
-    /// Number of blocks between it and genesis (genesis is 0).
-    pub height: u32,
-    /// The parent; `None` only for genesis.
-    pub parent: Option<BlockId>,
-    /// Total work of the chain ending at this block, including it.
-    pub chain_work: Work,
-    /// Median time of the last `median_time_span` blocks ending at this one.
-    pub median_time_past: u32,
+    /// Total work of the chain ending at this block, including it, as two little-endian
+    /// limbs when it fits in 128 bits, or [`WORK_IN_SIDE_TABLE`] when the store keeps it
+    /// aside (read it with [`BlockStore::chain_work`]).
+    chain_work: [u64; 2],
     /// Who mined it and when.
     pub meta: BlockMeta,
     /// Its encoded size.
     pub size_bytes: u64,
+    /// Transactions, coinbase and filler included.
+    pub tx_count: u32,
+    /// Number of blocks between it and genesis (genesis is 0).
+    pub height: u32,
+    /// The parent; `None` only for genesis.
+    pub parent: Option<BlockId>,
+    /// Median time of the last `median_time_span` blocks ending at this one.
+    pub median_time_past: u32,
     /// A far ancestor for fast ancestor lookups (Core's `pskip`; genesis for genesis).
     skip: BlockId,
+    /// Its header, but for the previous hash and the Merkle root.
+    header: HeaderFields,
 }
 
+/// The [`StoredBlock::chain_work`] limbs of a chain work that does not fit in 128 bits (only
+/// a chain with blocks of absurd difficulty, such as an attacker's invalid bits, gets there):
+/// the store keeps such a block's work in a side table.
+const WORK_IN_SIDE_TABLE: [u64; 2] = [u64::MAX; 2];
+
 impl StoredBlock {
-    /// Returns the block's header.
-    pub fn header(&self) -> &Header {
+    /// Returns the block's header fields (all but the previous hash, which is its parent's
+    /// hash, and the Merkle root).
+    pub fn header(&self) -> &HeaderFields {
         &self.header
     }
 }
@@ -133,7 +172,11 @@ pub enum InsertError {
 #[derive(Debug)]
 pub struct BlockStore {
     params: ConsensusParams,
-    blocks: Vec<StoredBlock>,
+    /// Every block, by id, in fixed-size chunks (see [`ChunkedVec`]).
+    blocks: ChunkedVec<StoredBlock>,
+    /// Chain work that does not fit in a [`StoredBlock`]'s 128 bits, by block (looked up
+    /// only; empty in any run with sane difficulty).
+    wide_work: FxHashMap<BlockId, Work>,
     /// Block ids by hash (see [`PrefixIndex`]: about 16 bytes per block).
     by_hash: PrefixIndex<BlockId>,
     /// The bits a child must carry, per parent above the pruned height (a pruned parent's
@@ -184,6 +227,20 @@ pub const MIN_PRUNE_DEPTH: u32 = 100;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct BelowPruned;
 
+/// Packs a chain work into a [`StoredBlock`]'s two limbs, or keeps it in `wide` (under `id`)
+/// when it needs more than 128 bits (or would read as [`WORK_IN_SIDE_TABLE`]).
+fn pack_work(work: Work, id: BlockId, wide: &mut FxHashMap<BlockId, Work>) -> [u64; 2] {
+    match work.0.to_u128() {
+        Some(n) if [n as u64, (n >> 64) as u64] != WORK_IN_SIDE_TABLE => {
+            [n as u64, (n >> 64) as u64]
+        }
+        _ => {
+            wide.insert(id, work);
+            WORK_IN_SIDE_TABLE
+        }
+    }
+}
+
 /// Clears the lowest set bit (Core's `InvertLowestOne`).
 fn invert_lowest_one(n: u32) -> u32 {
     n & n.wrapping_sub(1)
@@ -215,14 +272,15 @@ impl BlockStore {
         let utxo = UtxoSet::from_genesis(&genesis);
         let final_body =
             Arc::new(Block { header: genesis.header, txs: Vec::new(), filler: Filler::default() });
+        let mut wide_work = FxHashMap::default();
         let stored = StoredBlock {
-            header: genesis.header,
+            header: HeaderFields::of(&genesis.header),
             tx_count: genesis.tx_count(),
             block: Arc::new(genesis),
             hash,
             height: 0,
             parent: None,
-            chain_work,
+            chain_work: pack_work(chain_work, BlockId::GENESIS, &mut wide_work),
             median_time_past,
             meta: BlockMeta { miner: None, mined_at: SimTime::ZERO },
             size_bytes,
@@ -230,9 +288,12 @@ impl BlockStore {
         };
         let mut by_hash = PrefixIndex::default();
         by_hash.insert(hash.0, BlockId::GENESIS, |_| hash.0);
+        let mut blocks = ChunkedVec::new();
+        blocks.push(stored);
         BlockStore {
             params,
-            blocks: vec![stored],
+            blocks,
+            wide_work,
             by_hash,
             next_bits_cache: FxHashMap::default(),
             validity_cache: vec![Some(Ok(()))],
@@ -285,7 +346,7 @@ impl BlockStore {
             BlockId(u32::try_from(self.blocks.len()).expect("fewer than 2^32 blocks in one run"));
         let parent_block = self.get(parent);
         let height = parent_block.height + 1;
-        let chain_work = parent_block.chain_work.saturating_add(work_from_target(target));
+        let chain_work = self.chain_work(parent).saturating_add(work_from_target(target));
 
         // Median time past over this block and its ancestors.
         let mut times = std::mem::take(&mut self.scratch_times);
@@ -307,8 +368,9 @@ impl BlockStore {
 
         let skip = self.ancestor(parent, skip_height(height));
         let size_bytes = block.size_bytes();
+        let chain_work = pack_work(chain_work, id, &mut self.wide_work);
         self.blocks.push(StoredBlock {
-            header: block.header,
+            header: HeaderFields::of(&block.header),
             tx_count: block.tx_count(),
             block: Arc::new(block),
             hash,
@@ -333,6 +395,18 @@ impl BlockStore {
     /// Panics if `id` did not come from this store.
     pub fn get(&self, id: BlockId) -> &StoredBlock {
         self.blocks.get(id.index()).expect("BlockId must come from this store")
+    }
+
+    /// Returns the total work of the chain ending at `id`, including it.
+    ///
+    /// # Panics
+    /// Panics if `id` did not come from this store.
+    pub fn chain_work(&self, id: BlockId) -> Work {
+        let [low, high] = self.get(id).chain_work;
+        if [low, high] == WORK_IN_SIDE_TABLE {
+            return *self.wide_work.get(&id).expect("a wide chain work is kept aside");
+        }
+        Work(U256::from_u128(u128::from(low) | (u128::from(high) << 64)))
     }
 
     /// Returns a stored block, or `None` for an id this store never issued.
@@ -479,7 +553,7 @@ impl BlockStore {
     /// Notes that a node accepted `id` from a peer (so it is published, and valid): the
     /// most-work such block is the tip of the chain the network follows.
     pub fn note_published(&mut self, id: BlockId) {
-        if self.get(id).chain_work > self.get(self.best_published).chain_work {
+        if self.chain_work(id) > self.chain_work(self.best_published) {
             self.best_published = id;
         }
     }
@@ -852,7 +926,7 @@ mod tests {
     use super::*;
     use crate::chain::tx::OutPoint;
     use crate::chain::uint::U256;
-    use crate::chain::validate::check_header_pow;
+    use crate::chain::validate::{check_header_pow, check_pow_of_hash};
 
     /// Easy bits so tests need no grinding to speak of; shift makes the check target easier.
     const EASY_BITS: CompactTarget = CompactTarget(0x2000ffff);
@@ -937,7 +1011,10 @@ mod tests {
         assert_eq!(g.height, 0);
         assert_eq!(g.parent, None);
         assert_eq!(g.hash, a.header.block_hash());
-        assert_eq!(g.chain_work, work_from_target(EASY_BITS.to_target().expect("valid")));
+        assert_eq!(
+            store.chain_work(BlockId::GENESIS),
+            work_from_target(EASY_BITS.to_target().expect("valid"))
+        );
         assert_eq!(g.median_time_past, 1_000);
         assert_eq!(store.len(), 1);
         assert!(!store.is_empty());
@@ -953,7 +1030,7 @@ mod tests {
         assert_eq!(stored.height, 1);
         assert_eq!(stored.parent, Some(BlockId::GENESIS));
         let one = work_from_target(EASY_BITS.to_target().expect("valid"));
-        assert_eq!(stored.chain_work, one.saturating_add(one));
+        assert_eq!(store.chain_work(id), one.saturating_add(one));
         assert_eq!(stored.meta, meta(1));
         assert_eq!(stored.size_bytes, block.size_bytes());
         assert_eq!(store.lookup(&block.header.block_hash()), Some(id));
@@ -986,7 +1063,7 @@ mod tests {
         assert_eq!(store.reorg_depth(main_tip, fork_tip), 3);
         assert_eq!(store.reorg_depth(fork_tip, main_tip), 5);
         assert_eq!(store.reorg_depth(main[1], main_tip), 0);
-        assert!(store.get(fork_tip).chain_work > store.get(main_tip).chain_work);
+        assert!(store.chain_work(fork_tip) > store.chain_work(main_tip));
 
         assert_eq!(store.ancestor(fork_tip, 3), main[2]);
         assert_eq!(store.ancestor(fork_tip, 0), BlockId::GENESIS);
@@ -1061,7 +1138,7 @@ mod tests {
         let stale = store.insert(stale, meta(2)).expect("insertable");
         assert_eq!(store.validity(stale), Err(RejectReason::BadDiffBits));
         // Doubled difficulty means the correctly retargeted block adds twice the work.
-        assert!(store.get(b4).chain_work > store.get(stale).chain_work);
+        assert!(store.chain_work(b4) > store.chain_work(stale));
     }
 
     #[test]
@@ -1193,7 +1270,7 @@ mod tests {
         let time = store.get(main[4]).header().time + 5;
         let stale = extend(&mut store, main[4], time, 2);
         assert_eq!(store.validity(stale), Ok(()));
-        let facts = |store: &BlockStore| -> Vec<(u64, u32, Header)> {
+        let facts = |store: &BlockStore| -> Vec<(u64, u32, HeaderFields)> {
             store
                 .ids()
                 .map(|id| {
@@ -1299,6 +1376,130 @@ mod tests {
             let expected = recompute(&store, id);
             assert!(*store.utxo_at(id).expect("valid") == expected);
         }
+    }
+
+    #[test]
+    fn stored_block_is_at_most_120_bytes() {
+        // With the block's costs (20 bytes) and its hash index entry (about 16), a final
+        // block costs the store under 160 bytes; the full header copy it used to keep alone
+        // took 80.
+        assert!(
+            std::mem::size_of::<StoredBlock>() <= 120,
+            "{}",
+            std::mem::size_of::<StoredBlock>()
+        );
+    }
+
+    /// Everything the store answers about one block, for comparing before and after pruning.
+    fn facts_of(store: &BlockStore, id: BlockId) -> impl PartialEq + std::fmt::Debug + use<> {
+        let b = store.get(id);
+        (
+            (b.hash, b.height, b.parent, store.chain_work(id), b.median_time_past),
+            (b.meta, b.size_bytes, b.tx_count, *b.header()),
+            (store.ancestor(id, b.height / 2), store.lookup(&b.hash)),
+            check_pow_of_hash(b.header().bits, &b.hash, store.params()),
+        )
+    }
+
+    #[test]
+    fn final_blocks_answer_every_accessor_as_before_pruning() {
+        let mut store = new_store(8);
+        let main = extend_chain(&mut store, BlockId::GENESIS, 40, 10, 1);
+        for (n, &at) in [main[3], main[9], main[17], main[30]].iter().enumerate() {
+            // Two stale blocks 3 seconds apart on each fork.
+            extend_chain(&mut store, at, 2, 3, 10 + n as u32);
+        }
+        for id in store.ids() {
+            assert_eq!(store.validity(id), Ok(()));
+            // The kept header fields are the block's, and its previous hash is its parent's.
+            let (b, header) = (store.get(id), store.get(id).block.header);
+            assert_eq!(
+                *b.header(),
+                HeaderFields {
+                    version: header.version,
+                    time: header.time,
+                    bits: header.bits,
+                    nonce: header.nonce
+                }
+            );
+            let parent_hash = b.parent.map_or(BlockHash::ZERO, |p| store.get(p).hash);
+            assert_eq!(header.prev_blockhash, parent_hash);
+            // The proof of work checks the same from the kept hash as from the full header.
+            assert_eq!(
+                check_pow_of_hash(header.bits, &b.hash, store.params()),
+                check_header_pow(&header, store.params()).map(|_| ())
+            );
+        }
+        let before: Vec<_> = store.ids().map(|id| facts_of(&store, id)).collect();
+        store.prune_through(main[29]);
+        assert_eq!(store.pruned_height(), 30);
+        assert!(store.get(main[20]).block.txs.is_empty(), "the final block's body is gone");
+        let after: Vec<_> = store.ids().map(|id| facts_of(&store, id)).collect();
+        assert!(before == after, "every accessor answers as before pruning");
+        assert_eq!(store.next_bits(main[29]), store.get(main[30]).header().bits);
+    }
+
+    #[test]
+    fn a_reorg_from_the_last_final_block_still_validates() {
+        let mut store = new_store(0);
+        let main = extend_chain(&mut store, BlockId::GENESIS, 30, 10, 1);
+        assert_eq!(store.validity(main[29]), Ok(()));
+        store.prune_through(main[19]);
+        assert_eq!(store.pruned_height(), 20);
+        // A branch forking at the last final block, longer than the chain above it.
+        let time = store.get(main[19]).header().time + 7;
+        let step = time - store.get(main[19]).header().time;
+        let fork = extend_chain(&mut store, main[19], 12, step, 2);
+        for &id in &fork {
+            assert_eq!(store.validity(id), Ok(()));
+        }
+        let (old_tip, new_tip) = (main[29], fork[11]);
+        assert!(store.chain_work(new_tip) > store.chain_work(old_tip));
+        assert_eq!(store.reorg_depth(old_tip, new_tip), 10);
+        assert!(store.utxo_at(new_tip).is_ok() && store.utxo_at(old_tip).is_ok());
+        assert_eq!(store.refused_below_pruned(), 0);
+        // One block deeper is below the pruned height: refused.
+        let time = store.get(main[18]).header().time + 7;
+        let deep = extend(&mut store, main[18], time, 3);
+        assert_eq!(store.validity(deep), Err(RejectReason::BadPrevBlk));
+    }
+
+    #[test]
+    fn chain_work_beyond_128_bits_is_kept_exactly() {
+        let mut store = new_store(0);
+        let one = work_from_target(EASY_BITS.to_target().expect("valid"));
+        let hardest = CompactTarget::from_target(U256::ONE);
+        let mut tip = BlockId::GENESIS;
+        let mut expected = one;
+        for salt in 1..4 {
+            // Not valid (no proof of work): the store keeps its work all the same.
+            let block = Block {
+                header: Header {
+                    version: 1,
+                    prev_blockhash: store.get(tip).hash,
+                    merkle_root: [0; 32],
+                    time: 1_010 + salt,
+                    bits: hardest,
+                    nonce: salt,
+                },
+                txs: Vec::new(),
+                filler: Filler::default(),
+            };
+            tip = store.insert(block, meta(salt)).expect("insertable");
+            expected = expected.saturating_add(work_from_target(U256::ONE));
+            assert_eq!(store.chain_work(tip), expected);
+            assert!(expected.0.to_u128().is_none());
+        }
+        assert_eq!(store.wide_work.len(), 3);
+        // Work just below and at the marker's value: only the marker value goes aside.
+        let mut wide = FxHashMap::default();
+        let below = Work(U256::from_u128(u128::MAX - 1));
+        assert_eq!(pack_work(below, BlockId(7), &mut wide), [u64::MAX - 1, u64::MAX]);
+        assert_eq!(
+            pack_work(Work(U256::from_u128(u128::MAX)), BlockId(8), &mut wide),
+            WORK_IN_SIDE_TABLE
+        );
+        assert_eq!(wide.len(), 1);
     }
 
     /// One step of the random reorg test: a new block on a random valid block (possibly

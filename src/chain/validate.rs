@@ -247,15 +247,29 @@ pub fn check_header_pow(
     header: &Header,
     params: &ConsensusParams,
 ) -> Result<BlockHash, RejectReason> {
-    let target = header.bits.to_target().map_err(|_| RejectReason::BadCompact)?;
-    if target > params.pow_limit {
-        return Err(RejectReason::HighHash);
-    }
     let hash = header.block_hash();
-    if !hash_meets_target(&hash, &params.pow_check_target(target)) {
+    check_pow_of_hash(header.bits, &hash, params)?;
+    Ok(hash)
+}
+
+/// [`check_header_pow`] for a header already hashed: `hash` (the header's hash) must meet the
+/// simulation target of `bits`, and `bits` must decode to a target no easier than the pow
+/// limit. A stored block keeps its hash and bits, so its proof of work can be checked again
+/// after its body (and Merkle root) is gone.
+///
+/// # Errors
+/// [`RejectReason::BadCompact`] if `bits` do not decode; [`RejectReason::HighHash`] otherwise
+/// when the check fails.
+pub fn check_pow_of_hash(
+    bits: CompactTarget,
+    hash: &BlockHash,
+    params: &ConsensusParams,
+) -> Result<(), RejectReason> {
+    let target = bits.to_target().map_err(|_| RejectReason::BadCompact)?;
+    if target > params.pow_limit || !hash_meets_target(hash, &params.pow_check_target(target)) {
         return Err(RejectReason::HighHash);
     }
-    Ok(hash)
+    Ok(())
 }
 
 /// Checks the context-free body rules, in Core's `CheckBlock` order: the Merkle root matches

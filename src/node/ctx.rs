@@ -202,7 +202,7 @@ pub struct Shared {
     /// Every block ever mined.
     pub store: BlockStore,
     /// Costs by block id.
-    pub costs: Vec<BlockCosts>,
+    pub costs: crate::node::costs::CostTable,
     /// Payments, mempools and wallets, in runs with a workload.
     pub payments: Option<Payments>,
     /// The most-work block mined so far (transactions confirmed deep below it retire).
@@ -225,7 +225,7 @@ impl Shared {
     pub fn new(store: BlockStore, payments: Option<Payments>, nodes: usize) -> Shared {
         Shared {
             store,
-            costs: vec![BlockCosts::default()],
+            costs: crate::node::costs::CostTable::with_genesis(),
             payments,
             best_block: BlockId::GENESIS,
             states: BlockStates::new(nodes),
@@ -419,7 +419,7 @@ impl<'a> NodeCtx<'a> {
     /// Costs of a block.
     #[inline]
     pub fn costs(&self, block: BlockId) -> BlockCosts {
-        self.shared.costs[block.index()]
+        self.shared.costs.get(block)
     }
 
     /// Queues a message on `link`.

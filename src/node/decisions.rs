@@ -56,7 +56,7 @@ impl Node {
         let old_tip = self.view.tip;
         let mining_before = self.mining_tip();
         let store = ctx.store();
-        let (work, tip_work) = (store.get(block).chain_work, store.get(old_tip).chain_work);
+        let (work, tip_work) = (store.chain_work(block), store.chain_work(old_tip));
         let wins = match (ctx.settings().slots.as_deref(), ctx.settings().signed.as_deref()) {
             (Some(rules), _) => prefers_by_rule(&rules.rule, store, old_tip, block, 0),
             (None, Some(rules)) => {
@@ -250,7 +250,7 @@ impl Node {
         let store = ctx.store();
         let tie = self.mining_tip() == last
             && rival != last
-            && store.get(rival).chain_work == store.get(last).chain_work;
+            && store.chain_work(rival) == store.chain_work(last);
         ctx.record(Record::Published {
             node: self.id,
             tip: last,
@@ -262,7 +262,7 @@ impl Node {
         for &b in blocks {
             self.send_published(ctx, b, via);
             let store = ctx.store();
-            if store.get(b).chain_work > store.get(self.view.tip).chain_work {
+            if store.chain_work(b) > store.chain_work(self.view.tip) {
                 self.view.tip = b;
             }
         }

@@ -284,7 +284,7 @@ fn store_sealed(
             "an honest miner built an invalid block ({reason}); this is a bug in the template builder"
         );
     }
-    if shared.store.get(id).chain_work > shared.store.get(shared.best_block).chain_work {
+    if shared.store.chain_work(id) > shared.store.chain_work(shared.best_block) {
         shared.best_block = id;
     }
     if let Some(p) = shared.payments.as_mut() {

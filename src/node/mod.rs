@@ -15,6 +15,7 @@
 
 pub mod attacker;
 pub mod chain_view;
+pub mod costs;
 pub mod ctx;
 pub mod decisions;
 pub mod mempool;

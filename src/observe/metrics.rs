@@ -21,7 +21,7 @@ use serde::Serialize;
 use super::attack::AttackLog;
 use super::invalid::InvalidTally;
 use super::{Observer, Record, TipOutcome};
-use crate::chain::validate::check_header_pow;
+use crate::chain::validate::check_pow_of_hash;
 use crate::chain::{BlockId, BlockStore, RejectReason};
 use crate::id::NodeId;
 use crate::node::MAX_FUTURE_BLOCK_TIME_S;
@@ -847,12 +847,14 @@ pub fn main_chain_flags(store: &mut BlockStore) -> (BlockId, Vec<bool>) {
     let genesis_time = u64::from(store.get(BlockId::GENESIS).header().time);
     let ids: Vec<BlockId> = store.ids().collect();
     for id in ids {
-        if store.validity(id).is_ok() && store.get(id).chain_work > store.get(best).chain_work {
+        if store.validity(id).is_ok() && store.chain_work(id) > store.chain_work(best) {
             let stored = store.get(id);
             let clock_s = genesis_time + stored.meta.mined_at.as_secs();
             let in_time =
                 u64::from(stored.header().time) <= clock_s + u64::from(MAX_FUTURE_BLOCK_TIME_S);
-            if in_time && check_header_pow(stored.header(), store.params()).is_ok() {
+            if in_time
+                && check_pow_of_hash(stored.header().bits, &stored.hash, store.params()).is_ok()
+            {
                 best = id;
             }
         }

@@ -248,7 +248,7 @@ pub fn summarize(run: &RunView<'_>, metrics: &Metrics) -> Option<(AttackSection,
     let timeline = run.online.as_ref().map(|online_nodes| {
         let online: Vec<BlockId> =
             (0..names.len()).filter(|&n| online_nodes[n]).map(|n| run.tips[n]).collect();
-        let best = online.iter().map(|&t| run.store.get(t).chain_work).max();
+        let best = online.iter().map(|&t| run.store.chain_work(t)).max();
         let mut distinct = online.clone();
         distinct.sort_unstable();
         distinct.dedup();
@@ -262,7 +262,7 @@ pub fn summarize(run: &RunView<'_>, metrics: &Metrics) -> Option<(AttackSection,
             distinct_tips_at_end: distinct.len() as u64,
             nodes_behind_at_end: online
                 .iter()
-                .filter(|&&t| Some(run.store.get(t).chain_work) < best)
+                .filter(|&&t| Some(run.store.chain_work(t)) < best)
                 .count() as u64,
         }
     });

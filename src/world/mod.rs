@@ -411,7 +411,7 @@ impl<O: Observer, M: Monitor> World<O, M> {
             return;
         }
         debug_assert_eq!(self.transport.graph().link_source(link), from);
-        let size = self.shared.costs[msg.block.index()].wire.of_message(&msg);
+        let size = self.shared.costs.get(msg.block).wire.of_message(&msg);
         let ignored = prunable && ignored;
         let quiet = !self.messages_watched && ignored;
         match self.transport.transmit(from, link, msg, size, prunable, now, quiet) {
@@ -521,7 +521,7 @@ impl<O: Observer, M: Monitor> World<O, M> {
         if self.transport.faults().is_some() {
             let link = self.transport.graph().reverse_link(back);
             if self.transport.is_cut(link) {
-                let size = self.shared.costs[msg.block.index()].wire.of_message(&msg);
+                let size = self.shared.costs.get(msg.block).wire.of_message(&msg);
                 self.transport.note_lost(size);
                 return self.drop_message(link, msg, sched.now());
             }

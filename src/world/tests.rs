@@ -100,7 +100,7 @@ fn pos_slot_empty_slots_at_one_minus_f_and_leaders_at_phi() {
     // block's stored body is emptied).
     let b = chain[chain.len() - 5];
     let plain = crate::network::message::WireSizes::of(&store.get(b).block, 0.0).block;
-    assert_eq!(remains.shared.costs[b.index()].wire.block, plain + 172);
+    assert_eq!(remains.shared.costs.get(b).wire.block, plain + 172);
 }
 
 /// A node that claims slots with keys that are not its registered ones: with another VRF

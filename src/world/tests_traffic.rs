@@ -2,7 +2,7 @@
 //! message the world recorded as sent, whatever the uplink model or relay protocol.
 
 use super::tests::{build, load, run};
-use crate::chain::BlockStore;
+use crate::chain::{BlockId, BlockStore};
 use crate::network::message::{Message, MessageKind};
 use crate::observe::{Observer, Record};
 
@@ -51,7 +51,7 @@ fn bytes_counted_as_sent_are_the_recorded_messages_for_every_uplink_and_relay() 
                 .0
                 .iter()
                 .filter(|m| m.kind == kind)
-                .map(|m| remains.shared.costs[m.block.index()].wire.of_message(m))
+                .map(|m| remains.shared.costs.get(m.block).wire.of_message(m))
                 .sum();
             assert_eq!(traffic.sent(kind), recorded, "{sets:?}: {}", kind.wire_name());
         }
@@ -74,11 +74,12 @@ fn with_inv_relay_each_node_downloads_each_block_it_holds_once() {
         .chain_to(tip)
         .iter()
         .skip(1)
-        .map(|b| remains.shared.costs[b.index()].wire.block * 29)
+        .map(|&b| remains.shared.costs.get(b).wire.block * 29)
         .sum();
     let block_bytes = remains.transport.traffic().sent(MessageKind::Block);
     // Stale blocks add their downloads on top, and nothing is downloaded twice.
     assert!(block_bytes >= main, "{block_bytes} < {main}");
-    let all: u64 = (1..store.len()).map(|i| remains.shared.costs[i].wire.block * 29).sum();
+    let all: u64 =
+        (1..store.len()).map(|i| remains.shared.costs.get(BlockId(i as u32)).wire.block * 29).sum();
     assert!(block_bytes <= all, "{block_bytes} > {all}");
 }

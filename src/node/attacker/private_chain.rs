@@ -115,7 +115,9 @@ impl PrivateChain {
         };
         let store = view.store;
         let (mine, public) = (store.get(branch.tip), store.get(view.tip));
-        if !branch.unpublished.is_empty() && mine.chain_work > public.chain_work {
+        if !branch.unpublished.is_empty()
+            && store.chain_work(branch.tip) > store.chain_work(view.tip)
+        {
             let lead = mine.height.saturating_sub(public.height);
             let fork = store.fork_point(view.tip, branch.tip);
             let honest_on_fork = public.height - store.get(fork).height;
