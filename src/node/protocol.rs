@@ -132,7 +132,6 @@ impl Answer {
     }
 
     /// The blocks the answer publishes, in order.
-    #[cfg(test)]
     pub fn published(&self) -> &[BlockId] {
         if self.steps.contains(&Step::Publish) { &self.publish } else { &[] }
     }
@@ -152,6 +151,8 @@ pub enum Report {
         paid_at: Option<SimTime>,
         /// It gave up (its branch, or at the payment because its wallet could not pay).
         gave_up: bool,
+        /// The last block of its branch, once published (`None` before).
+        published: Option<BlockId>,
     },
 }
 

@@ -47,6 +47,24 @@ pub struct ClosedForms {
     pub exact_ahead: f64,
     /// Nakamoto's Poisson approximation (section 11).
     pub nakamoto: f64,
+    /// Under `pos-slot`: the slot race's closed forms (absent under proof of work).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub slots: Option<SlotClosedForms>,
+}
+
+/// The double spend's closed forms on a slot lottery (`analytic::pos_slot_*`).
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+pub struct SlotClosedForms {
+    /// The active-slot coefficient f.
+    pub active_slot_coeff: f64,
+    /// q' = a(1 − h) / (a(1 − h) + h(1 − a)): the attacker's share of the slots only one
+    /// side leads.
+    pub effective_share: f64,
+    /// The attacker must end strictly ahead (a network of nodes keeping the first block
+    /// they saw).
+    pub exact_ahead: f64,
+    /// Drawing level suffices (the race mode's definition).
+    pub exact_level: f64,
 }
 
 impl ClosedForms {
@@ -56,6 +74,28 @@ impl ClosedForms {
             exact_level: analytic::exact_attacker_success(q, z).unwrap_or(f64::NAN),
             exact_ahead: analytic::exact_attacker_success_ahead(q, z).unwrap_or(f64::NAN),
             nakamoto: analytic::nakamoto_attacker_success(q, z).unwrap_or(f64::NAN),
+            slots: None,
+        }
+    }
+
+    /// The closed forms for `q`, `z`, and those of the slot race with coefficient `f` if the
+    /// race runs on a slot lottery.
+    pub fn for_race(q: f64, f: Option<f64>, z: u32) -> ClosedForms {
+        f.map_or_else(|| ClosedForms::of(q, z), |f| ClosedForms::of_slots(q, f, z))
+    }
+
+    /// The closed forms for stake `q` on a slot lottery with active-slot coefficient `f`,
+    /// beside the block race's for the same `q` (NaN outside their domain).
+    pub fn of_slots(q: f64, f: f64, z: u32) -> ClosedForms {
+        let nan = |r: Result<f64, analytic::AnalyticError>| r.unwrap_or(f64::NAN);
+        ClosedForms {
+            slots: Some(SlotClosedForms {
+                active_slot_coeff: f,
+                effective_share: nan(analytic::pos_slot_effective_share(q, f)),
+                exact_ahead: nan(analytic::pos_slot_attacker_success_ahead(q, f, z)),
+                exact_level: nan(analytic::pos_slot_attacker_success(q, f, z)),
+            }),
+            ..ClosedForms::of(q, z)
         }
     }
 }
@@ -91,6 +131,6 @@ pub fn summarize(
         gave_up: d.gave_up,
         cut_off: d.cut_off,
         attacker_blocks_lost: lost,
-        closed_form: ClosedForms::of(d.q, d.z),
+        closed_form: ClosedForms::for_race(d.q, d.slot_coeff, d.z),
     }
 }

@@ -60,8 +60,10 @@ pub struct DoubleSpendOutcome {
     pub merchant: NodeId,
     /// Confirmations the merchant waited for.
     pub z: u32,
-    /// The attacker's share of the hash power.
+    /// The attacker's share of the hash power (of the stake under `pos-slot`).
     pub q: f64,
+    /// Under `pos-slot`: the active-slot coefficient f of the slot race.
+    pub slot_coeff: Option<f64>,
     /// When the attacker paid.
     pub paid_at: Option<SimTime>,
     /// When the merchant shipped.

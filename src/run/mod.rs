@@ -138,6 +138,7 @@ fn outcome<O>(
             merchant: j.merchant,
             z: j.z,
             q: j.q,
+            slot_coeff: j.slot_coeff,
             paid_at: shop.map(|s| s.paid_at),
             shipped_at: shop.and_then(|s| s.shipped_at),
             reversed_at: shop.and_then(|s| s.reversed_at),

@@ -135,7 +135,7 @@ pub fn run(scenario: &Scenario) -> Result<(TrialsSummary, Vec<Trial>), BuildErro
             .map(|t| t.attacker_blocks_lost as f64)
             .sum::<f64>()
             / n as f64,
-        closed_form: ClosedForms::of(d.q, d.z),
+        closed_form: ClosedForms::for_race(d.q, d.slot_coeff, d.z),
     };
     Ok((summary, trials))
 }
@@ -160,10 +160,20 @@ pub fn files(summary: &TrialsSummary, trials: &[Trial]) -> Vec<(&'static str, Ve
 pub fn report(s: &TrialsSummary, wall_s: f64) -> String {
     let c = &s.closed_form;
     let mean = |x: Option<f64>| x.map_or_else(|| "-".to_string(), |v| format!("{v:.0} s"));
+    // Under pos-slot the slot race's forms lead, and the block race's follow for the same q.
+    let slots = c.slots.map_or_else(String::new, |sc| {
+        format!(
+            "slot race            exact, must get ahead  {:.6}   (f = {}; q' = {:.4}: the attacker's share of the slots one side leads)\n  \
+             \x20                    exact, level suffices  {:.6}\n  \
+             block race, same q   ",
+            sc.exact_ahead, sc.active_slot_coeff, sc.effective_share, sc.exact_level
+        )
+    });
+    let slots_note = if c.slots.is_some() { "" } else { "closed forms         " };
     format!(
         "forksim {} | {} | seed {} | double spend on the network: q = {:.3}, z = {}, {} trials\n  \
          attacker success     simulated {:.6}   (95 % interval {:.6} .. {:.6}; {} of {} trials)\n  \
-         closed forms         exact, must get ahead  {:.6}   (honest nodes keep the block they saw first)\n  \
+         {slots}{slots_note}exact, must get ahead  {:.6}   (honest nodes keep the block they saw first)\n  \
          \x20                    exact, level suffices  {:.6}   (the race mode's definition)\n  \
          \x20                    Nakamoto               {:.6}\n  \
          time to success      {}   attacker blocks lost per trial {:.3}\n  \

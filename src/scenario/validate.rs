@@ -562,14 +562,7 @@ pub fn validate(
     )?;
     if consensus.kind != crate::consensus::ConsensusKind::Pow {
         let kind = consensus.kind.name();
-        origin.check(
-            attackers.is_empty(),
-            "attacker",
-            format!("[{} attackers]", attackers.len()),
-            format!(
-                "not wired yet for consensus.kind = \"{kind}\": attacks run under \"pow\" only"
-            ),
-        )?;
+        validate_stake_attackers(&attackers, &consensus, origin)?;
         // A pos-slot double spend races the slot lottery (race::pos_slot); nothing else.
         let slot_race = match &race {
             Some(super::RaceSpec::DoubleSpend { params, .. })
@@ -1421,4 +1414,35 @@ fn validate_race(r: &mut RawRace, origin: &Origin<'_>) -> Result<RaceSpec, Scena
         }
         other => Err(origin.unknown(k, other, &RACE_KINDS)),
     }
+}
+
+/// Attackers outside proof of work: a double spend under `pos-slot` (its private branch drawn
+/// from its own VRF lottery, its stake its `share`); nothing else is wired yet.
+fn validate_stake_attackers(
+    attackers: &[attack::AttackerSpec],
+    consensus: &super::consensus::ConsensusSpec,
+    origin: &Origin<'_>,
+) -> Result<(), ScenarioError> {
+    let kind = consensus.kind.name();
+    let slot_kind = consensus.kind == crate::consensus::ConsensusKind::PosSlot;
+    for (i, a) in attackers.iter().enumerate() {
+        let name = a.strategy.name();
+        origin.check(
+            slot_kind && matches!(a.strategy, attack::StrategySpec::DoubleSpend(_)),
+            &format!("attacker[{i}].strategy"),
+            format!("\"{name}\""),
+            format!(
+                "not wired yet for consensus.kind = \"{kind}\": attacks run under \"pow\", and a double-spend under \"pos-slot\""
+            ),
+        )?;
+        origin.check(
+            consensus.stake == super::consensus::StakeSource::HashPower,
+            "stake.shares",
+            "[ ... ]",
+            format!(
+                "does not apply with attacker[{i}]: under \"pos-slot\" an attacker's stake is its share, and the honest stake follows [mining] hash_power; remove [stake]"
+            ),
+        )?;
+    }
+    Ok(())
 }

@@ -557,3 +557,31 @@ fn a_block_wire_term_names_its_choices_and_needs_block_fifo() {
         &["network.bandwidth.tcp_window_bytes", "65536", "one or the other"],
     );
 }
+
+/// Under the stake kinds only the pos-slot double spend is wired, with the attacker's stake
+/// as its `share`; anything else names the attacker's strategy, or `[stake]`.
+#[test]
+fn attackers_outside_pow_are_a_pos_slot_double_spend_or_an_error() {
+    let attacker = "[workload]\npayments_per_s = 0.01\nwallets = 10\n\
+                    [[attacker]]\nnode = \"n0\"\nstrategy = \"double-spend\"\nshare = 0.3\nmerchant = \"n1\"\nz = 2\n";
+    assert_error(
+        &format!("{BASE}[consensus]\nkind = \"poet\"\n{attacker}"),
+        &[],
+        &[
+            "attacker[0].strategy",
+            "\"double-spend\"",
+            "not wired yet for consensus.kind = \"poet\"",
+        ],
+    );
+    assert_error(
+        &format!("{BASE}[consensus]\nkind = \"pos-slot\"\n[stake]\nshares = [1, 1, 1]\n{attacker}"),
+        &[],
+        &["stake.shares", "does not apply with attacker[0]"],
+    );
+    let complete = "[network.topology]\nkind = \"complete\"\n";
+    let (code, err, _) = validate_text(
+        &format!("{BASE}{complete}[consensus]\nkind = \"pos-slot\"\n{attacker}"),
+        &[],
+    );
+    assert_eq!(code, 0, "{err}");
+}

@@ -8,6 +8,11 @@
 //! conflicting version from its own mempool. It publishes the branch once it is longer than
 //! the honest chain and the merchant has its `z` confirmations ([`PrivateChain`]'s rule).
 //!
+//! Under `pos-slot` the attacker decides at the end of each slot rather than on each block
+//! ([`PrivateChain::deferred`]): every leader of a slot builds at its start, so the honest
+//! leaders' blocks of the slot it leads are in by then, and it publishes only a branch that
+//! is still strictly ahead of them.
+//!
 //! Against an eclipsed merchant (every peer of the merchant is an attacker node) the roles of
 //! the two versions swap: the attacker mines the payment into blocks only the merchant takes,
 //! and gives the other version to an honest node, from where it spreads to everyone else.
@@ -21,10 +26,13 @@ use crate::observe::Record;
 use crate::payments::pool::TxPool;
 use crate::scenario::Scenario;
 use crate::scenario::attack::DoubleSpendSpec;
-use crate::time::SimTime;
+use crate::scenario::consensus::KindParams;
+use crate::time::{SimDuration, SimTime};
 
 /// The protocol timer of the payment.
 const PAY: u32 = 0;
+/// The protocol timer of the end of a slot (slot clocks only).
+const SLOT_END: u32 = 1;
 
 /// The double-spend attacker.
 pub struct DoubleSpend {
@@ -39,6 +47,10 @@ pub struct DoubleSpend {
     public_entry: NodeId,
     paid_at: Option<SimTime>,
     gave_up: bool,
+    /// The slot length, under a slot clock: the attacker decides at the end of each slot.
+    slot: Option<SimDuration>,
+    /// The last block of the branch once published.
+    published: Option<BlockId>,
 }
 
 impl DoubleSpend {
@@ -46,8 +58,13 @@ impl DoubleSpend {
     /// others' blocks.
     pub fn new(scenario: &Scenario, node: NodeId, spec: DoubleSpendSpec, relay: bool) -> Self {
         let merchant = spec.merchant;
+        let slot = match scenario.consensus.params {
+            KindParams::PosSlot { slot, .. } => Some(slot),
+            _ => None,
+        };
+        let chain = PrivateChain::double_spend(spec, relay);
         DoubleSpend {
-            chain: PrivateChain::double_spend(spec, relay),
+            chain: if slot.is_some() { chain.deferred() } else { chain },
             node,
             merchant,
             pay_at: spec.pay_at,
@@ -57,7 +74,29 @@ impl DoubleSpend {
                 .unwrap_or(node),
             paid_at: None,
             gave_up: false,
+            slot,
+            published: None,
         }
+    }
+
+    /// Sets the timer of the last instant of the slot under way at `now`.
+    fn wake_at_slot_end(&self, ctx: &mut NodeCtx<'_>, slot: SimDuration) {
+        let end = (ctx.now().0 / slot.0 + 1) * slot.0 - 1;
+        ctx.set_timer(SimTime(end), crate::node::Timer::Protocol(SLOT_END));
+    }
+
+    /// The end of a slot: publish or give up if the rule says so, and wait for the next
+    /// slot's end while the branch is under way.
+    fn at_slot_end(&mut self, ctx: &mut NodeCtx<'_>, tip: BlockId) -> Answer {
+        let view = View { store: ctx.store(), tip, now: ctx.now() };
+        let decision = self.chain.decide_now(&view);
+        let decision = self.note(decision);
+        if let Some(slot) = self.slot
+            && self.chain.in_progress()
+        {
+            ctx.set_timer(ctx.now() + slot, crate::node::Timer::Protocol(SLOT_END));
+        }
+        decision
     }
 
     /// Pays the merchant and keeps the conflicting version to itself.
@@ -101,6 +140,9 @@ impl DoubleSpend {
         self.chain.begin_double_spend(tip, self.eclipsed_merchant);
         self.paid_at = Some(now);
         ctx.hand_over(merchant, paid);
+        if let Some(slot) = self.slot {
+            self.wake_at_slot_end(ctx, slot);
+        }
         // Mine the conflicting version from now on (ground mode rebuilds its template).
         Answer { restart_mining: true, ..Answer::default() }
     }
@@ -108,6 +150,11 @@ impl DoubleSpend {
     fn note(&mut self, decision: Answer) -> Answer {
         if decision.gave_up.is_some() && self.paid_at.is_some() {
             self.gave_up = true;
+        }
+        if let Some(&last) = decision.published().last()
+            && !self.chain.in_progress()
+        {
+            self.published = Some(last);
         }
         decision
     }
@@ -143,11 +190,16 @@ impl Protocol for DoubleSpend {
     fn on_timer(&mut self, ctx: &mut NodeCtx<'_>, tip: BlockId, timer: u32) -> Answer {
         match timer {
             PAY => self.pay(ctx, tip),
+            SLOT_END => self.at_slot_end(ctx, tip),
             _ => Answer::default(),
         }
     }
 
     fn report(&self) -> Report {
-        Report::DoubleSpender { paid_at: self.paid_at, gave_up: self.gave_up }
+        Report::DoubleSpender {
+            paid_at: self.paid_at,
+            gave_up: self.gave_up,
+            published: self.published,
+        }
     }
 }

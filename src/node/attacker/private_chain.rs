@@ -43,12 +43,22 @@ pub struct PrivateChain {
     /// A double spend against an eclipsed merchant: publish every block at once, reveal the
     /// honest chain once the branch is `publish_after` blocks long.
     feed_victim: bool,
+    /// Decide only when asked ([`PrivateChain::decide_now`]), not on every block: under a
+    /// slot clock the owner asks at the end of each slot, once the slot's blocks are in.
+    deferred: bool,
 }
 
 impl PrivateChain {
     /// An attacker following `spec`; `relay`: whether it passes on others' blocks.
     pub fn new(spec: PrivateChainSpec, relay: bool) -> PrivateChain {
-        PrivateChain { spec, relay, branch: None, name: "private-chain", feed_victim: false }
+        PrivateChain {
+            spec,
+            relay,
+            branch: None,
+            name: "private-chain",
+            feed_victim: false,
+            deferred: false,
+        }
     }
 
     /// The double spend: honest until the payment, then a private branch from the tip of
@@ -62,7 +72,39 @@ impl PrivateChain {
             publish_after: spec.z,
             give_up_behind: spec.give_up_behind,
         };
-        PrivateChain { spec: chain, relay, branch: None, name: "double-spend", feed_victim: false }
+        PrivateChain {
+            spec: chain,
+            relay,
+            branch: None,
+            name: "double-spend",
+            feed_victim: false,
+            deferred: false,
+        }
+    }
+
+    /// Decides only when [`PrivateChain::decide_now`] is called, never on a block.
+    ///
+    /// Under a slot clock every leader of a slot builds at the slot's start, so a branch
+    /// published the moment its own block is built meets the honest leaders' blocks of the
+    /// same slot as a tie, which the network resolves for the block it saw first. Deciding
+    /// at the end of the slot, with the slot's blocks in, publishes a branch only when it is
+    /// still strictly ahead.
+    pub fn deferred(mut self) -> PrivateChain {
+        self.deferred = true;
+        self
+    }
+
+    /// Whether a branch is under way.
+    pub fn in_progress(&self) -> bool {
+        self.branch.is_some()
+    }
+
+    /// Publishes the branch or gives it up now, if the rule says so (a deferred attacker's
+    /// decision point).
+    pub fn decide_now(&mut self, view: &View<'_>) -> Answer {
+        let (publish, gave_up) = self.decide(view);
+        let steps = if publish.is_empty() { Answer::default() } else { Answer::publish(publish) };
+        Answer { gave_up, ..steps }
     }
 
     /// Starts a private branch from `fork` now (a double spend begins it at the payment).
@@ -73,7 +115,7 @@ impl PrivateChain {
     /// Whether a branch is under way.
     #[cfg(test)]
     pub fn is_private(&self) -> bool {
-        self.branch.is_some()
+        self.in_progress()
     }
 
     /// Blocks mined in private and not yet published.
@@ -182,6 +224,9 @@ impl Protocol for PrivateChain {
             return self.feed(view, block);
         }
         branch.unpublished.push(block);
+        if self.deferred {
+            return Answer::withhold();
+        }
         let (publish, gave_up) = self.decide(view);
         let steps = if publish.is_empty() { Answer::withhold() } else { Answer::publish(publish) };
         Answer { gave_up, ..steps }
@@ -194,6 +239,9 @@ impl Protocol for PrivateChain {
             if view.now >= self.spec.start {
                 self.begin(view.tip);
             }
+            return Answer::to_peer_block(view, block, self.relay, Vec::new());
+        }
+        if self.deferred {
             return Answer::to_peer_block(view, block, self.relay, Vec::new());
         }
         let (publish, gave_up) = self.decide(view);
