@@ -15,6 +15,16 @@ use crate::payments::pool::Missing;
 /// A template's transactions on `tip` at the context's time: the node's mempool by fee rate
 /// up to the size cap, or filler in runs without a workload.
 pub fn template_body(ctx: &mut NodeCtx<'_>, tip: BlockId) -> Body {
+    template_body_censoring(ctx, tip, None)
+}
+
+/// [`template_body`] without the payments `censor` names (a censoring cartel producer's
+/// template; `None`: the honest one).
+pub fn template_body_censoring(
+    ctx: &mut NodeCtx<'_>,
+    tip: BlockId,
+    censor: Option<&crate::scenario::cartel::Censor>,
+) -> Body {
     let (node, now, max_bytes) = (ctx.node(), ctx.now(), ctx.settings().template_max_tx_bytes);
     let shared = &mut *ctx.shared;
     let Some(payments) = &shared.payments else { return Body::Filler };
@@ -26,7 +36,10 @@ pub fn template_body(ctx: &mut NodeCtx<'_>, tip: BlockId) -> Body {
         debug_assert!(shared.store.leaves_final_chain(tip), "a miner's tip is valid");
         return Body::Txs(Vec::new(), Amount::ZERO);
     };
-    let chosen = pool.select(utxo, &extra, node, now, max_bytes);
+    let chosen = match censor {
+        None => pool.select(utxo, &extra, node, now, max_bytes),
+        Some(c) => pool.select_censoring(utxo, &extra, (node, now), max_bytes, &|s| c.censors(s)),
+    };
     let txs = pool.txs();
     let fees = chosen.iter().fold(Amount::ZERO, |sum, &i| {
         sum.checked_add(txs[i as usize].fee).expect("fees stay within the money range")

@@ -148,7 +148,7 @@ impl Node {
         extra_nonce: u64,
     ) -> crate::chain::block::Block {
         let tip = self.mining_tip();
-        let body = mempool::template_body(ctx, tip);
+        let body = mempool::template_body_censoring(ctx, tip, self.protocol.censor());
         let (node, now, spec) = (ctx.node(), ctx.now(), ctx.settings().template);
         build_template(ctx.store_mut(), tip, node, now, extra_nonce, &spec, body)
     }

@@ -560,10 +560,11 @@ pub fn validate(
         mode,
         origin,
     )?;
+    super::cartel::check_cartel(&attackers, &consensus, workload.is_some(), &node_names, origin)?;
     if consensus.kind != crate::consensus::ConsensusKind::Pow {
         let kind = consensus.kind.name();
         origin.check(
-            attackers.is_empty(),
+            attackers.is_empty() || consensus.kind == crate::consensus::ConsensusKind::Dpos,
             "attacker",
             format!("[{} attackers]", attackers.len()),
             format!(
