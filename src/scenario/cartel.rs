@@ -136,11 +136,13 @@ pub(super) fn cartel_spec(
 
 /// Checks a scenario's cartel against its consensus and workload: `dpos` only, every
 /// attacker a cartel member, every member an elected producer, the same options for all,
-/// fewer members than producers, and a `[workload]` to censor.
+/// fewer members than producers, a `[workload]` to censor, and, to split, a prune depth of
+/// at least `run.blocks`. `kept` is (whether there is a workload, `chain.prune_depth`,
+/// `run.blocks`).
 pub(super) fn check_cartel(
     attackers: &[AttackerSpec],
     consensus: &ConsensusSpec,
-    has_workload: bool,
+    (has_workload, prune_depth, blocks): (bool, u32, u64),
     node_names: &[String],
     origin: &Origin<'_>,
 ) -> Result<(), ScenarioError> {
@@ -204,6 +206,19 @@ pub(super) fn check_cartel(
             "a cartel of every producer (m = N = {producers}) leaves no honest producer; name fewer"
         ),
     )?;
+    if matches!(spec.mode, CartelMode::Split { .. }) {
+        // The cartel's branch stays apart from the main chain for the rest of the run; a
+        // node can only validate blocks on a branch that leaves the main chain within the
+        // prune depth (`BlockStore::leaves_final_chain`).
+        origin.check(
+            u64::from(prune_depth) >= blocks,
+            "chain.prune_depth",
+            prune_depth,
+            format!(
+                "must be at least run.blocks = {blocks} for a cartel split: the cartel's branch leaves the main chain for the rest of the run and its blocks must stay valid"
+            ),
+        )?;
+    }
     if matches!(spec.mode, CartelMode::Censor(_)) {
         origin.check(
             has_workload,

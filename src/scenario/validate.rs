@@ -560,7 +560,8 @@ pub fn validate(
         mode,
         origin,
     )?;
-    super::cartel::check_cartel(&attackers, &consensus, workload.is_some(), &node_names, origin)?;
+    let kept = (workload.is_some(), prune_depth, blocks);
+    super::cartel::check_cartel(&attackers, &consensus, kept, &node_names, origin)?;
     if consensus.kind != crate::consensus::ConsensusKind::Pow {
         let kind = consensus.kind.name();
         origin.check(
