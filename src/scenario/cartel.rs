@@ -246,3 +246,101 @@ pub fn elected_producers(shares: &[f64], producers: u32) -> Vec<NodeId> {
     elected.sort_unstable();
     elected
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A 12-node `dpos` scenario whose nodes 0 to 6 are the N = 7 elected producers (and 7,
+    /// 8 backups), with `extra` appended.
+    fn load(extra: &str) -> Result<crate::scenario::Scenario, ScenarioError> {
+        let text = format!(
+            "[run]\nblocks = 50\n[chain]\nblock_interval_s = 1\nprune_depth = 100\n\
+             [network]\nnodes = 12\n[consensus]\nkind = \"dpos\"\nproducers = 7\n\
+             blocks_per_turn = 1\nblock_interval_s = 1.0\n\
+             [stake]\nshares = [9, 8, 7, 6, 5, 4, 3, 2, 1]\n{extra}"
+        );
+        crate::scenario::from_str(&text, std::path::Path::new("cartel.toml"), &[], None)
+    }
+
+    fn member(node: &str, options: &str) -> String {
+        format!("[[attacker]]\nnode = \"{node}\"\nstrategy = \"cartel\"\n{options}\n")
+    }
+
+    const WORKLOAD: &str = "[workload]\npayments_per_s = 1\n";
+
+    #[test]
+    fn a_cartel_of_elected_producers_is_accepted() {
+        let split = member("n0", "mode = \"split\"\nstart_s = 5")
+            + &member("n6", "mode = \"split\"\nstart_s = 5");
+        let s = load(&split).unwrap();
+        let (members, spec) = cartel_of(&s.attackers).unwrap();
+        assert_eq!(members, vec![NodeId(0), NodeId(6)]);
+        assert_eq!(spec.mode, CartelMode::Split { start: SimTime(5_000_000) });
+        let censor = member("n1", "mode = \"censor\"\ncensor = [\"n9\", 8]");
+        let s = load(&(censor + WORKLOAD)).unwrap();
+        let (_, spec) = cartel_of(&s.attackers).unwrap();
+        assert_eq!(spec.mode, CartelMode::Censor(Censor::Sources(vec![NodeId(8), NodeId(9)])));
+        let all = load(&(member("n1", "mode = \"censor\"") + WORKLOAD)).unwrap();
+        assert_eq!(cartel_of(&all.attackers).unwrap().1.mode, CartelMode::Censor(Censor::All));
+        assert_eq!(
+            elected_producers(&[1.0, 3.0, 3.0, 2.0], 2),
+            vec![NodeId(1), NodeId(2)],
+            "largest stakes, ties to the lower node"
+        );
+    }
+
+    /// Every refusal names the file, the field and the value.
+    #[test]
+    fn bad_cartels_are_refused_with_field_and_value() {
+        let split = |node: &str| member(node, "mode = \"split\"");
+        let all_seven: String = (0..7).map(|i| split(&format!("n{i}"))).collect();
+        let cases: Vec<(String, &[&str])> = vec![
+            (split("n7"), &["attacker[0].node", "\"n7\"", "not one of the 7 elected"]),
+            (all_seven, &["attacker", "[7 cartel members]", "m = N = 7"]),
+            (
+                split("n0") + &member("n1", "mode = \"split\"\nstart_s = 3"),
+                &["attacker[1].mode", "\"split\"", "same mode"],
+            ),
+            (member("n0", "mode = \"censor\""), &["attacker[0].mode", "\"censor\"", "[workload]"]),
+            (member("n0", "mode = \"steal\""), &["attacker[0].mode", "\"steal\""]),
+            (member("n0", ""), &["attacker[0].mode", "(missing)"]),
+            (
+                member("n0", "mode = \"split\"\ncensor = \"all\""),
+                &["attacker[0].censor", "does not apply"],
+            ),
+            (
+                member("n0", "mode = \"censor\"\ncensor = []") + WORKLOAD,
+                &["attacker[0].censor", "[]"],
+            ),
+            (
+                member("n0", "mode = \"split\"")
+                    + "[[attacker]]\nnode = 1\nshare = 0.1\nstrategy = \"selfish\"\n",
+                &["attacker[1].strategy", "\"selfish\"", "only strategy = \"cartel\""],
+            ),
+        ];
+        for (extra, needles) in &cases {
+            let err = load(extra).unwrap_err().to_string();
+            assert!(err.contains("cartel.toml"), "{err}");
+            for n in *needles {
+                assert!(err.contains(n), "{n:?} not in: {err}");
+            }
+        }
+        // The split's prune depth, and a cartel under another kind.
+        assert!(load(&split("n0")).is_ok(), "prune_depth 100 ≥ run.blocks 50");
+        let text = "[run]\nblocks = 500\n[chain]\nblock_interval_s = 1\n[network]\nnodes = 12\n\
+                    [consensus]\nkind = \"dpos\"\nproducers = 7\nblocks_per_turn = 1\n\
+                    block_interval_s = 1.0\n[stake]\nshares = [9, 8, 7, 6, 5, 4, 3, 2, 1]\n"
+            .to_string()
+            + &split("n0");
+        let err = crate::scenario::from_str(&text, std::path::Path::new("c.toml"), &[], None)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("chain.prune_depth") && err.contains("288"), "{err}");
+        let pow = "[network]\nnodes = 12\n".to_string() + &split("n0");
+        let err = crate::scenario::from_str(&pow, std::path::Path::new("p.toml"), &[], None)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("attacker[0].strategy") && err.contains("\"dpos\" only"), "{err}");
+    }
+}

@@ -202,3 +202,26 @@ fn a_split_cartel_grows_its_branch_at_m_over_n_and_never_finalizes_it() {
         assert!(store.get(best).meta.miner.is_some_and(|p| p.0 >= m), "the honest branch is main");
     }
 }
+
+/// Each shipped cartel scenario (cut to 400 blocks) writes byte-identical result files on
+/// a second run, `consensus.json` with its `cartel` section included.
+#[test]
+fn shipped_cartel_scenarios_replay_byte_identically() {
+    use crate::scenario::{self, Override};
+    for name in ["dpos-cartel-censor.toml", "dpos-cartel-split.toml"] {
+        let path =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/attacks").join(name);
+        let overrides = [Override::parse("run.blocks=400").unwrap()];
+        let scenario = scenario::load(&path, &overrides, None).unwrap();
+        let render = || {
+            let outcome = crate::run::run(&scenario).unwrap();
+            let mut files = crate::results::files::render(&scenario, &outcome).files;
+            files.extend(crate::consensus::report::files(&scenario, &outcome));
+            files
+        };
+        let (a, b) = (render(), render());
+        let json = &a.iter().find(|(f, _)| *f == "consensus.json").unwrap().1;
+        assert!(String::from_utf8_lossy(json).contains("\"cartel\""), "{name}");
+        assert_eq!(a, b, "{name}");
+    }
+}
