@@ -19,14 +19,14 @@
 //! the next round is independent, so for k > a it is q(a) q(k − a) (runs never reach a
 //! third round: q(j) = 0 for j > m, and m < N). Hence
 //!
-//! E[T | a] = Σ_{k=1..a} q(k) + q(a) Q,   Q = Σ_{r=1..N} q(r) = m / (N − m + 1),
+//! E\[T | a\] = Σ_{k=1..a} q(k) + q(a) Q,   Q = Σ_{r=1..N} q(r) = m / (N − m + 1),
 //!
 //! by the identity Σ_{r=0..M} (M)_r / (N)_r = (N + 1) / (N − M + 1) (hockey stick:
 //! (M)_r / (N)_r = C(N − r, M − r) / C(N, M)). With a uniform on 1..N, and
 //! (N + 1 − k) q(k) = m (m − 1)_{k−1} / (N)_{k−1} summing to m (N + 1) / (N − m + 2) by the
 //! same identity with M = m − 1:
 //!
-//! E[T] = (1/N) [ m (N + 1) / (N − m + 2) + m² / (N − m + 1)² ].
+//! E\[T\] = (1/N) [ m (N + 1) / (N − m + 2) + m² / (N − m + 1)² ].
 //!
 //! (With every turn drawn independently instead, T would be geometric with mean
 //! m / (N − m): shuffling without replacement shortens the runs, for N = 21 and m = 7 from
@@ -38,9 +38,9 @@
 //! W = 0; otherwise the payment waits for the rest of that turn, K − j slots, and K slots
 //! for each further cartel turn: W = (K − j) + K (T − 1). So
 //!
-//! E[W] = (m/N) (K + 1)/2 + K (E[T] − m/N),
+//! E\[W\] = (m/N) (K + 1)/2 + K (E\[T\] − m/N),
 //!
-//! which is E[T] for K = 1. A payment nobody censors waits W = 0 slots in this model; the
+//! which is E\[T\] for K = 1. A payment nobody censors waits W = 0 slots in this model; the
 //! simulated delays add the same network terms (a payment that reaches the producer after
 //! its slot starts waits one more slot) to censored and uncensored payments alike.
 
@@ -54,7 +54,7 @@ fn check(producers: u32, cartel: u32, blocks_per_turn: u32) -> Result<(), Analyt
     }
 }
 
-/// E[T]: the mean number of consecutive cartel turns from a uniformly random turn, with
+/// E\[T\]: the mean number of consecutive cartel turns from a uniformly random turn, with
 /// `cartel` = m of `producers` = N producers in rounds shuffled independently (see the
 /// module docs).
 ///
@@ -67,7 +67,7 @@ pub fn dpos_cartel_run_turns(producers: u32, cartel: u32) -> Result<f64, Analyti
     Ok((m * (n + 1.0) / (n - m + 2.0) + m * m / ((n - m + 1.0) * (n - m + 1.0))) / n)
 }
 
-/// E[W]: the mean number of slots a censored payment waits, from the first slot that starts
+/// E\[W\]: the mean number of slots a censored payment waits, from the first slot that starts
 /// after it reaches the producers, until a slot whose producer is honest; m = `cartel` of
 /// N = `producers`, K = `blocks_per_turn` (see the module docs).
 ///

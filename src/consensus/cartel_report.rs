@@ -126,15 +126,22 @@ struct CensorLine {
     censored_included: u64,
     /// Censored payments in any block a member produced (the cartel's promise: 0).
     censored_in_cartel_blocks: u64,
-    /// Per member (by node id): distinct censored payments left out of its main-chain
-    /// blocks while in its mempool.
-    left_out: Vec<(u32, u64)>,
+    /// Per member: distinct censored payments left out of its main-chain blocks while in
+    /// its mempool.
+    left_out: Vec<LeftOut>,
     delay_slots_censored: Option<Mean>,
     delay_slots_uncensored: Option<Mean>,
     delay_s_censored: Option<Mean>,
     delay_s_uncensored: Option<Mean>,
     /// The closed form of the censored payments' extra wait, in slots.
     expected_extra_wait_slots: f64,
+}
+
+/// What one member left out.
+#[derive(Clone, Copy, Debug, Serialize)]
+struct LeftOut {
+    node: u32,
+    payments: u64,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -239,7 +246,7 @@ fn left_out(
     chain: &[BlockId],
     members: &[NodeId],
     censor: &Censor,
-) -> Vec<(u32, u64)> {
+) -> Vec<LeftOut> {
     let first = inclusion(pool, chain);
     let included_at = |i: usize| first[i].map_or(SimTime::MAX, |b| store.get(b).meta.mined_at);
     let censored: Vec<usize> =
@@ -259,7 +266,7 @@ fn left_out(
                     }
                 }
             }
-            (node.0, seen.iter().filter(|&&s| s).count() as u64)
+            LeftOut { node: node.0, payments: seen.iter().filter(|&&s| s).count() as u64 }
         })
         .collect()
 }

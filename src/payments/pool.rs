@@ -165,6 +165,8 @@ struct Walk {
     chosen: Vec<TxIndex>,
     count: u64,
     bytes: u64,
+    /// Payments in the mempool that a censoring walk left out.
+    censored: u32,
 }
 
 /// The pool.
@@ -433,7 +435,8 @@ impl TxPool {
     }
 
     /// [`TxPool::select`], leaving out every payment whose source node `censored` names
-    /// (and so every payment that spends one of theirs): a censoring producer's template.
+    /// (and so every payment that spends one of theirs): a censoring producer's template,
+    /// and how many payments of its mempool it left out for their source.
     pub fn select_censoring(
         &self,
         utxo: &UtxoSet,
@@ -441,8 +444,9 @@ impl TxPool {
         (node, now): (NodeId, SimTime),
         max_bytes: u64,
         censored: &dyn Fn(NodeId) -> bool,
-    ) -> Vec<TxIndex> {
-        self.mempool_walk(utxo, extra, node, now, max_bytes, None, Some(censored)).chosen
+    ) -> (Vec<TxIndex>, u32) {
+        let walk = self.mempool_walk(utxo, extra, node, now, max_bytes, None, Some(censored));
+        (walk.chosen, walk.censored)
     }
 
     /// Walks the candidates (never included, plus `extra`) in fee-rate order as `node` sees
@@ -459,7 +463,7 @@ impl TxPool {
         only: Option<TxIndex>,
         censored: Option<&dyn Fn(NodeId) -> bool>,
     ) -> Walk {
-        let mut walk = Walk { chosen: Vec::new(), count: 0, bytes: 0 };
+        let mut walk = Walk { chosen: Vec::new(), count: 0, bytes: 0, censored: 0 };
         let mut block_bytes = 0u64;
         let mut spent: FxHashSet<OutPoint> = FxHashSet::default();
         let mut chosen_ids: FxHashSet<TxId> = FxHashSet::default();
@@ -487,6 +491,7 @@ impl TxPool {
                 continue;
             }
             if censored.is_some_and(|c| c(e.source)) {
+                walk.censored += 1;
                 continue;
             }
             if waits {
