@@ -14,13 +14,18 @@
 //! * the first-order stale rate of two miners separated by a propagation delay;
 //! * the private double spend on slot-based proof of stake (Ouroboros Praos leader lottery)
 //!   with zero network delay;
-//! * the Wilson score interval used to report Monte Carlo estimates.
+//! * the Wilson score interval used to report Monte Carlo estimates;
+//! * the wait of a payment censored by a cartel of DPoS producers under shuffled rounds
+//!   ([`dpos_censored_wait_slots`], derived in `analytic/dpos_cartel.rs`).
 //!
 //! Every function validates its inputs and returns an [`AnalyticError`] naming the bad value
 //! instead of panicking or returning NaN. Exponentials, logarithms and powers go through
 //! `libm` so that results are bit-identical on every platform.
 
 use thiserror::Error;
+
+mod dpos_cartel;
+pub use dpos_cartel::{dpos_cartel_run_turns, dpos_censored_wait_slots};
 
 /// An input outside the domain of a closed form.
 #[derive(Debug, Clone, Copy, PartialEq, Error)]
@@ -59,6 +64,18 @@ pub enum AnalyticError {
     /// The active-slot coefficient of a slot lottery must lie strictly between 0 and 1.
     #[error("active slot coefficient f = {0} is outside (0, 1)")]
     ActiveSlotCoefficient(f64),
+    /// A DPoS cartel needs 1 ≤ m < N producers, and a turn at least one block.
+    #[error(
+        "a cartel of m = {cartel} of N = {producers} producers (K = {blocks_per_turn}) needs 1 ≤ m < N and K ≥ 1"
+    )]
+    CartelSize {
+        /// m.
+        cartel: u32,
+        /// N.
+        producers: u32,
+        /// K.
+        blocks_per_turn: u32,
+    },
 }
 
 /// The largest number of confirmations [`nakamoto_min_confirmations`] tries.

@@ -57,6 +57,7 @@
 //!   [`dpos::last_irreversible`]) to write `finality.csv`.
 //! - Producer concentration ([`concentration`]) is computed from the final chain's producers.
 
+pub mod cartel_report;
 pub mod coinage;
 pub mod coinage_run;
 pub mod concentration;

@@ -146,6 +146,8 @@ struct ConsensusReport {
     poet: Option<super::poet_run::PoetLine>,
     #[serde(skip_serializing_if = "Option::is_none")]
     epochs: Option<EpochsLine>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cartel: Option<super::cartel_report::CartelLine>,
 }
 
 /// The epoch nonces of the main chain (`pos-slot`), when it reaches past epoch 0.
@@ -203,6 +205,8 @@ pub struct KindSections<'a> {
     pub poet: Option<super::poet_run::PoetLine>,
     /// The slot kind's epoch clock (reported when the main chain leaves epoch 0).
     pub epochs: Option<EpochClock>,
+    /// What a DPoS cartel did.
+    pub cartel: Option<super::cartel_report::CartelLine>,
 }
 
 /// `consensus.json` for a run of `kind` whose producers had `shares` (hash power or stake,
@@ -216,7 +220,7 @@ pub fn consensus_json(
     stake: Option<&StakeState>,
     kinds: KindSections<'_>,
 ) -> Vec<u8> {
-    let KindSections { dpos, poet, epochs } = kinds;
+    let KindSections { dpos, poet, epochs, cartel } = kinds;
     let mut per_node = vec![0u64; shares.len()];
     for &b in &chain[1..] {
         if let Some(m) = store.get(b).meta.miner {
@@ -297,6 +301,7 @@ pub fn consensus_json(
         coinage: stake.and_then(|s| s.coinage.as_ref()).map(|c| c.report(store, chain)),
         poet,
         epochs: epochs.zip(stake).and_then(|(clock, s)| epochs_line(&clock, &s.seals, chain)),
+        cartel,
     };
     let mut bytes = serde_json::to_vec_pretty(&report).expect("the report serializes");
     bytes.push(b'\n');
@@ -331,7 +336,12 @@ pub fn files<O>(
         &chain,
         shares,
         stake,
-        KindSections { dpos: dpos.as_ref(), poet, epochs },
+        KindSections {
+            dpos: dpos.as_ref(),
+            poet,
+            epochs,
+            cartel: super::cartel_report::cartel_line(scenario, outcome),
+        },
     );
     [("finality.csv", finality), ("consensus.json", json)]
 }

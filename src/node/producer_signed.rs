@@ -147,10 +147,20 @@ impl Node {
         ctx: &mut NodeCtx<'_>,
         extra_nonce: u64,
     ) -> crate::chain::block::Block {
+        self.template_left_out(ctx, extra_nonce).0
+    }
+
+    /// [`Node::template_on_mining_tip`] without the payments the node's protocol censors,
+    /// and how many payments of its mempool it left out so.
+    fn template_left_out(
+        &self,
+        ctx: &mut NodeCtx<'_>,
+        extra_nonce: u64,
+    ) -> (crate::chain::block::Block, u32) {
         let tip = self.mining_tip();
-        let body = mempool::template_body(ctx, tip);
+        let (body, left_out) = mempool::template_body_censoring(ctx, tip, self.protocol.censor());
         let (node, now, spec) = (ctx.node(), ctx.now(), ctx.settings().template);
-        build_template(ctx.store_mut(), tip, node, now, extra_nonce, &spec, body)
+        (build_template(ctx.store_mut(), tip, node, now, extra_nonce, &spec, body), left_out)
     }
 
     /// Builds the normal template on the mining tip, seals it with `seal` and handles it as
@@ -175,13 +185,22 @@ impl Node {
         let p = self.signed.as_mut().expect("a signed producer");
         p.extra_nonce += 1;
         let extra_nonce = p.extra_nonce;
-        let block = self.template_on_mining_tip(ctx, extra_nonce);
+        let (block, left_out) = self.template_left_out(ctx, extra_nonce);
         let node = ctx.node();
         let p = self.signed.as_ref().expect("checked above");
         let seal = seal(&block.header, node, &p.signing);
         let id = super::miner::store_signed(ctx, block, seal);
         ctx.mined();
         ctx.record(Record::BlockMined { block: id, miner: self.id, time: ctx.now() });
+        if left_out > 0 {
+            let time = ctx.now();
+            ctx.record(Record::PaymentsLeftOut {
+                producer: node,
+                block: id,
+                payments: left_out,
+                time,
+            });
+        }
         id
     }
 }

@@ -247,6 +247,11 @@ pub trait Protocol {
         let _ = (ctx, tip);
     }
 
+    /// The payments the node leaves out of the blocks it produces (honest: none).
+    fn censor(&self) -> Option<&crate::scenario::cartel::Censor> {
+        None
+    }
+
     /// What the protocol reports about itself.
     fn report(&self) -> Report {
         Report::Plain

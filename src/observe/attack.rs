@@ -130,6 +130,7 @@ impl AttackLog {
             Record::NodeRejoined { .. } => self.nodes_rejoined += 1,
             Record::BlockMined { .. }
             | Record::SlotMissed { .. }
+            | Record::PaymentsLeftOut { .. }
             | Record::InvalidSent { .. }
             | Record::PeerBanned { .. }
             | Record::BannedPeerIgnored { .. }

@@ -798,7 +798,8 @@ impl Observer for Metrics {
             | Record::PeerBanned { .. }
             | Record::BannedPeerIgnored { .. }
             | Record::OrphanEvicted { .. }
-            | Record::SlotMissed { .. } => {}
+            | Record::SlotMissed { .. }
+            | Record::PaymentsLeftOut { .. } => {}
         }
         if store.pruned_height() > self.written.through_height {
             self.write_final(store);

@@ -214,6 +214,18 @@ pub enum Record {
         /// When the miss was noted.
         time: SimTime,
     },
+    /// `dpos`: a censoring cartel producer left payments of its mempool out of the block it
+    /// produced.
+    PaymentsLeftOut {
+        /// The producer.
+        producer: NodeId,
+        /// Its block.
+        block: BlockId,
+        /// Payments left out.
+        payments: u32,
+        /// When.
+        time: SimTime,
+    },
     /// A node went offline: it stops mining and its links are down.
     NodeLeft {
         /// The node.

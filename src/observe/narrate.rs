@@ -180,6 +180,14 @@ impl Narrator {
             Record::SlotMissed { producer, slot, time } => self.wants(&[producer]).then(|| {
                 format!("{time}  producer {} missed its slot {slot}", self.name(producer))
             }),
+            Record::PaymentsLeftOut { producer, block, payments, time } => {
+                self.wants(&[producer]).then(|| {
+                    let who = self.name(producer);
+                    let made = label(store, block);
+                    let plural = if payments == 1 { "" } else { "s" };
+                    format!("{time}  producer {who} (cartel) left out {payments} payment{plural} from {made}")
+                })
+            }
             Record::BlockAccepted { node, block, from, outcome, time } => {
                 let mut involved = vec![node];
                 involved.extend(from);

@@ -165,6 +165,8 @@ struct Walk {
     chosen: Vec<TxIndex>,
     count: u64,
     bytes: u64,
+    /// Payments in the mempool that a censoring walk left out.
+    censored: u32,
 }
 
 /// The pool.
@@ -415,7 +417,7 @@ impl TxPool {
         }
         let extra = self.off_chain(store, tip);
         let utxo = store.utxo_at(tip).expect("a node's tip is valid");
-        self.mempool_walk(utxo, &extra, node, now, 0, Some(i)).chosen.first() == Some(&i)
+        self.mempool_walk(utxo, &extra, node, now, 0, Some(i), None).chosen.first() == Some(&i)
     }
 
     /// Chooses a block template's transactions for `node` at `now` on the tip whose UTXO set
@@ -429,12 +431,28 @@ impl TxPool {
         now: SimTime,
         max_bytes: u64,
     ) -> Vec<TxIndex> {
-        self.mempool_walk(utxo, extra, node, now, max_bytes, None).chosen
+        self.mempool_walk(utxo, extra, node, now, max_bytes, None, None).chosen
+    }
+
+    /// [`TxPool::select`], leaving out every payment whose source node `censored` names
+    /// (and so every payment that spends one of theirs): a censoring producer's template,
+    /// and how many payments of its mempool it left out for their source.
+    pub fn select_censoring(
+        &self,
+        utxo: &UtxoSet,
+        extra: &[(Reverse<u64>, TxIndex)],
+        (node, now): (NodeId, SimTime),
+        max_bytes: u64,
+        censored: &dyn Fn(NodeId) -> bool,
+    ) -> (Vec<TxIndex>, u32) {
+        let walk = self.mempool_walk(utxo, extra, node, now, max_bytes, None, Some(censored));
+        (walk.chosen, walk.censored)
     }
 
     /// Walks the candidates (never included, plus `extra`) in fee-rate order as `node` sees
     /// them at `now`: counts its mempool (up to the size limit) and chooses up to `max_bytes`
-    /// of them, or only `only` if given.
+    /// of them, or only `only` if given, never choosing one whose source `censored` names.
+    #[allow(clippy::too_many_arguments)]
     fn mempool_walk(
         &self,
         utxo: &UtxoSet,
@@ -443,8 +461,9 @@ impl TxPool {
         now: SimTime,
         max_bytes: u64,
         only: Option<TxIndex>,
+        censored: Option<&dyn Fn(NodeId) -> bool>,
     ) -> Walk {
-        let mut walk = Walk { chosen: Vec::new(), count: 0, bytes: 0 };
+        let mut walk = Walk { chosen: Vec::new(), count: 0, bytes: 0, censored: 0 };
         let mut block_bytes = 0u64;
         let mut spent: FxHashSet<OutPoint> = FxHashSet::default();
         let mut chosen_ids: FxHashSet<TxId> = FxHashSet::default();
@@ -469,6 +488,10 @@ impl TxPool {
                     walk.chosen.push(i);
                     break;
                 }
+                continue;
+            }
+            if censored.is_some_and(|c| c(e.source)) {
+                walk.censored += 1;
                 continue;
             }
             if waits {
@@ -767,7 +790,7 @@ impl TxPool {
         }
         let extra = self.off_chain(store, tip);
         let utxo = store.utxo_at(tip).expect("a node's tip is valid");
-        let walk = self.mempool_walk(utxo, &extra, node, now, 0, None);
+        let walk = self.mempool_walk(utxo, &extra, node, now, 0, None, None);
         (walk.count, walk.bytes)
     }
 

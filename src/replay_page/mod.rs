@@ -179,7 +179,8 @@ impl Observer for Recorder {
             | Record::Healed { time, .. }
             | Record::NodeLeft { time, .. }
             | Record::NodeRejoined { time, .. }
-            | Record::SlotMissed { time, .. } => {
+            | Record::SlotMissed { time, .. }
+            | Record::PaymentsLeftOut { time, .. } => {
                 self.narrate(record, store, time, LineKind::Reorg);
             }
             Record::MessageSent { from, to, kind, block, sent, arrives } => {
@@ -263,6 +264,22 @@ mod tests {
         assert_eq!(count(" missed its slot ") as u64, missed);
         assert!(count(" is now irreversible (15 of 21 producers built on it)") > 50);
         assert!(text.iter().all(|l| !l.contains('\n')));
+    }
+
+    /// A censoring cartel's page says, block by block, how many payments a member left out;
+    /// only members do.
+    #[test]
+    fn cartel_page_says_what_each_member_left_out() {
+        let (_, _, data) = page_with("attacks/dpos-cartel-censor.toml", &["run.blocks=100"]);
+        let text: Vec<&str> =
+            data["lines"]["text"].as_array().unwrap().iter().map(|l| l.as_str().unwrap()).collect();
+        let members = ["n2", "n4", "n6", "n8", "n10", "n12", "n14"];
+        let left: Vec<&&str> = text.iter().filter(|l| l.contains(" (cartel) left out ")).collect();
+        assert!(left.len() > 10, "{} lines", left.len());
+        for line in left {
+            let who = line.split("producer ").nth(1).unwrap().split(' ').next().unwrap();
+            assert!(members.contains(&who), "{line}");
+        }
     }
 
     #[test]

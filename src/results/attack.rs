@@ -204,7 +204,8 @@ pub fn summarize(run: &RunView<'_>, metrics: &Metrics) -> Option<(AttackSection,
                 StrategySpec::Honest
                 | StrategySpec::Invalid(_)
                 | StrategySpec::PrivateChain(_)
-                | StrategySpec::DoubleSpend(_) => None,
+                | StrategySpec::DoubleSpend(_)
+                | StrategySpec::Cartel(_) => None,
             };
             let model_gamma = gamma.as_ref().and_then(|g| g.subset_share.or(g.measured));
             AttackerSummary {

@@ -193,6 +193,10 @@ impl Observer for Tracer {
             Record::SlotMissed { producer, slot, time } => {
                 self.line(time, "slot-missed", Some(producer), None, None, format!("slot={slot}"));
             }
+            Record::PaymentsLeftOut { producer, block, payments, time } => {
+                let detail = format!("payments={payments}");
+                self.line(time, "left-out", Some(producer), None, Some((store, block)), detail);
+            }
             Record::NodeRejoined { node, time } => {
                 self.line(time, "rejoined", Some(node), None, None, String::new());
             }

@@ -43,6 +43,9 @@ pub enum StrategySpec {
     /// A peer that sends invalid blocks of every kind, to see honest nodes reject them,
     /// relay none and ban it.
     Invalid(InvalidSpec),
+    /// A DPoS cartel member: censors payments or splits the schedule
+    /// ([`super::cartel`]).
+    Cartel(super::cartel::CartelSpec),
     /// Eyal and Sirer's selfish mining.
     Selfish {
         /// How honest nodes break ties between the attacker's block and an honest one.
@@ -91,6 +94,7 @@ impl StrategySpec {
             StrategySpec::DoubleSpend(_) => "double-spend",
             StrategySpec::Selfish { .. } => "selfish",
             StrategySpec::Invalid(_) => "invalid",
+            StrategySpec::Cartel(_) => "cartel",
         }
     }
 }
@@ -339,7 +343,8 @@ impl Names<'_> {
 }
 
 /// The strategies a scenario may name.
-const STRATEGIES: [&str; 5] = ["private-chain", "double-spend", "selfish", "invalid", "honest"];
+const STRATEGIES: [&str; 6] =
+    ["private-chain", "double-spend", "selfish", "invalid", "honest", "cartel"];
 
 /// A `{ share = x }` table with 0 < x < 1.
 fn share_table(
@@ -402,7 +407,9 @@ pub(super) fn validate_attackers(
                 format!("is already attacker[{j}]; one strategy per node"),
             ));
         }
-        let share = a.share.ok_or_else(|| {
+        // A cartel member produces by stake, not hash power: its share defaults to 0.
+        let cartel = a.strategy.as_deref() == Some("cartel");
+        let share = a.share.or(cartel.then_some(0.0)).ok_or_else(|| {
             origin.error(&f("share"), "(missing)", "give the attacker's share of the total hash power (0 for a node that does not mine)")
         })?;
         origin.check(
@@ -419,8 +426,14 @@ pub(super) fn validate_attackers(
         let k = f("strategy");
         // A misspelt strategy is reported as itself, not as an option that "does not apply".
         origin.known(&k, &strategy_name, &STRATEGIES)?;
-        if strategy_name != "private-chain" {
+        if strategy_name != "private-chain" && !cartel {
             origin.absent(&f("start_s"), &a.start_s, &k, &strategy_name)?;
+        }
+        if !cartel {
+            origin.absent(&f("mode"), &a.mode, &k, &strategy_name)?;
+            origin.absent(&f("censor"), &a.censor, &k, &strategy_name)?;
+        }
+        if strategy_name != "private-chain" {
             origin.absent(&f("publish_lead"), &a.publish_lead, &k, &strategy_name)?;
             origin.absent(&f("publish_after"), &a.publish_after, &k, &strategy_name)?;
             if strategy_name != "double-spend" {
@@ -555,6 +568,7 @@ pub(super) fn validate_attackers(
                 StrategySpec::Selfish { gamma, publish, on_header }
             }
             "invalid" => StrategySpec::Invalid(invalid_spec(a, i, origin)?),
+            "cartel" => StrategySpec::Cartel(super::cartel::cartel_spec(a, i, names, origin)?),
             other => return Err(origin.unknown(&k, other, &STRATEGIES)),
         };
         specs.push(AttackerSpec { node, share, relay, strategy });

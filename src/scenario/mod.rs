@@ -10,6 +10,7 @@
 //! Every error names the file (or the `--set` that caused it), the field path and the value.
 
 pub mod attack;
+pub mod cartel;
 pub mod consensus;
 pub mod groups;
 pub mod overrides;

@@ -126,8 +126,8 @@ pub struct RawAttacker {
     /// The node, by index or by name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub node: Option<toml::Value>,
-    /// "private-chain", "selfish", "double-spend", "invalid" or "honest" (with
-    /// `relay = false`: an eclipsing node).
+    /// "private-chain", "selfish", "double-spend", "invalid", "cartel" (`dpos`) or "honest"
+    /// (with `relay = false`: an eclipsing node).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub strategy: Option<String>,
     /// The attacker's share of the total hash power (honest miners share the rest).
@@ -136,7 +136,8 @@ pub struct RawAttacker {
     /// Whether the node relays blocks mined by others (false: it keeps them to itself).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub relay: Option<bool>,
-    /// `private-chain`: virtual time at which the private branch starts (mines honestly before).
+    /// `private-chain`: virtual time at which the private branch starts (mines honestly before);
+    /// `cartel`, mode "split": when the split begins.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub start_s: Option<f64>,
     /// `private-chain`: publish once the private branch is this many blocks ahead.
@@ -183,6 +184,13 @@ pub struct RawAttacker {
     /// `invalid`: blocks with an unknown parent sent at once in one `unknown-parent` item.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub flood_blocks: Option<u32>,
+    /// `cartel`: "censor" (leave payments out of the cartel's blocks) or "split" (build and
+    /// relay only the cartel's blocks from `start_s` on).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mode: Option<String>,
+    /// `cartel`, mode "censor": "all", or the nodes whose submitted payments are censored.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub censor: Option<toml::Value>,
 }
 
 /// `network.eclipse`: a victim whose every connection goes to attacker nodes.

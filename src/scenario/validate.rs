@@ -560,6 +560,8 @@ pub fn validate(
         mode,
         origin,
     )?;
+    let kept = (workload.is_some(), prune_depth, blocks);
+    super::cartel::check_cartel(&attackers, &consensus, kept, &node_names, origin)?;
     if consensus.kind != crate::consensus::ConsensusKind::Pow {
         let kind = consensus.kind.name();
         validate_stake_attackers(&attackers, &consensus, origin)?;
@@ -1417,32 +1419,37 @@ fn validate_race(r: &mut RawRace, origin: &Origin<'_>) -> Result<RaceSpec, Scena
 }
 
 /// Attackers outside proof of work: a double spend under `pos-slot` (its private branch drawn
-/// from its own VRF lottery, its stake its `share`); nothing else is wired yet.
+/// from its own VRF lottery, its stake its `share`) and a cartel of producers under `dpos`;
+/// nothing else is wired yet.
 fn validate_stake_attackers(
     attackers: &[attack::AttackerSpec],
     consensus: &super::consensus::ConsensusSpec,
     origin: &Origin<'_>,
 ) -> Result<(), ScenarioError> {
+    use crate::consensus::ConsensusKind::{Dpos, PosSlot};
     let kind = consensus.kind.name();
-    let slot_kind = consensus.kind == crate::consensus::ConsensusKind::PosSlot;
     for (i, a) in attackers.iter().enumerate() {
         let name = a.strategy.name();
+        let double_spend = matches!(a.strategy, attack::StrategySpec::DoubleSpend(_));
+        let cartel = matches!(a.strategy, attack::StrategySpec::Cartel(_));
         origin.check(
-            slot_kind && matches!(a.strategy, attack::StrategySpec::DoubleSpend(_)),
+            (consensus.kind == PosSlot && double_spend) || (consensus.kind == Dpos && cartel),
             &format!("attacker[{i}].strategy"),
             format!("\"{name}\""),
             format!(
-                "not wired yet for consensus.kind = \"{kind}\": attacks run under \"pow\", and a double-spend under \"pos-slot\""
+                "not wired yet for consensus.kind = \"{kind}\": attacks run under \"pow\", a double-spend under \"pos-slot\" and a cartel under \"dpos\""
             ),
         )?;
-        origin.check(
-            consensus.stake == super::consensus::StakeSource::HashPower,
-            "stake.shares",
-            "[ ... ]",
-            format!(
-                "does not apply with attacker[{i}]: under \"pos-slot\" an attacker's stake is its share, and the honest stake follows [mining] hash_power; remove [stake]"
-            ),
-        )?;
+        if double_spend {
+            origin.check(
+                consensus.stake == super::consensus::StakeSource::HashPower,
+                "stake.shares",
+                "[ ... ]",
+                format!(
+                    "does not apply with attacker[{i}]: under \"pos-slot\" an attacker's stake is its share, and the honest stake follows [mining] hash_power; remove [stake]"
+                ),
+            )?;
+        }
     }
     Ok(())
 }

@@ -28,6 +28,8 @@ mod kinds_poet;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
+mod tests_cartel;
+#[cfg(test)]
 mod tests_coinage;
 #[cfg(test)]
 mod tests_dpos;

@@ -8,12 +8,15 @@
 //!   conflicting version of the payment, published once the merchant has shipped;
 //! - [`invalid::InvalidPeer`]: sends its peers invalid blocks of every kind, until all of
 //!   them have banned it;
+//! - [`cartel::Cartel`]: a cartel of DPoS producers that censors payments or splits the
+//!   schedule;
 //! - [`TieBreak`]: an honest node with a fixed tie-break, which is how an explicit γ is put
 //!   into the network.
 //!
 //! An attacker is asked before the node acts on anything: the node's machinery relays or
 //! withholds what its protocol says.
 
+pub mod cartel;
 pub mod double_spend;
 pub mod invalid;
 pub mod private_chain;
@@ -157,6 +160,10 @@ pub fn protocols(scenario: &Scenario, shares: &[f64], streams: &RngStreams) -> P
             }
             StrategySpec::Invalid(ref spec) => {
                 Box::new(invalid::InvalidPeer::new(spec.clone(), a.relay))
+            }
+            StrategySpec::Cartel(ref spec) => {
+                let (members, _) = crate::scenario::cartel::cartel_of(attackers).expect("a member");
+                Box::new(cartel::Cartel::new(spec, members))
             }
         };
         by_node[a.node.index()] = p;
