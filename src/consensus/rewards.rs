@@ -237,6 +237,82 @@ mod tests {
         b
     }
 
+    /// Final shares of the urn model the simulator approximates, without a network: per
+    /// slot each holder leads with probability φ(σ) of its stake in the snapshot at the end
+    /// of epoch e − 2 (epochs of `epoch_slots`), one of the slot's leaders (uniformly) makes
+    /// the block and gains `r`; until `n` blocks. Returns per holder the mean final share
+    /// and the mean of (X − s)², over `reps` runs.
+    fn lagged_urn(
+        s0: &[f64],
+        f: f64,
+        r: f64,
+        epoch_slots: u64,
+        n: u64,
+        reps: u64,
+    ) -> Vec<(f64, f64)> {
+        use crate::rng::{Purpose, RngStreams, uniform01};
+        let mut rng = RngStreams::new(3).stream(Purpose::Attacker, 2);
+        let k = s0.len();
+        let mut sums = vec![(0.0, 0.0); k];
+        for _ in 0..reps {
+            let mut stake = s0.to_vec();
+            let mut ends = vec![stake.clone()];
+            let mut phi = Vec::new();
+            let (mut blocks, mut slot) = (0, 0u64);
+            while blocks < n {
+                if slot % epoch_slots == 0 {
+                    let e = (slot / epoch_slots) as usize;
+                    let snap = &ends[e.saturating_sub(1)];
+                    let total: f64 = snap.iter().sum();
+                    phi = snap
+                        .iter()
+                        .map(|x| crate::consensus::praos::phi(f, x / total).unwrap())
+                        .collect();
+                }
+                let leaders: Vec<usize> =
+                    (0..k).filter(|&i| uniform01(&mut rng) < phi[i]).collect();
+                if !leaders.is_empty() {
+                    let w = leaders[crate::rng::below(&mut rng, leaders.len() as u64) as usize];
+                    stake[w] += r;
+                    blocks += 1;
+                }
+                slot += 1;
+                if slot % epoch_slots == 0 {
+                    ends.push(stake.clone());
+                }
+            }
+            let total: f64 = stake.iter().sum();
+            for i in 0..k {
+                let x = stake[i] / total;
+                sums[i].0 += x;
+                sums[i].1 += (x - s0[i]).powi(2);
+            }
+        }
+        sums.iter().map(|&(a, b)| (a / reps as f64, b / reps as f64)).collect()
+    }
+
+    /// The corrections for φ(σ) and the e − 2 snapshot, measured on the model of the
+    /// shipped `pos-slot-rewards.toml` (0.2 / 0.3 / 0.5, f = 0.05, epochs of 20 slots,
+    /// r = 0.02, n = 96 main-chain blocks): over 4,000 runs each holder's mean final share
+    /// is its initial share within 3 standard errors and its variance is the Pólya urn's
+    /// s(1 − s) n / ((1/r + 1)(1/r + n)) within 10 % (the estimate's own standard error is
+    /// about 2.2 %; φ and the lag lower the variance by a few per cent). The same model
+    /// without compounding would be 3 times lower.
+    #[test]
+    fn the_lagged_phi_lottery_stays_close_to_the_polya_urn() {
+        let (s0, r, n) = ([0.2, 0.3, 0.5], 0.02, 96.0);
+        let reps = 4_000;
+        for (i, (mean, var)) in lagged_urn(&s0, 0.05, r, 20, n as u64, reps).into_iter().enumerate()
+        {
+            let s = s0[i];
+            let urn = s * (1.0 - s) * n / ((1.0 / r + 1.0) * (1.0 / r + n));
+            let se = (urn / reps as f64).sqrt();
+            eprintln!("s {s}: mean {mean:.4}, variance {var:.6}, urn {urn:.6}");
+            assert!((mean - s).abs() < 3.0 * se, "holder {i}: mean {mean} vs {s}");
+            assert!((var / urn - 1.0).abs() < 0.10, "holder {i}: variance {var} vs urn {urn}");
+        }
+    }
+
     /// Two branches from genesis, each made by one of two equal holders, over epochs of 3
     /// slots: a child in epoch 2 (slots 6–8) plays on the stake after slots 0–2 of its own
     /// chain, so the branches' snapshots differ (each favours its own producer), epochs 0
