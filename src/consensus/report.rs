@@ -2,12 +2,10 @@
 //! was produced and when it became final under the kind's own rule) and `consensus.json`
 //! (producer concentration, slots, the energy proxy).
 //!
-//! Runs of the stake kinds also write `stake.csv` and a `stake_drift` section
-//! ([`super::drift`]).
-//!
 //! Both are written for runs whose scenario has a `[consensus]` section (also with
 //! `kind = "pow"`), so that kinds compare file for file; a scenario without the section
-//! writes neither, and its outputs are as before.
+//! writes neither, and its outputs are as before. Runs of the stake kinds also write
+//! `stake.csv` and a `stake_drift` section in `consensus.json` ([`super::drift`]).
 //!
 //! **When a block is final.** The finality rule ([`Finality`]) says how deep a block must
 //! be; the time it became final is when the main-chain block at that depth above it was

@@ -9,12 +9,12 @@
 //! # Which stake a slot's lottery uses
 //!
 //! As in Ouroboros Praos (David, Gaži, Kiayias and Russell, "Ouroboros Praos", Eurocrypt
-//! 2018, section 3: the stake distribution of epoch e_j is the one recorded in the
-//! blockchain up to the end of epoch e_{j−2}), and as Cardano's ledger does with its "set"
-//! snapshot, the lottery of epoch e uses the stake at the **end of epoch e − 2** of the chain
-//! being extended: the stake after the chain's blocks whose slots lie before the first slot
-//! of epoch e − 1. Epochs 0 and 1 use the initial stake. The two-epoch lag lets every honest
-//! chain agree on the snapshot long before it is used (blocks more than k deep are final).
+//! 2018: the stake distribution of epoch e_j is the one recorded in the blockchain up to
+//! the end of epoch e_{j−2}), and as Cardano's leader schedule does, the lottery of epoch
+//! e uses the stake at the **end of epoch e − 2** of the chain being extended: the stake
+//! after the chain's blocks whose slots lie before the first slot of epoch e − 1. Epochs 0
+//! and 1 use the initial stake. The two-epoch lag lets every honest chain agree on the
+//! snapshot long before it is used (blocks more than k deep are final).
 //!
 //! The snapshot therefore belongs to a chain, not to the run: two branches whose blocks up to
 //! that boundary differ (different producers) play the lottery on different stakes, and a
