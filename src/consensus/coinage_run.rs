@@ -341,6 +341,11 @@ impl CoinageRun {
     pub fn genesis(&self) -> &[Stake] {
         &self.genesis
     }
+
+    /// The stakeholder of each output, by output.
+    pub fn owners(&self) -> &[NodeId] {
+        &self.owners
+    }
 }
 
 /// One stakeholder's line in `consensus.json`: its output's mints on the main chain.

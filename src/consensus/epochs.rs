@@ -90,6 +90,32 @@ pub fn along_chain(clock: &EpochClock, seals: &Seals, chain: &[BlockId]) -> Vec<
     nonces
 }
 
+/// Walks down the chain from `tip` until `memo` has an answer for (block, `epoch`) or a
+/// block's slot lies before `end` (the anchor; genesis has slot 0). Returns the answer, if
+/// one was found, the block the walk stopped at, and the blocks passed on the way (which
+/// share the answer). [`EpochNonces`] and `rewards::StakeSnapshots` memoise this way.
+pub(crate) fn walk_to_anchor<T: Clone>(
+    memo: &FxHashMap<(BlockId, u64), T>,
+    seals: &Seals,
+    store: &BlockStore,
+    tip: BlockId,
+    epoch: u64,
+    end: u64,
+) -> (Option<T>, BlockId, Vec<BlockId>) {
+    let mut passed = Vec::new();
+    let mut at = tip;
+    loop {
+        if let Some(answer) = memo.get(&(at, epoch)) {
+            return (Some(answer.clone()), at, passed);
+        }
+        if seals.slot_of(at) < end {
+            return (None, at, passed);
+        }
+        passed.push(at);
+        at = store.get(at).parent.expect("genesis has slot 0, before every end");
+    }
+}
+
 impl EpochNonces {
     /// The nonce a child of `parent` in `slot` plays on, along `parent`'s chain (see the
     /// module docs). Genesis and other blocks without a slot seal count as slot 0.
@@ -123,18 +149,7 @@ impl EpochNonces {
         // Walk down to the anchor: the last block before the end of the previous epoch's
         // window. Every block passed on the way shares its answer.
         let window_end = clock.window_end(epoch - 1);
-        let mut passed = Vec::new();
-        let mut at = tip;
-        let found = loop {
-            if let Some(&nonce) = self.memo.get(&(at, epoch)) {
-                break Some(nonce);
-            }
-            if seals.slot_of(at) < window_end {
-                break None;
-            }
-            passed.push(at);
-            at = store.get(at).parent.expect("genesis has slot 0, before every window end");
-        };
+        let (found, at, passed) = walk_to_anchor(&self.memo, seals, store, tip, epoch, window_end);
         let nonce = match found {
             Some(nonce) => nonce,
             None => {

@@ -4,7 +4,8 @@
 //!
 //! Both are written for runs whose scenario has a `[consensus]` section (also with
 //! `kind = "pow"`), so that kinds compare file for file; a scenario without the section
-//! writes neither, and its outputs are as before.
+//! writes neither, and its outputs are as before. Runs of the stake kinds also write
+//! `stake.csv` and a `stake_drift` section in `consensus.json` ([`super::drift`]).
 //!
 //! **When a block is final.** The finality rule ([`Finality`]) says how deep a block must
 //! be; the time it became final is when the main-chain block at that depth above it was
@@ -148,6 +149,8 @@ struct ConsensusReport {
     epochs: Option<EpochsLine>,
     #[serde(skip_serializing_if = "Option::is_none")]
     cartel: Option<super::cartel_report::CartelLine>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    stake_drift: Option<super::drift::StakeDriftLine>,
 }
 
 /// The epoch nonces of the main chain (`pos-slot`), when it reaches past epoch 0.
@@ -207,6 +210,8 @@ pub struct KindSections<'a> {
     pub epochs: Option<EpochClock>,
     /// What a DPoS cartel did.
     pub cartel: Option<super::cartel_report::CartelLine>,
+    /// Stake drift along the main chain (stake kinds).
+    pub stake_drift: Option<super::drift::StakeDriftLine>,
 }
 
 /// `consensus.json` for a run of `kind` whose producers had `shares` (hash power or stake,
@@ -220,7 +225,7 @@ pub fn consensus_json(
     stake: Option<&StakeState>,
     kinds: KindSections<'_>,
 ) -> Vec<u8> {
-    let KindSections { dpos, poet, epochs, cartel } = kinds;
+    let KindSections { dpos, poet, epochs, cartel, stake_drift } = kinds;
     let mut per_node = vec![0u64; shares.len()];
     for &b in &chain[1..] {
         if let Some(m) = store.get(b).meta.miner {
@@ -302,17 +307,19 @@ pub fn consensus_json(
         poet,
         epochs: epochs.zip(stake).and_then(|(clock, s)| epochs_line(&clock, &s.seals, chain)),
         cartel,
+        stake_drift,
     };
     let mut bytes = serde_json::to_vec_pretty(&report).expect("the report serializes");
     bytes.push(b'\n');
     bytes
 }
 
-/// `finality.csv` and `consensus.json` of a finished run (see the module docs).
+/// `finality.csv` and `consensus.json` of a finished run (see the module docs), and
+/// `stake.csv` for the stake kinds ([`super::drift`]).
 pub fn files<O>(
     scenario: &crate::scenario::Scenario,
     outcome: &crate::results::outcome::Outcome<O>,
-) -> [(&'static str, Vec<u8>); 2] {
+) -> Vec<(&'static str, Vec<u8>)> {
     let kind = scenario.consensus.kind;
     let (k, epochs) = match scenario.consensus.params {
         crate::scenario::consensus::KindParams::PosSlot { k, epoch_slots, .. } => {
@@ -329,6 +336,8 @@ pub fn files<O>(
     let finality = finality_csv(&outcome.store, &chain, &rule, producers);
     let shares = &outcome.hash_shares;
     let poet = poet_line(scenario, stake, &outcome.store, &chain);
+    let series = super::drift::series(kind, epochs.as_ref(), shares, stake, &chain);
+    let stake_drift = series.as_ref().map(super::drift::StakeSeries::drift);
     let json = consensus_json(
         kind,
         &rule,
@@ -341,9 +350,14 @@ pub fn files<O>(
             poet,
             epochs,
             cartel: super::cartel_report::cartel_line(scenario, outcome),
+            stake_drift,
         },
     );
-    [("finality.csv", finality), ("consensus.json", json)]
+    let mut files = vec![("finality.csv", finality), ("consensus.json", json)];
+    if let Some(series) = series {
+        files.push(("stake.csv", series.csv(&outcome.store, &chain)));
+    }
+    files
 }
 
 /// The main chain's epoch nonces, if it reaches past epoch 0 (runs that stay in epoch 0,

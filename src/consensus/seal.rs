@@ -230,6 +230,24 @@ impl SlotRules {
         header: &Header,
         now: SimTime,
     ) -> Result<(), SealError> {
+        self.check_in(&self.lottery, seal, parent_slot, nonce, header, now)
+    }
+
+    /// [`SlotRules::check`] against `lottery`, the stake snapshot of the block's own chain
+    /// when blocks pay rewards ([`super::rewards::StakeSnapshots::for_child`]).
+    ///
+    /// # Errors
+    ///
+    /// The first check that fails, as a [`SealError`].
+    pub fn check_in(
+        &self,
+        lottery: &SlotLottery,
+        seal: Option<&Seal>,
+        parent_slot: u64,
+        nonce: &EpochNonce,
+        header: &Header,
+        now: SimTime,
+    ) -> Result<(), SealError> {
         let seal = seal.ok_or(SealError::Missing)?;
         let party = self.party(seal.producer).ok_or(SealError::UnknownProducer(seal.producer))?;
         let slot = seal.claim.slot;
@@ -240,7 +258,7 @@ impl SlotRules {
             return Err(SealError::FutureSlot(slot));
         }
         let keys = &self.parties[party];
-        self.lottery.verify_leader(party, &keys.vrf, nonce, &seal.claim)?;
+        lottery.verify_leader(party, &keys.vrf, nonce, &seal.claim)?;
         let message = Seal::message(header, seal.producer, &seal.claim);
         if !verify_signature(&message, &keys.signing, &seal.signature) {
             return Err(SealError::Signature);
@@ -427,6 +445,8 @@ pub struct StakeState {
     pub slots: SlotStats,
     /// Epoch nonces along every chain, in `pos-slot` runs.
     pub nonces: EpochNonces,
+    /// Stake snapshots along every chain (block rewards), in `pos-slot` runs.
+    pub rewards: Option<super::rewards::StakeSnapshots>,
     /// The DPoS schedule as it unfolds, in `dpos` runs.
     pub dpos: Option<super::dpos_run::DposRun>,
     /// Stake outputs along every chain, in `pos-coinage` runs.

@@ -68,15 +68,23 @@ impl Node {
         p.next_slot += 1;
         ctx.set_timer(rules.slot_start(p.next_slot), Timer::Slot { generation });
         let tip = self.mining_tip();
-        let nonce = match ctx.shared.stake.as_deref_mut() {
+        let (nonce, snapshot) = match ctx.shared.stake.as_deref_mut() {
             Some(stake) => {
                 let store = &ctx.shared.store;
-                stake.nonces.for_child(&rules.clock, &stake.seals, store, tip, slot)
+                let nonce = stake.nonces.for_child(&rules.clock, &stake.seals, store, tip, slot);
+                // With block rewards, the stake snapshot of the tip's chain for this epoch.
+                let snapshot = stake
+                    .rewards
+                    .as_mut()
+                    .filter(|r| r.active())
+                    .map(|r| r.for_child(&rules.clock, &stake.seals, store, tip, slot));
+                (nonce, snapshot)
             }
-            None => rules.clock.genesis,
+            None => (rules.clock.genesis, None),
         };
+        let lottery = snapshot.as_ref().map_or(&rules.lottery, |s| &s.lottery);
         let p = self.producer.as_mut().expect("checked above");
-        let claim = rules.lottery.try_lead(p.party, &p.keys.vrf, &nonce, slot);
+        let claim = lottery.try_lead(p.party, &p.keys.vrf, &nonce, slot);
         if let Some(stake) = ctx.shared.stake.as_mut() {
             stake.slots.note(self.id, slot, claim.is_some());
         }

@@ -175,8 +175,16 @@ impl Node {
                     let seal = seals.get(block);
                     let slot = seal.map_or(0, |s| s.claim.slot);
                     let nonce = nonces.for_child(&rules.clock, seals, store, parent, slot);
+                    // With block rewards, the claim is checked against the stake snapshot
+                    // of the block's own chain.
+                    let snapshot = stake
+                        .rewards
+                        .as_mut()
+                        .filter(|r| r.active())
+                        .map(|r| r.for_child(&rules.clock, seals, store, parent, slot));
+                    let lottery = snapshot.as_ref().map_or(&rules.lottery, |s| &s.lottery);
                     rules
-                        .check(seal, seals.slot_of(parent), &nonce, header, now)
+                        .check_in(lottery, seal, seals.slot_of(parent), &nonce, header, now)
                         .map_err(|e| e.reject_reason())
                 }
             };

@@ -13,6 +13,7 @@
 //! | `pos-slot` | `active_slot_coeff` | 0.05 | Cardano Shelley |
 //! | `pos-slot` | `k` | 2160 blocks | Cardano Shelley |
 //! | `pos-slot` | `epoch_slots` | 10k/f (432,000 at the defaults) | Ouroboros Praos, Cardano |
+//! | `pos-slot` | `block_reward` | 0 (no rewards; written only when given) | |
 //! | `dpos` | `producers` | 21 | EOS, Steem |
 //! | `dpos` | `blocks_per_turn` | 12 | EOS |
 //! | `dpos` | `block_interval_s` | 0.5 s | EOS |
@@ -78,6 +79,9 @@ pub enum KindParams {
         k: u64,
         /// Slots per epoch.
         epoch_slots: u64,
+        /// Stake each block pays its producer, as a fraction of the initial total stake
+        /// (0: none; see `consensus::rewards`).
+        block_reward: f64,
     },
     /// Delegated proof of stake.
     Dpos {
@@ -153,6 +157,7 @@ pub(super) fn validate_consensus(
         origin.absent("consensus.active_slot_coeff", &c.active_slot_coeff, f, &name)?;
         origin.absent("consensus.k", &c.k, f, &name)?;
         origin.absent("consensus.epoch_slots", &c.epoch_slots, f, &name)?;
+        origin.absent("consensus.block_reward", &c.block_reward, f, &name)?;
     }
     if kind != ConsensusKind::Dpos {
         origin.absent("consensus.producers", &c.producers, f, &name)?;
@@ -196,7 +201,16 @@ pub(super) fn validate_consensus(
                 epoch_slots,
                 "must be at least 3 (the nonce window is its first two thirds)",
             )?;
-            KindParams::PosSlot { slot, f: coeff, k, epoch_slots }
+            // Left out of the resolved scenario when absent, so runs without rewards keep
+            // their manifests.
+            let block_reward = c.block_reward.unwrap_or(0.0);
+            origin.check(
+                block_reward.is_finite() && (0.0..=1.0).contains(&block_reward),
+                "consensus.block_reward",
+                block_reward,
+                "must be a fraction of the initial total stake between 0 and 1",
+            )?;
+            KindParams::PosSlot { slot, f: coeff, k, epoch_slots, block_reward }
         }
         ConsensusKind::Dpos => {
             let producers = *c.producers.get_or_insert(21);
@@ -443,7 +457,7 @@ mod tests {
 
     #[test]
     fn bad_consensus_input_names_file_field_value_and_choices() {
-        let cases: [(&str, &[&str]); 9] = [
+        let cases: [(&str, &[&str]); 11] = [
             (
                 "[consensus]\nkind = \"pos\"\n",
                 &["lab/c.toml", "consensus.kind", "\"pos\"", "\"pos-slot\"", "\"poet\""],
@@ -472,6 +486,18 @@ mod tests {
             (
                 "[consensus]\nkind = \"pos-slot\"\nepoch_slots = 2\n",
                 &["consensus.epoch_slots", "2", "at least 3"],
+            ),
+            (
+                "[consensus]\nkind = \"pos-slot\"\nblock_reward = 1.5\n",
+                &["lab/c.toml", "consensus.block_reward", "1.5", "between 0 and 1"],
+            ),
+            (
+                "[consensus]\nkind = \"poet\"\nblock_reward = 0.01\n",
+                &[
+                    "consensus.block_reward",
+                    "0.01",
+                    "does not apply when consensus.kind = \"poet\"",
+                ],
             ),
             (
                 "[consensus]\nkind = \"dpos\"\nepoch_slots = 100\n",

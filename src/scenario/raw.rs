@@ -71,6 +71,10 @@ pub struct RawConsensus {
     /// `pos-slot`: slots per epoch, after which the epoch nonce evolves.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub epoch_slots: Option<u64>,
+    /// `pos-slot`: stake each block pays its producer, as a fraction of the initial total
+    /// stake (absent or 0: no rewards, and nothing is written into the resolved scenario).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub block_reward: Option<f64>,
     /// `dpos`: elected producers N.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub producers: Option<u32>,

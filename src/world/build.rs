@@ -17,7 +17,8 @@ use crate::chain::params::NO_PROOF_OF_WORK_SHIFT;
 use crate::chain::{BlockStore, CompactTarget, ConsensusParams};
 use crate::consensus::epochs::EpochClock;
 use crate::consensus::praos::{EpochNonce, SlotLottery};
-use crate::consensus::seal::{Party, SlotRules, StakeKeys};
+use crate::consensus::rewards::{BlockRewards, StakeSnapshots};
+use crate::consensus::seal::{Party, SlotRules, StakeKeys, StakeState};
 use crate::consensus::{ConsensusKind, Rule};
 use crate::driver::Driver;
 use crate::id::{LinkId, NodeId};
@@ -159,12 +160,15 @@ fn choose_high_bandwidth_links(
 /// `None` for other kinds. Stake is `[stake] shares` or, without it, the hash-power shares
 /// (which then stand for stake in `shares`, so results report them per producer); keys come
 /// from each stakeholder's election stream.
+/// The third part is the run's stake snapshots (block rewards compounding into stake: see
+/// `consensus::rewards`).
 fn stake_setup(
     scenario: &Scenario,
     shares: &mut [f64],
     streams: &RngStreams,
-) -> Option<(SlotRules, Vec<Option<StakeKeys>>)> {
-    let KindParams::PosSlot { slot, f, k, epoch_slots } = scenario.consensus.params else {
+) -> Option<(SlotRules, Vec<Option<StakeKeys>>, StakeSnapshots)> {
+    let KindParams::PosSlot { slot, f, k, epoch_slots, block_reward } = scenario.consensus.params
+    else {
         return None;
     };
     let mut keys: Vec<Option<StakeKeys>> = (0..shares.len()).map(|_| None).collect();
@@ -180,7 +184,9 @@ fn stake_setup(
     let lottery = SlotLottery::new(f, &units).expect("validated: f in (0, 1], some stake");
     let rule = Rule::for_kind(ConsensusKind::PosSlot, 0, k);
     let clock = EpochClock { genesis: EpochNonce::genesis(scenario.seed), epoch_slots };
-    Some((SlotRules::new(rule, slot, lottery, clock, parties, shares.len()), keys))
+    let holders = parties.iter().map(|p| p.node).collect();
+    let snapshots = StakeSnapshots::new(BlockRewards::new(holders, units, block_reward), f);
+    Some((SlotRules::new(rule, slot, lottery, clock, parties, shares.len()), keys, snapshots))
 }
 
 impl<O: Observer, M: Monitor> World<O, M> {
@@ -249,7 +255,7 @@ impl<O: Observer, M: Monitor> World<O, M> {
                     .then(|| Box::new(streams.stream(Purpose::Relay, i as u64))),
             });
             let mut node = Node::new(NodeId::from_index(i), miner, protocol);
-            if let Some((rules, keys)) = stake.as_mut() {
+            if let Some((rules, keys, _)) = stake.as_mut() {
                 let id = NodeId::from_index(i);
                 if let (Some(party), Some(k)) = (rules.party(id), keys[i].take()) {
                     node.set_producer(Producer::new(party, k));
@@ -289,13 +295,14 @@ impl<O: Observer, M: Monitor> World<O, M> {
             orphan_pool_max: scenario.node.orphan_pool_max as usize,
             genesis_time: scenario.chain.genesis_time,
             template_max_tx_bytes,
-            slots: stake.map(|(rules, _)| Arc::new(rules)),
+            slots: stake.as_ref().map(|(rules, _, _)| Arc::new(rules.clone())),
             signed: None,
         };
         let mut settings = settings;
         let mut shared = Shared::new(store, payments, nodes.len());
-        if settings.slots.is_some() {
-            shared.stake = Some(Box::default());
+        if let Some((_, _, snapshots)) = stake {
+            let rewards = Some(snapshots);
+            shared.stake = Some(Box::new(StakeState { rewards, ..StakeState::default() }));
         }
         if let Some(setup) = signed {
             settings.signed = Some(Arc::new(setup.rules));

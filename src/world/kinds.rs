@@ -47,7 +47,7 @@ pub(super) fn stakeholders(
         .map(|(i, &share)| Stakeholder {
             node: NodeId::from_index(i),
             keys: StakeKeys::from_rng(&mut streams.stream(Purpose::Election, i as u64)),
-            units: (share * 1e12).round().max(1.0) as u64,
+            units: crate::consensus::drift::units_of_share(share),
         })
         .collect()
 }

@@ -38,6 +38,8 @@ mod tests_epochs;
 #[cfg(test)]
 mod tests_poet;
 #[cfg(test)]
+mod tests_rewards;
+#[cfg(test)]
 mod tests_traffic;
 
 pub use build::BuildError;
