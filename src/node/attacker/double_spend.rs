@@ -8,10 +8,11 @@
 //! conflicting version from its own mempool. It publishes the branch once it is longer than
 //! the honest chain and the merchant has its `z` confirmations ([`PrivateChain`]'s rule).
 //!
-//! Under `pos-slot` the attacker decides at the end of each slot rather than on each block
-//! ([`PrivateChain::deferred`]): every leader of a slot builds at its start, so the honest
-//! leaders' blocks of the slot it leads are in by then, and it publishes only a branch that
-//! is still strictly ahead of them.
+//! Under `pos-slot` the attacker decides once per slot, half a slot after its start, rather
+//! than on each block ([`PrivateChain::deferred`]): every leader of a slot builds at its
+//! start, so the honest leaders' blocks of the slot are in by then, it publishes only a
+//! branch that is still strictly ahead of them, and the branch reaches the next slot's
+//! leaders before they build.
 //!
 //! Against an eclipsed merchant (every peer of the merchant is an attacker node) the roles of
 //! the two versions swap: the attacker mines the payment into blocks only the merchant takes,
@@ -79,10 +80,17 @@ impl DoubleSpend {
         }
     }
 
-    /// Sets the timer of the last instant of the slot under way at `now`.
+    /// Sets the timer of the next decision point: the middle of a slot, after now.
+    ///
+    /// Half a slot after its start the slot's blocks are in (links far faster than a slot),
+    /// and a branch published then reaches every node before the next slot's leaders build:
+    /// deciding at the slot's very end would let them build on the honest chain first and
+    /// turn the published branch into a tie.
     fn wake_at_slot_end(&self, ctx: &mut NodeCtx<'_>, slot: SimDuration) {
-        let end = (ctx.now().0 / slot.0 + 1) * slot.0 - 1;
-        ctx.set_timer(SimTime(end), crate::node::Timer::Protocol(SLOT_END));
+        let now = ctx.now().0;
+        let mid = (now / slot.0) * slot.0 + slot.0 / 2;
+        let at = if mid > now { mid } else { mid + slot.0 };
+        ctx.set_timer(SimTime(at), crate::node::Timer::Protocol(SLOT_END));
     }
 
     /// The end of a slot: publish or give up if the rule says so, and wait for the next
