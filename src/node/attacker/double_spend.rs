@@ -32,8 +32,8 @@ use crate::time::{SimDuration, SimTime};
 
 /// The protocol timer of the payment.
 const PAY: u32 = 0;
-/// The protocol timer of the end of a slot (slot clocks only).
-const SLOT_END: u32 = 1;
+/// The protocol timer of the middle of a slot (slot clocks only).
+const MID_SLOT: u32 = 1;
 
 /// The double-spend attacker.
 pub struct DoubleSpend {
@@ -48,7 +48,7 @@ pub struct DoubleSpend {
     public_entry: NodeId,
     paid_at: Option<SimTime>,
     gave_up: bool,
-    /// The slot length, under a slot clock: the attacker decides at the end of each slot.
+    /// The slot length, under a slot clock: the attacker decides half-way through each slot.
     slot: Option<SimDuration>,
     /// The last block of the branch once published.
     published: Option<BlockId>,
@@ -86,23 +86,23 @@ impl DoubleSpend {
     /// and a branch published then reaches every node before the next slot's leaders build:
     /// deciding at the slot's very end would let them build on the honest chain first and
     /// turn the published branch into a tie.
-    fn wake_at_slot_end(&self, ctx: &mut NodeCtx<'_>, slot: SimDuration) {
+    fn wake_mid_slot(&self, ctx: &mut NodeCtx<'_>, slot: SimDuration) {
         let now = ctx.now().0;
         let mid = (now / slot.0) * slot.0 + slot.0 / 2;
         let at = if mid > now { mid } else { mid + slot.0 };
-        ctx.set_timer(SimTime(at), crate::node::Timer::Protocol(SLOT_END));
+        ctx.set_timer(SimTime(at), crate::node::Timer::Protocol(MID_SLOT));
     }
 
-    /// The end of a slot: publish or give up if the rule says so, and wait for the next
-    /// slot's end while the branch is under way.
-    fn at_slot_end(&mut self, ctx: &mut NodeCtx<'_>, tip: BlockId) -> Answer {
+    /// The middle of a slot: publish or give up if the rule says so, and wait for the next
+    /// slot's middle while the branch is under way.
+    fn at_mid_slot(&mut self, ctx: &mut NodeCtx<'_>, tip: BlockId) -> Answer {
         let view = View { store: ctx.store(), tip, now: ctx.now() };
         let decision = self.chain.decide_now(&view);
         let decision = self.note(decision);
         if let Some(slot) = self.slot
             && self.chain.in_progress()
         {
-            ctx.set_timer(ctx.now() + slot, crate::node::Timer::Protocol(SLOT_END));
+            self.wake_mid_slot(ctx, slot);
         }
         decision
     }
@@ -149,7 +149,7 @@ impl DoubleSpend {
         self.paid_at = Some(now);
         ctx.hand_over(merchant, paid);
         if let Some(slot) = self.slot {
-            self.wake_at_slot_end(ctx, slot);
+            self.wake_mid_slot(ctx, slot);
         }
         // Mine the conflicting version from now on (ground mode rebuilds its template).
         Answer { restart_mining: true, ..Answer::default() }
@@ -198,7 +198,7 @@ impl Protocol for DoubleSpend {
     fn on_timer(&mut self, ctx: &mut NodeCtx<'_>, tip: BlockId, timer: u32) -> Answer {
         match timer {
             PAY => self.pay(ctx, tip),
-            SLOT_END => self.at_slot_end(ctx, tip),
+            MID_SLOT => self.at_mid_slot(ctx, tip),
             _ => Answer::default(),
         }
     }

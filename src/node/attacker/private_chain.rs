@@ -44,7 +44,7 @@ pub struct PrivateChain {
     /// honest chain once the branch is `publish_after` blocks long.
     feed_victim: bool,
     /// Decide only when asked ([`PrivateChain::decide_now`]), not on every block: under a
-    /// slot clock the owner asks at the end of each slot, once the slot's blocks are in.
+    /// slot clock the owner asks once per slot, half-way through it, once the slot's blocks are in.
     deferred: bool,
 }
 
@@ -87,8 +87,8 @@ impl PrivateChain {
     /// Under a slot clock every leader of a slot builds at the slot's start, so a branch
     /// published the moment its own block is built meets the honest leaders' blocks of the
     /// same slot as a tie, which the network resolves for the block it saw first. Deciding
-    /// at the end of the slot, with the slot's blocks in, publishes a branch only when it is
-    /// still strictly ahead.
+    /// later in the slot (the owner picks when), with the slot's blocks in, publishes a
+    /// branch only when it is still strictly ahead.
     pub fn deferred(mut self) -> PrivateChain {
         self.deferred = true;
         self
