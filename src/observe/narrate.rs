@@ -50,6 +50,15 @@ impl StakeStory {
             _ => StakeStory::Found,
         }
     }
+
+    /// The slot a block made at `time` belongs to (`None` for kinds without slots).
+    pub fn slot_of(&self, time: SimTime) -> Option<u64> {
+        match *self {
+            StakeStory::Found => None,
+            StakeStory::Slots { slot } => Some(time.0 / slot.0.max(1)),
+            StakeStory::Dpos { slot, .. } => Some((time.0 / slot.0.max(1)).saturating_sub(1)),
+        }
+    }
 }
 
 /// Writes the narrated story of a run.
@@ -87,6 +96,12 @@ impl Narrator {
     pub fn with_story(mut self, story: StakeStory) -> Self {
         self.story = story;
         self
+    }
+
+    /// `dpos`: the height of the newest block the story has called irreversible (0 before
+    /// any).
+    pub fn irreversible_height(&self) -> u32 {
+        self.irreversible.get()
     }
 
     fn name(&self, node: NodeId) -> &str {
@@ -160,12 +175,12 @@ impl Narrator {
                     StakeStory::Found => {
                         format!("{time}  {who} found block {made} on top of {parent}{detail}")
                     }
-                    StakeStory::Slots { slot } => format!(
+                    StakeStory::Slots { .. } => format!(
                         "{time}  {who} is the slot leader for slot {} (VRF output below threshold) and builds block {made} on top of {parent}",
-                        time.0 / slot.0.max(1)
+                        self.story.slot_of(time).unwrap_or_default()
                     ),
-                    StakeStory::Dpos { slot, producers } => {
-                        let s = (time.0 / slot.0.max(1)).saturating_sub(1);
+                    StakeStory::Dpos { producers, .. } => {
+                        let s = self.story.slot_of(time).unwrap_or_default();
                         let mut line = format!(
                             "{time}  producer {who} builds block {made} in its slot {s} on top of {parent}"
                         );

@@ -92,6 +92,12 @@ pub struct Recorder {
     routine_lines: usize,
     /// When the first routine line past [`ROUTINE_LINE_CAP`] was dropped.
     lines_cut: Option<SimTime>,
+    /// How the story tells blocks; for slot kinds, which slot each block is in.
+    story: crate::observe::narrate::StakeStory,
+    /// `dpos`: (slot, scheduled producer) of every missed slot, in record order.
+    missed: Vec<(u64, NodeId)>,
+    /// `dpos`: (time, height) each time the newest irreversible block moved up.
+    irreversible: Vec<(SimTime, u32)>,
 }
 
 impl Recorder {
@@ -107,6 +113,9 @@ impl Recorder {
             lines: Vec::new(),
             routine_lines: 0,
             lines_cut: None,
+            story: crate::observe::narrate::StakeStory::Found,
+            missed: Vec::new(),
+            irreversible: Vec::new(),
         }
     }
 
@@ -115,6 +124,7 @@ impl Recorder {
     #[must_use]
     pub fn with_story(mut self, story: crate::observe::narrate::StakeStory) -> Recorder {
         self.narrator = self.narrator.with_story(story);
+        self.story = story;
         self
     }
 
@@ -143,6 +153,10 @@ impl Observer for Recorder {
                 self.mined.push((block, miner, time));
                 self.tips.push(TipChange { time, node: miner, block });
                 self.narrate(record, store, time, LineKind::Mined);
+                let lib = self.narrator.irreversible_height();
+                if lib > self.irreversible.last().map_or(0, |&(_, h)| h) {
+                    self.irreversible.push((time, lib));
+                }
             }
             Record::BlockAccepted { node, block, outcome, time, .. } => {
                 let kind = match outcome {
@@ -179,8 +193,11 @@ impl Observer for Recorder {
             | Record::Healed { time, .. }
             | Record::NodeLeft { time, .. }
             | Record::NodeRejoined { time, .. }
-            | Record::SlotMissed { time, .. }
             | Record::PaymentsLeftOut { time, .. } => {
+                self.narrate(record, store, time, LineKind::Reorg);
+            }
+            Record::SlotMissed { producer, slot, time } => {
+                self.missed.push((slot, producer));
                 self.narrate(record, store, time, LineKind::Reorg);
             }
             Record::MessageSent { from, to, kind, block, sent, arrives } => {
@@ -264,6 +281,53 @@ mod tests {
         assert_eq!(count(" missed its slot ") as u64, missed);
         assert!(count(" is now irreversible (15 of 21 producers built on it)") > 50);
         assert!(text.iter().all(|l| !l.contains('\n')));
+
+        // The slot strip: every block in the slot its line names, every missed slot with
+        // its producer, and the irreversible height rising once per irreversible line.
+        let strip = &data["slots"];
+        assert_eq!(strip["kind"], "dpos");
+        assert_eq!(strip["offset"], 1);
+        let slots = numbers(&strip["block"]);
+        assert_eq!(slots.len() as u64, sim.blocks_mined + 1);
+        assert_eq!(&slots[1..], &numbers_after(&text, " in its slot ")[..]);
+        assert_eq!(numbers(&strip["missed"]).len() as u64, 2 * missed);
+        let lib = numbers(&strip["irreversible"]);
+        assert_eq!(lib.len() / 2, count(" is now irreversible "));
+        assert!(lib.chunks(2).zip(lib.chunks(2).skip(1)).all(|(a, b)| a[0] <= b[0] && a[1] < b[1]));
+    }
+
+    /// The number after `needle` on every story line that has it.
+    fn numbers_after(text: &[&str], needle: &str) -> Vec<u64> {
+        text.iter()
+            .filter_map(|l| l.split(needle).nth(1))
+            .map(|rest| rest.split(' ').next().unwrap().parse().unwrap())
+            .collect()
+    }
+
+    /// The integers of a JSON array.
+    fn numbers(v: &serde_json::Value) -> Vec<u64> {
+        v.as_array().unwrap().iter().map(|x| x.as_u64().unwrap()).collect()
+    }
+
+    /// A pos-slot page's strip puts each block in its leader's slot, says the rollback
+    /// limit that makes blocks final, and a proof-of-work page has no strip.
+    #[test]
+    fn slot_page_strip_puts_each_block_in_its_leaders_slot() {
+        let (sim, _, data) = page_with("consensus/pos-slot.toml", &["run.blocks=60"]);
+        let strip = &data["slots"];
+        assert_eq!(strip["kind"], "pos-slot");
+        assert_eq!(strip["len_us"], 1_000_000);
+        assert_eq!(strip["final_depth"], 100);
+        let slots = numbers(&strip["block"]);
+        assert_eq!(slots.len() as u64, sim.blocks_mined + 1);
+        let text: Vec<&str> =
+            data["lines"]["text"].as_array().unwrap().iter().map(|l| l.as_str().unwrap()).collect();
+        assert_eq!(&slots[1..], &numbers_after(&text, " is the slot leader for slot ")[..]);
+        // Slots run forward with mining order; at f = 0.05 most slots have no block.
+        assert!(slots.windows(2).all(|w| w[0] <= w[1]));
+        assert!(*slots.last().unwrap() > 5 * sim.blocks_mined);
+        let (_, _, pow) = page_with("classroom.toml", &[]);
+        assert!(pow.get("slots").is_none());
     }
 
     /// A censoring cartel's page says, block by block, how many payments a member left out;

@@ -5,6 +5,7 @@
   const D = JSON.parse(document.getElementById('forksim-data').textContent);
   const $ = (id) => document.getElementById(id);
   const N = D.names.length;
+  const S = D.slots || null; // pos-slot and dpos: the slot strip's data
   const GENESIS_COLOUR = '#d9d9d9';
   const CARRIES_BLOCK = [false, false, false, true, true, false, true];
 
@@ -97,7 +98,7 @@
       s.appendChild(document.createTextNode(text));
       g.appendChild(s);
     };
-    const miners = group('miners:');
+    const miners = group(S ? 'producers:' : 'miners:');
     for (const [text, slot] of D.legend) item(miners, '', D.palette[slot], text);
     const nodes = group('nodes:');
     item(nodes, null, null, 'colour = miner of the node\u2019s tip block;');
@@ -280,6 +281,124 @@
     if (first > 0) { ctx.fillStyle = '#666'; ctx.textAlign = 'left'; ctx.fillText('\u2190 ' + first + ' earlier heights', 4, 12); }
   }
 
+  // ----- slot strip (pos-slot and dpos): one cell per slot, coloured by its blocks -----
+  const slotCanvas = $('slots');
+  const sctx = slotCanvas.getContext('2d');
+  const CELL = 16, SROW = 24, SPAD = 6, SBAND = 5;
+  const slotH = SPAD + SROW + 2 + SBAND + 30;
+  let slotW = 0, slotFirst = 0, slotVisible = 0;
+  const slotBlocks = new Map(); // slot -> block indices, in mining order
+  const missedBy = new Map(); // slot -> the producer that missed it
+  let libT = new Float64Array(0), libH = new Float64Array(0);
+  if (S) {
+    $('slots-panel').hidden = false;
+    for (let b = 1; b < B; b++) {
+      let l = slotBlocks.get(S.block[b]);
+      if (!l) { l = []; slotBlocks.set(S.block[b], l); }
+      l.push(b);
+    }
+    for (let i = 0; i < S.missed.length; i += 2) missedBy.set(S.missed[i], S.missed[i + 1]);
+    libT = column(S.irreversible, 2, 0); libH = column(S.irreversible, 2, 1);
+    const len = S.len_us >= 1000000 ? (S.len_us / 1000000) + ' s' : (S.len_us / 1000) + ' ms';
+    $('slots-hint').textContent = S.kind === 'pos-slot'
+      ? 'one cell per slot of ' + len + ', in the colour of each leader\u2019s block (two colours: two leaders, the seed of a fork); grey: no leader (every VRF output above its threshold); faded: the block went stale; dark bar: final (' + S.final_depth + ' blocks below the highest tip)'
+      : 'one cell per slot of ' + len + ', in the colour of the scheduled producer\u2019s block; red cross: the producer missed its slot; faded: the block went stale; dark bar: irreversible (more than 2/3 of the ' + S.producers + ' producers built on it)';
+  }
+  // The slot under way at virtual time `time` (ms); negative before the first.
+  function slotAt(time) { return S ? Math.floor(time * 1000 / S.len_us) - S.offset : 0; }
+  function slotStart(s) { return (s + S.offset) * S.len_us / 1000; }
+  // Whether block `b` is final at time `t` by the kind's own rule.
+  function isFinal(b, highest) {
+    if (!D.blocks.main[b]) return false;
+    if (S.kind === 'pos-slot') return D.blocks.height[b] + S.final_depth <= highest;
+    const i = upper(libT, t) - 1;
+    return i >= 0 && D.blocks.height[b] <= libH[i];
+  }
+  function sizeSlots() {
+    if (!S) return;
+    slotW = Math.max(300, slotCanvas.clientWidth || 1000);
+    slotCanvas.style.height = slotH + 'px';
+    setupCanvas(slotCanvas, sctx, slotW, slotH);
+    dirty = true;
+  }
+  function drawSlots() {
+    if (!S) return;
+    const ctx = sctx;
+    ctx.clearRect(0, 0, slotW, slotH);
+    const cur = slotAt(t);
+    slotVisible = Math.max(4, Math.floor((slotW - 2 * SPAD) / CELL));
+    slotFirst = Math.max(0, cur - slotVisible + 2); // the slot under way second from the right
+    let highest = 0;
+    for (let v = 0; v < N; v++) highest = Math.max(highest, D.blocks.height[tip[v]]);
+    const counts = { shown: 0, filled: 0, empty: 0, missed: 0, final: 0, current: cur };
+    ctx.font = '10px system-ui, sans-serif'; ctx.textAlign = 'center';
+    for (let s = slotFirst; s < slotFirst + slotVisible; s++) {
+      const x = SPAD + (s - slotFirst) * CELL, y = SPAD, w = CELL - 2;
+      ctx.strokeStyle = '#ccc'; ctx.lineWidth = 1; ctx.setLineDash([]);
+      if (s > cur) { ctx.strokeRect(x + 0.5, y + 0.5, w - 1, SROW - 1); continue; }
+      counts.shown++;
+      const made = (slotBlocks.get(s) || []).filter((b) => blockT[b] <= t);
+      if (made.length) {
+        counts.filled++;
+        const part = w / made.length;
+        let final = false;
+        made.forEach((b, i) => {
+          ctx.globalAlpha = D.blocks.main[b] ? 1 : 0.4;
+          ctx.fillStyle = blockColour(b);
+          ctx.fillRect(x + i * part, y, part, SROW);
+          ctx.globalAlpha = 1;
+          if (isFinal(b, highest)) final = true;
+        });
+        if (final) { counts.final++; ctx.fillStyle = '#222'; ctx.fillRect(x, y + SROW + 2, w, SBAND); }
+      } else if (missedBy.has(s) && s < cur) {
+        counts.missed++;
+        ctx.strokeStyle = '#d62728'; ctx.lineWidth = 2;
+        ctx.beginPath(); ctx.moveTo(x + 3, y + 3); ctx.lineTo(x + w - 3, y + SROW - 3);
+        ctx.moveTo(x + w - 3, y + 3); ctx.lineTo(x + 3, y + SROW - 3); ctx.stroke();
+      } else if (s < cur) {
+        counts.empty++;
+        ctx.fillStyle = '#e4e4e4'; ctx.fillRect(x, y, w, SROW);
+      }
+      if (s % 10 === 0) { ctx.fillStyle = '#555'; ctx.fillText(String(s), x + w / 2, y + SROW + SBAND + 14); }
+    }
+    if (cur >= slotFirst) {
+      const x = SPAD + (cur - slotFirst) * CELL;
+      ctx.strokeStyle = '#e6550d'; ctx.lineWidth = 2; ctx.strokeRect(x - 1, SPAD - 2, CELL, SROW + 4);
+    }
+    // Where finality stands, which may lie left of the strip (EOS: about 14 turns behind).
+    let finalHeight = -1;
+    if (S.kind === 'pos-slot') finalHeight = highest - S.final_depth;
+    else { const i = upper(libT, t) - 1; if (i >= 0) finalHeight = libH[i]; }
+    ctx.textAlign = 'left'; ctx.fillStyle = '#222'; ctx.font = '11px system-ui, sans-serif';
+    const word = S.kind === 'pos-slot' ? 'final' : 'irreversible';
+    ctx.fillText(finalHeight > 0
+      ? word + ' up to height ' + finalHeight + ', ' + (highest - finalHeight) + ' blocks below the highest tip (' + highest + ')'
+      : 'no block ' + word + ' yet (highest tip: height ' + highest + ')', SPAD, slotH - 4);
+    counts.finalHeight = finalHeight;
+    stats.slots = counts;
+  }
+  // Hover: what happened in the slot under the pointer.
+  const slotTip = $('slots-tip');
+  slotCanvas.addEventListener('mousemove', (e) => {
+    const rect = slotCanvas.getBoundingClientRect();
+    const s = slotFirst + Math.floor((e.clientX - rect.left - SPAD) / CELL);
+    if (!S || s < slotFirst || s >= slotFirst + slotVisible || s > slotAt(t)) { slotTip.hidden = true; return; }
+    const made = (slotBlocks.get(s) || []).filter((b) => blockT[b] <= t);
+    let text = 'slot ' + s + ' (from ' + fmt(slotStart(s)) + '): ';
+    if (made.length) {
+      text += made.map((b) => D.names[D.blocks.miner[b]] + ' made block ' + label(b) + (D.blocks.main[b] ? '' : ' (stale)')).join('; ');
+    } else if (missedBy.has(s)) {
+      text += 'producer ' + D.names[missedBy.get(s)] + ' missed it';
+    } else {
+      text += s < slotAt(t) ? (S.kind === 'pos-slot' ? 'no leader' : 'no block') : 'under way';
+    }
+    slotTip.textContent = text;
+    slotTip.style.left = (e.clientX - rect.left + 12) + 'px';
+    slotTip.style.top = (e.clientY - rect.top + 12) + 'px';
+    slotTip.hidden = false;
+  });
+  slotCanvas.addEventListener('mouseleave', () => { slotTip.hidden = true; });
+
   // ----- events panel -----
   const list = $('events');
   const KEEP_LINES = 400;
@@ -351,7 +470,7 @@
   document.addEventListener('keydown', (e) => {
     if (e.code === 'Space' && e.target === document.body) { e.preventDefault(); setPlaying(!playing); }
   });
-  window.addEventListener('resize', sizeTree);
+  window.addEventListener('resize', () => { sizeTree(); sizeSlots(); });
 
   function draw() {
     tipsTo(t);
@@ -359,6 +478,7 @@
     const lines = upper(lineT, t);
     drawNetwork();
     drawTree(blocks);
+    drawSlots();
     updateEvents(lines);
     slider.value = String(Math.round(t));
     let stale = 0;
@@ -388,5 +508,6 @@
   const linked = /^#t=([0-9.]+)$/.exec(window.location.hash);
   if (linked) seek(Number(linked[1]) * 1000);
   sizeTree();
+  sizeSlots();
   requestAnimationFrame(frame);
 })();

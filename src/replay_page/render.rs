@@ -78,6 +78,65 @@ struct PageData<'a> {
     line_cut: Option<u64>,
     /// Stretches with something happening, as flat (start ms, end ms).
     busy: Vec<u64>,
+    /// `pos-slot` and `dpos`: the strip of slots and their producers (absent otherwise).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    slots: Option<SlotStrip>,
+}
+
+/// What the slot strip draws: each slot of the run with the blocks made in it, the missed
+/// ones, and which blocks are final by the kind's own rule.
+#[derive(Serialize)]
+struct SlotStrip {
+    /// `"pos-slot"` or `"dpos"`.
+    kind: &'static str,
+    /// Slot length, µs.
+    len_us: u64,
+    /// Slot s starts at (s + `offset`) slot lengths (a DPoS schedule starts one slot in).
+    offset: u64,
+    /// The slot of each block of `blocks`, genesis first (genesis says 0).
+    block: Vec<u64>,
+    /// `dpos`: missed slots as flat (slot, scheduled producer), in record order.
+    missed: Vec<u64>,
+    /// `pos-slot`: a block is final once it is this many blocks below the highest tip (k).
+    final_depth: Option<u64>,
+    /// `dpos`: producers per round.
+    producers: Option<u32>,
+    /// `dpos`: the newest irreversible block's height each time it moves up, as flat (ms,
+    /// height).
+    irreversible: Vec<u64>,
+}
+
+/// The slot strip of a run whose story has slots.
+fn slot_strip(scenario: &Scenario, recorder: &Recorder) -> Option<SlotStrip> {
+    use crate::observe::narrate::StakeStory;
+    use crate::scenario::consensus::KindParams;
+    let story = recorder.story;
+    let (kind, len, offset, producers) = match story {
+        StakeStory::Found => return None,
+        StakeStory::Slots { slot } => ("pos-slot", slot, 0, None),
+        StakeStory::Dpos { slot, producers } => ("dpos", slot, 1, Some(producers)),
+    };
+    let final_depth = match scenario.consensus.params {
+        KindParams::PosSlot { k, .. } => Some(k),
+        _ => None,
+    };
+    let block = std::iter::once(0)
+        .chain(recorder.mined.iter().map(|&(_, _, time)| story.slot_of(time).unwrap_or(0)))
+        .collect();
+    Some(SlotStrip {
+        kind,
+        len_us: len.as_micros().max(1),
+        offset,
+        block,
+        missed: recorder.missed.iter().flat_map(|&(slot, who)| [slot, u64::from(who.0)]).collect(),
+        final_depth,
+        producers,
+        irreversible: recorder
+            .irreversible
+            .iter()
+            .flat_map(|&(time, height)| [ms(time), u64::from(height)])
+            .collect(),
+    })
 }
 
 /// The blocks, genesis first, then in mining order.
@@ -267,6 +326,7 @@ pub fn render<O>(scenario: &Scenario, outcome: &Outcome<O>, recorder: &Recorder)
         lines,
         line_cut: recorder.lines_cut.map(ms),
         busy: busy_stretches(recorder),
+        slots: slot_strip(scenario, recorder),
     };
     let json = serde_json::to_string(&data).expect("the page data serializes");
     let title = format!("forksim replay: {}, seed {}", scenario.name, scenario.seed);

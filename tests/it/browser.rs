@@ -226,27 +226,22 @@ fn numbers(v: &Value) -> Vec<f64> {
     v.as_array().map(|a| a.iter().filter_map(Value::as_f64).collect()).unwrap_or_default()
 }
 
-#[test]
-fn replay_page_plays_in_a_real_browser() {
-    let Some(chromium) = find_chromium() else {
+/// The browser to drive, or `None` (after saying so) when there is none and CI does not
+/// require one.
+fn chromium_or_skip() -> Option<PathBuf> {
+    let found = find_chromium();
+    if found.is_none() {
         if std::env::var("FORKSIM_REQUIRE_BROWSER").as_deref() == Ok("1") {
             panic!("FORKSIM_REQUIRE_BROWSER=1 but no chromium on PATH (apt-get install chromium)");
         }
         note("\n***** browser test skipped: install chromium (apt-get install chromium) *****\n");
-        return;
-    };
+    }
+    found
+}
 
-    let tmp = tempfile::tempdir().unwrap();
-    let out = tmp.path().join("replay-100");
-    let s = scenario("replay-100.toml");
-    forksim_ok(&["run", s.to_str().unwrap(), "--html", "--quiet", "--out", out.to_str().unwrap()]);
-    let page = out.join("replay.html");
-    let size = std::fs::metadata(&page).expect("replay.html written").len();
-    let mb = size as f64 / 1e6;
-    note(&format!("replay page size (100 nodes, 50 blocks): {size} bytes ({mb:.2} MB)"));
-    assert!(size < PAGE_MAX_BYTES, "replay.html is {size} bytes, over {PAGE_MAX_BYTES}");
-
-    let mut browser = Browser::launch(&chromium);
+/// Opens `page` in a fresh headless browser and waits until it has drawn a few frames.
+fn open_page(chromium: &Path, page: &Path) -> (Browser, Cdp) {
+    let mut browser = Browser::launch(chromium);
     let mut cdp = Cdp::connect(&browser.websocket_url());
     let url = format!("file://{}", page.display());
     let target = cdp.call("Target.createTarget", json!({ "url": "about:blank" }));
@@ -265,6 +260,43 @@ fn replay_page_plays_in_a_real_browser() {
         "document.readyState === 'complete' && typeof window.forksimStats === 'object' \
          && window.forksimStats.frames.length > 5",
     );
+    (browser, cdp)
+}
+
+/// Saves a screenshot of the page as `name` in Cargo's scratch folder for integration tests.
+fn screenshot(cdp: &mut Cdp, name: &str) {
+    let shot = cdp.call("Page.captureScreenshot", json!({ "format": "png" }));
+    let png = data_encoding::BASE64
+        .decode(shot["data"].as_str().expect("screenshot data").as_bytes())
+        .expect("base64 screenshot");
+    let shot_path = Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
+    std::fs::write(&shot_path, &png).unwrap_or_else(|e| panic!("{}: {e}", shot_path.display()));
+    note(&format!("replay page screenshot: {}", shot_path.display()));
+}
+
+/// Closes the browser politely; the guard kills whatever is left.
+fn close(mut cdp: Cdp, browser: Browser) {
+    cdp.session = None;
+    let _ = cdp.ws.send(Message::text(json!({ "id": 0, "method": "Browser.close" }).to_string()));
+    drop(browser);
+}
+
+#[test]
+fn replay_page_plays_in_a_real_browser() {
+    let Some(chromium) = chromium_or_skip() else { return };
+
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("replay-100");
+    let s = scenario("replay-100.toml");
+    forksim_ok(&["run", s.to_str().unwrap(), "--html", "--quiet", "--out", out.to_str().unwrap()]);
+    let page = out.join("replay.html");
+    let size = std::fs::metadata(&page).expect("replay.html written").len();
+    let mb = size as f64 / 1e6;
+    note(&format!("replay page size (100 nodes, 50 blocks): {size} bytes ({mb:.2} MB)"));
+    assert!(size < PAGE_MAX_BYTES, "replay.html is {size} bytes, over {PAGE_MAX_BYTES}");
+
+    let (browser, mut cdp) = open_page(&chromium, &page);
+    assert_eq!(cdp.eval("document.getElementById('slots-panel').hidden"), json!(true));
 
     let before = cdp.eval("({ ...window.forksimStats, frames: 0, work: 0 })");
     assert_eq!(before["playing"], json!(false), "the page starts paused");
@@ -308,18 +340,38 @@ fn replay_page_plays_in_a_real_browser() {
          window.forksimSeek(at === null ? D.end / 2 : at + 300); return true; })()",
     );
     std::thread::sleep(Duration::from_millis(300));
-    let shot = cdp.call("Page.captureScreenshot", json!({ "format": "png" }));
-    let png = data_encoding::BASE64
-        .decode(shot["data"].as_str().expect("screenshot data").as_bytes())
-        .expect("base64 screenshot");
-    // Cargo's scratch folder for integration tests (inside whatever target folder is used).
-    let shot_path = Path::new(env!("CARGO_TARGET_TMPDIR")).join("replay-page.png");
-    std::fs::write(&shot_path, &png).unwrap_or_else(|e| panic!("{}: {e}", shot_path.display()));
-    note(&format!("replay page screenshot: {}", shot_path.display()));
+    screenshot(&mut cdp, "replay-page.png");
     assert!(cdp.page_errors.is_empty(), "the page reported errors: {:?}", cdp.page_errors);
+    close(cdp, browser);
+}
 
-    // Close politely; the guard kills whatever is left.
-    cdp.session = None;
-    let _ = cdp.ws.send(Message::text(json!({ "id": 0, "method": "Browser.close" }).to_string()));
-    drop(browser);
+/// A DPoS page draws its slot strip: blocks in their producers' colours, missed slots,
+/// and irreversible blocks, as the run's data says at the moment shown (one block per turn,
+/// as Steem, so the irreversible block trails by about 14 slots and shows in the strip).
+#[test]
+fn slot_strip_draws_producers_missed_slots_and_irreversible_blocks() {
+    let Some(chromium) = chromium_or_skip() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("dpos");
+    let s = scenario("consensus/dpos.toml");
+    let set = ["--set", "run.blocks=400", "--set", "consensus.blocks_per_turn=1"];
+    let run = [&["run", s.to_str().unwrap(), "--html", "--quiet"][..], &set[..]].concat();
+    forksim_ok(&[&run[..], &["--out", out.to_str().unwrap()]].concat());
+    let (browser, mut cdp) = open_page(&chromium, &out.join("replay.html"));
+    assert_eq!(cdp.eval("document.getElementById('slots-panel').hidden"), json!(false));
+    // Half-way through the run: the strip shows the slots before the one under way.
+    cdp.eval("window.forksimSeek(window.forksimData.end / 2); true");
+    cdp.wait_for("the strip is drawn", "window.forksimStats.slots !== undefined");
+    std::thread::sleep(Duration::from_millis(300));
+    let slots = cdp.eval("window.forksimStats.slots");
+    note(&format!("slot strip half-way through a DPoS run: {slots}"));
+    let n = |k: &str| slots[k].as_u64().unwrap_or(0);
+    assert!(n("shown") > 20, "too few slots shown: {slots}");
+    assert_eq!(n("filled") + n("missed") + n("empty"), n("shown"), "{slots}");
+    assert!(n("filled") > n("shown") / 2, "most DPoS slots hold a block: {slots}");
+    assert!(n("final") > 0 && n("final") < n("filled"), "irreversible trails the tip: {slots}");
+    assert!(n("finalHeight") > 100, "the caption says where irreversibility stands: {slots}");
+    screenshot(&mut cdp, "replay-page-slots.png");
+    assert!(cdp.page_errors.is_empty(), "the page reported errors: {:?}", cdp.page_errors);
+    close(cdp, browser);
 }
