@@ -40,10 +40,19 @@ impl Override {
             return Err(bad(OverrideError::EmptyPathPart));
         }
         let value_text = value.trim();
-        let value = toml::from_str::<toml::Table>(&format!("v = {value_text}"))
+        let parsed = toml::from_str::<toml::Table>(&format!("v = {value_text}"))
             .ok()
-            .and_then(|mut t| t.remove("v"))
-            .unwrap_or_else(|| toml::Value::String(value_text.to_string()));
+            .and_then(|mut t| t.remove("v"));
+        // A number too large for TOML would otherwise pass as a string and be refused as
+        // "expected u64".
+        let digits = value_text.strip_prefix(['-', '+']).unwrap_or(value_text);
+        let out_of_range = digits.len() >= 19
+            && !digits.starts_with('0')
+            && digits.bytes().all(|b| b.is_ascii_digit());
+        if parsed.is_none() && out_of_range {
+            return Err(bad(OverrideError::IntegerOutOfRange { value: value_text.to_string() }));
+        }
+        let value = parsed.unwrap_or_else(|| toml::Value::String(value_text.to_string()));
         Ok(Override { argument: argument.to_string(), path, value })
     }
 
@@ -103,6 +112,14 @@ pub enum OverrideError {
     /// The argument has no `=`.
     #[error("expected FIELD.PATH=VALUE")]
     MissingEquals,
+    /// A whole number beyond the range of a scenario integer (TOML's signed 64 bits).
+    #[error(
+        "{value} is out of range: scenario integers lie between -9223372036854775808 and 9223372036854775807 (for a larger seed, `--seed` takes any value up to 18446744073709551615)"
+    )]
+    IntegerOutOfRange {
+        /// The number as given.
+        value: String,
+    },
     /// The field path has an empty part (`network..nodes`, `.nodes`).
     #[error("the field path has an empty part")]
     EmptyPathPart,
@@ -281,6 +298,19 @@ mod tests {
         assert_eq!(o.value, toml::Value::String("compact".into()));
         let o = Override::parse("chain.block_interval_s=2.5").unwrap();
         assert_eq!(o.value, toml::Value::Float(2.5));
+    }
+
+    #[test]
+    fn a_number_beyond_64_bit_signed_range_is_an_error_saying_so() {
+        for big in ["18446744073709551615", "9223372036854775808", "-9223372036854775809"] {
+            let e = Override::parse(&format!("run.seed={big}")).unwrap_err().to_string();
+            assert!(e.contains(&format!("{big} is out of range")), "{e}");
+            assert!(e.contains("--seed"), "{e}");
+        }
+        let max = Override::parse("run.seed=9223372036854775807").unwrap();
+        assert_eq!(max.value, toml::Value::Integer(i64::MAX));
+        // Leading zeros are not TOML numbers: still a bare word, not a range error.
+        assert!(Override::parse("run.name=0000000000000000000042").is_ok());
     }
 
     #[test]
