@@ -79,8 +79,11 @@ pub struct Measurement {
     pub peak_bytes: Option<u64>,
     /// Events per run.
     pub events: u64,
-    /// Header proof-of-work checks per run (one per block acceptance).
-    pub pow_checks: u64,
+    /// Proof checks per run: one per block a node accepts from a peer (the header's proof of
+    /// work, or a stake kind's seal: see [`proof_checked`]).
+    pub proof_checks: u64,
+    /// What each of those checks verifies, for the report line.
+    pub proof: &'static str,
     /// Payments created per run (0 without a workload).
     pub payments: u64,
     /// Signatures verified per run.
@@ -112,7 +115,7 @@ pub fn run_case(case: &Case, runs: usize) -> Result<Measurement, RunError> {
         case.overrides.iter().map(|s| Override::parse(s)).collect::<Result<_, _>>()?;
     reset_peak_memory();
     let mut wall_s = Vec::with_capacity(runs);
-    let (mut events, mut pow_checks, mut payments, mut signatures) = (0, 0, 0, 0);
+    let (mut events, mut proof_checks, mut payments, mut signatures) = (0, 0, 0, 0);
     for _ in 0..case.max_runs.map_or(runs, |m| m.min(runs)) {
         let start = Instant::now();
         let scenario = scenario::load(&case.scenario, &overrides, None)?;
@@ -121,19 +124,33 @@ pub fn run_case(case: &Case, runs: usize) -> Result<Measurement, RunError> {
         wall_s.push(start.elapsed().as_secs_f64());
         events = outcome.stats.events;
         let metrics = &outcome.observer;
-        pow_checks = metrics.holders_total() - metrics.spreads.len() as u64;
+        proof_checks = metrics.holders_total() - metrics.spreads.len() as u64;
         payments = outcome.payments.as_ref().map_or(0, |t| t.wallets.created);
         signatures = outcome.store.sigcache().verifications();
         std::hint::black_box(rendered);
     }
+    let kind = scenario::load(&case.scenario, &overrides, None)?.consensus.kind;
     Ok(Measurement {
         wall_s,
         peak_bytes: peak_memory_bytes(),
         events,
-        pow_checks,
+        proof_checks,
+        proof: proof_checked(kind),
         payments,
         signatures,
     })
+}
+
+/// What a node checks of each block it receives under `kind`, as the report names it.
+pub fn proof_checked(kind: crate::consensus::ConsensusKind) -> &'static str {
+    use crate::consensus::ConsensusKind;
+    match kind {
+        ConsensusKind::Pow => "header PoW checks",
+        ConsensusKind::PosSlot => "VRF proof and signature checks",
+        ConsensusKind::PosCoinage => "stake kernel and signature checks",
+        ConsensusKind::Dpos => "schedule and signature checks",
+        ConsensusKind::Poet => "wait certificate and z-test checks",
+    }
 }
 
 /// Resets the kernel's resident-memory high-water mark of this process (Linux only).
@@ -163,13 +180,14 @@ pub fn report_line(case: &Case, m: &Measurement) -> String {
     let per_event =
         m.median_us_per_event().map_or_else(|| "n/a".to_string(), |us| format!("{us:.3}"));
     format!(
-        "{:<42} median {:>6.2} s  peak {:>9}  {} events ({} us/event), {} header PoW checks{}  (runs: {})",
+        "{:<42} median {:>6.2} s  peak {:>9}  {} events ({} us/event), {} {}{}  (runs: {})",
         case.label,
         m.median_s(),
         peak,
         m.events,
         per_event,
-        m.pow_checks,
+        m.proof_checks,
+        m.proof,
         payments,
         runs.join(" ")
     )
@@ -184,7 +202,8 @@ mod tests {
             wall_s,
             peak_bytes: Some(64 << 20),
             events,
-            pow_checks: 0,
+            proof_checks: 0,
+            proof: "header PoW checks",
             payments: 0,
             signatures: 0,
         }

@@ -428,9 +428,16 @@ fn run(cli: Cli) -> Result<(), Failure> {
             commit(staging)?;
             if !quiet {
                 let wall_s = wall.elapsed().as_secs_f64();
+                let consensus = consensus_lines_of(&scenario, &out_dir)?;
                 say_raw!(
                     "{}",
-                    terminal_summary(&scenario, &summary, wall_s, &out_dir.display().to_string())
+                    terminal_summary(
+                        &scenario,
+                        &summary,
+                        consensus.as_deref(),
+                        wall_s,
+                        &out_dir.display().to_string()
+                    )
                 );
                 if html {
                     let page = out_dir.join(crate::replay_page::FILE_NAME);
@@ -440,6 +447,19 @@ fn run(cli: Cli) -> Result<(), Failure> {
             Ok(())
         }
     }
+}
+
+/// The terminal's consensus lines of a finished run of a kind other than proof of work, read
+/// from its results folder `dir` as `forksim compare` reads it.
+fn consensus_lines_of(scenario: &Scenario, dir: &Path) -> Result<Option<String>, Failure> {
+    let kind = scenario.consensus.kind;
+    if kind == crate::consensus::ConsensusKind::Pow {
+        return Ok(None);
+    }
+    let internal = |e: crate::compare::CompareError| Failure::Internal(e.to_string());
+    let row = crate::compare::Row::read(kind, dir).map_err(internal)?;
+    let doc = crate::compare::read_json(&dir.join("consensus.json")).map_err(internal)?;
+    Ok(Some(crate::results::report::consensus_lines(scenario, &row, &doc)))
 }
 
 /// What a `forksim run` watches: the metrics always; the narrated story, the trace and the

@@ -376,7 +376,7 @@ pub struct Row {
 }
 
 /// Reads a JSON file of a results folder.
-fn read_json(path: &Path) -> Result<serde_json::Value, CompareError> {
+pub(crate) fn read_json(path: &Path) -> Result<serde_json::Value, CompareError> {
     let results =
         |reason: String| CompareError::Results { file: path.display().to_string(), reason };
     let bytes = std::fs::read(path).map_err(|e| results(e.to_string()))?;

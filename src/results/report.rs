@@ -5,6 +5,7 @@ use std::fmt::Write;
 use crate::results::attack::AttackSection;
 use crate::results::files::Summary;
 use crate::scenario::{MiningMode, RelayProtocol, Scenario};
+use serde_json::Value;
 
 fn percent(x: f64) -> String {
     format!("{:.2} %", x * 100.0)
@@ -14,8 +15,9 @@ fn ms(x: f64) -> String {
     if x >= 10_000.0 { format!("{:.1} s", x / 1_000.0) } else { format!("{x:.0} ms") }
 }
 
-/// The first line of the summary: version, scenario, seed, network size, mining mode and
-/// relay protocol (also the replay page's subtitle).
+/// The first line of the summary: version, scenario, seed, network size, mining mode (or
+/// the consensus kind, when it is not proof of work) and relay protocol (also the replay
+/// page's subtitle).
 pub fn headline(scenario: &Scenario, nodes: u32, miners: u32) -> String {
     let mode = match scenario.mining.mode {
         MiningMode::Sampled => "sampled mining",
@@ -27,16 +29,143 @@ pub fn headline(scenario: &Scenario, nodes: u32, miners: u32) -> String {
         RelayProtocol::Flood => "flood relay",
         RelayProtocol::Compact => "compact-block relay",
     };
+    use crate::scenario::consensus::KindParams;
+    let (who, mode) = match scenario.consensus.params {
+        KindParams::Pow => (format!("{miners} miners"), mode.to_string()),
+        KindParams::Dpos { producers, .. } => {
+            (format!("{miners} stakeholders electing {producers} producers"), "dpos".into())
+        }
+        KindParams::Poet { .. } => (format!("{miners} enclave nodes"), "poet".into()),
+        _ => (format!("{miners} stakeholders"), scenario.consensus.kind.name().to_string()),
+    };
     format!(
-        "forksim {} | {} | seed {} | {nodes} nodes, {miners} miners | {mode} | {relay}",
+        "forksim {} | {} | seed {} | {nodes} nodes, {who} | {mode} | {relay}",
         env!("CARGO_PKG_VERSION"),
         scenario.name,
         scenario.seed,
     )
 }
 
+/// The consensus lines of a run of a kind other than proof of work, from the numbers
+/// `forksim compare` reads (`row`) and the run's `consensus.json` (`doc`): slots, the
+/// schedule, finality under the kind's rule, concentration, and what a PoET z-test or a
+/// DPoS cartel did.
+pub fn consensus_lines(scenario: &Scenario, row: &crate::compare::Row, doc: &Value) -> String {
+    use crate::scenario::consensus::KindParams;
+    let mut o = String::new();
+    let num = |pointer: &str| doc.pointer(pointer).and_then(Value::as_f64);
+    let int = |pointer: &str| doc.pointer(pointer).and_then(Value::as_u64);
+    let opt = |v: Option<u64>| v.map_or_else(|| "n/a".to_string(), |v| v.to_string());
+    let _ = writeln!(
+        o,
+        "  consensus           {} | Nakamoto coefficient {} | Gini of blocks {} | hashes computed {}",
+        row.kind,
+        opt(row.nakamoto_coefficient),
+        row.gini.map_or_else(|| "n/a".to_string(), |g| format!("{g:.3}")),
+        if row.energy_hashes == 0.0 {
+            "0".to_string()
+        } else {
+            format!("{:.3e}", row.energy_hashes)
+        }
+    );
+    let rule = match scenario.consensus.params {
+        KindParams::PosSlot { f, k, .. } => {
+            if let (Some(slots), Some(empty)) = (int("/slots/evaluated"), int("/slots/empty")) {
+                let rate = if slots == 0 { 0.0 } else { empty as f64 / slots as f64 };
+                let _ = writeln!(
+                    o,
+                    "  slots               {slots} played, {empty} without a leader ({}; 1 - f = {}), {} VRF evaluations",
+                    percent(rate),
+                    percent(1.0 - f),
+                    opt(int("/slots/vrf_evaluations"))
+                );
+            }
+            format!("{k} blocks deep, the rollback limit")
+        }
+        KindParams::Dpos { producers, .. } => {
+            if let (Some(slots), Some(missed)) = (int("/dpos/slots"), int("/dpos/missed_slots")) {
+                let _ = writeln!(
+                    o,
+                    "  schedule            {producers} producers, {} per turn of {} s: {missed} of {slots} slots missed over {} rounds; irreversible {} blocks behind the tip on average ({} by the rule's derivation)",
+                    match int("/dpos/blocks_per_turn") {
+                        Some(1) => "1 block".to_string(),
+                        Some(k) => format!("{k} blocks"),
+                        None => "n/a blocks".to_string(),
+                    },
+                    num("/dpos/slot_s").unwrap_or(0.0),
+                    opt(int("/dpos/rounds")),
+                    num("/dpos/mean_lag_blocks")
+                        .map_or_else(|| "n/a".into(), |v| format!("{v:.1}")),
+                    num("/dpos/expected_lag_blocks")
+                        .map_or_else(|| "n/a".into(), |v| format!("{v:.1}"))
+                );
+            }
+            format!("more than 2/3 of the {producers} producers built on them")
+        }
+        _ => format!("{} confirmations", crate::consensus::report::POW_CONFIRMATIONS),
+    };
+    let when = match (row.finality_median_s, row.finality_p90_s) {
+        (Some(m), Some(p)) => format!(": median {m:.1} s, p90 {p:.1} s after production"),
+        _ => String::new(),
+    };
+    let _ = writeln!(o, "  finality            {} blocks final ({rule}){when}", row.final_blocks);
+    if let Some(rejected) = int("/poet/z_test_rejected") {
+        let _ = writeln!(
+            o,
+            "  z-test              {rejected} blocks flagged (a producer winning more than z = {:.3} standard errors above its share); {} honest nodes flagged",
+            num("/poet/z_max").unwrap_or(0.0),
+            opt(int("/poet/honest_nodes_flagged"))
+        );
+    }
+    cartel_lines(&mut o, doc);
+    o
+}
+
+/// The DPoS cartel's line: what its members left out, or how its branch grew.
+fn cartel_lines(o: &mut String, doc: &Value) {
+    let Some(cartel) = doc.get("cartel") else { return };
+    let int = |pointer: &str| cartel.pointer(pointer).and_then(Value::as_u64).unwrap_or(0);
+    let num = |pointer: &str| cartel.pointer(pointer).and_then(Value::as_f64).unwrap_or(0.0);
+    let (m, n) = (int("/cartel_producers"), int("/producers"));
+    if cartel.get("censor").is_some() {
+        let left_out: u64 = cartel
+            .pointer("/censor/left_out")
+            .and_then(Value::as_array)
+            .map_or(0, |a| a.iter().filter_map(|l| l["payments"].as_u64()).sum());
+        let _ = writeln!(
+            o,
+            "  cartel (censor)     {m} of {n} producers left out {left_out} payments; {} of {} censored payments confirmed, waiting {:.2} slots ({:.2} s) on average against {:.2} slots ({:.2} s) for the others (closed form: {:.2} slots more)",
+            int("/censor/censored_included"),
+            int("/censor/payments_censored"),
+            num("/censor/delay_slots_censored/mean"),
+            num("/censor/delay_s_censored/mean"),
+            num("/censor/delay_slots_uncensored/mean"),
+            num("/censor/delay_s_uncensored/mean"),
+            num("/censor/expected_extra_wait_slots")
+        );
+    } else if cartel.get("split").is_some() {
+        let _ = writeln!(
+            o,
+            "  cartel (split)      {m} of {n} producers on their own branch from slot {}: it grew {:.3} blocks per slot (expected {:.3}), the others' {:.3} (expected {:.3})",
+            int("/split/split_slot"),
+            num("/split/cartel_branch/growth_per_slot"),
+            num("/split/cartel_branch/expected_growth_per_slot"),
+            num("/split/honest_branch/growth_per_slot"),
+            num("/split/honest_branch/expected_growth_per_slot")
+        );
+    }
+}
+
 /// Renders the terminal summary of a run.
-pub fn terminal_summary(scenario: &Scenario, s: &Summary, wall_s: f64, out_dir: &str) -> String {
+///
+/// `consensus` is [`consensus_lines`] for kinds other than proof of work.
+pub fn terminal_summary(
+    scenario: &Scenario,
+    s: &Summary,
+    consensus: Option<&str>,
+    wall_s: f64,
+    out_dir: &str,
+) -> String {
     let mut o = String::new();
     let _ = writeln!(o, "{}", headline(scenario, s.nodes, s.miners));
     let _ = writeln!(
@@ -104,8 +233,15 @@ pub fn terminal_summary(scenario: &Scenario, s: &Summary, wall_s: f64, out_dir: 
             t.signatures_verified
         );
     }
+    if let Some(lines) = consensus {
+        o.push_str(lines);
+    }
     if let Some(attack) = &s.attack {
-        attack_lines(&mut o, attack);
+        attack_lines(
+            &mut o,
+            attack,
+            scenario.consensus.kind == crate::consensus::ConsensusKind::Pow,
+        );
     }
     if let Some(d) = &s.double_spend {
         double_spend_lines(&mut o, d);
@@ -143,24 +279,27 @@ fn propagation_lines(o: &mut String, s: &Summary) {
     }
 }
 
-/// The attackers beside their hash share and closed form, the eclipse and the timeline.
-fn attack_lines(o: &mut String, attack: &AttackSection) {
+/// The attackers beside their hash share (under `pow`; their stake otherwise) and closed
+/// form, the eclipse and the timeline.
+fn attack_lines(o: &mut String, attack: &AttackSection, pow: bool) {
+    let weight = if pow { "of the hash power" } else { "of the stake" };
     for a in &attack.attackers {
         let relay = if a.relay { "" } else { ", relays nothing it did not mine" };
         if a.strategy == "honest" {
             let _ = writeln!(
                 o,
-                "  attacker {} (honest{relay}, {} of the hash power): {} blocks mined, {} in the main chain",
+                "  attacker {} (honest{relay}, {} {weight}): {} blocks {}, {} in the main chain",
                 a.node,
                 percent(a.share),
                 a.blocks_mined,
+                if pow { "mined" } else { "produced" },
                 a.blocks_in_main_chain
             );
             continue;
         }
         let _ = writeln!(
             o,
-            "  attacker {} ({}{relay}, {} of the hash power)",
+            "  attacker {} ({}{relay}, {} {weight})",
             a.node,
             a.strategy,
             percent(a.share)
@@ -177,16 +316,21 @@ fn attack_lines(o: &mut String, attack: &AttackSection) {
             (Some(_), None) => "   Eyal-Sirer n/a (share of 1/2 or more, or no gamma)".to_string(),
             (None, _) => String::new(),
         };
+        // Under a stake kind a producer's fair share of blocks is not its stake (a DPoS
+        // producer's is one turn in N), so the revenue comparison is left to `pow`.
+        if pow {
+            let _ = writeln!(
+                o,
+                "    revenue share     {:>10}{model}   honest mining would give {}",
+                percent(a.relative_revenue),
+                percent(a.share)
+            );
+        }
         let _ = writeln!(
             o,
-            "    revenue share     {:>10}{model}   honest mining would give {}",
-            percent(a.relative_revenue),
-            percent(a.share)
-        );
-        let _ = writeln!(
-            o,
-            "    blocks            {:>10} mined ({} of all), {} in the main chain, {} lost; {} withheld, {} published, gave up {} times",
+            "    blocks            {:>10} {} ({} of all), {} in the main chain, {} lost; {} withheld, {} published, gave up {} times",
             a.blocks_mined,
+            if pow { "mined" } else { "produced" },
             percent(a.share_of_blocks_mined),
             a.blocks_in_main_chain,
             a.blocks_lost,

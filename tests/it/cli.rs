@@ -294,3 +294,58 @@ fn bench_refuses_overrides_without_a_scenario_and_zero_runs() {
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     assert!(stderr(&o).contains("--runs"), "{}", stderr(&o));
 }
+
+/// A stake kind's summary says what its consensus did: a DPoS run names its producers, its
+/// schedule, finality under its own rule and what a censoring cartel left out, and gives
+/// attackers their stake (not hash power); a proof-of-work summary keeps its mining lines.
+#[test]
+fn a_stake_run_prints_its_consensus_lines_and_a_pow_run_keeps_its_own() {
+    let tmp = tempfile::tempdir().unwrap();
+    let s = scenario("attacks/dpos-cartel-censor.toml");
+    let out = tmp.path().join("cartel");
+    let o = forksim_ok(&[
+        "run",
+        s.to_str().unwrap(),
+        "--set",
+        "run.blocks=120",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    let text = stdout(&o);
+    for needle in [
+        "30 stakeholders electing 21 producers | dpos |",
+        "  consensus           dpos | Nakamoto coefficient ",
+        "  schedule            21 producers, 1 block per turn of 3 s: 0 of ",
+        "blocks final (more than 2/3 of the 21 producers built on them): median ",
+        "  cartel (censor)     7 of 21 producers left out ",
+        "  attacker n2 (cartel, 6.02 % of the stake)",
+    ] {
+        assert!(text.contains(needle), "missing {needle:?} in:\n{text}");
+    }
+    assert!(!text.contains("hash power") && !text.contains("honest mining"), "{text}");
+    // The cartel line's count is the sum of what consensus.json says each member left out.
+    let doc: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("consensus.json")).unwrap()).unwrap();
+    let left: u64 = doc["cartel"]["censor"]["left_out"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["payments"].as_u64().unwrap())
+        .sum();
+    assert!(left > 0);
+    assert!(text.contains(&format!("producers left out {left} payments;")), "{text}");
+
+    let q = scenario("quickstart.toml");
+    let out = tmp.path().join("pow");
+    let o = forksim_ok(&[
+        "run",
+        q.to_str().unwrap(),
+        "--set",
+        "run.blocks=20",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    let text = stdout(&o);
+    assert!(text.contains(" miners | sampled mining | "), "{text}");
+    assert!(!text.contains("  consensus ") && !text.contains("  finality "), "{text}");
+}
