@@ -304,6 +304,50 @@ mod tests {
         b
     }
 
+    /// A sale at slot 4 by party 0 (600 of 1,000 units), epochs of 3 slots: the honest
+    /// branch carries it from its first block of another party in slot 4 or later, the
+    /// fork (party 0's blocks only) never does. Two epochs later the honest chain's lottery
+    /// gives party 0 nothing (the units sit with the idle holders, the total unchanged,
+    /// party 1's share unchanged), the fork's still gives it 0.6; before that both
+    /// chains play the initial lottery. The memo equals the plain definition.
+    #[test]
+    fn a_sale_moves_stake_on_the_chain_that_carries_it_only() {
+        let (mut s, g) = store();
+        let mut seals = Seals::default();
+        let clock = EpochClock { genesis: EpochNonce::genesis(1), epoch_slots: 3 };
+        let sale = Sale { seller: NodeId(0), slot: 4 };
+        let rewards =
+            BlockRewards::new(vec![NodeId(0), NodeId(1)], vec![600, 400], 0.0).with_sale(sale);
+        let point = sealed(&mut s, &mut seals, g, NodeId(0), 1);
+        let (mut honest, mut fork) = (vec![g, point], vec![g, point]);
+        for slot in [4, 5, 7] {
+            let h = sealed(&mut s, &mut seals, *honest.last().unwrap(), NodeId(1), slot);
+            honest.push(h);
+            let f = sealed(&mut s, &mut seals, *fork.last().unwrap(), NodeId(0), slot);
+            fork.push(f);
+        }
+        let mut memo = StakeSnapshots::new(rewards.clone(), 0.5);
+        assert!(memo.active(), "a sale alone makes the snapshots matter");
+        let on_honest = memo.for_child(&clock, &seals, &s, honest[4], 9);
+        let on_fork = memo.for_child(&clock, &seals, &s, fork[4], 9);
+        assert_eq!(on_honest.stake, vec![0, 400, 600]);
+        assert!(on_honest.sold && !on_fork.sold);
+        assert_eq!(on_honest.lottery.threshold(0), 0.0, "sold keys never lead there");
+        assert_eq!(on_honest.lottery.threshold(1), on_fork.lottery.threshold(1));
+        assert_eq!(on_fork.stake, vec![600, 400, 0]);
+        assert!((on_fork.lottery.sigma(0) - 0.6).abs() < 1e-12);
+        // Epoch 2 (slots 6–8) counts blocks before slot 3: no sale on either chain yet.
+        assert_eq!(memo.for_child(&clock, &seals, &s, honest[3], 6).stake, vec![600, 400, 0]);
+        for chain in [&honest, &fork] {
+            for slot in [6, 9, 12] {
+                let end = BlockRewards::snapshot_end(&clock, clock.epoch_of(slot)).unwrap();
+                let plain = rewards.stake_along(&seals, chain, end);
+                let memoised = memo.for_child(&clock, &seals, &s, *chain.last().unwrap(), slot);
+                assert_eq!(memoised.stake, plain, "slot {slot}");
+            }
+        }
+    }
+
     /// Final shares of the urn model the simulator approximates, without a network: per
     /// slot each holder leads with probability φ(σ) of its stake in the snapshot at the end
     /// of epoch e − 2 (epochs of `epoch_slots`), one of the slot's leaders (uniformly) makes

@@ -1462,6 +1462,12 @@ fn validate_stake_attackers(
                 "\"long-range\"",
                 "only one long-range attacker per scenario (one holder of the old keys)",
             )?;
+            origin.check(
+                a.share > 0.0,
+                &format!("attacker[{i}].share"),
+                a.share,
+                "must be above 0: it is the old keys' stake at the fork point, sigma_old",
+            )?;
         }
         if double_spend || long_range {
             origin.check(
