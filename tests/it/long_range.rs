@@ -5,19 +5,25 @@
 
 use std::path::Path;
 
-use crate::support::{assert_error, forksim_ok, read, scenario};
+use crate::support::{assert_error, forksim_ok, read, scenario, stdout};
 
-/// Runs the shipped scenario into `out` with `--set` overrides; returns the `long_range`
-/// section of `consensus.json`.
-fn run(out: &Path, sets: &[&str]) -> serde_json::Value {
+/// Runs the shipped scenario into `out` with `--set` overrides, narrating `node`'s story;
+/// returns the `long_range` section of `consensus.json` and the story.
+fn run_narrated(out: &Path, sets: &[&str], node: &str) -> (serde_json::Value, String) {
     let path = scenario("attacks/pos-slot-long-range.toml");
     let mut args = vec!["run", path.to_str().unwrap(), "--quiet", "--out", out.to_str().unwrap()];
     for s in sets {
         args.extend_from_slice(&["--set", s]);
     }
-    forksim_ok(&args);
+    args.extend_from_slice(&["--narrate", "--node", node]);
+    let story = stdout(&forksim_ok(&args));
     let json: serde_json::Value = serde_json::from_slice(&read(out, "consensus.json")).unwrap();
-    json["long_range"].clone()
+    (json["long_range"].clone(), story)
+}
+
+/// [`run_narrated`]'s section alone.
+fn run(out: &Path, sets: &[&str]) -> serde_json::Value {
+    run_narrated(out, sets, "n0").0
 }
 
 fn num(v: &serde_json::Value) -> f64 {
@@ -56,8 +62,14 @@ fn check_run(lr: &serde_json::Value) {
 #[test]
 fn online_nodes_refuse_the_fork_and_the_joiner_follows_its_rule() {
     let tmp = tempfile::tempdir().unwrap();
-    let longest = run(&tmp.path().join("longest"), &[]);
+    let (longest, story) = run_narrated(&tmp.path().join("longest"), &[], "n5");
     check_run(&longest);
+    assert!(
+        story.contains(
+            "more than the rollback limit k = 20, so n5 refuses it (beyond-rollback-limit)"
+        ),
+        "the online node's story tells the refusal"
+    );
     let joiner = &longest["joiners"][0];
     assert_eq!(joiner["node"], 19, "{longest}");
     assert_eq!(joiner["fork_choice"], "longest");
@@ -65,11 +77,16 @@ fn online_nodes_refuse_the_fork_and_the_joiner_follows_its_rule() {
     assert_eq!(joiner["tip_height"], longest["fork_tip_height"]);
     assert!(num(&longest["deep_switches"]) >= 1.0, "{longest}");
 
-    let genesis = run(
+    let (genesis, story) = run_narrated(
         &tmp.path().join("genesis"),
         &["consensus.fork_choice=genesis", "consensus.genesis_window_slots=200"],
+        "n19",
     );
     check_run(&genesis);
+    assert!(
+        story.contains("so n19, syncing by the density rule, keeps its chain (sparser-after-fork)"),
+        "the joiner's story tells the density rule"
+    );
     let joiner = &genesis["joiners"][0];
     assert_eq!(joiner["fork_choice"], "genesis");
     assert_eq!(joiner["on_fork"], false, "the density rule keeps the honest chain: {genesis}");
