@@ -16,7 +16,11 @@
 //!   with zero network delay;
 //! * the Wilson score interval used to report Monte Carlo estimates;
 //! * the wait of a payment censored by a cartel of DPoS producers under shuffled rounds
-//!   ([`dpos_censored_wait_slots`], derived in `analytic/dpos_cartel.rs`).
+//!   ([`dpos_censored_wait_slots`], derived in `analytic/dpos_cartel.rs`);
+//! * the long-range attack with old keys on slot-based proof of stake: the growth of the
+//!   fork and of the honest chain, when the fork overtakes, and how often Ouroboros
+//!   Genesis' density rule could be fooled ([`long_range_rates`], derived in
+//!   `analytic/long_range.rs`).
 //!
 //! Every function validates its inputs and returns an [`AnalyticError`] naming the bad value
 //! instead of panicking or returning NaN. Exponentials, logarithms and powers go through
@@ -25,7 +29,11 @@
 use thiserror::Error;
 
 mod dpos_cartel;
+mod long_range;
 pub use dpos_cartel::{dpos_cartel_run_turns, dpos_censored_wait_slots};
+pub use long_range::{
+    LongRangeRates, long_range_density_failure, long_range_overtake_slots, long_range_rates,
+};
 
 /// An input outside the domain of a closed form.
 #[derive(Debug, Clone, Copy, PartialEq, Error)]

@@ -65,6 +65,8 @@ pub mod dpos;
 pub mod dpos_run;
 pub mod drift;
 pub mod epochs;
+pub mod genesis;
+pub mod long_range;
 pub mod poet;
 pub mod poet_run;
 pub mod praos;

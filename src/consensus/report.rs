@@ -151,6 +151,8 @@ struct ConsensusReport {
     cartel: Option<super::cartel_report::CartelLine>,
     #[serde(skip_serializing_if = "Option::is_none")]
     stake_drift: Option<super::drift::StakeDriftLine>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    long_range: Option<super::long_range::LongRangeLine>,
 }
 
 /// The epoch nonces of the main chain (`pos-slot`), when it reaches past epoch 0.
@@ -212,6 +214,8 @@ pub struct KindSections<'a> {
     pub cartel: Option<super::cartel_report::CartelLine>,
     /// Stake drift along the main chain (stake kinds).
     pub stake_drift: Option<super::drift::StakeDriftLine>,
+    /// What a long-range attacker did (`pos-slot`).
+    pub long_range: Option<super::long_range::LongRangeLine>,
 }
 
 /// `consensus.json` for a run of `kind` whose producers had `shares` (hash power or stake,
@@ -225,7 +229,7 @@ pub fn consensus_json(
     stake: Option<&StakeState>,
     kinds: KindSections<'_>,
 ) -> Vec<u8> {
-    let KindSections { dpos, poet, epochs, cartel, stake_drift } = kinds;
+    let KindSections { dpos, poet, epochs, cartel, stake_drift, long_range } = kinds;
     let mut per_node = vec![0u64; shares.len()];
     for &b in &chain[1..] {
         if let Some(m) = store.get(b).meta.miner {
@@ -308,6 +312,7 @@ pub fn consensus_json(
         epochs: epochs.zip(stake).and_then(|(clock, s)| epochs_line(&clock, &s.seals, chain)),
         cartel,
         stake_drift,
+        long_range,
     };
     let mut bytes = serde_json::to_vec_pretty(&report).expect("the report serializes");
     bytes.push(b'\n');
@@ -351,6 +356,7 @@ pub fn files<O>(
             epochs,
             cartel: super::cartel_report::cartel_line(scenario, outcome),
             stake_drift,
+            long_range: super::long_range::long_range_line(scenario, outcome),
         },
     );
     let mut files = vec![("finality.csv", finality), ("consensus.json", json)];

@@ -26,8 +26,20 @@
 //! nearest remembered anchor below it, so each block is walked past at most once per epoch
 //! that asks about it, whichever node asks first.
 //!
-//! With r = 0 (the default) nothing here is consulted: the lottery is the initial one, and
-//! runs are as before to the byte.
+//! With r = 0 (the default) and no sale nothing here is consulted: the lottery is the
+//! initial one, and runs are as before to the byte.
+//!
+//! # A sale of stake, per chain
+//!
+//! A long-range attack (`node::attacker::long_range`) needs stake that moves on one chain
+//! and not on another: the old keys' holder sells its coins on the honest chain, and the
+//! fork, which leaves that chain before the sale, never sees it. A [`Sale`] moves the
+//! seller's whole stake to *idle holders* (an exchange, cold wallets: stake that never runs
+//! the lottery), an extra entry after the parties, so the total and every other party's σ
+//! stay as they were. A chain carries the sale from its first block in a slot at or after
+//! the sale's slot made by anybody but the seller (the first honest block after the sale,
+//! which holds the sale's transaction). Like rewards, the move reaches the lottery through
+//! the snapshot two epochs later.
 
 use std::sync::Arc;
 
@@ -48,6 +60,18 @@ pub struct BlockRewards {
     pub initial: Vec<u64>,
     /// Stake a block pays its producer, in the same units.
     pub reward_units: u64,
+    /// A sale of one party's stake to idle holders (see the module docs).
+    pub sale: Option<Sale>,
+}
+
+/// The seller's stake moves to idle holders on every chain that carries the sale.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Sale {
+    /// The party that sells (the old keys' holder).
+    pub seller: NodeId,
+    /// The first slot after the sale: a chain carries the sale from its first block in
+    /// this slot or later made by another party.
+    pub slot: u64,
 }
 
 impl BlockRewards {
@@ -56,7 +80,36 @@ impl BlockRewards {
     pub fn new(holders: Vec<NodeId>, initial: Vec<u64>, block_reward: f64) -> BlockRewards {
         let total: u128 = initial.iter().map(|&u| u128::from(u)).sum();
         let reward_units = libm::round(block_reward * total as f64) as u64;
-        BlockRewards { holders, initial, reward_units }
+        BlockRewards { holders, initial, reward_units, sale: None }
+    }
+
+    /// The same rule with `sale`.
+    pub fn with_sale(mut self, sale: Sale) -> BlockRewards {
+        self.sale = Some(sale);
+        self
+    }
+
+    /// The stake vector before any block: the initial stake per party, and with a sale the
+    /// idle holders' entry (0) after them.
+    fn base_stake(&self) -> Vec<u64> {
+        let mut stake = self.initial.clone();
+        if self.sale.is_some() {
+            stake.push(0);
+        }
+        stake
+    }
+
+    /// Whether a block sealed by `seal` carries the sale.
+    fn carries_sale(&self, seal: &super::seal::Seal) -> bool {
+        self.sale.is_some_and(|s| seal.claim.slot >= s.slot && seal.producer != s.seller)
+    }
+
+    /// Moves the seller's stake to the idle holders (with a sale).
+    fn apply_sale(&self, stake: &mut [u64]) {
+        if let Some(p) = self.sale.and_then(|s| self.party_of(s.seller)) {
+            let idle = stake.len() - 1;
+            stake[idle] += std::mem::take(&mut stake[p]);
+        }
     }
 
     /// The party of `node`, if it holds stake.
@@ -74,7 +127,8 @@ impl BlockRewards {
     /// lie before `end` (all of them for `u64::MAX`): the definition [`StakeSnapshots`]
     /// memoises, written out plainly.
     pub fn stake_along(&self, seals: &Seals, chain: &[BlockId], end: u64) -> Vec<u64> {
-        let mut stake = self.initial.clone();
+        let mut stake = self.base_stake();
+        let mut sold = false;
         for seal in chain.iter().filter_map(|&b| seals.get(b)) {
             if seal.claim.slot >= end {
                 break;
@@ -82,6 +136,10 @@ impl BlockRewards {
             if let Some(p) = self.party_of(seal.producer) {
                 stake[p] += self.reward_units;
             }
+            sold |= self.carries_sale(seal);
+        }
+        if sold {
+            self.apply_sale(&mut stake);
         }
         stake
     }
@@ -94,6 +152,8 @@ pub struct Snapshot {
     pub stake: Vec<u64>,
     /// The lottery with these stakes.
     pub lottery: SlotLottery,
+    /// Whether the chain carries the sale by this snapshot.
+    pub sold: bool,
 }
 
 /// Per (block, epoch): the stake snapshot a child of the block in that epoch plays on.
@@ -116,8 +176,9 @@ impl StakeSnapshots {
     /// If the initial stake is all zero or f is outside (0, 1] (the scenario's validation
     /// refuses both).
     pub fn new(rewards: BlockRewards, f: f64) -> StakeSnapshots {
-        let lottery = SlotLottery::new(f, &rewards.initial).expect("validated: f and stake");
-        let initial = Arc::new(Snapshot { stake: rewards.initial.clone(), lottery });
+        let stake = rewards.base_stake();
+        let lottery = SlotLottery::new(f, &stake).expect("validated: f and stake");
+        let initial = Arc::new(Snapshot { stake, lottery, sold: false });
         StakeSnapshots {
             rewards,
             f,
@@ -132,10 +193,10 @@ impl StakeSnapshots {
         &self.rewards
     }
 
-    /// Whether blocks pay rewards (otherwise nodes keep the initial lottery throughout and
-    /// never ask for a snapshot).
+    /// Whether blocks pay rewards or stake is sold (otherwise nodes keep the initial
+    /// lottery throughout and never ask for a snapshot).
     pub fn active(&self) -> bool {
-        self.rewards.reward_units > 0
+        self.rewards.reward_units > 0 || self.rewards.sale.is_some()
     }
 
     /// The snapshot a child of `parent` in `slot` plays on (the initial one in epochs 0
@@ -177,7 +238,8 @@ impl StakeSnapshots {
         if let Some(s) = self.at_anchor.get(&anchor) {
             return Arc::clone(s);
         }
-        let mut gained = vec![0u64; self.rewards.initial.len()];
+        let mut gained = vec![0u64; self.initial.stake.len()];
+        let mut sold_here = false;
         let mut at = anchor;
         let base = loop {
             if let Some(s) = self.at_anchor.get(&at) {
@@ -190,13 +252,18 @@ impl StakeSnapshots {
             if let Some(p) = self.rewards.party_of(seal.producer) {
                 gained[p] += 1;
             }
+            sold_here |= self.rewards.carries_sale(seal);
             at = store.get(at).parent.expect("a sealed block has a parent");
         };
         let reward = self.rewards.reward_units;
-        let stake: Vec<u64> =
+        let mut stake: Vec<u64> =
             base.stake.iter().zip(&gained).map(|(&s, &g)| s + g * reward).collect();
-        let lottery = SlotLottery::new(self.f, &stake).expect("stake only grows");
-        let snapshot = Arc::new(Snapshot { stake, lottery });
+        let sold = base.sold || sold_here;
+        if sold {
+            self.rewards.apply_sale(&mut stake);
+        }
+        let lottery = SlotLottery::new(self.f, &stake).expect("the total never shrinks");
+        let snapshot = Arc::new(Snapshot { stake, lottery, sold });
         self.at_anchor.insert(anchor, Arc::clone(&snapshot));
         snapshot
     }
@@ -235,6 +302,50 @@ mod tests {
         let key = KeyPair::from_seed(&[9; 32]);
         seals.set(b, Seal::sign(&s.get(b).block.header, producer, claim, &key));
         b
+    }
+
+    /// A sale at slot 4 by party 0 (600 of 1,000 units), epochs of 3 slots: the honest
+    /// branch carries it from its first block of another party in slot 4 or later, the
+    /// fork (party 0's blocks only) never does. Two epochs later the honest chain's lottery
+    /// gives party 0 nothing (the units sit with the idle holders, the total unchanged,
+    /// party 1's share unchanged), the fork's still gives it 0.6; before that both
+    /// chains play the initial lottery. The memo equals the plain definition.
+    #[test]
+    fn a_sale_moves_stake_on_the_chain_that_carries_it_only() {
+        let (mut s, g) = store();
+        let mut seals = Seals::default();
+        let clock = EpochClock { genesis: EpochNonce::genesis(1), epoch_slots: 3 };
+        let sale = Sale { seller: NodeId(0), slot: 4 };
+        let rewards =
+            BlockRewards::new(vec![NodeId(0), NodeId(1)], vec![600, 400], 0.0).with_sale(sale);
+        let point = sealed(&mut s, &mut seals, g, NodeId(0), 1);
+        let (mut honest, mut fork) = (vec![g, point], vec![g, point]);
+        for slot in [4, 5, 7] {
+            let h = sealed(&mut s, &mut seals, *honest.last().unwrap(), NodeId(1), slot);
+            honest.push(h);
+            let f = sealed(&mut s, &mut seals, *fork.last().unwrap(), NodeId(0), slot);
+            fork.push(f);
+        }
+        let mut memo = StakeSnapshots::new(rewards.clone(), 0.5);
+        assert!(memo.active(), "a sale alone makes the snapshots matter");
+        let on_honest = memo.for_child(&clock, &seals, &s, honest[4], 9);
+        let on_fork = memo.for_child(&clock, &seals, &s, fork[4], 9);
+        assert_eq!(on_honest.stake, vec![0, 400, 600]);
+        assert!(on_honest.sold && !on_fork.sold);
+        assert_eq!(on_honest.lottery.threshold(0), 0.0, "sold keys never lead there");
+        assert_eq!(on_honest.lottery.threshold(1), on_fork.lottery.threshold(1));
+        assert_eq!(on_fork.stake, vec![600, 400, 0]);
+        assert!((on_fork.lottery.sigma(0) - 0.6).abs() < 1e-12);
+        // Epoch 2 (slots 6–8) counts blocks before slot 3: no sale on either chain yet.
+        assert_eq!(memo.for_child(&clock, &seals, &s, honest[3], 6).stake, vec![600, 400, 0]);
+        for chain in [&honest, &fork] {
+            for slot in [6, 9, 12] {
+                let end = BlockRewards::snapshot_end(&clock, clock.epoch_of(slot)).unwrap();
+                let plain = rewards.stake_along(&seals, chain, end);
+                let memoised = memo.for_child(&clock, &seals, &s, *chain.last().unwrap(), slot);
+                assert_eq!(memoised.stake, plain, "slot {slot}");
+            }
+        }
     }
 
     /// Final shares of the urn model the simulator approximates, without a network: per

@@ -174,6 +174,8 @@ pub struct SlotRules {
     party_of: Vec<u32>,
     /// Modelled time a node spends on a seal.
     pub seal_cost: SimDuration,
+    /// How a node syncing from genesis chooses its chain ([`super::genesis`]).
+    pub sync: super::genesis::SyncRule,
 }
 
 impl SlotRules {
@@ -198,7 +200,14 @@ impl SlotRules {
             parties,
             party_of,
             seal_cost: VRF_VERIFY_COST + SIGNATURE_VERIFY_COST,
+            sync: super::genesis::SyncRule::Longest,
         }
+    }
+
+    /// The same rules with `sync` for nodes syncing from genesis.
+    pub fn with_sync(mut self, sync: super::genesis::SyncRule) -> SlotRules {
+        self.sync = sync;
+        self
     }
 
     /// When `slot` starts (slot 0 at time 0).
@@ -453,6 +462,10 @@ pub struct StakeState {
     pub coinage: Option<super::coinage_run::CoinageRun>,
     /// Each block's z-test verdict, in `poet` runs.
     pub poet: Option<super::poet_run::PoetRun>,
+    /// Refusals of longer candidates and deep switches, in `pos-slot` runs.
+    pub fork_choice: super::genesis::ForkChoiceLog,
+    /// What a long-range attacker did, in `pos-slot` runs with one.
+    pub long_range: Option<super::long_range::LongRangeTrace>,
 }
 
 /// The rules, shared read-only by every node.

@@ -42,6 +42,29 @@ fn prefers_by_rule(
 }
 
 impl Node {
+    /// `pos-slot`: whether the node switches from `tip` to `candidate` (Praos' rollback
+    /// limit, or the sync rule while the node syncs from genesis); refusals of a longer
+    /// candidate and switches deeper than k are counted for the results.
+    fn slot_prefers(
+        &self,
+        ctx: &mut NodeCtx<'_>,
+        rules: &crate::consensus::seal::SlotRules,
+        tip: BlockId,
+        candidate: BlockId,
+    ) -> bool {
+        use crate::consensus::ForkChoice;
+        use crate::consensus::genesis::{Choice, choose};
+        let ForkChoice::LongestWithinRollback { k } = rules.rule.fork_choice else {
+            return prefers_by_rule(&rules.rule, ctx.store(), tip, candidate, 0);
+        };
+        let shared = &mut *ctx.shared;
+        let stake = shared.stake.as_deref_mut().expect("slot runs keep seals");
+        let sync = self.syncing.then_some(rules.sync);
+        let (choice, rollback) = choose(k, sync, &shared.store, &stake.seals, tip, candidate);
+        stake.fork_choice.note(choice, rollback, k);
+        choice == Choice::Switch
+    }
+
     /// A valid block is connected: the node asks its protocol, carries out the answer, lets
     /// its miner react, records the acceptance (of a peer's block) and connects orphans that
     /// were waiting for it.
@@ -55,10 +78,15 @@ impl Node {
         ctx.set_state(block, BlockState::Accepted);
         let old_tip = self.view.tip;
         let mining_before = self.mining_tip();
+        let slot_wins = match ctx.settings().slots.as_deref() {
+            Some(rules) if !mined_here => Some(self.slot_prefers(ctx, rules, old_tip, block)),
+            Some(_) => Some(false),
+            None => None,
+        };
         let store = ctx.store();
         let (work, tip_work) = (store.chain_work(block), store.chain_work(old_tip));
-        let wins = match (ctx.settings().slots.as_deref(), ctx.settings().signed.as_deref()) {
-            (Some(rules), _) => prefers_by_rule(&rules.rule, store, old_tip, block, 0),
+        let wins = match (slot_wins, ctx.settings().signed.as_deref()) {
+            (Some(wins), _) => wins,
             (None, Some(rules)) => {
                 let stake = ctx.shared.stake.as_deref().expect("signed runs keep seals");
                 match (rules.chain_trust(stake, old_tip), rules.chain_trust(stake, block)) {
@@ -162,6 +190,9 @@ impl Node {
         self.record_give_up(ctx, &answer);
         if answer.restart_mining {
             self.restart_mining(ctx);
+        }
+        if let Some(from) = answer.backfill_from {
+            self.backfill_slots(ctx, from);
         }
     }
 

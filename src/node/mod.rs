@@ -70,6 +70,10 @@ pub struct Node {
     /// When the node's validator is free again (one block at a time).
     validator_free_at: SimTime,
     online: bool,
+    /// `pos-slot`: the node came online holding nothing but genesis, so it syncs: it
+    /// chooses its chain by the scenario's sync rule (`consensus::genesis`), not by the
+    /// rollback limit.
+    syncing: bool,
     /// Whether its protocol is asked about announcements of blocks it lacks
     /// ([`Protocol::on_announced`]).
     hears_announcements: bool,
@@ -110,6 +114,7 @@ impl Node {
             may_hide: protocol.may_hide(),
             protocol,
             online: true,
+            syncing: false,
             rejected: vec![0; RejectReason::ALL.len()],
             fast_announced: SmallVec::new(),
             high_bandwidth: SmallVec::new(),
@@ -265,6 +270,12 @@ impl Node {
     /// The node came back online: its miner starts again.
     pub fn on_online(&mut self, ctx: &mut NodeCtx<'_>) {
         self.online = true;
+        if self.view.tip == BlockId::GENESIS && ctx.settings().slots.is_some() {
+            self.syncing = true;
+            if let Some(stake) = ctx.shared.stake.as_deref_mut() {
+                stake.fork_choice.syncs(self.id);
+            }
+        }
         self.restart_mining(ctx);
         if self.producer.is_some() && ctx.mining_open() {
             self.start_slots(ctx);

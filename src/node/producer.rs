@@ -10,7 +10,7 @@
 
 use super::Node;
 use super::ctx::{NodeCtx, Timer};
-use crate::consensus::seal::{Seal, StakeKeys};
+use crate::consensus::seal::{Seal, SlotRules, StakeKeys};
 use crate::observe::Record;
 
 /// A stakeholder's keys and slot clock.
@@ -67,6 +67,29 @@ impl Node {
         let slot = p.next_slot;
         p.next_slot += 1;
         ctx.set_timer(rules.slot_start(p.next_slot), Timer::Slot { generation });
+        self.lead_slot(ctx, rules, slot, true);
+    }
+
+    /// Plays the slots from `from` up to the last one that has started again, in order, on
+    /// the node's mining tip (each block produced becomes the next one's parent if the
+    /// protocol builds on it): what a long-range attacker does with keys for slots gone by.
+    /// The slots already played by the clock are not counted again in the slot statistics.
+    pub(super) fn backfill_slots(&mut self, ctx: &mut NodeCtx<'_>, from: u64) {
+        let Some(rules) = ctx.settings().slots.as_deref() else { return };
+        let Some(p) = self.producer.as_ref() else { return };
+        if !ctx.mining_open() || !self.online {
+            return;
+        }
+        // The clock's next slot has not started: everything before it has.
+        let until = p.next_slot;
+        for slot in from..until {
+            self.lead_slot(ctx, rules, slot, false);
+        }
+    }
+
+    /// Runs the lottery of `slot` on the mining tip and, if the node leads, produces;
+    /// `count`: whether the slot statistics count the evaluation (once per slot and node).
+    fn lead_slot(&mut self, ctx: &mut NodeCtx<'_>, rules: &SlotRules, slot: u64, count: bool) {
         let tip = self.mining_tip();
         let (nonce, snapshot) = match ctx.shared.stake.as_deref_mut() {
             Some(stake) => {
@@ -85,7 +108,9 @@ impl Node {
         let lottery = snapshot.as_ref().map_or(&rules.lottery, |s| &s.lottery);
         let p = self.producer.as_mut().expect("checked above");
         let claim = lottery.try_lead(p.party, &p.keys.vrf, &nonce, slot);
-        if let Some(stake) = ctx.shared.stake.as_mut() {
+        if let Some(stake) = ctx.shared.stake.as_mut()
+            && count
+        {
             stake.slots.note(self.id, slot, claim.is_some());
         }
         let Some(claim) = claim else { return };

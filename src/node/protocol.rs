@@ -80,6 +80,10 @@ pub struct Answer {
     pub gave_up: Option<u32>,
     /// The node's miner starts over on its mining tip (a new template).
     pub restart_mining: bool,
+    /// `pos-slot`: the node's slot clock plays the slots from this one up to the current
+    /// one again, on its mining tip (a long-range attacker building a fork for slots gone
+    /// by: producing a block costs nothing, and a past slot's claim is as valid as ever).
+    pub backfill_from: Option<u64>,
 }
 
 impl Answer {

@@ -24,10 +24,14 @@ pub enum StakeStory {
     #[default]
     Found,
     /// `pos-slot`: the block's producer led its slot (its VRF output was below its
-    /// threshold); slot s starts at s × `slot`.
+    /// threshold); slot s starts at s × `slot`. A longer branch a node keeps away from is
+    /// told as a refusal: by the rollback limit `k`, or by the density rule of a node
+    /// syncing from genesis.
     Slots {
         /// Slot length.
         slot: SimDuration,
+        /// The rollback limit.
+        k: u64,
     },
     /// `dpos`: the scheduled producer made the block in its slot, which starts at
     /// (s + 1) × `slot`; a block is irreversible once ⌊2N/3⌋ + 1 of the `producers` have
@@ -45,7 +49,7 @@ impl StakeStory {
     pub fn of(scenario: &crate::scenario::Scenario) -> StakeStory {
         use crate::scenario::consensus::KindParams;
         match scenario.consensus.params {
-            KindParams::PosSlot { slot, .. } => StakeStory::Slots { slot },
+            KindParams::PosSlot { slot, k, .. } => StakeStory::Slots { slot, k },
             KindParams::Dpos { slot, producers, .. } => StakeStory::Dpos { slot, producers },
             _ => StakeStory::Found,
         }
@@ -55,7 +59,7 @@ impl StakeStory {
     pub fn slot_of(&self, time: SimTime) -> Option<u64> {
         match *self {
             StakeStory::Found => None,
-            StakeStory::Slots { slot } => Some(time.0 / slot.0.max(1)),
+            StakeStory::Slots { slot, .. } => Some(time.0 / slot.0.max(1)),
             StakeStory::Dpos { slot, .. } => Some((time.0 / slot.0.max(1)).saturating_sub(1)),
         }
     }
@@ -70,6 +74,9 @@ pub struct Narrator {
     story: StakeStory,
     /// `dpos`: the height of the newest block the story has called irreversible.
     irreversible: Cell<u32>,
+    /// `pos-slot`: nodes that went offline at time 0, so that they sync from genesis when
+    /// they come back (and choose by the sync rule, not the rollback limit).
+    left_at_start: std::cell::RefCell<Vec<NodeId>>,
 }
 
 impl Narrator {
@@ -88,6 +95,7 @@ impl Narrator {
             out,
             story: StakeStory::Found,
             irreversible: Cell::new(0),
+            left_at_start: std::cell::RefCell::new(Vec::new()),
         }
     }
 
@@ -151,6 +159,33 @@ impl Narrator {
         ))
     }
 
+    /// Why a node kept `tip` over the longer branch of `block`: the rollback limit, or (a
+    /// node syncing from genesis) the density rule.
+    fn refusal(
+        &self,
+        store: &BlockStore,
+        node: NodeId,
+        (got, who): (&str, &str),
+        tip: BlockId,
+        block: BlockId,
+    ) -> String {
+        let fork = store.fork_point(tip, block);
+        let depth = store.get(tip).height - store.get(fork).height;
+        let k = match self.story {
+            StakeStory::Slots { k, .. } => k,
+            _ => u64::MAX,
+        };
+        if !self.left_at_start.borrow().contains(&node) {
+            format!(
+                "{got}: that branch is longer, but switching would drop {depth} blocks of {who}'s chain, more than the rollback limit k = {k}, so {who} refuses it (beyond-rollback-limit)"
+            )
+        } else {
+            format!(
+                "{got}: that branch is longer, but it forks {depth} blocks deep and has fewer blocks in the slots just after the fork point, so {who}, syncing by the density rule, keeps its chain (sparser-after-fork)"
+            )
+        }
+    }
+
     /// The line `record` adds to the story, if any: `None` for records the story skips
     /// (messages on links) and for lines about other nodes than `only`.
     pub fn describe(&self, record: &Record, store: &BlockStore) -> Option<String> {
@@ -212,6 +247,7 @@ impl Narrator {
                 let who = self.name(node);
                 let from = from.map_or_else(String::new, |f| format!(" from {}", self.name(f)));
                 let got = format!("{time}  {who} got block {}{from}", label(store, block));
+                let slots = matches!(self.story, StakeStory::Slots { .. });
                 Some(match outcome {
                     TipOutcome::Extended { old_tip } => {
                         let joined = store.get(block).height - store.get(old_tip).height;
@@ -221,6 +257,19 @@ impl Narrator {
                             String::new()
                         };
                         format!("{got} and builds on it{extra}")
+                    }
+                    TipOutcome::Reorged { old_tip, depth }
+                        if slots && store.get(block).height <= store.get(old_tip).height =>
+                    {
+                        format!(
+                            "{got}: that branch is not longer, but it forks {depth} blocks deep and has more blocks in the slots just after the fork point, so {who}, syncing by the density rule, switches to it (tip {} dropped)",
+                            label(store, old_tip)
+                        )
+                    }
+                    TipOutcome::Kept { tip, .. }
+                        if slots && store.get(block).height > store.get(tip).height =>
+                    {
+                        self.refusal(store, node, (&got, who), tip, block)
                     }
                     TipOutcome::Reorged { old_tip, depth } => {
                         let plural = if depth == 1 { "" } else { "s" };
@@ -310,6 +359,9 @@ impl Narrator {
                 "{time}  the partition heals: {links_restored} connections are back, and their ends exchange chains"
             )),
             Record::NodeLeft { node, time } => self.wants(&[node]).then(|| {
+                if time == SimTime::ZERO {
+                    self.left_at_start.borrow_mut().push(node);
+                }
                 format!("{time}  {} goes offline: it stops mining and hears nothing", self.name(node))
             }),
             Record::NodeRejoined { node, time } => self.wants(&[node]).then(|| {

@@ -113,7 +113,7 @@ fn slot_strip(scenario: &Scenario, recorder: &Recorder) -> Option<SlotStrip> {
     let story = recorder.story;
     let (kind, len, offset, producers) = match story {
         StakeStory::Found => return None,
-        StakeStory::Slots { slot } => ("pos-slot", slot, 0, None),
+        StakeStory::Slots { slot, .. } => ("pos-slot", slot, 0, None),
         StakeStory::Dpos { slot, producers } => ("dpos", slot, 1, Some(producers)),
     };
     let final_depth = match scenario.consensus.params {

@@ -205,7 +205,8 @@ pub fn summarize(run: &RunView<'_>, metrics: &Metrics) -> Option<(AttackSection,
                 | StrategySpec::Invalid(_)
                 | StrategySpec::PrivateChain(_)
                 | StrategySpec::DoubleSpend(_)
-                | StrategySpec::Cartel(_) => None,
+                | StrategySpec::Cartel(_)
+                | StrategySpec::LongRange(_) => None,
             };
             let model_gamma = gamma.as_ref().and_then(|g| g.subset_share.or(g.measured));
             AttackerSummary {

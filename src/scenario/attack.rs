@@ -46,6 +46,10 @@ pub enum StrategySpec {
     /// A DPoS cartel member: censors payments or splits the schedule
     /// ([`super::cartel`]).
     Cartel(super::cartel::CartelSpec),
+    /// `pos-slot`: the holder of old keys that sells its stake on the honest chain and
+    /// builds a fork from before the sale, on which the keys keep their stake
+    /// (`node::attacker::long_range`).
+    LongRange(LongRangeSpec),
     /// Eyal and Sirer's selfish mining.
     Selfish {
         /// How honest nodes break ties between the attacker's block and an honest one.
@@ -95,6 +99,7 @@ impl StrategySpec {
             StrategySpec::Selfish { .. } => "selfish",
             StrategySpec::Invalid(_) => "invalid",
             StrategySpec::Cartel(_) => "cartel",
+            StrategySpec::LongRange(_) => "long-range",
         }
     }
 }
@@ -202,6 +207,19 @@ pub struct PrivateChainSpec {
     pub publish_after: u32,
     /// Give up this many blocks behind; `None`: never.
     pub give_up_behind: Option<u32>,
+}
+
+/// The long-range attack: when the old keys' stake is sold, where the fork leaves the
+/// chain, and when the fork is published.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LongRangeSpec {
+    /// When the stake is sold on the honest chain (the attacker stakes honestly before).
+    pub sale: SimTime,
+    /// The fork leaves the chain at the attacker's last block in a slot before the one
+    /// that starts at or after this time (at most `sale`).
+    pub fork: SimTime,
+    /// Publish once the fork is this many blocks longer than the honest chain it sees.
+    pub publish_lead: u32,
 }
 
 /// The double spend: who is paid, when, and how long the merchant waits.
@@ -343,8 +361,8 @@ impl Names<'_> {
 }
 
 /// The strategies a scenario may name.
-const STRATEGIES: [&str; 6] =
-    ["private-chain", "double-spend", "selfish", "invalid", "honest", "cartel"];
+const STRATEGIES: [&str; 7] =
+    ["private-chain", "double-spend", "selfish", "invalid", "honest", "cartel", "long-range"];
 
 /// A `{ share = x }` table with 0 < x < 1.
 fn share_table(
@@ -433,8 +451,14 @@ pub(super) fn validate_attackers(
             origin.absent(&f("mode"), &a.mode, &k, &strategy_name)?;
             origin.absent(&f("censor"), &a.censor, &k, &strategy_name)?;
         }
-        if strategy_name != "private-chain" {
+        if strategy_name != "long-range" {
+            origin.absent(&f("sale_s"), &a.sale_s, &k, &strategy_name)?;
+            origin.absent(&f("fork_s"), &a.fork_s, &k, &strategy_name)?;
+        }
+        if strategy_name != "private-chain" && strategy_name != "long-range" {
             origin.absent(&f("publish_lead"), &a.publish_lead, &k, &strategy_name)?;
+        }
+        if strategy_name != "private-chain" {
             origin.absent(&f("publish_after"), &a.publish_after, &k, &strategy_name)?;
             if strategy_name != "double-spend" {
                 origin.absent(&f("give_up_behind"), &a.give_up_behind, &k, &strategy_name)?;
@@ -569,6 +593,7 @@ pub(super) fn validate_attackers(
             }
             "invalid" => StrategySpec::Invalid(invalid_spec(a, i, origin)?),
             "cartel" => StrategySpec::Cartel(super::cartel::cartel_spec(a, i, names, origin)?),
+            "long-range" => StrategySpec::LongRange(long_range_spec(a, i, origin)?),
             other => return Err(origin.unknown(&k, other, &STRATEGIES)),
         };
         specs.push(AttackerSpec { node, share, relay, strategy });
@@ -580,6 +605,45 @@ pub(super) fn validate_attackers(
         "the attackers' shares must sum to less than 1 (honest miners need some hash power)",
     )?;
     Ok(specs)
+}
+
+/// Checks the options of `attacker[i]` with `strategy = "long-range"`, filling defaults:
+/// a sale after time 0, a fork point no later than the sale, a lead of at least one block.
+fn long_range_spec(
+    a: &mut RawAttacker,
+    i: usize,
+    origin: &Origin<'_>,
+) -> Result<LongRangeSpec, ScenarioError> {
+    let f = |name: &str| format!("attacker[{i}].{name}");
+    let sale_s = a.sale_s.ok_or_else(|| {
+        origin.error(
+            &f("sale_s"),
+            "(missing)",
+            "give the time of the sale of the old keys' stake, in seconds",
+        )
+    })?;
+    origin.check(
+        sale_s.is_finite() && sale_s > 0.0,
+        &f("sale_s"),
+        sale_s,
+        "must be a time after 0 s (the old keys stake honestly before the sale)",
+    )?;
+    let fork_s = *a.fork_s.get_or_insert(sale_s);
+    origin.check(
+        fork_s.is_finite() && (0.0..=sale_s).contains(&fork_s),
+        &f("fork_s"),
+        fork_s,
+        format!("must lie between 0 and the sale (sale_s = {sale_s}): the fork leaves the chain before the stake is sold"),
+    )?;
+    let publish_lead = *a.publish_lead.get_or_insert(1);
+    origin.check(
+        publish_lead >= 1,
+        &f("publish_lead"),
+        publish_lead,
+        "must be at least 1 (the fork is published once it is that many blocks longer)",
+    )?;
+    let at = |s: f64| SimTime::ZERO + SimDuration::from_secs_f64(s);
+    Ok(LongRangeSpec { sale: at(sale_s), fork: at(fork_s), publish_lead })
 }
 
 /// Checks the options of `attacker[i]` with `strategy = "invalid"`, filling defaults.

@@ -14,6 +14,8 @@
 //! | `pos-slot` | `k` | 2160 blocks | Cardano Shelley |
 //! | `pos-slot` | `epoch_slots` | 10k/f (432,000 at the defaults) | Ouroboros Praos, Cardano |
 //! | `pos-slot` | `block_reward` | 0 (no rewards; written only when given) | |
+//! | `pos-slot` | `fork_choice` | `"longest"` (written only when given) | Praos |
+//! | `pos-slot` | `genesis_window_slots` | k / (4f) (with `"genesis"` only) | Ouroboros Genesis |
 //! | `dpos` | `producers` | 21 | EOS, Steem |
 //! | `dpos` | `blocks_per_turn` | 12 | EOS |
 //! | `dpos` | `block_interval_s` | 0.5 s | EOS |
@@ -33,10 +35,15 @@ use super::validate::{Origin, quoted};
 use super::{MiningMode, ScenarioError};
 use crate::consensus::ConsensusKind;
 use crate::consensus::epochs::{EpochClock, MIN_EPOCH_SLOTS};
+pub use crate::consensus::genesis::SyncRule;
+use crate::consensus::genesis::default_window_slots;
 use crate::time::SimDuration;
 
 /// `pos-coinage`: `consumption`.
 const CONSUMPTIONS: [&str; 2] = ["reset", "365-days"];
+
+/// `pos-slot`: `fork_choice`.
+const FORK_CHOICES: [&str; 2] = ["longest", "genesis"];
 
 /// Kinds whose world wiring is not finished: a scenario naming one is refused rather than
 /// run as something else.
@@ -51,6 +58,9 @@ pub struct ConsensusSpec {
     pub params: KindParams,
     /// Who holds stake (ignored by `pow`).
     pub stake: StakeSource,
+    /// `pos-slot`: how a node syncing from genesis chooses between chains forking deeper
+    /// than k (`consensus.fork_choice`; [`crate::consensus::genesis`]).
+    pub sync: SyncRule,
 }
 
 impl ConsensusSpec {
@@ -60,6 +70,7 @@ impl ConsensusSpec {
             kind: ConsensusKind::Pow,
             params: KindParams::Pow,
             stake: StakeSource::HashPower,
+            sync: SyncRule::Longest,
         }
     }
 }
@@ -158,6 +169,8 @@ pub(super) fn validate_consensus(
         origin.absent("consensus.k", &c.k, f, &name)?;
         origin.absent("consensus.epoch_slots", &c.epoch_slots, f, &name)?;
         origin.absent("consensus.block_reward", &c.block_reward, f, &name)?;
+        origin.absent("consensus.fork_choice", &c.fork_choice, f, &name)?;
+        origin.absent("consensus.genesis_window_slots", &c.genesis_window_slots, f, &name)?;
     }
     if kind != ConsensusKind::Dpos {
         origin.absent("consensus.producers", &c.producers, f, &name)?;
@@ -301,7 +314,40 @@ pub(super) fn validate_consensus(
             )?;
         }
     }
-    Ok(ConsensusSpec { kind, params, stake })
+    let sync = match params {
+        KindParams::PosSlot { f, k, .. } => validate_sync(c, k, f, origin)?,
+        _ => SyncRule::Longest,
+    };
+    Ok(ConsensusSpec { kind, params, stake, sync })
+}
+
+/// `pos-slot`: `fork_choice` ("longest" or "genesis") and, with "genesis", the density
+/// window (default k / (4f), filled in); a window without "genesis" is refused.
+fn validate_sync(
+    c: &mut RawConsensus,
+    k: u64,
+    f: f64,
+    origin: &Origin<'_>,
+) -> Result<SyncRule, ScenarioError> {
+    let rule = c.fork_choice.clone().unwrap_or_else(|| "longest".to_string());
+    origin.known("consensus.fork_choice", &rule, &FORK_CHOICES)?;
+    if rule == "longest" {
+        origin.absent(
+            "consensus.genesis_window_slots",
+            &c.genesis_window_slots,
+            "consensus.fork_choice",
+            &rule,
+        )?;
+        return Ok(SyncRule::Longest);
+    }
+    let window_slots = *c.genesis_window_slots.get_or_insert(default_window_slots(k, f));
+    origin.check(
+        window_slots >= 1,
+        "consensus.genesis_window_slots",
+        window_slots,
+        "must be at least 1 slot",
+    )?;
+    Ok(SyncRule::Genesis { window_slots })
 }
 
 /// `poet`: the z-test's settings and the compromised enclaves (each on an existing node,

@@ -102,6 +102,15 @@ pub struct RawConsensus {
     /// `pos-coinage`: what minting does to coin-age: "reset" or "365-days".
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub consumption: Option<String>,
+    /// `pos-slot`: how a node syncing from genesis chooses between chains that fork more
+    /// than k blocks deep: "longest" (absent: nothing is written into the resolved scenario)
+    /// or "genesis" (Ouroboros Genesis' density rule).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fork_choice: Option<String>,
+    /// `pos-slot`, `fork_choice = "genesis"`: slots after the fork point whose blocks the
+    /// density rule counts (default k / (4f)).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub genesis_window_slots: Option<u64>,
 }
 
 /// One `poet` compromised enclave: `{ node = 3, timer_factor = 0.2 }`.
@@ -195,6 +204,14 @@ pub struct RawAttacker {
     /// `cartel`, mode "censor": "all", or the nodes whose submitted payments are censored.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub censor: Option<toml::Value>,
+    /// `long-range` (`pos-slot`): when the old keys' stake is sold on the honest chain, in
+    /// seconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sale_s: Option<f64>,
+    /// `long-range`: the fork leaves the chain at its last block before this time, in
+    /// seconds (default: the sale).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fork_s: Option<f64>,
 }
 
 /// `network.eclipse`: a victim whose every connection goes to attacker nodes.

@@ -562,6 +562,16 @@ pub fn validate(
     )?;
     let kept = (workload.is_some(), prune_depth, blocks);
     super::cartel::check_cartel(&attackers, &consensus, kept, &node_names, origin)?;
+    if consensus.kind == crate::consensus::ConsensusKind::Pow
+        && let Some(i) =
+            attackers.iter().position(|a| matches!(a.strategy, attack::StrategySpec::LongRange(_)))
+    {
+        return Err(origin.error(
+            &format!("attacker[{i}].strategy"),
+            "\"long-range\"",
+            "applies only under consensus.kind = \"pos-slot\": old keys hold stake, and producing a block costs nothing only under proof of stake",
+        ));
+    }
     if consensus.kind != crate::consensus::ConsensusKind::Pow {
         let kind = consensus.kind.name();
         validate_stake_attackers(&attackers, &consensus, origin)?;
@@ -1431,16 +1441,35 @@ fn validate_stake_attackers(
     for (i, a) in attackers.iter().enumerate() {
         let name = a.strategy.name();
         let double_spend = matches!(a.strategy, attack::StrategySpec::DoubleSpend(_));
+        let long_range = matches!(a.strategy, attack::StrategySpec::LongRange(_));
         let cartel = matches!(a.strategy, attack::StrategySpec::Cartel(_));
         origin.check(
-            (consensus.kind == PosSlot && double_spend) || (consensus.kind == Dpos && cartel),
+            (consensus.kind == PosSlot && (double_spend || long_range))
+                || (consensus.kind == Dpos && cartel),
             &format!("attacker[{i}].strategy"),
             format!("\"{name}\""),
             format!(
-                "not wired yet for consensus.kind = \"{kind}\": attacks run under \"pow\", a double-spend under \"pos-slot\" and a cartel under \"dpos\""
+                "not wired yet for consensus.kind = \"{kind}\": attacks run under \"pow\", a double-spend or a long-range attack under \"pos-slot\" and a cartel under \"dpos\""
             ),
         )?;
-        if double_spend {
+        if long_range {
+            let first = attackers
+                .iter()
+                .position(|a| matches!(a.strategy, attack::StrategySpec::LongRange(_)));
+            origin.check(
+                first == Some(i),
+                &format!("attacker[{i}].strategy"),
+                "\"long-range\"",
+                "only one long-range attacker per scenario (one holder of the old keys)",
+            )?;
+            origin.check(
+                a.share > 0.0,
+                &format!("attacker[{i}].share"),
+                a.share,
+                "must be above 0: it is the old keys' stake at the fork point, sigma_old",
+            )?;
+        }
+        if double_spend || long_range {
             origin.check(
                 consensus.stake == super::consensus::StakeSource::HashPower,
                 "stake.shares",

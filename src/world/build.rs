@@ -185,8 +185,14 @@ fn stake_setup(
     let rule = Rule::for_kind(ConsensusKind::PosSlot, 0, k);
     let clock = EpochClock { genesis: EpochNonce::genesis(scenario.seed), epoch_slots };
     let holders = parties.iter().map(|p| p.node).collect();
-    let snapshots = StakeSnapshots::new(BlockRewards::new(holders, units, block_reward), f);
-    Some((SlotRules::new(rule, slot, lottery, clock, parties, shares.len()), keys, snapshots))
+    let mut rewards = BlockRewards::new(holders, units, block_reward);
+    if let Some(sale) = crate::node::attacker::long_range::sale_of(scenario) {
+        rewards = rewards.with_sale(sale);
+    }
+    let snapshots = StakeSnapshots::new(rewards, f);
+    let rules = SlotRules::new(rule, slot, lottery, clock, parties, shares.len())
+        .with_sync(scenario.consensus.sync);
+    Some((rules, keys, snapshots))
 }
 
 impl<O: Observer, M: Monitor> World<O, M> {

@@ -13,6 +13,7 @@ mod fuzz_results;
 mod fuzz_scenario;
 mod fuzz_sweeps;
 mod golden;
+mod long_range;
 mod narrate_stake;
 mod pos_slot_races;
 mod published;

@@ -423,7 +423,11 @@ fn a_misspelt_kind_is_named_with_its_choices_instead_of_blaming_a_neighbouring_f
             "{BASE}[[attacker]]\nnode = 0\nshare = 0.3\nstrategy = \"invalidd\"\nevery_s = 30\n"
         ),
         &[],
-        &["attacker[0].strategy", "\"invalidd\"", "\"invalid\", \"honest\" or \"cartel\""],
+        &[
+            "attacker[0].strategy",
+            "\"invalidd\"",
+            "\"invalid\", \"honest\", \"cartel\" or \"long-range\"",
+        ],
         &["every_s", "does not apply"],
     );
 }

@@ -10,6 +10,8 @@
 //!   them have banned it;
 //! - [`cartel::Cartel`]: a cartel of DPoS producers that censors payments or splits the
 //!   schedule;
+//! - [`long_range::LongRange`]: a `pos-slot` holder of old keys that sells its stake and
+//!   builds a fork from before the sale;
 //! - [`TieBreak`]: an honest node with a fixed tie-break, which is how an explicit γ is put
 //!   into the network.
 //!
@@ -19,6 +21,7 @@
 pub mod cartel;
 pub mod double_spend;
 pub mod invalid;
+pub mod long_range;
 pub mod private_chain;
 pub mod selfish;
 
@@ -160,6 +163,9 @@ pub fn protocols(scenario: &Scenario, shares: &[f64], streams: &RngStreams) -> P
             }
             StrategySpec::Invalid(ref spec) => {
                 Box::new(invalid::InvalidPeer::new(spec.clone(), a.relay))
+            }
+            StrategySpec::LongRange(spec) => {
+                Box::new(long_range::LongRange::new(scenario, a.node, spec))
             }
             StrategySpec::Cartel(ref spec) => {
                 let (members, _) = crate::scenario::cartel::cartel_of(attackers).expect("a member");
