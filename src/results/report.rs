@@ -118,7 +118,61 @@ pub fn consensus_lines(scenario: &Scenario, row: &crate::compare::Row, doc: &Val
         );
     }
     cartel_lines(&mut o, doc);
+    long_range_lines(&mut o, doc);
     o
+}
+
+/// The long-range attack's lines: how the fork and the honest chain grew against the closed
+/// forms, and who took the fork.
+fn long_range_lines(o: &mut String, doc: &Value) {
+    let Some(lr) = doc.get("long_range") else { return };
+    let int = |pointer: &str| lr.pointer(pointer).and_then(Value::as_u64).unwrap_or(0);
+    let num = |pointer: &str| lr.pointer(pointer).and_then(Value::as_f64).unwrap_or(0.0);
+    let growth = |part: &str| {
+        format!(
+            "{:.3} (closed form {:.3}, z {:+.2})",
+            num(&format!("/growth/{part}/per_slot")),
+            num(&format!("/growth/{part}/closed_form")),
+            num(&format!("/growth/{part}/z"))
+        )
+    };
+    let _ = writeln!(
+        o,
+        "  long range          old keys of {} of the stake fork at height {}: blocks per slot on the fork {}, honest before the sale {}, after it {}",
+        percent(num("/sigma_old")),
+        int("/fork_height"),
+        growth("fork"),
+        growth("honest_before_sale"),
+        growth("honest_after_sale")
+    );
+    let refused: u64 = lr
+        .get("refusals")
+        .and_then(Value::as_object)
+        .map_or(0, |r| r.values().filter_map(Value::as_u64).sum());
+    let joiners: Vec<String> = lr
+        .get("joiners")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .map(|j| {
+            let on =
+                if j["on_fork"].as_bool() == Some(true) { "the fork" } else { "the honest chain" };
+            format!(
+                "node {} ({}) ended on {on}",
+                j["node"],
+                j["fork_choice"].as_str().unwrap_or("?")
+            )
+        })
+        .collect();
+    let _ = writeln!(
+        o,
+        "                      fork {} vs honest {} blocks at the end; {} of {} online honest nodes took the fork ({refused} refusals); {}",
+        int("/fork_tip_height"),
+        int("/honest_tip_height"),
+        int("/online_honest_nodes_on_fork"),
+        int("/online_honest_nodes"),
+        if joiners.is_empty() { "no node joined late".to_string() } else { joiners.join(", ") }
+    );
 }
 
 /// The DPoS cartel's line: what its members left out, or how its branch grew.
