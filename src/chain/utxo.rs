@@ -467,9 +467,9 @@ impl UtxoSet {
     }
 
     /// Moves the unspent outputs of a final block's coinbase (`coinbase`, whose id is
-    /// `txid`) out of the hash maps: kept as what rebuilds them (see [`FinalCoinbases`], 40
-    /// bytes a coin) or else in sorted arrays (see [`SortedShards`], about 55 bytes), instead
-    /// of about 110 bytes in a map. The same coins, found and spent as before. The block
+    /// `txid`) out of the hash maps: kept as what rebuilds them (the `final_coinbases`
+    /// module, 40 bytes a coin) or else in sorted arrays (the `sorted_shards` module, about
+    /// 55 bytes), instead of about 110 bytes in a map. The same coins, found and spent as before. The block
     /// store calls it for each block it makes final on the final chain (see
     /// [`crate::chain::BlockStore::prune_through`]).
     pub fn make_final(&mut self, txid: TxId, coinbase: &Transaction) {
