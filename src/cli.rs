@@ -549,11 +549,12 @@ fn execute(
         }
     }
     drop(outcome);
+    crate::engine::huge_pages::release_free_memory();
     let mut digests = sink.digests;
     digests.extend(streamed);
-    for (path, bytes) in draw_run_plots(out_dir).map_err(|e| internal(&e))? {
+    for (path, digest) in draw_run_plots(out_dir).map_err(|e| internal(&e))? {
         let name = path.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
-        digests.insert(name, sha256_hex(&bytes));
+        digests.insert(name, digest);
     }
     write_manifest_with_network(out_dir, scenario, Some(&network_digest), &digests)
         .map_err(|e| internal(&e))?;
@@ -740,11 +741,11 @@ fn compare(
         write_atomic(&staging.dir().join(name), bytes).map_err(|e| internal(&e))?;
         files.insert((*name).to_string(), sha256_hex(bytes));
     }
-    for (p, bytes) in crate::figures::compare::draw_compare(staging.dir(), &prepared.name)
+    for (p, digest) in crate::figures::compare::draw_compare(staging.dir(), &prepared.name)
         .map_err(|e| internal(&e))?
     {
         let name = p.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
-        files.insert(name, sha256_hex(&bytes));
+        files.insert(name, digest);
     }
     let manifest = serde_json::json!({
         "forksim_version": env!("CARGO_PKG_VERSION"),

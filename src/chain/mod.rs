@@ -8,6 +8,7 @@
 
 pub mod block;
 pub(crate) mod chunked;
+pub(crate) mod final_coinbases;
 pub mod hash;
 pub mod keys;
 pub mod merkle;
@@ -15,6 +16,7 @@ pub mod params;
 pub mod pow;
 pub(crate) mod prefix_index;
 pub mod sigcache;
+pub(crate) mod sorted_shards;
 pub mod store;
 pub mod tx;
 pub mod uint;

@@ -269,3 +269,57 @@ fn a_long_run_holds_rows_and_bodies_of_recent_blocks_only() {
     assert_eq!(lines("propagation.csv"), mined + 1);
     assert_eq!(lines("reorgs.csv") as u64, held.metrics.reorg_counts().count + 1);
 }
+
+/// Checks that the UTXO set after `best` holds exactly one coin per block of its chain and
+/// genesis's, worth the subsidies (a run without payments: no fees, nothing spent), and that
+/// the coinbases of the final chain are kept compactly.
+fn assert_one_coinbase_per_block(store: &mut BlockStore, best: BlockId) {
+    let height = store.get(best).height;
+    let params = store.params().clone();
+    let pruned = store.pruned_height();
+    let subsidies = (1..=height).map(|h| params.subsidy(h).0).sum::<u64>();
+    let genesis = crate::chain::Amount::from_coins(50).0;
+    let set = store.utxo_at(best).expect("the best chain is valid");
+    assert_eq!(set.len(), height as usize + 1, "one coin per block and genesis's");
+    assert_eq!(set.total_value().0, genesis + subsidies);
+    // Every final main-chain coinbase sits in the compact arrays; the maps hold only the
+    // coins of blocks above the pruned height (and genesis's).
+    let (finals, _) = store.utxo_set().final_coins();
+    assert_eq!(finals, pruned as usize, "final coinbases kept compactly");
+}
+
+#[test]
+fn final_coinbases_are_kept_compactly_and_count_as_before() {
+    let depth = crate::chain::store::MIN_PRUNE_DEPTH;
+    let s = small_quickstart(5 * depth, depth);
+    let mut sim = run_with(&s, Peaks::default(), None).unwrap();
+    let best = sim.main_chain.best;
+    assert!(sim.store.pruned_height() >= 3 * depth, "pruned to {}", sim.store.pruned_height());
+    assert_one_coinbase_per_block(&mut sim.store, best);
+}
+
+#[test]
+fn a_reorg_just_within_the_prune_depth_goes_through_above_final_coinbases() {
+    // A 55 % private chain forks once the honest chain is about 250 blocks long and is
+    // published when the honest chain has 95 blocks on the fork: at a prune depth of 100,
+    // the fork point is then 5 blocks above the pruned height, whose coinbases are final.
+    let depth = crate::chain::store::MIN_PRUNE_DEPTH;
+    let s = load(
+        "attacks/majority.toml",
+        &[
+            &format!("chain.prune_depth={depth}"),
+            "attacker[0].start_s=150000",
+            "attacker[0].publish_after=95",
+            "run.blocks=700",
+        ],
+    );
+    let mut sim = crate::run::run(&s).unwrap();
+    assert_eq!(sim.store.blocks_refused_below_pruned(), 0, "the branch was within the depth");
+    let deepest = sim.observer.reorgs.iter().map(|r| r.depth).max().unwrap_or(0);
+    assert!((90..depth).contains(&deepest), "deepest reorg {deepest} blocks");
+    let best = sim.main_chain.best;
+    let miner = sim.store.get(best).meta.miner;
+    assert!(sim.store.pruned_height() > 0);
+    assert_eq!(miner, Some(crate::id::NodeId(0)), "the attacker's branch won");
+    assert_one_coinbase_per_block(&mut sim.store, best);
+}

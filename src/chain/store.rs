@@ -693,6 +693,12 @@ impl BlockStore {
             }
         }
         if on_final_chain {
+            // Its coinbase outputs can never be disconnected now: keep them compactly.
+            let coinbase = &stored.block.txs[0];
+            let txid = undo.as_ref().map_or_else(|| coinbase.txid(), |u| u.txids()[0]);
+            self.utxo.make_final(txid, coinbase);
+        }
+        if on_final_chain {
             // Every node has it and none asks for it again: header, size and count stay in
             // the stored block.
             stored.block = Arc::clone(&self.final_body);
@@ -791,6 +797,13 @@ impl BlockStore {
         self.validity(id)?;
         self.move_utxo_to(id).map_err(|BelowPruned| RejectReason::BadPrevBlk)?;
         Ok((&self.utxo, &mut self.sigcache))
+    }
+
+    /// Returns the shared UTXO set where its cursor stands (for the tests of how it keeps its
+    /// coins).
+    #[cfg(test)]
+    pub(crate) fn utxo_set(&self) -> &UtxoSet {
+        &self.utxo
     }
 
     /// Returns the block the UTXO cursor is positioned at.

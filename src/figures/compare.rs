@@ -45,7 +45,7 @@ struct Panel {
 /// # Errors
 ///
 /// [`PlotError`] if `compare.csv` is missing or malformed, or drawing fails.
-pub fn draw_compare(dir: &Path, title: &str) -> Result<Vec<(PathBuf, Vec<u8>)>, PlotError> {
+pub fn draw_compare(dir: &Path, title: &str) -> Result<Vec<(PathBuf, String)>, PlotError> {
     let rows = read_rows::<KindRow>(dir)?;
     let kinds: Vec<String> = rows.iter().map(|r| r.kind.clone()).collect();
     let finite = |v: Option<f64>| v.filter(|x| x.is_finite() && *x >= 0.0);

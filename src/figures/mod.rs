@@ -19,9 +19,11 @@ use image::ImageEncoder;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use crate::results::files::write_atomic;
+use crate::results::files::{sha256_hex, write_atomic, write_atomic_streamed};
+use svg_stream::StreamingSvg;
 
 pub mod compare;
+pub mod svg_stream;
 pub mod sweep;
 pub mod transactions;
 pub mod tree;
@@ -74,7 +76,7 @@ pub type BitmapDrawError =
     DrawingAreaErrorKind<<BitMapBackend<'static> as DrawingBackend>::ErrorType>;
 
 /// What drawing a figure as SVG fails with.
-pub type SvgDrawError = DrawingAreaErrorKind<<SVGBackend<'static> as DrawingBackend>::ErrorType>;
+pub type SvgDrawError = DrawingAreaErrorKind<<StreamingSvg<'static> as DrawingBackend>::ErrorType>;
 
 /// Why a figure could not be drawn or encoded: the plotting library's or the PNG encoder's
 /// own error, kept as the source. The message is that error's debug text, as it has always
@@ -95,7 +97,7 @@ pub enum DrawError {
 
 static FONT: Once = Once::new();
 
-fn register_font() {
+pub(crate) fn register_font() {
     FONT.call_once(|| {
         // The font is compiled in and valid; failing here would be a build defect.
         plotters::style::register_font("sans-serif", FontStyle::Normal, dejavu::sans::regular())
@@ -130,12 +132,13 @@ fn run_label(dir: &Path) -> String {
         .unwrap_or_default()
 }
 
-/// Draws every figure of a run into `dir` and returns the files written with their bytes.
+/// Draws every figure of a run into `dir` and returns the files written with their SHA-256
+/// digests (lowercase hex).
 ///
 /// # Errors
 ///
 /// Returns [`PlotError`] if a results file is missing or malformed, or drawing fails.
-pub fn draw_run_plots(dir: &Path) -> Result<Vec<(PathBuf, Vec<u8>)>, PlotError> {
+pub fn draw_run_plots(dir: &Path) -> Result<Vec<(PathBuf, String)>, PlotError> {
     register_font();
     let label = run_label(dir);
     let mut median = vec![(0.0, 0.0)];
@@ -195,8 +198,8 @@ fn save_figure(
     dir: &Path,
     name: &str,
     png: impl Fn(&DrawingArea<BitMapBackend<'_>, Shift>) -> Result<(), BitmapDrawError>,
-    svg: impl Fn(&DrawingArea<SVGBackend<'_>, Shift>) -> Result<(), SvgDrawError>,
-) -> Result<Vec<(PathBuf, Vec<u8>)>, PlotError> {
+    svg: impl Fn(&DrawingArea<StreamingSvg<'_>, Shift>) -> Result<(), SvgDrawError>,
+) -> Result<Vec<(PathBuf, String)>, PlotError> {
     save_figure_sized(dir, name, SIZE, png, svg)
 }
 
@@ -206,8 +209,8 @@ pub(crate) fn save_figure_sized(
     name: &str,
     size: (u32, u32),
     png: impl Fn(&DrawingArea<BitMapBackend<'_>, Shift>) -> Result<(), BitmapDrawError>,
-    svg: impl Fn(&DrawingArea<SVGBackend<'_>, Shift>) -> Result<(), SvgDrawError>,
-) -> Result<Vec<(PathBuf, Vec<u8>)>, PlotError> {
+    svg: impl Fn(&DrawingArea<StreamingSvg<'_>, Shift>) -> Result<(), SvgDrawError>,
+) -> Result<Vec<(PathBuf, String)>, PlotError> {
     register_font();
     let draw_err =
         |file: &str, source: DrawError| PlotError::Draw { file: file.to_string(), source };
@@ -228,17 +231,18 @@ pub(crate) fn save_figure_sized(
     let png_bytes = encode_png(&rgb, size).map_err(|e| draw_err(&png_name, DrawError::Png(e)))?;
     write_atomic(&png_path, &png_bytes).map_err(|e| io_err(&png_path, e))?;
 
+    // The SVG goes to disk as it is drawn (a long run's tree is a document of 100 MB).
     let svg_name = format!("{name}.svg");
     let svg_path = dir.join(&svg_name);
-    let mut text = String::new();
-    {
-        let area = SVGBackend::with_string(&mut text, size).into_drawing_area();
-        let svg_err = |e| draw_err(&svg_name, DrawError::Svg(e));
-        svg(&area).map_err(svg_err)?;
-        area.present().map_err(svg_err)?;
-    }
-    write_atomic(&svg_path, text.as_bytes()).map_err(|e| io_err(&svg_path, e))?;
-    Ok(vec![(png_path, png_bytes), (svg_path, text.into_bytes())])
+    let mut drawn = Ok(());
+    let svg_digest = write_atomic_streamed(&svg_path, |out| {
+        let area = StreamingSvg::new(out, size).into_drawing_area();
+        drawn = svg(&area).and_then(|()| area.present());
+        drawn.as_ref().map_err(|_| std::io::Error::other("drawing failed")).copied()
+    });
+    drawn.map_err(|e| draw_err(&svg_name, DrawError::Svg(e)))?;
+    let svg_digest = svg_digest.map_err(|e| io_err(&svg_path, e))?;
+    Ok(vec![(png_path, sha256_hex(&png_bytes)), (svg_path, svg_digest)])
 }
 
 /// Encodes an RGB buffer as PNG in memory (so the file can be written atomically).

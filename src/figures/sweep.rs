@@ -116,7 +116,7 @@ fn colour(i: usize) -> RGBColor {
 /// # Errors
 ///
 /// Returns [`PlotError`] if `points.csv` is missing or malformed, or drawing fails.
-pub fn draw_sweep_plots(dir: &Path, title: &str) -> Result<Vec<(PathBuf, Vec<u8>)>, PlotError> {
+pub fn draw_sweep_plots(dir: &Path, title: &str) -> Result<Vec<(PathBuf, String)>, PlotError> {
     let points = Points::read(dir)?;
     if let (Some(q), Some(z)) = (points.axis("race.q"), points.axis("race.z")) {
         let series = points.series("success", z, Some(q));

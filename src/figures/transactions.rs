@@ -23,7 +23,7 @@ type MempoolSeries = BTreeMap<String, Vec<(f64, f64)>>;
 pub fn draw_transaction_plots(
     dir: &Path,
     label: &str,
-) -> Result<Vec<(PathBuf, Vec<u8>)>, PlotError> {
+) -> Result<Vec<(PathBuf, String)>, PlotError> {
     if !dir.join(TransactionRow::FILE).exists() || !dir.join(MempoolRow::FILE).exists() {
         return Ok(Vec::new());
     }

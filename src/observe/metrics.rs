@@ -372,8 +372,9 @@ struct DelayCounts {
 }
 
 impl DelayCounts {
-    /// Values below this are counted in a flat table (at most 8 MiB).
-    const DENSE: u32 = 1 << 20;
+    /// Values below this (262 s) are counted in a flat table (at most 2 MiB); the rare
+    /// larger ones in the ordered map.
+    const DENSE: u32 = 1 << 18;
 
     fn push(&mut self, ms: u32) {
         if ms < Self::DENSE {

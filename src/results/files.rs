@@ -369,12 +369,58 @@ pub fn hex(digest: &[u8]) -> String {
 ///
 /// Returns the I/O error, naming the path.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    write_atomic_with(path, |f| f.write_all(bytes))
+}
+
+/// Like [`write_atomic`], for a file written piece by piece by `write` (through a buffer),
+/// so that it never needs to be whole in memory; returns the SHA-256 of what was written, in
+/// lowercase hex (as [`sha256_hex`] of the same bytes).
+///
+/// # Errors
+///
+/// Returns the I/O error, naming the path (an error `write` returns included).
+pub fn write_atomic_streamed(
+    path: &Path,
+    write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+) -> std::io::Result<String> {
+    /// Hashes everything written through it.
+    struct Hashing<W: Write> {
+        inner: W,
+        hasher: Sha256,
+    }
+    impl<W: Write> Write for Hashing<W> {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            let n = self.inner.write(buf)?;
+            self.hasher.update(&buf[..n]);
+            Ok(n)
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            self.inner.flush()
+        }
+    }
+    let mut digest = String::new();
+    write_atomic_with(path, |f| {
+        let mut out = Hashing { inner: std::io::BufWriter::new(f), hasher: Sha256::new() };
+        write(&mut out)?;
+        out.flush()?;
+        digest = hex(&out.hasher.finalize());
+        Ok(())
+    })?;
+    Ok(digest)
+}
+
+/// Writes a temporary file in `path`'s folder with `write`, flushes it to disk and renames
+/// it over `path`; on failure the temporary file is removed.
+fn write_atomic_with(
+    path: &Path,
+    write: impl FnOnce(&mut std::fs::File) -> std::io::Result<()>,
+) -> std::io::Result<()> {
     let dir = path.parent().unwrap_or_else(|| Path::new("."));
     let name = path.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
     let tmp = dir.join(format!(".{name}.tmp.{}", std::process::id()));
     let result = (|| {
         let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(bytes)?;
+        write(&mut f)?;
         f.sync_all()?;
         std::fs::rename(&tmp, path)
     })();

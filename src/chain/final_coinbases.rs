@@ -1,0 +1,211 @@
+//! The unspent outputs of final blocks' coinbases, kept as what rebuilds them.
+//!
+//! A run without payments never spends a coinbase, so its UTXO set ends with one coin per
+//! block: a million coins in a million-block run, each a 36-byte outpoint and a 16-byte coin
+//! in a hash map (about 110 bytes a coin with the map's room). A miner's coinbase is a
+//! function of a few numbers (height, miner, extra nonce, value and owner: see
+//! [`Transaction::new_coinbase`]), so for the coinbase of a final block (which can no longer
+//! be disconnected) [`FinalCoinbases`] keeps those numbers, 28 bytes, and an index from the
+//! first 8 bytes of its transaction id to them, 12 bytes (see [`SortedShards`]). A lookup
+//! that finds a prefix rebuilds the coinbase and hashes it, and answers only if the whole id
+//! matches: the same coins as before, found and spent exactly as before. A coinbase of
+//! another shape (several outputs, a lock time), or whose prefix is taken, is not kept here.
+
+use crate::chain::chunked::ChunkedVec;
+use crate::chain::hash::TxId;
+use crate::chain::sorted_shards::SortedShards;
+use crate::chain::tx::{Amount, OutPoint, Transaction, TxOut};
+
+/// What rebuilds one final coinbase and its coin (28 bytes).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Record {
+    height: u32,
+    miner: u32,
+    /// The owner's index in the UTXO set's owner table, [`Record::SPENT`] once spent.
+    owner: u32,
+    value: [u32; 2],
+    extra_nonce: [u32; 2],
+}
+
+impl Record {
+    /// Marks a spent record (its index entry is gone too).
+    const SPENT: u32 = u32::MAX;
+}
+
+/// The first 8 bytes of a transaction id, as two `u32` (an index entry then takes 12 bytes).
+type Prefix = [u32; 2];
+
+fn prefix(txid: &TxId) -> Prefix {
+    let word = |i: usize| u32::from_le_bytes(txid.0[i..i + 4].try_into().expect("4 bytes"));
+    [word(0), word(4)]
+}
+
+fn shard(txid: &TxId) -> usize {
+    SortedShards::<Prefix, u32>::shard_of(txid.0[8], txid.0[9])
+}
+
+fn join(words: [u32; 2]) -> u64 {
+    u64::from(words[0]) | (u64::from(words[1]) << 32)
+}
+
+fn split(n: u64) -> [u32; 2] {
+    [n as u32, (n >> 32) as u32]
+}
+
+/// An unspent output of a final coinbase, as the UTXO set stores coins: value, owner index
+/// and height (the coinbase flag is the caller's).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct FinalCoin {
+    pub(crate) value: u64,
+    pub(crate) owner: u32,
+    pub(crate) height: u32,
+}
+
+/// Final coinbases' unspent outputs, rebuilt on lookup (see the module docs).
+#[derive(Clone, Debug, Default)]
+pub(crate) struct FinalCoinbases {
+    /// Record index by transaction id prefix.
+    index: SortedShards<Prefix, u32>,
+    records: ChunkedVec<Record>,
+    unspent: usize,
+}
+
+impl FinalCoinbases {
+    /// The coinbase a record stands for.
+    fn rebuild(record: &Record, owners: &[[u8; 20]]) -> Transaction {
+        let out =
+            TxOut { value: Amount(join(record.value)), pubkey_hash: owners[record.owner as usize] };
+        Transaction::new_coinbase(record.height, record.miner, join(record.extra_nonce), vec![out])
+    }
+
+    /// Keeps output 0 of `coinbase` (whose id is `txid`, and whose coin is `coin`, owned by
+    /// `owners[coin.owner]`), if the coinbase has the shape a record rebuilds exactly and its
+    /// id's prefix is free; returns whether it did.
+    pub(crate) fn add(&mut self, txid: TxId, coinbase: &Transaction, coin: FinalCoin) -> bool {
+        let Some(data) = coinbase.coinbase else { return false };
+        let [out] = coinbase.outputs.as_slice() else { return false };
+        let rebuilds = coinbase.version == 1
+            && coinbase.lock_time == 0
+            && coinbase.inputs.is_empty()
+            && data.height == coin.height
+            && out.value.0 == coin.value
+            && coin.owner != Record::SPENT;
+        let (shard, prefix) = (shard(&txid), prefix(&txid));
+        if !rebuilds || self.index.get(shard, &prefix).is_some() {
+            return false;
+        }
+        let at = u32::try_from(self.records.len()).expect("fewer than 2^32 final coinbases");
+        self.records.push(Record {
+            height: data.height,
+            miner: data.miner,
+            owner: coin.owner,
+            value: split(coin.value),
+            extra_nonce: split(data.extra_nonce),
+        });
+        self.index.insert(shard, prefix, at);
+        self.unspent += 1;
+        true
+    }
+
+    /// The record of the unspent coin at `outpoint`, if it is kept here.
+    fn find(&self, outpoint: &OutPoint, owners: &[[u8; 20]]) -> Option<u32> {
+        if outpoint.vout != 0 {
+            return None;
+        }
+        let &at = self.index.get(shard(&outpoint.txid), &prefix(&outpoint.txid))?;
+        let record = &self.records[at as usize];
+        (Self::rebuild(record, owners).txid() == outpoint.txid).then_some(at)
+    }
+
+    fn coin(record: &Record) -> FinalCoin {
+        FinalCoin { value: join(record.value), owner: record.owner, height: record.height }
+    }
+
+    /// The unspent coin at `outpoint`, if it is kept here.
+    pub(crate) fn get(&self, outpoint: &OutPoint, owners: &[[u8; 20]]) -> Option<FinalCoin> {
+        self.find(outpoint, owners).map(|at| Self::coin(&self.records[at as usize]))
+    }
+
+    /// Spends the coin at `outpoint`, if it is kept here, and returns it.
+    pub(crate) fn remove(&mut self, outpoint: &OutPoint, owners: &[[u8; 20]]) -> Option<FinalCoin> {
+        let at = self.find(outpoint, owners)?;
+        self.index.remove(shard(&outpoint.txid), &prefix(&outpoint.txid));
+        let record = &mut self.records[at as usize];
+        let coin = Self::coin(record);
+        record.owner = Record::SPENT;
+        self.unspent -= 1;
+        Some(coin)
+    }
+
+    /// Every unspent coin kept here, with its outpoint, in record order (each id rebuilt:
+    /// for listing the whole set only).
+    pub(crate) fn iter<'a>(
+        &'a self,
+        owners: &'a [[u8; 20]],
+    ) -> impl Iterator<Item = (OutPoint, FinalCoin)> + 'a {
+        self.records.iter().filter(|r| r.owner != Record::SPENT).map(move |r| {
+            (OutPoint { txid: Self::rebuild(r, owners).txid(), vout: 0 }, Self::coin(r))
+        })
+    }
+
+    /// Number of unspent coins kept here.
+    #[cfg(test)]
+    pub(crate) fn len(&self) -> usize {
+        self.unspent
+    }
+
+    /// Bytes held, for the tests that bound memory.
+    #[cfg(test)]
+    pub(crate) fn bytes_held(&self) -> usize {
+        self.index.bytes_held() + self.records.capacity() * std::mem::size_of::<Record>()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn coinbase(height: u32, miner: u32, extra_nonce: u64, value: u64) -> Transaction {
+        let out = TxOut { value: Amount(value), pubkey_hash: [miner as u8; 20] };
+        Transaction::new_coinbase(height, miner, extra_nonce, vec![out])
+    }
+
+    #[test]
+    fn a_record_takes_28_bytes() {
+        assert_eq!(std::mem::size_of::<Record>(), 28);
+    }
+
+    #[test]
+    fn keeps_only_what_it_rebuilds_and_finds_it_by_whole_id() {
+        let owners: Vec<[u8; 20]> = (0..4u8).map(|i| [i; 20]).collect();
+        let mut kept = FinalCoinbases::default();
+        let cb = coinbase(7, 2, 1 << 40, 5_000_000_000);
+        let txid = cb.txid();
+        let coin = FinalCoin { value: 5_000_000_000, owner: 2, height: 7 };
+        assert!(kept.add(txid, &cb, coin));
+        let at = OutPoint { txid, vout: 0 };
+        assert_eq!(kept.get(&at, &owners), Some(coin));
+        assert_eq!(kept.get(&OutPoint { txid, vout: 1 }, &owners), None);
+        // Same prefix (and shard), another id: not found, and not kept a second time.
+        let mut twin = txid;
+        twin.0[31] ^= 1;
+        assert_eq!(kept.get(&OutPoint { txid: twin, vout: 0 }, &owners), None);
+        assert!(!kept.add(twin, &cb, coin));
+        // Shapes a record cannot rebuild.
+        let mut locked = coinbase(8, 1, 0, 50);
+        locked.lock_time = 3;
+        let two = Transaction::new_coinbase(9, 1, 0, vec![cb.outputs[0], cb.outputs[0]]);
+        let coin8 = FinalCoin { value: 50, owner: 1, height: 8 };
+        assert!(!kept.add(locked.txid(), &locked, coin8));
+        assert!(!kept.add(two.txid(), &two, coin8));
+        assert!(!kept.add(coinbase(8, 1, 0, 50).txid(), &coinbase(8, 1, 0, 50), coin));
+        assert_eq!(kept.len(), 1);
+        assert_eq!(kept.iter(&owners).collect::<Vec<_>>(), vec![(at, coin)]);
+        assert_eq!(kept.remove(&at, &owners), Some(coin));
+        assert_eq!(
+            (kept.get(&at, &owners), kept.remove(&at, &owners), kept.len()),
+            (None, None, 0)
+        );
+        assert_eq!(kept.iter(&owners).count(), 0);
+    }
+}
