@@ -116,9 +116,11 @@ pub fn run_case(case: &Case, runs: usize) -> Result<Measurement, RunError> {
     reset_peak_memory();
     let mut wall_s = Vec::with_capacity(runs);
     let (mut events, mut proof_checks, mut payments, mut signatures) = (0, 0, 0, 0);
+    let mut proof = proof_checked(crate::consensus::ConsensusKind::Pow);
     for _ in 0..case.max_runs.map_or(runs, |m| m.min(runs)) {
         let start = Instant::now();
         let scenario = scenario::load(&case.scenario, &overrides, None)?;
+        proof = proof_checked(scenario.consensus.kind);
         let outcome = crate::run::run(&scenario)?;
         let rendered = render(&scenario, &outcome);
         wall_s.push(start.elapsed().as_secs_f64());
@@ -129,13 +131,12 @@ pub fn run_case(case: &Case, runs: usize) -> Result<Measurement, RunError> {
         signatures = outcome.store.sigcache().verifications();
         std::hint::black_box(rendered);
     }
-    let kind = scenario::load(&case.scenario, &overrides, None)?.consensus.kind;
     Ok(Measurement {
         wall_s,
         peak_bytes: peak_memory_bytes(),
         events,
         proof_checks,
-        proof: proof_checked(kind),
+        proof,
         payments,
         signatures,
     })

@@ -106,6 +106,11 @@ impl Narrator {
         self
     }
 
+    /// How the story tells who made a block.
+    pub fn story(&self) -> StakeStory {
+        self.story
+    }
+
     /// `dpos`: the height of the newest block the story has called irreversible (0 before
     /// any).
     pub fn irreversible_height(&self) -> u32 {

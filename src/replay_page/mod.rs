@@ -92,8 +92,6 @@ pub struct Recorder {
     routine_lines: usize,
     /// When the first routine line past [`ROUTINE_LINE_CAP`] was dropped.
     lines_cut: Option<SimTime>,
-    /// How the story tells blocks; for slot kinds, which slot each block is in.
-    story: crate::observe::narrate::StakeStory,
     /// `dpos`: (slot, scheduled producer) of every missed slot, in record order.
     missed: Vec<(u64, NodeId)>,
     /// `dpos`: (time, height) each time the newest irreversible block moved up.
@@ -113,7 +111,6 @@ impl Recorder {
             lines: Vec::new(),
             routine_lines: 0,
             lines_cut: None,
-            story: crate::observe::narrate::StakeStory::Found,
             missed: Vec::new(),
             irreversible: Vec::new(),
         }
@@ -124,7 +121,6 @@ impl Recorder {
     #[must_use]
     pub fn with_story(mut self, story: crate::observe::narrate::StakeStory) -> Recorder {
         self.narrator = self.narrator.with_story(story);
-        self.story = story;
         self
     }
 

@@ -167,7 +167,13 @@
       if (carrying) { ctx.lineWidth = 1.5; ctx.strokeStyle = '#000'; ctx.stroke(path); }
     }
   }
-  function drawNetwork() {
+  // The height of the highest tip any node holds at the current time.
+  function highestTip() {
+    let highest = 0;
+    for (let v = 0; v < N; v++) highest = Math.max(highest, D.blocks.height[tip[v]]);
+    return highest;
+  }
+  function drawNetwork(highest) {
     const ctx = nctx;
     ctx.clearRect(0, 0, D.width, D.height);
     ctx.drawImage(background, 0, 0, D.width, D.height);
@@ -184,8 +190,6 @@
     const r = D.radius;
     // Nodes behind the highest tip are faded, so a block's spread shows even when the
     // same miner found the block before.
-    let highest = 0;
-    for (let v = 0; v < N; v++) highest = Math.max(highest, D.blocks.height[tip[v]]);
     for (let v = 0; v < N; v++) {
       const b = tip[v], x = D.x[v], y = D.y[v];
       ctx.beginPath();
@@ -307,12 +311,12 @@
   // The slot under way at virtual time `time` (ms); negative before the first.
   function slotAt(time) { return S ? Math.floor(time * 1000 / S.len_us) - S.offset : 0; }
   function slotStart(s) { return (s + S.offset) * S.len_us / 1000; }
-  // Whether block `b` is final at time `t` by the kind's own rule.
-  function isFinal(b, highest) {
-    if (!D.blocks.main[b]) return false;
-    if (S.kind === 'pos-slot') return D.blocks.height[b] + S.final_depth <= highest;
+  // The height up to which main-chain blocks are final at time `t` by the kind's own rule
+  // (k below the highest tip; the newest irreversible block), or -1.
+  function finalHeightAt(highest) {
+    if (S.kind === 'pos-slot') return highest - S.final_depth;
     const i = upper(libT, t) - 1;
-    return i >= 0 && D.blocks.height[b] <= libH[i];
+    return i >= 0 ? libH[i] : -1;
   }
   function sizeSlots() {
     if (!S) return;
@@ -321,15 +325,14 @@
     setupCanvas(slotCanvas, sctx, slotW, slotH);
     dirty = true;
   }
-  function drawSlots() {
+  function drawSlots(highest) {
     if (!S) return;
     const ctx = sctx;
     ctx.clearRect(0, 0, slotW, slotH);
     const cur = slotAt(t);
     slotVisible = Math.max(4, Math.floor((slotW - 2 * SPAD) / CELL));
     slotFirst = Math.max(0, cur - slotVisible + 2); // the slot under way second from the right
-    let highest = 0;
-    for (let v = 0; v < N; v++) highest = Math.max(highest, D.blocks.height[tip[v]]);
+    const finalHeight = finalHeightAt(highest);
     const counts = { shown: 0, filled: 0, empty: 0, missed: 0, final: 0, current: cur };
     ctx.font = '10px system-ui, sans-serif'; ctx.textAlign = 'center';
     for (let s = slotFirst; s < slotFirst + slotVisible; s++) {
@@ -347,7 +350,7 @@
           ctx.fillStyle = blockColour(b);
           ctx.fillRect(x + i * part, y, part, SROW);
           ctx.globalAlpha = 1;
-          if (isFinal(b, highest)) final = true;
+          if (D.blocks.main[b] && D.blocks.height[b] <= finalHeight) final = true;
         });
         if (final) { counts.final++; ctx.fillStyle = '#222'; ctx.fillRect(x, y + SROW + 2, w, SBAND); }
       } else if (missedBy.has(s) && s < cur) {
@@ -366,9 +369,6 @@
       ctx.strokeStyle = '#e6550d'; ctx.lineWidth = 2; ctx.strokeRect(x - 1, SPAD - 2, CELL, SROW + 4);
     }
     // Where finality stands, which may lie left of the strip (EOS: about 14 turns behind).
-    let finalHeight = -1;
-    if (S.kind === 'pos-slot') finalHeight = highest - S.final_depth;
-    else { const i = upper(libT, t) - 1; if (i >= 0) finalHeight = libH[i]; }
     ctx.textAlign = 'left'; ctx.fillStyle = '#222'; ctx.font = '11px system-ui, sans-serif';
     const word = S.kind === 'pos-slot' ? 'final' : 'irreversible';
     ctx.fillText(finalHeight > 0
@@ -476,9 +476,10 @@
     tipsTo(t);
     const blocks = upper(blockT, t);
     const lines = upper(lineT, t);
-    drawNetwork();
+    const highest = highestTip();
+    drawNetwork(highest);
     drawTree(blocks);
-    drawSlots();
+    drawSlots(highest);
     updateEvents(lines);
     slider.value = String(Math.round(t));
     let stale = 0;

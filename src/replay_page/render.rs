@@ -110,7 +110,7 @@ struct SlotStrip {
 fn slot_strip(scenario: &Scenario, recorder: &Recorder) -> Option<SlotStrip> {
     use crate::observe::narrate::StakeStory;
     use crate::scenario::consensus::KindParams;
-    let story = recorder.story;
+    let story = recorder.narrator.story();
     let (kind, len, offset, producers) = match story {
         StakeStory::Found => return None,
         StakeStory::Slots { slot, .. } => ("pos-slot", slot, 0, None),

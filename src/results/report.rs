@@ -126,8 +126,7 @@ pub fn consensus_lines(scenario: &Scenario, row: &crate::compare::Row, doc: &Val
 /// forms, and who took the fork.
 fn long_range_lines(o: &mut String, doc: &Value) {
     let Some(lr) = doc.get("long_range") else { return };
-    let int = |pointer: &str| lr.pointer(pointer).and_then(Value::as_u64).unwrap_or(0);
-    let num = |pointer: &str| lr.pointer(pointer).and_then(Value::as_f64).unwrap_or(0.0);
+    let (int, num) = (|p: &str| u64_at(lr, p), |p: &str| f64_at(lr, p));
     let growth = |part: &str| {
         format!(
             "{:.3} (closed form {:.3}, z {:+.2})",
@@ -175,11 +174,20 @@ fn long_range_lines(o: &mut String, doc: &Value) {
     );
 }
 
+/// The whole number at `pointer` in `doc`, 0 when absent (a console line, not a result).
+fn u64_at(doc: &Value, pointer: &str) -> u64 {
+    doc.pointer(pointer).and_then(Value::as_u64).unwrap_or(0)
+}
+
+/// The number at `pointer` in `doc`, 0 when absent.
+fn f64_at(doc: &Value, pointer: &str) -> f64 {
+    doc.pointer(pointer).and_then(Value::as_f64).unwrap_or(0.0)
+}
+
 /// The DPoS cartel's line: what its members left out, or how its branch grew.
 fn cartel_lines(o: &mut String, doc: &Value) {
     let Some(cartel) = doc.get("cartel") else { return };
-    let int = |pointer: &str| cartel.pointer(pointer).and_then(Value::as_u64).unwrap_or(0);
-    let num = |pointer: &str| cartel.pointer(pointer).and_then(Value::as_f64).unwrap_or(0.0);
+    let (int, num) = (|p: &str| u64_at(cartel, p), |p: &str| f64_at(cartel, p));
     let (m, n) = (int("/cartel_producers"), int("/producers"));
     if cartel.get("censor").is_some() {
         let left_out: u64 = cartel
