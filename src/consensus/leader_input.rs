@@ -74,6 +74,66 @@ pub fn lottery_input(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::chain::RejectReason;
+    use crate::consensus::praos::SlotLottery;
+    use crate::consensus::seal::{Party, Seal, SlotRules, StakeKeys};
+    use crate::consensus::{ConsensusKind, Rule};
+    use crate::id::NodeId;
+    use crate::node::testing::{child, store};
+    use crate::rng::{Purpose, RngStreams};
+    use crate::time::SimDuration;
+
+    /// Two sibling blocks A and B on genesis, one party of stake 1/2 at f = 1/2. Under
+    /// `parent-block` a claim made for a child of A verifies against A's input and fails
+    /// against B's (another VRF input: `bad-leader-claim`), and A's and B's answers differ
+    /// in some slot; under `epoch-nonce` both inputs are the epoch nonce, so the claim
+    /// verifies on either parent and every slot has one answer for both.
+    #[test]
+    fn a_claim_verifies_against_its_own_parent_under_parent_block_only() {
+        let (mut blocks, genesis) = store();
+        let (a, b) =
+            (child(&mut blocks, genesis, NodeId(1)), child(&mut blocks, genesis, NodeId(1)));
+        let keys = StakeKeys::from_rng(&mut RngStreams::new(7).stream(Purpose::Election, 0));
+        let party =
+            Party { node: NodeId(0), vrf: keys.vrf.public(), signing: keys.signing.pubkey() };
+        let lottery = SlotLottery::new(0.5, &[1, 1]).unwrap();
+        let clock = EpochClock { genesis: EpochNonce::genesis(7), epoch_slots: 1_000 };
+        let rules = |input| {
+            let rule = Rule::for_kind(ConsensusKind::PosSlot, 0, 5);
+            let parties = vec![party, Party { node: NodeId(1), ..party }];
+            SlotRules::new(rule, SimDuration::from_secs(1), lottery.clone(), clock, parties, 2)
+                .with_leader_input(input)
+        };
+        let (seals, mut nonces) = (Seals::default(), EpochNonces::default());
+        for input in LeaderInput::ALL {
+            let rules = rules(input);
+            let mut on =
+                |parent, slot| rules.lottery_input(&mut nonces, &seals, &blocks, parent, slot);
+            let slot = (1..)
+                .find(|&s| lottery.try_lead(0, &keys.vrf, &on(a, s), s).is_some())
+                .expect("a slot it leads on A");
+            let claim = lottery.try_lead(0, &keys.vrf, &on(a, slot), slot).unwrap();
+            let header = blocks.get(a).block.header;
+            let seal = Seal::sign(&header, NodeId(0), claim, &keys.signing);
+            let now = rules.slot_start(slot);
+            assert_eq!(rules.check(Some(&seal), 0, &on(a, slot), &header, now), Ok(()));
+            let on_b = rules.check(Some(&seal), 0, &on(b, slot), &header, now);
+            let differs = (1..200).any(|s| {
+                let mut lead = |p| lottery.try_lead(0, &keys.vrf, &on(p, s), s).is_some();
+                lead(a) != lead(b)
+            });
+            match input {
+                LeaderInput::ParentBlock => {
+                    assert_eq!(on_b.unwrap_err().reject_reason(), RejectReason::BadLeaderClaim);
+                    assert!(differs, "independent answers per parent");
+                }
+                LeaderInput::EpochNonce => {
+                    assert_eq!(on_b, Ok(()));
+                    assert!(!differs, "one answer per slot");
+                }
+            }
+        }
+    }
 
     #[test]
     fn names_round_trip_and_the_default_is_praos() {

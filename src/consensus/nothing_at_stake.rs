@@ -181,8 +181,9 @@ pub struct NothingAtStakeLine {
     pub honest_nodes: u64,
     /// Of them, nodes whose final tip builds on a published branch.
     pub honest_nodes_on_attacker_branch: u64,
-    /// Blocks of the final main chain above the root made by the attacker.
-    pub main_chain_attacker_blocks: u64,
+    /// Blocks above the root made by the attacker on the honest nodes' chain at the end
+    /// (the highest of their tips).
+    pub honest_chain_attacker_blocks: u64,
 }
 
 /// The `nothing_at_stake` section of a finished run with a nothing-at-stake attacker
@@ -226,10 +227,16 @@ pub fn nothing_at_stake_line<O>(
         .filter(|&n| outcome.nodes[n].online && NodeId::from_index(n) != trace.attacker)
         .collect();
     let on_branch = |t: BlockId| trace.published.iter().any(|b| on(b.tip, t));
-    let main = outcome.main_chain.best;
     let root_height = store.get(trace.root).height;
-    let main_chain_attacker_blocks = store
-        .chain_to(main)
+    // The honest nodes' chain: the highest of their tips (the run's main chain counts
+    // withheld blocks too, so it cannot stand for what honest nodes hold).
+    let honest_tip = honest
+        .iter()
+        .map(|&n| outcome.nodes[n].tip)
+        .max_by_key(|&t| (store.get(t).height, std::cmp::Reverse(t)))
+        .unwrap_or(trace.root);
+    let honest_chain_attacker_blocks = store
+        .chain_to(honest_tip)
         .iter()
         .skip(root_height as usize + 1)
         .filter(|&&b| store.get(b).meta.miner == Some(trace.attacker))
@@ -292,7 +299,7 @@ pub fn nothing_at_stake_line<O>(
             .iter()
             .filter(|&&n| on_branch(outcome.nodes[n].tip))
             .count() as u64,
-        main_chain_attacker_blocks,
+        honest_chain_attacker_blocks,
     })
 }
 

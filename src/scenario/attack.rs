@@ -666,6 +666,24 @@ pub(super) fn validate_attackers(
     Ok(specs)
 }
 
+/// `attacker[i].publish_lead` (default 1), at least 1: `what` is published once it is that
+/// many blocks longer than the honest chain.
+fn publish_lead(
+    a: &mut RawAttacker,
+    i: usize,
+    what: &str,
+    origin: &Origin<'_>,
+) -> Result<u32, ScenarioError> {
+    let publish_lead = *a.publish_lead.get_or_insert(1);
+    origin.check(
+        publish_lead >= 1,
+        &format!("attacker[{i}].publish_lead"),
+        publish_lead,
+        format!("must be at least 1 ({what} is published once it is that many blocks longer)"),
+    )?;
+    Ok(publish_lead)
+}
+
 /// Checks the options of `attacker[i]` with `strategy = "long-range"`, filling defaults:
 /// a sale after time 0, a fork point no later than the sale, a lead of at least one block.
 fn long_range_spec(
@@ -694,13 +712,7 @@ fn long_range_spec(
         fork_s,
         format!("must lie between 0 and the sale (sale_s = {sale_s}): the fork leaves the chain before the stake is sold"),
     )?;
-    let publish_lead = *a.publish_lead.get_or_insert(1);
-    origin.check(
-        publish_lead >= 1,
-        &f("publish_lead"),
-        publish_lead,
-        "must be at least 1 (the fork is published once it is that many blocks longer)",
-    )?;
+    let publish_lead = publish_lead(a, i, "the fork", origin)?;
     let at = |s: f64| SimTime::ZERO + SimDuration::from_secs_f64(s);
     Ok(LongRangeSpec { sale: at(sale_s), fork: at(fork_s), publish_lead })
 }
@@ -730,13 +742,7 @@ fn nothing_at_stake_spec(
             "must be between 1 and {NOTHING_AT_STAKE_MAX_BLOCKS_LIMIT} (the blocks of its tree the attacker keeps, each one VRF evaluation a slot)"
         ),
     )?;
-    let publish_lead = *a.publish_lead.get_or_insert(1);
-    origin.check(
-        publish_lead >= 1,
-        &f("publish_lead"),
-        publish_lead,
-        "must be at least 1 (a branch is published once it is that many blocks longer)",
-    )?;
+    let publish_lead = publish_lead(a, i, "a branch", origin)?;
     let name = a.lottery_on.get_or_insert_with(|| LotteryOn::EveryBlock.name().to_string());
     let names = LotteryOn::ALL.map(LotteryOn::name);
     origin.known(&f("lottery_on"), name, &names)?;
