@@ -10,7 +10,7 @@ use std::path::Path;
 use forksim::analytic::nothing_at_stake_growth_rate;
 use forksim::consensus::praos::phi;
 
-use crate::support::{assert_error, forksim_ok, read, scenario, stdout};
+use crate::support::{assert_error, assert_same_files, forksim_ok, read, scenario, stdout};
 
 /// Runs the shipped scenario into `out` with `--set` overrides; returns the
 /// `nothing_at_stake` section of `consensus.json` and the console summary.
@@ -207,15 +207,7 @@ fn the_attack_replays_byte_for_byte() {
     let (nas, _) = run(&a, &sets);
     assert!(!nas["published"].as_array().unwrap().is_empty(), "published: {nas}");
     run(&b, &sets);
-    let mut names: Vec<String> = std::fs::read_dir(&a)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().into_string().unwrap())
-        .collect();
-    names.sort();
-    assert!(names.len() > 5, "{names:?}");
-    for name in &names {
-        assert!(read(&a, name) == read(&b, name), "{name} differs between two runs");
-    }
+    assert_same_files(&a, &b);
 }
 
 const BASE: &str = "[network]\nnodes = 10\n[mining]\nminers = 5\n";
