@@ -153,6 +153,8 @@ struct ConsensusReport {
     stake_drift: Option<super::drift::StakeDriftLine>,
     #[serde(skip_serializing_if = "Option::is_none")]
     long_range: Option<super::long_range::LongRangeLine>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    nothing_at_stake: Option<super::nothing_at_stake::NothingAtStakeLine>,
 }
 
 /// The epoch nonces of the main chain (`pos-slot`), when it reaches past epoch 0.
@@ -216,6 +218,8 @@ pub struct KindSections<'a> {
     pub stake_drift: Option<super::drift::StakeDriftLine>,
     /// What a long-range attacker did (`pos-slot`).
     pub long_range: Option<super::long_range::LongRangeLine>,
+    /// What a nothing-at-stake attacker did (`pos-slot`).
+    pub nothing_at_stake: Option<super::nothing_at_stake::NothingAtStakeLine>,
 }
 
 /// `consensus.json` for a run of `kind` whose producers had `shares` (hash power or stake,
@@ -229,7 +233,8 @@ pub fn consensus_json(
     stake: Option<&StakeState>,
     kinds: KindSections<'_>,
 ) -> Vec<u8> {
-    let KindSections { dpos, poet, epochs, cartel, stake_drift, long_range } = kinds;
+    let KindSections { dpos, poet, epochs, cartel, stake_drift, long_range, nothing_at_stake } =
+        kinds;
     let mut per_node = vec![0u64; shares.len()];
     for &b in &chain[1..] {
         if let Some(m) = store.get(b).meta.miner {
@@ -313,6 +318,7 @@ pub fn consensus_json(
         cartel,
         stake_drift,
         long_range,
+        nothing_at_stake,
     };
     let mut bytes = serde_json::to_vec_pretty(&report).expect("the report serializes");
     bytes.push(b'\n');
@@ -357,6 +363,7 @@ pub fn files<O>(
             cartel: super::cartel_report::cartel_line(scenario, outcome),
             stake_drift,
             long_range: super::long_range::long_range_line(scenario, outcome),
+            nothing_at_stake: super::nothing_at_stake::nothing_at_stake_line(scenario, outcome),
         },
     );
     let mut files = vec![("finality.csv", finality), ("consensus.json", json)];

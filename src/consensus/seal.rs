@@ -176,6 +176,9 @@ pub struct SlotRules {
     pub seal_cost: SimDuration,
     /// How a node syncing from genesis chooses its chain ([`super::genesis`]).
     pub sync: super::genesis::SyncRule,
+    /// What the lottery runs on: the epoch nonce or the parent block
+    /// ([`super::leader_input`]).
+    pub leader_input: super::leader_input::LeaderInput,
 }
 
 impl SlotRules {
@@ -201,7 +204,35 @@ impl SlotRules {
             party_of,
             seal_cost: VRF_VERIFY_COST + SIGNATURE_VERIFY_COST,
             sync: super::genesis::SyncRule::Longest,
+            leader_input: super::leader_input::LeaderInput::EpochNonce,
         }
+    }
+
+    /// The same rules with the lottery run on `input`.
+    pub fn with_leader_input(mut self, input: super::leader_input::LeaderInput) -> SlotRules {
+        self.leader_input = input;
+        self
+    }
+
+    /// The randomness a claim for a child of `parent` in `slot` is made and checked on
+    /// ([`super::leader_input::lottery_input`] under these rules).
+    pub fn lottery_input(
+        &self,
+        nonces: &mut EpochNonces,
+        seals: &Seals,
+        store: &crate::chain::BlockStore,
+        parent: BlockId,
+        slot: u64,
+    ) -> EpochNonce {
+        super::leader_input::lottery_input(
+            self.leader_input,
+            &self.clock,
+            nonces,
+            seals,
+            store,
+            parent,
+            slot,
+        )
     }
 
     /// The same rules with `sync` for nodes syncing from genesis.
@@ -466,6 +497,8 @@ pub struct StakeState {
     pub fork_choice: super::genesis::ForkChoiceLog,
     /// What a long-range attacker did, in `pos-slot` runs with one.
     pub long_range: Option<super::long_range::LongRangeTrace>,
+    /// What a nothing-at-stake attacker did, in `pos-slot` runs with one.
+    pub nothing_at_stake: Option<Box<super::nothing_at_stake::NothingAtStakeTrace>>,
 }
 
 /// The rules, shared read-only by every node.

@@ -87,14 +87,41 @@ impl Node {
         }
     }
 
-    /// Runs the lottery of `slot` on the mining tip and, if the node leads, produces;
-    /// `count`: whether the slot statistics count the evaluation (once per slot and node).
+    /// Runs the lottery of `slot` on the mining tip, or on each block the protocol names
+    /// ([`crate::node::protocol::Protocol::lottery_parents`]), and produces on each block
+    /// it leads on; `count`: whether the slot statistics count the slot (once per slot and
+    /// node, led if any evaluation won).
     fn lead_slot(&mut self, ctx: &mut NodeCtx<'_>, rules: &SlotRules, slot: u64, count: bool) {
-        let tip = self.mining_tip();
+        let Some(parents) = self.protocol.lottery_parents(ctx.store(), self.view.tip) else {
+            let tip = self.mining_tip();
+            self.lead_on(ctx, rules, slot, tip, count);
+            return;
+        };
+        let mut led = false;
+        for parent in parents {
+            led |= self.lead_on(ctx, rules, slot, parent, false);
+        }
+        if let Some(stake) = ctx.shared.stake.as_mut()
+            && count
+        {
+            stake.slots.note(self.id, slot, led);
+        }
+    }
+
+    /// Runs the lottery of `slot` on `tip` and, if the node leads, produces a block on it;
+    /// returns whether it led. `count` as in [`Node::lead_slot`].
+    fn lead_on(
+        &mut self,
+        ctx: &mut NodeCtx<'_>,
+        rules: &SlotRules,
+        slot: u64,
+        tip: crate::chain::BlockId,
+        count: bool,
+    ) -> bool {
         let (nonce, snapshot) = match ctx.shared.stake.as_deref_mut() {
             Some(stake) => {
                 let store = &ctx.shared.store;
-                let nonce = stake.nonces.for_child(&rules.clock, &stake.seals, store, tip, slot);
+                let nonce = rules.lottery_input(&mut stake.nonces, &stake.seals, store, tip, slot);
                 // With block rewards, the stake snapshot of the tip's chain for this epoch.
                 let snapshot = stake
                     .rewards
@@ -113,10 +140,10 @@ impl Node {
         {
             stake.slots.note(self.id, slot, claim.is_some());
         }
-        let Some(claim) = claim else { return };
+        let Some(claim) = claim else { return false };
         p.extra_nonce += 1;
         let extra_nonce = p.extra_nonce;
-        let block = self.template_on_mining_tip(ctx, extra_nonce);
+        let block = self.template_on(ctx, tip, extra_nonce);
         let node = ctx.node();
         let p = self.producer.as_ref().expect("checked above");
         let seal = Seal::sign(&block.header, node, claim, &p.keys.signing);
@@ -124,5 +151,6 @@ impl Node {
         ctx.mined();
         ctx.record(Record::BlockMined { block: id, miner: self.id, time: ctx.now() });
         self.accept(ctx, id, None, true);
+        true
     }
 }

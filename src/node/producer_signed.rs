@@ -140,24 +140,35 @@ impl Node {
         self.produce_signed(ctx, |header, node, key| DposRules::seal(header, node, slot, key));
     }
 
-    /// The normal block template on the node's mining tip, with `extra_nonce` in its
-    /// coinbase (what every stake kind's producer builds before sealing).
-    pub(super) fn template_on_mining_tip(
+    /// The normal block template on `parent`, with `extra_nonce` in its coinbase (what
+    /// every stake kind's producer builds before sealing; a `pos-slot` node builds on the
+    /// block it leads on, see `Node::lead_slot`).
+    pub(super) fn template_on(
         &self,
         ctx: &mut NodeCtx<'_>,
+        parent: BlockId,
         extra_nonce: u64,
     ) -> crate::chain::block::Block {
-        self.template_left_out(ctx, extra_nonce).0
+        self.template_left_out_on(ctx, parent, extra_nonce).0
     }
 
-    /// [`Node::template_on_mining_tip`] without the payments the node's protocol censors,
+    /// The template on the mining tip without the payments the node's protocol censors,
     /// and how many payments of its mempool it left out so.
     fn template_left_out(
         &self,
         ctx: &mut NodeCtx<'_>,
         extra_nonce: u64,
     ) -> (crate::chain::block::Block, u32) {
-        let tip = self.mining_tip();
+        self.template_left_out_on(ctx, self.mining_tip(), extra_nonce)
+    }
+
+    /// [`Node::template_left_out`] on `tip`.
+    fn template_left_out_on(
+        &self,
+        ctx: &mut NodeCtx<'_>,
+        tip: BlockId,
+        extra_nonce: u64,
+    ) -> (crate::chain::block::Block, u32) {
         let (body, left_out) = mempool::template_body_censoring(ctx, tip, self.protocol.censor());
         let (node, now, spec) = (ctx.node(), ctx.now(), ctx.settings().template);
         (build_template(ctx.store_mut(), tip, node, now, extra_nonce, &spec, body), left_out)

@@ -170,6 +170,14 @@ pub trait Protocol {
         tip
     }
 
+    /// `pos-slot`: a slot starts; the blocks the node runs the slot's lottery on, each once,
+    /// oldest first (`tip` is its public tip). Honest: `None`, its mining tip alone. A
+    /// nothing-at-stake attacker names every block of its private tree.
+    fn lottery_parents(&mut self, store: &BlockStore, tip: BlockId) -> Option<Vec<BlockId>> {
+        let _ = (store, tip);
+        None
+    }
+
     /// The node just mined `block` (on [`Protocol::mining_tip`]): the whole answer, before
     /// anything is relayed. Honest: adopt it and relay it.
     fn on_mined(&mut self, view: &View<'_>, block: BlockId) -> Answer {

@@ -174,7 +174,7 @@ impl Node {
                     let parent = store.get(block).parent.expect("genesis is never relayed");
                     let seal = seals.get(block);
                     let slot = seal.map_or(0, |s| s.claim.slot);
-                    let nonce = nonces.for_child(&rules.clock, seals, store, parent, slot);
+                    let nonce = rules.lottery_input(nonces, seals, store, parent, slot);
                     // With block rewards, the claim is checked against the stake snapshot
                     // of the block's own chain.
                     let snapshot = stake

@@ -119,6 +119,19 @@ impl Attacker {
     }
 }
 
+/// Keeps the `max_blocks` (at least one) highest of `kept`, older first among equal heights
+/// (`kept` lists the older blocks first): the bound on a tree attacker's kept blocks, here
+/// and on the network (`node::attacker::nothing_at_stake`).
+pub fn keep_highest<T>(kept: &mut Vec<T>, max_blocks: usize, height: impl Fn(&T) -> u64) {
+    let max = max_blocks.max(1);
+    if kept.len() > max {
+        // Highest first; the sort is stable, so older blocks stay ahead of newer ones of the
+        // same height.
+        kept.sort_by_key(|b| std::cmp::Reverse(height(b)));
+        kept.truncate(max);
+    }
+}
+
 /// The attacker who runs the lottery once per slot, on its tip, for `slots` slots.
 ///
 /// # Errors
@@ -167,12 +180,7 @@ pub fn run_tree_attacker(
         growth.blocks += children.len() as u64;
         best = children.iter().map(|b| b.height).fold(best, u64::max);
         kept.extend(children);
-        if kept.len() > max_blocks.max(1) {
-            // Highest first; the sort is stable, so older blocks stay ahead of newer ones of
-            // the same height.
-            kept.sort_by_key(|b| std::cmp::Reverse(b.height));
-            kept.truncate(max_blocks.max(1));
-        }
+        keep_highest(&mut kept, max_blocks, |b| b.height);
         growth.heights.push(best);
     }
     Ok(growth)

@@ -206,7 +206,8 @@ pub fn summarize(run: &RunView<'_>, metrics: &Metrics) -> Option<(AttackSection,
                 | StrategySpec::PrivateChain(_)
                 | StrategySpec::DoubleSpend(_)
                 | StrategySpec::Cartel(_)
-                | StrategySpec::LongRange(_) => None,
+                | StrategySpec::LongRange(_)
+                | StrategySpec::NothingAtStake(_) => None,
             };
             let model_gamma = gamma.as_ref().and_then(|g| g.subset_share.or(g.measured));
             AttackerSummary {

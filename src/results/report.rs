@@ -119,6 +119,7 @@ pub fn consensus_lines(scenario: &Scenario, row: &crate::compare::Row, doc: &Val
     }
     cartel_lines(&mut o, doc);
     long_range_lines(&mut o, doc);
+    crate::consensus::nothing_at_stake::console_lines(&mut o, doc);
     o
 }
 

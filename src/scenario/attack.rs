@@ -50,6 +50,9 @@ pub enum StrategySpec {
     /// builds a fork from before the sale, on which the keys keep their stake
     /// (`node::attacker::long_range`).
     LongRange(LongRangeSpec),
+    /// `pos-slot`: a private tree on whose every block the attacker runs the slot lottery in
+    /// every slot (`node::attacker::nothing_at_stake`).
+    NothingAtStake(NothingAtStakeSpec),
     /// Eyal and Sirer's selfish mining.
     Selfish {
         /// How honest nodes break ties between the attacker's block and an honest one.
@@ -100,6 +103,7 @@ impl StrategySpec {
             StrategySpec::Invalid(_) => "invalid",
             StrategySpec::Cartel(_) => "cartel",
             StrategySpec::LongRange(_) => "long-range",
+            StrategySpec::NothingAtStake(_) => "nothing-at-stake",
         }
     }
 }
@@ -220,6 +224,45 @@ pub struct LongRangeSpec {
     pub fork: SimTime,
     /// Publish once the fork is this many blocks longer than the honest chain it sees.
     pub publish_lead: u32,
+}
+
+/// The nothing-at-stake attack: when the private tree starts, how many blocks it keeps,
+/// which blocks the lottery runs on, and when a branch is published.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct NothingAtStakeSpec {
+    /// The tree starts, on the attacker's tip, at the first slot starting at or after this
+    /// time (the attacker stakes honestly before).
+    pub start: SimTime,
+    /// The most blocks of the tree the attacker keeps (the highest; its compute bound).
+    pub max_blocks: u32,
+    /// Publish the longest branch once it is this many blocks longer than the honest chain
+    /// the attacker sees.
+    pub publish_lead: u32,
+    /// Which blocks the attacker runs the lottery on in each slot.
+    pub lottery_on: LotteryOn,
+}
+
+/// Which blocks a nothing-at-stake attacker runs the lottery on (`attacker[i].lottery_on`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum LotteryOn {
+    /// `"every-block"`: every block it keeps, once per slot each.
+    #[default]
+    EveryBlock,
+    /// `"tip"`: its longest branch's tip alone, once per slot (a private chain).
+    Tip,
+}
+
+impl LotteryOn {
+    /// Every choice, in the order scenarios list them.
+    pub const ALL: [LotteryOn; 2] = [LotteryOn::EveryBlock, LotteryOn::Tip];
+
+    /// The name as written in scenarios and results.
+    pub fn name(self) -> &'static str {
+        match self {
+            LotteryOn::EveryBlock => "every-block",
+            LotteryOn::Tip => "tip",
+        }
+    }
 }
 
 /// The double spend: who is paid, when, and how long the merchant waits.
@@ -361,8 +404,16 @@ impl Names<'_> {
 }
 
 /// The strategies a scenario may name.
-const STRATEGIES: [&str; 7] =
-    ["private-chain", "double-spend", "selfish", "invalid", "honest", "cartel", "long-range"];
+const STRATEGIES: [&str; 8] = [
+    "private-chain",
+    "double-spend",
+    "selfish",
+    "invalid",
+    "honest",
+    "cartel",
+    "long-range",
+    "nothing-at-stake",
+];
 
 /// A `{ share = x }` table with 0 < x < 1.
 fn share_table(
@@ -444,8 +495,13 @@ pub(super) fn validate_attackers(
         let k = f("strategy");
         // A misspelt strategy is reported as itself, not as an option that "does not apply".
         origin.known(&k, &strategy_name, &STRATEGIES)?;
-        if strategy_name != "private-chain" && !cartel {
+        let nothing_at_stake = strategy_name == "nothing-at-stake";
+        if strategy_name != "private-chain" && !cartel && !nothing_at_stake {
             origin.absent(&f("start_s"), &a.start_s, &k, &strategy_name)?;
+        }
+        if !nothing_at_stake {
+            origin.absent(&f("max_blocks"), &a.max_blocks, &k, &strategy_name)?;
+            origin.absent(&f("lottery_on"), &a.lottery_on, &k, &strategy_name)?;
         }
         if !cartel {
             origin.absent(&f("mode"), &a.mode, &k, &strategy_name)?;
@@ -455,7 +511,7 @@ pub(super) fn validate_attackers(
             origin.absent(&f("sale_s"), &a.sale_s, &k, &strategy_name)?;
             origin.absent(&f("fork_s"), &a.fork_s, &k, &strategy_name)?;
         }
-        if strategy_name != "private-chain" && strategy_name != "long-range" {
+        if strategy_name != "private-chain" && strategy_name != "long-range" && !nothing_at_stake {
             origin.absent(&f("publish_lead"), &a.publish_lead, &k, &strategy_name)?;
         }
         if strategy_name != "private-chain" {
@@ -594,6 +650,9 @@ pub(super) fn validate_attackers(
             "invalid" => StrategySpec::Invalid(invalid_spec(a, i, origin)?),
             "cartel" => StrategySpec::Cartel(super::cartel::cartel_spec(a, i, names, origin)?),
             "long-range" => StrategySpec::LongRange(long_range_spec(a, i, origin)?),
+            "nothing-at-stake" => {
+                StrategySpec::NothingAtStake(nothing_at_stake_spec(a, i, origin)?)
+            }
             other => return Err(origin.unknown(&k, other, &STRATEGIES)),
         };
         specs.push(AttackerSpec { node, share, relay, strategy });
@@ -605,6 +664,24 @@ pub(super) fn validate_attackers(
         "the attackers' shares must sum to less than 1 (honest miners need some hash power)",
     )?;
     Ok(specs)
+}
+
+/// `attacker[i].publish_lead` (default 1), at least 1: `what` is published once it is that
+/// many blocks longer than the honest chain.
+fn publish_lead(
+    a: &mut RawAttacker,
+    i: usize,
+    what: &str,
+    origin: &Origin<'_>,
+) -> Result<u32, ScenarioError> {
+    let publish_lead = *a.publish_lead.get_or_insert(1);
+    origin.check(
+        publish_lead >= 1,
+        &format!("attacker[{i}].publish_lead"),
+        publish_lead,
+        format!("must be at least 1 ({what} is published once it is that many blocks longer)"),
+    )?;
+    Ok(publish_lead)
 }
 
 /// Checks the options of `attacker[i]` with `strategy = "long-range"`, filling defaults:
@@ -635,15 +712,50 @@ fn long_range_spec(
         fork_s,
         format!("must lie between 0 and the sale (sale_s = {sale_s}): the fork leaves the chain before the stake is sold"),
     )?;
-    let publish_lead = *a.publish_lead.get_or_insert(1);
-    origin.check(
-        publish_lead >= 1,
-        &f("publish_lead"),
-        publish_lead,
-        "must be at least 1 (the fork is published once it is that many blocks longer)",
-    )?;
+    let publish_lead = publish_lead(a, i, "the fork", origin)?;
     let at = |s: f64| SimTime::ZERO + SimDuration::from_secs_f64(s);
     Ok(LongRangeSpec { sale: at(sale_s), fork: at(fork_s), publish_lead })
+}
+
+/// The default bound on a nothing-at-stake attacker's tree (`attacker[i].max_blocks`).
+pub const NOTHING_AT_STAKE_MAX_BLOCKS: u32 = 64;
+
+/// The largest bound a scenario may give (each kept block costs one VRF evaluation a slot).
+const NOTHING_AT_STAKE_MAX_BLOCKS_LIMIT: u32 = 4096;
+
+/// Checks the options of `attacker[i]` with `strategy = "nothing-at-stake"`, filling
+/// defaults: a start at or after 0, a bound between 1 and 4096 blocks, a lead of at least
+/// one block, and `lottery_on` one of "every-block" and "tip".
+fn nothing_at_stake_spec(
+    a: &mut RawAttacker,
+    i: usize,
+    origin: &Origin<'_>,
+) -> Result<NothingAtStakeSpec, ScenarioError> {
+    let f = |name: &str| format!("attacker[{i}].{name}");
+    let start_s = origin.non_negative(&f("start_s"), *a.start_s.get_or_insert(0.0))?;
+    let max_blocks = *a.max_blocks.get_or_insert(NOTHING_AT_STAKE_MAX_BLOCKS);
+    origin.check(
+        (1..=NOTHING_AT_STAKE_MAX_BLOCKS_LIMIT).contains(&max_blocks),
+        &f("max_blocks"),
+        max_blocks,
+        format!(
+            "must be between 1 and {NOTHING_AT_STAKE_MAX_BLOCKS_LIMIT} (the blocks of its tree the attacker keeps, each one VRF evaluation a slot)"
+        ),
+    )?;
+    let publish_lead = publish_lead(a, i, "a branch", origin)?;
+    let name = a.lottery_on.get_or_insert_with(|| LotteryOn::EveryBlock.name().to_string());
+    let names = LotteryOn::ALL.map(LotteryOn::name);
+    origin.known(&f("lottery_on"), name, &names)?;
+    let lottery_on = LotteryOn::ALL
+        .into_iter()
+        .find(|l| l.name() == name.as_str())
+        .expect("checked against the names");
+    Ok(NothingAtStakeSpec {
+        start: SimTime::ZERO + SimDuration::from_secs_f64(start_s),
+        max_blocks,
+        publish_lead,
+        lottery_on,
+    })
 }
 
 /// Checks the options of `attacker[i]` with `strategy = "invalid"`, filling defaults.

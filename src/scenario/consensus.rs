@@ -16,6 +16,7 @@
 //! | `pos-slot` | `block_reward` | 0 (no rewards; written only when given) | |
 //! | `pos-slot` | `fork_choice` | `"longest"` (written only when given) | Praos |
 //! | `pos-slot` | `genesis_window_slots` | k / (4f) (with `"genesis"` only) | Ouroboros Genesis |
+//! | `pos-slot` | `leader_input` | `"epoch-nonce"` (written only when given; or `"parent-block"`) | Praos |
 //! | `dpos` | `producers` | 21 | EOS, Steem |
 //! | `dpos` | `blocks_per_turn` | 12 | EOS |
 //! | `dpos` | `block_interval_s` | 0.5 s | EOS |
@@ -37,6 +38,7 @@ use crate::consensus::ConsensusKind;
 use crate::consensus::epochs::{EpochClock, MIN_EPOCH_SLOTS};
 pub use crate::consensus::genesis::SyncRule;
 use crate::consensus::genesis::default_window_slots;
+pub use crate::consensus::leader_input::LeaderInput;
 use crate::time::SimDuration;
 
 /// `pos-coinage`: `consumption`.
@@ -61,6 +63,9 @@ pub struct ConsensusSpec {
     /// `pos-slot`: how a node syncing from genesis chooses between chains forking deeper
     /// than k (`consensus.fork_choice`; [`crate::consensus::genesis`]).
     pub sync: SyncRule,
+    /// `pos-slot`: what the leader lottery runs on (`consensus.leader_input`;
+    /// [`crate::consensus::leader_input`]).
+    pub leader_input: LeaderInput,
 }
 
 impl ConsensusSpec {
@@ -71,6 +76,7 @@ impl ConsensusSpec {
             params: KindParams::Pow,
             stake: StakeSource::HashPower,
             sync: SyncRule::Longest,
+            leader_input: LeaderInput::EpochNonce,
         }
     }
 }
@@ -171,6 +177,7 @@ pub(super) fn validate_consensus(
         origin.absent("consensus.block_reward", &c.block_reward, f, &name)?;
         origin.absent("consensus.fork_choice", &c.fork_choice, f, &name)?;
         origin.absent("consensus.genesis_window_slots", &c.genesis_window_slots, f, &name)?;
+        origin.absent("consensus.leader_input", &c.leader_input, f, &name)?;
     }
     if kind != ConsensusKind::Dpos {
         origin.absent("consensus.producers", &c.producers, f, &name)?;
@@ -318,7 +325,16 @@ pub(super) fn validate_consensus(
         KindParams::PosSlot { f, k, .. } => validate_sync(c, k, f, origin)?,
         _ => SyncRule::Longest,
     };
-    Ok(ConsensusSpec { kind, params, stake, sync })
+    // Left out of the resolved scenario when absent, so Praos runs keep their manifests.
+    let leader_input = match c.leader_input.as_deref() {
+        None => LeaderInput::EpochNonce,
+        Some(name) => {
+            let names = LeaderInput::ALL.map(LeaderInput::name);
+            origin.known("consensus.leader_input", name, &names)?;
+            LeaderInput::parse(name).expect("checked against the names")
+        }
+    };
+    Ok(ConsensusSpec { kind, params, stake, sync, leader_input })
 }
 
 /// `pos-slot`: `fork_choice` ("longest" or "genesis") and, with "genesis", the density

@@ -111,6 +111,10 @@ pub struct RawConsensus {
     /// density rule counts (default k / (4f)).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub genesis_window_slots: Option<u64>,
+    /// `pos-slot`: what the leader lottery runs on: "epoch-nonce" (Praos; absent: nothing is
+    /// written into the resolved scenario) or "parent-block" (randomness updated per block).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub leader_input: Option<String>,
 }
 
 /// One `poet` compromised enclave: `{ node = 3, timer_factor = 0.2 }`.
@@ -150,10 +154,11 @@ pub struct RawAttacker {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub relay: Option<bool>,
     /// `private-chain`: virtual time at which the private branch starts (mines honestly before);
-    /// `cartel`, mode "split": when the split begins.
+    /// `cartel`, mode "split": when the split begins; `nothing-at-stake`: when its tree starts.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub start_s: Option<f64>,
-    /// `private-chain`: publish once the private branch is this many blocks ahead.
+    /// `private-chain`, `long-range`, `nothing-at-stake`: publish once the private branch is
+    /// this many blocks ahead.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub publish_lead: Option<u32>,
     /// `private-chain`: publish only once the honest chain has this many blocks on the fork.
@@ -212,6 +217,14 @@ pub struct RawAttacker {
     /// seconds (default: the sale).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fork_s: Option<f64>,
+    /// `nothing-at-stake` (`pos-slot`): the most blocks of its private tree the attacker
+    /// keeps.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_blocks: Option<u32>,
+    /// `nothing-at-stake`: which blocks it runs the lottery on in each slot: "every-block"
+    /// or "tip".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lottery_on: Option<String>,
 }
 
 /// `network.eclipse`: a victim whose every connection goes to attacker nodes.

@@ -563,6 +563,17 @@ pub fn validate(
     let kept = (workload.is_some(), prune_depth, blocks);
     super::cartel::check_cartel(&attackers, &consensus, kept, &node_names, origin)?;
     if consensus.kind == crate::consensus::ConsensusKind::Pow
+        && let Some(i) = attackers
+            .iter()
+            .position(|a| matches!(a.strategy, attack::StrategySpec::NothingAtStake(_)))
+    {
+        return Err(origin.error(
+            &format!("attacker[{i}].strategy"),
+            "\"nothing-at-stake\"",
+            "applies only under consensus.kind = \"pos-slot\": it runs the slot lottery on every block of a private tree, which costs nothing only under proof of stake",
+        ));
+    }
+    if consensus.kind == crate::consensus::ConsensusKind::Pow
         && let Some(i) =
             attackers.iter().position(|a| matches!(a.strategy, attack::StrategySpec::LongRange(_)))
     {
@@ -1443,15 +1454,30 @@ fn validate_stake_attackers(
         let double_spend = matches!(a.strategy, attack::StrategySpec::DoubleSpend(_));
         let long_range = matches!(a.strategy, attack::StrategySpec::LongRange(_));
         let cartel = matches!(a.strategy, attack::StrategySpec::Cartel(_));
+        let nothing_at_stake = matches!(a.strategy, attack::StrategySpec::NothingAtStake(_));
         origin.check(
-            (consensus.kind == PosSlot && (double_spend || long_range))
+            (consensus.kind == PosSlot && (double_spend || long_range || nothing_at_stake))
                 || (consensus.kind == Dpos && cartel),
             &format!("attacker[{i}].strategy"),
             format!("\"{name}\""),
             format!(
-                "not wired yet for consensus.kind = \"{kind}\": attacks run under \"pow\", a double-spend or a long-range attack under \"pos-slot\" and a cartel under \"dpos\""
+                "not wired yet for consensus.kind = \"{kind}\": attacks run under \"pow\", a double-spend, a long-range or a nothing-at-stake attack under \"pos-slot\" and a cartel under \"dpos\""
             ),
         )?;
+        if nothing_at_stake {
+            origin.check(
+                attackers.len() == 1,
+                &format!("attacker[{i}].strategy"),
+                "\"nothing-at-stake\"",
+                "runs as the only attacker of a scenario (its tree is measured against the honest chain)",
+            )?;
+            origin.check(
+                a.share > 0.0,
+                &format!("attacker[{i}].share"),
+                a.share,
+                "must be above 0: it is the attacker's stake, which its lottery runs on",
+            )?;
+        }
         if long_range {
             let first = attackers
                 .iter()
@@ -1469,7 +1495,7 @@ fn validate_stake_attackers(
                 "must be above 0: it is the old keys' stake at the fork point, sigma_old",
             )?;
         }
-        if double_spend || long_range {
+        if double_spend || long_range || nothing_at_stake {
             origin.check(
                 consensus.stake == super::consensus::StakeSource::HashPower,
                 "stake.shares",

@@ -191,7 +191,8 @@ fn stake_setup(
     }
     let snapshots = StakeSnapshots::new(rewards, f);
     let rules = SlotRules::new(rule, slot, lottery, clock, parties, shares.len())
-        .with_sync(scenario.consensus.sync);
+        .with_sync(scenario.consensus.sync)
+        .with_leader_input(scenario.consensus.leader_input);
     Some((rules, keys, snapshots))
 }
 

@@ -5,7 +5,7 @@
 
 use std::path::Path;
 
-use crate::support::{assert_error, forksim_ok, read, scenario, stdout};
+use crate::support::{assert_error, assert_same_files, forksim_ok, read, scenario, stdout};
 
 /// Runs the shipped scenario into `out` with `--set` overrides, narrating `node`'s story;
 /// returns the `long_range` section of `consensus.json` and the story.
@@ -125,15 +125,7 @@ fn the_attack_replays_byte_for_byte() {
     ] {
         assert!(summary.contains(needle), "missing {needle:?} in:\n{summary}");
     }
-    let mut names: Vec<String> = std::fs::read_dir(&a)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().into_string().unwrap())
-        .collect();
-    names.sort();
-    assert!(names.len() > 5, "{names:?}");
-    for name in &names {
-        assert!(read(&a, name) == read(&b, name), "{name} differs between two runs");
-    }
+    assert_same_files(&a, &b);
 }
 
 const BASE: &str = "[network]\nnodes = 10\n[mining]\nminers = 5\n";

@@ -15,6 +15,7 @@ mod fuzz_sweeps;
 mod golden;
 mod long_range;
 mod narrate_stake;
+mod nothing_at_stake;
 mod pos_slot_races;
 mod published;
 mod race;

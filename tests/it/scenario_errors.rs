@@ -426,7 +426,7 @@ fn a_misspelt_kind_is_named_with_its_choices_instead_of_blaming_a_neighbouring_f
         &[
             "attacker[0].strategy",
             "\"invalidd\"",
-            "\"invalid\", \"honest\", \"cartel\" or \"long-range\"",
+            "\"invalid\", \"honest\", \"cartel\", \"long-range\" or \"nothing-at-stake\"",
         ],
         &["every_s", "does not apply"],
     );

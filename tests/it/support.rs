@@ -67,3 +67,22 @@ pub fn assert_error(text: &str, extra: &[&str], needles: &[&str]) {
     }
     assert!(!err.contains("panicked"), "panicked: {err}");
 }
+
+/// Asserts that the results folders `a` and `b` of two runs hold more than five files, the
+/// same ones, byte for byte.
+pub fn assert_same_files(a: &Path, b: &Path) {
+    let names = |dir: &Path| {
+        let mut names: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        names.sort();
+        names
+    };
+    let listed = names(a);
+    assert!(listed.len() > 5, "{listed:?}");
+    assert_eq!(listed, names(b), "the two runs wrote other files");
+    for name in &listed {
+        assert!(read(a, name) == read(b, name), "{name} differs between two runs");
+    }
+}

@@ -12,6 +12,8 @@
 //!   schedule;
 //! - [`long_range::LongRange`]: a `pos-slot` holder of old keys that sells its stake and
 //!   builds a fork from before the sale;
+//! - [`nothing_at_stake::NothingAtStake`]: a `pos-slot` stakeholder that runs the slot
+//!   lottery on every block of a private tree;
 //! - [`TieBreak`]: an honest node with a fixed tie-break, which is how an explicit γ is put
 //!   into the network.
 //!
@@ -22,6 +24,7 @@ pub mod cartel;
 pub mod double_spend;
 pub mod invalid;
 pub mod long_range;
+pub mod nothing_at_stake;
 pub mod private_chain;
 pub mod selfish;
 
@@ -166,6 +169,9 @@ pub fn protocols(scenario: &Scenario, shares: &[f64], streams: &RngStreams) -> P
             }
             StrategySpec::LongRange(spec) => {
                 Box::new(long_range::LongRange::new(scenario, a.node, spec))
+            }
+            StrategySpec::NothingAtStake(spec) => {
+                Box::new(nothing_at_stake::NothingAtStake::new(scenario, a.node, spec, a.relay))
             }
             StrategySpec::Cartel(ref spec) => {
                 let (members, _) = crate::scenario::cartel::cartel_of(attackers).expect("a member");
