@@ -5,18 +5,20 @@
 //! in a hash map (about 110 bytes a coin with the map's room). A miner's coinbase is a
 //! function of a few numbers (height, miner, extra nonce, value and owner: see
 //! [`Transaction::new_coinbase`]), so for the coinbase of a final block (which can no longer
-//! be disconnected) [`FinalCoinbases`] keeps those numbers, 28 bytes, and an index from the
-//! first 8 bytes of its transaction id to them, 12 bytes (see [`SortedShards`]). A lookup
-//! that finds a prefix rebuilds the coinbase and hashes it, and answers only if the whole id
-//! matches: the same coins as before, found and spent exactly as before. A coinbase of
-//! another shape (several outputs, a lock time), or whose prefix is taken, is not kept here.
+//! be disconnected) [`FinalCoinbases`] keeps those numbers, 24 bytes, and an index from the
+//! first 4 bytes of its transaction id to them, 8 bytes (see [`SortedShards`]; the shard
+//! takes 12 more bits of the id, so two of a million ids share a shard and prefix about once
+//! in thirty runs). A lookup that finds a prefix rebuilds the coinbase and hashes it, and
+//! answers only if the whole id matches: the same coins as before, found and spent exactly
+//! as before. A coinbase of another shape (several outputs, a lock time, an extra nonce of
+//! more than 32 bits), or whose prefix is taken, is not kept here.
 
 use crate::chain::chunked::ChunkedVec;
 use crate::chain::hash::TxId;
 use crate::chain::sorted_shards::SortedShards;
 use crate::chain::tx::{Amount, OutPoint, Transaction, TxOut};
 
-/// What rebuilds one final coinbase and its coin (28 bytes).
+/// What rebuilds one final coinbase and its coin (24 bytes).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct Record {
     height: u32,
@@ -24,7 +26,7 @@ struct Record {
     /// The owner's index in the UTXO set's owner table, [`Record::SPENT`] once spent.
     owner: u32,
     value: [u32; 2],
-    extra_nonce: [u32; 2],
+    extra_nonce: u32,
 }
 
 impl Record {
@@ -32,12 +34,11 @@ impl Record {
     const SPENT: u32 = u32::MAX;
 }
 
-/// The first 8 bytes of a transaction id, as two `u32` (an index entry then takes 12 bytes).
-type Prefix = [u32; 2];
+/// The first 4 bytes of a transaction id (an index entry then takes 8 bytes).
+type Prefix = u32;
 
 fn prefix(txid: &TxId) -> Prefix {
-    let word = |i: usize| u32::from_le_bytes(txid.0[i..i + 4].try_into().expect("4 bytes"));
-    [word(0), word(4)]
+    u32::from_le_bytes(txid.0[..4].try_into().expect("4 bytes"))
 }
 
 fn shard(txid: &TxId) -> usize {
@@ -75,7 +76,8 @@ impl FinalCoinbases {
     fn rebuild(record: &Record, owners: &[[u8; 20]]) -> Transaction {
         let out =
             TxOut { value: Amount(join(record.value)), pubkey_hash: owners[record.owner as usize] };
-        Transaction::new_coinbase(record.height, record.miner, join(record.extra_nonce), vec![out])
+        let extra_nonce = u64::from(record.extra_nonce);
+        Transaction::new_coinbase(record.height, record.miner, extra_nonce, vec![out])
     }
 
     /// Keeps output 0 of `coinbase` (whose id is `txid`, and whose coin is `coin`, owned by
@@ -84,6 +86,7 @@ impl FinalCoinbases {
     pub(crate) fn add(&mut self, txid: TxId, coinbase: &Transaction, coin: FinalCoin) -> bool {
         let Some(data) = coinbase.coinbase else { return false };
         let [out] = coinbase.outputs.as_slice() else { return false };
+        let Ok(extra_nonce) = u32::try_from(data.extra_nonce) else { return false };
         let rebuilds = coinbase.version == 1
             && coinbase.lock_time == 0
             && coinbase.inputs.is_empty()
@@ -100,7 +103,7 @@ impl FinalCoinbases {
             miner: data.miner,
             owner: coin.owner,
             value: split(coin.value),
-            extra_nonce: split(data.extra_nonce),
+            extra_nonce,
         });
         self.index.insert(shard, prefix, at);
         self.unspent += 1;
@@ -171,15 +174,15 @@ mod tests {
     }
 
     #[test]
-    fn a_record_takes_28_bytes() {
-        assert_eq!(std::mem::size_of::<Record>(), 28);
+    fn a_record_takes_24_bytes() {
+        assert_eq!(std::mem::size_of::<Record>(), 24);
     }
 
     #[test]
     fn keeps_only_what_it_rebuilds_and_finds_it_by_whole_id() {
         let owners: Vec<[u8; 20]> = (0..4u8).map(|i| [i; 20]).collect();
         let mut kept = FinalCoinbases::default();
-        let cb = coinbase(7, 2, 1 << 40, 5_000_000_000);
+        let cb = coinbase(7, 2, (1 << 32) - 1, 5_000_000_000);
         let txid = cb.txid();
         let coin = FinalCoin { value: 5_000_000_000, owner: 2, height: 7 };
         assert!(kept.add(txid, &cb, coin));
@@ -198,6 +201,8 @@ mod tests {
         let coin8 = FinalCoin { value: 50, owner: 1, height: 8 };
         assert!(!kept.add(locked.txid(), &locked, coin8));
         assert!(!kept.add(two.txid(), &two, coin8));
+        let wide_nonce = coinbase(8, 1, 1 << 32, 50);
+        assert!(!kept.add(wide_nonce.txid(), &wide_nonce, coin8));
         assert!(!kept.add(coinbase(8, 1, 0, 50).txid(), &coinbase(8, 1, 0, 50), coin));
         assert_eq!(kept.len(), 1);
         assert_eq!(kept.iter(&owners).collect::<Vec<_>>(), vec![(at, coin)]);
