@@ -9,6 +9,7 @@
 pub mod block;
 pub(crate) mod chunked;
 pub(crate) mod final_coinbases;
+pub(crate) mod final_work;
 pub mod hash;
 pub mod keys;
 pub mod merkle;

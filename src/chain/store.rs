@@ -35,20 +35,20 @@
 //! files reach either: it stops with a fatal "failed to read block" error and must re-download.
 
 use std::cmp::Reverse;
-use std::collections::BinaryHeap;
+use std::collections::{BTreeMap, BinaryHeap};
 use std::sync::Arc;
 
 use rustc_hash::FxHashMap;
 
 use crate::chain::block::{Block, Filler, Header, grind_nonce};
 use crate::chain::chunked::ChunkedVec;
+use crate::chain::final_work::FinalWork;
 use crate::chain::hash::BlockHash;
 use crate::chain::params::ConsensusParams;
 use crate::chain::pow::{CompactTarget, Work, retarget, work_from_target};
 use crate::chain::prefix_index::PrefixIndex;
 use crate::chain::sigcache::SigCache;
 use crate::chain::tx::{Amount, Transaction, TxOut};
-use crate::chain::uint::U256;
 use crate::chain::utxo::{BlockUndo, UtxoSet};
 use crate::chain::validate::{
     HeaderContext, RejectReason, check_block_body_with_txids, contextual_check_block,
@@ -95,62 +95,50 @@ pub struct HeaderFields {
     pub nonce: u32,
 }
 
-impl HeaderFields {
-    /// The fields of `header` a stored block keeps.
-    fn of(header: &Header) -> HeaderFields {
-        HeaderFields {
-            version: header.version,
-            time: header.time,
-            bits: header.bits,
-            nonce: header.nonce,
-        }
-    }
-}
-
-/// A block together with the facts derived from it and its ancestors: 120 bytes a block (see
-/// the `stored_block_is_at_most_120_bytes` test), kept for every block of a run.
+/// A block together with the facts derived from it and its ancestors: 88 bytes a block (see
+/// the `stored_block_is_at_most_88_bytes` test), kept for every block of a run. Its chain
+/// work and median time past are the store's to answer ([`BlockStore::chain_work`],
+/// [`BlockStore::median_time_past`]): a final block's work is kept in runs of equal steps,
+/// and its median time past is computed from its ancestors' times when asked.
 #[derive(Clone, Debug)]
 pub struct StoredBlock {
     /// The block itself, shared. Once pruned as part of the final chain (see
-    /// [`BlockStore::prune_through`]) it is one empty placeholder shared by every such
-    /// block: read its header fields with [`StoredBlock::header`] and its size and
-    /// transaction count from [`StoredBlock::size_bytes`] and [`StoredBlock::tx_count`],
-    /// which stay.
+    /// [`BlockStore::prune_through`]) it is an empty placeholder shared by every such block
+    /// of the same version and bits (so of the same retarget period, as a rule): read its
+    /// header fields with [`StoredBlock::header`] and its size and transaction count from
+    /// [`StoredBlock::size_bytes`] and [`StoredBlock::tx_count`], which stay.
     pub block: Arc<Block>,
     /// Its header hash.
     pub hash: BlockHash,
-    /// Total work of the chain ending at this block, including it, as two little-endian
-    /// limbs when it fits in 128 bits, or [`WORK_IN_SIDE_TABLE`] when the store keeps it
-    /// aside (read it with [`BlockStore::chain_work`]).
-    chain_work: [u64; 2],
     /// Who mined it and when.
     pub meta: BlockMeta,
-    /// Its encoded size.
-    pub size_bytes: u64,
+    /// Its encoded size (saturating at `u32::MAX`, 4 GiB, far above any block size limit).
+    pub size_bytes: u32,
     /// Transactions, coinbase and filler included.
     pub tx_count: u32,
     /// Number of blocks between it and genesis (genesis is 0).
     pub height: u32,
     /// The parent; `None` only for genesis.
     pub parent: Option<BlockId>,
-    /// Median time of the last `median_time_span` blocks ending at this one.
-    pub median_time_past: u32,
     /// A far ancestor for fast ancestor lookups (Core's `pskip`; genesis for genesis).
     skip: BlockId,
-    /// Its header, but for the previous hash and the Merkle root.
-    header: HeaderFields,
+    /// Its header's time (the version and bits are those of `block`'s header, which a
+    /// final block's placeholder shares).
+    time: u32,
+    /// Its header's nonce.
+    nonce: u32,
 }
-
-/// The [`StoredBlock::chain_work`] limbs of a chain work that does not fit in 128 bits (only
-/// a chain with blocks of absurd difficulty, such as an attacker's invalid bits, gets there):
-/// the store keeps such a block's work in a side table.
-const WORK_IN_SIDE_TABLE: [u64; 2] = [u64::MAX; 2];
 
 impl StoredBlock {
     /// Returns the block's header fields (all but the previous hash, which is its parent's
     /// hash, and the Merkle root).
-    pub fn header(&self) -> &HeaderFields {
-        &self.header
+    pub fn header(&self) -> HeaderFields {
+        HeaderFields {
+            version: self.block.header.version,
+            time: self.time,
+            bits: self.block.header.bits,
+            nonce: self.nonce,
+        }
     }
 }
 
@@ -174,10 +162,12 @@ pub struct BlockStore {
     params: ConsensusParams,
     /// Every block, by id, in fixed-size chunks (see [`ChunkedVec`]).
     blocks: ChunkedVec<StoredBlock>,
-    /// Chain work that does not fit in a [`StoredBlock`]'s 128 bits, by block (looked up
-    /// only; empty in any run with sane difficulty).
-    wide_work: FxHashMap<BlockId, Work>,
-    /// Block ids by hash (see [`PrefixIndex`]: about 16 bytes per block).
+    /// The chain work of each block not pruned yet, genesis included (looked up only).
+    hot_work: FxHashMap<BlockId, Work>,
+    /// The chain work of the final chain's pruned blocks, by height (a pruned stale block's
+    /// is its parent's plus its own, computed when asked).
+    final_work: FinalWork,
+    /// Block ids by hash (see [`PrefixIndex`]: about 9 bytes per block).
     by_hash: PrefixIndex<BlockId>,
     /// The bits a child must carry, per parent above the pruned height (a pruned parent's
     /// are computed again if ever asked: they depend on headers only, which stay).
@@ -207,9 +197,11 @@ pub struct BlockStore {
     /// The most-work block a node accepted from a peer (see
     /// [`BlockStore::best_published`]).
     best_published: BlockId,
-    /// The body every pruned block of the final chain shares (see [`StoredBlock::block`]):
-    /// 144 bytes of header and empty body less per final block.
-    final_body: Arc<Block>,
+    /// The bodies pruned blocks of the final chain share, by header version and bits (see
+    /// [`StoredBlock::block`]): one per retarget period as a rule.
+    final_bodies: BTreeMap<(i32, u32), Arc<Block>>,
+    /// The header the final bodies copy but for their version and bits (genesis's).
+    final_header: Header,
 }
 
 /// Depth below the most-work tip at which blocks are pruned by default: Bitcoin Core's
@@ -227,18 +219,9 @@ pub const MIN_PRUNE_DEPTH: u32 = 100;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct BelowPruned;
 
-/// Packs a chain work into a [`StoredBlock`]'s two limbs, or keeps it in `wide` (under `id`)
-/// when it needs more than 128 bits (or would read as [`WORK_IN_SIDE_TABLE`]).
-fn pack_work(work: Work, id: BlockId, wide: &mut FxHashMap<BlockId, Work>) -> [u64; 2] {
-    match work.0.to_u128() {
-        Some(n) if [n as u64, (n >> 64) as u64] != WORK_IN_SIDE_TABLE => {
-            [n as u64, (n >> 64) as u64]
-        }
-        _ => {
-            wide.insert(id, work);
-            WORK_IN_SIDE_TABLE
-        }
-    }
+/// A stored size in 32 bits (see [`StoredBlock::size_bytes`]).
+fn size_u32(size_bytes: u64) -> u32 {
+    u32::try_from(size_bytes).unwrap_or(u32::MAX)
 }
 
 /// Clears the lowest set bit (Core's `InvertLowestOne`).
@@ -267,21 +250,19 @@ impl BlockStore {
         let hash = genesis.header.block_hash();
         let chain_work =
             genesis.header.bits.to_target().map(work_from_target).unwrap_or(Work::ZERO);
-        let median_time_past = if params.median_time_span == 0 { 0 } else { genesis.header.time };
-        let size_bytes = genesis.size_bytes();
+        let size_bytes = size_u32(genesis.size_bytes());
         let utxo = UtxoSet::from_genesis(&genesis);
-        let final_body =
-            Arc::new(Block { header: genesis.header, txs: Vec::new(), filler: Filler::default() });
-        let mut wide_work = FxHashMap::default();
+        let final_header = genesis.header;
+        let mut hot_work = FxHashMap::default();
+        hot_work.insert(BlockId::GENESIS, chain_work);
         let stored = StoredBlock {
-            header: HeaderFields::of(&genesis.header),
+            time: genesis.header.time,
+            nonce: genesis.header.nonce,
             tx_count: genesis.tx_count(),
             block: Arc::new(genesis),
             hash,
             height: 0,
             parent: None,
-            chain_work: pack_work(chain_work, BlockId::GENESIS, &mut wide_work),
-            median_time_past,
             meta: BlockMeta { miner: None, mined_at: SimTime::ZERO },
             size_bytes,
             skip: BlockId::GENESIS,
@@ -293,7 +274,8 @@ impl BlockStore {
         BlockStore {
             params,
             blocks,
-            wide_work,
+            hot_work,
+            final_work: FinalWork::new(chain_work),
             by_hash,
             next_bits_cache: FxHashMap::default(),
             validity_cache: vec![Some(Ok(()))],
@@ -309,7 +291,8 @@ impl BlockStore {
             blocks_refused_below_pruned: 0,
             prune_depth: DEFAULT_PRUNE_DEPTH,
             best_published: BlockId::GENESIS,
-            final_body,
+            final_bodies: BTreeMap::new(),
+            final_header,
         }
     }
 
@@ -333,7 +316,7 @@ impl BlockStore {
 
     /// Stores a block whose parent is already stored and returns its new id.
     ///
-    /// Computes the hash (once), height, cumulative work, median time past and skip pointer.
+    /// Computes the hash (once), height, cumulative work and skip pointer.
     /// Does not validate: see [`BlockStore::validity`].
     pub fn insert(&mut self, block: Block, meta: BlockMeta) -> Result<BlockId, InsertError> {
         let hash = block.header.block_hash();
@@ -347,37 +330,17 @@ impl BlockStore {
         let parent_block = self.get(parent);
         let height = parent_block.height + 1;
         let chain_work = self.chain_work(parent).saturating_add(work_from_target(target));
-
-        // Median time past over this block and its ancestors.
-        let mut times = std::mem::take(&mut self.scratch_times);
-        times.clear();
-        if self.params.median_time_span > 0 {
-            times.push(block.header.time);
-            let mut walk = Some(parent);
-            while let Some(ancestor) = walk {
-                if times.len() >= self.params.median_time_span {
-                    break;
-                }
-                let stored = self.get(ancestor);
-                times.push(stored.header().time);
-                walk = stored.parent;
-            }
-        }
-        let median_time_past = median_in_place(&mut times);
-        self.scratch_times = times;
-
         let skip = self.ancestor(parent, skip_height(height));
-        let size_bytes = block.size_bytes();
-        let chain_work = pack_work(chain_work, id, &mut self.wide_work);
+        let size_bytes = size_u32(block.size_bytes());
+        self.hot_work.insert(id, chain_work);
         self.blocks.push(StoredBlock {
-            header: HeaderFields::of(&block.header),
+            time: block.header.time,
+            nonce: block.header.nonce,
             tx_count: block.tx_count(),
             block: Arc::new(block),
             hash,
             height,
             parent: Some(parent),
-            chain_work,
-            median_time_past,
             meta,
             size_bytes,
             skip,
@@ -402,11 +365,49 @@ impl BlockStore {
     /// # Panics
     /// Panics if `id` did not come from this store.
     pub fn chain_work(&self, id: BlockId) -> Work {
-        let [low, high] = self.get(id).chain_work;
-        if [low, high] == WORK_IN_SIDE_TABLE {
-            return *self.wide_work.get(&id).expect("a wide chain work is kept aside");
+        // A pruned stale branch adds its blocks' own work, from the top, to the work of the
+        // first block with a kept work (in the same order as `insert` added it).
+        let mut walk = id;
+        let mut branch = Vec::new();
+        let base = loop {
+            if let Some(&work) = self.hot_work.get(&walk) {
+                break work;
+            }
+            let stored = self.get(walk);
+            if self.has_final_body(stored) {
+                break self.final_work.get(stored.height).expect("a final block's work is kept");
+            }
+            branch.push(walk);
+            walk = stored.parent.expect("genesis keeps its work");
+        };
+        branch.iter().rev().fold(base, |work, &b| {
+            let target = self.get(b).header().bits.to_target().expect("decoded when stored");
+            work.saturating_add(work_from_target(target))
+        })
+    }
+
+    /// Returns the median time of the last `median_time_span` blocks ending at `id` (0 when
+    /// the span is 0), computed from their header times.
+    ///
+    /// # Panics
+    /// Panics if `id` did not come from this store.
+    pub fn median_time_past(&self, id: BlockId) -> u32 {
+        self.median_time_past_with(id, &mut Vec::new())
+    }
+
+    /// [`BlockStore::median_time_past`] with a scratch buffer for the times.
+    fn median_time_past_with(&self, id: BlockId, times: &mut Vec<u32>) -> u32 {
+        times.clear();
+        let mut walk = Some(id);
+        while let Some(ancestor) = walk {
+            if times.len() >= self.params.median_time_span {
+                break;
+            }
+            let stored = self.get(ancestor);
+            times.push(stored.header().time);
+            walk = stored.parent;
         }
-        Work(U256::from_u128(u128::from(low) | (u128::from(high) << 64)))
+        median_in_place(times)
     }
 
     /// Returns a stored block, or `None` for an id this store never issued.
@@ -500,12 +501,10 @@ impl BlockStore {
     /// Returns the facts a child header of `parent` is checked against.
     pub fn header_context(&mut self, parent: BlockId) -> HeaderContext {
         let expected_bits = self.next_bits(parent);
-        let stored = self.get(parent);
-        HeaderContext {
-            height: stored.height + 1,
-            expected_bits,
-            median_time_past: stored.median_time_past,
-        }
+        let mut times = std::mem::take(&mut self.scratch_times);
+        let median_time_past = self.median_time_past_with(parent, &mut times);
+        self.scratch_times = times;
+        HeaderContext { height: self.get(parent).height + 1, expected_bits, median_time_past }
     }
 
     /// Returns the node-independent validity of a block, computed once and cached.
@@ -683,8 +682,25 @@ impl BlockStore {
     fn prune_block(&mut self, id: BlockId, on_final_chain: bool) {
         let undo = self.undo_cache.remove(&id);
         self.next_bits_cache.remove(&id);
+        let work = self.hot_work.remove(&id).expect("an unpruned block keeps its work");
+        let final_body = on_final_chain.then(|| {
+            let header = &self.get(id).block.header;
+            let key = (header.version, header.bits.0);
+            let template = Header { version: key.0, bits: header.bits, ..self.final_header };
+            let body = self.final_bodies.entry(key).or_insert_with(|| {
+                Arc::new(Block { header: template, txs: Vec::new(), filler: Filler::default() })
+            });
+            Arc::clone(body)
+        });
         let stored = &mut self.blocks[id.index()];
+        if on_final_chain {
+            // Its work joins the final chain's runs (a stale block's is computed again).
+            self.final_work.push(stored.height, work);
+        }
         if stored.block.txs.is_empty() {
+            if let Some(body) = final_body {
+                stored.block = body;
+            }
             return;
         }
         if on_final_chain && let Some(undo) = &undo {
@@ -698,10 +714,10 @@ impl BlockStore {
             let txid = undo.as_ref().map_or_else(|| coinbase.txid(), |u| u.txids()[0]);
             self.utxo.make_final(txid, coinbase);
         }
-        if on_final_chain {
+        if let Some(body) = final_body {
             // Every node has it and none asks for it again: header, size and count stay in
-            // the stored block.
-            stored.block = Arc::clone(&self.final_body);
+            // the stored block (its version and bits in the shared body).
+            stored.block = body;
             return;
         }
         // A stale block keeps its coinbase: a node that never had it may still ask for it,
@@ -721,7 +737,7 @@ impl BlockStore {
                 .saturating_add(u32::try_from(folded_bytes).unwrap_or(u32::MAX)),
         };
         let pruned = Block { header: block.header, txs: block.txs[..kept].to_vec(), filler };
-        debug_assert_eq!(pruned.size_bytes(), stored.size_bytes);
+        debug_assert_eq!(size_u32(pruned.size_bytes()), stored.size_bytes);
         debug_assert_eq!(pruned.tx_count(), block.tx_count());
         stored.block = Arc::new(pruned);
     }
@@ -769,7 +785,17 @@ impl BlockStore {
     /// Returns how many blocks hold a body of their own (not the final chain's shared empty
     /// one): those above the pruned height, and stale ones (which keep their coinbase).
     pub fn bodies_held(&self) -> usize {
-        self.blocks.iter().filter(|b| !Arc::ptr_eq(&b.block, &self.final_body)).count()
+        self.blocks.iter().filter(|b| !self.has_final_body(b)).count()
+    }
+
+    /// Whether `stored`'s body is one of the final chain's shared placeholders.
+    fn has_final_body(&self, stored: &StoredBlock) -> bool {
+        let header = &stored.block.header;
+        stored.block.txs.is_empty()
+            && self
+                .final_bodies
+                .get(&(header.version, header.bits.0))
+                .is_some_and(|body| Arc::ptr_eq(body, &stored.block))
     }
 
     /// Returns the UTXO set after block `id` (the state a mempool on that tip checks
@@ -1028,7 +1054,7 @@ mod tests {
             store.chain_work(BlockId::GENESIS),
             work_from_target(EASY_BITS.to_target().expect("valid"))
         );
-        assert_eq!(g.median_time_past, 1_000);
+        assert_eq!(store.median_time_past(BlockId::GENESIS), 1_000);
         assert_eq!(store.len(), 1);
         assert!(!store.is_empty());
     }
@@ -1045,7 +1071,7 @@ mod tests {
         let one = work_from_target(EASY_BITS.to_target().expect("valid"));
         assert_eq!(store.chain_work(id), one.saturating_add(one));
         assert_eq!(stored.meta, meta(1));
-        assert_eq!(stored.size_bytes, block.size_bytes());
+        assert_eq!(u64::from(stored.size_bytes), block.size_bytes());
         assert_eq!(store.lookup(&block.header.block_hash()), Some(id));
         assert_eq!(store.insert(block.clone(), meta(1)), Err(InsertError::Duplicate(id)));
 
@@ -1119,9 +1145,9 @@ mod tests {
         let mut store = new_store(0);
         // Times 1010, 1020, ... ; the block at height 20 has MTP of heights 10..=20: 1150.
         let ids = extend_chain(&mut store, BlockId::GENESIS, 20, 10, 1);
-        assert_eq!(store.get(ids[19]).median_time_past, 1_150);
+        assert_eq!(store.median_time_past(ids[19]), 1_150);
         // Height 4: times 1000..=1040 (5 values), sorted, element 2: 1020.
-        assert_eq!(store.get(ids[3]).median_time_past, 1_020);
+        assert_eq!(store.median_time_past(ids[3]), 1_020);
         let ctx = store.header_context(ids[19]);
         assert_eq!(ctx.height, 21);
         assert_eq!(ctx.median_time_past, 1_150);
@@ -1199,7 +1225,7 @@ mod tests {
         let mut store = new_store(0);
         let ids = extend_chain(&mut store, BlockId::GENESIS, 12, 10, 1);
         let tip = ids[11];
-        let mtp = store.get(tip).median_time_past;
+        let mtp = store.median_time_past(tip);
 
         let too_old = child(&mut store, tip, mtp, 2);
         let too_old = store.insert(too_old, meta(2)).expect("insertable");
@@ -1283,12 +1309,12 @@ mod tests {
         let time = store.get(main[4]).header().time + 5;
         let stale = extend(&mut store, main[4], time, 2);
         assert_eq!(store.validity(stale), Ok(()));
-        let facts = |store: &BlockStore| -> Vec<(u64, u32, HeaderFields)> {
+        let facts = |store: &BlockStore| -> Vec<(u32, u32, HeaderFields)> {
             store
                 .ids()
                 .map(|id| {
                     let b = store.get(id);
-                    (b.size_bytes, b.tx_count, *b.header())
+                    (b.size_bytes, b.tx_count, b.header())
                 })
                 .collect()
         };
@@ -1392,23 +1418,19 @@ mod tests {
     }
 
     #[test]
-    fn stored_block_is_at_most_120_bytes() {
-        // With the block's costs (20 bytes) and its hash index entry (about 16), a final
-        // block costs the store under 160 bytes; the full header copy it used to keep alone
+    fn stored_block_is_at_most_88_bytes() {
+        // With the block's costs (4 bytes) and its hash index entry (about 9), a final
+        // block costs the store about 100 bytes; the full header copy it used to keep alone
         // took 80.
-        assert!(
-            std::mem::size_of::<StoredBlock>() <= 120,
-            "{}",
-            std::mem::size_of::<StoredBlock>()
-        );
+        assert!(std::mem::size_of::<StoredBlock>() <= 88, "{}", std::mem::size_of::<StoredBlock>());
     }
 
     /// Everything the store answers about one block, for comparing before and after pruning.
     fn facts_of(store: &BlockStore, id: BlockId) -> impl PartialEq + std::fmt::Debug + use<> {
         let b = store.get(id);
         (
-            (b.hash, b.height, b.parent, store.chain_work(id), b.median_time_past),
-            (b.meta, b.size_bytes, b.tx_count, *b.header()),
+            (b.hash, b.height, b.parent, store.chain_work(id), store.median_time_past(id)),
+            (b.meta, b.size_bytes, b.tx_count, b.header()),
             (store.ancestor(id, b.height / 2), store.lookup(&b.hash)),
             check_pow_of_hash(b.header().bits, &b.hash, store.params()),
         )
@@ -1427,7 +1449,7 @@ mod tests {
             // The kept header fields are the block's, and its previous hash is its parent's.
             let (b, header) = (store.get(id), store.get(id).block.header);
             assert_eq!(
-                *b.header(),
+                b.header(),
                 HeaderFields {
                     version: header.version,
                     time: header.time,
@@ -1450,6 +1472,14 @@ mod tests {
         let after: Vec<_> = store.ids().map(|id| facts_of(&store, id)).collect();
         assert!(before == after, "every accessor answers as before pruning");
         assert_eq!(store.next_bits(main[29]), store.get(main[30]).header().bits);
+        // One shared body per version and bits of the final blocks (several retargets here).
+        let kinds: std::collections::BTreeSet<_> = main[..30]
+            .iter()
+            .map(|&id| (store.get(id).header().version, store.get(id).header().bits.0))
+            .collect();
+        assert!(kinds.len() > 1, "the test chain retargets");
+        assert_eq!(store.final_bodies.len(), kinds.len());
+        assert_eq!(store.bodies_held(), store.len() - 30);
     }
 
     #[test]
@@ -1503,16 +1533,14 @@ mod tests {
             assert_eq!(store.chain_work(tip), expected);
             assert!(expected.0.to_u128().is_none());
         }
-        assert_eq!(store.wide_work.len(), 3);
-        // Work just below and at the marker's value: only the marker value goes aside.
-        let mut wide = FxHashMap::default();
-        let below = Work(U256::from_u128(u128::MAX - 1));
-        assert_eq!(pack_work(below, BlockId(7), &mut wide), [u64::MAX - 1, u64::MAX]);
-        assert_eq!(
-            pack_work(Work(U256::from_u128(u128::MAX)), BlockId(8), &mut wide),
-            WORK_IN_SIDE_TABLE
-        );
-        assert_eq!(wide.len(), 1);
+        // Pruned as a stale branch, its work is computed again from its parents: the same.
+        let main = extend_chain(&mut store, BlockId::GENESIS, 6, 10, 9);
+        let main_work: Vec<Work> = main.iter().map(|&id| store.chain_work(id)).collect();
+        assert_eq!(store.validity(main[5]), Ok(()));
+        store.prune_through(main[3]);
+        assert_eq!(store.pruned_height(), 4);
+        assert_eq!(store.chain_work(tip), expected);
+        assert_eq!(main.iter().map(|&id| store.chain_work(id)).collect::<Vec<_>>(), main_work);
     }
 
     /// One step of the random reorg test: a new block on a random valid block (possibly

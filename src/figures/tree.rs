@@ -49,8 +49,8 @@ pub(crate) struct Layout {
 }
 
 /// The rows read so far, by block hash: a hash of 64 lowercase hex digits (what a run
-/// writes) as 32 bytes in a [`PrefixIndex`] (12 bytes an entry, confirmed against the row's
-/// hash kept in `hashes`: 44 bytes a row instead of about 75 in an ordered map of whole
+/// writes) as 32 bytes in a [`PrefixIndex`] (8 bytes an entry, confirmed against the row's
+/// hash kept in `hashes`: 40 bytes a row instead of about 75 in an ordered map of whole
 /// keys), any other text (a damaged file) by its text. Two rows share a key exactly when
 /// their texts are equal, and a later row replaces an earlier one under the same key.
 #[derive(Default)]

@@ -8,7 +8,7 @@
 //! message. Each node reads and writes only its own column, through its context. The rules
 //! a node follows with this state are in the rest of [`crate::node`].
 
-use std::collections::BTreeMap;
+mod packed_rows;
 
 use crate::chain::BlockId;
 use crate::id::{LinkId, NodeId};
@@ -105,8 +105,9 @@ impl ChainView {
 /// ids behind the newest row, its row moves out of the dense table and becomes one byte
 /// when every node is in the same state (as for any block that has spread everywhere) or
 /// stays a full row in a side table otherwise (stale blocks that some nodes never heard
-/// of). Reading an old row costs a branch; writing one that was uniform turns it back into
-/// a full row. A million blocks then cost about a megabyte instead of a byte per node each.
+/// of; four bits a node, see [`packed_rows`]). Reading an old row costs a branch; writing
+/// one that was uniform turns it back into a full row. A million blocks then cost about a
+/// megabyte instead of a byte per node each.
 #[derive(Clone, Debug)]
 pub struct BlockStates {
     nodes: usize,
@@ -117,7 +118,7 @@ pub struct BlockStates {
     /// Per block below `base`: the state of every node, or [`BlockStates::MIXED`].
     old: Vec<u8>,
     /// Full rows of blocks below `base` whose nodes differ.
-    mixed: BTreeMap<u32, Box<[u8]>>,
+    mixed: packed_rows::PackedRows,
 }
 
 impl BlockStates {
@@ -135,7 +136,7 @@ impl BlockStates {
             bytes: vec![BlockState::Accepted as u8; nodes],
             base: 0,
             old: Vec::new(),
-            mixed: BTreeMap::new(),
+            mixed: packed_rows::PackedRows::new(nodes),
         }
     }
 
@@ -152,7 +153,7 @@ impl BlockStates {
     #[cold]
     fn get_old(&self, node: NodeId, block: BlockId) -> BlockState {
         match self.old[block.index()] {
-            Self::MIXED => BlockState::from_u8(self.mixed[&block.0][node.index()]),
+            Self::MIXED => BlockState::from_u8(self.mixed.get(block.0, node.index())),
             uniform => BlockState::from_u8(uniform),
         }
     }
@@ -163,7 +164,7 @@ impl BlockStates {
         let accepted = BlockState::Accepted as u8;
         let Some(row) = block.index().checked_sub(self.base) else {
             return match self.old[block.index()] {
-                Self::MIXED => self.mixed[&block.0].iter().all(|&s| s == accepted),
+                Self::MIXED => self.mixed.all(block.0, accepted),
                 uniform => uniform == accepted,
             };
         };
@@ -195,11 +196,10 @@ impl BlockStates {
             return;
         }
         if *old != Self::MIXED {
-            self.mixed.insert(block.0, vec![*old; self.nodes].into_boxed_slice());
+            self.mixed.insert(block.0, &vec![*old; self.nodes]);
             *old = Self::MIXED;
         }
-        let row = self.mixed.get_mut(&block.0).expect("a mixed row is in the side table");
-        row[node.index()] = state as u8;
+        self.mixed.set(block.0, node.index(), state as u8);
     }
 
     /// Moves the oldest [`BlockStates::WINDOW`] dense rows out to the compact table.
@@ -215,7 +215,7 @@ impl BlockStates {
             } else {
                 self.old.push(Self::MIXED);
                 let block = u32::try_from(self.base + k).expect("block ids are u32");
-                self.mixed.insert(block, row.into());
+                self.mixed.insert(block, row);
             }
         }
         self.bytes.drain(..Self::WINDOW * n);

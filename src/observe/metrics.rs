@@ -325,7 +325,7 @@ pub fn block_row(store: &BlockStore, names: &[String], s: &BlockSpread, in_main:
         parent: b.parent.map(|p| store.get(p).hash.to_string()),
         miner: names[s.miner.index()].clone(),
         mined_at_ms: Millis::from_micros(s.mined_at.as_micros()),
-        size_bytes: b.size_bytes,
+        size_bytes: u64::from(b.size_bytes),
         tx_count: b.tx_count,
         in_main_chain: in_main,
     }

@@ -177,7 +177,7 @@ pub struct TxPool {
     /// Registered blocks above the final depth (their transactions return to the mempool of
     /// a node whose chain does not hold them).
     recent: Vec<BlockId>,
-    /// Transactions by id (see [`PrefixIndex`]: 16 bytes per transaction, confirmed against
+    /// Transactions by id (see [`PrefixIndex`]: about 9 bytes per transaction, confirmed against
     /// [`PoolTx::txid`]).
     by_txid: PrefixIndex<TxIndex>,
     /// The first transaction spending each outpoint, in [`SPENDER_SHARDS`] maps by a byte
