@@ -18,9 +18,13 @@
 //!   in when the sender's rates are recomputed. Rates are recomputed whenever a transfer
 //!   starts or ends at that sender (exact processor sharing at the sender; the receiver's
 //!   share is the documented approximation: it is updated at the sender's own events only,
-//!   which keeps the event count linear). A transfer costs at most two extra events (the
-//!   uplink's wake-up at its end, and one superseded wake-up when a later transfer changes
-//!   the rates). Control messages (`inv`, `getdata`, `getblocktxn`) on a connection that is
+//!   which keeps the event count linear). An uplink keeps at most one wake-up pending that
+//!   matters: at the end of its next transfer as planned when the wake-up was scheduled.
+//!   A transfer that joins later slows the others, so that wake-up comes early; it then
+//!   only schedules the next one, at the end planned now. However many transfers join
+//!   meanwhile, that costs one event (a new wake-up per join cost one each); only a join
+//!   whose transfer ends before the pending wake-up schedules an earlier one and leaves
+//!   the other to do nothing. Control messages (`inv`, `getdata`, `getblocktxn`) on a connection that is
 //!   not sending data go out at once at the link's rate, without waiting for block data to
 //!   other peers; on a busy connection they follow its data, in order.
 //! - **`Fifo`**: one message at a time, first come first served, control messages included,
@@ -262,8 +266,26 @@ struct Connection {
 struct SharedUplink {
     connections: Vec<Connection>,
     updated: SimTime,
+    /// The plan of the live wake-up (a scheduled wake-up of another generation does nothing).
     generation: u32,
+    /// When the next transfer ends at the current rates (the plan).
     wake_at: Option<SimTime>,
+    /// When the live wake-up is scheduled: at or before `wake_at` (see [`Transport::wake`]).
+    pending: Option<SimTime>,
+}
+
+impl SharedUplink {
+    /// The uplink's plan is `wake_at`: returns a wake-up to schedule if none is pending at or
+    /// before it.
+    fn schedule(&mut self) -> Option<Wake> {
+        let at = self.wake_at?;
+        if self.pending.is_some_and(|pending| pending <= at) {
+            return None;
+        }
+        self.generation = self.generation.wrapping_add(1);
+        self.pending = Some(at);
+        Some(Wake { at, generation: self.generation })
+    }
 }
 
 /// A node as the receiver of shared uplinks' block transfers: what caps each transfer's
@@ -681,8 +703,10 @@ impl Transport {
     }
 
     /// A wake-up of `node`'s shared uplink planned as `generation`: the messages whose
-    /// sending ended by `now`, in connection order, and the next wake-up if it changed.
-    /// A superseded wake-up does nothing. `quiet(receiver, message, prunable)` says whether
+    /// sending ended by `now`, in connection order, and the next wake-up to schedule, if
+    /// any. A superseded wake-up (of another generation) does nothing; one that comes before
+    /// the end of any transfer (transfers that joined since slowed them down) only returns
+    /// the next wake-up. `quiet(receiver, message, prunable)` says whether
     /// no one reads a finished message's arrival (as for [`Transport::transmit`]); such a
     /// message may come back without its transmission.
     pub fn wake(
@@ -696,8 +720,15 @@ impl Transport {
             return (SmallVec::new(), None);
         };
         let uplink = &mut uplinks[node.index()];
-        if uplink.generation != generation || uplink.wake_at != Some(now) {
+        if uplink.generation != generation {
             return (SmallVec::new(), None);
+        }
+        debug_assert_eq!(uplink.pending, Some(now), "the live wake-up is at its time");
+        uplink.pending = None;
+        if uplink.wake_at != Some(now) {
+            // Transfers that joined since this wake-up was scheduled slowed the others down:
+            // nothing ends yet; wake again when the next transfer ends at today's rates.
+            return (SmallVec::new(), uplink.schedule());
         }
         uplink.wake_at = None;
         advance(uplink, now);
@@ -780,12 +811,8 @@ impl Transport {
             .iter()
             .map(|c| now + SimDuration::from_micros(c.remaining.div_ceil(c.rate)))
             .min();
-        if next == uplink.wake_at {
-            return None;
-        }
         uplink.wake_at = next;
-        uplink.generation = uplink.generation.wrapping_add(1);
-        next.map(|at| Wake { at, generation: uplink.generation })
+        uplink.schedule()
     }
 
     /// When the timeline entries take effect, in entry order.
@@ -934,6 +961,44 @@ mod tests {
         // The second: 0.5 MB in that shared second, the other 0.5 MB alone in 0.5 s.
         assert_eq!(done[1].link, links[1]);
         assert_eq!(ms(done[1].transmission.expect("not quiet").arrives), 2_050.0);
+    }
+
+    #[test]
+    fn joins_while_a_wake_up_is_pending_schedule_no_new_one() {
+        let mut t = star(Uplink::Shared, MessageLatency::None);
+        let links: Vec<LinkId> = t.graph().links_of(NodeId(0)).collect();
+        // Three 1 MB blocks on 8 Mbit/s, joining at 0, 100 and 200 ms: every join moves the
+        // first transfer's end later, so only the first join schedules a wake-up.
+        let mut scheduled = Vec::new();
+        for (i, &link) in links.iter().enumerate() {
+            let at = SimTime::ZERO + SimDuration::from_millis_f64(100.0 * i as f64);
+            match put(&mut t, link, MessageKind::Block, 1_000_000, at) {
+                Sent::Held(wake) => scheduled.extend(wake),
+                Sent::Now(_) | Sent::Quiet => panic!("block data waits on a shared uplink"),
+            }
+        }
+        assert_eq!(scheduled.len(), 1, "{scheduled:?}");
+        // Run the wake-ups as the engine would, in time order.
+        let mut done = Vec::new();
+        let mut events = 0;
+        while let Some(i) = (0..scheduled.len()).min_by_key(|&i| scheduled[i].at) {
+            let w = scheduled.remove(i);
+            events += 1;
+            let (finished, next) = t.wake(NodeId(0), w.generation, w.at, |_, _, _| false);
+            done.extend(finished);
+            scheduled.extend(next);
+        }
+        // Exact fair sharing (1 MB/s alone): the first block sends 0.1 MB alone and 0.05 MB
+        // beside the second, so from 0.2 s the three have 0.85, 0.95 and 1 MB left at a third
+        // of the link each. The first ends at 2.75 s, the second (0.1 MB left, half the
+        // link) at 2.95 s, the third (0.05 MB, alone) at 3.0 s; plus 50 ms of latency each.
+        let arrivals: Vec<f64> =
+            done.iter().map(|f| ms(f.transmission.expect("not quiet").arrives)).collect();
+        for (got, want) in arrivals.iter().zip([2_800.0, 3_000.0, 3_050.0]) {
+            assert!((got - want).abs() < 0.01, "{arrivals:?}");
+        }
+        // One early wake-up (the one planned before the joins) and one per transfer's end.
+        assert_eq!(events, 4);
     }
 
     #[test]
