@@ -8,9 +8,7 @@
 //! in filler have the same header. That is a simplification, not a Bitcoin rule; a later
 //! change replaces filler with real transactions.
 
-use sha2::{Digest, Sha256};
-
-use crate::chain::hash::{BlockHash, TxId, sha256d};
+use crate::chain::hash::{BlockHash, HeaderMidstate, TxId, sha256d_header, sha256d_header_tail};
 use crate::chain::merkle::merkle_root;
 use crate::chain::pow::CompactTarget;
 use crate::chain::tx::{Transaction, compact_size_len};
@@ -52,7 +50,7 @@ impl Header {
 
     /// Returns the header's SHA-256d hash, computed on the stack without allocating.
     pub fn block_hash(&self) -> BlockHash {
-        BlockHash(sha256d(&self.serialize()))
+        BlockHash(sha256d_header(&self.serialize()))
     }
 }
 
@@ -118,15 +116,15 @@ impl Block {
 /// The first 64 header bytes do not contain the nonce, so their SHA-256 state is computed
 /// once and each try hashes only the last 16 bytes plus the second SHA-256.
 pub fn grind_nonce(header: &mut Header, target: &U256, max_tries: u64) -> Option<u64> {
-    let mut bytes = header.serialize();
-    let mut midstate = Sha256::new();
-    midstate.update(&bytes[..64]);
+    let bytes = header.serialize();
+    let (first, rest) = bytes.split_at(64);
+    let midstate = HeaderMidstate::new(first.try_into().expect("64 bytes"));
+    let mut tail: [u8; 16] = rest.try_into().expect("16 bytes");
     let mut nonce = header.nonce;
     let mut tries = 0u64;
     while tries < max_tries {
-        bytes[76..80].copy_from_slice(&nonce.to_le_bytes());
-        let first = midstate.clone().chain_update(&bytes[64..]).finalize();
-        let hash = BlockHash(Sha256::digest(first).into());
+        tail[12..16].copy_from_slice(&nonce.to_le_bytes());
+        let hash = BlockHash(sha256d_header_tail(&midstate, &tail));
         tries += 1;
         header.nonce = nonce;
         if hash.to_u256() <= *target {
