@@ -116,10 +116,7 @@ impl Block {
 /// The first 64 header bytes do not contain the nonce, so their SHA-256 state is computed
 /// once and each try hashes only the last 16 bytes plus the second SHA-256.
 pub fn grind_nonce(header: &mut Header, target: &U256, max_tries: u64) -> Option<u64> {
-    let bytes = header.serialize();
-    let (first, rest) = bytes.split_at(64);
-    let midstate = HeaderMidstate::new(first.try_into().expect("64 bytes"));
-    let mut tail: [u8; 16] = rest.try_into().expect("16 bytes");
+    let (midstate, mut tail) = HeaderMidstate::split(&header.serialize());
     let mut nonce = header.nonce;
     let mut tries = 0u64;
     while tries < max_tries {

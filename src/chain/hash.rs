@@ -10,6 +10,7 @@ use std::fmt;
 use sha2::block_api::compress256;
 use sha2::{Digest, Sha256};
 
+use crate::chain::block::HEADER_SIZE_BYTES;
 use crate::chain::uint::U256;
 
 /// Returns SHA-256 applied twice to `data` (Bitcoin's `Hash`/`SHA256d`), without allocating.
@@ -29,9 +30,6 @@ const SHA256_IV: [u32; 8] = [
     0x5be0_cd19,
 ];
 
-/// Bytes of a block header.
-const HEADER_BYTES: usize = 80;
-
 /// SHA-256 state after the first 64 bytes of an 80-byte block header, which hold no nonce:
 /// a miner computes it once per template and each try then costs two compressions, not
 /// three (see [`sha256d_header_tail`]).
@@ -39,12 +37,23 @@ const HEADER_BYTES: usize = 80;
 pub struct HeaderMidstate([u32; 8]);
 
 impl HeaderMidstate {
-    /// The state after `first` (a header's first 64 bytes).
-    pub fn new(first: &[u8; 64]) -> HeaderMidstate {
+    /// Splits a serialised header into the state after its first 64 bytes and its last 16
+    /// (the part a miner's nonce changes), ready for [`sha256d_header_tail`].
+    pub fn split(header: &[u8; HEADER_SIZE_BYTES]) -> (HeaderMidstate, [u8; 16]) {
+        let (first, tail) = header.split_at(64);
         let mut state = SHA256_IV;
-        compress256(&mut state, &[*first]);
-        HeaderMidstate(state)
+        compress256(&mut state, &[first.try_into().expect("64 bytes")]);
+        (HeaderMidstate(state), tail.try_into().expect("16 bytes"))
     }
+}
+
+/// A SHA-256 state as its 32-byte digest (each word big-endian).
+fn state_bytes(state: [u32; 8]) -> [u8; 32] {
+    let mut out = [0u8; 32];
+    for (chunk, word) in out.chunks_exact_mut(4).zip(state) {
+        chunk.copy_from_slice(&word.to_be_bytes());
+    }
+    out
 }
 
 /// SHA-256d of an 80-byte header, from the state after its first 64 bytes and its last 16
@@ -57,31 +66,23 @@ pub fn sha256d_header_tail(midstate: &HeaderMidstate, tail: &[u8; 16]) -> [u8; 3
     let mut block = [0u8; 64];
     block[..16].copy_from_slice(tail);
     block[16] = 0x80;
-    block[56..].copy_from_slice(&(HEADER_BYTES as u64 * 8).to_be_bytes());
+    block[56..].copy_from_slice(&(HEADER_SIZE_BYTES as u64 * 8).to_be_bytes());
     let mut state = midstate.0;
     compress256(&mut state, &[block]);
     // Second SHA-256: the 32-byte digest, padded in one block (length 256 bits).
     let mut block = [0u8; 64];
-    for (chunk, word) in block.chunks_exact_mut(4).zip(state) {
-        chunk.copy_from_slice(&word.to_be_bytes());
-    }
+    block[..32].copy_from_slice(&state_bytes(state));
     block[32] = 0x80;
     block[56..].copy_from_slice(&256u64.to_be_bytes());
     let mut state = SHA256_IV;
     compress256(&mut state, &[block]);
-    let mut out = [0u8; 32];
-    for (chunk, word) in out.chunks_exact_mut(4).zip(state) {
-        chunk.copy_from_slice(&word.to_be_bytes());
-    }
-    out
+    state_bytes(state)
 }
 
 /// SHA-256d of an 80-byte block header (the same bytes as [`sha256d`], faster).
-pub fn sha256d_header(header: &[u8; HEADER_BYTES]) -> [u8; 32] {
-    let (first, tail) = header.split_at(64);
-    let first: &[u8; 64] = first.try_into().expect("64 bytes");
-    let tail: &[u8; 16] = tail.try_into().expect("16 bytes");
-    sha256d_header_tail(&HeaderMidstate::new(first), tail)
+pub fn sha256d_header(header: &[u8; HEADER_SIZE_BYTES]) -> [u8; 32] {
+    let (midstate, tail) = HeaderMidstate::split(header);
+    sha256d_header_tail(&midstate, &tail)
 }
 
 /// Writes 32 internal-order bytes as 64 hex digits in Bitcoin's reversed display order.

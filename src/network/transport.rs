@@ -24,9 +24,10 @@
 //!   only schedules the next one, at the end planned now. However many transfers join
 //!   meanwhile, that costs one event (a new wake-up per join cost one each); only a join
 //!   whose transfer ends before the pending wake-up schedules an earlier one and leaves
-//!   the other to do nothing. Control messages (`inv`, `getdata`, `getblocktxn`) on a connection that is
-//!   not sending data go out at once at the link's rate, without waiting for block data to
-//!   other peers; on a busy connection they follow its data, in order.
+//!   the other to do nothing. Control messages (`inv`, `getdata`, `getblocktxn`) on a
+//!   connection that is not sending data go out at once at the link's rate, without
+//!   waiting for block data to other peers; on a busy connection they follow its data, in
+//!   order.
 //! - **`Fifo`**: one message at a time, first come first served, control messages included,
 //!   at `min(upload of the sender, download of the receiver)` (forksim's first model).
 //! - **`BlockFifo`**: Gervais et al.'s model. Block data leaves one message at a time, the
@@ -725,9 +726,9 @@ impl Transport {
     /// sending ended by `now`, in connection order, and the next wake-up to schedule, if
     /// any. A superseded wake-up (of another generation) does nothing; one that comes before
     /// the end of any transfer (transfers that joined since slowed them down) only returns
-    /// the next wake-up. `quiet(receiver, message, prunable)` says whether
-    /// no one reads a finished message's arrival (as for [`Transport::transmit`]); such a
-    /// message may come back without its transmission.
+    /// the next wake-up. `quiet(receiver, message, prunable)` says whether no one reads a
+    /// finished message's arrival (as for [`Transport::transmit`]); such a message may come
+    /// back without its transmission.
     pub fn wake(
         &mut self,
         node: NodeId,
