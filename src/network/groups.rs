@@ -32,6 +32,10 @@ pub struct Group {
     pub mesh_latency: Option<SimDuration>,
     /// Extra peers each member links to, chosen uniformly among the other nodes.
     pub extra_links: u32,
+    /// Then more peers, chosen the same way, until each member has at least this many in
+    /// all (0: none). Gervais et al.'s miners open connections until they have 700 peers,
+    /// the other miners among them, before the other nodes open theirs.
+    pub peers_min: u32,
 }
 
 impl Network {
@@ -83,12 +87,12 @@ impl Network {
         peer_rng: &mut SimRng,
     ) -> Result<Network, NetworkError> {
         let n = self.node_count();
-        let mut edges: BTreeMap<(u32, u32), SimDuration> = BTreeMap::new();
+        let mut edges = Edges { latency: BTreeMap::new(), degree: vec![0; n as usize] };
         for a in NodeId::all(n) {
             for link in self.links_of(a) {
                 let b = self.links[link.index()].target;
                 if a.0 < b {
-                    edges.insert((a.0, b), self.figures[link.index()].latency);
+                    edges.add(a.0, b, || self.figures[link.index()].latency);
                 }
             }
         }
@@ -105,33 +109,40 @@ impl Network {
                     download[m.index()] = down;
                 }
             }
-            let mut add = |a: u32, b: u32, fixed: Option<SimDuration>, rng: &mut SimRng| {
-                let key = (a.min(b), a.max(b));
-                if a != b && !edges.contains_key(&key) {
-                    let l = fixed.unwrap_or_else(|| {
+            let mut add = |edges: &mut Edges, a: u32, b: u32, fixed: Option<SimDuration>| {
+                edges.add(a, b, || {
+                    fixed.unwrap_or_else(|| {
                         latency.sample(
                             self.node_region[a as usize] as usize,
                             self.node_region[b as usize] as usize,
-                            rng,
+                            latency_rng,
                         )
-                    });
-                    edges.insert(key, l);
-                }
+                    })
+                });
             };
             if group.mesh {
                 for (i, a) in group.members.iter().enumerate() {
                     for b in &group.members[i + 1..] {
-                        add(a.0, b.0, group.mesh_latency, latency_rng);
+                        add(&mut edges, a.0, b.0, group.mesh_latency);
                     }
                 }
             }
             let extra = group.extra_links.min(n.saturating_sub(1));
             for m in &group.members {
                 for peer in distinct_others(n, m.0, extra, peer_rng) {
-                    add(m.0, peer, None, latency_rng);
+                    add(&mut edges, m.0, peer, None);
+                }
+            }
+            let wanted = group.peers_min.min(n.saturating_sub(1));
+            for m in &group.members {
+                let mut others = DistinctOthers::new(n, m.0);
+                while edges.degree[m.index()] < wanted {
+                    let Some(peer) = others.next(peer_rng) else { break };
+                    add(&mut edges, m.0, peer, None);
                 }
             }
         }
+        let Edges { latency: edges, .. } = edges;
         let pairs: Vec<(u32, u32)> = edges.keys().copied().collect();
         topology::check_connected(n, &pairs)?;
         let latencies: Vec<SimDuration> = edges.values().copied().collect();
@@ -146,21 +157,64 @@ impl Network {
     }
 }
 
-/// `k` distinct nodes of `0..n` other than `me`, uniformly (a partial Fisher–Yates shuffle
-/// over the others; only the touched positions are stored).
-fn distinct_others(n: u32, me: u32, k: u32, rng: &mut SimRng) -> Vec<u32> {
-    let others = n - 1;
-    let mut swapped: BTreeMap<u32, u32> = BTreeMap::new();
-    let mut out = Vec::with_capacity(k as usize);
-    for i in 0..k.min(others) {
-        let j = i + below(rng, u64::from(others - i)) as u32;
-        let at_j = *swapped.get(&j).unwrap_or(&j);
-        let at_i = *swapped.get(&i).unwrap_or(&i);
-        swapped.insert(j, at_i);
-        // Position p of the others stands for node p, skipping `me`.
-        out.push(if at_j >= me { at_j + 1 } else { at_j });
+/// The links being built, with each node's degree.
+struct Edges {
+    /// Latency of each link, keyed by `(lower, higher)` node.
+    latency: BTreeMap<(u32, u32), SimDuration>,
+    /// Links per node.
+    degree: Vec<u32>,
+}
+
+impl Edges {
+    /// Links `a` and `b` unless they are the same node or already linked; `latency` is drawn
+    /// only for a new link, so a skipped pair shifts no draw.
+    fn add(&mut self, a: u32, b: u32, latency: impl FnOnce() -> SimDuration) {
+        let key = (a.min(b), a.max(b));
+        if a != b && !self.latency.contains_key(&key) {
+            self.degree[a as usize] += 1;
+            self.degree[b as usize] += 1;
+            self.latency.insert(key, latency());
+        }
     }
-    out
+}
+
+/// `k` distinct nodes of `0..n` other than `me`, uniformly (see [`DistinctOthers`]).
+fn distinct_others(n: u32, me: u32, k: u32, rng: &mut SimRng) -> Vec<u32> {
+    let mut others = DistinctOthers::new(n, me);
+    (0..k).map_while(|_| others.next(rng)).collect()
+}
+
+/// The nodes of `0..n` other than `me` in a uniformly random order, drawn one at a time (a
+/// partial Fisher–Yates shuffle over the others; only the touched positions are stored).
+struct DistinctOthers {
+    me: u32,
+    /// How many nodes there are besides `me`.
+    others: u32,
+    /// How many were drawn.
+    drawn: u32,
+    /// Positions whose node was swapped away, and the node now there.
+    swapped: BTreeMap<u32, u32>,
+}
+
+impl DistinctOthers {
+    fn new(n: u32, me: u32) -> DistinctOthers {
+        DistinctOthers { me, others: n.saturating_sub(1), drawn: 0, swapped: BTreeMap::new() }
+    }
+
+    /// The next node, or `None` once every other node was drawn.
+    fn next(&mut self, rng: &mut SimRng) -> Option<u32> {
+        let i = self.drawn;
+        if i >= self.others {
+            return None;
+        }
+        self.drawn += 1;
+        let j = i + below(rng, u64::from(self.others - i)) as u32;
+        let at_j = *self.swapped.get(&j).unwrap_or(&j);
+        let at_i = *self.swapped.get(&i).unwrap_or(&i);
+        self.swapped.insert(j, at_i);
+        // Position p of the others stands for node p, skipping `me`.
+        Some(if at_j >= self.me { at_j + 1 } else { at_j })
+    }
 }
 
 #[cfg(test)]
@@ -193,6 +247,7 @@ mod tests {
             mesh: true,
             mesh_latency: Some(SimDuration::from_millis_f64(5.0)),
             extra_links: 60,
+            peers_min: 0,
         };
         let streams = RngStreams::new(9);
         let out = net
@@ -222,6 +277,50 @@ mod tests {
                 assert_eq!(out.link_latency(kept), net.link_latency(link));
             }
         }
+    }
+
+    #[test]
+    fn peers_min_tops_each_member_up_to_the_minimum_and_leaves_the_rest() {
+        let net = base(300);
+        let busy = NodeId::all(300).max_by_key(|&m| net.degree(m)).expect("nodes");
+        let floor = net.degree(busy) as u32;
+        let members = vec![NodeId(3), NodeId(50), busy];
+        let group = |peers_min| Group {
+            members: members.clone(),
+            upload_bps: None,
+            download_bps: None,
+            mesh: true,
+            mesh_latency: None,
+            extra_links: 0,
+            peers_min,
+        };
+        let streams = RngStreams::new(9);
+        let apply = |g: Group| {
+            net.with_groups(
+                &[g],
+                &LinkLatencySpec::Constant { ms: 50.0 },
+                &mut streams.stream(Purpose::Latency, 4),
+                &mut streams.stream(Purpose::Topology, 1),
+            )
+            .expect("applies")
+        };
+        let meshed = apply(group(0));
+        let topped = apply(group(floor));
+        let lacking = [NodeId(3), NodeId(50)];
+        for m in lacking {
+            assert!((meshed.degree(m) as u32) < floor, "the test needs members below the minimum");
+            // The members are meshed already, so no top-up links two members: exact.
+            assert_eq!(topped.degree(m) as u32, floor, "{m:?} is brought up to the minimum");
+        }
+        assert!(meshed.degree(busy) as u32 > floor, "mesh links put it above the minimum");
+        assert_eq!(
+            topped.degree(busy),
+            meshed.degree(busy),
+            "a member above the minimum gets none"
+        );
+        let links = |n: &Network| NodeId::all(300).map(|a| n.degree(a)).sum::<usize>() / 2;
+        let lacked: usize = lacking.iter().map(|&m| floor as usize - meshed.degree(m)).sum();
+        assert_eq!(links(&topped), links(&meshed) + lacked, "only the missing links are added");
     }
 
     #[test]

@@ -150,9 +150,10 @@ fn with_groups(
                 }
                 Members::Nodes(list) => list.clone(),
             };
-            let extra_links = match g.extra {
-                ExtraLinks::Count(k) => k,
-                ExtraLinks::Share(share) => (share * f64::from(nodes)).round() as u32,
+            let (extra_links, peers_min) = match g.extra {
+                ExtraLinks::Count(k) => (k, 0),
+                ExtraLinks::Share(share) => ((share * f64::from(nodes)).round() as u32, 0),
+                ExtraLinks::UpTo(min) => (0, min),
             };
             Group {
                 members,
@@ -161,6 +162,7 @@ fn with_groups(
                 mesh: g.mesh,
                 mesh_latency: g.mesh_latency,
                 extra_links,
+                peers_min,
             }
         })
         .collect();

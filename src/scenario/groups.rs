@@ -28,6 +28,8 @@ pub enum ExtraLinks {
     Count(u32),
     /// This share of all nodes.
     Share(f64),
+    /// As many as bring each member to at least this many peers in all.
+    UpTo(u32),
 }
 
 /// A checked `[[network.group]]`.
@@ -118,17 +120,21 @@ fn validate_group(
             Some(SimDuration::from_millis_f64(origin.non_negative(&field("mesh_latency_ms"), ms)?))
         }
     };
-    let extra = match (g.extra_links, g.link_share) {
-        (Some(_), Some(share)) => {
-            return Err(origin.error(
-                &field("link_share"),
-                share,
-                "give extra_links or link_share, not both",
-            ));
+    let one_of = "give one of extra_links, link_share and peers_min";
+    let extra = match (g.extra_links, g.link_share, g.peers_min) {
+        (Some(_), Some(share), _) => return Err(origin.error(&field("link_share"), share, one_of)),
+        (Some(_), None, Some(min)) | (None, Some(_), Some(min)) => {
+            return Err(origin.error(&field("peers_min"), min, one_of));
         }
-        (Some(count), None) => ExtraLinks::Count(count),
-        (None, Some(share)) => ExtraLinks::Share(origin.probability(&field("link_share"), share)?),
-        (None, None) => ExtraLinks::Count(0),
+        (Some(count), None, None) => ExtraLinks::Count(count),
+        (None, Some(share), None) => {
+            ExtraLinks::Share(origin.probability(&field("link_share"), share)?)
+        }
+        (None, None, Some(min)) => {
+            origin.check(min > 0, &field("peers_min"), min, "must be greater than 0")?;
+            ExtraLinks::UpTo(min)
+        }
+        (None, None, None) => ExtraLinks::Count(0),
     };
     Ok(GroupSpec {
         members,

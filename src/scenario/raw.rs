@@ -442,6 +442,10 @@ pub struct RawGroup {
     pub extra_links: Option<u32>,
     /// Extra peers per member, as a share of all nodes.
     pub link_share: Option<f64>,
+    /// Extra peers until each member has at least this many peers in all (left out of
+    /// the manifest when not given, so that older manifests read the same).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub peers_min: Option<u32>,
 }
 
 /// `[network.topology]`

@@ -562,6 +562,26 @@ fn a_block_wire_term_names_its_choices_and_needs_block_fifo() {
     );
 }
 
+#[test]
+fn a_group_takes_one_rule_for_its_extra_peers() {
+    let group = format!("{BASE}[[network.group]]\nnodes = [0, 1]\n");
+    assert_error(
+        &format!("{group}extra_links = 3\npeers_min = 5\n"),
+        &[],
+        &["network.group[0].peers_min", "5", "one of extra_links, link_share and peers_min"],
+    );
+    assert_error(
+        &format!("{group}link_share = 0.5\npeers_min = 5\n"),
+        &[],
+        &["network.group[0].peers_min", "5", "one of extra_links"],
+    );
+    assert_error(
+        &format!("{group}peers_min = 0\n"),
+        &[],
+        &["network.group[0].peers_min", "0", "greater than 0"],
+    );
+}
+
 /// Under the stake kinds only the pos-slot double spend is wired, with the attacker's stake
 /// as its `share`; anything else names the attacker's strategy, or `[stake]`.
 #[test]
