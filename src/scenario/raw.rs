@@ -357,9 +357,9 @@ pub struct RawMining {
 #[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct RawHashPower {
-    /// Measured pool shares by name ("bitcoin-2015", "bitcoin-2018", "litecoin", "dogecoin"), instead of a
-    /// distribution. Left out of the resolved form when absent, so older manifests stay as
-    /// they were.
+    /// Measured pool shares by name ("bitcoin-2015", "bitcoin-2018", "bitcoin-2019", "litecoin",
+    /// "dogecoin"), instead of a distribution. Left out of the resolved form when absent, so
+    /// older manifests stay as they were.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub preset: Option<String>,
     /// "equal", "shares", "uniform", "normal", "exponential" or "pareto".

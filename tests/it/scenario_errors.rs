@@ -99,13 +99,13 @@ fn unknown_names_list_the_choices() {
 fn hash_power_presets_reject_unknown_names_and_bad_combinations() {
     let preset = |body: &str| format!("{BASE}[mining.hash_power]\n{body}");
     assert_error(
-        &preset("preset = \"bitcoin-2019\"\n"),
+        &preset("preset = \"bitcoin-2020\"\n"),
         &[],
         &[
             "mining.hash_power.preset",
-            "\"bitcoin-2019\"",
+            "\"bitcoin-2020\"",
             "unknown pool preset",
-            "\"bitcoin-2015\", \"bitcoin-2018\", \"litecoin\", \"dogecoin\"",
+            "\"bitcoin-2015\", \"bitcoin-2018\", \"bitcoin-2019\", \"litecoin\", \"dogecoin\"",
         ],
     );
     assert_error(
