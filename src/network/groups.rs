@@ -5,10 +5,11 @@
 //! and what is special about them: their upload and download bandwidth, links among every
 //! pair of members (a mesh, as a relay network such as FIBRE or Gervais et al.'s fully
 //! connected miners), the latency of those links, and extra links from each member to other
-//! nodes (a count, or a share of the whole network). Groups apply in order after the peer
-//! graph is built; a link that already exists keeps its latency. New links draw their
-//! latency from the network's latency model, and extra peers are drawn from the stream
-//! `(Topology, 1)`, so groups never shift the draws of the base graph.
+//! nodes (a count, a share of the whole network, or as many as bring the member to a number
+//! of peers in all). Groups apply in order after the peer graph is built; a link that
+//! already exists keeps its latency. New links draw their latency from the network's
+//! latency model, and extra peers are drawn from the stream `(Topology, 1)`, so groups
+//! never shift the draws of the base graph.
 
 use std::collections::BTreeMap;
 
@@ -33,8 +34,8 @@ pub struct Group {
     /// Extra peers each member links to, chosen uniformly among the other nodes.
     pub extra_links: u32,
     /// Then more peers, chosen the same way, until each member has at least this many in
-    /// all (0: none). Gervais et al.'s miners open connections until they have 700 peers,
-    /// the other miners among them, before the other nodes open theirs.
+    /// all (0: none), as Gervais et al.'s miners open connections until they have 700
+    /// peers, the other miners among them.
     pub peers_min: u32,
 }
 
