@@ -364,14 +364,20 @@ impl<O: Observer, M: Monitor> World<O, M> {
         except: Option<LinkId>,
         sched: &mut Scheduler<Event>,
     ) {
+        // The receivers come from the graph's compact rows (a node's peers in a line or two)
+        // rather than from the links' records, whose lines are only asked for here: sending
+        // below reads each of them, by then on their way from memory all at once instead of
+        // one after another.
+        let graph = self.transport.graph();
         let mut planned: SmallVec<[(LinkId, MessageKind, bool); 32]> = SmallVec::new();
-        for link in self.transport.graph().links_of(from) {
+        for link in graph.links_of(from) {
             if Some(link) == except {
                 continue;
             }
+            self.transport.prefetch_link(link);
             let kind = announcement(&self.settings.relay, &self.peers, from, link);
-            let msg = Message::about(kind, block);
-            planned.push((link, kind, self.ignored(link, &msg)));
+            let to = graph.link_target(link);
+            planned.push((link, kind, ignores(self.shared.states.get(to, block), kind)));
         }
         for &(link, kind, ignored) in &planned {
             self.send_known(from, link, Message::about(kind, block), true, ignored, sched);
