@@ -783,9 +783,10 @@ impl Transport {
                     k += 1;
                 }
                 None => {
-                    let state = &mut self.links[connection.link.index()];
-                    state.busy = false;
-                    incoming[state.target.index()].transfers -= 1;
+                    // The receiver from the connection, not from the link's record: the two
+                    // reads then go to memory side by side rather than one after the other.
+                    self.links[connection.link.index()].busy = false;
+                    incoming[connection.to.index()].transfers -= 1;
                     uplink.connections.remove(k);
                 }
             }
