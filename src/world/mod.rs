@@ -376,8 +376,8 @@ impl<O: Observer, M: Monitor> World<O, M> {
             }
             self.transport.prefetch_link(link);
             let kind = announcement(&self.settings.relay, &self.peers, from, link);
-            let to = graph.link_target(link);
-            planned.push((link, kind, ignores(self.shared.states.get(to, block), kind)));
+            let msg = Message::about(kind, block);
+            planned.push((link, kind, self.ignored_by(graph.link_target(link), &msg)));
         }
         for &(link, kind, ignored) in &planned {
             self.send_known(from, link, Message::about(kind, block), true, ignored, sched);
@@ -506,7 +506,12 @@ impl<O: Observer, M: Monitor> World<O, M> {
     /// later time (see the module docs).
     #[inline]
     fn ignored(&self, link: LinkId, msg: &Message) -> bool {
-        let to = self.transport.link_target(link);
+        self.ignored_by(self.transport.link_target(link), msg)
+    }
+
+    /// [`World::ignored`] for a receiver the caller already knows.
+    #[inline]
+    fn ignored_by(&self, to: NodeId, msg: &Message) -> bool {
         ignores(self.shared.states.get(to, msg.block), msg.kind)
     }
 
