@@ -6,6 +6,7 @@
 //! the scenario's hard caps on processed events and virtual time, whichever comes first.
 
 pub mod huge_pages;
+pub mod prefetch;
 pub mod queue;
 
 pub use queue::EventQueue;

@@ -518,6 +518,13 @@ impl Network {
         NodeId(self.links[link.index()].target)
     }
 
+    /// Asks the processor for `link`'s record, which [`Network::link_target`] reads (a hint
+    /// only, see [`crate::engine::prefetch`]).
+    #[inline]
+    pub fn prefetch_link(&self, link: LinkId) {
+        crate::engine::prefetch::prefetch(&self.links[link.index()]);
+    }
+
     /// The node a link starts from (the target of its reverse link).
     #[inline]
     pub fn link_source(&self, link: LinkId) -> NodeId {

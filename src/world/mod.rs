@@ -260,6 +260,14 @@ impl<O: Observer, M: Monitor> World<O, M> {
         self.observer.record(&record, &self.shared.store);
     }
 
+    /// Asks the processor for `node`'s record and streams, which handling an event
+    /// addressed to it reads (a hint only, see [`crate::engine::prefetch`]).
+    #[inline]
+    fn prefetch_node(&self, node: NodeId) {
+        crate::engine::prefetch::prefetch(&self.nodes[node.index()]);
+        crate::engine::prefetch::prefetch(&self.streams[node.index()]);
+    }
+
     /// Hands an input to `node` with a context, then applies its outbox.
     #[inline]
     fn visit(
@@ -379,7 +387,22 @@ impl<O: Observer, M: Monitor> World<O, M> {
             let msg = Message::about(kind, block);
             planned.push((link, kind, self.ignored_by(graph.link_target(link), &msg)));
         }
+        // An ignored `inv` that no one watches, on a link without faults or bans, changes
+        // only the link's clock and the traffic counts: the transport does that directly.
+        let direct = !self.messages_watched
+            && self.transport.faults().is_none()
+            && !self.peers.any_banned.get();
+        let now = sched.now();
+        let inv = Message::about(MessageKind::Inv, block);
+        let inv_size = self.shared.costs.get(block).wire.of_message(&inv);
         for &(link, kind, ignored) in &planned {
+            if direct
+                && ignored
+                && kind == MessageKind::Inv
+                && self.transport.transmit_quiet_control(link, kind, inv_size, now)
+            {
+                continue;
+            }
             self.send_known(from, link, Message::about(kind, block), true, ignored, sched);
         }
     }
@@ -614,11 +637,18 @@ impl<O: Observer, M: Monitor> Model for World<O, M> {
 
     fn handle(&mut self, event: Event, sched: &mut Scheduler<Event>) {
         match event {
-            Event::Deliver { back, to, msg } => self.deliver(back, to, msg, sched),
+            Event::Deliver { back, to, msg } => {
+                self.prefetch_node(to);
+                self.deliver(back, to, msg, sched);
+            }
             Event::Timer { node, timer } => {
                 self.visit(node, sched, |n, ctx| n.on_timer(ctx, timer));
             }
             Event::Work { node, timer } => {
+                self.prefetch_node(node);
+                if let Timer::Validated { from: Some(link), .. } = timer {
+                    self.transport.graph().prefetch_link(link);
+                }
                 self.in_flight -= 1;
                 self.visit(node, sched, |n, ctx| n.on_timer(ctx, timer));
             }
