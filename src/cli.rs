@@ -507,6 +507,11 @@ impl Observer for Watchers {
             || self.tracer.as_ref().is_some_and(Observer::wants_messages)
             || self.page.as_ref().is_some_and(Observer::wants_messages)
     }
+
+    #[inline]
+    fn prefetch_node(&self, node: NodeId) {
+        self.metrics.prefetch_node(node);
+    }
 }
 
 impl AsRef<Metrics> for Watchers {

@@ -150,6 +150,17 @@ impl BlockStates {
         self.bytes.get(i).map_or(BlockState::Unknown, |&s| BlockState::from_u8(s))
     }
 
+    /// Asks the processor for the byte [`BlockStates::get`] reads for `node` and `block`
+    /// (a hint only, see [`crate::engine::prefetch`]; nothing for an old row).
+    #[inline]
+    pub fn prefetch(&self, node: NodeId, block: BlockId) {
+        if let Some(row) = block.index().checked_sub(self.base)
+            && let Some(byte) = self.bytes.get(row * self.nodes + node.index())
+        {
+            crate::engine::prefetch::prefetch(byte);
+        }
+    }
+
     #[cold]
     fn get_old(&self, node: NodeId, block: BlockId) -> BlockState {
         match self.old[block.index()] {

@@ -752,6 +752,14 @@ impl Observer for Metrics {
         self.invalid.is_some()
     }
 
+    /// The node's delay row, which its next accepted block adds to.
+    #[inline]
+    fn prefetch_node(&self, node: NodeId) {
+        if let Some(row) = self.node_delays.get(node.index()) {
+            crate::engine::prefetch::prefetch(row);
+        }
+    }
+
     // Inlined so that a message record, the most frequent, costs nothing.
     #[inline]
     fn record(&mut self, record: &Record, store: &BlockStore) {

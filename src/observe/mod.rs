@@ -300,6 +300,12 @@ pub trait Observer {
     fn wants_messages(&self) -> bool {
         true
     }
+
+    /// A hint that a record about `node` may follow soon: an observer that keeps a row per
+    /// node may ask the processor for it now (see [`crate::engine::prefetch`]). Does nothing
+    /// unless an observer says otherwise.
+    #[inline]
+    fn prefetch_node(&self, _node: NodeId) {}
 }
 
 /// An observer that ignores everything (for runs whose outputs are not needed).
@@ -323,6 +329,12 @@ impl<A: Observer, B: Observer> Observer for (A, B) {
     fn wants_messages(&self) -> bool {
         self.0.wants_messages() || self.1.wants_messages()
     }
+
+    #[inline]
+    fn prefetch_node(&self, node: NodeId) {
+        self.0.prefetch_node(node);
+        self.1.prefetch_node(node);
+    }
 }
 
 /// An optional observer: records go to it when present.
@@ -335,6 +347,13 @@ impl<T: Observer> Observer for Option<T> {
 
     fn wants_messages(&self) -> bool {
         self.as_ref().is_some_and(T::wants_messages)
+    }
+
+    #[inline]
+    fn prefetch_node(&self, node: NodeId) {
+        if let Some(o) = self {
+            o.prefetch_node(node);
+        }
     }
 }
 

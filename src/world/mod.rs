@@ -639,6 +639,9 @@ impl<O: Observer, M: Monitor> Model for World<O, M> {
         match event {
             Event::Deliver { back, to, msg } => {
                 self.prefetch_node(to);
+                self.shared.states.prefetch(to, msg.block);
+                // An answer goes back over `back`.
+                self.transport.prefetch_link(back);
                 self.deliver(back, to, msg, sched);
             }
             Event::Timer { node, timer } => {
@@ -646,8 +649,12 @@ impl<O: Observer, M: Monitor> Model for World<O, M> {
             }
             Event::Work { node, timer } => {
                 self.prefetch_node(node);
-                if let Timer::Validated { from: Some(link), .. } = timer {
-                    self.transport.graph().prefetch_link(link);
+                if let Timer::Validated { block, from, .. } = timer {
+                    self.shared.states.prefetch(node, block);
+                    self.observer.prefetch_node(node);
+                    if let Some(link) = from {
+                        self.transport.graph().prefetch_link(link);
+                    }
                 }
                 self.in_flight -= 1;
                 self.visit(node, sched, |n, ctx| n.on_timer(ctx, timer));
