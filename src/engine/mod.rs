@@ -54,6 +54,22 @@ pub trait Model {
         let _ = scheduler;
         false
     }
+
+    /// Whether the engine should pass the model the likely next event before each one is
+    /// handled ([`Model::prefetch`]); asked once per run. Finding that event costs a little
+    /// per event, which pays off only when the model's memory is larger than the caches.
+    fn wants_prefetch(&self) -> bool {
+        false
+    }
+
+    /// A hint: `event` will probably be handled after the one now being handled, so the
+    /// model may ask the processor for the memory it reads (see [`crate::engine::prefetch`]).
+    /// It must change nothing the model reads or does. Does nothing unless a model says
+    /// otherwise.
+    #[inline]
+    fn prefetch(&self, event: &Self::Event) {
+        let _ = event;
+    }
 }
 
 /// Why a run ended.
@@ -129,6 +145,7 @@ impl<E> Engine<E> {
 
     /// Runs until the model is done, the queue is empty or a cap is hit.
     pub fn run<M: Model<Event = E>>(&mut self, model: &mut M) -> StopReason {
+        let prefetch = model.wants_prefetch();
         loop {
             if model.is_done(&self.scheduler) {
                 return StopReason::Done;
@@ -146,6 +163,10 @@ impl<E> Engine<E> {
             let (time, event) = self.scheduler.queue.pop().expect("peeked an event just now");
             self.scheduler.now = time;
             self.processed += 1;
+            // The next event's memory then loads while this one is handled.
+            if prefetch && let Some(next) = self.scheduler.queue.likely_next() {
+                model.prefetch(next);
+            }
             model.handle(event, &mut self.scheduler);
         }
     }

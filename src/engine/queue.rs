@@ -154,6 +154,19 @@ impl<E> EventQueue<E> {
         Some(self.floor)
     }
 
+    /// An event likely to come out next, without sorting anything out of its bucket: the
+    /// first event due at the floor, or else the first one filed in the earliest bucket
+    /// (which holds the next events, though not always first). For hints only: an event
+    /// scheduled before it would come out first.
+    #[inline]
+    pub fn likely_next(&self) -> Option<&E> {
+        if let Some(event) = self.due.front() {
+            return Some(event);
+        }
+        let lowest = self.lowest_occupied()?;
+        self.buckets[lowest].first().map(|entry| &entry.event)
+    }
+
     /// Number of pending events.
     pub fn len(&self) -> usize {
         self.len
@@ -298,6 +311,24 @@ mod tests {
             drain(&mut q),
             [(1000, 'a'), (1000, 'c'), (1000, 'e'), (1000, 'g'), (u64::MAX, 'f')]
         );
+    }
+
+    #[test]
+    fn the_likely_next_event_is_the_next_one_when_due_or_alone_in_its_bucket() {
+        let mut q = EventQueue::new();
+        assert_eq!(q.likely_next(), None);
+        q.push(SimTime(7), 'a');
+        q.push(SimTime(7), 'b');
+        q.push(SimTime(900), 'c');
+        // Nothing is due yet: the guess is the first event filed in the earliest bucket.
+        assert_eq!(q.likely_next(), Some(&'a'));
+        assert_eq!(q.pop(), Some((SimTime(7), 'a')));
+        // 'b' is due at the floor now.
+        assert_eq!(q.likely_next(), Some(&'b'));
+        assert_eq!(q.pop(), Some((SimTime(7), 'b')));
+        assert_eq!(q.likely_next(), Some(&'c'));
+        assert_eq!(q.pop(), Some((SimTime(900), 'c')));
+        assert_eq!(q.likely_next(), None);
     }
 
     #[test]

@@ -437,6 +437,22 @@ impl Transport {
         crate::engine::prefetch::prefetch(&self.links[link.index()]);
     }
 
+    /// Bytes of the links' run-time records (one cache line per directed link).
+    pub fn link_records_bytes(&self) -> usize {
+        self.links.len() * size_of::<LinkState>()
+    }
+
+    /// Asks the processor for `node`'s shared uplink, which its wake-up reads (a hint only,
+    /// see [`crate::engine::prefetch`]; nothing under the other uplink models).
+    #[inline]
+    pub fn prefetch_uplink(&self, node: NodeId) {
+        if let Uplinks::Shared { uplinks, .. } = &self.uplinks
+            && let Some(uplink) = uplinks.get(node.index())
+        {
+            crate::engine::prefetch::prefetch(uplink);
+        }
+    }
+
     /// The link back from the end of `link` (as [`Network::reverse_link`], from the record a
     /// message on the link reads anyway).
     #[inline]
@@ -547,9 +563,10 @@ impl Transport {
     /// [`Transport::transmit`] of a quiet control message (`inv`, `getdata`) when its
     /// outcome is known without the general path: the uplink is shared, the connection is
     /// not sending data (so the message goes at once at the link's rate) and its latency
-    /// draw may be deferred ([`Transport::arrival`]). Then the message is counted and its
-    /// draw deferred, exactly as `transmit` would, and this returns true; otherwise it does
-    /// nothing and returns false, and the caller takes the general path.
+    /// draw may be deferred (as for a quiet message in [`Transport::transmit`]). Then the
+    /// message is counted and its draw deferred, exactly as `transmit` would, and this
+    /// returns true; otherwise it does nothing and returns false, and the caller takes the
+    /// general path.
     ///
     /// A block's announcement to peers that already have it is nearly all of a run's
     /// messages (about 15 per node and block on an 8-peer random graph): this path skips

@@ -111,6 +111,12 @@ pub enum Event {
 
 const _: () = assert!(size_of::<Event>() == 24, "the queue moves events: keep them small");
 
+/// Size of the links' records from which the world asks the engine for the likely next
+/// event ahead of time ([`Model::wants_prefetch`]): 4 MiB, past a core's second-level cache
+/// and a good part of the shared one (1000 nodes with 8 outbound peers each hold 1 MiB;
+/// 10,000 nodes, 10 MiB).
+const PREFETCH_FROM_BYTES: usize = 4 << 20;
+
 /// Watches a run from outside after every event and may stop its mining: a checker, such as
 /// a checker that decides when a trial is over. It reads nodes, never changes them.
 pub trait Monitor {
@@ -638,24 +644,14 @@ impl<O: Observer, M: Monitor> Model for World<O, M> {
     fn handle(&mut self, event: Event, sched: &mut Scheduler<Event>) {
         match event {
             Event::Deliver { back, to, msg } => {
-                self.prefetch_node(to);
-                self.shared.states.prefetch(to, msg.block);
-                // An answer goes back over `back`.
-                self.transport.prefetch_link(back);
+                self.prefetch(&event);
                 self.deliver(back, to, msg, sched);
             }
             Event::Timer { node, timer } => {
                 self.visit(node, sched, |n, ctx| n.on_timer(ctx, timer));
             }
             Event::Work { node, timer } => {
-                self.prefetch_node(node);
-                if let Timer::Validated { block, from, .. } = timer {
-                    self.shared.states.prefetch(node, block);
-                    self.observer.prefetch_node(node);
-                    if let Some(link) = from {
-                        self.transport.graph().prefetch_link(link);
-                    }
-                }
+                self.prefetch(&event);
                 self.in_flight -= 1;
                 self.visit(node, sched, |n, ctx| n.on_timer(ctx, timer));
             }
@@ -666,6 +662,43 @@ impl<O: Observer, M: Monitor> Model for World<O, M> {
         if self.monitor.after_event(&self.nodes, &self.shared.store) && self.phase == Phase::Mining
         {
             self.stop_mining();
+        }
+    }
+
+    /// Once the links' records outgrow [`PREFETCH_FROM_BYTES`], most of an event's reads
+    /// miss the caches, and asking for the next event's memory while this one is handled
+    /// hides part of that wait: 100,000 nodes x 100 blocks 2 to 9 % faster, 10,000 x 100
+    /// 9 % (both binaries run side by side, one per core). Below it the reads hit the
+    /// caches anyway, and finding the next event only adds work: 1000 x 1000 was 6 % slower.
+    fn wants_prefetch(&self) -> bool {
+        self.transport.link_records_bytes() >= PREFETCH_FROM_BYTES
+    }
+
+    /// Asks for what handling `event` reads first: the node's record and streams, its
+    /// state for the block, the link an answer goes back over, the link a validated block
+    /// came from and the metrics' row of the node; for an uplink's wake-up, its record.
+    /// Called for the likely next event, and again for the event itself when it comes (the
+    /// guess can be wrong, and the lines can be gone by then).
+    #[inline]
+    fn prefetch(&self, event: &Event) {
+        match *event {
+            Event::Deliver { back, to, msg } => {
+                self.prefetch_node(to);
+                self.shared.states.prefetch(to, msg.block);
+                self.transport.prefetch_link(back);
+            }
+            Event::Work { node, timer } | Event::Timer { node, timer } => {
+                self.prefetch_node(node);
+                if let Timer::Validated { block, from, .. } = timer {
+                    self.shared.states.prefetch(node, block);
+                    self.observer.prefetch_node(node);
+                    if let Some(link) = from {
+                        self.transport.graph().prefetch_link(link);
+                    }
+                }
+            }
+            Event::Uplink { node, .. } => self.transport.prefetch_uplink(node),
+            Event::Driver(_) | Event::Fault { .. } => {}
         }
     }
 
