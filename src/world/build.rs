@@ -335,6 +335,7 @@ impl<O: Observer, M: Monitor> World<O, M> {
             target_blocks: scenario.run.blocks,
             progress: None,
             outbox: crate::node::ctx::Outbox::default(),
+            prefetch_from_bytes: super::PREFETCH_FROM_BYTES,
         })
     }
 }

@@ -175,6 +175,9 @@ pub struct World<O: Observer, M: Monitor = ()> {
     target_blocks: u64,
     progress: Option<Box<dyn FnMut(u64)>>,
     outbox: Outbox,
+    /// Size of the links' records from which the world asks for the likely next event
+    /// ([`PREFETCH_FROM_BYTES`]; tests lower it to check that the hints change nothing).
+    prefetch_from_bytes: usize,
 }
 
 /// What a finished world leaves behind, for the outcome.
@@ -671,7 +674,7 @@ impl<O: Observer, M: Monitor> Model for World<O, M> {
     /// 9 % (both binaries run side by side, one per core). Below it the reads hit the
     /// caches anyway, and finding the next event only adds work: 1000 x 1000 was 6 % slower.
     fn wants_prefetch(&self) -> bool {
-        self.transport.link_records_bytes() >= PREFETCH_FROM_BYTES
+        self.transport.link_records_bytes() >= self.prefetch_from_bytes
     }
 
     /// Asks for what handling `event` reads first: the node's record and streams, its
