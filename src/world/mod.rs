@@ -678,8 +678,9 @@ impl<O: Observer, M: Monitor> Model for World<O, M> {
     }
 
     /// Asks for what handling `event` reads first: the node's record and streams, its
-    /// state for the block, the link an answer goes back over, the link a validated block
-    /// came from and the metrics' row of the node; for an uplink's wake-up, its record.
+    /// state for the block, the link an answer goes back over (and for a request, the
+    /// uplink the answer goes on), the link a validated block came from and the metrics' row
+    /// of the node; for an uplink's wake-up, its record.
     /// Called for the likely next event, and again for the event itself when it comes (the
     /// guess can be wrong, and the lines can be gone by then).
     #[inline]
@@ -689,6 +690,13 @@ impl<O: Observer, M: Monitor> Model for World<O, M> {
                 self.prefetch_node(to);
                 self.shared.states.prefetch(to, msg.block);
                 self.transport.prefetch_link(back);
+                // A request is answered with block data, which goes on the receiver's uplink.
+                if matches!(
+                    msg.kind,
+                    MessageKind::GetData | MessageKind::GetCmpct | MessageKind::GetBlockTxn
+                ) {
+                    self.transport.prefetch_uplink(to);
+                }
             }
             Event::Work { node, timer } | Event::Timer { node, timer } => {
                 self.prefetch_node(node);
