@@ -547,8 +547,7 @@ impl Transport {
                     uplinks[from.index()].connections.iter().any(|c| c.link == link)
                 );
                 if control && !busy {
-                    self.traffic.note_sent(msg.kind, size_bytes);
-                    let sent = now + self.links[link.index()].transmission_time(size_bytes);
+                    let sent = self.send_idle_control(link, msg.kind, size_bytes, now);
                     return match self.arrival(link, true, sent, quiet) {
                         Some(arrives) => Sent::Now(Transmission { start: now, arrives }),
                         None => Sent::Quiet,
@@ -581,17 +580,28 @@ impl Transport {
     ) -> bool {
         debug_assert!(kind.is_control());
         let state = &self.links[link.index()];
-        if state.busy
-            || !state.deferrable
-            || !matches!(self.uplinks, Uplinks::Shared { .. })
-            || self.spec.message_latency == MessageLatency::None
-        {
+        // A link whose draws can be deferred has a latency model with draws (not `None`).
+        if state.busy || !state.deferrable || !matches!(self.uplinks, Uplinks::Shared { .. }) {
             return false;
         }
-        self.traffic.note_sent(kind, size_bytes);
-        let sent = now + state.transmission_time(size_bytes);
+        let sent = self.send_idle_control(link, kind, size_bytes, now);
+        // What `arrival` does for a quiet control message on a deferrable link.
         self.defer_draw(link, sent + self.spec.control_overhead);
         true
+    }
+
+    /// A control message on a shared uplink's connection that is not sending data goes at
+    /// once at the link's rate: counts it and returns when its last byte leaves.
+    #[inline]
+    fn send_idle_control(
+        &mut self,
+        link: LinkId,
+        kind: MessageKind,
+        size_bytes: u64,
+        now: SimTime,
+    ) -> SimTime {
+        self.traffic.note_sent(kind, size_bytes);
+        now + self.links[link.index()].transmission_time(size_bytes)
     }
 
     /// Gervais et al.'s block transfer, which `start`s when `from`'s uplink is free: the

@@ -681,8 +681,8 @@ impl<O: Observer, M: Monitor> Model for World<O, M> {
     /// state for the block, the link an answer goes back over (and for a request, the
     /// uplink the answer goes on), the link a validated block came from and the metrics' row
     /// of the node; for an uplink's wake-up, its record.
-    /// Called for the likely next event, and again for the event itself when it comes (the
-    /// guess can be wrong, and the lines can be gone by then).
+    /// Called for the likely next event, and again when a delivery or finished work is
+    /// handled (the guess can be wrong, and the lines can be gone by then).
     #[inline]
     fn prefetch(&self, event: &Event) {
         match *event {
