@@ -49,15 +49,16 @@ impl BlockState {
     }
 
     /// Whether an announcement (inv) of the block would be ignored now and at any later
-    /// time: the node has it, rejected it, or asked for it (requests are always answered).
-    pub fn ignores_announcement(self) -> bool {
-        matches!(
-            self,
-            BlockState::Requested
-                | BlockState::Received
-                | BlockState::Accepted
-                | BlockState::Invalid
-        )
+    /// time: the node has it or rejected it, or asked for it (requests are always answered)
+    /// and `requests_time_out` is false. With request timeouts a node that asked still reads
+    /// each announcement (it notes the announcer, to ask it if the request times out), and
+    /// a request whose announcers run out lapses back to `Unknown`.
+    pub fn ignores_announcement(self, requests_time_out: bool) -> bool {
+        match self {
+            BlockState::Requested => !requests_time_out,
+            BlockState::Received | BlockState::Accepted | BlockState::Invalid => true,
+            _ => false,
+        }
     }
 
     /// Whether the full block or a compact block would be ignored now and at any later time.

@@ -316,6 +316,10 @@ impl<O: Observer, M: Monitor> World<O, M> {
             shared.stake = Some(Box::new(setup.state));
         }
         let banned = vec![Cell::new(false); network.link_count()];
+        let pruning = super::Pruning {
+            enabled: true,
+            requests_time_out: settings.relay.request_timeout.is_some(),
+        };
         Ok(World {
             shared,
             transport: Transport::new(network, scenario.transfer, draws, faults),
@@ -335,6 +339,7 @@ impl<O: Observer, M: Monitor> World<O, M> {
             target_blocks: scenario.run.blocks,
             progress: None,
             outbox: crate::node::ctx::Outbox::default(),
+            pruning,
             prefetch_from_bytes: super::PREFETCH_FROM_BYTES,
         })
     }

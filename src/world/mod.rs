@@ -14,7 +14,9 @@
 //!
 //! One exact shortcut keeps large runs fast: an announcement to a peer that already has the
 //! block, or has asked for it, would be ignored on arrival whatever happens in between
-//! (those states never go back), so it is not delivered at all. Its bytes still occupy the
+//! (those states never go back), so it is not delivered at all. With request timeouts
+//! (`network.relay.request_timeout_s`) a peer that asked still reads announcements, whose
+//! senders it asks if its request times out, so they are delivered to it. Its bytes still occupy the
 //! sender's uplink, so timing is unchanged. When no observer records messages either, such
 //! an announcement's own arrival time is never read, and its latency draw is deferred until
 //! a later message on the same link needs it, which is rare (see
@@ -175,6 +177,8 @@ pub struct World<O: Observer, M: Monitor = ()> {
     target_blocks: u64,
     progress: Option<Box<dyn FnMut(u64)>>,
     outbox: Outbox,
+    /// Which messages are left undelivered.
+    pruning: Pruning,
     /// Size of the links' records from which the world asks for the likely next event
     /// ([`PREFETCH_FROM_BYTES`]; tests lower it to check that the hints change nothing).
     prefetch_from_bytes: usize,
@@ -487,10 +491,10 @@ impl<O: Observer, M: Monitor> World<O, M> {
     /// A shared uplink wakes: the messages it finished sending go on their way.
     fn uplink_wake(&mut self, node: NodeId, generation: u32, sched: &mut Scheduler<Event>) {
         let watched = self.messages_watched;
-        let states = &self.shared.states;
+        let (states, pruning) = (&self.shared.states, self.pruning);
         let (finished, wake) =
             self.transport.wake(node, generation, sched.now(), |to, msg, prunable| {
-                !watched && prunable && ignores(states.get(to, msg.block), msg.kind)
+                !watched && prunable && pruning.ignores(states.get(to, msg.block), msg.kind)
             });
         for Finished { link, msg, prunable, transmission } in finished {
             self.in_flight -= 1;
@@ -544,7 +548,7 @@ impl<O: Observer, M: Monitor> World<O, M> {
     /// [`World::ignored`] for a receiver the caller already knows.
     #[inline]
     fn ignored_by(&self, to: NodeId, msg: &Message) -> bool {
-        ignores(self.shared.states.get(to, msg.block), msg.kind)
+        self.pruning.ignores(self.shared.states.get(to, msg.block), msg.kind)
     }
 
     /// A message on a cut link is lost. A lost request or answer leaves the block wanted
@@ -631,13 +635,27 @@ impl<O: Observer, M: Monitor> World<O, M> {
     }
 }
 
-/// Whether a node in `state` for a block ignores a message of `kind` about it, now and at
-/// any later time.
-#[inline]
-fn ignores(state: BlockState, kind: MessageKind) -> bool {
-    match kind {
-        MessageKind::Inv => state.ignores_announcement(),
-        _ => state.ignores_block(),
+/// Which messages the world leaves undelivered because their receivers would ignore them
+/// (see the module docs).
+#[derive(Clone, Copy, Debug)]
+struct Pruning {
+    /// Whether ignored messages are left undelivered at all (tests turn this off to check
+    /// that doing so changes nothing).
+    enabled: bool,
+    /// Whether the relay's requests time out (see [`BlockState::ignores_announcement`]).
+    requests_time_out: bool,
+}
+
+impl Pruning {
+    /// Whether a node in `state` for a block ignores a message of `kind` about it, now and
+    /// at any later time, and the message may therefore be left undelivered.
+    #[inline]
+    fn ignores(self, state: BlockState, kind: MessageKind) -> bool {
+        self.enabled
+            && match kind {
+                MessageKind::Inv => state.ignores_announcement(self.requests_time_out),
+                _ => state.ignores_block(),
+            }
     }
 }
 
