@@ -36,6 +36,17 @@ pub enum BlockState {
 }
 
 impl BlockState {
+    /// Every state, in the order of their values.
+    pub const ALL: [BlockState; 7] = [
+        BlockState::Unknown,
+        BlockState::Requested,
+        BlockState::Received,
+        BlockState::Accepted,
+        BlockState::Invalid,
+        BlockState::Orphan,
+        BlockState::Evicted,
+    ];
+
     fn from_u8(v: u8) -> BlockState {
         match v {
             0 => BlockState::Unknown,
@@ -238,6 +249,16 @@ impl BlockStates {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `ALL` lists every state once, in the order of their values, as the world's
+    /// per-state bit masks assume.
+    #[test]
+    fn all_states_are_listed_by_value() {
+        for (value, &state) in BlockState::ALL.iter().enumerate() {
+            assert_eq!(state as usize, value);
+            assert_eq!(BlockState::from_u8(value as u8), state);
+        }
+    }
 
     /// A table written in a scattered order (new blocks, late writes to old rows, rows that
     /// become uniform and mixed again) reads back exactly like a plain byte per (block, node),

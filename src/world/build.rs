@@ -316,10 +316,7 @@ impl<O: Observer, M: Monitor> World<O, M> {
             shared.stake = Some(Box::new(setup.state));
         }
         let banned = vec![Cell::new(false); network.link_count()];
-        let pruning = super::Pruning {
-            enabled: true,
-            requests_time_out: settings.relay.request_timeout.is_some(),
-        };
+        let pruning = super::Pruning::new(settings.relay.request_timeout.is_some());
         Ok(World {
             shared,
             transport: Transport::new(network, scenario.transfer, draws, faults),

@@ -636,26 +636,39 @@ impl<O: Observer, M: Monitor> World<O, M> {
 }
 
 /// Which messages the world leaves undelivered because their receivers would ignore them
-/// (see the module docs).
+/// (see the module docs), as one bit per [`BlockState`] for each kind of message: the test
+/// runs for every message a shared uplink finishes, so it is a shift and a mask.
 #[derive(Clone, Copy, Debug)]
 struct Pruning {
-    /// Whether ignored messages are left undelivered at all (tests turn this off to check
-    /// that doing so changes nothing).
-    enabled: bool,
-    /// Whether the relay's requests time out (see [`BlockState::ignores_announcement`]).
-    requests_time_out: bool,
+    /// Bit `s` set: a node in state `s` ignores announcements (`inv`) now and for good.
+    announcements: u8,
+    /// Bit `s` set: a node in state `s` ignores the other messages about a block for good.
+    others: u8,
 }
 
 impl Pruning {
+    /// What the relay's nodes ignore, from [`BlockState::ignores_announcement`] and
+    /// [`BlockState::ignores_block`]; `requests_time_out` says whether their requests time out.
+    fn new(requests_time_out: bool) -> Pruning {
+        let bits = |ignores: &dyn Fn(BlockState) -> bool| {
+            BlockState::ALL.iter().filter(|&&s| ignores(s)).fold(0u8, |m, &s| m | 1 << s as u8)
+        };
+        Pruning {
+            announcements: bits(&|s| s.ignores_announcement(requests_time_out)),
+            others: bits(&|s| s.ignores_block()),
+        }
+    }
+
+    /// Leaves nothing undelivered (tests check that leaving messages out changes nothing).
+    #[cfg(test)]
+    const NONE: Pruning = Pruning { announcements: 0, others: 0 };
+
     /// Whether a node in `state` for a block ignores a message of `kind` about it, now and
     /// at any later time, and the message may therefore be left undelivered.
     #[inline]
     fn ignores(self, state: BlockState, kind: MessageKind) -> bool {
-        self.enabled
-            && match kind {
-                MessageKind::Inv => state.ignores_announcement(self.requests_time_out),
-                _ => state.ignores_block(),
-            }
+        let mask = if kind == MessageKind::Inv { self.announcements } else { self.others };
+        mask >> state as u8 & 1 != 0
     }
 }
 

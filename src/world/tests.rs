@@ -255,7 +255,9 @@ fn leaving_ignored_messages_undelivered_changes_nothing() {
     let limits = Limits { max_events: scenario.run.max_events, max_time: scenario.run.max_time };
     let run_with = |prune: bool| {
         let mut world = World::build(&scenario, Everything(Vec::new()), ()).unwrap();
-        world.pruning.enabled = prune;
+        if !prune {
+            world.pruning = super::Pruning::NONE;
+        }
         let stats = world.run(limits, scenario.run.drain);
         let remains = world.finish().0;
         (stats.events, remains.observer.0)
