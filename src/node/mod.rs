@@ -180,6 +180,11 @@ impl Node {
         &self.rejected
     }
 
+    /// What its request timeouts did (nothing without `network.relay.request_timeout_s`).
+    pub fn request_timeouts(&self) -> relay::RequestTimeouts {
+        self.requests.as_ref().map(|r| r.timeouts).unwrap_or_default()
+    }
+
     // ----- inputs -----
 
     /// The run starts: miners start their clocks, stakeholders their slot clocks.

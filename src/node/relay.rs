@@ -41,10 +41,34 @@ use crate::rng;
 use crate::scenario::{Refetch, RelayProtocol, RelaySpec};
 use crate::time::SimTime;
 
-/// A node's requests for blocks that may time out: per block, when the current request
-/// times out and the links to the peers that announced it, the one asked first.
+/// A node's requests for blocks that may time out, and what their timeouts did.
 #[derive(Clone, Debug, Default)]
-pub struct Requests(std::collections::BTreeMap<BlockId, (SimTime, SmallVec<[LinkId; 4]>)>);
+pub struct Requests {
+    /// Per block waited for: when the current request times out and the links to the peers
+    /// that announced it, the one asked first.
+    waiting: std::collections::BTreeMap<BlockId, (SimTime, SmallVec<[LinkId; 4]>)>,
+    /// What the timeouts that fired did.
+    pub(super) timeouts: RequestTimeouts,
+}
+
+/// What a node's request timeouts did (Gervais et al.'s `InvTimeoutExpired` count is
+/// their sum).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RequestTimeouts {
+    /// Timeouts on which the node asked another peer that had announced the block.
+    pub asked_again: u64,
+    /// Timeouts with no other announcer left: the node forgot the block until the next
+    /// announcement.
+    pub lapsed: u64,
+}
+
+impl RequestTimeouts {
+    /// Adds another node's counts.
+    pub fn add(&mut self, other: RequestTimeouts) {
+        self.asked_again += other.asked_again;
+        self.lapsed += other.lapsed;
+    }
+}
 
 // ----- what a node does with relay messages -----
 
@@ -244,14 +268,14 @@ impl Node {
         let Some(timeout) = ctx.settings().relay.request_timeout else { return };
         let deadline = ctx.now() + timeout;
         let requests = self.requests.get_or_insert_with(Box::default);
-        requests.0.insert(block, (deadline, smallvec![link]));
+        requests.waiting.insert(block, (deadline, smallvec![link]));
         ctx.set_timer(deadline, super::Timer::Request { block });
     }
 
     /// The peer over `link` announced `block`, which the node already asked another peer
     /// for: it is a candidate if that request times out.
     fn also_announced(&mut self, link: LinkId, block: BlockId) {
-        if let Some((_, peers)) = self.requests.as_mut().and_then(|r| r.0.get_mut(&block)) {
+        if let Some((_, peers)) = self.requests.as_mut().and_then(|r| r.waiting.get_mut(&block)) {
             peers.push(link);
         }
     }
@@ -262,20 +286,22 @@ impl Node {
     /// for the next announcement. The first request stands.
     pub(super) fn on_request_timeout(&mut self, ctx: &mut NodeCtx<'_>, block: BlockId) {
         let Some(requests) = self.requests.as_mut() else { return };
-        let Some((deadline, peers)) = requests.0.get_mut(&block) else { return };
+        let Some((deadline, peers)) = requests.waiting.get_mut(&block) else { return };
         if *deadline != ctx.now() {
             return; // a later request superseded this timer
         }
         if ctx.state(block) != BlockState::Requested {
-            requests.0.remove(&block);
+            requests.waiting.remove(&block);
             return;
         }
         peers.remove(0);
         if peers.is_empty() {
-            requests.0.remove(&block);
+            requests.waiting.remove(&block);
+            requests.timeouts.lapsed += 1;
             ctx.set_state(block, BlockState::Unknown);
             return;
         }
+        requests.timeouts.asked_again += 1;
         let rng =
             ctx.rng.relay.as_deref_mut().expect("request timeouts draw from the relay stream");
         let pick = rng::below(rng, peers.len() as u64) as usize;

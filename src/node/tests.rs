@@ -4,6 +4,7 @@
 use super::attacker::invalid::InvalidPeer;
 use super::attacker::selfish::Selfish;
 use super::protocol::Honest;
+use super::relay::RequestTimeouts;
 use super::testing::{Did, Harness};
 use super::{BlockState, Miner, Node, Protocol, Timer};
 use crate::chain::{BlockId, RejectReason};
@@ -651,11 +652,14 @@ fn a_request_that_times_out_goes_to_another_announcer_and_then_waits_for_a_new_i
     }
     asked.sort();
     assert_eq!(asked, vec![to(&h, 2), to(&h, 3)], "each other announcer once");
+    let counted = |asked_again, lapsed| RequestTimeouts { asked_again, lapsed };
+    assert_eq!(n.request_timeouts(), counted(2, 0));
     // Nobody left: the node forgets the request and asks on the next announcement.
     h.now = next.0;
     n.on_timer(&mut h.ctx(NodeId(0)), next.1);
     assert!(h.take().is_empty());
     assert_eq!(h.shared.states.get(NodeId(0), b), BlockState::Unknown);
+    assert_eq!(n.request_timeouts(), counted(2, 1));
     let out = deliver(&mut h, &mut n, NodeId(2), MessageKind::Inv, b);
     assert_eq!(sends(&out), vec![(to(&h, 2), MessageKind::GetData, b)]);
     // The block arrives (from the first, slow request): its timer then does nothing.
@@ -665,4 +669,5 @@ fn a_request_that_times_out_goes_to_another_announcer_and_then_waits_for_a_new_i
     n.on_timer(&mut h.ctx(NodeId(0)), t);
     assert!(sends(&h.take()).is_empty());
     assert_eq!(n.tip(), b);
+    assert_eq!(n.request_timeouts(), counted(2, 1), "a timer with nothing to do is not counted");
 }

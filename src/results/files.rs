@@ -73,6 +73,33 @@ impl TrafficSummary {
     }
 }
 
+/// What request timeouts did (`network.relay.request_timeout_s`), summed over nodes.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct RequestTimeoutSummary {
+    /// Timeouts on which a node asked another peer that had announced the block.
+    pub asked_again: u64,
+    /// Timeouts with no other announcer left: the node forgot the block until the next
+    /// announcement.
+    pub lapsed: u64,
+    /// Both, per node and per block mined.
+    pub per_node_per_block: f64,
+}
+
+impl RequestTimeoutSummary {
+    fn of(nodes: &[super::outcome::NodeOutcome], blocks: u64) -> RequestTimeoutSummary {
+        let mut sum = crate::node::relay::RequestTimeouts::default();
+        for node in nodes {
+            sum.add(node.request_timeouts);
+        }
+        let fired = (sum.asked_again + sum.lapsed) as f64;
+        RequestTimeoutSummary {
+            asked_again: sum.asked_again,
+            lapsed: sum.lapsed,
+            per_node_per_block: fired / nodes.len().max(1) as f64 / blocks.max(1) as f64,
+        }
+    }
+}
+
 /// Reorg summary.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct ReorgSummary {
@@ -138,6 +165,9 @@ pub struct Summary {
     pub pair_delay_mean_ms: Option<f64>,
     /// Bytes moved over the network.
     pub traffic: TrafficSummary,
+    /// What request timeouts did, when the relay's requests time out.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub request_timeouts: Option<RequestTimeoutSummary>,
     /// Reorgs.
     pub reorgs: ReorgSummary,
     /// Blocks rejected by nodes, by Bitcoin Core reject reason (the reasons added with the
@@ -317,6 +347,10 @@ pub fn render_into<O: AsRef<Metrics>>(
             mined,
             scenario.chain.block_interval_s,
         ),
+        request_timeouts: scenario
+            .relay
+            .request_timeout
+            .map(|_| RequestTimeoutSummary::of(&outcome.nodes, mined)),
         reorgs: ReorgSummary {
             count: reorg_counts.count,
             max_depth: reorg_counts.max_depth,

@@ -27,6 +27,8 @@ pub struct NodeOutcome {
     pub rejected: Vec<u64>,
     /// Whether it was online at the end (always, without a timeline).
     pub online: bool,
+    /// What its request timeouts did (`network.relay.request_timeout_s`).
+    pub request_timeouts: crate::node::relay::RequestTimeouts,
 }
 
 /// The final main chain: the most-work valid block and its ancestry.

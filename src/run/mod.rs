@@ -122,6 +122,7 @@ fn outcome<O>(
             report: n.report(),
             rejected: n.rejected().to_vec(),
             online: transport.online(n.id()),
+            request_timeouts: n.request_timeouts(),
         })
         .collect();
     let double_spend = judge.map(|j| {

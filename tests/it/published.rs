@@ -139,6 +139,7 @@ fn one_miners_blocks_do_not_all_spread_in_the_same_time() {
     let summary = rendered.summary;
     let p50 = &summary.propagation_ms.to_50_percent;
     assert_ne!(p50.median_ms, p50.p90_ms);
+    assert!(summary.request_timeouts.is_none(), "requests do not time out here");
 }
 
 /// Gervais et al.'s setup (`references/gervais-2015.toml`, 6000 nodes) against their
@@ -176,7 +177,10 @@ fn the_gervais_preset_reproduces_their_delays_and_stale_rate() {
             (delay / published_ms - 1.0).abs() <= 0.35,
             "{sets:?}: median node delay {delay:.0} ms vs their {published_ms} ms (±35 %)"
         );
+        let timeouts = summary.request_timeouts.as_ref().expect("the preset's requests time out");
         if published_ms == 1_000.0 {
+            // 20-second timeouts against 1-second delays: some fire.
+            assert!(timeouts.asked_again + timeouts.lapsed > 0, "{timeouts:?}");
             let n = summary.blocks_counted as f64;
             let se = (0.0477 * (1.0 - 0.0477) / n).sqrt();
             assert!(
