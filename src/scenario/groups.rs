@@ -120,19 +120,23 @@ fn validate_group(
             Some(SimDuration::from_millis_f64(origin.non_negative(&field("mesh_latency_ms"), ms)?))
         }
     };
+    // Node names are checked to be one per node, and there are at least 2 nodes.
+    let nodes = names.nodes.len() as u32;
     let one_of = "give one of extra_links, link_share and peers_min";
     let extra = match (g.extra_links, g.link_share, g.peers_min) {
         (Some(_), Some(share), _) => return Err(origin.error(&field("link_share"), share, one_of)),
         (Some(_), None, Some(min)) | (None, Some(_), Some(min)) => {
             return Err(origin.error(&field("peers_min"), min, one_of));
         }
-        (Some(count), None, None) => ExtraLinks::Count(count),
+        (Some(count), None, None) => {
+            ExtraLinks::Count(origin.peer_count(&field("extra_links"), count, nodes)?)
+        }
         (None, Some(share), None) => {
             ExtraLinks::Share(origin.probability(&field("link_share"), share)?)
         }
         (None, None, Some(min)) => {
             origin.check(min > 0, &field("peers_min"), min, "must be greater than 0")?;
-            ExtraLinks::UpTo(min)
+            ExtraLinks::UpTo(origin.peer_count(&field("peers_min"), min, nodes)?)
         }
         (None, None, None) => ExtraLinks::Count(0),
     };

@@ -94,6 +94,21 @@ impl<'a> Origin<'a> {
         Ok(v)
     }
 
+    /// A count of peers per node: at most `network.nodes` - 1, the most peers a node can
+    /// have.
+    pub(super) fn peer_count(&self, field: &str, v: u32, nodes: u32) -> Result<u32, ScenarioError> {
+        self.check(
+            v < nodes,
+            field,
+            v,
+            format!(
+                "must be at most network.nodes - 1 = {}, the most peers a node can have",
+                nodes - 1
+            ),
+        )?;
+        Ok(v)
+    }
+
     /// A probability.
     pub(super) fn probability(&self, field: &str, v: f64) -> Result<f64, ScenarioError> {
         self.check((0.0..=1.0).contains(&v), field, v, "must be a probability between 0 and 1")?;

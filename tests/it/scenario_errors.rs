@@ -582,6 +582,119 @@ fn a_group_takes_one_rule_for_its_extra_peers() {
     );
 }
 
+#[test]
+fn a_group_asks_for_no_more_peers_than_a_node_can_have() {
+    // Both used to be capped at network.nodes - 1 without a word.
+    let group = format!("{BASE}[[network.group]]\nnodes = [0, 1]\n");
+    assert_error(
+        &format!("{group}extra_links = 10\n"),
+        &[],
+        &["network.group[0].extra_links", "= 10", "at most network.nodes - 1 = 9"],
+    );
+    assert_error(
+        &format!("{group}peers_min = 700\n"),
+        &[],
+        &["network.group[0].peers_min", "= 700", "at most network.nodes - 1 = 9"],
+    );
+    let complete = "[network.topology]\nkind = \"complete\"\n";
+    for fits in ["extra_links = 9\n", "peers_min = 9\n"] {
+        let (code, err, _) = validate_text(&format!("{group}{fits}{complete}"), &[]);
+        assert_eq!(code, 0, "{fits}: {err}");
+    }
+    assert_error(
+        &format!("{group}mesh_latency_ms = 5.0\n"),
+        &[],
+        &["network.group[0].mesh_latency_ms", "= 5", "set mesh = true"],
+    );
+    assert_error(
+        &format!("{group}mesh = true\nmesh_latency_ms = -3.0\n"),
+        &[],
+        &["network.group[0].mesh_latency_ms", "-3", "at least 0"],
+    );
+}
+
+#[test]
+fn compact_relay_fields_name_the_field_and_value() {
+    let compact = format!("{BASE}[network.relay]\nprotocol = \"compact\"\n");
+    for (field, value) in [
+        ("compact_share", "1.5"),
+        ("compact_failure_probability", "-0.1"),
+        ("compact_missing_tx_share", "2.5"),
+        ("compact_churn_share", "1.01"),
+        ("compact_churn_failure_probability", "-0.5"),
+    ] {
+        assert_error(
+            &format!("{compact}{field} = {value}\n"),
+            &[],
+            &[&format!("network.relay.{field}"), &format!("= {value}"), "between 0 and 1"],
+        );
+    }
+    assert_error(
+        &format!("{compact}compact_refetch = \"lazy\"\n"),
+        &[],
+        &["network.relay.compact_refetch", "\"lazy\"", "\"fixed\" or \"simblock\""],
+    );
+    // Any count of high-bandwidth peers is meaningful: 0 turns high-bandwidth mode off
+    // (simblock.toml), and a count above a node's compact-speaking peers takes them all
+    // (the default 3 on a network of 3 nodes, and a resolved scenario replayed).
+    let complete = "[network.topology]\nkind = \"complete\"\n";
+    for fits in [
+        format!("{compact}compact_high_bandwidth_peers = 0\n{complete}"),
+        format!("{compact}compact_high_bandwidth_peers = 50\n{complete}"),
+        format!("[network]\nnodes = 3\n{complete}[network.relay]\nprotocol = \"compact\"\n"),
+    ] {
+        let (code, err, _) = validate_text(&fits, &[]);
+        assert_eq!(code, 0, "{fits}: {err}");
+    }
+    assert_error(
+        &format!("{BASE}[network.relay]\ncontrol_overhead_ms = -1.5\n"),
+        &[],
+        &["network.relay.control_overhead_ms", "-1.5", "at least 0"],
+    );
+}
+
+#[test]
+fn latency_bandwidth_and_validation_fields_name_the_field_and_value() {
+    let regional = "[network]\nnodes = 10\nregions = \"bitcoin-2019\"\n";
+    assert_error(
+        &format!("{regional}[network.latency]\njitter_shape = 1.0\n"),
+        &[],
+        &["network.latency.jitter_shape", "= 1", "greater than 1"],
+    );
+    assert_error(
+        &format!("{regional}[network.latency]\njitter = \"none\"\njitter_shape = 3.0\n"),
+        &[],
+        &["network.latency.jitter_shape", "= 3", "network.latency.jitter = \"none\""],
+    );
+    assert_error(
+        &format!(
+            "{BASE}[network.latency]\nper_message = \"lognormal\"\nper_message_sigma = -0.5\n"
+        ),
+        &[],
+        &["network.latency.per_message_sigma", "-0.5", "at least 0"],
+    );
+    assert_error(
+        &format!("{BASE}[network.latency]\nper_message_sigma = 0.5\n"),
+        &[],
+        &["network.latency.per_message_sigma", "0.5", "network.latency.per_message = \"simblock\""],
+    );
+    assert_error(
+        &format!("{regional}[network.bandwidth]\ntable = \"2017\"\n"),
+        &[],
+        &["network.bandwidth.table", "\"2017\"", "\"2015\" or \"2019\""],
+    );
+    assert_error(
+        &format!("{BASE}[network.bandwidth]\nmodel = \"constant\"\ntable = \"2019\"\n"),
+        &[],
+        &["network.bandwidth.table", "\"2019\"", "does not apply"],
+    );
+    assert_error(
+        &format!("{BASE}[node]\nvalidation_us_per_input = -40.0\n"),
+        &[],
+        &["node.validation_us_per_input", "-40", "at least 0"],
+    );
+}
+
 /// Under the stake kinds only the pos-slot double spend is wired, with the attacker's stake
 /// as its `share`; anything else names the attacker's strategy, or `[stake]`.
 #[test]
