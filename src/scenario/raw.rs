@@ -551,9 +551,11 @@ pub struct RawRelay {
     /// `compact`: peers each node asks to push compact blocks unannounced (BIP152
     /// high-bandwidth mode); its other compact peers announce first (low-bandwidth mode).
     pub compact_high_bandwidth_peers: Option<u32>,
-    /// `compact`: probability a receiver lacks transactions and needs an extra round trip.
+    /// `compact`, without a workload: probability a receiver lacks transactions and needs
+    /// an extra round trip (default 0.13, SimBlock's `CBR_FAILURE_RATE_FOR_CONTROL_NODE`).
     pub compact_failure_probability: Option<f64>,
-    /// `compact`: share of the block's transaction bytes fetched in that round trip.
+    /// `compact`: share of the block's transaction bytes fetched in that round trip
+    /// (default 0.05, an assumption with no measured source).
     pub compact_missing_tx_share: Option<f64>,
     /// `compact`: how much a failed reconstruction fetches: "fixed" (the missing share) or
     /// "simblock" (SimBlock's measured distributions).
