@@ -53,7 +53,7 @@ pub struct Requests {
 
 /// What a node's request timeouts did (Gervais et al.'s `InvTimeoutExpired` count is
 /// their sum).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
 pub struct RequestTimeouts {
     /// Timeouts on which the node asked another peer that had announced the block.
     pub asked_again: u64,

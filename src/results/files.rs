@@ -19,6 +19,7 @@ use crate::chain::RejectReason;
 use crate::engine::StopReason;
 use crate::network::message::MessageKind;
 use crate::network::traffic::Traffic;
+use crate::node::relay::RequestTimeouts;
 use crate::observe::metrics::Metrics;
 use crate::observe::metrics::{CDF_PERCENTS, MinerShare, P50_P90_P100, Spread};
 use crate::observe::metrics::{block_row, propagation_row};
@@ -76,25 +77,22 @@ impl TrafficSummary {
 /// What request timeouts did (`network.relay.request_timeout_s`), summed over nodes.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct RequestTimeoutSummary {
-    /// Timeouts on which a node asked another peer that had announced the block.
-    pub asked_again: u64,
-    /// Timeouts with no other announcer left: the node forgot the block until the next
-    /// announcement.
-    pub lapsed: u64,
-    /// Both, per node and per block mined.
+    /// The counts.
+    #[serde(flatten)]
+    pub counts: RequestTimeouts,
+    /// Both counts, per node and per block mined.
     pub per_node_per_block: f64,
 }
 
 impl RequestTimeoutSummary {
     fn of(nodes: &[super::outcome::NodeOutcome], blocks: u64) -> RequestTimeoutSummary {
-        let mut sum = crate::node::relay::RequestTimeouts::default();
+        let mut counts = RequestTimeouts::default();
         for node in nodes {
-            sum.add(node.request_timeouts);
+            counts.add(node.request_timeouts);
         }
-        let fired = (sum.asked_again + sum.lapsed) as f64;
+        let fired = (counts.asked_again + counts.lapsed) as f64;
         RequestTimeoutSummary {
-            asked_again: sum.asked_again,
-            lapsed: sum.lapsed,
+            counts,
             per_node_per_block: fired / nodes.len().max(1) as f64 / blocks.max(1) as f64,
         }
     }

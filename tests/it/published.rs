@@ -180,7 +180,7 @@ fn the_gervais_preset_reproduces_their_delays_and_stale_rate() {
         let timeouts = summary.request_timeouts.as_ref().expect("the preset's requests time out");
         if published_ms == 1_000.0 {
             // 20-second timeouts against 1-second delays: some fire.
-            assert!(timeouts.asked_again + timeouts.lapsed > 0, "{timeouts:?}");
+            assert!(timeouts.counts.asked_again + timeouts.counts.lapsed > 0, "{timeouts:?}");
             let n = summary.blocks_counted as f64;
             let se = (0.0477 * (1.0 - 0.0477) / n).sqrt();
             assert!(

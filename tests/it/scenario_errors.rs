@@ -1,8 +1,12 @@
 //! Bad input gets a message naming the file, the field and the value, and exit code 2.
 
-use crate::support::{assert_error, forksim, scenario, stderr, stdout, validate_text};
+use crate::support::{
+    assert_error, assert_valid, forksim, scenario, stderr, stdout, validate_text,
+};
 
 const BASE: &str = "[network]\nnodes = 10\n";
+/// A complete graph: small networks whose random topology might not build.
+const COMPLETE: &str = "[network.topology]\nkind = \"complete\"\n";
 
 #[test]
 fn unknown_field_is_named_with_its_path() {
@@ -317,9 +321,7 @@ fn a_retarget_interval_of_one_block_is_rejected() {
         &[],
         &["chain.retarget_interval", "= 1", "at least 2"],
     );
-    let (code, err, _) =
-        validate_text("[network]\nnodes = 30\n[chain]\nretarget_interval = 2\n", &[]);
-    assert_eq!(code, 0, "{err}");
+    assert_valid("[network]\nnodes = 30\n[chain]\nretarget_interval = 2\n");
 }
 
 #[test]
@@ -330,8 +332,7 @@ fn a_race_with_network_settings_is_rejected_instead_of_ignoring_them() {
         &[],
         &["`network`", "does not apply to a [race]"],
     );
-    let (code, err, _) = validate_text(race, &[]);
-    assert_eq!(code, 0, "{err}");
+    assert_valid(race);
 }
 
 /// Asserts a rejection (exit 2, file named, every needle present) that mentions none of
@@ -596,10 +597,8 @@ fn a_group_asks_for_no_more_peers_than_a_node_can_have() {
         &[],
         &["network.group[0].peers_min", "= 700", "at most network.nodes - 1 = 9"],
     );
-    let complete = "[network.topology]\nkind = \"complete\"\n";
     for fits in ["extra_links = 9\n", "peers_min = 9\n"] {
-        let (code, err, _) = validate_text(&format!("{group}{fits}{complete}"), &[]);
-        assert_eq!(code, 0, "{fits}: {err}");
+        assert_valid(&format!("{group}{fits}{COMPLETE}"));
     }
     assert_error(
         &format!("{group}mesh_latency_ms = 5.0\n"),
@@ -637,14 +636,12 @@ fn compact_relay_fields_name_the_field_and_value() {
     // Any count of high-bandwidth peers is meaningful: 0 turns high-bandwidth mode off
     // (simblock.toml), and a count above a node's compact-speaking peers takes them all
     // (the default 3 on a network of 3 nodes, and a resolved scenario replayed).
-    let complete = "[network.topology]\nkind = \"complete\"\n";
     for fits in [
-        format!("{compact}compact_high_bandwidth_peers = 0\n{complete}"),
-        format!("{compact}compact_high_bandwidth_peers = 50\n{complete}"),
-        format!("[network]\nnodes = 3\n{complete}[network.relay]\nprotocol = \"compact\"\n"),
+        format!("{compact}compact_high_bandwidth_peers = 0\n{COMPLETE}"),
+        format!("{compact}compact_high_bandwidth_peers = 50\n{COMPLETE}"),
+        format!("[network]\nnodes = 3\n{COMPLETE}[network.relay]\nprotocol = \"compact\"\n"),
     ] {
-        let (code, err, _) = validate_text(&fits, &[]);
-        assert_eq!(code, 0, "{fits}: {err}");
+        assert_valid(&fits);
     }
     assert_error(
         &format!("{BASE}[network.relay]\ncontrol_overhead_ms = -1.5\n"),
@@ -715,10 +712,5 @@ fn attackers_outside_pow_are_a_pos_slot_double_spend_or_an_error() {
         &[],
         &["stake.shares", "does not apply with attacker[0]"],
     );
-    let complete = "[network.topology]\nkind = \"complete\"\n";
-    let (code, err, _) = validate_text(
-        &format!("{BASE}{complete}[consensus]\nkind = \"pos-slot\"\n{attacker}"),
-        &[],
-    );
-    assert_eq!(code, 0, "{err}");
+    assert_valid(&format!("{BASE}{COMPLETE}[consensus]\nkind = \"pos-slot\"\n{attacker}"));
 }

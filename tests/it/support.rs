@@ -68,6 +68,12 @@ pub fn assert_error(text: &str, extra: &[&str], needles: &[&str]) {
     assert!(!err.contains("panicked"), "panicked: {err}");
 }
 
+/// Asserts that `forksim validate` accepts `text`.
+pub fn assert_valid(text: &str) {
+    let (code, err, _) = validate_text(text, &[]);
+    assert_eq!(code, 0, "{text:?}: {err}");
+}
+
 /// Asserts that the results folders `a` and `b` of two runs hold more than five files, the
 /// same ones, byte for byte.
 pub fn assert_same_files(a: &Path, b: &Path) {
