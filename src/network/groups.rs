@@ -6,12 +6,15 @@
 //! pair of members (a mesh, as a relay network such as FIBRE or Gervais et al.'s fully
 //! connected miners), the latency of those links, and extra links from each member to other
 //! nodes (a count, a share of the whole network, or as many as bring the member to a number
-//! of peers in all). Groups apply in order after the peer graph is built; a link that
-//! already exists keeps its latency. New links draw their latency from the network's
-//! latency model, and extra peers are drawn from the stream `(Topology, 1)`, so groups
-//! never shift the draws of the base graph.
+//! of peers in all), a cap on each member's peers, and a region the members sit in (their
+//! latency class: a region of a scenario's own table may be a well-connected backbone with
+//! no nodes of its own). Groups apply in order after the peer graph is built; a link that
+//! already exists keeps its latency unless a member moves to another region. New and
+//! redrawn links draw their latency from the network's latency model, and extra peers and
+//! the peers a cap drops are drawn from the stream `(Topology, 1)`, so groups never shift
+//! the draws of the base graph.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use super::latency::LinkLatencySpec;
 use super::{Network, NetworkError, NodeId, topology};
@@ -37,6 +40,14 @@ pub struct Group {
     /// all (0: none), as Gervais et al.'s miners open connections until they have 700
     /// peers, the other miners among them.
     pub peers_min: u32,
+    /// Then, at most this many peers per member (0: no cap): links to non-members, chosen
+    /// at random, are dropped until each member is down to it. Mesh links and links among
+    /// members stay, so a member may keep more when the members alone exceed the cap.
+    pub peers_max: u32,
+    /// The region the members sit in, applied first: each member's existing links draw
+    /// their latency again from the latency model for the new pair of regions (once per
+    /// link, in `(lower, higher)` order), and its new links draw theirs for it.
+    pub region: Option<u32>,
 }
 
 impl Network {
@@ -88,7 +99,8 @@ impl Network {
         peer_rng: &mut SimRng,
     ) -> Result<Network, NetworkError> {
         let n = self.node_count();
-        let mut edges = Edges { latency: BTreeMap::new(), degree: vec![0; n as usize] };
+        let mut edges =
+            Edges { latency: BTreeMap::new(), neighbours: vec![BTreeSet::new(); n as usize] };
         for a in NodeId::all(n) {
             for link in self.links_of(a) {
                 let b = self.links[link.index()].target;
@@ -98,9 +110,36 @@ impl Network {
             }
         }
         let (mut upload, mut download) = (self.upload_bps.clone(), self.download_bps.clone());
+        let mut node_region = self.node_region.clone();
         for group in groups {
             if let Some(bad) = group.members.iter().find(|m| m.0 >= n) {
                 return Err(NetworkError::GroupMember { node: bad.0, nodes: n });
+            }
+            if let Some(region) = group.region {
+                if region as usize >= self.region_names.len() {
+                    return Err(NetworkError::GroupRegion {
+                        region,
+                        regions: self.region_names.len() as u32,
+                    });
+                }
+                for m in &group.members {
+                    node_region[m.index()] = region;
+                }
+                let moved: BTreeSet<(u32, u32)> = group
+                    .members
+                    .iter()
+                    .flat_map(|m| {
+                        edges.neighbours[m.index()].iter().map(|&b| (m.0.min(b), m.0.max(b)))
+                    })
+                    .collect();
+                for (a, b) in moved {
+                    let drawn = latency.sample(
+                        node_region[a as usize] as usize,
+                        node_region[b as usize] as usize,
+                        latency_rng,
+                    );
+                    edges.latency.insert((a, b), drawn);
+                }
             }
             for m in &group.members {
                 if let Some(up) = group.upload_bps {
@@ -114,8 +153,8 @@ impl Network {
                 edges.add(a, b, || {
                     fixed.unwrap_or_else(|| {
                         latency.sample(
-                            self.node_region[a as usize] as usize,
-                            self.node_region[b as usize] as usize,
+                            node_region[a as usize] as usize,
+                            node_region[b as usize] as usize,
                             latency_rng,
                         )
                     })
@@ -134,12 +173,29 @@ impl Network {
                     add(&mut edges, m.0, peer, None);
                 }
             }
-            let wanted = group.peers_min.min(n.saturating_sub(1));
+            let wanted = group.peers_min.min(n.saturating_sub(1)) as usize;
             for m in &group.members {
                 let mut others = DistinctOthers::new(n, m.0);
-                while edges.degree[m.index()] < wanted {
+                while edges.degree(m.0) < wanted {
                     let Some(peer) = others.next(peer_rng) else { break };
                     add(&mut edges, m.0, peer, None);
+                }
+            }
+            if group.peers_max > 0 {
+                let members: BTreeSet<u32> = group.members.iter().map(|m| m.0).collect();
+                for m in &group.members {
+                    while edges.degree(m.0) > group.peers_max as usize {
+                        let outside: Vec<u32> = edges.neighbours[m.index()]
+                            .iter()
+                            .copied()
+                            .filter(|b| !members.contains(b))
+                            .collect();
+                        if outside.is_empty() {
+                            break;
+                        }
+                        let dropped = outside[below(peer_rng, outside.len() as u64) as usize];
+                        edges.remove(m.0, dropped);
+                    }
                 }
             }
         }
@@ -149,7 +205,7 @@ impl Network {
         let latencies: Vec<SimDuration> = edges.values().copied().collect();
         Ok(Network::assemble(
             self.region_names.clone(),
-            self.node_region.clone(),
+            node_region,
             upload,
             download,
             &pairs,
@@ -158,24 +214,36 @@ impl Network {
     }
 }
 
-/// The links being built, with each node's degree.
+/// The links being built, with each node's peers.
 struct Edges {
     /// Latency of each link, keyed by `(lower, higher)` node.
     latency: BTreeMap<(u32, u32), SimDuration>,
-    /// Links per node.
-    degree: Vec<u32>,
+    /// Each node's peers, in increasing order.
+    neighbours: Vec<BTreeSet<u32>>,
 }
 
 impl Edges {
+    /// How many peers `a` has.
+    fn degree(&self, a: u32) -> usize {
+        self.neighbours[a as usize].len()
+    }
+
     /// Links `a` and `b` unless they are the same node or already linked; `latency` is drawn
     /// only for a new link, so a skipped pair shifts no draw.
     fn add(&mut self, a: u32, b: u32, latency: impl FnOnce() -> SimDuration) {
         let key = (a.min(b), a.max(b));
         if a != b && !self.latency.contains_key(&key) {
-            self.degree[a as usize] += 1;
-            self.degree[b as usize] += 1;
+            self.neighbours[a as usize].insert(b);
+            self.neighbours[b as usize].insert(a);
             self.latency.insert(key, latency());
         }
+    }
+
+    /// Unlinks `a` and `b`.
+    fn remove(&mut self, a: u32, b: u32) {
+        self.latency.remove(&(a.min(b), a.max(b)));
+        self.neighbours[a as usize].remove(&b);
+        self.neighbours[b as usize].remove(&a);
     }
 }
 
@@ -249,6 +317,8 @@ mod tests {
             mesh_latency: Some(SimDuration::from_millis_f64(5.0)),
             extra_links: 60,
             peers_min: 0,
+            peers_max: 0,
+            region: None,
         };
         let streams = RngStreams::new(9);
         let out = net
@@ -294,6 +364,8 @@ mod tests {
             mesh_latency: None,
             extra_links: 0,
             peers_min,
+            peers_max: 0,
+            region: None,
         };
         let streams = RngStreams::new(9);
         let apply = |g: Group| {
@@ -322,6 +394,100 @@ mod tests {
         let links = |n: &Network| NodeId::all(300).map(|a| n.degree(a)).sum::<usize>() / 2;
         let lacked: usize = lacking.iter().map(|&m| floor as usize - meshed.degree(m)).sum();
         assert_eq!(links(&topped), links(&meshed) + lacked, "only the missing links are added");
+    }
+
+    /// Applies `groups` to `net` on seed 9's group streams.
+    fn apply(net: &Network, groups: &[Group], latency: &LinkLatencySpec) -> Network {
+        let streams = RngStreams::new(9);
+        net.with_groups(
+            groups,
+            latency,
+            &mut streams.stream(Purpose::Latency, 4),
+            &mut streams.stream(Purpose::Topology, 1),
+        )
+        .expect("applies")
+    }
+
+    fn plain(members: Vec<NodeId>) -> Group {
+        Group {
+            members,
+            upload_bps: None,
+            download_bps: None,
+            mesh: false,
+            mesh_latency: None,
+            extra_links: 0,
+            peers_min: 0,
+            peers_max: 0,
+            region: None,
+        }
+    }
+
+    #[test]
+    fn peers_max_drops_links_to_non_members_down_to_the_cap_and_keeps_the_mesh() {
+        let net = base(300);
+        let constant = LinkLatencySpec::Constant { ms: 50.0 };
+        let members = vec![NodeId(3), NodeId(50), NodeId(120)];
+        let widened = Group { extra_links: 20, mesh: true, ..plain(members.clone()) };
+        let wide = apply(&net, std::slice::from_ref(&widened), &constant);
+        let capped = apply(&net, &[Group { peers_max: 6, ..widened }], &constant);
+        for &m in &members {
+            assert!(wide.degree(m) > 6, "the test needs members above the cap");
+            assert_eq!(capped.degree(m), 6, "{m:?} is cut down to the cap");
+            for &other in &members {
+                if other != m {
+                    assert!(capped.find_link(m, other).is_some(), "mesh links stay");
+                }
+            }
+            // Every peer it keeps was a peer before.
+            for link in capped.links_of(m) {
+                assert!(wide.find_link(m, capped.link_target(link)).is_some());
+            }
+        }
+        let links = |n: &Network| NodeId::all(300).map(|a| n.degree(a)).sum::<usize>() / 2;
+        let dropped: usize = members.iter().map(|&m| wide.degree(m) - 6).sum();
+        assert_eq!(links(&capped), links(&wide) - dropped, "only the members' links go");
+    }
+
+    #[test]
+    fn a_group_region_redraws_its_members_links_for_their_new_region_only() {
+        let spec = NetworkSpec {
+            nodes: 200,
+            region_names: vec!["near".to_string(), "far".to_string(), "backbone".to_string()],
+            node_share: vec![0.5, 0.5, 0.0],
+            topology: TopologySpec::Random { outbound: OutboundDegree::Fixed(4), inbound_max: 50 },
+            latency: LinkLatencySpec::Regions {
+                matrix_ms: vec![
+                    vec![20.0, 150.0, 5.0],
+                    vec![150.0, 30.0, 5.0],
+                    vec![5.0, 5.0, 1.0],
+                ],
+                jitter: super::super::latency::Jitter::None,
+            },
+            bandwidth: BandwidthSpec::Constant { upload_bps: 1_000_000, download_bps: 2_000_000 },
+        };
+        let net = Network::build(&spec, &RngStreams::new(4)).expect("builds");
+        let members = vec![NodeId(3), NodeId(50), NodeId(120)];
+        let moved = Group { region: Some(2), extra_links: 5, ..plain(members.clone()) };
+        let out = apply(&net, &[moved], &spec.latency);
+        for &m in &members {
+            assert_eq!(out.region_of(m), 2);
+            assert!(out.degree(m) > net.degree(m), "new links are drawn for the new region too");
+            for link in out.links_of(m) {
+                let peer = out.link_target(link);
+                let ms = if members.contains(&peer) { 1_000 } else { 5_000 };
+                assert_eq!(out.link_latency(link).as_micros(), ms, "{m:?} to {peer:?}");
+            }
+        }
+        for a in NodeId::all(200).filter(|a| !members.contains(a)) {
+            assert_eq!(out.region_of(a), net.region_of(a), "others stay where they are");
+            for link in net.links_of(a) {
+                let b = net.link_target(link);
+                if !members.contains(&b) {
+                    let kept = out.find_link(a, b).expect("kept");
+                    assert_eq!(out.link_latency(kept), net.link_latency(link));
+                }
+            }
+        }
     }
 
     #[test]

@@ -205,6 +205,14 @@ pub enum NetworkError {
         /// Nodes in the network.
         nodes: u32,
     },
+    /// A group names a region the network does not have.
+    #[error("a group's region is region {region}, but the network has {regions} regions")]
+    GroupRegion {
+        /// The region's index.
+        region: u32,
+        /// Regions in the network.
+        regions: u32,
+    },
 }
 
 /// One directed link's place in the graph: 8 bytes, so that a node's lookups of a link's

@@ -163,6 +163,8 @@ fn with_groups(
                 mesh_latency: g.mesh_latency,
                 extra_links,
                 peers_min,
+                peers_max: g.peers_max.unwrap_or(0),
+                region: g.region,
             }
         })
         .collect();

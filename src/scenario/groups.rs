@@ -47,6 +47,10 @@ pub struct GroupSpec {
     pub mesh_latency: Option<SimDuration>,
     /// Extra peers per member.
     pub extra: ExtraLinks,
+    /// At most this many peers per member, if capped.
+    pub peers_max: Option<u32>,
+    /// The region the members sit in (an index into the scenario's regions).
+    pub region: Option<u32>,
 }
 
 /// Checks every group.
@@ -140,6 +144,38 @@ fn validate_group(
         }
         (None, None, None) => ExtraLinks::Count(0),
     };
+    let peers_max = match g.peers_max {
+        None => None,
+        Some(max) => {
+            let f = field("peers_max");
+            origin.check(max > 0, &f, max, "must be greater than 0")?;
+            let max = origin.peer_count(&f, max, nodes)?;
+            if let ExtraLinks::UpTo(min) = extra {
+                origin.check(max >= min, &f, max, format!("must be at least peers_min = {min}"))?;
+            }
+            Some(max)
+        }
+    };
+    let region = match &g.region {
+        None => None,
+        Some(name) => {
+            let f = field("region");
+            origin.check(
+                names.regions.len() > 1,
+                &f,
+                quoted(name),
+                "the network has no regions; give network.regions or [[network.region]]",
+            )?;
+            let index = names.regions.iter().position(|r| r == name).ok_or_else(|| {
+                origin.error(
+                    &f,
+                    quoted(name),
+                    format!("no region of that name (regions: {})", names.regions.join(", ")),
+                )
+            })?;
+            Some(index as u32)
+        }
+    };
     Ok(GroupSpec {
         members,
         upload_bps: g.upload_bps,
@@ -147,5 +183,7 @@ fn validate_group(
         mesh,
         mesh_latency,
         extra,
+        peers_max,
+        region,
     })
 }

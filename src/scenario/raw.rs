@@ -446,6 +446,12 @@ pub struct RawGroup {
     /// the manifest when not given, so that older manifests read the same).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub peers_min: Option<u32>,
+    /// At most this many peers per member (left out of the manifest when not given).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub peers_max: Option<u32>,
+    /// The region the members sit in (left out of the manifest when not given).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
 }
 
 /// `[network.topology]`

@@ -613,6 +613,46 @@ fn a_group_asks_for_no_more_peers_than_a_node_can_have() {
 }
 
 #[test]
+fn a_group_caps_its_peers_and_names_its_region() {
+    let group = format!("{BASE}[[network.group]]\nnodes = [0, 1]\n");
+    assert_error(
+        &format!("{group}peers_max = 0\n"),
+        &[],
+        &["network.group[0].peers_max", "= 0", "greater than 0"],
+    );
+    assert_error(
+        &format!("{group}peers_max = 10\n"),
+        &[],
+        &["network.group[0].peers_max", "= 10", "at most network.nodes - 1 = 9"],
+    );
+    assert_error(
+        &format!("{group}peers_min = 5\npeers_max = 4\n"),
+        &[],
+        &["network.group[0].peers_max", "= 4", "at least peers_min = 5"],
+    );
+    assert_valid(&format!("{group}peers_min = 5\npeers_max = 5\n{COMPLETE}"));
+    // Mesh links stay, so a cap at the mesh's own size cuts the members off.
+    assert_error(
+        "[network]\nnodes = 20\n[[network.group]]\nnodes = [0, 1, 2]\nmesh = true\npeers_max = 2\n",
+        &[],
+        &["field `network.group`", "disconnected", "node 0"],
+    );
+    assert_error(
+        &format!("{group}region = \"asia\"\n"),
+        &[],
+        &["network.group[0].region", "\"asia\"", "the network has no regions"],
+    );
+    let regional =
+        "[network]\nnodes = 10\nregions = \"bitcoin-2019\"\n[[network.group]]\nnodes = [0, 1]\n";
+    assert_error(
+        &format!("{regional}region = \"atlantis\"\n"),
+        &[],
+        &["network.group[0].region", "\"atlantis\"", "no region of that name", "europe"],
+    );
+    assert_valid(&format!("{regional}region = \"japan\"\npeers_max = 3\n{COMPLETE}"));
+}
+
+#[test]
 fn compact_relay_fields_name_the_field_and_value() {
     let compact = format!("{BASE}[network.relay]\nprotocol = \"compact\"\n");
     for (field, value) in [
