@@ -4,7 +4,8 @@
 //! A group is a set of nodes (resolved by the scenario: miners, attackers or named nodes)
 //! and what is special about them: their upload and download bandwidth, links among every
 //! pair of members (a mesh, as a relay network such as FIBRE or Gervais et al.'s fully
-//! connected miners), the latency of those links, and extra links from each member to other
+//! connected miners), the latency of those links and their bandwidth of their own (the
+//! transport then carries them outside the members' uplinks), and extra links from each member to other
 //! nodes (a count, a share of the whole network, or as many as bring the member to a number
 //! of peers in all), a cap on each member's peers, and a region the members sit in (their
 //! latency class: a region of a scenario's own table may be a well-connected backbone with
@@ -34,6 +35,9 @@ pub struct Group {
     pub mesh: bool,
     /// Latency of the mesh links (otherwise drawn from the latency model).
     pub mesh_latency: Option<SimDuration>,
+    /// Bandwidth of each mesh link of its own, in bit/s each way (otherwise the mesh links
+    /// share the members' uplinks like any other link): a relay network's leased lines.
+    pub mesh_bandwidth_bps: Option<u64>,
     /// Extra peers each member links to, chosen uniformly among the other nodes.
     pub extra_links: u32,
     /// Then more peers, chosen the same way, until each member has at least this many in
@@ -99,8 +103,11 @@ impl Network {
         peer_rng: &mut SimRng,
     ) -> Result<Network, NetworkError> {
         let n = self.node_count();
-        let mut edges =
-            Edges { latency: BTreeMap::new(), neighbours: vec![BTreeSet::new(); n as usize] };
+        let mut edges = Edges {
+            latency: BTreeMap::new(),
+            neighbours: vec![BTreeSet::new(); n as usize],
+            dedicated: BTreeMap::new(),
+        };
         for a in NodeId::all(n) {
             for link in self.links_of(a) {
                 let b = self.links[link.index()].target;
@@ -164,6 +171,9 @@ impl Network {
                 for (i, a) in group.members.iter().enumerate() {
                     for b in &group.members[i + 1..] {
                         add(&mut edges, a.0, b.0, group.mesh_latency);
+                        if let Some(bps) = group.mesh_bandwidth_bps {
+                            edges.dedicated.insert((a.0, b.0), bps);
+                        }
                     }
                 }
             }
@@ -199,7 +209,7 @@ impl Network {
                 }
             }
         }
-        let Edges { latency: edges, .. } = edges;
+        let Edges { latency: edges, dedicated, .. } = edges;
         let pairs: Vec<(u32, u32)> = edges.keys().copied().collect();
         topology::check_connected(n, &pairs)?;
         let latencies: Vec<SimDuration> = edges.values().copied().collect();
@@ -210,7 +220,8 @@ impl Network {
             download,
             &pairs,
             &latencies,
-        ))
+        )
+        .with_dedicated(&dedicated))
     }
 }
 
@@ -220,6 +231,8 @@ struct Edges {
     latency: BTreeMap<(u32, u32), SimDuration>,
     /// Each node's peers, in increasing order.
     neighbours: Vec<BTreeSet<u32>>,
+    /// Links with bandwidth of their own (bit/s each way), keyed by `(lower, higher)` node.
+    dedicated: BTreeMap<(u32, u32), u64>,
 }
 
 impl Edges {
@@ -242,6 +255,7 @@ impl Edges {
     /// Unlinks `a` and `b`.
     fn remove(&mut self, a: u32, b: u32) {
         self.latency.remove(&(a.min(b), a.max(b)));
+        self.dedicated.remove(&(a.min(b), a.max(b)));
         self.neighbours[a as usize].remove(&b);
         self.neighbours[b as usize].remove(&a);
     }
@@ -315,6 +329,7 @@ mod tests {
             download_bps: Some(100_000_000),
             mesh: true,
             mesh_latency: Some(SimDuration::from_millis_f64(5.0)),
+            mesh_bandwidth_bps: None,
             extra_links: 60,
             peers_min: 0,
             peers_max: 0,
@@ -362,6 +377,7 @@ mod tests {
             download_bps: None,
             mesh: true,
             mesh_latency: None,
+            mesh_bandwidth_bps: None,
             extra_links: 0,
             peers_min,
             peers_max: 0,
@@ -415,11 +431,41 @@ mod tests {
             download_bps: None,
             mesh: false,
             mesh_latency: None,
+            mesh_bandwidth_bps: None,
             extra_links: 0,
             peers_min: 0,
             peers_max: 0,
             region: None,
         }
+    }
+
+    #[test]
+    fn a_mesh_bandwidth_gives_the_mesh_links_and_only_them_a_rate_of_their_own() {
+        let net = base(100);
+        let members = vec![NodeId(3), NodeId(50), NodeId(70)];
+        let relay = Group {
+            mesh: true,
+            mesh_bandwidth_bps: Some(1_000_000_000),
+            extra_links: 5,
+            ..plain(members.clone())
+        };
+        let out = apply(&net, &[relay], &LinkLatencySpec::Constant { ms: 50.0 });
+        for a in NodeId::all(100) {
+            for link in out.links_of(a) {
+                let b = out.link_target(link);
+                let meshed = members.contains(&a) && members.contains(&b);
+                let expected = if meshed { Some(1_000_000_000) } else { None };
+                assert_eq!(out.dedicated_bps(link), expected, "{a:?} to {b:?}");
+                let rate = if meshed { 1_000_000_000 } else { 1_000_000 };
+                let bits = 8 * 125_000;
+                assert_eq!(
+                    out.transmission_time(link, 125_000).as_micros(),
+                    bits * 1_000_000 / rate,
+                    "{a:?} to {b:?}"
+                );
+            }
+        }
+        assert_eq!(net.dedicated_bps(net.links_of(NodeId(3)).next().expect("linked")), None);
     }
 
     #[test]

@@ -27,6 +27,7 @@ pub mod topology;
 pub mod traffic;
 pub mod transport;
 
+use std::collections::BTreeMap;
 use std::ops::Range;
 
 pub use crate::id::{LinkId, NodeId};
@@ -280,6 +281,9 @@ pub struct Network {
     links: Vec<Link>,
     /// Each link's figures, by link index.
     figures: Vec<LinkFigures>,
+    /// Each link's bandwidth of its own in bit/s, by link index, 0 for a link that shares
+    /// its sender's uplink; empty when every link does.
+    dedicated_bps: Vec<u64>,
 }
 
 /// The links out of one node, in target order: an iterator over [`LinkId`]s.
@@ -440,7 +444,32 @@ impl Network {
             link_offsets,
             links,
             figures,
+            dedicated_bps: Vec::new(),
         }
+    }
+
+    /// This network with each of `pairs` (`(lower, higher)` node, already linked) given
+    /// bandwidth of its own, the same each way: its rate is that bandwidth, and the
+    /// transport carries its messages outside the sender's uplink.
+    fn with_dedicated(mut self, pairs: &BTreeMap<(u32, u32), u64>) -> Network {
+        if pairs.is_empty() {
+            return self;
+        }
+        self.dedicated_bps = vec![0; self.links.len()];
+        for (&(a, b), &bps) in pairs {
+            let forward = self.find_link(NodeId(a), NodeId(b)).expect("a dedicated pair is linked");
+            for link in [forward, self.reverse_link(forward)] {
+                self.dedicated_bps[link.index()] = bps;
+                self.figures[link.index()] =
+                    LinkFigures::new(self.figures[link.index()].latency, bps);
+            }
+        }
+        self
+    }
+
+    /// The bandwidth of `link`'s own (bit/s), or `None` when it shares its sender's uplink.
+    pub fn dedicated_bps(&self, link: LinkId) -> Option<u64> {
+        self.dedicated_bps.get(link.index()).copied().filter(|&bps| bps > 0)
     }
 
     /// The same network with `victim` eclipsed: its links are removed and it is linked to
@@ -456,6 +485,9 @@ impl Network {
     fn relink(&mut self) {
         for a in 0..self.node_region.len() {
             for l in self.link_offsets[a]..self.link_offsets[a + 1] {
+                if self.dedicated_bps.get(l).is_some_and(|&bps| bps > 0) {
+                    continue;
+                }
                 let b = self.links[l].target as usize;
                 let rate = self.upload_bps[a].min(self.download_bps[b]);
                 self.figures[l] = LinkFigures::new(self.figures[l].latency, rate);

@@ -44,6 +44,12 @@
 //! - **`UntilArrival`**: SimBlock's model: block data goes one message at a time and the
 //!   next one starts when the previous one *arrives*; control messages use no bandwidth.
 //!
+//! A link with bandwidth of its own (a relay network's mesh, `[[network.group]]
+//! mesh_bandwidth_bps`) is outside all of these: its messages, control and block data
+//! alike, go one at a time in order at the link's rate, neither waiting for nor slowing the
+//! sender's other connections, and they take nothing from the receiver's download share (a
+//! leased line into a relay node's own network interface).
+//!
 //! Every message then travels for its own latency ([`MessageLatency`] around the link's
 //! base), plus the control overhead for control messages, and never overtakes an earlier
 //! message on the same link.
@@ -200,6 +206,9 @@ struct LinkState {
     /// message waits behind its data), kept here so that a control message on an idle
     /// link does not read the sender's uplink.
     busy: bool,
+    /// Whether the link has bandwidth of its own ([`Network::dedicated_bps`]): its messages
+    /// go one at a time at its rate, outside the sender's uplink.
+    dedicated: bool,
 }
 
 const _: () = assert!(size_of::<LinkState>() == 64, "a link's state fills one cache line");
@@ -209,6 +218,7 @@ impl LinkState {
     fn new(graph: &Network, link: LinkId, model: MessageLatency) -> LinkState {
         let figures = &graph.figures[link.index()];
         let max_draw = model.max_draw(figures.latency);
+        let dedicated = graph.dedicated_bps(link).is_some();
         LinkState {
             latency: figures.latency,
             rate_bps: figures.rate_bps,
@@ -223,9 +233,11 @@ impl LinkState {
             max_draw_micros: max_draw.map_or(u32::MAX, |d| {
                 u32::try_from(d.as_micros()).expect("max_draw fits in u32 microseconds")
             }),
-            deferrable: model.upper_bound(figures.latency, 0.5).is_some(),
+            // A dedicated link's messages take the general path, which draws at once.
+            deferrable: model.upper_bound(figures.latency, 0.5).is_some() && !dedicated,
             deferred: false,
             busy: false,
+            dedicated,
         }
     }
 
@@ -369,6 +381,9 @@ pub struct Transport {
     uplinks: Uplinks,
     faults: Option<Faults>,
     traffic: Traffic,
+    /// When each link with bandwidth of its own has sent its last message, by link index
+    /// (empty when no link has).
+    dedicated_free: Vec<SimTime>,
 }
 
 /// Bits of `size_bytes`, times one million.
@@ -405,7 +420,20 @@ impl Transport {
         let links = (0..graph.link_count())
             .map(|l| LinkState::new(&graph, LinkId::from_index(l), spec.message_latency))
             .collect();
-        Transport { graph, spec, draws, links, uplinks, faults, traffic: Traffic::default() }
+        let any_dedicated =
+            (0..graph.link_count()).any(|l| graph.dedicated_bps(LinkId::from_index(l)).is_some());
+        let dedicated_free =
+            if any_dedicated { vec![SimTime::ZERO; graph.link_count()] } else { Vec::new() };
+        Transport {
+            graph,
+            spec,
+            draws,
+            links,
+            uplinks,
+            faults,
+            traffic: Traffic::default(),
+            dedicated_free,
+        }
     }
     /// Bytes moved so far.
     pub fn traffic(&self) -> &Traffic {
@@ -508,6 +536,9 @@ impl Transport {
         quiet: bool,
     ) -> Sent {
         let control = msg.kind.is_control();
+        if self.links[link.index()].dedicated {
+            return self.transmit_dedicated(link, msg.kind, size_bytes, now, quiet);
+        }
         match &mut self.uplinks {
             Uplinks::Serial { free_at, .. } => {
                 self.traffic.note_sent(msg.kind, size_bytes);
@@ -556,6 +587,26 @@ impl Transport {
                 let queued = Queued { msg, size_bytes, prunable, since: now };
                 Sent::Held(self.enqueue(from, link, queued, now))
             }
+        }
+    }
+
+    /// [`Transport::transmit`] on a link with bandwidth of its own: the message leaves when
+    /// the link's previous one has left, at the link's rate.
+    fn transmit_dedicated(
+        &mut self,
+        link: LinkId,
+        kind: MessageKind,
+        size_bytes: u64,
+        now: SimTime,
+        quiet: bool,
+    ) -> Sent {
+        self.traffic.note_sent(kind, size_bytes);
+        let start = now.max(self.dedicated_free[link.index()]);
+        let sent = start + self.links[link.index()].transmission_time(size_bytes);
+        self.dedicated_free[link.index()] = sent;
+        match self.arrival(link, kind.is_control(), sent, quiet) {
+            Some(arrives) => Sent::Now(Transmission { start, arrives }),
+            None => Sent::Quiet,
         }
     }
 
@@ -992,6 +1043,8 @@ fn advance(uplink: &mut SharedUplink, now: SimTime) {
 
 #[cfg(test)]
 mod tests {
+    use std::collections::BTreeMap;
+
     use super::*;
     use crate::chain::BlockId;
     use crate::network::latency::LinkLatencySpec;
@@ -1094,6 +1147,43 @@ mod tests {
             // Rates are whole bits per second: a third of the link is rounded down.
             let arrives = ms(f.transmission.expect("not quiet").arrives);
             assert!((arrives - 3_050.0).abs() < 0.01, "3 s of sending plus 50 ms: {arrives}");
+        }
+    }
+
+    #[test]
+    fn a_link_of_its_own_bandwidth_neither_waits_for_nor_slows_the_uplink() {
+        for uplink in [Uplink::Shared, Uplink::Fifo, Uplink::BlockFifo, Uplink::UntilArrival] {
+            let mut t = star(uplink, MessageLatency::None);
+            let pairs = BTreeMap::from([((0, 1), 80_000_000)]);
+            t = Transport::new(
+                t.graph.clone().with_dedicated(&pairs),
+                t.spec,
+                LinkDraws::new(7),
+                None,
+            );
+            let links: Vec<LinkId> = t.graph().links_of(NodeId(0)).collect();
+            let mut wake = None;
+            for &link in &links[1..] {
+                if let Sent::Held(w) =
+                    put(&mut t, link, MessageKind::Block, 1_000_000, SimTime::ZERO)
+                {
+                    wake = w.or(wake);
+                }
+            }
+            // 1 MB at 80 Mbit/s: 100 ms, plus 50 ms; the second waits for the first to leave.
+            for expected in [150.0, 250.0] {
+                match put(&mut t, links[0], MessageKind::Block, 1_000_000, SimTime::ZERO) {
+                    Sent::Now(tx) => assert_eq!(ms(tx.arrives), expected, "{uplink:?}"),
+                    Sent::Held(_) | Sent::Quiet => panic!("{uplink:?}: a dedicated link sends now"),
+                }
+            }
+            if uplink == Uplink::Shared {
+                // The two others share 8 Mbit/s alone: 2 s, not the 3 s of three transfers.
+                for f in drain(&mut t, NodeId(0), wake) {
+                    let arrives = ms(f.transmission.expect("not quiet").arrives);
+                    assert!((arrives - 2_050.0).abs() < 0.01, "{arrives}");
+                }
+            }
         }
     }
 

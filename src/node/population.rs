@@ -161,6 +161,7 @@ fn with_groups(
                 download_bps: g.download_bps,
                 mesh: g.mesh,
                 mesh_latency: g.mesh_latency,
+                mesh_bandwidth_bps: g.mesh_bandwidth_bps,
                 extra_links,
                 peers_min,
                 peers_max: g.peers_max.unwrap_or(0),

@@ -45,6 +45,8 @@ pub struct GroupSpec {
     pub mesh: bool,
     /// Latency of the mesh links.
     pub mesh_latency: Option<SimDuration>,
+    /// Bandwidth of each mesh link of its own, bit/s.
+    pub mesh_bandwidth_bps: Option<u64>,
     /// Extra peers per member.
     pub extra: ExtraLinks,
     /// At most this many peers per member, if capped.
@@ -124,6 +126,11 @@ fn validate_group(
             Some(SimDuration::from_millis_f64(origin.non_negative(&field("mesh_latency_ms"), ms)?))
         }
     };
+    if let Some(bps) = g.mesh_bandwidth_bps {
+        let f = field("mesh_bandwidth_bps");
+        origin.check(mesh, &f, bps, "applies to mesh links only; set mesh = true")?;
+        origin.check(bps > 0, &f, bps, "must be greater than 0")?;
+    }
     // Node names are checked to be one per node, and there are at least 2 nodes.
     let nodes = names.nodes.len() as u32;
     let one_of = "give one of extra_links, link_share and peers_min";
@@ -182,6 +189,7 @@ fn validate_group(
         download_bps: g.download_bps,
         mesh,
         mesh_latency,
+        mesh_bandwidth_bps: g.mesh_bandwidth_bps,
         extra,
         peers_max,
         region,

@@ -438,6 +438,10 @@ pub struct RawGroup {
     pub mesh: Option<bool>,
     /// Latency of the mesh links, ms (otherwise from the latency model).
     pub mesh_latency_ms: Option<f64>,
+    /// Bandwidth of each mesh link of its own, bit/s (left out of the manifest when not
+    /// given).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mesh_bandwidth_bps: Option<u64>,
     /// Extra peers per member.
     pub extra_links: Option<u32>,
     /// Extra peers per member, as a share of all nodes.

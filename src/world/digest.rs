@@ -9,8 +9,11 @@
 //!
 //! Hashed, in order (integers little-endian): a version tag; the region names; the node
 //! count; per node its region, upload and download bandwidth (bit/s); the directed link
-//! count; per link its source, target and fixed latency (µs). Per-message latency draws are
-//! not part of the network (they come from the transport's own streams during the run).
+//! count; per link its source, target and fixed latency (µs); then, only in a network with
+//! links of their own bandwidth (a group's `mesh_bandwidth_bps`), a tag, their count and per
+//! such link its index and bandwidth (bit/s), so that every other network keeps its digest.
+//! Per-message latency draws are not part of the network (they come from the transport's
+//! own streams during the run).
 
 use sha2::{Digest, Sha256};
 
@@ -40,6 +43,17 @@ pub fn network_digest(network: &Network) -> String {
         h.update(network.link_source(link).0.to_le_bytes());
         h.update(network.link_target(link).0.to_le_bytes());
         h.update(network.link_latency(link).as_micros().to_le_bytes());
+    }
+    let dedicated: Vec<(u32, u64)> = (0..network.link_count() as u32)
+        .filter_map(|i| network.dedicated_bps(LinkId(i)).map(|bps| (i, bps)))
+        .collect();
+    if !dedicated.is_empty() {
+        h.update(b"dedicated");
+        h.update((dedicated.len() as u64).to_le_bytes());
+        for (i, bps) in dedicated {
+            h.update(i.to_le_bytes());
+            h.update(bps.to_le_bytes());
+        }
     }
     crate::results::files::hex(&h.finalize())
 }

@@ -613,7 +613,7 @@ fn a_group_asks_for_no_more_peers_than_a_node_can_have() {
 }
 
 #[test]
-fn a_group_caps_its_peers_and_names_its_region() {
+fn a_group_caps_its_peers_names_its_region_and_gives_its_mesh_bandwidth() {
     let group = format!("{BASE}[[network.group]]\nnodes = [0, 1]\n");
     assert_error(
         &format!("{group}peers_max = 0\n"),
@@ -631,6 +631,16 @@ fn a_group_caps_its_peers_and_names_its_region() {
         &["network.group[0].peers_max", "= 4", "at least peers_min = 5"],
     );
     assert_valid(&format!("{group}peers_min = 5\npeers_max = 5\n{COMPLETE}"));
+    assert_error(
+        &format!("{group}mesh_bandwidth_bps = 1_000_000_000\n"),
+        &[],
+        &["network.group[0].mesh_bandwidth_bps", "= 1000000000", "set mesh = true"],
+    );
+    assert_error(
+        &format!("{group}mesh = true\nmesh_bandwidth_bps = 0\n"),
+        &[],
+        &["network.group[0].mesh_bandwidth_bps", "= 0", "greater than 0"],
+    );
     // Mesh links stay, so a cap at the mesh's own size cuts the members off.
     assert_error(
         "[network]\nnodes = 20\n[[network.group]]\nnodes = [0, 1, 2]\nmesh = true\npeers_max = 2\n",
