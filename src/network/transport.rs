@@ -947,7 +947,14 @@ impl Transport {
                     order.push((cap(c), i as u32));
                 }
                 order.sort_unstable();
-                water_fill(&order, upload, |i, rate| connections[i as usize].rate = rate);
+                let mut capacity = upload;
+                let mut left = order.len() as u64;
+                for &(cap, i) in &order {
+                    let rate = cap.min(capacity / left).max(1);
+                    connections[i as usize].rate = rate;
+                    capacity = capacity.saturating_sub(rate);
+                    left -= 1;
+                }
             }
         }
         let next = uplink
@@ -999,37 +1006,6 @@ fn free_at_mut(uplinks: &mut Uplinks, node: NodeId) -> &mut SimTime {
     }
 }
 
-/// Max-min fair rates for an uplink of `upload` bit/s: `order` holds each connection's cap
-/// and index, caps in ascending order; `set(index, rate)` gets each connection's rate.
-///
-/// Water-filling takes the connections from the smallest cap up: each gets its cap or an
-/// equal share of what is left (`capacity / left`), whichever is smaller, and at least 1.
-/// Done one by one, every share is a division that waits for the one before. Once a cap
-/// exceeds its share (and the share is at least 1), no division is needed any more: every
-/// later cap is at least this one, so above the share, and with `capacity = share * n + r`
-/// (`r < n` connections left) the one-by-one shares are `share` for the first `n - r` and
-/// `share + 1` for the last `r` (taking `share` leaves `share * (n - 1) + r` for `n - 1`,
-/// and once `r = n - 1` each takes `share + 1` exactly), none above its cap. The rates are
-/// therefore exactly the one-by-one loop's (the tests compare the two).
-fn water_fill(order: &[(u64, u32)], upload: u64, mut set: impl FnMut(u32, u64)) {
-    let mut capacity = upload;
-    let mut left = order.len() as u64;
-    for (at, &(cap, i)) in order.iter().enumerate() {
-        let share = capacity / left;
-        if share >= 1 && cap > share {
-            let larger_from = left - capacity % left;
-            for (k, &(_, i)) in order[at..].iter().enumerate() {
-                set(i, share + u64::from(k as u64 >= larger_from));
-            }
-            return;
-        }
-        let rate = cap.min(share).max(1);
-        set(i, rate);
-        capacity = capacity.saturating_sub(rate);
-        left -= 1;
-    }
-}
-
 /// Moves a shared uplink's transfers on to `now` at their current rates.
 fn advance(uplink: &mut SharedUplink, now: SimTime) {
     let elapsed = (now - uplink.updated).as_micros();
@@ -1071,38 +1047,6 @@ mod tests {
             tcp_window_bytes: 0,
         };
         Transport::new(graph, transfer, LinkDraws::new(7), None)
-    }
-
-    mod water_filling {
-        use super::super::water_fill;
-        use proptest::prelude::*;
-
-        /// Caps and uploads from tiny (shares of 0, clamped to 1) to any `u64`.
-        fn bits_per_second() -> impl Strategy<Value = u64> {
-            prop_oneof![0u64..4, 0u64..200, 0u64..1_000_000_000, any::<u64>()]
-        }
-
-        proptest! {
-            #[test]
-            fn matches_the_one_by_one_loop(
-                mut caps in proptest::collection::vec(bits_per_second(), 1..20),
-                upload in bits_per_second(),
-            ) {
-                caps.sort_unstable();
-                let order: Vec<(u64, u32)> = caps.iter().zip(0..).map(|(&c, i)| (c, i)).collect();
-                let mut expected = vec![0; order.len()];
-                let (mut capacity, mut left) = (upload, order.len() as u64);
-                for &(cap, i) in &order {
-                    let rate = cap.min(capacity / left).max(1);
-                    expected[i as usize] = rate;
-                    capacity = capacity.saturating_sub(rate);
-                    left -= 1;
-                }
-                let mut got = vec![0; order.len()];
-                water_fill(&order, upload, |i, rate| got[i as usize] = rate);
-                prop_assert_eq!(got, expected);
-            }
-        }
     }
 
     fn block(kind: MessageKind) -> Message {
