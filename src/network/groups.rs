@@ -135,9 +135,7 @@ impl Network {
                 let moved: BTreeSet<(u32, u32)> = group
                     .members
                     .iter()
-                    .flat_map(|m| {
-                        edges.neighbours[m.index()].iter().map(|&b| (m.0.min(b), m.0.max(b)))
-                    })
+                    .flat_map(|m| edges.neighbours[m.index()].iter().map(|&b| pair(m.0, b)))
                     .collect();
                 for (a, b) in moved {
                     let drawn = latency.sample(
@@ -172,7 +170,7 @@ impl Network {
                     for b in &group.members[i + 1..] {
                         add(&mut edges, a.0, b.0, group.mesh_latency);
                         if let Some(bps) = group.mesh_bandwidth_bps {
-                            edges.dedicated.insert((a.0, b.0), bps);
+                            edges.dedicated.insert(pair(a.0, b.0), bps);
                         }
                     }
                 }
@@ -225,6 +223,11 @@ impl Network {
     }
 }
 
+/// The key of the link between `a` and `b`: `(lower, higher)`.
+fn pair(a: u32, b: u32) -> (u32, u32) {
+    (a.min(b), a.max(b))
+}
+
 /// The links being built, with each node's peers.
 struct Edges {
     /// Latency of each link, keyed by `(lower, higher)` node.
@@ -244,7 +247,7 @@ impl Edges {
     /// Links `a` and `b` unless they are the same node or already linked; `latency` is drawn
     /// only for a new link, so a skipped pair shifts no draw.
     fn add(&mut self, a: u32, b: u32, latency: impl FnOnce() -> SimDuration) {
-        let key = (a.min(b), a.max(b));
+        let key = pair(a, b);
         if a != b && !self.latency.contains_key(&key) {
             self.neighbours[a as usize].insert(b);
             self.neighbours[b as usize].insert(a);
@@ -254,8 +257,8 @@ impl Edges {
 
     /// Unlinks `a` and `b`.
     fn remove(&mut self, a: u32, b: u32) {
-        self.latency.remove(&(a.min(b), a.max(b)));
-        self.dedicated.remove(&(a.min(b), a.max(b)));
+        self.latency.remove(&pair(a, b));
+        self.dedicated.remove(&pair(a, b));
         self.neighbours[a as usize].remove(&b);
         self.neighbours[b as usize].remove(&a);
     }
@@ -319,31 +322,47 @@ mod tests {
         Network::build(&spec, &RngStreams::new(4)).expect("builds")
     }
 
+    /// Applies `groups` to `net` on seed 9's group streams.
+    fn apply(net: &Network, groups: &[Group], latency: &LinkLatencySpec) -> Network {
+        let streams = RngStreams::new(9);
+        net.with_groups(
+            groups,
+            latency,
+            &mut streams.stream(Purpose::Latency, 4),
+            &mut streams.stream(Purpose::Topology, 1),
+        )
+        .expect("applies")
+    }
+
+    /// A group of `members` with nothing special about it.
+    fn plain(members: Vec<NodeId>) -> Group {
+        Group {
+            members,
+            upload_bps: None,
+            download_bps: None,
+            mesh: false,
+            mesh_latency: None,
+            mesh_bandwidth_bps: None,
+            extra_links: 0,
+            peers_min: 0,
+            peers_max: 0,
+            region: None,
+        }
+    }
+
     #[test]
     fn a_group_gets_its_bandwidth_a_mesh_with_its_latency_and_extra_peers() {
         let net = base(200);
         let members = vec![NodeId(3), NodeId(50), NodeId(120)];
         let group = Group {
-            members: members.clone(),
             upload_bps: Some(100_000_000),
             download_bps: Some(100_000_000),
             mesh: true,
             mesh_latency: Some(SimDuration::from_millis_f64(5.0)),
-            mesh_bandwidth_bps: None,
             extra_links: 60,
-            peers_min: 0,
-            peers_max: 0,
-            region: None,
+            ..plain(members.clone())
         };
-        let streams = RngStreams::new(9);
-        let out = net
-            .with_groups(
-                &[group],
-                &LinkLatencySpec::Constant { ms: 50.0 },
-                &mut streams.stream(Purpose::Latency, 4),
-                &mut streams.stream(Purpose::Topology, 1),
-            )
-            .expect("applies");
+        let out = apply(&net, &[group], &LinkLatencySpec::Constant { ms: 50.0 });
         for &m in &members {
             assert_eq!(out.upload_bps(m), 100_000_000);
             assert!(out.degree(m) >= 60, "degree {}", out.degree(m));
@@ -371,30 +390,10 @@ mod tests {
         let busy = NodeId::all(300).max_by_key(|&m| net.degree(m)).expect("nodes");
         let floor = net.degree(busy) as u32;
         let members = vec![NodeId(3), NodeId(50), busy];
-        let group = |peers_min| Group {
-            members: members.clone(),
-            upload_bps: None,
-            download_bps: None,
-            mesh: true,
-            mesh_latency: None,
-            mesh_bandwidth_bps: None,
-            extra_links: 0,
-            peers_min,
-            peers_max: 0,
-            region: None,
-        };
-        let streams = RngStreams::new(9);
-        let apply = |g: Group| {
-            net.with_groups(
-                &[g],
-                &LinkLatencySpec::Constant { ms: 50.0 },
-                &mut streams.stream(Purpose::Latency, 4),
-                &mut streams.stream(Purpose::Topology, 1),
-            )
-            .expect("applies")
-        };
-        let meshed = apply(group(0));
-        let topped = apply(group(floor));
+        let group = |peers_min| [Group { mesh: true, peers_min, ..plain(members.clone()) }];
+        let constant = LinkLatencySpec::Constant { ms: 50.0 };
+        let meshed = apply(&net, &group(0), &constant);
+        let topped = apply(&net, &group(floor), &constant);
         let lacking = [NodeId(3), NodeId(50)];
         for m in lacking {
             assert!((meshed.degree(m) as u32) < floor, "the test needs members below the minimum");
@@ -410,33 +409,6 @@ mod tests {
         let links = |n: &Network| NodeId::all(300).map(|a| n.degree(a)).sum::<usize>() / 2;
         let lacked: usize = lacking.iter().map(|&m| floor as usize - meshed.degree(m)).sum();
         assert_eq!(links(&topped), links(&meshed) + lacked, "only the missing links are added");
-    }
-
-    /// Applies `groups` to `net` on seed 9's group streams.
-    fn apply(net: &Network, groups: &[Group], latency: &LinkLatencySpec) -> Network {
-        let streams = RngStreams::new(9);
-        net.with_groups(
-            groups,
-            latency,
-            &mut streams.stream(Purpose::Latency, 4),
-            &mut streams.stream(Purpose::Topology, 1),
-        )
-        .expect("applies")
-    }
-
-    fn plain(members: Vec<NodeId>) -> Group {
-        Group {
-            members,
-            upload_bps: None,
-            download_bps: None,
-            mesh: false,
-            mesh_latency: None,
-            mesh_bandwidth_bps: None,
-            extra_links: 0,
-            peers_min: 0,
-            peers_max: 0,
-            region: None,
-        }
     }
 
     #[test]

@@ -281,9 +281,9 @@ pub struct Network {
     links: Vec<Link>,
     /// Each link's figures, by link index.
     figures: Vec<LinkFigures>,
-    /// Each link's bandwidth of its own in bit/s, by link index, 0 for a link that shares
-    /// its sender's uplink; empty when every link does.
-    dedicated_bps: Vec<u64>,
+    /// Whether each link has bandwidth of its own (its figures' rate), by link index;
+    /// empty when every link shares its sender's uplink.
+    dedicated: Vec<bool>,
 }
 
 /// The links out of one node, in target order: an iterator over [`LinkId`]s.
@@ -444,7 +444,7 @@ impl Network {
             link_offsets,
             links,
             figures,
-            dedicated_bps: Vec::new(),
+            dedicated: Vec::new(),
         }
     }
 
@@ -455,11 +455,11 @@ impl Network {
         if pairs.is_empty() {
             return self;
         }
-        self.dedicated_bps = vec![0; self.links.len()];
+        self.dedicated = vec![false; self.links.len()];
         for (&(a, b), &bps) in pairs {
             let forward = self.find_link(NodeId(a), NodeId(b)).expect("a dedicated pair is linked");
             for link in [forward, self.reverse_link(forward)] {
-                self.dedicated_bps[link.index()] = bps;
+                self.dedicated[link.index()] = true;
                 self.figures[link.index()] =
                     LinkFigures::new(self.figures[link.index()].latency, bps);
             }
@@ -469,7 +469,17 @@ impl Network {
 
     /// The bandwidth of `link`'s own (bit/s), or `None` when it shares its sender's uplink.
     pub fn dedicated_bps(&self, link: LinkId) -> Option<u64> {
-        self.dedicated_bps.get(link.index()).copied().filter(|&bps| bps > 0)
+        self.is_dedicated(link.index()).then(|| self.figures[link.index()].rate_bps)
+    }
+
+    /// Whether some link has bandwidth of its own.
+    pub fn has_dedicated_links(&self) -> bool {
+        !self.dedicated.is_empty()
+    }
+
+    /// Whether the link at `index` has bandwidth of its own.
+    fn is_dedicated(&self, index: usize) -> bool {
+        self.dedicated.get(index).copied().unwrap_or(false)
     }
 
     /// The same network with `victim` eclipsed: its links are removed and it is linked to
@@ -485,7 +495,7 @@ impl Network {
     fn relink(&mut self) {
         for a in 0..self.node_region.len() {
             for l in self.link_offsets[a]..self.link_offsets[a + 1] {
-                if self.dedicated_bps.get(l).is_some_and(|&bps| bps > 0) {
+                if self.is_dedicated(l) {
                     continue;
                 }
                 let b = self.links[l].target as usize;

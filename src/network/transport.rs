@@ -420,10 +420,11 @@ impl Transport {
         let links = (0..graph.link_count())
             .map(|l| LinkState::new(&graph, LinkId::from_index(l), spec.message_latency))
             .collect();
-        let any_dedicated =
-            (0..graph.link_count()).any(|l| graph.dedicated_bps(LinkId::from_index(l)).is_some());
-        let dedicated_free =
-            if any_dedicated { vec![SimTime::ZERO; graph.link_count()] } else { Vec::new() };
+        let dedicated_free = if graph.has_dedicated_links() {
+            vec![SimTime::ZERO; graph.link_count()]
+        } else {
+            Vec::new()
+        };
         Transport {
             graph,
             spec,
