@@ -5,6 +5,7 @@
 //! metric cannot depend on anything but the recorded history.
 
 pub mod attack;
+pub mod backlog;
 pub mod invalid;
 pub mod metrics;
 pub mod narrate;

@@ -27,6 +27,7 @@ use crate::results::Outcome;
 use crate::results::rows::{Fixed, Millis, MinerRow, PropagationCdfRow, ReorgRow};
 use crate::results::sink::{MemorySink, Sink, write_bytes, write_csv, write_csv_after};
 use crate::scenario::Scenario;
+use crate::time::SimTime;
 
 /// Formats microseconds as milliseconds with three decimals, exactly.
 pub fn format_ms(us: u64) -> String {
@@ -70,6 +71,43 @@ impl TrafficSummary {
             bytes_received: traffic.received_total(),
             per_node_kb_per_block: traffic.per_node_bytes(nodes) / 1000.0 / blocks.max(1) as f64,
             per_node_kbit_s: traffic.per_node_kbit_s(nodes, blocks, interval_s),
+        }
+    }
+}
+
+/// Whether the network kept up with its blocks (see [`crate::observe::backlog::Backlog`]): the work
+/// pending (messages queued at senders or on their way, validations under way) each time a
+/// block was found, and how long what was pending at the last block took to finish.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct BacklogSummary {
+    /// Mean pending work at the blocks found in the first half of the run.
+    pub pending_mean_first_half: Option<f64>,
+    /// The same over the second half: well above the first half, the backlog grew.
+    pub pending_mean_second_half: Option<f64>,
+    /// Pending work when the last block was found.
+    pub pending_at_last_block: Option<u32>,
+    /// Virtual seconds from the last block found to the end of the run: the time the work
+    /// pending then took to finish (or until the drain cap, if `pending_at_end` > 0).
+    pub drain_s: Option<f64>,
+    /// Work still pending when the run ended (cut short by `run.drain_s` or a hard cap).
+    pub pending_at_end: u64,
+    /// Whether the backlog grew: the second half's mean is over twice the first half's and
+    /// over one piece of work per node.
+    pub grew: bool,
+}
+
+impl BacklogSummary {
+    fn of(backlog: &crate::observe::backlog::Backlog, end: SimTime, nodes: u32) -> BacklogSummary {
+        let halves = backlog.half_means();
+        let grew =
+            halves.is_some_and(|(first, second)| second > 2.0 * first && second > f64::from(nodes));
+        BacklogSummary {
+            pending_mean_first_half: halves.map(|h| h.0),
+            pending_mean_second_half: halves.map(|h| h.1),
+            pending_at_last_block: backlog.at_last_block(),
+            drain_s: backlog.last_found().map(|t| (end - t).as_secs_f64()),
+            pending_at_end: backlog.pending_at_end(),
+            grew,
         }
     }
 }
@@ -166,6 +204,8 @@ pub struct Summary {
     /// What request timeouts did, when the relay's requests time out.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub request_timeouts: Option<RequestTimeoutSummary>,
+    /// Whether the network kept up with its blocks.
+    pub backlog: BacklogSummary,
     /// Reorgs.
     pub reorgs: ReorgSummary,
     /// Blocks rejected by nodes, by Bitcoin Core reject reason (the reasons added with the
@@ -349,6 +389,7 @@ pub fn render_into<O: AsRef<Metrics>>(
             .relay
             .request_timeout
             .map(|_| RequestTimeoutSummary::of(&outcome.nodes, mined)),
+        backlog: BacklogSummary::of(&outcome.backlog, stats.end_time, outcome.network.node_count()),
         reorgs: ReorgSummary {
             count: reorg_counts.count,
             max_depth: reorg_counts.max_depth,

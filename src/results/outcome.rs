@@ -118,6 +118,8 @@ pub struct Outcome<O = Metrics> {
     pub stake: Option<Box<crate::consensus::seal::StakeState>>,
     /// Bytes moved over the network.
     pub traffic: crate::network::traffic::Traffic,
+    /// The work pending as blocks were found, and after the last one.
+    pub backlog: crate::observe::backlog::Backlog,
 }
 
 impl<O> Outcome<O> {

@@ -260,6 +260,7 @@ pub fn terminal_summary(
     );
     let rejected: u64 = s.rejected.values().sum();
     let _ = writeln!(o, "  blocks rejected     {rejected:>10}");
+    backlog_lines(&mut o, &s.backlog);
     if let Some(inv) = &s.invalid_data {
         let _ = writeln!(
             o,
@@ -321,6 +322,33 @@ pub fn terminal_summary(
         "  results in {out_dir}/ (blocks, propagation, reorgs, {attack_csv}miners CSVs, summary.json, manifest.json, propagation and revenue plots)"
     );
     o
+}
+
+/// A warning when the network did not keep up with its blocks (nothing otherwise): the work
+/// pending grew over the run, or was still pending when the run ended.
+fn backlog_lines(o: &mut String, b: &crate::results::files::BacklogSummary) {
+    if !b.grew && b.pending_at_end == 0 {
+        return;
+    }
+    if let (Some(first), Some(second)) = (b.pending_mean_first_half, b.pending_mean_second_half) {
+        let _ = writeln!(
+            o,
+            "  backlog             {first:>10.0} messages and validations pending as blocks were found (mean, first half), {second:.0} (second half)"
+        );
+    }
+    if b.pending_at_end > 0 {
+        let _ = writeln!(
+            o,
+            "                      {:>10} still pending when the run ended (cut short by run.drain_s or a cap)",
+            b.pending_at_end
+        );
+    }
+    if b.grew {
+        let _ = writeln!(
+            o,
+            "  warning: the network did not keep up with its blocks; delays and the stale rate depend on the run's length"
+        );
+    }
 }
 
 /// The propagation table: time to 50 %, 90 % and all nodes, over blocks.

@@ -110,8 +110,16 @@ fn outcome<O>(
     stats: RunStats,
     settle_blocks: u64,
 ) -> Outcome<O> {
-    let Remains { mut shared, transport, nodes, observer, hash_shares, gamma_subset, blocks_mined } =
-        remains;
+    let Remains {
+        mut shared,
+        transport,
+        nodes,
+        observer,
+        hash_shares,
+        gamma_subset,
+        blocks_mined,
+        backlog,
+    } = remains;
     let timeline = transport.faults().is_some();
     let node_outcomes: Vec<NodeOutcome> = nodes
         .iter()
@@ -166,6 +174,7 @@ fn outcome<O>(
         settle_blocks,
         stake: shared.stake,
         traffic,
+        backlog,
     }
 }
 

@@ -11,6 +11,7 @@ use thiserror::Error;
 
 use super::{Monitor, Phase, World};
 use crate::chain::pow::target_for_expected_hashes;
+use crate::observe::backlog::Backlog;
 use std::sync::Arc;
 
 use crate::chain::params::NO_PROOF_OF_WORK_SHIFT;
@@ -332,6 +333,7 @@ impl<O: Observer, M: Monitor> World<O, M> {
             gamma_subset: population.gamma_subset,
             phase: Phase::Mining,
             in_flight: 0,
+            backlog: Backlog::default(),
             blocks_mined: 0,
             target_blocks: scenario.run.blocks,
             progress: None,

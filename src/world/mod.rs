@@ -61,6 +61,7 @@ use crate::node::chain_view::BlockState;
 use crate::node::ctx::{Env, NodeSettings, NodeStreams, Outbox, Peers, Shared};
 use crate::node::relay::announcement;
 use crate::node::{Action, Node, NodeCtx, Timer};
+use crate::observe::backlog::Backlog;
 use crate::observe::{Observer, Record};
 use crate::payments::pool::TxIndex;
 use crate::time::SimTime;
@@ -173,6 +174,8 @@ pub struct World<O: Observer, M: Monitor = ()> {
     gamma_subset: Vec<Option<f64>>,
     phase: Phase,
     in_flight: u64,
+    /// `in_flight` each time a block is found.
+    backlog: Backlog,
     blocks_mined: u64,
     target_blocks: u64,
     progress: Option<Box<dyn FnMut(u64)>>,
@@ -201,6 +204,8 @@ pub struct Remains<O> {
     pub gamma_subset: Vec<Option<f64>>,
     /// Blocks mined.
     pub blocks_mined: u64,
+    /// Whether the network kept up with the blocks.
+    pub backlog: Backlog,
 }
 
 impl<O: Observer, M: Monitor> World<O, M> {
@@ -231,7 +236,8 @@ impl<O: Observer, M: Monitor> World<O, M> {
     }
 
     /// Takes the world apart at the end of a run.
-    pub fn finish(self) -> (Remains<O>, M) {
+    pub fn finish(mut self) -> (Remains<O>, M) {
+        self.backlog.ended(self.in_flight);
         let remains = Remains {
             shared: self.shared,
             transport: self.transport,
@@ -240,6 +246,7 @@ impl<O: Observer, M: Monitor> World<O, M> {
             hash_shares: self.hash_shares,
             gamma_subset: self.gamma_subset,
             blocks_mined: self.blocks_mined,
+            backlog: self.backlog,
         };
         (remains, self.monitor)
     }
@@ -346,7 +353,7 @@ impl<O: Observer, M: Monitor> World<O, M> {
                     let record = *self.outbox.get(at);
                     self.record(record);
                 }
-                Action::Mined => self.count_mined(),
+                Action::Mined => self.count_mined(sched.now()),
                 Action::HandOver { to, payment } => self.hand_over(to, payment, sched),
             }
         }
@@ -360,8 +367,9 @@ impl<O: Observer, M: Monitor> World<O, M> {
         self.with_node(to, sched.now(), |node, ctx| node.on_handover(ctx, payment));
     }
 
-    fn count_mined(&mut self) {
+    fn count_mined(&mut self, now: SimTime) {
         self.blocks_mined += 1;
+        self.backlog.block_found(self.in_flight, now);
         if let Some(progress) = self.progress.as_mut() {
             progress(self.blocks_mined);
         }

@@ -88,6 +88,53 @@ fn hard_caps_stop_a_run_and_say_so() {
     }
 }
 
+/// Blocks the network cannot carry (8 MB every 5 s on the quickstart's links) leave work
+/// piling up, and the run says so, in `summary.json` and on the terminal; the quickstart's
+/// own blocks drain between one block and the next.
+#[test]
+fn a_network_that_does_not_keep_up_with_its_blocks_is_flagged() {
+    let tmp = tempfile::tempdir().unwrap();
+    let q = scenario("quickstart.toml");
+    let cases: [(&str, &[&str], bool); 2] = [
+        ("keeps-up", &[], false),
+        (
+            "falls-behind",
+            &[
+                "chain.block_interval_s=5",
+                "chain.max_block_size_bytes=8000000",
+                "mining.block_size_bytes=8000000",
+            ],
+            true,
+        ),
+    ];
+    for (name, sets, behind) in cases {
+        let out = tmp.path().join(name);
+        let mut args = vec!["run", q.to_str().unwrap(), "--out", out.to_str().unwrap()];
+        args.extend(["--set", "run.blocks=100"]);
+        for set in sets {
+            args.extend(["--set", set]);
+        }
+        let text = stdout(&forksim_ok(&args));
+        let summary: serde_json::Value =
+            serde_json::from_slice(&read(&out, "summary.json")).unwrap();
+        let backlog = &summary["backlog"];
+        assert_eq!(backlog["grew"], behind, "{name}: {backlog}");
+        assert_eq!(text.contains("did not keep up"), behind, "{name}: {text}");
+        let (first, second) = (
+            backlog["pending_mean_first_half"].as_f64().unwrap(),
+            backlog["pending_mean_second_half"].as_f64().unwrap(),
+        );
+        if behind {
+            assert!(second > 2.0 * first && second > 100.0, "{name}: {backlog}");
+            // What was pending at the last block took longer than a block interval to go.
+            assert!(backlog["drain_s"].as_f64().unwrap() > 5.0, "{name}: {backlog}");
+        } else {
+            assert!(second < 100.0, "{name}: {backlog}");
+        }
+        assert_eq!(backlog["pending_at_end"], 0, "{name}: the drain finished");
+    }
+}
+
 #[test]
 fn plot_redraws_the_same_figures_from_the_csv_files() {
     let tmp = tempfile::tempdir().unwrap();
