@@ -92,7 +92,8 @@ pub struct BacklogSummary {
     /// Work still pending when the run ended (cut short by `run.drain_s` or a hard cap).
     pub pending_at_end: u64,
     /// Whether the backlog grew: the second half's mean is over twice the first half's and
-    /// over one piece of work per node.
+    /// over one piece of work per node. Some senders then fall further behind the longer
+    /// the run (the median node may still keep up).
     pub grew: bool,
 }
 

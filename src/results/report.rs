@@ -346,7 +346,7 @@ fn backlog_lines(o: &mut String, b: &crate::results::files::BacklogSummary) {
     if b.grew {
         let _ = writeln!(
             o,
-            "  warning: the network did not keep up with its blocks; delays and the stale rate depend on the run's length"
+            "  warning: work piled up over the run (some senders did not keep up with the blocks); figures over all nodes, such as the mean delay and the time to reach every node, depend on the run's length"
         );
     }
 }
