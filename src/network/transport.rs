@@ -513,6 +513,35 @@ impl Transport {
             .is_some_and(|f| f.cut(self.graph.link_source(link), self.graph.link_target(link)))
     }
 
+    /// How long `node`'s uplink will take to send what is queued on it at `now`: exact for the
+    /// serial uplinks (when it is free again); for a shared uplink, the bits still to send
+    /// over its own upload rate, a lower bound when receivers' downloads cap it.
+    pub fn upload_queue(&self, node: NodeId, now: SimTime) -> SimDuration {
+        match &self.uplinks {
+            Uplinks::Serial { free_at, .. } => {
+                let free = free_at[node.index()];
+                if free > now { free - now } else { SimDuration::ZERO }
+            }
+            Uplinks::Shared { uplinks, .. } => {
+                let uplink = &uplinks[node.index()];
+                let at_head = uplink.updated;
+                let scaled: u128 = uplink
+                    .connections
+                    .iter()
+                    .map(|c| {
+                        let rest: u64 = c.queue.iter().skip(1).map(|q| q.size_bytes).sum();
+                        u128::from(c.remaining) + u128::from(scaled_bits(rest))
+                    })
+                    .sum();
+                // Bits times one million over bit/s: microseconds, counted from the time the
+                // uplink's remainders were last brought up to date.
+                let rate = u128::from(self.graph.upload_bps(node).max(1));
+                let ends = at_head + SimDuration((scaled / rate).min(u128::from(u64::MAX)) as u64);
+                if ends > now { ends - now } else { SimDuration::ZERO }
+            }
+        }
+    }
+
     /// Whether `node` is online (always, without a timeline).
     pub fn online(&self, node: NodeId) -> bool {
         self.faults.as_ref().is_none_or(|f| f.online(node))
@@ -1092,6 +1121,25 @@ mod tests {
             // Rates are whole bits per second: a third of the link is rounded down.
             let arrives = ms(f.transmission.expect("not quiet").arrives);
             assert!((arrives - 3_050.0).abs() < 0.01, "3 s of sending plus 50 ms: {arrives}");
+        }
+    }
+
+    #[test]
+    fn an_uplinks_queue_is_the_time_to_send_what_it_holds() {
+        let secs = |d: SimDuration| d.as_micros() as f64 / 1e6;
+        for uplink in [Uplink::Shared, Uplink::Fifo] {
+            let mut t = star(uplink, MessageLatency::None);
+            let links: Vec<LinkId> = t.graph().links_of(NodeId(0)).collect();
+            assert_eq!(t.upload_queue(NodeId(0), SimTime::ZERO), SimDuration::ZERO);
+            // Three 1 MB blocks on 8 Mbit/s: 3 s of uploads, 2 s left after one.
+            for &link in &links {
+                let _ = put(&mut t, link, MessageKind::Block, 1_000_000, SimTime::ZERO);
+            }
+            let start = secs(t.upload_queue(NodeId(0), SimTime::ZERO));
+            let later = secs(t.upload_queue(NodeId(0), SimTime::ZERO + SimDuration::from_secs(1)));
+            assert!((start - 3.0).abs() < 1e-3, "{uplink:?}: {start} s at first");
+            assert!((later - 2.0).abs() < 1e-3, "{uplink:?}: {later} s after one second");
+            assert_eq!(t.upload_queue(NodeId(1), SimTime::ZERO), SimDuration::ZERO);
         }
     }
 

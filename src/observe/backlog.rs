@@ -6,10 +6,11 @@
 //! (8 MB blocks on 2015 links, say), that work piles up, and every figure then depends on
 //! how long the run was. The world counts this work anyway, to know when a run has drained;
 //! here it is sampled each time a block is found, and the time the last of it took to finish
-//! once mining stopped is kept, so that the summary can say which case a run was. The world
+//! once mining stopped is kept, so that the summary can say which case a run was. Which
+//! senders fell behind is read from their uplinks' queues when mining stops. The world
 //! fills it in; it is a measurement, so it lives beside the other observers' figures.
 
-use crate::time::SimTime;
+use crate::time::{SimDuration, SimTime};
 
 /// The work pending at each block found, and when mining stopped.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -21,6 +22,9 @@ pub struct Backlog {
     last_found: Option<SimTime>,
     /// Work still pending when the run ended (the drain cap or a hard cap cut it short).
     pending_at_end: u64,
+    /// When mining stopped: how long each node's uplink would take to send what was queued
+    /// on it, for the nodes with anything queued, longest first.
+    upload_queues: Vec<SimDuration>,
 }
 
 impl Backlog {
@@ -28,6 +32,22 @@ impl Backlog {
     pub(crate) fn block_found(&mut self, pending: u64, now: SimTime) {
         self.pending_at_blocks.push(u32::try_from(pending).unwrap_or(u32::MAX));
         self.last_found = Some(now);
+    }
+
+    /// Mining stopped with `queues` of uploads waiting (one per node with any).
+    pub(crate) fn mining_stopped(&mut self, queues: impl Iterator<Item = SimDuration>) {
+        self.upload_queues = queues.collect();
+        self.upload_queues.sort_unstable_by(|a, b| b.cmp(a));
+    }
+
+    /// Nodes whose uplink held more than `limit` of uploads when mining stopped.
+    pub fn uploads_queued_over(&self, limit: SimDuration) -> usize {
+        self.upload_queues.partition_point(|q| *q > limit)
+    }
+
+    /// The longest upload queue when mining stopped (zero if every uplink was idle).
+    pub fn longest_upload_queue(&self) -> SimDuration {
+        self.upload_queues.first().copied().unwrap_or(SimDuration::ZERO)
     }
 
     /// The run ended with `pending` pieces of work still under way.
@@ -67,7 +87,6 @@ impl Backlog {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::time::SimDuration;
 
     #[test]
     fn the_halves_split_the_blocks_found_in_order() {
@@ -81,5 +100,16 @@ mod tests {
         assert_eq!(b.last_found(), Some(SimTime::ZERO + SimDuration::from_secs(4)));
         b.block_found(u64::MAX, SimTime::ZERO + SimDuration::from_secs(9));
         assert_eq!(b.at_last_block(), Some(u32::MAX));
+    }
+
+    #[test]
+    fn upload_queues_are_counted_over_a_limit_and_the_longest_kept() {
+        let mut b = Backlog::default();
+        assert_eq!(b.longest_upload_queue(), SimDuration::ZERO);
+        b.mining_stopped([5, 700, 600, 1200].into_iter().map(SimDuration::from_secs));
+        let interval = SimDuration::from_secs(600);
+        assert_eq!(b.uploads_queued_over(interval), 2, "600 s is not over 600 s");
+        assert_eq!(b.uploads_queued_over(SimDuration::ZERO), 4);
+        assert_eq!(b.longest_upload_queue(), SimDuration::from_secs(1200));
     }
 }

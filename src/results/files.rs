@@ -91,6 +91,11 @@ pub struct BacklogSummary {
     pub drain_s: Option<f64>,
     /// Work still pending when the run ended (cut short by `run.drain_s` or a hard cap).
     pub pending_at_end: u64,
+    /// Nodes whose uplink, when mining stopped, held more uploads than it could send in one
+    /// block interval (`chain.block_interval_s`) at its upload rate.
+    pub senders_behind: usize,
+    /// The longest time an uplink would take to send what it held when mining stopped.
+    pub longest_upload_queue_s: f64,
     /// Whether the backlog grew: the second half's mean is over twice the first half's and
     /// over one piece of work per node. Some senders then fall further behind the longer
     /// the run (the median node may still keep up).
@@ -98,7 +103,12 @@ pub struct BacklogSummary {
 }
 
 impl BacklogSummary {
-    fn of(backlog: &crate::observe::backlog::Backlog, end: SimTime, nodes: u32) -> BacklogSummary {
+    fn of(
+        backlog: &crate::observe::backlog::Backlog,
+        end: SimTime,
+        nodes: u32,
+        block_interval_s: f64,
+    ) -> BacklogSummary {
         let halves = backlog.half_means();
         let grew =
             halves.is_some_and(|(first, second)| second > 2.0 * first && second > f64::from(nodes));
@@ -108,6 +118,9 @@ impl BacklogSummary {
             pending_at_last_block: backlog.at_last_block(),
             drain_s: backlog.last_found().map(|t| (end - t).as_secs_f64()),
             pending_at_end: backlog.pending_at_end(),
+            senders_behind: backlog
+                .uploads_queued_over(crate::time::SimDuration::from_secs_f64(block_interval_s)),
+            longest_upload_queue_s: backlog.longest_upload_queue().as_secs_f64(),
             grew,
         }
     }
@@ -390,7 +403,12 @@ pub fn render_into<O: AsRef<Metrics>>(
             .relay
             .request_timeout
             .map(|_| RequestTimeoutSummary::of(&outcome.nodes, mined)),
-        backlog: BacklogSummary::of(&outcome.backlog, stats.end_time, outcome.network.node_count()),
+        backlog: BacklogSummary::of(
+            &outcome.backlog,
+            stats.end_time,
+            outcome.network.node_count(),
+            scenario.chain.block_interval_s,
+        ),
         reorgs: ReorgSummary {
             count: reorg_counts.count,
             max_depth: reorg_counts.max_depth,

@@ -336,6 +336,13 @@ fn backlog_lines(o: &mut String, b: &crate::results::files::BacklogSummary) {
             "  backlog             {first:>10.0} messages and validations pending as blocks were found (mean, first half), {second:.0} (second half)"
         );
     }
+    if b.senders_behind > 0 {
+        let _ = writeln!(
+            o,
+            "                      {:>10} senders held more than a block interval of uploads when mining stopped (the longest {:.0} s)",
+            b.senders_behind, b.longest_upload_queue_s
+        );
+    }
     if b.pending_at_end > 0 {
         let _ = writeln!(
             o,

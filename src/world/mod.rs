@@ -220,6 +220,11 @@ impl<O: Observer, M: Monitor> World<O, M> {
         let mut engine = Engine::new(limits);
         self.start(engine.scheduler());
         let mut stopped_by = engine.run(self);
+        let now = engine.now();
+        let queues = NodeId::all(self.nodes.len() as u32)
+            .map(|node| self.transport.upload_queue(node, now))
+            .filter(|q| *q > crate::time::SimDuration::ZERO);
+        self.backlog.mining_stopped(queues);
         if stopped_by == StopReason::Done {
             self.phase = Phase::Draining;
             if self.in_flight == 0 {

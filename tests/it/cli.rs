@@ -124,8 +124,12 @@ fn a_network_that_does_not_keep_up_with_its_blocks_is_flagged() {
             backlog["pending_mean_first_half"].as_f64().unwrap(),
             backlog["pending_mean_second_half"].as_f64().unwrap(),
         );
+        let senders_behind = backlog["senders_behind"].as_u64().unwrap();
+        assert_eq!(senders_behind > 0, behind, "{name}: {backlog}");
         if behind {
             assert!(second > 2.0 * first && second > 100.0, "{name}: {backlog}");
+            // A sender behind holds more than a block interval of uploads.
+            assert!(backlog["longest_upload_queue_s"].as_f64().unwrap() > 5.0, "{backlog}");
             // What was pending at the last block took longer than a block interval to go.
             assert!(backlog["drain_s"].as_f64().unwrap() > 5.0, "{name}: {backlog}");
         } else {
