@@ -518,10 +518,7 @@ impl Transport {
     /// over its own upload rate, a lower bound when receivers' downloads cap it.
     pub fn upload_queue(&self, node: NodeId, now: SimTime) -> SimDuration {
         match &self.uplinks {
-            Uplinks::Serial { free_at, .. } => {
-                let free = free_at[node.index()];
-                if free > now { free - now } else { SimDuration::ZERO }
-            }
+            Uplinks::Serial { free_at, .. } => free_at[node.index()].saturating_since(now),
             Uplinks::Shared { uplinks, .. } => {
                 let uplink = &uplinks[node.index()];
                 let at_head = uplink.updated;
@@ -537,7 +534,7 @@ impl Transport {
                 // uplink's remainders were last brought up to date.
                 let rate = u128::from(self.graph.upload_bps(node).max(1));
                 let ends = at_head + SimDuration((scaled / rate).min(u128::from(u64::MAX)) as u64);
-                if ends > now { ends - now } else { SimDuration::ZERO }
+                ends.saturating_since(now)
             }
         }
     }

@@ -68,6 +68,14 @@ impl Backlog {
         Some((mean(first), mean(second)))
     }
 
+    /// Whether the backlog grew over a run on `nodes` nodes: the second half's mean is over
+    /// twice the first half's and over one piece of work per node (never with fewer than two
+    /// blocks).
+    pub fn grew(&self, nodes: u32) -> bool {
+        self.half_means()
+            .is_some_and(|(first, second)| second > 2.0 * first && second > f64::from(nodes))
+    }
+
     /// Pending work when the last block was found.
     pub fn at_last_block(&self) -> Option<u32> {
         self.pending_at_blocks.last().copied()
@@ -96,6 +104,8 @@ mod tests {
             b.block_found(pending, SimTime::ZERO + SimDuration::from_secs(i as u64));
         }
         assert_eq!(b.half_means(), Some((3.0, 20.0)));
+        assert!(b.grew(19), "20 is over twice 3 and over one per node");
+        assert!(!b.grew(20), "not over one per node");
         assert_eq!(b.at_last_block(), Some(30));
         assert_eq!(b.last_found(), Some(SimTime::ZERO + SimDuration::from_secs(4)));
         b.block_found(u64::MAX, SimTime::ZERO + SimDuration::from_secs(9));

@@ -27,7 +27,7 @@ use crate::results::Outcome;
 use crate::results::rows::{Fixed, Millis, MinerRow, PropagationCdfRow, ReorgRow};
 use crate::results::sink::{MemorySink, Sink, write_bytes, write_csv, write_csv_after};
 use crate::scenario::Scenario;
-use crate::time::SimTime;
+use crate::time::{SimDuration, SimTime};
 
 /// Formats microseconds as milliseconds with three decimals, exactly.
 pub fn format_ms(us: u64) -> String {
@@ -110,8 +110,6 @@ impl BacklogSummary {
         block_interval_s: f64,
     ) -> BacklogSummary {
         let halves = backlog.half_means();
-        let grew =
-            halves.is_some_and(|(first, second)| second > 2.0 * first && second > f64::from(nodes));
         BacklogSummary {
             pending_mean_first_half: halves.map(|h| h.0),
             pending_mean_second_half: halves.map(|h| h.1),
@@ -119,9 +117,9 @@ impl BacklogSummary {
             drain_s: backlog.last_found().map(|t| (end - t).as_secs_f64()),
             pending_at_end: backlog.pending_at_end(),
             senders_behind: backlog
-                .uploads_queued_over(crate::time::SimDuration::from_secs_f64(block_interval_s)),
+                .uploads_queued_over(SimDuration::from_secs_f64(block_interval_s)),
             longest_upload_queue_s: backlog.longest_upload_queue().as_secs_f64(),
-            grew,
+            grew: backlog.grew(nodes),
         }
     }
 }

@@ -64,7 +64,7 @@ use crate::node::{Action, Node, NodeCtx, Timer};
 use crate::observe::backlog::Backlog;
 use crate::observe::{Observer, Record};
 use crate::payments::pool::TxIndex;
-use crate::time::SimTime;
+use crate::time::{SimDuration, SimTime};
 
 /// Everything that happens in a run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -174,7 +174,7 @@ pub struct World<O: Observer, M: Monitor = ()> {
     gamma_subset: Vec<Option<f64>>,
     phase: Phase,
     in_flight: u64,
-    /// `in_flight` each time a block is found.
+    /// `in_flight` at each block found, and every uplink's queue when mining stops.
     backlog: Backlog,
     blocks_mined: u64,
     target_blocks: u64,
@@ -216,14 +216,14 @@ impl<O: Observer, M: Monitor> World<O, M> {
 
     /// Runs the scenario: mine until the block count is reached, then let messages drain
     /// (for at most `drain`), all within the hard caps.
-    pub fn run(&mut self, limits: Limits, drain: crate::time::SimDuration) -> RunStats {
+    pub fn run(&mut self, limits: Limits, drain: SimDuration) -> RunStats {
         let mut engine = Engine::new(limits);
         self.start(engine.scheduler());
         let mut stopped_by = engine.run(self);
         let now = engine.now();
         let queues = NodeId::all(self.nodes.len() as u32)
             .map(|node| self.transport.upload_queue(node, now))
-            .filter(|q| *q > crate::time::SimDuration::ZERO);
+            .filter(|q| *q > SimDuration::ZERO);
         self.backlog.mining_stopped(queues);
         if stopped_by == StopReason::Done {
             self.phase = Phase::Draining;
