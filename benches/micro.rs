@@ -1,9 +1,12 @@
 //! Micro-benchmarks of the hot paths: the event queue, header proof-of-work checks, nonce
-//! grinding, and the VRF a slot leader proves and every node verifies. Whole-run figures
-//! come from `forksim bench`.
+//! grinding and the header hashes under both, and the VRF a slot leader proves and every
+//! node verifies. Whole-run figures come from `forksim bench`.
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use forksim::chain::block::{Header, grind_nonce};
+use forksim::chain::hash::{
+    HeaderMidstate, sha256d_header, sha256d_header_tail, sha256d_header_tails,
+};
 use forksim::chain::validate::check_header_pow;
 use forksim::chain::{BlockHash, CompactTarget, ConsensusParams, U256};
 use forksim::consensus::vrf::{VrfKey, verify};
@@ -79,6 +82,18 @@ fn header(c: &mut Criterion) {
             grind_nonce(&mut g, &U256::ZERO, 1000)
         })
     });
+    // The hashing alone, one tail and two at once (the SHA extensions' two-lane path where
+    // the CPU has them).
+    let (midstate, tail) = HeaderMidstate::split(&h.serialize());
+    let mut next = tail;
+    next[15] ^= 1;
+    c.bench_function("sha256d_header_tail", |b| {
+        b.iter(|| sha256d_header_tail(&midstate, black_box(&tail)))
+    });
+    c.bench_function("sha256d_header_tails (two)", |b| {
+        b.iter(|| sha256d_header_tails(&midstate, [black_box(&tail), black_box(&next)]))
+    });
+    c.bench_function("sha256d_header", |b| b.iter(|| sha256d_header(black_box(&h.serialize()))));
 }
 
 fn vrf(c: &mut Criterion) {

@@ -8,7 +8,7 @@
 //! in filler have the same header. That is a simplification, not a Bitcoin rule; a later
 //! change replaces filler with real transactions.
 
-use crate::chain::hash::{BlockHash, HeaderMidstate, TxId, sha256d_header, sha256d_header_tail};
+use crate::chain::hash::{BlockHash, HeaderMidstate, TxId, sha256d_header, sha256d_header_tails};
 use crate::chain::merkle::merkle_root;
 use crate::chain::pow::CompactTarget;
 use crate::chain::tx::{Transaction, compact_size_len};
@@ -114,28 +114,187 @@ impl Block {
 /// the coinbase extra nonce and tries again.
 ///
 /// The first 64 header bytes do not contain the nonce, so their SHA-256 state is computed
-/// once and each try hashes only the last 16 bytes plus the second SHA-256.
+/// once and each try hashes only the last 16 bytes plus the second SHA-256. Nonces are
+/// hashed in pairs ([`sha256d_header_tails`]) but checked in order, so the result and the
+/// nonce left in the header are those of trying one nonce at a time.
 pub fn grind_nonce(header: &mut Header, target: &U256, max_tries: u64) -> Option<u64> {
-    let (midstate, mut tail) = HeaderMidstate::split(&header.serialize());
+    grind_nonce_with(header, target, max_tries, sha256d_header_tails)
+}
+
+/// [`grind_nonce`] with `hash_pair` giving the hashes of two tails after a midstate (the
+/// tests pass the portable one, which runs on any CPU).
+fn grind_nonce_with(
+    header: &mut Header,
+    target: &U256,
+    max_tries: u64,
+    hash_pair: impl Fn(&HeaderMidstate, [&[u8; 16]; 2]) -> [[u8; 32]; 2],
+) -> Option<u64> {
+    let (midstate, tail) = HeaderMidstate::split(&header.serialize());
     let mut nonce = header.nonce;
     let mut tries = 0u64;
     while tries < max_tries {
-        tail[12..16].copy_from_slice(&nonce.to_le_bytes());
-        let hash = BlockHash(sha256d_header_tail(&midstate, &tail));
-        tries += 1;
-        header.nonce = nonce;
-        if hash.to_u256() <= *target {
-            return Some(tries);
+        // This nonce and the next, or this one twice when one try is left or the nonce
+        // cannot grow; only the first `count` hashes are looked at.
+        let count = if max_tries - tries >= 2 && nonce < u32::MAX { 2 } else { 1 };
+        let nonces = [nonce, nonce + (count - 1)];
+        let mut tails = [tail; 2];
+        for (tail, n) in tails.iter_mut().zip(nonces) {
+            tail[12..16].copy_from_slice(&n.to_le_bytes());
         }
-        nonce = nonce.checked_add(1)?;
+        let hashes = hash_pair(&midstate, [&tails[0], &tails[1]]);
+        for (hash, n) in hashes.into_iter().zip(nonces).take(count as usize) {
+            tries += 1;
+            header.nonce = n;
+            if BlockHash(hash).to_u256() <= *target {
+                return Some(tries);
+            }
+        }
+        nonce = nonces[1].checked_add(1)?;
     }
     None
 }
 
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::*;
+
     use super::*;
+    use crate::chain::hash::portable;
     use crate::chain::tx::{Amount, TxOut};
+
+    /// The nonce search as it was before nonces were hashed in pairs: one at a time, with
+    /// the portable hash. [`grind_nonce`] must agree with it in every outcome.
+    fn reference_grind_nonce(header: &mut Header, target: &U256, max_tries: u64) -> Option<u64> {
+        let (midstate, mut tail) = HeaderMidstate::split(&header.serialize());
+        let mut nonce = header.nonce;
+        let mut tries = 0u64;
+        while tries < max_tries {
+            tail[12..16].copy_from_slice(&nonce.to_le_bytes());
+            let hash = BlockHash(portable::sha256d_header_tail(&midstate, &tail));
+            tries += 1;
+            header.nonce = nonce;
+            if hash.to_u256() <= *target {
+                return Some(tries);
+            }
+            nonce = nonce.checked_add(1)?;
+        }
+        None
+    }
+
+    /// Grinds `header` with [`grind_nonce`] (SHA-NI where the CPU has it), with the portable
+    /// pair hash and with the reference; asserts that the tries and the header left behind
+    /// agree, and returns them.
+    fn grinds_agree(header: Header, target: &U256, max_tries: u64) -> (Option<u64>, Header) {
+        let mut expected = header;
+        let tries = reference_grind_nonce(&mut expected, target, max_tries);
+        let mut fast = header;
+        assert_eq!(grind_nonce(&mut fast, target, max_tries), tries, "grind_nonce's tries");
+        assert_eq!(fast, expected, "the header grind_nonce leaves");
+        let mut slow = header;
+        let slow_tries =
+            grind_nonce_with(&mut slow, target, max_tries, portable::sha256d_header_tails);
+        assert_eq!(slow_tries, tries, "the portable path's tries");
+        assert_eq!(slow, expected, "the header the portable path leaves");
+        (tries, expected)
+    }
+
+    /// What a test grinds for.
+    #[derive(Clone, Copy, Debug)]
+    enum Goal {
+        /// A hash at most `U256::MAX >> n` (about one try in 2^n).
+        Shift(u32),
+        /// A target no hash meets.
+        Never,
+        /// The hash of the nonce this many after the start, exactly (or an earlier one at
+        /// most as large): lands on either lane.
+        HashAt(u32),
+    }
+
+    fn target(header: &Header, goal: Goal) -> U256 {
+        match goal {
+            Goal::Shift(n) => U256::MAX.shr(n),
+            Goal::Never => U256::ZERO,
+            Goal::HashAt(k) => {
+                let mut at = *header;
+                at.nonce = at.nonce.wrapping_add(k);
+                at.block_hash().to_u256()
+            }
+        }
+    }
+
+    fn any_header() -> impl Strategy<Value = Header> {
+        let nonce = prop_oneof![any::<u32>(), (u32::MAX - 6)..=u32::MAX, 0u32..4];
+        (any::<i32>(), any::<[u8; 32]>(), any::<[u8; 32]>(), any::<u32>(), any::<u32>(), nonce)
+            .prop_map(|(version, prev, merkle_root, time, bits, nonce)| Header {
+                version,
+                prev_blockhash: BlockHash(prev),
+                merkle_root,
+                time,
+                bits: CompactTarget(bits),
+                nonce,
+            })
+    }
+
+    fn any_goal() -> impl Strategy<Value = Goal> {
+        prop_oneof![
+            (0u32..=10).prop_map(Goal::Shift),
+            Just(Goal::Never),
+            (0u32..4).prop_map(Goal::HashAt)
+        ]
+    }
+
+    proptest! {
+        #[test]
+        fn grinding_in_pairs_agrees_with_one_at_a_time(
+            header in any_header(),
+            goal in any_goal(),
+            max_tries in prop_oneof![0u64..=3, 4u64..3000, Just(u64::MAX)],
+        ) {
+            // Without a reachable target, unlimited tries end only at the last nonce.
+            let max_tries = match goal {
+                Goal::Never if header.nonce < u32::MAX - 10_000 => max_tries.min(3001),
+                _ => max_tries,
+            };
+            grinds_agree(header, &target(&header, goal), max_tries);
+        }
+    }
+
+    #[test]
+    fn grinding_in_pairs_agrees_at_the_edges() {
+        let start = genesis_header();
+        // Tries 0 to 5 (so odd and even), against no target, from nonces that leave room
+        // and from the last ones (there also without a limit).
+        for nonce in [0, 7, u32::MAX - 3, u32::MAX - 2, u32::MAX - 1, u32::MAX] {
+            let unlimited = (nonce > u32::MAX - 8).then_some(u64::MAX);
+            for max_tries in (0..=5).chain(unlimited) {
+                let header = Header { nonce, ..start };
+                let (tries, left) = grinds_agree(header, &U256::ZERO, max_tries);
+                assert_eq!(tries, None);
+                let last = u64::from(nonce) + max_tries.min(u64::from(u32::MAX - nonce) + 1);
+                assert_eq!(u64::from(left.nonce), last.saturating_sub(1).max(u64::from(nonce)));
+            }
+        }
+        // The first nonce from 0 whose hash meets an easy target, found on the first lane
+        // (started there) and on the second (started one before), alone or in a pair, and
+        // missed by one try.
+        let target = U256::MAX.shr(4);
+        let mut found = Header { nonce: 0, ..start };
+        let tries = reference_grind_nonce(&mut found, &target, u64::MAX).expect("easy target");
+        let hit = found.nonce;
+        assert!(hit >= 2, "the test wants two misses before the hit (found after {tries} tries)");
+        for (from, max_tries, expected) in [
+            (hit, 1, Some(1)),
+            (hit, 2, Some(1)),
+            (hit - 1, 2, Some(2)),
+            (hit - 1, 1, None),
+            (hit - 2, 3, Some(3)),
+            (hit - 2, 4, Some(3)),
+        ] {
+            let (tries, left) = grinds_agree(Header { nonce: from, ..start }, &target, max_tries);
+            assert_eq!(tries, expected, "from {from} with {max_tries} tries");
+            assert_eq!(u64::from(left.nonce), u64::from(from) + tries.unwrap_or(max_tries) - 1);
+        }
+    }
 
     fn genesis_header() -> Header {
         Header {

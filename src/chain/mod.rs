@@ -16,6 +16,8 @@ pub mod merkle;
 pub mod params;
 pub mod pow;
 pub(crate) mod prefix_index;
+#[cfg(target_arch = "x86_64")]
+pub(crate) mod sha256_ni;
 pub mod sigcache;
 pub(crate) mod sorted_shards;
 pub mod store;
