@@ -340,6 +340,7 @@ impl<O: Observer, M: Monitor> World<O, M> {
             outbox: crate::node::ctx::Outbox::default(),
             pruning,
             prefetch_from_bytes: super::PREFETCH_FROM_BYTES,
+            prefetching: false,
         })
     }
 }
