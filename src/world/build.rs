@@ -318,9 +318,11 @@ impl<O: Observer, M: Monitor> World<O, M> {
         }
         let banned = vec![Cell::new(false); network.link_count()];
         let pruning = super::Pruning::new(settings.relay.request_timeout.is_some());
+        let transport = Transport::new(network, scenario.transfer, draws, faults);
+        let prefetching = transport.link_records_bytes() >= super::PREFETCH_FROM_BYTES;
         Ok(World {
             shared,
-            transport: Transport::new(network, scenario.transfer, draws, faults),
+            transport,
             nodes,
             streams: node_streams,
             peers: Peers { compact, churn, high_bandwidth, banned, any_banned: Cell::new(false) },
@@ -339,8 +341,7 @@ impl<O: Observer, M: Monitor> World<O, M> {
             progress: None,
             outbox: crate::node::ctx::Outbox::default(),
             pruning,
-            prefetch_from_bytes: super::PREFETCH_FROM_BYTES,
-            prefetching: false,
+            prefetching,
         })
     }
 }

@@ -182,11 +182,9 @@ pub struct World<O: Observer, M: Monitor = ()> {
     outbox: Outbox,
     /// Which messages are left undelivered.
     pruning: Pruning,
-    /// Size of the links' records from which the world asks for the likely next event
-    /// ([`PREFETCH_FROM_BYTES`]; tests lower it to check that the hints change nothing).
-    prefetch_from_bytes: usize,
-    /// Whether this run asks for memory ahead ([`Model::wants_prefetch`], read once when the
-    /// run starts): below the threshold the hints only add work, 1.4 % of 1000 x 1000.
+    /// Whether handling asks for memory ahead: the links' records (fixed when the world is
+    /// built) reach [`PREFETCH_FROM_BYTES`]. Below that the hints only add work (1.4 % of
+    /// 1000 x 1000); tests force them on to check that they change nothing.
     prefetching: bool,
 }
 
@@ -221,7 +219,6 @@ impl<O: Observer, M: Monitor> World<O, M> {
     /// (for at most `drain`), all within the hard caps.
     pub fn run(&mut self, limits: Limits, drain: SimDuration) -> RunStats {
         let mut engine = Engine::new(limits);
-        self.prefetching = self.wants_prefetch();
         self.start(engine.scheduler());
         let mut stopped_by = engine.run(self);
         let now = engine.now();
@@ -726,15 +723,16 @@ impl<O: Observer, M: Monitor> Model for World<O, M> {
     /// 9 % (both binaries run side by side, one per core). Below it the reads hit the
     /// caches anyway, and finding the next event only adds work: 1000 x 1000 was 6 % slower.
     fn wants_prefetch(&self) -> bool {
-        self.transport.link_records_bytes() >= self.prefetch_from_bytes
+        self.prefetching
     }
 
     /// Asks for what handling `event` reads first: the node's record and streams, its
     /// state for the block, the link an answer goes back over (and for a request, the
     /// uplink the answer goes on), the link a validated block came from and the metrics' row
     /// of the node; for an uplink's wake-up, its record.
-    /// Called for the likely next event, and again when a delivery or finished work is
-    /// handled (the guess can be wrong, and the lines can be gone by then).
+    /// When the world prefetches, called for the likely next event, and again when a
+    /// delivery or finished work is handled (the guess can be wrong, and the lines can be
+    /// gone by then).
     #[inline]
     fn prefetch(&self, event: &Event) {
         match *event {

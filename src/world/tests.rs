@@ -220,15 +220,16 @@ fn prefetching_the_next_event_changes_nothing() {
     let text = include_str!("../../scenarios/bitcoin-2019.toml");
     let scenario = load(text, &["network.nodes=300", "run.blocks=40"]);
     let limits = Limits { max_events: scenario.run.max_events, max_time: scenario.run.max_time };
-    let run_with = |prefetch_from_bytes: usize| {
+    let run_with = |prefetching: bool| {
         let mut world = World::build(&scenario, Everything(Vec::new()), ()).unwrap();
-        world.prefetch_from_bytes = prefetch_from_bytes;
-        assert_eq!(crate::engine::Model::wants_prefetch(&world), prefetch_from_bytes == 0);
+        assert!(!world.prefetching, "300 nodes hold less than the threshold's link records");
+        world.prefetching = prefetching;
+        assert_eq!(crate::engine::Model::wants_prefetch(&world), prefetching);
         let stats = world.run(limits, scenario.run.drain);
         (stats.events, world.finish().0.observer.0)
     };
-    let (events_without, records_without) = run_with(usize::MAX);
-    let (events_with, records_with) = run_with(0);
+    let (events_without, records_without) = run_with(false);
+    let (events_with, records_with) = run_with(true);
     assert!(records_without.len() > 5_000, "{} records", records_without.len());
     assert_eq!(events_with, events_without);
     assert!(records_with == records_without, "the records differ");
