@@ -8,7 +8,7 @@
 //! fonts, images or network), so it opens from a file path on a machine that is offline.
 //!
 //! [`Recorder`] is an observer that keeps what the page needs from the records;
-//! [`render`] lays out the network and the tree and writes the page. Everything is derived
+//! [`render()`] lays out the network and the tree and writes the page. Everything is derived
 //! from the records, the network and the final block store in a fixed order, with integer
 //! numbers only, so the same seed gives the same bytes and `forksim replay` checks the page
 //! like every other result file.
