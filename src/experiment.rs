@@ -7,7 +7,11 @@
 //!   `propagation_p50_mean_ms`, `propagation_p90_mean_ms`, `mean_block_interval_s`,
 //!   `block_interval_target_s`, `reorgs`, `blocks_mined`, `node_mean_delay_median_ms`
 //!   (Gervais et al.'s median over nodes of each node's mean block delay),
-//!   `traffic_kbit_s_per_node` (their total average traffic per node);
+//!   `traffic_kbit_s_per_node` (their total average traffic per node), and whether the
+//!   network kept up with its blocks (`summary.json`'s `backlog`): `senders_behind` (nodes
+//!   holding more than a block interval of uploads when mining stopped),
+//!   `longest_upload_queue_s` (the longest of those queues) and `drain_s` (how long the
+//!   work pending at the last block took to finish; NaN without blocks);
 //! - double-spend races: `success` (a proportion), `exact`, `nakamoto` (NaN where the closed
 //!   form does not apply);
 //! - selfish-mining races: `relative_revenue`, `eyal_sirer_revenue`, `stale_rate`.
@@ -84,6 +88,9 @@ impl Runner for ScenarioRunner {
             value("blocks_mined", s.blocks_mined as f64),
             value("node_mean_delay_median_ms", s.node_mean_delay_median_ms.unwrap_or(f64::NAN)),
             value("traffic_kbit_s_per_node", s.traffic.per_node_kbit_s),
+            value("senders_behind", s.backlog.senders_behind as f64),
+            value("longest_upload_queue_s", s.backlog.longest_upload_queue_s),
+            value("drain_s", s.backlog.drain_s.unwrap_or(f64::NAN)),
         ])
     }
 }

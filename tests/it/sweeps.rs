@@ -155,3 +155,41 @@ fn a_sweep_with_a_bad_axis_value_fails_before_any_run_naming_the_point() {
     assert!(err.contains("field `network.relay.protocol` = \"gossip\""), "{err}");
     assert!(!out.exists());
 }
+
+/// A sweep says at which point the network stops keeping up with its blocks: the quickstart
+/// carries 200 kB blocks every 5 s but not 8 MB ones (what `summary.json`'s `backlog` says
+/// of a single run, `tests/it/cli.rs`).
+#[test]
+fn a_sweep_reports_where_the_backlog_grows() {
+    let tmp = tempfile::tempdir().unwrap();
+    let base = root().join("scenarios/quickstart.toml");
+    let text = format!(
+        "[sweep]\nname = \"backlog\"\nbase = \"{}\"\nseed = 1\nseeds = 2\n\
+         set = [\"run.blocks=100\", \"chain.block_interval_s=5\", \"chain.max_block_size_bytes=8000000\"]\n\
+         [[sweep.axis]]\nfield = \"mining.block_size_bytes\"\nvalues = [200000, 8000000]\n",
+        base.display()
+    );
+    let file = tmp.path().join("sweep.toml");
+    std::fs::write(&file, text).unwrap();
+    let out = tmp.path().join("out");
+    sweep(&["sweep", file.to_str().unwrap(), "--quiet", "--out", out.to_str().unwrap()]);
+    let points = String::from_utf8(read(&out, "points.csv")).unwrap();
+    // (block size, metric) -> mean over the two seeds.
+    let mean = |size: &str, metric: &str| -> f64 {
+        let row = points
+            .lines()
+            .map(|l| l.split(',').collect::<Vec<_>>())
+            .find(|f| f[1] == size && f[2] == metric)
+            .unwrap_or_else(|| panic!("no {metric} row at {size}:\n{points}"));
+        row[4].parse().unwrap()
+    };
+    // 200 kB: no sender behind, and the last block's work gone within a block interval.
+    assert_eq!(mean("200000", "senders_behind"), 0.0, "{points}");
+    assert!(mean("200000", "longest_upload_queue_s") < 5.0, "{points}");
+    assert!(mean("200000", "drain_s") < 5.0, "{points}");
+    // 8 MB: senders more than a block interval (5 s) of uploads behind, and the work pending
+    // at the last block taking many intervals to finish.
+    assert!(mean("8000000", "senders_behind") >= 1.0, "{points}");
+    assert!(mean("8000000", "longest_upload_queue_s") > 5.0, "{points}");
+    assert!(mean("8000000", "drain_s") > 100.0, "{points}");
+}
