@@ -325,9 +325,10 @@ pub fn terminal_summary(
 }
 
 /// A warning when the network did not keep up with its blocks (nothing otherwise): the work
-/// pending grew over the run, or was still pending when the run ended.
+/// pending grew over the run, some senders held more than a block interval of uploads when
+/// mining stopped, or work was still pending when the run ended.
 fn backlog_lines(o: &mut String, b: &crate::results::files::BacklogSummary) {
-    if !b.grew && b.pending_at_end == 0 {
+    if !b.grew && b.senders_behind == 0 && b.pending_at_end == 0 {
         return;
     }
     if let (Some(first), Some(second)) = (b.pending_mean_first_half, b.pending_mean_second_half) {
@@ -350,10 +351,14 @@ fn backlog_lines(o: &mut String, b: &crate::results::files::BacklogSummary) {
             b.pending_at_end
         );
     }
-    if b.grew {
+    // The halves of the pending work are a rule of thumb: a network swamped from its first
+    // blocks on may pile up less than twice as much in the second half. A sender behind by
+    // more than a block interval is the direct sign.
+    if b.grew || b.senders_behind > 0 {
+        let what = if b.grew { "work piled up over the run" } else { "senders fell behind" };
         let _ = writeln!(
             o,
-            "  warning: work piled up over the run (some senders did not keep up with the blocks); figures over all nodes, such as the mean delay and the time to reach every node, depend on the run's length"
+            "  warning: {what} (some senders did not keep up with the blocks); figures over all nodes, such as the mean delay and the time to reach every node, depend on the run's length"
         );
     }
 }

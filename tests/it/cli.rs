@@ -90,24 +90,27 @@ fn hard_caps_stop_a_run_and_say_so() {
 
 /// Blocks the network cannot carry (8 MB every 5 s on the quickstart's links) leave work
 /// piling up, and the run says so, in `summary.json` and on the terminal; the quickstart's
-/// own blocks drain between one block and the next.
+/// own blocks drain between one block and the next. With another seed the same swamped
+/// network piles up less than twice as much work in the second half as in the first (682
+/// against 367 pieces pending: `grew`, a rule of thumb, is false), but 14 senders are over a
+/// block interval behind, and the terminal still warns.
 #[test]
 fn a_network_that_does_not_keep_up_with_its_blocks_is_flagged() {
     let tmp = tempfile::tempdir().unwrap();
     let q = scenario("quickstart.toml");
-    let cases: [(&str, &[&str], bool); 2] = [
-        ("keeps-up", &[], false),
-        (
-            "falls-behind",
-            &[
-                "chain.block_interval_s=5",
-                "chain.max_block_size_bytes=8000000",
-                "mining.block_size_bytes=8000000",
-            ],
-            true,
-        ),
+    let swamped = [
+        "chain.block_interval_s=5",
+        "chain.max_block_size_bytes=8000000",
+        "mining.block_size_bytes=8000000",
     ];
-    for (name, sets, behind) in cases {
+    let halves_miss = [&swamped[..], &["run.seed=1542679796258860888"]].concat();
+    // (name, overrides, senders behind, the halves rule's `grew`)
+    let cases: [(&str, &[&str], bool, bool); 3] = [
+        ("keeps-up", &[], false, false),
+        ("falls-behind", &swamped, true, true),
+        ("falls-behind-evenly", &halves_miss, true, false),
+    ];
+    for (name, sets, behind, grew) in cases {
         let out = tmp.path().join(name);
         let mut args = vec!["run", q.to_str().unwrap(), "--out", out.to_str().unwrap()];
         args.extend(["--set", "run.blocks=100"]);
@@ -118,7 +121,7 @@ fn a_network_that_does_not_keep_up_with_its_blocks_is_flagged() {
         let summary: serde_json::Value =
             serde_json::from_slice(&read(&out, "summary.json")).unwrap();
         let backlog = &summary["backlog"];
-        assert_eq!(backlog["grew"], behind, "{name}: {backlog}");
+        assert_eq!(backlog["grew"], grew, "{name}: {backlog}");
         assert_eq!(text.contains("did not keep up"), behind, "{name}: {text}");
         let (first, second) = (
             backlog["pending_mean_first_half"].as_f64().unwrap(),
@@ -127,7 +130,7 @@ fn a_network_that_does_not_keep_up_with_its_blocks_is_flagged() {
         let senders_behind = backlog["senders_behind"].as_u64().unwrap();
         assert_eq!(senders_behind > 0, behind, "{name}: {backlog}");
         if behind {
-            assert!(second > 2.0 * first && second > 100.0, "{name}: {backlog}");
+            assert!(second > first && second > 100.0, "{name}: {backlog}");
             // A sender behind holds more than a block interval of uploads.
             assert!(backlog["longest_upload_queue_s"].as_f64().unwrap() > 5.0, "{backlog}");
             // What was pending at the last block took longer than a block interval to go.
