@@ -413,7 +413,8 @@ pub fn run_sweep<R: Runner>(
         previous.len() as u64 + todo.len() as u64,
         previous.len() as u64,
     );
-    let fresh = execute(&todo, runner, &journal, &digest, &resolved, options.threads, &progress);
+    let journaled = previous.first();
+    let fresh = execute(&todo, runner, &journal, &digest, &resolved, journaled, options, &progress);
     progress.finish();
     let fresh = fresh?;
     report.runs_done = fresh.len() as u64;
@@ -506,17 +507,23 @@ fn short(digest: &str) -> &str {
 
 /// Runs `todo` on a thread pool, journaling each run as it finishes; returns the records in
 /// the order of `todo`. After the first failure no new run is started.
+///
+/// A resumed sweep passes a run from its journal (`journaled`): a new run whose metrics
+/// differ from it fails at once, unjournaled, rather than after every remaining run (a
+/// journal written by another build of forksim, whose runs return other metrics).
+#[allow(clippy::too_many_arguments)]
 fn execute<R: Runner>(
     todo: &[RunPlan],
     runner: &R,
     journal: &Journal,
     digest: &str,
     resolved: &Resolved,
-    threads: Option<usize>,
+    journaled: Option<&RunRecord>,
+    options: &SweepOptions,
     progress: &Progress,
 ) -> Result<Vec<RunRecord>, SweepError> {
     let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(threads.unwrap_or(0))
+        .num_threads(options.threads.unwrap_or(0))
         .build()
         .map_err(|e| SweepError::Io { path: "thread pool".into(), reason: e.to_string() })?;
     let failed = AtomicBool::new(false);
@@ -527,6 +534,12 @@ fn execute<R: Runner>(
                     return None;
                 }
                 let result = run_one(plan, runner, resolved)
+                    .and_then(|record| match journaled {
+                        Some(first) => output::check_same_metrics(first, &record)
+                            .map(|()| record)
+                            .map_err(|err| from_another_build(err, options)),
+                        None => Ok(record),
+                    })
                     .and_then(|record| journal.write(digest, &record).map(|()| record));
                 match &result {
                     Ok(_) => progress.tick(),
@@ -551,6 +564,23 @@ fn execute<R: Runner>(
             Err(SweepError::Run { run, point, replicate, seed, overrides, source, others })
         }
         Some(other) => Err(other),
+    }
+}
+
+/// A new run's metrics differ from those of a run in the journal being resumed: says what
+/// that most likely means.
+fn from_another_build(err: SweepError, options: &SweepOptions) -> SweepError {
+    match err {
+        SweepError::Metrics { run, problem } => SweepError::Metrics {
+            run,
+            problem: format!(
+                "{problem} (that run is in the journal of {}; a journal written by another \
+                 build of forksim cannot be resumed: run the sweep again into another output \
+                 folder)",
+                options.out_dir.display()
+            ),
+        },
+        other => other,
     }
 }
 

@@ -336,32 +336,38 @@ fn check_schema(records: &[RunRecord]) -> Result<(), SweepError> {
     let Some(first) = records.first() else {
         return Ok(());
     };
+    records[1..].iter().try_for_each(|record| check_same_metrics(first, record))
+}
+
+/// Checks that `record` returned the metrics `first` did: the same names, kinds and order.
+///
+/// # Errors
+///
+/// Returns [`SweepError::Metrics`] naming `record`'s run and listing both.
+pub(super) fn check_same_metrics(first: &RunRecord, record: &RunRecord) -> Result<(), SweepError> {
     let shape = |r: &RunRecord| -> Vec<(String, bool)> {
         r.metrics.iter().map(|(n, m)| (n.clone(), matches!(m, Metric::Proportion { .. }))).collect()
     };
-    let expected = shape(first);
+    let (expected, found) = (shape(first), shape(record));
+    if found == expected {
+        return Ok(());
+    }
     let describe = |s: &[(String, bool)]| -> String {
         s.iter()
             .map(|(n, p)| if *p { format!("{n} (proportion)") } else { n.clone() })
             .collect::<Vec<_>>()
             .join(", ")
     };
-    for record in &records[1..] {
-        let found = shape(record);
-        if found != expected {
-            return Err(SweepError::Metrics {
-                run: record.run,
-                problem: format!(
-                    "returned metrics [{}], but run {} returned [{}]; every run of a sweep must \
-                     return the same metrics in the same order",
-                    describe(&found),
-                    first.run,
-                    describe(&expected)
-                ),
-            });
-        }
-    }
-    Ok(())
+    Err(SweepError::Metrics {
+        run: record.run,
+        problem: format!(
+            "returned metrics [{}], but run {} returned [{}]; every run of a sweep must return \
+             the same metrics in the same order",
+            describe(&found),
+            first.run,
+            describe(&expected)
+        ),
+    })
 }
 
 /// Writes `runs.csv` and `points.csv` from the complete, sorted records; returns the paths.

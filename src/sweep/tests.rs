@@ -386,6 +386,46 @@ fn inconsistent_metrics_are_refused() {
     );
 }
 
+/// A resumed journal whose runs returned other metrics (another build of forksim) stops
+/// the sweep at its first new run, which is not journaled, instead of after all of them.
+#[test]
+fn a_journal_with_other_metrics_stops_the_resumed_sweep_at_once() {
+    /// [`FakeRunner`] with one metric more, counting the runs it starts.
+    struct OneMore(std::sync::atomic::AtomicU64);
+    impl Runner for OneMore {
+        type Error = FakeError;
+
+        fn run(
+            &self,
+            overrides: &[Override],
+            seed: u64,
+        ) -> Result<Vec<(String, Metric)>, FakeError> {
+            self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            let mut metrics = FakeRunner { sleep_ms: 5 }.run(overrides, seed)?;
+            metrics.push(("drain_s".into(), Metric::Value(1.0)));
+            Ok(metrics)
+        }
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let path = write_sweep(dir.path(), SWEEP);
+    let spec = load(&path).unwrap();
+    let out = dir.path().join("out");
+    let one_thread = SweepOptions { threads: Some(1), ..options(out.clone()) };
+    run_sweep(&spec, &FailingRunner, &one_thread).unwrap_err();
+    assert_eq!(Journal::open(&out).entry_count().unwrap(), 9);
+
+    let runner = OneMore(std::sync::atomic::AtomicU64::new(0));
+    let resume = SweepOptions { resume: true, ..options(out.clone()) };
+    let err = run_sweep(&spec, &runner, &resume).unwrap_err();
+    let text = err.to_string();
+    assert!(matches!(err, SweepError::Metrics { .. }), "{err:?}");
+    assert!(text.contains("drain_s") && text.contains("into another output folder"), "{text}");
+    // Two threads: each started at most a run or two of the 18 left before the first failed.
+    let started = runner.0.load(std::sync::atomic::Ordering::SeqCst);
+    assert!((1..=4).contains(&started), "{started} runs started");
+    assert_eq!(Journal::open(&out).entry_count().unwrap(), 9, "no new run journaled");
+}
+
 #[test]
 fn shard_arguments_are_checked() {
     assert_eq!(parse_shard("2/3").unwrap(), (2, 3));
