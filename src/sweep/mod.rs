@@ -414,9 +414,11 @@ pub fn run_sweep<R: Runner>(
         previous.len() as u64,
     );
     let journaled = previous.first();
-    let fresh = execute(&todo, runner, &journal, &digest, &resolved, journaled, options, &progress);
+    let fresh =
+        execute(&todo, runner, &journal, &digest, &resolved, journaled, options.threads, &progress);
     progress.finish();
-    let fresh = fresh?;
+    // Only the check against the journal's metrics fails a new run with `Metrics`.
+    let fresh = fresh.map_err(|err| from_another_build(err, &options.out_dir))?;
     report.runs_done = fresh.len() as u64;
 
     if n == 1 {
@@ -519,11 +521,11 @@ fn execute<R: Runner>(
     digest: &str,
     resolved: &Resolved,
     journaled: Option<&RunRecord>,
-    options: &SweepOptions,
+    threads: Option<usize>,
     progress: &Progress,
 ) -> Result<Vec<RunRecord>, SweepError> {
     let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(options.threads.unwrap_or(0))
+        .num_threads(threads.unwrap_or(0))
         .build()
         .map_err(|e| SweepError::Io { path: "thread pool".into(), reason: e.to_string() })?;
     let failed = AtomicBool::new(false);
@@ -535,9 +537,7 @@ fn execute<R: Runner>(
                 }
                 let result = run_one(plan, runner, resolved)
                     .and_then(|record| match journaled {
-                        Some(first) => output::check_same_metrics(first, &record)
-                            .map(|()| record)
-                            .map_err(|err| from_another_build(err, options)),
+                        Some(first) => output::check_same_metrics(first, &record).map(|()| record),
                         None => Ok(record),
                     })
                     .and_then(|record| journal.write(digest, &record).map(|()| record));
@@ -567,9 +567,9 @@ fn execute<R: Runner>(
     }
 }
 
-/// A new run's metrics differ from those of a run in the journal being resumed: says what
-/// that most likely means.
-fn from_another_build(err: SweepError, options: &SweepOptions) -> SweepError {
+/// A new run's metrics differ from those of a run in the journal being resumed (in
+/// `out_dir`): says what that most likely means. Other errors pass unchanged.
+fn from_another_build(err: SweepError, out_dir: &Path) -> SweepError {
     match err {
         SweepError::Metrics { run, problem } => SweepError::Metrics {
             run,
@@ -577,7 +577,7 @@ fn from_another_build(err: SweepError, options: &SweepOptions) -> SweepError {
                 "{problem} (that run is in the journal of {}; a journal written by another \
                  build of forksim cannot be resumed: run the sweep again into another output \
                  folder)",
-                options.out_dir.display()
+                out_dir.display()
             ),
         },
         other => other,

@@ -160,7 +160,7 @@ fn a_sweep_with_a_bad_axis_value_fails_before_any_run_naming_the_point() {
 /// carries 200 kB blocks every 5 s but not 8 MB ones (what `summary.json`'s `backlog` says
 /// of a single run, `tests/it/cli.rs`).
 #[test]
-fn a_sweep_reports_where_the_backlog_grows() {
+fn a_sweep_reports_where_senders_fall_behind() {
     let tmp = tempfile::tempdir().unwrap();
     let base = root().join("scenarios/quickstart.toml");
     let text = format!(
